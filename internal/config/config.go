@@ -1,0 +1,364 @@
+// Package config loads and validates an event's configuration: a YAML file,
+// then TOLK_* environment variables, then command-line flags.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"golang.org/x/text/language"
+	"gopkg.in/yaml.v3"
+)
+
+// MaxFileSize bounds a configuration file.
+const MaxFileSize = 1 << 20
+
+// Defaults applied when a field is left out.
+const (
+	DefaultDuckDB     = -14.0
+	DefaultBitrate    = 64000
+	DefaultPartMS     = 200
+	DefaultSegmentMS  = 2000
+	DefaultWindowSegs = 30
+	DefaultHTTP       = "127.0.0.1:8080"
+	DefaultData       = "./tolk-data"
+)
+
+// Event is one live event: a floor and the languages interpreted from it.
+type Event struct {
+	ID        string     `yaml:"id"`
+	Title     string     `yaml:"title"`
+	Floor     Floor      `yaml:"floor"`
+	Languages []Language `yaml:"languages"`
+	Audio     Audio      `yaml:"audio"`
+	HLS       HLS        `yaml:"hls"`
+	Server    Server     `yaml:"server"`
+}
+
+// Floor describes the stage feed.
+type Floor struct {
+	// Language is the BCP 47 tag of what is spoken on the floor.
+	Language string `yaml:"language"`
+	// Name is shown to viewers; it defaults to the language's native name.
+	Name string `yaml:"name"`
+	// Source is file:PATH, whip, rtmp://HOST:PORT/APP/KEY or srt://HOST:PORT.
+	Source string `yaml:"source"`
+	// Loop replays a file source from the start when it ends.
+	Loop bool `yaml:"loop"`
+	// StreamKey is the bearer token a WHIP publisher must present.
+	StreamKey string `yaml:"stream_key"`
+}
+
+// Language is one interpreted language.
+type Language struct {
+	Tag  string `yaml:"tag"`
+	Name string `yaml:"name"`
+	// DuckDB is how far the floor bed is lowered while the interpreter speaks.
+	DuckDB *float64 `yaml:"duck_db"`
+}
+
+// Audio holds the encoder settings shared by every rendition.
+type Audio struct {
+	Bitrate    int `yaml:"bitrate"`
+	Complexity int `yaml:"complexity"`
+}
+
+// HLS holds the LL-HLS packaging settings.
+type HLS struct {
+	PartMS    int `yaml:"part_ms"`
+	SegmentMS int `yaml:"segment_ms"`
+	Window    int `yaml:"window"`
+}
+
+// Server holds where tolk listens and keeps its data.
+type Server struct {
+	HTTP string `yaml:"http"`
+	Data string `yaml:"data"`
+}
+
+// Problems lists every validation failure of a configuration.
+type Problems []string
+
+func (p Problems) Error() string {
+	return "invalid configuration:\n  " + strings.Join(p, "\n  ")
+}
+
+// Load reads, overrides from the environment, fills defaults and validates.
+func Load(path string, env []string) (*Event, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("config %s is larger than %d bytes", path, MaxFileSize)
+	}
+	return Parse(data, env)
+}
+
+// Parse decodes YAML strictly (unknown keys are errors), applies TOLK_*
+// overrides from env, fills defaults and validates.
+func Parse(data []byte, env []string) (*Event, error) {
+	var ev Event
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&ev); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return nil, Problems(te.Errors)
+		}
+		return nil, fmt.Errorf("parse config: %w", err)
+	}
+	if err := ApplyEnv(&ev, env); err != nil {
+		return nil, err
+	}
+	ev.Defaults()
+	if p := ev.Validate(); len(p) > 0 {
+		return nil, p
+	}
+	return &ev, nil
+}
+
+// Defaults fills every field that was left out.
+func (ev *Event) Defaults() {
+	if ev.Audio.Bitrate == 0 {
+		ev.Audio.Bitrate = DefaultBitrate
+	}
+	if ev.Audio.Complexity == 0 {
+		ev.Audio.Complexity = 8
+	}
+	if ev.HLS.PartMS == 0 {
+		ev.HLS.PartMS = DefaultPartMS
+	}
+	if ev.HLS.SegmentMS == 0 {
+		ev.HLS.SegmentMS = DefaultSegmentMS
+	}
+	if ev.HLS.Window == 0 {
+		ev.HLS.Window = DefaultWindowSegs
+	}
+	if ev.Server.HTTP == "" {
+		ev.Server.HTTP = DefaultHTTP
+	}
+	if ev.Server.Data == "" {
+		ev.Server.Data = DefaultData
+	}
+	for i := range ev.Languages {
+		if ev.Languages[i].DuckDB == nil {
+			d := DefaultDuckDB
+			ev.Languages[i].DuckDB = &d
+		}
+	}
+}
+
+var idRE = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
+
+// Validate returns every problem, each naming its field.
+func (ev *Event) Validate() Problems {
+	var p Problems
+	add := func(format string, a ...any) { p = append(p, fmt.Sprintf(format, a...)) }
+	if !idRE.MatchString(ev.ID) {
+		add("id: %q must be 1-64 characters of a-z, 0-9 and -", ev.ID)
+	}
+	if len(ev.Title) > 200 {
+		add("title: longer than 200 characters")
+	}
+	floorTag, err := parseTag(ev.Floor.Language)
+	if err != nil {
+		add("floor.language: %v", err)
+	}
+	if err := checkSource(ev.Floor); err != nil {
+		add("floor.source: %v", err)
+	}
+	if ev.Floor.Loop && !strings.HasPrefix(ev.Floor.Source, "file:") {
+		add("floor.loop: only file sources can loop")
+	}
+	if ev.Floor.Source == "whip" && len(ev.Floor.StreamKey) < 16 {
+		add("floor.stream_key: a whip source needs a stream key of at least 16 characters")
+	}
+	if len(ev.Floor.Name) > 64 {
+		add("floor.name: longer than 64 characters")
+	}
+	if len(ev.Languages) > 32 {
+		add("languages: at most 32 languages, got %d", len(ev.Languages))
+	}
+	seen := map[string]int{}
+	if err == nil {
+		seen[floorTag] = -1
+	}
+	for i, l := range ev.Languages {
+		tag, err := parseTag(l.Tag)
+		if err != nil {
+			add("languages[%d].tag: %v", i, err)
+			continue
+		}
+		if j, dup := seen[tag]; dup {
+			if j < 0 {
+				add("languages[%d].tag: %s is the floor language", i, tag)
+			} else {
+				add("languages[%d].tag: %s is already languages[%d]", i, tag, j)
+			}
+		}
+		seen[tag] = i
+		if len(l.Name) > 64 {
+			add("languages[%d].name: longer than 64 characters", i)
+		}
+		if l.DuckDB != nil && (*l.DuckDB > 0 || *l.DuckDB < -40) {
+			add("languages[%d].duck_db: %g is outside -40..0", i, *l.DuckDB)
+		}
+	}
+	if ev.Audio.Bitrate < 16000 || ev.Audio.Bitrate > 256000 {
+		add("audio.bitrate: %d is outside 16000..256000", ev.Audio.Bitrate)
+	}
+	if ev.Audio.Complexity < 0 || ev.Audio.Complexity > 10 {
+		add("audio.complexity: %d is outside 0..10", ev.Audio.Complexity)
+	}
+	if ev.HLS.PartMS < 100 || ev.HLS.PartMS > 1000 || ev.HLS.PartMS%20 != 0 {
+		add("hls.part_ms: %d must be a multiple of 20 between 100 and 1000", ev.HLS.PartMS)
+	} else if ev.HLS.SegmentMS%ev.HLS.PartMS != 0 || ev.HLS.SegmentMS < 2*ev.HLS.PartMS || ev.HLS.SegmentMS > 10000 {
+		add("hls.segment_ms: %d must be a multiple of hls.part_ms, at least two parts and at most 10000", ev.HLS.SegmentMS)
+	}
+	if ev.HLS.Window < 3 || ev.HLS.Window > 10000 {
+		add("hls.window: %d is outside 3..10000 segments", ev.HLS.Window)
+	}
+	return p
+}
+
+// parseTag canonicalises a BCP 47 tag, and refuses tags that cannot be a path segment.
+func parseTag(s string) (string, error) {
+	if s == "" {
+		return "", errors.New("missing")
+	}
+	t, err := language.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a BCP 47 language tag", s)
+	}
+	return t.String(), nil
+}
+
+// Tag returns the canonical form of a tag that Validate has accepted.
+func Tag(s string) string {
+	t, err := parseTag(s)
+	if err != nil {
+		return s
+	}
+	return t
+}
+
+func checkSource(f Floor) error {
+	s := f.Source
+	switch {
+	case s == "":
+		return errors.New("missing (file:PATH, whip, rtmp://HOST:PORT/APP/KEY or srt://HOST:PORT)")
+	case s == "whip":
+		return nil
+	case strings.HasPrefix(s, "file:"):
+		if strings.TrimPrefix(s, "file:") == "" {
+			return errors.New("file: needs a path")
+		}
+		return nil
+	case strings.HasPrefix(s, "rtmp://"), strings.HasPrefix(s, "srt://"):
+		u, err := url.Parse(s)
+		if err != nil {
+			return fmt.Errorf("%q: %w", s, err)
+		}
+		if u.Hostname() == "" || u.Port() == "" {
+			return fmt.Errorf("%q needs a host and a port to listen on", s)
+		}
+		if port, err := strconv.Atoi(u.Port()); err != nil || port < 1 || port > 65535 {
+			return fmt.Errorf("%q: bad port", s)
+		}
+		return nil
+	}
+	return fmt.Errorf("%q: unknown kind (file:PATH, whip, rtmp://HOST:PORT/APP/KEY or srt://HOST:PORT)", s)
+}
+
+// ApplyEnv sets fields from TOLK_* variables: the variable's name is the YAML
+// path in upper case joined by underscores (TOLK_FLOOR_SOURCE sets floor.source).
+// Only scalar fields outside lists can be set this way.
+func ApplyEnv(ev *Event, env []string) error {
+	var p Problems
+	for _, kv := range env {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, "TOLK_") {
+			continue
+		}
+		path := strings.ToLower(strings.TrimPrefix(name, "TOLK_"))
+		f, ok := fieldByPath(reflect.ValueOf(ev).Elem(), path)
+		if !ok {
+			continue // other TOLK_ variables belong to the CLI, not the event
+		}
+		if err := setScalar(f, val); err != nil {
+			p = append(p, fmt.Sprintf("%s: %v", name, err))
+		}
+	}
+	if len(p) > 0 {
+		return p
+	}
+	return nil
+}
+
+func fieldByPath(v reflect.Value, path string) (reflect.Value, bool) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		key := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		fv := v.Field(i)
+		if path == key && fv.Kind() != reflect.Struct && fv.Kind() != reflect.Slice {
+			return fv, true
+		}
+		if fv.Kind() == reflect.Struct && strings.HasPrefix(path, key+"_") {
+			return fieldByPath(fv, strings.TrimPrefix(path, key+"_"))
+		}
+	}
+	return reflect.Value{}, false
+}
+
+func setScalar(f reflect.Value, s string) error {
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", s)
+		}
+		f.SetBool(b)
+	case reflect.Int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", s)
+		}
+		f.SetInt(int64(n))
+	default:
+		return errors.New("cannot be set from the environment")
+	}
+	return nil
+}
+
+// Demo returns the built-in demo event: a looped speech clip as the English
+// floor, interpreted into French, Spanish and German.
+func Demo(floorFile string) *Event {
+	ev := &Event{
+		ID:    "demo",
+		Title: "tolk demo",
+		Floor: Floor{Language: "en", Source: "file:" + floorFile, Loop: true},
+		Languages: []Language{
+			{Tag: "fr", Name: "Français"},
+			{Tag: "es", Name: "Español"},
+			{Tag: "de", Name: "Deutsch"},
+		},
+	}
+	ev.Defaults()
+	return ev
+}
