@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"tolk/internal/config"
+	"tolk/internal/event"
+	"tolk/internal/ingest"
+	"tolk/internal/rtc"
+	"tolk/web"
+)
+
+type serveFlags struct {
+	config   string
+	http     string
+	data     string
+	demo     bool
+	loopback bool
+	logLevel string
+}
+
+func newServe() *cobra.Command {
+	var f serveFlags
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run an event (or the demo event with --demo)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return serve(c, f)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.config, "config", "", "event configuration file (YAML)")
+	fl.StringVar(&f.http, "http", "", "HTTP listen address (default "+config.DefaultHTTP+")")
+	fl.StringVar(&f.data, "data", "", "data directory (default "+config.DefaultData+")")
+	fl.BoolVar(&f.demo, "demo", false, "run the built-in demo event: a looped speech clip as the floor, three languages")
+	fl.BoolVar(&f.loopback, "webrtc-loopback", false, "offer only loopback ICE candidates (single-machine tests)")
+	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	return c
+}
+
+func serve(c *cobra.Command, f serveFlags) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return usagef("--log-level: %v", err)
+	}
+	log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+
+	cfg, err := loadServeConfig(f)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.Server.Data, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if f.demo {
+		clip := filepath.Join(cfg.Server.Data, "demo-floor.ogg")
+		if err := os.WriteFile(clip, ingest.DemoClip(), 0o640); err != nil {
+			return fmt.Errorf("write demo clip: %w", err)
+		}
+		cfg.Floor.Source = "file:" + clip
+	}
+
+	ln, err := net.Listen("tcp", cfg.Server.HTTP)
+	if err != nil {
+		return usagef("listen on %s: %v", cfg.Server.HTTP, err)
+	}
+	ev, err := event.New(cfg, event.Options{Log: log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: f.loopback}})
+	if err != nil {
+		ln.Close()
+		ev.Close()
+		return err
+	}
+	if err := srv.AddEvent(ev); err != nil {
+		ln.Close()
+		ev.Close()
+		return err
+	}
+	if err := ev.Start(); err != nil {
+		ln.Close()
+		srv.Close()
+		ev.Close()
+		return err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+
+	base := "http://" + ln.Addr().String()
+	out := c.OutOrStdout()
+	fmt.Fprintf(out, "tolk is serving event %q (%s)\n", cfg.ID, cfg.Title)
+	fmt.Fprintf(out, "  watch:   %s/watch/%s\n", base, cfg.ID)
+	fmt.Fprintf(out, "  LL-HLS:  %s/hls/%s/master.m3u8\n", base, cfg.ID)
+	for _, r := range ev.Renditions() {
+		fmt.Fprintf(out, "  WHEP %-3s %s/whep/%s/%s\n", r.Tag, base, cfg.ID, r.Tag)
+	}
+	if cfg.Floor.Source == "whip" {
+		fmt.Fprintf(out, "  WHIP floor ingest: %s/whip/%s (Authorization: Bearer <floor.stream_key>)\n", base, cfg.ID)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-errc:
+		ev.Close()
+		srv.Close()
+		return fmt.Errorf("http server: %w", err)
+	}
+	// Finalise the playlists first: players that are blocked on the next part
+	// get the ENDLIST instead of a dropped connection.
+	ev.Close()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("http shutdown", "err", err)
+	}
+	srv.Close()
+	log.Info("stopped")
+	return nil
+}
+
+// loadServeConfig applies the file (or the demo), then TOLK_* variables, then flags.
+func loadServeConfig(f serveFlags) (*config.Event, error) {
+	var cfg *config.Event
+	switch {
+	case f.demo && f.config != "":
+		return nil, usagef("--demo and --config exclude each other")
+	case f.demo:
+		cfg = config.Demo("demo-floor.ogg")
+		if err := config.ApplyEnv(cfg, os.Environ()); err != nil {
+			return nil, err
+		}
+	case f.config != "":
+		var err error
+		if cfg, err = config.Load(f.config, os.Environ()); err != nil {
+			var p config.Problems
+			if errors.As(err, &p) {
+				return nil, err
+			}
+			return nil, usageError{err}
+		}
+	default:
+		return nil, usagef("give an event with --config FILE, or run the demo with --demo")
+	}
+	if f.http != "" {
+		cfg.Server.HTTP = f.http
+	}
+	if f.data != "" {
+		cfg.Server.Data = f.data
+	}
+	if p := cfg.Validate(); len(p) > 0 {
+		return nil, p
+	}
+	return cfg, nil
+}

@@ -1,0 +1,374 @@
+// Package event wires one live event: the floor source, the program clock, a
+// mix per language and the outputs that are not tied to a network session
+// (LL-HLS). WebRTC sessions attach to it from the web package.
+package event
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tolk/internal/audio"
+	"tolk/internal/config"
+	"tolk/internal/fanout"
+	"tolk/internal/ingest"
+	"tolk/locales"
+	"tolk/mixer"
+	"tolk/web/hls"
+)
+
+const (
+	// floorQueue bounds how many floor frames may wait for the clock (≈ 400 ms).
+	floorQueue = 20
+	// floorGrace is how long the clock waits for a late floor frame before it
+	// ticks on the wall clock with silence.
+	floorGrace = 100 * time.Millisecond
+	// outputQueue bounds each output's backlog of encoded packets (≈ 1 s).
+	outputQueue = 50
+)
+
+// Options are the event's dependencies.
+type Options struct {
+	Clock audio.Clock
+	Log   *slog.Logger
+}
+
+// Rendition is one language a viewer can pick.
+type Rendition struct {
+	Tag  string
+	Name string
+	// Floor is the original language: the floor itself, never ducked.
+	Floor bool
+}
+
+// Stats is a snapshot of the event's counters.
+type Stats struct {
+	Ticks, SilentTicks, LateTicks uint64
+	FloorFrames, FloorDropped     uint64
+	IngestRestarts                uint64
+	// OutputDropped counts packets lost by the HLS output of each language.
+	OutputDropped map[string]uint64
+}
+
+// Event is one running event.
+type Event struct {
+	cfg   *config.Event
+	clock audio.Clock
+	log   *slog.Logger
+
+	renditions []Rendition
+	mixes      map[string]*mixer.Mix
+	order      []*mixer.Mix
+	hls        *hls.Muxer
+	hlsSubs    map[string]*fanout.Sub[mixer.Packet]
+
+	floorQ chan []float32
+	pool   sync.Pool
+
+	start   time.Time
+	cancel  context.CancelFunc
+	inputs  sync.WaitGroup // the clock and the floor source
+	outputs sync.WaitGroup // one writer per output
+	closed  sync.Once
+
+	ticks, silentTicks, lateTicks atomic.Uint64
+	floorFrames, floorDropped     atomic.Uint64
+	restarts                      atomic.Uint64
+	lastFloor                     atomic.Int64 // unix ns of the last floor frame
+}
+
+// New builds the event's mixes and HLS muxer; Start runs them.
+func New(cfg *config.Event, opts Options) (*Event, error) {
+	if opts.Clock == nil {
+		opts.Clock = audio.SystemClock{}
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	e := &Event{
+		cfg:     cfg,
+		clock:   opts.Clock,
+		log:     opts.Log.With("event", cfg.ID),
+		mixes:   map[string]*mixer.Mix{},
+		hlsSubs: map[string]*fanout.Sub[mixer.Packet]{},
+		floorQ:  make(chan []float32, floorQueue),
+	}
+	e.pool.New = func() any { return make([]float32, audio.FrameSamples) }
+
+	floorTag := config.Tag(cfg.Floor.Language)
+	e.renditions = append(e.renditions, Rendition{Tag: floorTag, Name: displayName(floorTag, cfg.Floor.Name), Floor: true})
+	for _, l := range cfg.Languages {
+		tag := config.Tag(l.Tag)
+		e.renditions = append(e.renditions, Rendition{Tag: tag, Name: displayName(tag, l.Name)})
+	}
+	var hr []hls.AudioRendition
+	for _, r := range e.renditions {
+		mc := mixer.Config{
+			Lang:       r.Tag,
+			Floor:      r.Floor,
+			Bitrate:    cfg.Audio.Bitrate,
+			Complexity: cfg.Audio.Complexity,
+		}
+		if !r.Floor {
+			mc.Ducking = mixer.DefaultDucking()
+			if d := e.langConfig(r.Tag); d != nil && d.DuckDB != nil {
+				mc.Ducking.DepthDB = *d.DuckDB
+			}
+		}
+		m, err := mixer.New(mc)
+		if err != nil {
+			e.closeMixes()
+			return nil, fmt.Errorf("mix %s: %w", r.Tag, err)
+		}
+		e.mixes[r.Tag] = m
+		e.order = append(e.order, m)
+		hr = append(hr, hls.AudioRendition{ID: r.Tag, Name: r.Name, Language: r.Tag, Default: r.Floor,
+			Translation: !r.Floor, Bitrate: cfg.Audio.Bitrate})
+	}
+	h, err := hls.New(hls.Options{
+		PartDuration:    time.Duration(cfg.HLS.PartMS) * time.Millisecond,
+		SegmentDuration: time.Duration(cfg.HLS.SegmentMS) * time.Millisecond,
+		Window:          cfg.HLS.Window,
+	}, hr)
+	if err != nil {
+		e.closeMixes()
+		return nil, fmt.Errorf("hls: %w", err)
+	}
+	e.hls = h
+	for _, r := range e.renditions {
+		e.hlsSubs[r.Tag] = e.mixes[r.Tag].Subscribe(outputQueue)
+	}
+	return e, nil
+}
+
+func (e *Event) langConfig(tag string) *config.Language {
+	for i := range e.cfg.Languages {
+		if config.Tag(e.cfg.Languages[i].Tag) == tag {
+			return &e.cfg.Languages[i]
+		}
+	}
+	return nil
+}
+
+func displayName(tag, name string) string {
+	if name != "" {
+		return name
+	}
+	if l, ok := locales.LookupLanguage(tag); ok {
+		return l.Native
+	}
+	return tag
+}
+
+// ID is the event's id, as in its URLs.
+func (e *Event) ID() string { return e.cfg.ID }
+
+// Title is the event's title.
+func (e *Event) Title() string { return e.cfg.Title }
+
+// Config returns the configuration the event runs with. Callers must not modify it.
+func (e *Event) Config() *config.Event { return e.cfg }
+
+// Renditions lists the languages, the floor first.
+func (e *Event) Renditions() []Rendition { return append([]Rendition(nil), e.renditions...) }
+
+// Mix returns the mix of a language.
+func (e *Event) Mix(tag string) (*mixer.Mix, bool) {
+	m, ok := e.mixes[tag]
+	return m, ok
+}
+
+// HLS serves the event's LL-HLS tree; the caller strips the "/hls/{event}/" prefix.
+func (e *Event) HLS() http.Handler { return e.hls }
+
+// SetVoice puts a voice on a language's mix (nil takes it off).
+func (e *Event) SetVoice(tag string, src mixer.Source) error {
+	m, ok := e.mixes[tag]
+	if !ok || e.isFloor(tag) {
+		return fmt.Errorf("no interpreted language %q", tag)
+	}
+	m.SetVoice(src)
+	return nil
+}
+
+func (e *Event) isFloor(tag string) bool { return e.renditions[0].Tag == tag }
+
+// WriteFloor queues one 20 ms floor frame for the program clock. It never
+// blocks: when the clock is behind, the frame is dropped and counted.
+func (e *Event) WriteFloor(samples []float32) {
+	if len(samples) != audio.FrameSamples {
+		e.floorDropped.Add(1)
+		return
+	}
+	buf := e.pool.Get().([]float32)
+	copy(buf, samples)
+	select {
+	case e.floorQ <- buf:
+	default:
+		e.pool.Put(buf) //nolint:staticcheck // a slice header is fine here
+		e.floorDropped.Add(1)
+	}
+}
+
+// Start runs the floor source, the program clock and the outputs.
+func (e *Event) Start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	e.start = e.clock.Now()
+
+	src, err := e.floorSource()
+	if err != nil {
+		cancel()
+		return err
+	}
+	for _, r := range e.renditions {
+		sub := e.hlsSubs[r.Tag]
+		e.outputs.Add(1)
+		go func(tag string) {
+			defer e.outputs.Done()
+			// Exits when the mix closes its hub.
+			for p := range sub.C {
+				if err := e.hls.WriteOpus(tag, p.PTS, p.Data); err != nil {
+					e.log.Warn("hls write", "lang", tag, "err", err)
+				}
+			}
+		}(r.Tag)
+	}
+	e.inputs.Add(1)
+	go func() {
+		defer e.inputs.Done()
+		e.runClock(ctx)
+	}()
+	if src != nil {
+		e.inputs.Add(1)
+		go func() {
+			defer e.inputs.Done()
+			ingest.Supervise(ctx, src, e, e.clock, func(err error) {
+				e.restarts.Add(1)
+				e.log.Warn("floor source restarts", "source", src.String(), "err", err)
+			})
+		}()
+	}
+	e.log.Info("event started", "floor", e.cfg.Floor.Source, "languages", len(e.renditions))
+	return nil
+}
+
+func (e *Event) floorSource() (ingest.Source, error) {
+	s := e.cfg.Floor.Source
+	switch {
+	case s == "whip":
+		return nil, nil
+	case strings.HasPrefix(s, "file:"):
+		return ingest.NewFile(strings.TrimPrefix(s, "file:"), e.cfg.Floor.Loop, e.clock), nil
+	default:
+		src, err := ingest.NewListener(s, e.log)
+		if err != nil {
+			return nil, fmt.Errorf("floor source: %w", err)
+		}
+		return src, nil
+	}
+}
+
+// runClock is the program clock: a tick per floor frame, and while the floor
+// is missing a tick every 20 ms of wall clock with silence, so outputs never stall.
+func (e *Event) runClock(ctx context.Context) {
+	silence := make([]float32, audio.FrameSamples)
+	var pts int64
+	timer := e.clock.NewTimer(floorGrace)
+	defer timer.Stop()
+	due := e.clock.Now().Add(floorGrace)
+	tick := func(floor []float32) {
+		began := e.clock.Now()
+		for _, m := range e.order {
+			m.Process(pts, floor)
+		}
+		pts += audio.FrameSamples
+		e.ticks.Add(1)
+		if e.clock.Now().Sub(began) > audio.FrameDuration {
+			e.lateTicks.Add(1)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case f := <-e.floorQ:
+			e.floorFrames.Add(1)
+			e.lastFloor.Store(e.clock.Now().UnixNano())
+			tick(f)
+			e.pool.Put(f) //nolint:staticcheck
+			due = e.clock.Now().Add(floorGrace)
+			timer.Reset(floorGrace)
+		case now := <-timer.C():
+			if now.Sub(due) > audio.FrameDuration {
+				e.lateTicks.Add(1)
+			}
+			tick(silence)
+			e.silentTicks.Add(1)
+			due = due.Add(audio.FrameDuration)
+			wait := due.Sub(e.clock.Now())
+			if wait < 0 {
+				// Far behind (a stalled machine): re-anchor instead of bursting.
+				if wait < -10*audio.FrameDuration {
+					due = e.clock.Now()
+				}
+				wait = 0
+			}
+			timer.Reset(wait)
+		}
+	}
+}
+
+// Stats returns the event's counters.
+func (e *Event) Stats() Stats {
+	s := Stats{
+		Ticks:          e.ticks.Load(),
+		SilentTicks:    e.silentTicks.Load(),
+		LateTicks:      e.lateTicks.Load(),
+		FloorFrames:    e.floorFrames.Load(),
+		FloorDropped:   e.floorDropped.Load(),
+		IngestRestarts: e.restarts.Load(),
+		OutputDropped:  map[string]uint64{},
+	}
+	for tag, sub := range e.hlsSubs {
+		s.OutputDropped[tag] = sub.Dropped()
+	}
+	return s
+}
+
+// Close stops the source and the clock, finalises the playlists and waits for
+// every goroutine of the event. It is safe to call more than once.
+func (e *Event) Close() error {
+	e.closed.Do(func() {
+		if e.cancel != nil {
+			e.cancel()
+		}
+		e.inputs.Wait()
+		e.closeMixes() // ends the output goroutines
+		e.outputs.Wait()
+		e.hls.Close()
+		e.log.Info("event closed")
+	})
+	return nil
+}
+
+func (e *Event) closeMixes() {
+	for _, m := range e.order {
+		m.Close()
+	}
+}
+
+// FloorState says whether the floor is arriving: "live", or "missing" while
+// the clock runs on silence.
+func (e *Event) FloorState() string {
+	last := e.lastFloor.Load()
+	if last != 0 && e.clock.Now().UnixNano()-last < int64(500*time.Millisecond) {
+		return "live"
+	}
+	return "missing"
+}

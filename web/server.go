@@ -1,0 +1,330 @@
+// Package web is tolk's HTTP face: the pages, WHIP floor ingest, WHEP
+// listeners, the LL-HLS tree, the JSON API, /metrics and /healthz.
+package web
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"tolk/internal/event"
+	"tolk/internal/rtc"
+	"tolk/locales"
+	"tolk/web/pages"
+)
+
+// Options configure a Server.
+type Options struct {
+	Log *slog.Logger
+	RTC rtc.Options
+	// MaxListeners bounds WHEP sessions per event (default 5000).
+	MaxListeners int
+}
+
+// Server serves every event it has been given.
+type Server struct {
+	log    *slog.Logger
+	api    *webrtc.API
+	cert   webrtc.Certificate
+	maxL   int
+	reg    *prometheus.Registry
+	mux    *http.ServeMux
+	mu     sync.Mutex
+	events map[string]*eventState
+	closed bool
+}
+
+// eventState is what the server keeps beside an event: its WebRTC sessions.
+type eventState struct {
+	ev    *event.Event
+	whip  *whipIngest
+	langs map[string]*whepLang
+}
+
+// New returns a server with no events.
+func New(opts Options) (*Server, error) {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.MaxListeners <= 0 {
+		opts.MaxListeners = 5000
+	}
+	api, err := rtc.NewAPI(opts.RTC)
+	if err != nil {
+		return nil, err
+	}
+	// One DTLS certificate for every session: generating one per peer costs
+	// more than the rest of a listener's setup.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("dtls key: %w", err)
+	}
+	cert, err := webrtc.GenerateCertificate(key)
+	if err != nil {
+		return nil, fmt.Errorf("dtls certificate: %w", err)
+	}
+	s := &Server{
+		log:    opts.Log,
+		api:    api,
+		cert:   *cert,
+		maxL:   opts.MaxListeners,
+		reg:    prometheus.NewRegistry(),
+		events: map[string]*eventState{},
+	}
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collector{s})
+	s.routes()
+	return s, nil
+}
+
+// AddEvent makes an event reachable and attaches its WebRTC outputs.
+func (s *Server) AddEvent(ev *event.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.events[ev.ID()]; dup {
+		return fmt.Errorf("event %q already served", ev.ID())
+	}
+	st := &eventState{ev: ev, langs: map[string]*whepLang{}}
+	for _, r := range ev.Renditions() {
+		m, _ := ev.Mix(r.Tag)
+		l, err := newWhepLang(r.Tag, m, s.log.With("event", ev.ID(), "lang", r.Tag))
+		if err != nil {
+			for _, l := range st.langs {
+				l.close()
+			}
+			return err
+		}
+		st.langs[r.Tag] = l
+	}
+	s.events[ev.ID()] = st
+	return nil
+}
+
+// Close ends every WebRTC session and output writer. Events are closed by their owner.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	evs := s.events
+	s.events = map[string]*eventState{}
+	s.mu.Unlock()
+	for _, st := range evs {
+		if st.whip != nil {
+			st.whip.close()
+		}
+		for _, l := range st.langs {
+			l.close()
+		}
+	}
+}
+
+// ServeHTTP routes a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /{$}", s.handleIndex)
+	m.HandleFunc("GET /healthz", s.handleHealth)
+	m.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	m.Handle("GET /static/", http.StripPrefix("/static", pages.Static()))
+	m.HandleFunc("GET /watch/{event}", s.handleWatch)
+	m.HandleFunc("GET /api/events/{event}", s.handleEventInfo)
+	m.HandleFunc("/hls/{event}/{rest...}", s.handleHLS)
+	m.HandleFunc("POST /whip/{event}", s.handleWHIPPost)
+	m.HandleFunc("DELETE /whip/{event}/{id}", s.handleWHIPDelete)
+	m.HandleFunc("PATCH /whip/{event}/{id}", s.handleNoTrickle)
+	m.HandleFunc("OPTIONS /whip/{event}", s.handleOptions)
+	m.HandleFunc("POST /whep/{event}/{lang}", s.handleWHEPPost)
+	m.HandleFunc("DELETE /whep/{event}/{lang}/{id}", s.handleWHEPDelete)
+	m.HandleFunc("PATCH /whep/{event}/{lang}/{id}", s.handleNoTrickle)
+	m.HandleFunc("OPTIONS /whep/{event}/{lang}", s.handleOptions)
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such page: "+r.URL.Path)
+	})
+	s.mux = m
+}
+
+func (s *Server) event(id string) (*eventState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.events[id]
+	return st, ok
+}
+
+// lookup resolves the {event} path value or answers 404.
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*eventState, bool) {
+	st, ok := s.event(r.PathValue("event"))
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no event %q", r.PathValue("event")))
+	}
+	return st, ok
+}
+
+func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.events))
+	for id := range s.events {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	if len(ids) == 1 {
+		http.Redirect(w, r, "/watch/"+ids[0], http.StatusFound)
+		return
+	}
+	sort.Strings(ids)
+	writeJSON(w, http.StatusOK, map[string]any{"events": ids})
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	type evHealth struct {
+		ID    string `json:"id"`
+		Ticks uint64 `json:"ticks"`
+		Floor string `json:"floor"`
+	}
+	s.mu.Lock()
+	out := []evHealth{}
+	for id, st := range s.events {
+		stats := st.ev.Stats()
+		out = append(out, evHealth{ID: id, Ticks: stats.Ticks, Floor: st.ev.FloorState()})
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "events": out})
+}
+
+// RenditionInfo describes one language in the event API.
+type RenditionInfo struct {
+	Tag   string `json:"tag"`
+	Name  string `json:"name"`
+	Floor bool   `json:"floor"`
+	WHEP  string `json:"whep"`
+}
+
+// EventInfo is the body of GET /api/events/{event}.
+type EventInfo struct {
+	ID         string          `json:"id"`
+	Title      string          `json:"title"`
+	HLS        string          `json:"hls"`
+	Floor      string          `json:"floor"`
+	Renditions []RenditionInfo `json:"renditions"`
+}
+
+func (s *Server) info(st *eventState) EventInfo {
+	ev := st.ev
+	info := EventInfo{ID: ev.ID(), Title: ev.Title(), HLS: "/hls/" + ev.ID() + "/master.m3u8", Floor: ev.FloorState()}
+	for _, r := range ev.Renditions() {
+		info.Renditions = append(info.Renditions, RenditionInfo{Tag: r.Tag, Name: r.Name, Floor: r.Floor,
+			WHEP: "/whep/" + ev.ID() + "/" + r.Tag})
+	}
+	return info
+}
+
+func (s *Server) handleEventInfo(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.info(st))
+}
+
+func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	ev := st.ev
+	d := pages.WatchData{
+		EventID: ev.ID(),
+		Title:   ev.Title(),
+		HLSURL:  "/hls/" + ev.ID() + "/master.m3u8",
+		WHEPURL: "/whep/" + ev.ID() + "/{lang}",
+		Locale:  locales.Match(r.Header.Get("Accept-Language"), r.URL.Query().Get("lang")),
+	}
+	for _, rd := range ev.Renditions() {
+		d.Renditions = append(d.Renditions, pages.Rendition{Tag: rd.Tag, Name: rd.Name, Floor: rd.Floor})
+	}
+	pages.Watch(w, r, d)
+}
+
+func (s *Server) handleHLS(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = "/" + r.PathValue("rest")
+	r2.URL.RawPath = ""
+	st.ev.HLS().ServeHTTP(w, r2)
+}
+
+func (s *Server) handleOptions(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "POST, DELETE, PATCH, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	h.Set("Access-Control-Expose-Headers", "Location")
+	h.Set("Accept-Post", "application/sdp")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleNoTrickle answers PATCH: sessions are negotiated in one offer/answer
+// with every candidate, so trickle ICE and ICE restarts are not offered.
+func (s *Server) handleNoTrickle(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "DELETE, OPTIONS")
+	writeError(w, http.StatusMethodNotAllowed, "trickle ICE and ICE restarts are not supported; start a new session")
+}
+
+// readSDP checks the content type and size of an SDP offer.
+func readSDP(w http.ResponseWriter, r *http.Request) (string, bool) {
+	ct := strings.TrimSpace(strings.Split(r.Header.Get("Content-Type"), ";")[0])
+	if !strings.EqualFold(ct, "application/sdp") {
+		writeError(w, http.StatusUnsupportedMediaType, "the offer must be sent as Content-Type: application/sdp")
+		return "", false
+	}
+	buf, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rtc.MaxSDP))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the offer is larger than %d bytes", rtc.MaxSDP))
+		} else {
+			writeError(w, http.StatusBadRequest, "could not read the offer")
+		}
+		return "", false
+	}
+	if len(buf) == 0 {
+		writeError(w, http.StatusBadRequest, "empty offer")
+		return "", false
+	}
+	return string(buf), true
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers with {"error": msg}.
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+func randomID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,167 @@
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+
+	"tolk/internal/rtc"
+)
+
+// whipIngest is the one WHIP publisher of an event's floor.
+type whipIngest struct {
+	id   string
+	pc   *webrtc.PeerConnection
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+func (w *whipIngest) close() {
+	w.once.Do(func() { _ = w.pc.Close() })
+	w.wg.Wait()
+}
+
+// authorized checks the bearer token in constant time.
+func authorized(r *http.Request, key string) bool {
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || key == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(key)) == 1
+}
+
+func (s *Server) whipEvent(w http.ResponseWriter, r *http.Request) (*eventState, bool) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Access-Control-Expose-Headers", "Location")
+	st, ok := s.lookup(w, r)
+	if !ok {
+		return nil, false
+	}
+	cfg := st.ev.Config()
+	if !authorized(r, cfg.Floor.StreamKey) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tolk"`)
+		writeError(w, http.StatusUnauthorized, "a valid stream key is needed: Authorization: Bearer <stream key>")
+		return nil, false
+	}
+	if cfg.Floor.Source != "whip" {
+		writeError(w, http.StatusConflict, "this event's floor does not come from WHIP")
+		return nil, false
+	}
+	return st, true
+}
+
+func (s *Server) handleWHIPPost(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.whipEvent(w, r)
+	if !ok {
+		return
+	}
+	offer, ok := readSDP(w, r)
+	if !ok {
+		return
+	}
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{s.cert}})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "could not create a peer connection")
+		return
+	}
+	in := &whipIngest{id: randomID(), pc: pc}
+	log := s.log.With("event", st.ev.ID(), "whip", in.id[:8])
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		in.wg.Add(1)
+		go func() {
+			defer in.wg.Done()
+			s.readWHIPTrack(t, st, log)
+		}()
+	})
+	pc.OnConnectionStateChange(func(cs webrtc.PeerConnectionState) {
+		log.Info("whip publisher", "state", cs.String())
+		if cs == webrtc.PeerConnectionStateFailed {
+			go s.endWHIP(st, in)
+		}
+	})
+	ctx, cancel := context.WithTimeout(r.Context(), negotiateTimeout)
+	defer cancel()
+	answer, err := rtc.Answer(ctx, pc, offer)
+	if err != nil {
+		_ = pc.Close()
+		code := http.StatusInternalServerError
+		if errors.Is(err, rtc.ErrBadSDP) {
+			code = http.StatusBadRequest
+		}
+		writeError(w, code, err.Error())
+		return
+	}
+	// A new publisher replaces the old one: an encoder that reconnects after a
+	// network drop must not wait for the dead session to time out.
+	s.mu.Lock()
+	old := st.whip
+	st.whip = in
+	s.mu.Unlock()
+	if old != nil {
+		old.close()
+	}
+	w.Header().Set("Content-Type", "application/sdp")
+	w.Header().Set("Location", "/whip/"+st.ev.ID()+"/"+in.id)
+	w.WriteHeader(http.StatusCreated)
+	_, _ = w.Write([]byte(answer))
+}
+
+func (s *Server) endWHIP(st *eventState, in *whipIngest) {
+	s.mu.Lock()
+	if st.whip == in {
+		st.whip = nil
+	}
+	s.mu.Unlock()
+	in.close()
+}
+
+// readWHIPTrack decodes the publisher's Opus into the floor; video is read and
+// dropped. It returns when the track ends.
+func (s *Server) readWHIPTrack(t *webrtc.TrackRemote, st *eventState, log *slog.Logger) {
+	if t.Kind() != webrtc.RTPCodecTypeAudio {
+		for {
+			if _, _, err := t.ReadRTP(); err != nil {
+				return
+			}
+		}
+	}
+	rx, err := rtc.NewOpusReceiver(st.ev.WriteFloor)
+	if err != nil {
+		log.Error("whip decoder", "err", err)
+		return
+	}
+	log.Info("whip audio track", "codec", t.Codec().MimeType)
+	for {
+		p, _, err := t.ReadRTP()
+		if err != nil {
+			log.Info("whip audio track ended", "lost", rx.Lost, "concealed", rx.Concealed)
+			return
+		}
+		rx.Packet(p)
+	}
+}
+
+func (s *Server) handleWHIPDelete(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.whipEvent(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	in := st.whip
+	if in == nil || in.id != r.PathValue("id") {
+		s.mu.Unlock()
+		writeError(w, http.StatusNotFound, "no such session")
+		return
+	}
+	st.whip = nil
+	s.mu.Unlock()
+	in.close()
+	w.WriteHeader(http.StatusOK)
+}
