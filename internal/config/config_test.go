@@ -1,0 +1,129 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const good = `
+id: demo
+title: Partner conference
+floor:
+  language: en
+  source: file:testdata/floor.wav
+  loop: true
+languages:
+  - {tag: fr, name: Français, duck_db: -14}
+  - {tag: es, name: Español}
+`
+
+func TestParseGood(t *testing.T) {
+	ev, err := Parse([]byte(good), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.ID != "demo" || len(ev.Languages) != 2 || !ev.Floor.Loop {
+		t.Fatalf("decoded %+v", ev)
+	}
+	if *ev.Languages[1].DuckDB != DefaultDuckDB {
+		t.Fatalf("es duck_db default = %v", *ev.Languages[1].DuckDB)
+	}
+	if ev.Audio.Bitrate != DefaultBitrate || ev.HLS.PartMS != DefaultPartMS || ev.Server.HTTP != DefaultHTTP {
+		t.Fatalf("defaults not applied: %+v", ev)
+	}
+}
+
+func TestSampleConfigsValid(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/*.yaml")
+	docs, _ := filepath.Glob("../../docs/*.yaml")
+	files = append(files, docs...)
+	if len(files) == 0 {
+		t.Skip("no sample configuration found")
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse(data, nil); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestParseBad(t *testing.T) {
+	cases := []struct {
+		name string
+		yaml string
+		want []string // every fragment must appear in the error
+	}{
+		{"unknown key", good + "colour: blue\n", []string{"field colour not found"}},
+		{"unknown nested key", strings.Replace(good, "loop: true", "loop: true\n  volume: 3", 1), []string{"field volume not found"}},
+		{"bad id", strings.Replace(good, "id: demo", "id: Demo Event", 1), []string{"id:"}},
+		{"bad floor language", strings.Replace(good, "language: en", "language: english!", 1), []string{"floor.language"}},
+		{"missing source", strings.Replace(good, "source: file:testdata/floor.wav", "source: \"\"", 1), []string{"floor.source: missing", "floor.loop"}},
+		{"unknown source", strings.Replace(good, "file:testdata/floor.wav", "ftp://x", 1), []string{"floor.source", "unknown kind"}},
+		{"rtmp without port", strings.Replace(strings.Replace(good, "file:testdata/floor.wav", "rtmp://0.0.0.0/live/k", 1), "loop: true", "loop: false", 1), []string{"floor.source", "port"}},
+		{"whip without key", strings.Replace(strings.Replace(good, "file:testdata/floor.wav", "whip", 1), "loop: true", "", 1), []string{"floor.stream_key"}},
+		{"duplicate language", good + "  - {tag: fr}\n", []string{"languages[2].tag", "already languages[0]"}},
+		{"floor language interpreted", good + "  - {tag: en}\n", []string{"languages[2].tag", "floor language"}},
+		{"duck out of range", strings.Replace(good, "duck_db: -14", "duck_db: 6", 1), []string{"languages[0].duck_db"}},
+		{"bad tag", good + "  - {tag: \"x y\"}\n", []string{"languages[2].tag"}},
+		{"bad part", good + "hls: {part_ms: 150}\n", []string{"hls.part_ms"}},
+		{"segment not multiple", good + "hls: {segment_ms: 2100}\n", []string{"hls.segment_ms"}},
+		{"bitrate", good + "audio: {bitrate: 1000}\n", []string{"audio.bitrate"}},
+		{"several problems at once", "id: X\nfloor: {language: zz-zz-zz-zz-1, source: nope}\n", []string{"id:", "floor.language", "floor.source"}},
+		{"not yaml", "id: [", []string{"parse config"}},
+		{"wrong type", strings.Replace(good, "loop: true", "loop: maybe", 1), []string{"line 7", "maybe"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.yaml), nil)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	ev, err := Parse([]byte(good), []string{"TOLK_TITLE=Other", "TOLK_FLOOR_LOOP=false", "TOLK_FLOOR_SOURCE=srt://0.0.0.0:9000",
+		"TOLK_SERVER_HTTP=127.0.0.1:9999", "TOLK_HLS_PART_MS=400", "TOLK_UNRELATED=1", "PATH=/bin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Title != "Other" || ev.Floor.Loop || ev.Floor.Source != "srt://0.0.0.0:9000" || ev.Server.HTTP != "127.0.0.1:9999" || ev.HLS.PartMS != 400 {
+		t.Fatalf("overrides not applied: %+v", ev)
+	}
+	_, err = Parse([]byte(good), []string{"TOLK_HLS_PART_MS=lots", "TOLK_FLOOR_LOOP=perhaps"})
+	var p Problems
+	if !errors.As(err, &p) || len(p) != 2 {
+		t.Fatalf("bad overrides: %v", err)
+	}
+}
+
+func TestDemoValid(t *testing.T) {
+	if p := Demo("x.ogg").Validate(); len(p) > 0 {
+		t.Fatal(p)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(good))
+	f.Add([]byte("id: x\nlanguages: [{tag: fr}]"))
+	f.Add([]byte("{{{"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ev, err := Parse(data, nil)
+		if err == nil && len(ev.Validate()) > 0 {
+			t.Fatal("Parse accepted an invalid configuration")
+		}
+	})
+}
