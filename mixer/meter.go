@@ -1,0 +1,113 @@
+package mixer
+
+import (
+	"math"
+
+	"tolk/internal/audio"
+)
+
+// SilenceDB is the floor of every meter reading: digital silence reads this
+// instead of −Inf so readings stay plain numbers (JSON, Prometheus).
+const SilenceDB = -120.0
+
+// Meter windows in frames.
+const (
+	shortFrames = 300 / 20  // peak and RMS: 300 ms
+	lufsFrames  = 3000 / 20 // short-term loudness: 3 s
+)
+
+// biquad is a direct-form-I second-order section in float64, so the low
+// corner of the K-weighting stays accurate.
+type biquad struct {
+	b0, b1, b2, a1, a2 float64
+	x1, x2, y1, y2     float64
+}
+
+func (f *biquad) step(x float64) float64 {
+	y := f.b0*x + f.b1*f.x1 + f.b2*f.x2 - f.a1*f.y1 - f.a2*f.y2
+	// Flush the decaying tail after silence: denormals are slow on x86.
+	if y < 1e-30 && y > -1e-30 {
+		y = 0
+	}
+	f.x2, f.x1 = f.x1, x
+	f.y2, f.y1 = f.y1, y
+	return y
+}
+
+// kWeighting returns the two stages of the ITU-R BS.1770 K-weighting at 48 kHz:
+// a high shelf of about +4 dB above 1.5 kHz modelling the head, then the
+// revised low-frequency B-weighting high-pass at about 38 Hz.
+func kWeighting() (shelf, highpass biquad) {
+	shelf = biquad{
+		b0: 1.53512485958697, b1: -2.69169618940638, b2: 1.19839281085285,
+		a1: -1.69065929318241, a2: 0.73248077421585,
+	}
+	highpass = biquad{
+		b0: 1, b1: -2, b2: 1,
+		a1: -1.99004745483398, a2: 0.99007225036621,
+	}
+	return shelf, highpass
+}
+
+// meter measures the mixed output frame by frame. It is owned by the tick
+// goroutine; readings go out through Mix's atomics.
+type meter struct {
+	shelf, hp biquad
+
+	peaks  [shortFrames]float64 // per-frame peak
+	sq     [shortFrames]float64 // per-frame sum of squares
+	ksq    [lufsFrames]float64  // per-frame sum of K-weighted squares
+	frames int                  // frames seen, to average over a filling window
+}
+
+func newMeter() meter {
+	var m meter
+	m.shelf, m.hp = kWeighting()
+	return m
+}
+
+// reading is one set of meter values in dB.
+type reading struct {
+	peakDB, rmsDB, lufs float64
+}
+
+func (m *meter) process(x []float32) reading {
+	var peak, sq, ksq float64
+	for _, v := range x {
+		f := float64(v)
+		sq += f * f
+		if a := math.Abs(f); a > peak {
+			peak = a
+		}
+		k := m.hp.step(m.shelf.step(f))
+		ksq += k * k
+	}
+	m.peaks[m.frames%shortFrames] = peak
+	m.sq[m.frames%shortFrames] = sq
+	m.ksq[m.frames%lufsFrames] = ksq
+	m.frames++
+
+	var r reading
+	n := min(m.frames, shortFrames)
+	peak, sq = 0, 0
+	for i := 0; i < n; i++ {
+		peak = max(peak, m.peaks[i])
+		sq += m.sq[i]
+	}
+	r.peakDB = clampDB(audio.GainToDB(peak))
+	r.rmsDB = clampDB(10 * math.Log10(sq/float64(n*len(x))))
+	n = min(m.frames, lufsFrames)
+	ksq = 0
+	for i := 0; i < n; i++ {
+		ksq += m.ksq[i]
+	}
+	r.lufs = clampDB(-0.691 + 10*math.Log10(ksq/float64(n*len(x))))
+	return r
+}
+
+func clampDB(db float64) float64 {
+	if math.IsNaN(db) || db < SilenceDB {
+		return SilenceDB
+	}
+	return db
+}

@@ -1,0 +1,342 @@
+// Package mixer builds the program of one language on the 20 ms tick: the
+// interpreter's voice over the floor bed, which is ducked while the voice
+// speaks, through a peak limiter, metered and encoded to Opus, with a bounded
+// fan-out of the encoded packets and, on request, of the mixed PCM.
+//
+//	out = limiter( voice·g_v + floor·g_f·duck(envelope(voice)) )
+package mixer
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+
+	"github.com/hraban/opus"
+
+	"tolk/internal/audio"
+	"tolk/internal/fanout"
+)
+
+// Encoder defaults: 64 kb/s at complexity 8 costs well under the 312 µs a
+// frame may take for 64 languages on one core (see the benchmarks).
+const (
+	DefaultBitrate    = 64000
+	DefaultComplexity = 8
+)
+
+// maxPacket is the largest Opus packet libopus writes for one frame.
+const maxPacket = 1275
+
+// Source is pulled once per tick and must never block. It returns false when
+// it has nothing for this tick, which counts as silence (an absent voice).
+type Source interface {
+	ReadFrame(pts int64) (audio.Frame, bool)
+}
+
+// Packet is one 20 ms Opus packet of the mix. Data belongs to the receivers:
+// the mix never touches it again.
+type Packet struct {
+	PTS  int64
+	Data []byte
+}
+
+// Config describes one language's mix.
+type Config struct {
+	// Lang is the language tag of the rendition, for logs and metrics.
+	Lang string
+	// Floor makes this the floor rendition: no voice and no ducking, the
+	// output is the floor alone (still gained, limited, metered and encoded).
+	Floor bool
+	// Ducking shapes the floor under the voice; zero durations and threshold
+	// take their defaults, DepthDB is used as given (see DefaultDucking).
+	Ducking Ducking
+	// VoiceGainDB and FloorGainDB are the fixed gains g_v and g_f.
+	VoiceGainDB, FloorGainDB float64
+	// Bitrate in bit/s (0 = DefaultBitrate) and Complexity 1..10
+	// (0 = DefaultComplexity) of the Opus encoder.
+	Bitrate, Complexity int
+}
+
+// Meters is a snapshot of the output meters.
+type Meters struct {
+	// PeakDB is the highest sample over the last 300 ms, in dBFS.
+	PeakDB float64
+	// RMSDB is the RMS level over the last 300 ms, in dBFS.
+	RMSDB float64
+	// ShortTermLUFS is the ITU-R BS.1770 loudness over the last 3 s.
+	ShortTermLUFS float64
+	// DuckDB is the ducking gain on the floor bed now (0 = full level).
+	DuckDB float64
+	// VoiceActive is true while the voice is above the threshold or the
+	// floor is still held down after it.
+	VoiceActive bool
+}
+
+// Stats counts what happened to the mix since New.
+type Stats struct {
+	// Frames is the number of ticks processed.
+	Frames uint64
+	// PacketsDropped sums the packets lost by slow packet subscribers.
+	PacketsDropped uint64
+	// PCMDropped sums the frames lost by slow PCM subscribers.
+	PCMDropped uint64
+	// EncodeErrors counts frames the encoder refused; they are not published.
+	EncodeErrors uint64
+	// VoiceMissing counts ticks with a voice set that had no frame for them.
+	VoiceMissing uint64
+}
+
+// Mix is one language's program. Process is called by one goroutine; every
+// other method is safe from any goroutine.
+type Mix struct {
+	cfg Config
+	enc *opus.Encoder
+
+	voice      atomic.Pointer[voiceRef]
+	depthDB    atomic.Uint64 // float64 bits: requested duck depth
+	voiceGain  atomic.Uint64 // float64 bits: requested g_v (linear)
+	floorGain  atomic.Uint64 // float64 bits: requested g_f (linear)
+	packets    fanout.Hub[Packet]
+	pcm        fanout.Hub[audio.Frame]
+	frames     atomic.Uint64
+	dropped    atomic.Uint64
+	pcmDropped atomic.Uint64
+	encErrors  atomic.Uint64
+	missing    atomic.Uint64
+
+	// Published meter readings (float64 bits), written once per tick.
+	mPeak, mRMS, mLUFS, mDuck atomic.Uint64
+	mVoice                    atomic.Bool
+
+	// Owned by the Process goroutine.
+	duck     ducker
+	lim      *limiter
+	meter    meter
+	gv, gf   float32 // gains applied at the end of the last frame
+	out      [audio.FrameSamples]float32
+	duckGain [audio.FrameSamples]float32
+	padVoice [audio.FrameSamples]float32
+	padFloor [audio.FrameSamples]float32
+	encoded  [maxPacket]byte
+}
+
+type voiceRef struct{ src Source }
+
+// New checks cfg, fills its defaults and starts an encoder.
+func New(cfg Config) (*Mix, error) {
+	cfg.Ducking = cfg.Ducking.withDefaults()
+	if cfg.Bitrate == 0 {
+		cfg.Bitrate = DefaultBitrate
+	}
+	if cfg.Complexity == 0 {
+		cfg.Complexity = DefaultComplexity
+	}
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("mixer %s: %w", cfg.Lang, err)
+	}
+	enc, err := opus.NewEncoder(audio.SampleRate, 1, opus.AppAudio)
+	if err != nil {
+		return nil, fmt.Errorf("mixer %s: opus encoder: %w", cfg.Lang, err)
+	}
+	if err := enc.SetBitrate(cfg.Bitrate); err != nil {
+		return nil, fmt.Errorf("mixer %s: opus bitrate %d: %w", cfg.Lang, cfg.Bitrate, err)
+	}
+	if err := enc.SetComplexity(cfg.Complexity); err != nil {
+		return nil, fmt.Errorf("mixer %s: opus complexity %d: %w", cfg.Lang, cfg.Complexity, err)
+	}
+	m := &Mix{
+		cfg:   cfg,
+		enc:   enc,
+		duck:  newDucker(cfg.Ducking),
+		lim:   newLimiter(),
+		meter: newMeter(),
+		gv:    float32(audio.DBToGain(cfg.VoiceGainDB)),
+		gf:    float32(audio.DBToGain(cfg.FloorGainDB)),
+	}
+	m.depthDB.Store(math.Float64bits(cfg.Ducking.DepthDB))
+	m.voiceGain.Store(math.Float64bits(float64(m.gv)))
+	m.floorGain.Store(math.Float64bits(float64(m.gf)))
+	for _, a := range []*atomic.Uint64{&m.mPeak, &m.mRMS, &m.mLUFS} {
+		a.Store(math.Float64bits(SilenceDB))
+	}
+	return m, nil
+}
+
+func (c Config) check() error {
+	d := c.Ducking
+	var errs []error
+	if !(d.DepthDB >= -60 && d.DepthDB <= 0) {
+		errs = append(errs, fmt.Errorf("duck depth %g dB is outside -60..0", d.DepthDB))
+	}
+	if d.Attack < 0 || d.Hold < 0 || d.Release < 0 {
+		errs = append(errs, errors.New("duck attack, hold and release must not be negative"))
+	}
+	if !(d.ThresholdDB >= -100 && d.ThresholdDB < 0) {
+		errs = append(errs, fmt.Errorf("duck threshold %g dBFS is outside -100..0", d.ThresholdDB))
+	}
+	if !(c.VoiceGainDB >= -60 && c.VoiceGainDB <= 24) || !(c.FloorGainDB >= -60 && c.FloorGainDB <= 24) {
+		errs = append(errs, fmt.Errorf("gains %g/%g dB are outside -60..24", c.VoiceGainDB, c.FloorGainDB))
+	}
+	if c.Bitrate < 6000 || c.Bitrate > 510000 {
+		errs = append(errs, fmt.Errorf("bitrate %d is outside 6000..510000", c.Bitrate))
+	}
+	if c.Complexity < 0 || c.Complexity > 10 {
+		errs = append(errs, fmt.Errorf("complexity %d is outside 0..10", c.Complexity))
+	}
+	return errors.Join(errs...)
+}
+
+// Lang returns the language the mix was made for.
+func (m *Mix) Lang() string { return m.cfg.Lang }
+
+// SetVoice makes src the interpreter voice from the next tick on; nil removes
+// it, and the floor then holds and releases back to full level. A floor
+// rendition ignores its voice.
+func (m *Mix) SetVoice(src Source) {
+	if src == nil {
+		m.voice.Store(nil)
+		return
+	}
+	m.voice.Store(&voiceRef{src: src})
+}
+
+// SetDuckDepth changes how far the floor goes down under the voice (dB, ≤ 0,
+// clamped to −60..0). The depth in force glides toward it at 40 dB/s.
+func (m *Mix) SetDuckDepth(db float64) {
+	if math.IsNaN(db) {
+		return
+	}
+	m.depthDB.Store(math.Float64bits(min(0, max(-60, db))))
+}
+
+// SetGains changes g_v and g_f (dB, clamped to −60..24); the change is ramped
+// over the next frame.
+func (m *Mix) SetGains(voiceDB, floorDB float64) {
+	if !math.IsNaN(voiceDB) {
+		m.voiceGain.Store(math.Float64bits(audio.DBToGain(min(24, max(-60, voiceDB)))))
+	}
+	if !math.IsNaN(floorDB) {
+		m.floorGain.Store(math.Float64bits(audio.DBToGain(min(24, max(-60, floorDB)))))
+	}
+}
+
+// Process mixes, limits, meters, encodes and publishes the frame at pts.
+// floor holds the floor bed for this tick (nil or short = silence for the
+// missing part). It is called by one goroutine per tick, never blocks, and
+// allocates only the published packet (and PCM copy when subscribed).
+func (m *Mix) Process(pts int64, floor []float32) {
+	floor = fit(floor, &m.padFloor)
+
+	var voice []float32
+	if ref := m.voice.Load(); ref != nil && !m.cfg.Floor {
+		if f, ok := ref.src.ReadFrame(pts); ok {
+			voice = fit(f.Samples, &m.padVoice)
+		} else {
+			m.missing.Add(1)
+		}
+	}
+
+	m.duck.process(voice, math.Float64frombits(m.depthDB.Load()), m.duckGain[:])
+	gv0, gf0 := m.gv, m.gf
+	m.gv = float32(math.Float64frombits(m.voiceGain.Load()))
+	m.gf = float32(math.Float64frombits(m.floorGain.Load()))
+	m.mixInto(voice, floor, gv0, gf0)
+
+	m.lim.process(m.out[:])
+	r := m.meter.process(m.out[:])
+	m.mPeak.Store(math.Float64bits(r.peakDB))
+	m.mRMS.Store(math.Float64bits(r.rmsDB))
+	m.mLUFS.Store(math.Float64bits(r.lufs))
+	m.mDuck.Store(math.Float64bits(m.duck.gainDB))
+	m.mVoice.Store(m.duck.active)
+
+	if m.pcm.Len() > 0 {
+		s := make([]float32, len(m.out))
+		copy(s, m.out[:])
+		m.pcmDropped.Add(uint64(m.pcm.Publish(audio.Frame{PTS: pts, Samples: s})))
+	}
+	n, err := m.enc.EncodeFloat32(m.out[:], m.encoded[:])
+	if err != nil {
+		m.encErrors.Add(1)
+	} else if m.packets.Len() > 0 {
+		data := make([]byte, n)
+		copy(data, m.encoded[:n])
+		m.dropped.Add(uint64(m.packets.Publish(Packet{PTS: pts, Data: data})))
+	}
+	m.frames.Add(1)
+}
+
+// mixInto writes voice·g_v + floor·g_f·duck into m.out, ramping g_v and g_f
+// from their previous values across the frame. voice may be nil.
+func (m *Mix) mixInto(voice, floor []float32, gv0, gf0 float32) {
+	const inv = 1 / float32(audio.FrameSamples)
+	dgv, dgf := (m.gv-gv0)*inv, (m.gf-gf0)*inv
+	for i := range m.out {
+		t := float32(i + 1)
+		s := floor[i] * (gf0 + dgf*t) * m.duckGain[i]
+		if voice != nil {
+			s += voice[i] * (gv0 + dgv*t)
+		}
+		// A corrupt source must not poison the limiter and encoder state.
+		if !(s >= -16 && s <= 16) {
+			switch {
+			case s > 16:
+				s = 16
+			case s < -16:
+				s = -16
+			default:
+				s = 0
+			}
+		}
+		m.out[i] = s
+	}
+}
+
+// fit returns s if it is exactly one frame, else a zero-padded copy in pad.
+func fit(s []float32, pad *[audio.FrameSamples]float32) []float32 {
+	if len(s) == audio.FrameSamples {
+		return s
+	}
+	n := copy(pad[:], s)
+	clear(pad[n:])
+	return pad[:]
+}
+
+// Subscribe returns a bounded queue of the encoded packets; a subscriber that
+// falls behind loses packets (counted in Stats). Unsubscribe when done.
+func (m *Mix) Subscribe(size int) *fanout.Sub[Packet] { return m.packets.Subscribe(size) }
+
+// SubscribePCM returns a bounded queue of the mixed output PCM, each frame a
+// fresh copy that the receiver owns. The copy is made only while someone is
+// subscribed.
+func (m *Mix) SubscribePCM(size int) *fanout.Sub[audio.Frame] { return m.pcm.Subscribe(size) }
+
+// Meters returns the latest meter readings.
+func (m *Mix) Meters() Meters {
+	return Meters{
+		PeakDB:        math.Float64frombits(m.mPeak.Load()),
+		RMSDB:         math.Float64frombits(m.mRMS.Load()),
+		ShortTermLUFS: math.Float64frombits(m.mLUFS.Load()),
+		DuckDB:        math.Float64frombits(m.mDuck.Load()),
+		VoiceActive:   m.mVoice.Load(),
+	}
+}
+
+// Stats returns the counters.
+func (m *Mix) Stats() Stats {
+	return Stats{
+		Frames:         m.frames.Load(),
+		PacketsDropped: m.dropped.Load(),
+		PCMDropped:     m.pcmDropped.Load(),
+		EncodeErrors:   m.encErrors.Load(),
+		VoiceMissing:   m.missing.Load(),
+	}
+}
+
+// Close closes every subscriber's queue. Process may still be called after
+// Close; it then publishes nothing.
+func (m *Mix) Close() {
+	m.packets.Close()
+	m.pcm.Close()
+}
