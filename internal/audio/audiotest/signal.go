@@ -14,3 +14,31 @@ func Tone(freq, amp float64, offset, n int) []float32 {
 	}
 	return out
 }
+
+// Goertzel returns the amplitude of the freq component of samples (a full-scale
+// sine of that frequency gives about 1).
+func Goertzel(samples []float32, freq float64, rate int) float64 {
+	if len(samples) == 0 {
+		return 0
+	}
+	w := 2 * math.Pi * freq / float64(rate)
+	coeff := 2 * math.Cos(w)
+	var s1, s2 float64
+	for _, x := range samples {
+		s0 := float64(x) + coeff*s1 - s2
+		s2, s1 = s1, s0
+	}
+	power := s1*s1 + s2*s2 - coeff*s1*s2
+	return 2 * math.Sqrt(math.Max(power, 0)) / float64(len(samples))
+}
+
+// DominantFrequency scans lo..hi Hz in steps and returns the strongest frequency
+// and its amplitude.
+func DominantFrequency(samples []float32, rate int, lo, hi, step float64) (freq, amp float64) {
+	for f := lo; f <= hi; f += step {
+		if a := Goertzel(samples, f, rate); a > amp {
+			freq, amp = f, a
+		}
+	}
+	return freq, amp
+}
