@@ -1,0 +1,113 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"tolk/internal/audio"
+)
+
+// maxLag is how far a paced file may fall behind its schedule before the
+// schedule is moved to now. Within it, late frames go out back to back to catch
+// up; beyond it (a suspended process, a slow disk) a burst would only flood the
+// Writer, so the missed time is skipped instead.
+const maxLag = 200 * time.Millisecond
+
+type file struct {
+	path  string
+	loop  bool
+	clock audio.Clock
+}
+
+// NewFile returns a Source that plays an audio file of any format ffmpeg reads,
+// paced in real time by clock: frame n goes out when clock has advanced n×20 ms
+// past the first frame. With loop set the file repeats without a gap (ffmpeg's
+// -stream_loop, not a restart); without it Run returns ErrEnded at the end.
+// A path that is missing or not a regular file makes Run fail at once.
+func NewFile(path string, loop bool, clock audio.Clock) Source {
+	return &file{path: path, loop: loop, clock: clock}
+}
+
+func (f *file) String() string {
+	if f.loop {
+		return "file " + f.path + " (loop)"
+	}
+	return "file " + f.path
+}
+
+func (f *file) Run(ctx context.Context, w Writer) error {
+	abs, err := filepath.Abs(f.path)
+	if err != nil {
+		return fmt.Errorf("floor file: %w", err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return fmt.Errorf("floor file: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("floor file %s: not a regular file", f.path)
+	}
+	args := append([]string(nil), commonArgs...)
+	if f.loop {
+		args = append(args, "-stream_loop", "-1")
+	}
+	// file: and the whitelist keep a path such as "http://..." or a playlist
+	// inside the file from reaching the network.
+	args = append(args, "-protocol_whitelist", "file", "-i", "file:"+abs)
+	args = append(args, outputArgs...)
+
+	p := pacer{clock: f.clock}
+	defer p.stop()
+	err = runFFmpeg(ctx, args, nil, func(samples []float32) error {
+		if err := p.wait(ctx); err != nil {
+			return err
+		}
+		w.WriteFloor(samples)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", f, err)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fmt.Errorf("%s: %w", f, ErrEnded)
+}
+
+// pacer releases one frame every audio.FrameDuration on clock.
+type pacer struct {
+	clock audio.Clock
+	timer audio.Timer
+	next  time.Time // when the next frame is due; zero before the first
+}
+
+// wait blocks until the next frame is due or ctx ends.
+func (p *pacer) wait(ctx context.Context) error {
+	now := p.clock.Now()
+	if p.next.IsZero() || now.Sub(p.next) > maxLag {
+		p.next = now
+	}
+	if d := p.next.Sub(now); d > 0 {
+		if p.timer == nil {
+			p.timer = p.clock.NewTimer(d)
+		} else {
+			p.timer.Reset(d)
+		}
+		select {
+		case <-p.timer.C():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	p.next = p.next.Add(audio.FrameDuration)
+	return nil
+}
+
+func (p *pacer) stop() {
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+}

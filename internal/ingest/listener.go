@@ -1,0 +1,157 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"tolk/internal/audio"
+)
+
+const (
+	// burstFrames is how far ahead of real time a live input may run, as jitter
+	// allowance; frames beyond it are dropped so a backlog released at once
+	// (after a network stall) cannot flood the non-blocking Writer.
+	burstFrames = 10
+	// stallTimeout ends a run whose publisher stays connected but sends
+	// nothing, so the supervisor can listen for a new one.
+	stallTimeout = 3 * time.Second
+)
+
+// fastStartArgs make ffmpeg hand over the first audio in well under a second
+// instead of probing the input for seconds.
+var fastStartArgs = []string{"-fflags", "nobuffer", "-probesize", "4096", "-analyzeduration", "0"}
+
+// Listener is a live floor input: an ffmpeg subprocess listening for one RTMP
+// or SRT publisher. A run ends when the publisher leaves (ErrEnded), stops
+// sending for a few seconds (ErrStalled) or ffmpeg fails; run it under
+// Supervise to take the next publisher.
+type Listener struct {
+	ep        endpoint
+	log       *slog.Logger
+	clock     audio.Clock
+	fastStart bool
+	dropped   atomic.Uint64
+}
+
+// NewListener parses rawURL and returns a Source listening on it:
+//
+//	rtmp://HOST[:PORT]/APP/KEY    RTMP (default port 1935); a publisher must use this APP and KEY
+//	srt://HOST:PORT[?passphrase=SECRET&latency=MS]   SRT listener carrying MPEG-TS
+//
+// The stream key and passphrase never appear in String, logs or errors.
+// The Source is a *Listener. log may be nil.
+func NewListener(rawURL string, log *slog.Logger) (Source, error) {
+	ep, err := parseEndpoint(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Listener{ep: ep, log: log, clock: audio.SystemClock{}, fastStart: true}, nil
+}
+
+// String names the listener without its secrets.
+func (l *Listener) String() string { return l.ep.scheme + " listener " + l.ep.String() }
+
+// Dropped counts frames discarded because the input ran ahead of real time.
+func (l *Listener) Dropped() uint64 { return l.dropped.Load() }
+
+// Run listens for one publisher and forwards its audio as it arrives.
+func (l *Listener) Run(ctx context.Context, w Writer) error {
+	args := append([]string(nil), commonArgs...)
+	if l.fastStart {
+		args = append(args, fastStartArgs...)
+	}
+	args = append(args, l.ep.input()...)
+	// Hand each decoded packet over at once rather than when a buffer fills.
+	args = append(args, "-flush_packets", "1")
+	args = append(args, outputArgs...)
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	var frames atomic.Int64
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		l.watch(runCtx, cancel, &frames)
+	}()
+	defer func() {
+		cancel(nil)
+		<-watchDone
+	}()
+
+	bucket := tokenBucket{clock: l.clock, burst: burstFrames}
+	err := runFFmpeg(runCtx, args, l.ep.secrets(), func(samples []float32) error {
+		if frames.Add(1) == 1 {
+			l.log.Info("floor publisher connected", "source", l.String())
+		}
+		if !bucket.take() {
+			l.dropped.Add(1)
+			return nil
+		}
+		w.WriteFloor(samples)
+		return nil
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if context.Cause(runCtx) == ErrStalled {
+		return fmt.Errorf("%s: %w", l, ErrStalled)
+	}
+	if frames.Load() > 0 {
+		l.log.Info("floor publisher left", "source", l.String(), "err", err)
+	}
+	if err == nil {
+		err = ErrEnded
+	}
+	return fmt.Errorf("%s: %w", l, err)
+}
+
+// watch cancels the run with ErrStalled when frames stop coming after the
+// first one. It returns when ctx ends.
+func (l *Listener) watch(ctx context.Context, cancel context.CancelCauseFunc, frames *atomic.Int64) {
+	t := l.clock.NewTimer(stallTimeout)
+	defer t.Stop()
+	var last int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		}
+		n := frames.Load()
+		if n > 0 && n == last {
+			cancel(ErrStalled)
+			return
+		}
+		last = n
+		t.Reset(stallTimeout)
+	}
+}
+
+// tokenBucket admits frames at the real-time rate with a burst allowance.
+type tokenBucket struct {
+	clock  audio.Clock
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func (b *tokenBucket) take() bool {
+	now := b.clock.Now()
+	if b.last.IsZero() {
+		b.tokens = b.burst
+	} else {
+		b.tokens += float64(now.Sub(b.last)) / float64(audio.FrameDuration)
+		b.tokens = min(b.tokens, b.burst)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
