@@ -1,0 +1,143 @@
+package event
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"tolk/internal/audio"
+	"tolk/internal/audio/audiotest"
+	"tolk/internal/config"
+	"tolk/mixer"
+)
+
+func newTestEvent(t *testing.T, clock audio.Clock) *Event {
+	t.Helper()
+	cfg, err := config.Parse([]byte(`
+id: t
+floor: {language: en, source: whip, stream_key: 0123456789abcdef}
+languages: [{tag: fr}]
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := New(cfg, Options{Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// waitFor polls cond: the clock goroutine reacts to the manual clock
+// asynchronously. This bounds a wait; it asserts no timing.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestClockFallsBackToSilenceAndFollowsTheFloor(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	clock := audiotest.NewClock()
+	ev := newTestEvent(t, clock)
+	fr, _ := ev.Mix("fr")
+	pcm := fr.SubscribePCM(1000)
+	if err := ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	waitFor(t, "the clock to arm its timer", func() bool { return clock.Pending() > 0 })
+
+	// No floor: after the grace period the clock ticks every 20 ms of wall clock.
+	clock.Advance(floorGrace)
+	waitFor(t, "first silent tick", func() bool { return ev.Stats().Ticks == 1 })
+	for i := 0; i < 4; i++ {
+		clock.Advance(audio.FrameDuration)
+		n := uint64(i + 2)
+		waitFor(t, "silent tick", func() bool { return ev.Stats().Ticks == n })
+	}
+	if s := ev.Stats(); s.SilentTicks != 5 {
+		t.Fatalf("silent ticks %d, want 5", s.SilentTicks)
+	}
+	if ev.FloorState() != "missing" {
+		t.Fatalf("floor state %q, want missing", ev.FloorState())
+	}
+
+	// The floor arrives: it drives the clock, one tick per frame, no silent ticks.
+	for i := 0; i < 3; i++ {
+		ev.WriteFloor(audiotest.Tone(440, 0.5, i*audio.FrameSamples, audio.FrameSamples))
+	}
+	waitFor(t, "floor ticks", func() bool { return ev.Stats().Ticks == 8 })
+	clock.Advance(floorGrace - audio.FrameDuration)
+	if s := ev.Stats(); s.SilentTicks != 5 || s.FloorFrames != 3 {
+		t.Fatalf("stats %+v: the floor should hold off silent ticks", s)
+	}
+	if ev.FloorState() != "live" {
+		t.Fatalf("floor state %q, want live", ev.FloorState())
+	}
+
+	// The floor stops: silence again after the grace period.
+	clock.Advance(audio.FrameDuration)
+	waitFor(t, "silent tick after the floor stopped", func() bool { return ev.Stats().SilentTicks == 6 })
+
+	// The French mix saw a continuous program timeline: 9 frames, no gap.
+	ev.Close()
+	var pts []int64
+	for f := range pcm.C {
+		pts = append(pts, f.PTS)
+	}
+	if len(pts) != 9 {
+		t.Fatalf("fr mixed %d frames, want 9", len(pts))
+	}
+	for i, p := range pts {
+		if p != int64(i*audio.FrameSamples) {
+			t.Fatalf("frame %d at pts %d, want %d", i, p, i*audio.FrameSamples)
+		}
+	}
+}
+
+func TestWriteFloorNeverBlocks(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	clock := audiotest.NewClock()
+	ev := newTestEvent(t, clock)
+	defer ev.Close()
+	// Not started: nobody drains the queue, so writes beyond it are dropped and counted.
+	frame := make([]float32, audio.FrameSamples)
+	for i := 0; i < floorQueue+7; i++ {
+		ev.WriteFloor(frame)
+	}
+	ev.WriteFloor(frame[:10]) // a malformed frame is dropped too
+	if got := ev.Stats().FloorDropped; got != 8 {
+		t.Fatalf("dropped %d, want 8", got)
+	}
+}
+
+type constVoice struct{}
+
+func (constVoice) ReadFrame(pts int64) (audio.Frame, bool) {
+	return audio.Frame{PTS: pts, Samples: audiotest.Tone(1000, 0.5, int(pts), audio.FrameSamples)}, true
+}
+
+func TestSetVoice(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ev := newTestEvent(t, audiotest.NewClock())
+	defer ev.Close()
+	if err := ev.SetVoice("en", constVoice{}); err == nil {
+		t.Fatal("the floor language accepted a voice")
+	}
+	if err := ev.SetVoice("xx", constVoice{}); err == nil {
+		t.Fatal("an unknown language accepted a voice")
+	}
+	if err := ev.SetVoice("fr", constVoice{}); err != nil {
+		t.Fatal(err)
+	}
+	var _ mixer.Source = constVoice{}
+}
