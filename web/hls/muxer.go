@@ -1,0 +1,182 @@
+// Package hls packages the event's languages as Low-Latency HLS: one fMP4
+// Opus AUDIO rendition per language, cut into parts and segments at
+// program-time boundaries so every rendition lines up, and served from memory
+// with blocking playlist reload.
+//
+// Naming, relative to the event's HLS root:
+//
+//	master.m3u8                 multivariant playlist
+//	{id}/index.m3u8             media playlist of rendition id
+//	{id}/init.mp4               initialization section
+//	{id}/seg{msn}.m4s           media segment msn
+//	{id}/part{msn}.{i}.m4s      part i (from 0) of segment msn
+//
+// A segment's media sequence number is its program time divided by the
+// segment duration, so the same number names the same span of the event in
+// every rendition (and in the caption playlists that will join them).
+package hls
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tolk/internal/audio"
+)
+
+// ErrClosed is returned by WriteOpus after Close.
+var ErrClosed = errors.New("hls muxer closed")
+
+// maxPacket bounds one 20 ms Opus packet (RFC 6716 allows 1275 bytes per
+// frame; a 20 ms packet may carry a few frames).
+const maxPacket = 4000
+
+// Muxer packages every rendition of one event and serves them over HTTP.
+// WriteOpus may be called concurrently for different renditions; ServeHTTP
+// never holds a lock while it writes to a client.
+type Muxer struct {
+	opts        Options
+	partSamples int64
+	segSamples  int64
+	pps         int64 // parts per segment
+	hold        time.Duration
+	master      []byte
+	tracks      map[string]*track
+	order       []*track
+	media       *mediaWriter
+
+	epochMu sync.Mutex
+	epoch   atomic.Pointer[time.Time]
+
+	closeOnce sync.Once
+	stats     counters
+}
+
+// New validates the options and renditions and returns a Muxer ready for
+// WriteOpus and ServeHTTP.
+func New(opts Options, renditions []AudioRendition) (*Muxer, error) {
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("hls options: %w", err)
+	}
+	master, err := MasterPlaylist(renditions, nil, opts.PartDuration)
+	if err != nil {
+		return nil, fmt.Errorf("hls renditions: %w", err)
+	}
+	m := &Muxer{
+		opts:        opts,
+		partSamples: audio.Samples(opts.PartDuration),
+		segSamples:  audio.Samples(opts.SegmentDuration),
+		master:      master,
+		tracks:      make(map[string]*track, len(renditions)),
+		media:       newMediaWriter(opts),
+	}
+	m.pps = m.segSamples / m.partSamples
+	m.hold = 3 * audio.Duration(m.media.target)
+	if !opts.Epoch.IsZero() {
+		e := opts.Epoch
+		m.epoch.Store(&e)
+	}
+	for _, r := range renditions {
+		init, err := initSegment(r.Language)
+		if err != nil {
+			return nil, fmt.Errorf("hls rendition %q: %w", r.ID, err)
+		}
+		t := newTrack(m, r, init)
+		m.tracks[r.ID] = t
+		m.order = append(m.order, t)
+	}
+	return m, nil
+}
+
+// epochFor returns the wall-clock time of program time zero, fixing it from
+// the clock when the first packet of the event arrives at pts.
+func (m *Muxer) epochFor(pts int64) time.Time {
+	if e := m.epoch.Load(); e != nil {
+		return *e
+	}
+	m.epochMu.Lock()
+	defer m.epochMu.Unlock()
+	if e := m.epoch.Load(); e != nil {
+		return *e
+	}
+	e := m.opts.Clock.Now().Add(-audio.Duration(pts))
+	m.epoch.Store(&e)
+	return e
+}
+
+// WriteOpus appends one 20 ms Opus packet of rendition id at program time pts
+// (48 kHz samples since the event started, a multiple of 960). A jump forward
+// is filled with silence so timing stays continuous; a jump larger than the
+// window restarts the rendition's window at the new time. A packet at or
+// before one already written is refused. The packet is copied.
+func (m *Muxer) WriteOpus(id string, pts int64, packet []byte) error {
+	t := m.tracks[id]
+	if t == nil {
+		m.stats.rejected.Add(1)
+		return fmt.Errorf("hls: unknown rendition %q", id)
+	}
+	if err := t.write(pts, packet); err != nil {
+		m.stats.rejected.Add(1)
+		return fmt.Errorf("hls rendition %q: %w", id, err)
+	}
+	return nil
+}
+
+// Close completes the open part and segment of every rendition, ends every
+// playlist with EXT-X-ENDLIST and releases blocked requests. The window's
+// segments stay servable. Close is idempotent.
+func (m *Muxer) Close() {
+	m.closeOnce.Do(func() {
+		for _, t := range m.order {
+			t.close()
+		}
+	})
+}
+
+// Stats are cumulative counters of a Muxer, for metrics and benchmarks.
+type Stats struct {
+	Packets        int64 // packets accepted by WriteOpus
+	Rejected       int64 // packets refused (unknown rendition, late, malformed, after Close)
+	FilledFrames   int64 // 20 ms silence frames written into gaps
+	Restarts       int64 // gaps longer than the window that restarted a rendition's window
+	Parts          int64 // parts published
+	Segments       int64 // segments completed
+	Requests       int64 // HTTP requests served
+	Blocked        int64 // requests that waited for a playlist update, part or segment
+	Waiting        int64 // requests waiting now
+	BlockTimeouts  int64 // waits that ran out (503)
+	BadRequests    int64 // 400 answers
+	NotFound       int64 // 404 answers
+	BytesServed    int64 // response body bytes written
+	PlaylistBuilds int64 // media playlists rendered
+}
+
+type counters struct {
+	packets, rejected, filled, restarts, parts, segments        atomic.Int64
+	requests, blocked, waiting, timeouts, badRequests, notFound atomic.Int64
+	bytesServed, playlistBuilds                                 atomic.Int64
+}
+
+// Stats returns a snapshot of the counters.
+func (m *Muxer) Stats() Stats {
+	c := &m.stats
+	return Stats{
+		Packets:        c.packets.Load(),
+		Rejected:       c.rejected.Load(),
+		FilledFrames:   c.filled.Load(),
+		Restarts:       c.restarts.Load(),
+		Parts:          c.parts.Load(),
+		Segments:       c.segments.Load(),
+		Requests:       c.requests.Load(),
+		Blocked:        c.blocked.Load(),
+		Waiting:        c.waiting.Load(),
+		BlockTimeouts:  c.timeouts.Load(),
+		BadRequests:    c.badRequests.Load(),
+		NotFound:       c.notFound.Load(),
+		BytesServed:    c.bytesServed.Load(),
+		PlaylistBuilds: c.playlistBuilds.Load(),
+	}
+}

@@ -1,0 +1,182 @@
+package hls
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/text/language"
+
+	"tolk/internal/audio"
+)
+
+// Options shape the segmentation and the live window of a Muxer.
+type Options struct {
+	// PartDuration is the length of one LL-HLS partial segment, a multiple of
+	// 20 ms (default 200 ms).
+	PartDuration time.Duration
+	// SegmentDuration is the length of one media segment, a multiple of
+	// PartDuration (default 2 s).
+	SegmentDuration time.Duration
+	// Window is how many complete segments a live media playlist lists; older
+	// segments are dropped from memory (default 6).
+	Window int
+	// Clock stamps EXT-X-PROGRAM-DATE-TIME and bounds blocking requests
+	// (default audio.SystemClock).
+	Clock audio.Clock
+	// Epoch is the wall-clock time of program time zero. When zero, it is
+	// taken from the clock at the first packet written to any rendition.
+	Epoch time.Time
+}
+
+// AudioRendition describes one language of the event, an AUDIO rendition in
+// the master playlist.
+type AudioRendition struct {
+	// ID names the rendition in URLs ("en" → "en/index.m3u8"): 1 to 64 of
+	// A-Z a-z 0-9 '-' '_'.
+	ID string
+	// Name is what players show, e.g. "Français".
+	Name string
+	// Language is a BCP 47 tag.
+	Language string
+	// Default marks the floor rendition; exactly one rendition is the default.
+	Default bool
+	// Translation marks an interpreted language
+	// (CHARACTERISTICS="public.translation").
+	Translation bool
+	// Bitrate is the Opus bitrate in bits/s, used for BANDWIDTH.
+	Bitrate int
+}
+
+// SubtitleRendition describes one caption language, a SUBTITLES rendition in
+// the master playlist. Its playlist is served by whoever produces the WebVTT.
+type SubtitleRendition struct {
+	// ID is a URL-safe identifier, with the same rules as AudioRendition.ID.
+	ID string
+	// Name is what players show.
+	Name string
+	// Language is a BCP 47 tag.
+	Language string
+	// Default selects this track when the player has no preference.
+	Default bool
+	// URI is the subtitle playlist relative to the master playlist.
+	URI string
+}
+
+const (
+	defaultPartDuration    = 200 * time.Millisecond
+	defaultSegmentDuration = 2 * time.Second
+	defaultWindow          = 6
+	maxIDLen               = 64
+)
+
+func (o Options) withDefaults() Options {
+	if o.PartDuration == 0 {
+		o.PartDuration = defaultPartDuration
+	}
+	if o.SegmentDuration == 0 {
+		o.SegmentDuration = defaultSegmentDuration
+	}
+	if o.Window == 0 {
+		o.Window = defaultWindow
+	}
+	if o.Clock == nil {
+		o.Clock = audio.SystemClock{}
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	if o.PartDuration <= 0 || o.PartDuration%audio.FrameDuration != 0 {
+		return fmt.Errorf("part duration %v is not a positive multiple of %v", o.PartDuration, audio.FrameDuration)
+	}
+	if o.SegmentDuration <= 0 || o.SegmentDuration%o.PartDuration != 0 {
+		return fmt.Errorf("segment duration %v is not a positive multiple of the part duration %v", o.SegmentDuration, o.PartDuration)
+	}
+	if o.SegmentDuration > time.Minute {
+		return fmt.Errorf("segment duration %v is longer than a minute", o.SegmentDuration)
+	}
+	if o.Window < 1 || o.Window > 10000 {
+		return fmt.Errorf("window %d is not between 1 and 10000 segments", o.Window)
+	}
+	return nil
+}
+
+// validID reports whether s can be used as a path element and a playlist
+// attribute without escaping.
+func validID(s string) bool {
+	if len(s) == 0 || len(s) > maxIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validName reports whether s can stand inside a quoted playlist attribute.
+func validName(s string) bool {
+	return s != "" && len(s) <= 256 && !strings.ContainsAny(s, "\"\r\n")
+}
+
+func validateRenditions(rs []AudioRendition) error {
+	if len(rs) == 0 {
+		return errors.New("no audio rendition")
+	}
+	seen := make(map[string]bool, len(rs))
+	defaults := 0
+	for _, r := range rs {
+		if !validID(r.ID) {
+			return fmt.Errorf("rendition id %q is not 1-%d of A-Z a-z 0-9 - _", r.ID, maxIDLen)
+		}
+		if seen[r.ID] {
+			return fmt.Errorf("rendition id %q is used twice", r.ID)
+		}
+		seen[r.ID] = true
+		if !validName(r.Name) {
+			return fmt.Errorf("rendition %q: name %q is empty, too long or holds a quote or line break", r.ID, r.Name)
+		}
+		if _, err := language.Parse(r.Language); err != nil {
+			return fmt.Errorf("rendition %q: language %q: %w", r.ID, r.Language, err)
+		}
+		if r.Bitrate <= 0 {
+			return fmt.Errorf("rendition %q: bitrate %d is not positive", r.ID, r.Bitrate)
+		}
+		if r.Default {
+			defaults++
+		}
+	}
+	if defaults != 1 {
+		return fmt.Errorf("%d default renditions, want exactly one", defaults)
+	}
+	return nil
+}
+
+func validateSubtitles(ss []SubtitleRendition) error {
+	seen := make(map[string]bool, len(ss))
+	for _, s := range ss {
+		if !validID(s.ID) {
+			return fmt.Errorf("subtitle id %q is not 1-%d of A-Z a-z 0-9 - _", s.ID, maxIDLen)
+		}
+		if seen[s.ID] {
+			return fmt.Errorf("subtitle id %q is used twice", s.ID)
+		}
+		seen[s.ID] = true
+		if !validName(s.Name) {
+			return fmt.Errorf("subtitle %q: name %q is empty, too long or holds a quote or line break", s.ID, s.Name)
+		}
+		if _, err := language.Parse(s.Language); err != nil {
+			return fmt.Errorf("subtitle %q: language %q: %w", s.ID, s.Language, err)
+		}
+		if !validName(s.URI) || strings.ContainsAny(s.URI, " \t") {
+			return fmt.Errorf("subtitle %q: uri %q is empty or holds a quote, space or line break", s.ID, s.URI)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package hls
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+type kind int
+
+const (
+	kindMaster kind = iota
+	kindPlaylist
+	kindInit
+	kindSegment
+	kindPart
+)
+
+// resource is a parsed request path.
+type resource struct {
+	kind  kind
+	id    string
+	msn   int64
+	index int
+}
+
+// String returns the canonical path of the resource.
+func (r resource) String() string {
+	switch r.kind {
+	case kindMaster:
+		return "master.m3u8"
+	case kindPlaylist:
+		return r.id + "/index.m3u8"
+	case kindInit:
+		return r.id + "/init.mp4"
+	case kindSegment:
+		return r.id + "/" + segmentName(r.msn)
+	default:
+		return r.id + "/" + partName(r.msn, r.index)
+	}
+}
+
+var errNoResource = errors.New("no such resource")
+
+// maxDigits keeps parsed numbers far from int64 overflow in later arithmetic.
+const maxDigits = 15
+
+// parseNumber accepts a canonical non-negative decimal: digits only, no sign,
+// no leading zero.
+func parseNumber(s string) (int64, bool) {
+	if s == "" || len(s) > maxDigits || (s[0] == '0' && len(s) > 1) {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// parsePath maps a path relative to the event's HLS root to a resource.
+func parsePath(p string) (resource, error) {
+	p = strings.TrimPrefix(p, "/")
+	if p == "master.m3u8" {
+		return resource{kind: kindMaster}, nil
+	}
+	id, file, ok := strings.Cut(p, "/")
+	if !ok || !validID(id) {
+		return resource{}, errNoResource
+	}
+	r := resource{id: id}
+	switch {
+	case file == "index.m3u8":
+		r.kind = kindPlaylist
+	case file == "init.mp4":
+		r.kind = kindInit
+	case strings.HasPrefix(file, "seg") && strings.HasSuffix(file, ".m4s"):
+		msn, ok := parseNumber(file[3 : len(file)-4])
+		if !ok {
+			return resource{}, errNoResource
+		}
+		r.kind, r.msn = kindSegment, msn
+	case strings.HasPrefix(file, "part") && strings.HasSuffix(file, ".m4s"):
+		m, i, ok := strings.Cut(file[4:len(file)-4], ".")
+		if !ok {
+			return resource{}, errNoResource
+		}
+		msn, ok1 := parseNumber(m)
+		idx, ok2 := parseNumber(i)
+		if !ok1 || !ok2 || idx > 1<<20 {
+			return resource{}, errNoResource
+		}
+		r.kind, r.msn, r.index = kindPart, msn, int(idx)
+	default:
+		return resource{}, errNoResource
+	}
+	return r, nil
+}
+
+// reload holds the blocking playlist reload parameters of a request.
+type reload struct {
+	msn, part       int64
+	hasMSN, hasPart bool
+}
+
+// parseReload reads _HLS_msn and _HLS_part from a raw query. Other
+// parameters are ignored (players add cache busters); _HLS_skip is ignored
+// because delta updates are never advertised.
+func parseReload(rawQuery string) (reload, error) {
+	var q reload
+	if rawQuery == "" {
+		return q, nil
+	}
+	vals, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return q, fmt.Errorf("bad query: %w", err)
+	}
+	if q.msn, q.hasMSN, err = queryNumber(vals, "_HLS_msn"); err != nil {
+		return q, err
+	}
+	if q.part, q.hasPart, err = queryNumber(vals, "_HLS_part"); err != nil {
+		return q, err
+	}
+	if q.hasPart && !q.hasMSN {
+		return q, errors.New("_HLS_part without _HLS_msn")
+	}
+	return q, nil
+}
+
+func queryNumber(vals url.Values, key string) (int64, bool, error) {
+	v, ok := vals[key]
+	if !ok {
+		return 0, false, nil
+	}
+	if len(v) != 1 {
+		return 0, false, fmt.Errorf("%s given %d times", key, len(v))
+	}
+	n, ok := parseNumber(v[0])
+	if !ok {
+		return 0, false, fmt.Errorf("%s=%q is not a non-negative integer", key, v[0])
+	}
+	return n, true, nil
+}

@@ -1,0 +1,237 @@
+package hls
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"tolk/internal/audio"
+)
+
+const (
+	// playlistVersion is the protocol version: fMP4 with EXT-X-MAP needs 6,
+	// 7 keeps every attribute we write unambiguous for older parsers.
+	playlistVersion = 7
+	audioGroup      = "audio"
+	subtitleGroup   = "subs"
+	// fragmentOverhead is the measured size of one part's moof and mdat
+	// header (≈ 120 bytes); it is added to BANDWIDTH.
+	fragmentOverhead = 128
+)
+
+// segment is one media segment of a rendition. Once published it is never
+// modified, so readers share it without locks.
+type segment struct {
+	msn   int64
+	start int64 // program time of the first sample, 48 kHz samples
+	dur   int64 // samples
+	pdt   time.Time
+	parts []*part
+	data  []byte // the parts back to back; nil while the segment is open
+}
+
+// part is one LL-HLS partial segment, an fMP4 fragment.
+type part struct {
+	msn   int64
+	index int
+	start int64
+	dur   int64
+	data  []byte
+}
+
+func segmentName(msn int64) string { return "seg" + strconv.FormatInt(msn, 10) + ".m4s" }
+
+func partName(msn int64, index int) string {
+	return "part" + strconv.FormatInt(msn, 10) + "." + strconv.Itoa(index) + ".m4s"
+}
+
+// appendSeconds writes a sample count as seconds with millisecond precision;
+// 20 ms frames make every duration exact.
+func appendSeconds(b []byte, samples int64) []byte {
+	ms := samples * 1000 / audio.SampleRate
+	b = strconv.AppendInt(b, ms/1000, 10)
+	b = append(b, '.')
+	frac := ms % 1000
+	if frac < 100 {
+		b = append(b, '0')
+	}
+	if frac < 10 {
+		b = append(b, '0')
+	}
+	return strconv.AppendInt(b, frac, 10)
+}
+
+// mediaWriter renders a rendition's media playlist; it is built once per
+// Muxer and called by the writer after every new part.
+type mediaWriter struct {
+	head       []byte // tags before EXT-X-MEDIA-SEQUENCE
+	tail       []byte // tags after it, up to the first segment
+	target     int64  // target duration, samples
+	partsPerSg int64
+}
+
+func newMediaWriter(o Options) *mediaWriter {
+	partSamples := audio.Samples(o.PartDuration)
+	segSamples := audio.Samples(o.SegmentDuration)
+	targetSec := (segSamples + audio.SampleRate - 1) / audio.SampleRate
+	var h []byte
+	h = append(h, "#EXTM3U\n#EXT-X-VERSION:"...)
+	h = strconv.AppendInt(h, playlistVersion, 10)
+	h = append(h, "\n#EXT-X-TARGETDURATION:"...)
+	h = strconv.AppendInt(h, targetSec, 10)
+	h = append(h, "\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK="...)
+	h = appendSeconds(h, 3*partSamples)
+	h = append(h, "\n#EXT-X-PART-INF:PART-TARGET="...)
+	h = appendSeconds(h, partSamples)
+	h = append(h, "\n#EXT-X-MEDIA-SEQUENCE:"...)
+	return &mediaWriter{
+		head:       h,
+		tail:       []byte("#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4\"\n"),
+		target:     targetSec * audio.SampleRate,
+		partsPerSg: segSamples / partSamples,
+	}
+}
+
+// render writes the playlist for the complete segments segs (oldest first,
+// consecutive), the parts of the open segment and, while live, a preload hint
+// for the part after the last one.
+func (w *mediaWriter) render(segs []*segment, open *segment, ended bool) []byte {
+	var last *part
+	if open != nil && len(open.parts) > 0 {
+		last = open.parts[len(open.parts)-1]
+	} else if len(segs) > 0 {
+		s := segs[len(segs)-1]
+		last = s.parts[len(s.parts)-1]
+	}
+	first := int64(0)
+	switch {
+	case len(segs) > 0:
+		first = segs[0].msn
+	case open != nil:
+		first = open.msn
+	}
+	edge := int64(0)
+	if last != nil {
+		edge = last.start + last.dur
+	}
+	b := make([]byte, 0, 256+len(segs)*(64+int(w.partsPerSg)*64))
+	b = append(b, w.head...)
+	b = strconv.AppendInt(b, first, 10)
+	b = append(b, '\n')
+	b = append(b, w.tail...)
+	for _, s := range segs {
+		b = w.appendSegment(b, s, edge)
+		b = append(b, "#EXTINF:"...)
+		b = appendSeconds(b, s.dur)
+		b = append(b, ",\n"...)
+		b = append(b, segmentName(s.msn)...)
+		b = append(b, '\n')
+	}
+	if open != nil && len(open.parts) > 0 {
+		b = w.appendSegment(b, open, edge)
+	}
+	if ended {
+		return append(b, "#EXT-X-ENDLIST\n"...)
+	}
+	if last != nil {
+		msn, idx := last.msn, last.index+1
+		if int64(idx) >= w.partsPerSg {
+			msn, idx = msn+1, 0
+		}
+		b = append(b, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\""...)
+		b = append(b, partName(msn, idx)...)
+		b = append(b, "\"\n"...)
+	}
+	return b
+}
+
+// appendSegment writes a segment's date and, near the live edge, its parts.
+// Parts older than three target durations are left out, as the protocol asks.
+func (w *mediaWriter) appendSegment(b []byte, s *segment, edge int64) []byte {
+	b = append(b, "#EXT-X-PROGRAM-DATE-TIME:"...)
+	b = s.pdt.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	b = append(b, '\n')
+	if s.start+s.dur < edge-3*w.target {
+		return b
+	}
+	for _, p := range s.parts {
+		b = append(b, "#EXT-X-PART:DURATION="...)
+		b = appendSeconds(b, p.dur)
+		b = append(b, ",URI=\""...)
+		b = append(b, partName(p.msn, p.index)...)
+		b = append(b, "\",INDEPENDENT=YES\n"...)
+	}
+	return b
+}
+
+// MasterPlaylist renders the multivariant playlist: one AUDIO group with a
+// rendition per language and, when subtitles are given, one SUBTITLES group.
+// The default audio rendition carries no URI: the variant's URI is its
+// playlist, the layout that both hls.js and ffmpeg switch cleanly.
+func MasterPlaylist(renditions []AudioRendition, subtitles []SubtitleRendition, partDuration time.Duration) ([]byte, error) {
+	if err := validateRenditions(renditions); err != nil {
+		return nil, err
+	}
+	if err := validateSubtitles(subtitles); err != nil {
+		return nil, err
+	}
+	if partDuration <= 0 {
+		return nil, fmt.Errorf("part duration %v is not positive", partDuration)
+	}
+	var b []byte
+	b = append(b, "#EXTM3U\n#EXT-X-VERSION:"...)
+	b = strconv.AppendInt(b, playlistVersion, 10)
+	b = append(b, "\n#EXT-X-INDEPENDENT-SEGMENTS\n"...)
+	peak, def := 0, renditions[0]
+	for _, r := range renditions {
+		b = append(b, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\""+audioGroup+"\",NAME=\""...)
+		b = append(b, r.Name...)
+		b = append(b, "\",LANGUAGE=\""...)
+		b = append(b, r.Language...)
+		b = append(b, '"')
+		if r.Default {
+			b = append(b, ",DEFAULT=YES"...)
+			def = r
+		} else {
+			b = append(b, ",DEFAULT=NO"...)
+		}
+		b = append(b, ",AUTOSELECT=YES"...)
+		if r.Translation {
+			b = append(b, ",CHARACTERISTICS=\"public.translation\""...)
+		}
+		b = append(b, ",CHANNELS=\"1\""...)
+		if !r.Default {
+			b = append(b, ",URI=\""...)
+			b = append(b, r.ID...)
+			b = append(b, "/index.m3u8\""...)
+		}
+		b = append(b, '\n')
+		peak = max(peak, r.Bitrate)
+	}
+	for _, s := range subtitles {
+		b = append(b, "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\""+subtitleGroup+"\",NAME=\""...)
+		b = append(b, s.Name...)
+		b = append(b, "\",LANGUAGE=\""...)
+		b = append(b, s.Language...)
+		b = append(b, '"')
+		if s.Default {
+			b = append(b, ",DEFAULT=YES"...)
+		} else {
+			b = append(b, ",DEFAULT=NO"...)
+		}
+		b = append(b, ",AUTOSELECT=YES,URI=\""...)
+		b = append(b, s.URI...)
+		b = append(b, "\"\n"...)
+	}
+	overhead := int64(fragmentOverhead*8) * int64(time.Second) / int64(partDuration)
+	b = append(b, "#EXT-X-STREAM-INF:BANDWIDTH="...)
+	b = strconv.AppendInt(b, int64(peak)+overhead, 10)
+	b = append(b, ",CODECS=\"opus\",AUDIO=\""+audioGroup+"\""...)
+	if len(subtitles) > 0 {
+		b = append(b, ",SUBTITLES=\""+subtitleGroup+"\""...)
+	}
+	b = append(b, '\n')
+	b = append(b, def.ID...)
+	b = append(b, "/index.m3u8\n"...)
+	return b, nil
+}
