@@ -175,16 +175,20 @@ func run(t testing.TB, m *Mix, floor []float32, frames int) ([]float32, []Meters
 	return out, ms
 }
 
-// goertzel returns the amplitude of the freq component of x.
+// goertzel returns the amplitude of the freq component of x, through a Hann
+// window so loud content elsewhere in the spectrum does not leak into it.
 func goertzel(x []float32, freq float64) float64 {
 	w := 2 * math.Pi * freq / audio.SampleRate
 	c := 2 * math.Cos(w)
-	var s1, s2 float64
-	for _, v := range x {
-		s1, s2 = float64(v)+c*s1-s2, s1
+	var s1, s2, sum float64
+	n := float64(len(x))
+	for i, v := range x {
+		h := 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/n)
+		sum += h
+		s1, s2 = float64(v)*h+c*s1-s2, s1
 	}
 	p := s1*s1 + s2*s2 - c*s1*s2
-	return 2 * math.Sqrt(math.Max(p, 0)) / float64(len(x))
+	return 2 * math.Sqrt(math.Max(p, 0)) / sum
 }
 
 // envelope returns the RMS of x in consecutive windows of win samples.
