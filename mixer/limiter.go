@@ -48,6 +48,7 @@ type limiter struct {
 	boxSum float64
 
 	gainMin float64 // smallest gain applied in the last process call
+	clamped int     // samples the gain missed by more than rounding (tests: 0)
 }
 
 func newLimiter() *limiter {
@@ -62,10 +63,20 @@ func newLimiter() *limiter {
 	return l
 }
 
+// idle reports whether no gain reduction is pending or recovering.
+func (l *limiter) idle() bool {
+	return l.hold == 1 && l.boxSum == LookaheadSamples && l.qLen == 1 && l.qVal[l.qHead] == 1
+}
+
 // process limits x in place; the output is x delayed by LookaheadSamples.
 func (l *limiter) process(x []float32) {
-	const window = LookaheadSamples + 1
 	l.gainMin = 1
+	if l.idle() && len(x) >= LookaheadSamples && audio.Peak(x) <= float64(ceiling) {
+		l.pass(x)
+		return
+	}
+	const window = LookaheadSamples + 1
+	hold, rel, boxSum := l.hold, l.rel, l.boxSum
 	for i, v := range x {
 		a := v
 		if a < 0 {
@@ -76,42 +87,55 @@ func (l *limiter) process(x []float32) {
 			req = ceiling / a
 		}
 
-		// Sliding minimum: drop queued gains that are no smaller than req,
-		// push req, and retire the front once it leaves the window.
+		// Sliding minimum over the window [n-LookaheadSamples, n]: retire the
+		// front once it leaves the window, drop queued gains that are no
+		// smaller than req, push req.
+		if l.qLen > 0 && l.qIdx[l.qHead] <= l.n-window {
+			l.qHead++
+			if l.qHead == window {
+				l.qHead = 0
+			}
+			l.qLen--
+		}
 		for l.qLen > 0 {
-			back := (l.qHead + l.qLen - 1) % window
+			back := l.qHead + l.qLen - 1
+			if back >= window {
+				back -= window
+			}
 			if l.qVal[back] < req {
 				break
 			}
 			l.qLen--
 		}
-		tail := (l.qHead + l.qLen) % window
+		tail := l.qHead + l.qLen
+		if tail >= window {
+			tail -= window
+		}
 		l.qIdx[tail], l.qVal[tail] = l.n, req
 		l.qLen++
-		if l.qIdx[l.qHead] <= l.n-window {
-			l.qHead = (l.qHead + 1) % window
-			l.qLen--
-		}
 		m := float64(l.qVal[l.qHead])
 		l.n++
 
-		l.hold += (1 - l.hold) * l.rel
-		if m < l.hold {
-			l.hold = m
+		hold += (1 - hold) * rel
+		if hold > 1-1e-7 {
+			hold = 1 // land exactly, so the limiter can go idle
+		}
+		if m < hold {
+			hold = m
 		}
 
-		l.boxSum += l.hold - l.box[l.boxPos]
-		l.box[l.boxPos] = l.hold
+		boxSum += hold - l.box[l.boxPos]
+		l.box[l.boxPos] = hold
 		l.boxPos++
 		if l.boxPos == LookaheadSamples {
 			l.boxPos = 0
 			// Re-add from scratch once per window so rounding cannot drift.
-			l.boxSum = 0
+			boxSum = 0
 			for _, h := range l.box {
-				l.boxSum += h
+				boxSum += h
 			}
 		}
-		g := l.boxSum / LookaheadSamples
+		g := boxSum / LookaheadSamples
 		if g > 1 {
 			g = 1
 		}
@@ -127,11 +151,30 @@ func (l *limiter) process(x []float32) {
 		}
 		y *= float32(g)
 		// Rounding in the running sum must not let a sample through.
-		if y > ceiling {
-			y = ceiling
-		} else if y < -ceiling {
-			y = -ceiling
+		if y > ceiling || y < -ceiling {
+			if y > ceiling*(1+1e-6) || y < -ceiling*(1+1e-6) {
+				l.clamped++
+			}
+			y = min(ceiling, max(-ceiling, y))
 		}
 		x[i] = y
 	}
+	l.hold, l.boxSum = hold, boxSum
+}
+
+// pass is process for an idle limiter and a block under the ceiling: the
+// gain stays 1, so the block only goes through the delay line.
+func (l *limiter) pass(x []float32) {
+	var tail [LookaheadSamples]float32
+	n := len(x)
+	copy(tail[:], x[n-LookaheadSamples:])
+	copy(x[LookaheadSamples:], x[:n-LookaheadSamples])
+	// The delay line is a ring starting at dpos: unroll it in order.
+	k := copy(x, l.delay[l.dpos:])
+	copy(x[k:LookaheadSamples], l.delay[:l.dpos])
+	l.delay = tail
+	l.dpos = 0
+	l.n += int64(n)
+	l.qHead, l.qLen = 0, 1
+	l.qIdx[0], l.qVal[0] = l.n-1, 1
 }

@@ -7,11 +7,17 @@ import (
 	"tolk/internal/audio"
 )
 
-func limit(x []float32) []float32 {
+// limit runs x through a fresh limiter and checks that the gain alone, not
+// the final safety clamp, kept the samples under the ceiling.
+func limit(t *testing.T, x []float32) []float32 {
+	t.Helper()
 	l := newLimiter()
 	y := append([]float32(nil), x...)
 	for i := 0; i+fs <= len(y); i += fs {
 		l.process(y[i : i+fs])
+	}
+	if l.clamped != 0 {
+		t.Errorf("the gain missed the ceiling on %d samples", l.clamped)
 	}
 	return y
 }
@@ -28,7 +34,7 @@ func TestLimiterCeiling(t *testing.T) {
 	}
 	for name, x := range cases {
 		t.Run(name, func(t *testing.T) {
-			y := limit(x)
+			y := limit(t, x)
 			peak := audio.Peak(y)
 			t.Logf("input peak %.1f dBFS, output peak %.3f dBFS", audio.GainToDB(audio.Peak(x)), audio.GainToDB(peak))
 			if peak > float64(ceiling) {
@@ -47,7 +53,7 @@ func TestLimiterQuietUnchanged(t *testing.T) {
 	voice := speech(t, "voice-a", "slt", "Thank you very much for the invitation.")
 	voice = voice[:len(voice)/fs*fs]
 	x := scale(voice, audio.DBToGain(-2)/audio.Peak(voice)) // peaks at −2 dBFS
-	y := limit(x)
+	y := limit(t, x)
 	want := delayed(x, LookaheadSamples)
 	var worst float64
 	for i := range y {
@@ -62,7 +68,7 @@ func TestLimiterQuietUnchanged(t *testing.T) {
 func TestLimiterRecovery(t *testing.T) {
 	const quiet = 0.25
 	x := append(tone(440, 4, 25*fs), tone(440, quiet, 50*fs)...)
-	y := limit(x)
+	y := limit(t, x)
 	// Gain per sample, where the input is far enough from zero to divide.
 	in := delayed(x, LookaheadSamples)
 	prev, worst := 0.0, 0.0

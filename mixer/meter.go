@@ -23,15 +23,13 @@ type biquad struct {
 	x1, x2, y1, y2     float64
 }
 
-func (f *biquad) step(x float64) float64 {
-	y := f.b0*x + f.b1*f.x1 + f.b2*f.x2 - f.a1*f.y1 - f.a2*f.y2
-	// Flush the decaying tail after silence: denormals are slow on x86.
-	if y < 1e-30 && y > -1e-30 {
-		y = 0
+// flush zeroes state that has decayed to nothing.
+func (f *biquad) flush() {
+	for _, v := range []*float64{&f.x1, &f.x2, &f.y1, &f.y2} {
+		if *v < 1e-30 && *v > -1e-30 {
+			*v = 0
+		}
 	}
-	f.x2, f.x1 = f.x1, x
-	f.y2, f.y1 = f.y1, y
-	return y
 }
 
 // kWeighting returns the two stages of the ITU-R BS.1770 K-weighting at 48 kHz:
@@ -73,15 +71,25 @@ type reading struct {
 
 func (m *meter) process(x []float32) reading {
 	var peak, sq, ksq float64
+	// The filter state lives in locals for the loop: the two sections run
+	// per sample and field loads and stores would dominate.
+	s, h := m.shelf, m.hp
 	for _, v := range x {
 		f := float64(v)
 		sq += f * f
 		if a := math.Abs(f); a > peak {
 			peak = a
 		}
-		k := m.hp.step(m.shelf.step(f))
+		y := s.b0*f + s.b1*s.x1 + s.b2*s.x2 - s.a1*s.y1 - s.a2*s.y2
+		s.x2, s.x1, s.y2, s.y1 = s.x1, f, s.y1, y
+		k := h.b0*y + h.b1*h.x1 + h.b2*h.x2 - h.a1*h.y1 - h.a2*h.y2
+		h.x2, h.x1, h.y2, h.y1 = h.x1, y, h.y1, k
 		ksq += k * k
 	}
+	// Flush the decaying tail after silence: denormals are slow on x86.
+	s.flush()
+	h.flush()
+	m.shelf, m.hp = s, h
 	m.peaks[m.frames%shortFrames] = peak
 	m.sq[m.frames%shortFrames] = sq
 	m.ksq[m.frames%lufsFrames] = ksq

@@ -68,6 +68,9 @@ type Meters struct {
 	ShortTermLUFS float64
 	// DuckDB is the ducking gain on the floor bed now (0 = full level).
 	DuckDB float64
+	// LimiterDB is the limiter's deepest gain reduction in the last frame
+	// (0 = not limiting).
+	LimiterDB float64
 	// VoiceActive is true while the voice is above the threshold or the
 	// floor is still held down after it.
 	VoiceActive bool
@@ -106,8 +109,8 @@ type Mix struct {
 	missing    atomic.Uint64
 
 	// Published meter readings (float64 bits), written once per tick.
-	mPeak, mRMS, mLUFS, mDuck atomic.Uint64
-	mVoice                    atomic.Bool
+	mPeak, mRMS, mLUFS, mDuck, mLim atomic.Uint64
+	mVoice                          atomic.Bool
 
 	// Owned by the Process goroutine.
 	duck     ducker
@@ -249,6 +252,7 @@ func (m *Mix) Process(pts int64, floor []float32) {
 	m.mRMS.Store(math.Float64bits(r.rmsDB))
 	m.mLUFS.Store(math.Float64bits(r.lufs))
 	m.mDuck.Store(math.Float64bits(m.duck.gainDB))
+	m.mLim.Store(math.Float64bits(audio.GainToDB(m.lim.gainMin)))
 	m.mVoice.Store(m.duck.active)
 
 	if m.pcm.Len() > 0 {
@@ -319,6 +323,7 @@ func (m *Mix) Meters() Meters {
 		RMSDB:         math.Float64frombits(m.mRMS.Load()),
 		ShortTermLUFS: math.Float64frombits(m.mLUFS.Load()),
 		DuckDB:        math.Float64frombits(m.mDuck.Load()),
+		LimiterDB:     math.Float64frombits(m.mLim.Load()),
 		VoiceActive:   m.mVoice.Load(),
 	}
 }

@@ -119,6 +119,9 @@ func TestBadInput(t *testing.T) {
 			}
 		}
 	}
+	if r := m.Meters(); r.LimiterDB > -20 {
+		t.Errorf("limiter reduction %.1f dB on huge input", r.LimiterDB)
+	}
 	// And it recovers: a clean tone afterwards comes through untouched.
 	m.SetVoice(nil)
 	x := tone(440, 0.3, 100*fs)
@@ -129,6 +132,9 @@ func TestBadInput(t *testing.T) {
 	}
 	if got := audio.GainToDB(goertzel(last, 440) / 0.3); math.Abs(got) > 0.05 {
 		t.Errorf("clean tone at %.2f dB after bad input", got)
+	}
+	if r := m.Meters(); r.LimiterDB != 0 {
+		t.Errorf("limiter still reducing %.3f dB on a clean tone", r.LimiterDB)
 	}
 }
 
