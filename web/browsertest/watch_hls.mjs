@@ -1,0 +1,85 @@
+// watch_hls.mjs BASE_URL [--event demo] [--langs en,fr,es,de] [--settle 1] [--timeout 120]
+//
+// Opens /watch/{event} in Chromium, chooses Standard (HLS), presses Play and
+// reports what hls.js lists as audio tracks, whether playback advances, and for
+// each language (switched through the page's picker, without reloading the
+// player) the dominant frequency of what plays, from the page's Web Audio
+// analyser on the media element.
+import { run, openWatch, chooseMode, chooseLang, pressPlay, stablePeak, sleep, round1 } from './lib.mjs';
+
+await run('watch_hls', { event: 'demo', langs: [], settle: 1, timeout: 120 }, async ({ opts, out, page }) => {
+  out.event = opts.event;
+  const manifests = [];
+  page.on('request', (r) => {
+    if (r.url().endsWith('/master.m3u8')) manifests.push(r.url());
+  });
+  await openWatch(page, opts, out);
+  await chooseMode(page, 'hls', out);
+  out.mode = 'hls';
+  out.connect_ms = await pressPlay(page, out);
+  out.state = await page.evaluate(() => window.tolkWatch.state);
+  out.hls_js = await page.evaluate(() => (window.Hls && window.Hls.isSupported() ? window.Hls.version : null));
+
+  out.step = 'audio tracks';
+  out.tracks = await page.evaluate(() => window.tolkWatch.audioTracks().map((t) => ({ name: t.name, lang: t.lang })));
+
+  out.step = 'playback';
+  const m0 = await page.evaluate(() => window.tolkWatch.media());
+  const w0 = Date.now();
+  await sleep(2000);
+  const m1 = await page.evaluate(() => window.tolkWatch.media());
+  const wall = (Date.now() - w0) / 1000;
+  out.playback = {
+    start_s: round1(m0.currentTime),
+    end_s: round1(m1.currentTime),
+    rate: Math.round(((m1.currentTime - m0.currentTime) / wall) * 100) / 100,
+    paused: m1.paused,
+  };
+  out.advancing = m1.currentTime - m0.currentTime > 0.5 * wall && !m1.paused;
+
+  out.switches = [];
+  for (const lang of opts.langs) {
+    const before = await page.evaluate(() => window.tolkWatch.audioTrack());
+    const t0 = Date.now();
+    await chooseLang(page, lang, out);
+    out.step = `switch to ${lang}`;
+    // Wait until hls.js has switched to a track of that language, unless it
+    // already plays one.
+    let switchMs = 0;
+    if (!before || before.lang !== lang) {
+      await page.waitForFunction(
+        ([want, n]) => {
+          const t = window.tolkWatch.audioTrack();
+          return t && t.lang === want && t.switches > n;
+        },
+        [lang, before ? before.switches : 0],
+        { timeout: 15000, polling: 50 },
+      );
+      switchMs = Date.now() - t0;
+    }
+    // Audio buffered before the switch may still be in the old language:
+    // measure only once playback has passed all of it.
+    const m = await page.evaluate(() => window.tolkWatch.media());
+    const wait = Math.max(opts.settle, m.bufferAhead + 0.3);
+    await page.waitForFunction(
+      ([from, s]) => window.tolkWatch.media() && window.tolkWatch.media().currentTime >= from + s,
+      [m.currentTime, wait],
+      { timeout: 15000 + wait * 2000, polling: 100 },
+    );
+    const peak = await stablePeak(page, { timeoutMs: 10000 });
+    const track = await page.evaluate(() => window.tolkWatch.audioTrack());
+    out.switches.push({
+      lang,
+      track: track ? { name: track.name, lang: track.lang } : null,
+      peak_hz: peak.hz,
+      peak_db: peak.db,
+      stable: peak.stable,
+      switch_ms: switchMs,
+      measured_ms: Date.now() - t0,
+      state: await page.evaluate(() => window.tolkWatch.state),
+    });
+  }
+  out.step = 'finish';
+  out.manifest_loads = manifests.length; // switching must not reload the player
+  out.final_state = await page.evaluate(() => window.tolkWatch.state);
+});

@@ -1,0 +1,237 @@
+// Package pages renders tolk's HTML pages and serves their static assets,
+// all embedded in the binary. Every visible string comes from the locales
+// catalogs; the pages load no resource from outside the server and run under
+// a strict Content-Security-Policy (no inline scripts, styles or handlers).
+package pages
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"tolk/locales"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// missing marks a message key absent from every catalog; tests look for it.
+const missing = "⟦missing:"
+
+// asset is one embedded static file, its content hash computed once.
+type asset struct {
+	data  []byte
+	ctype string
+	etag  string // quoted strong validator
+	ver   string // short hash for cache-busting query strings
+}
+
+// assets maps a path below /static/ ("watch.js") to its file.
+var assets = mustAssets()
+
+func mustAssets() map[string]asset {
+	m := map[string]asset{}
+	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		h := hex.EncodeToString(sum[:])
+		ctype := mime.TypeByExtension(path.Ext(p))
+		if ctype == "" {
+			ctype = "application/octet-stream"
+		}
+		m[strings.TrimPrefix(p, "static/")] = asset{data: data, ctype: ctype, etag: `"` + h[:32] + `"`, ver: h[:12]}
+		return nil
+	})
+	if err != nil {
+		panic(fmt.Sprintf("pages: embedded assets: %v", err)) // a build defect
+	}
+	return m
+}
+
+// Static serves the embedded assets. Mount it with
+// http.StripPrefix("/static", pages.Static()) at "/static/"; the watch page uses
+// /static/watch.js, /static/watch.css and /static/hls.min.js. A request whose
+// ?v= matches the file's hash (as the pages write them) is cacheable for a
+// year; any other is revalidated by ETag.
+func Static() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+			return
+		}
+		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+		a, ok := assets[name]
+		if !ok {
+			writeError(w, http.StatusNotFound, "no such asset: "+name)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", a.ctype)
+		h.Set("ETag", a.etag)
+		h.Set("X-Content-Type-Options", "nosniff")
+		if r.URL.Query().Get("v") == a.ver {
+			h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			h.Set("Cache-Control", "no-cache")
+		}
+		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(a.data))
+	})
+}
+
+// assetURL is the URL of an embedded asset with its cache-busting version.
+func assetURL(name string) (string, error) {
+	a, ok := assets[name]
+	if !ok {
+		return "", fmt.Errorf("no static asset %q", name)
+	}
+	return "/static/" + name + "?v=" + a.ver, nil
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+var funcs = template.FuncMap{"asset": assetURL}
+
+// page is what every template sees: the locale, its messages and the data of
+// the page itself.
+type page struct {
+	Locale   string
+	Dir      string
+	Messages map[string]string
+	Locales  []localeLink
+	Data     any
+}
+
+type localeLink struct {
+	Tag, Name, Href string
+	Current         bool
+}
+
+// T returns the message key in the page's locale.
+func (p page) T(key string) string {
+	if s, ok := p.Messages[key]; ok {
+		return s
+	}
+	return missing + key + "⟧"
+}
+
+// TF returns the message key with its {name} placeholders replaced from
+// name/value pairs.
+func (p page) TF(key string, pairs ...string) string {
+	s := p.T(key)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		s = strings.ReplaceAll(s, "{"+pairs[i]+"}", pairs[i+1])
+	}
+	return s
+}
+
+// newPage resolves the locale and gathers the messages whose keys start with
+// one of prefixes (what the page's script may need).
+func newPage(r *http.Request, locale string, data any, prefixes ...string) page {
+	loc := locales.Match("", locale)
+	all := locales.Catalog(loc)
+	msgs := make(map[string]string, len(all))
+	for k, v := range all {
+		for _, p := range prefixes {
+			if strings.HasPrefix(k, p) {
+				msgs[k] = v
+				break
+			}
+		}
+	}
+	return page{Locale: loc, Dir: locales.Dir(loc), Messages: msgs, Locales: localeLinks(r, loc), Data: data}
+}
+
+// localeLinks lists the UI locales as links to the same page with ?lang=.
+func localeLinks(r *http.Request, current string) []localeLink {
+	var out []localeLink
+	for _, tag := range locales.Locales() {
+		name := tag
+		if l, ok := locales.LookupLanguage(tag); ok {
+			name = l.Native
+		}
+		q := url.Values{}
+		if r != nil {
+			q = r.URL.Query()
+		}
+		q.Set("lang", tag)
+		out = append(out, localeLink{Tag: tag, Name: name, Href: "?" + q.Encode(), Current: tag == current})
+	}
+	return out
+}
+
+// render executes a template into a buffer first, so a failure becomes a
+// clean 500 rather than half a page.
+func render(w http.ResponseWriter, t *template.Template, p page, csp string) {
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, p); err != nil {
+		writeError(w, http.StatusInternalServerError, "render page: "+err.Error())
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Language", p.Locale)
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Accept-Language")
+	_, _ = w.Write(buf.Bytes())
+}
+
+// originOf returns the origin of an absolute http(s) URL, or "" for a
+// relative one (already covered by 'self').
+func originOf(raw string) string {
+	u, err := url.Parse(strings.ReplaceAll(raw, "{lang}", "x"))
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// policy builds the page's Content-Security-Policy; extra origins are added to
+// connect-src and media-src (an HLS or WHEP endpoint on another host).
+func policy(extra ...string) string {
+	conn := "'self'"
+	for _, o := range extra {
+		if o != "" && !strings.Contains(conn, o) {
+			conn += " " + o
+		}
+	}
+	return strings.Join([]string{
+		"default-src 'none'",
+		"script-src 'self'",
+		"style-src 'self'",
+		"img-src 'self' data:",
+		"media-src 'self' blob: " + strings.TrimPrefix(conn, "'self' "),
+		"connect-src " + conn,
+		"base-uri 'none'",
+		"form-action 'self'",
+		"frame-ancestors 'self'",
+	}, "; ")
+}

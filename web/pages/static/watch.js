@@ -1,0 +1,797 @@
+// Watch page: plays one language of a live event, at low latency over WebRTC
+// (WHEP) or at scale over LL-HLS (hls.js, or the browser's own HLS player), with
+// a level meter and a state line. Every visible string comes from the message
+// catalog the server embeds in the page; nothing is loaded from elsewhere.
+(function () {
+  'use strict';
+
+  const $ = (id) => document.getElementById(id);
+
+  function readJSON(id) {
+    const el = $(id);
+    if (!el) return null;
+    try {
+      return JSON.parse(el.textContent);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  const config = readJSON('tolk-config') || {};
+  const renditions = Array.isArray(config.renditions) ? config.renditions : [];
+  const messages = readJSON('tolk-messages') || {};
+
+  // t returns a catalog message with its {name} placeholders filled in.
+  function t(key, vars) {
+    let s = Object.prototype.hasOwnProperty.call(messages, key) ? messages[key] : '⟦missing:' + key + '⟧';
+    if (vars) {
+      for (const k of Object.keys(vars)) s = s.split('{' + k + '}').join(String(vars[k]));
+    }
+    return s;
+  }
+
+  const ui = {
+    lang: $('lang'),
+    play: $('play'),
+    volume: $('volume'),
+    meter: $('meter'),
+    cover: $('meter-cover'),
+    state: $('state'),
+    modes: Array.from(document.querySelectorAll('input[name="mode"]')),
+  };
+
+  const store = {
+    get(k) {
+      try {
+        return window.localStorage.getItem('tolk.watch.' + k);
+      } catch (e) {
+        return null;
+      }
+    },
+    set(k, v) {
+      try {
+        window.localStorage.setItem('tolk.watch.' + k, v);
+      } catch (e) {
+        // private mode or storage disabled: preferences just do not persist
+      }
+    },
+  };
+  const params = new URLSearchParams(window.location.search);
+
+  // ---- language and mode -------------------------------------------------
+
+  const norm = (tag) => String(tag || '').trim().toLowerCase().replace(/_/g, '-');
+  const baseOf = (tag) => norm(tag).split('-')[0];
+
+  // matchTag finds the tag in tags that best serves want: the same tag, else
+  // the same base language.
+  function matchTag(want, tags) {
+    if (!want) return null;
+    const w = norm(want);
+    return tags.find((x) => norm(x) === w) ||
+      tags.find((x) => norm(x) === baseOf(w)) ||
+      tags.find((x) => baseOf(x) === baseOf(w)) || null;
+  }
+
+  function initialLang() {
+    const tags = renditions.map((r) => r.tag);
+    const wants = [params.get('audio'), store.get('audio')]
+      .concat(Array.from(navigator.languages || [navigator.language]), [config.locale]);
+    for (const w of wants) {
+      const m = matchTag(w, tags);
+      if (m) return m;
+    }
+    const floor = renditions.find((r) => r.floor);
+    return floor ? floor.tag : (tags[0] || '');
+  }
+
+  function langName(tag) {
+    const r = renditions.find((x) => x.tag === tag);
+    return r ? r.name : tag;
+  }
+
+  const modesAvailable = ui.modes.map((m) => m.value);
+
+  function initialMode() {
+    for (const m of [params.get('mode'), store.get('mode')]) {
+      if (m && modesAvailable.includes(m)) return m;
+    }
+    if (modesAvailable.includes('webrtc') && window.RTCPeerConnection) return 'webrtc';
+    return modesAvailable.includes('hls') ? 'hls' : (modesAvailable[0] || '');
+  }
+
+  let lang = initialLang();
+  let mode = initialMode();
+
+  // ---- state line ----------------------------------------------------------
+
+  const stateKeys = {
+    idle: 'watch.state.idle',
+    connecting: 'watch.state.connecting',
+    live: 'watch.state.live',
+    reconnecting: 'watch.state.reconnecting',
+    ended: 'watch.state.ended',
+    error: 'watch.state.error',
+  };
+  let state = 'idle';
+  let stateReason = '';
+  const history = [];
+
+  function setState(s, reason) {
+    state = s;
+    stateReason = reason || '';
+    history.push({ state: s, reason: stateReason, at: Math.round(performance.now()) });
+    if (history.length > 200) history.shift();
+    let text = t(stateKeys[s]);
+    if (s === 'live') text = t('watch.state.live', { lang: langName(current ? current.lang : lang) });
+    if (s === 'error') text = t('watch.state.error', { reason: stateReason });
+    // Only a real change is written, so screen readers announce each once.
+    if (ui.state.textContent !== text) ui.state.textContent = text;
+    ui.state.dataset.state = s;
+    document.documentElement.dataset.state = s;
+  }
+
+  // ---- audio graph: every source → analyser → volume → speakers -------------
+
+  let ctx = null;
+  let analyser = null;
+  let gain = null;
+
+  function volume() {
+    return ui.volume ? Number(ui.volume.value) / 100 : 1;
+  }
+
+  // ensureGraph creates the AudioContext; it must first run inside the click
+  // that starts playback, since browsers only let a user gesture start sound.
+  function ensureGraph() {
+    if (ctx) {
+      if (ctx.state === 'suspended') ctx.resume().catch(() => {});
+      return true;
+    }
+    const AC = window.AudioContext || window.webkitAudioContext;
+    if (!AC) return false;
+    try {
+      ctx = new AC();
+      analyser = ctx.createAnalyser();
+      analyser.fftSize = 8192;
+      analyser.smoothingTimeConstant = 0.3;
+      gain = ctx.createGain();
+      gain.gain.value = volume();
+      analyser.connect(gain);
+      gain.connect(ctx.destination);
+    } catch (e) {
+      ctx = null;
+      analyser = null;
+      return false;
+    }
+    return true;
+  }
+
+  function applyVolume() {
+    const v = volume();
+    if (gain) gain.gain.setTargetAtTime(v, ctx.currentTime, 0.02);
+    if (current && current.el && !current.node) current.el.volume = v;
+  }
+
+  let timeBuf = null;
+  let freqBuf = null;
+
+  const toDb = (x) => (x > 1e-6 ? 20 * Math.log10(x) : -120);
+
+  // measure returns the peak and RMS level in dBFS of the last ~170 ms.
+  function measure() {
+    if (!analyser) return null;
+    if (!timeBuf || timeBuf.length !== analyser.fftSize) timeBuf = new Float32Array(analyser.fftSize);
+    analyser.getFloatTimeDomainData(timeBuf);
+    let peak = 0;
+    let sum = 0;
+    for (let i = 0; i < timeBuf.length; i++) {
+      const v = timeBuf[i];
+      const a = v < 0 ? -v : v;
+      if (a > peak) peak = a;
+      sum += v * v;
+    }
+    return { peakDb: toDb(peak), rmsDb: toDb(Math.sqrt(sum / timeBuf.length)) };
+  }
+
+  // peakHz returns the frequency of the strongest FFT bin of what plays,
+  // refined by parabolic interpolation between neighbouring bins.
+  function peakHz() {
+    if (!analyser) return null;
+    const n = analyser.frequencyBinCount;
+    if (!freqBuf || freqBuf.length !== n) freqBuf = new Float32Array(n);
+    analyser.getFloatFrequencyData(freqBuf);
+    let best = 1;
+    for (let i = 2; i < n - 1; i++) if (freqBuf[i] > freqBuf[best]) best = i;
+    const b = freqBuf[best];
+    if (!Number.isFinite(b)) return { hz: null, db: null };
+    const a = freqBuf[best - 1];
+    const c = freqBuf[best + 1];
+    let p = 0;
+    const den = a - 2 * b + c;
+    if (Number.isFinite(a) && Number.isFinite(c) && den !== 0) p = Math.max(-0.5, Math.min(0.5, (0.5 * (a - c)) / den));
+    return { hz: ((best + p) * ctx.sampleRate) / analyser.fftSize, db: b };
+  }
+
+  // ---- meter ---------------------------------------------------------------
+
+  const METER_FLOOR = -60;
+  let meterDb = METER_FLOOR;
+  let meterFrame = 0;
+  let meterLast = 0;
+  let ariaLast = 0;
+  let ariaShown = null;
+
+  function drawMeter(now) {
+    meterFrame = window.requestAnimationFrame(drawMeter);
+    const dt = meterLast ? Math.min(0.25, (now - meterLast) / 1000) : 0;
+    meterLast = now;
+    const m = measure();
+    const db = Math.max(METER_FLOOR, Math.min(0, m ? m.peakDb : METER_FLOOR));
+    // Instant rise, 20 dB/s fall: readable without hiding peaks.
+    meterDb = db >= meterDb ? db : Math.max(db, meterDb - 20 * dt);
+    paintMeter(now);
+  }
+
+  function paintMeter(now) {
+    const frac = (meterDb - METER_FLOOR) / -METER_FLOOR;
+    ui.cover.style.setProperty('inline-size', (100 - frac * 100).toFixed(1) + '%');
+    // The accessible value changes at most twice a second.
+    if (now - ariaLast < 500) return;
+    ariaLast = now;
+    const rounded = Math.round(meterDb);
+    if (rounded === ariaShown) return;
+    ariaShown = rounded;
+    ui.meter.setAttribute('aria-valuenow', String(rounded));
+    ui.meter.setAttribute('aria-valuetext', rounded <= METER_FLOOR ? t('watch.meter.silent') : t('watch.meter.value', { db: rounded }));
+  }
+
+  function startMeter() {
+    if (!meterFrame && analyser) meterFrame = window.requestAnimationFrame(drawMeter);
+  }
+
+  function stopMeter() {
+    if (meterFrame) window.cancelAnimationFrame(meterFrame);
+    meterFrame = 0;
+    meterLast = 0;
+    meterDb = METER_FLOOR;
+    ariaLast = 0;
+    paintMeter(Infinity);
+  }
+
+  // ---- sessions --------------------------------------------------------------
+  // A session is one attempt to play one language in one mode. Switching
+  // language in WebRTC mode, switching mode, retrying and stopping all end the
+  // current session; callbacks of an ended session do nothing.
+
+  let current = null;
+  let seq = 0;
+  let wantPlay = false;
+  let attempts = 0;
+  let retryTimer = 0;
+
+  function start(retrying) {
+    window.clearTimeout(retryTimer);
+    if (current) teardown(current);
+    const s = { id: ++seq, mode, lang, alive: true, switches: 0 };
+    current = s;
+    if (!retrying) setState('connecting');
+    if (mode === 'webrtc') startWebRTC(s);
+    else startHLS(s);
+    if (current === s) startMeter();
+  }
+
+  function stop() {
+    wantPlay = false;
+    window.clearTimeout(retryTimer);
+    if (current) teardown(current);
+    current = null;
+    attempts = 0;
+    stopMeter();
+    setState('idle');
+    updateButton();
+  }
+
+  function teardown(s) {
+    s.alive = false;
+    window.clearTimeout(s.graceTimer);
+    window.clearTimeout(s.waitTimer);
+    if (s.abort) s.abort.abort();
+    if (s.hls) s.hls.destroy();
+    if (s.pc) s.pc.close();
+    deleteResource(s);
+    if (s.node) {
+      try {
+        s.node.disconnect();
+      } catch (e) {
+        // already disconnected
+      }
+    }
+    if (s.el) {
+      s.el.pause();
+      s.el.srcObject = null;
+      s.el.removeAttribute('src');
+      try {
+        s.el.load();
+      } catch (e) {
+        // nothing to unload
+      }
+    }
+  }
+
+  // retry ends a failed session and starts a new one after an exponential,
+  // jittered backoff (0.5 s doubling to 15 s); the state says "reconnecting".
+  function retry(s, reason) {
+    if (current !== s || !s.alive) return;
+    teardown(s);
+    attempts++;
+    const delay = Math.min(15000, 500 * Math.pow(2, Math.min(attempts - 1, 5))) * (0.8 + 0.4 * Math.random());
+    setState('reconnecting', reason);
+    retryTimer = window.setTimeout(() => {
+      if (wantPlay && current === s) start(true);
+    }, delay);
+  }
+
+  // fail ends a session for good: the user must press Play again.
+  function fail(s, reason) {
+    if (current !== s) return;
+    teardown(s);
+    current = null;
+    wantPlay = false;
+    stopMeter();
+    setState('error', reason);
+    updateButton();
+  }
+
+  function ended(s) {
+    if (current !== s) return;
+    teardown(s);
+    current = null;
+    wantPlay = false;
+    stopMeter();
+    setState('ended');
+    updateButton();
+  }
+
+  function wentLive(s) {
+    if (current !== s || !s.alive) return;
+    window.clearTimeout(s.waitTimer);
+    attempts = 0;
+    setState('live');
+  }
+
+  // attachElement routes a media element (hls.js) or a stream (WebRTC) into the
+  // audio graph; without Web Audio the element plays on its own.
+  function attachElement(s, el, stream) {
+    s.el = el;
+    if (!ensureGraph()) {
+      el.volume = volume();
+      return;
+    }
+    try {
+      if (stream) {
+        // Chrome feeds a remote stream to Web Audio only while a media element
+        // plays it; the element stays muted and the graph is what is heard.
+        el.muted = true;
+        s.node = ctx.createMediaStreamSource(stream);
+      } else {
+        s.node = ctx.createMediaElementSource(el);
+      }
+      s.node.connect(analyser);
+    } catch (e) {
+      s.node = null;
+      el.muted = false;
+      el.volume = volume();
+    }
+  }
+
+  function play(s) {
+    const p = s.el.play();
+    if (p && p.catch) {
+      p.catch((err) => {
+        if (current !== s || !s.alive) return;
+        if (err && err.name === 'NotAllowedError') stop();
+      });
+    }
+  }
+
+  // ---- HLS -------------------------------------------------------------------
+
+  function hlsTrackIndex(tracks, tag) {
+    const tags = tracks.map((x) => x.lang || '');
+    const m = matchTag(tag, tags.filter(Boolean));
+    if (m) return tags.indexOf(m);
+    const name = langName(tag);
+    return tracks.findIndex((x) => x.name === name);
+  }
+
+  function startHLS(s) {
+    const el = document.createElement('audio');
+    el.preload = 'auto';
+    const hlsjs = !!(window.Hls && window.Hls.isSupported());
+    if (!hlsjs && !el.canPlayType('application/vnd.apple.mpegurl')) {
+      fail(s, t('watch.error.unsupported'));
+      return;
+    }
+    if (hlsjs) attachElement(s, el, null);
+    else {
+      // Safari's own player: Web Audio taps of HLS elements have been silent
+      // there, so the element plays directly and the meter stays at rest.
+      s.el = el;
+      el.volume = volume();
+    }
+    el.addEventListener('playing', () => wentLive(s));
+    el.addEventListener('waiting', () => {
+      window.clearTimeout(s.waitTimer);
+      s.waitTimer = window.setTimeout(() => {
+        if (current === s && s.alive && state === 'live') setState('reconnecting');
+      }, 2000);
+    });
+    el.addEventListener('ended', () => ended(s));
+
+    if (!hlsjs) {
+      el.addEventListener('error', () => retry(s, t('watch.error.media')));
+      const pick = () => selectNativeTrack(s);
+      if (el.audioTracks && el.audioTracks.addEventListener) el.audioTracks.addEventListener('addtrack', pick);
+      el.addEventListener('loadedmetadata', pick);
+      el.src = config.hls;
+      play(s);
+      return;
+    }
+
+    const Hls = window.Hls;
+    const hls = new Hls({
+      lowLatencyMode: true,
+      enableWorker: false, // no blob: worker, so the page's CSP stays strict
+      backBufferLength: 30,
+      audioPreference: { lang: s.lang },
+    });
+    s.hls = hls;
+    hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      if (s.alive) play(s);
+    });
+    // The track list is known once hls.js has picked a variant (and its
+    // audio group); audioPreference has usually chosen already.
+    hls.on(Hls.Events.AUDIO_TRACKS_UPDATED, () => {
+      if (s.alive) selectHLSTrack(s);
+    });
+    hls.on(Hls.Events.AUDIO_TRACK_SWITCHED, () => {
+      if (!s.alive) return;
+      s.switches++;
+      if (state === 'live') setState('live'); // names the new language
+    });
+    const noteEnd = (_, data) => {
+      if (data && data.details && data.details.endList) s.endList = true;
+    };
+    hls.on(Hls.Events.LEVEL_LOADED, noteEnd);
+    hls.on(Hls.Events.AUDIO_TRACK_LOADED, noteEnd);
+    hls.on(Hls.Events.ERROR, (_, data) => {
+      if (!s.alive || !data.fatal) return;
+      if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !s.recovered) {
+        s.recovered = true;
+        hls.recoverMediaError();
+        return;
+      }
+      if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
+        const code = data.response && data.response.code;
+        retry(s, code ? t('watch.error.http', { status: code }) : t('watch.error.network'));
+        return;
+      }
+      retry(s, t('watch.error.media'));
+    });
+    hls.loadSource(config.hls);
+    hls.attachMedia(el);
+  }
+
+  // selectHLSTrack points hls.js at the session's language. Setting audioTrack
+  // switches within the running player: no reload, no gap in the video clock.
+  function selectHLSTrack(s) {
+    const tracks = s.hls.audioTracks || [];
+    if (!tracks.length) return; // not known yet: AUDIO_TRACKS_UPDATED will call again
+    const i = hlsTrackIndex(tracks, s.lang);
+    if (i < 0) {
+      // The master playlist lacks the language; a later one may have it.
+      s.missing = true;
+      retry(s, t('watch.error.language'));
+      return;
+    }
+    s.missing = false;
+    if (s.hls.audioTrack !== i) s.hls.audioTrack = i;
+  }
+
+  function selectNativeTrack(s) {
+    const list = s.el && s.el.audioTracks;
+    if (!list || !list.length) return;
+    const tracks = Array.from(list).map((x) => ({ lang: x.language, name: x.label }));
+    const i = hlsTrackIndex(tracks, s.lang);
+    if (i < 0) return;
+    for (let k = 0; k < list.length; k++) list[k].enabled = k === i;
+  }
+
+  // ---- WebRTC (WHEP) ---------------------------------------------------------
+
+  function iceGatheringDone(pc, ms) {
+    if (pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        if (pc.iceGatheringState !== 'complete') return;
+        pc.removeEventListener('icegatheringstatechange', done);
+        window.clearTimeout(timer);
+        resolve();
+      };
+      // Offer what has been gathered if gathering hangs (an unreachable
+      // interface); the server does not take trickled candidates.
+      const timer = window.setTimeout(() => {
+        pc.removeEventListener('icegatheringstatechange', done);
+        resolve();
+      }, ms);
+      pc.addEventListener('icegatheringstatechange', done);
+    });
+  }
+
+  class HTTPError extends Error {
+    constructor(status) {
+      super('HTTP ' + status);
+      this.status = status;
+    }
+  }
+
+  // Client errors other than these will not heal by retrying.
+  const retryable = new Set([404, 408, 409, 425, 429]);
+
+  async function startWebRTC(s) {
+    if (!window.RTCPeerConnection) {
+      fail(s, t('watch.error.unsupported'));
+      return;
+    }
+    let pc;
+    try {
+      pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    } catch (e) {
+      fail(s, t('watch.error.unsupported'));
+      return;
+    }
+    s.pc = pc;
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    pc.addEventListener('track', (ev) => {
+      if (!s.alive) return;
+      const stream = (ev.streams && ev.streams[0]) || new MediaStream([ev.track]);
+      const el = document.createElement('audio');
+      el.autoplay = true;
+      el.srcObject = stream;
+      attachElement(s, el, stream);
+      play(s);
+      if (pc.connectionState === 'connected') wentLive(s);
+    });
+    pc.addEventListener('connectionstatechange', () => {
+      if (!s.alive) return;
+      switch (pc.connectionState) {
+        case 'connected':
+          window.clearTimeout(s.graceTimer);
+          if (s.el) wentLive(s);
+          break;
+        case 'disconnected':
+          // ICE may come back by itself; give it a moment before a new session.
+          setState('reconnecting');
+          window.clearTimeout(s.graceTimer);
+          s.graceTimer = window.setTimeout(() => retry(s, t('watch.error.network')), 3000);
+          break;
+        case 'failed':
+          retry(s, t('watch.error.network'));
+          break;
+      }
+    });
+
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      await iceGatheringDone(pc, 5000);
+      if (!s.alive) return;
+      const url = new URL(String(config.whep).split('{lang}').join(encodeURIComponent(s.lang)), window.location.href);
+      s.abort = new AbortController();
+      const timer = window.setTimeout(() => s.abort.abort(), 15000);
+      let res;
+      try {
+        res = await fetch(url.href, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/sdp' },
+          body: pc.localDescription.sdp,
+          signal: s.abort.signal,
+        });
+      } finally {
+        window.clearTimeout(timer);
+      }
+      const loc = res.headers.get('Location');
+      if (res.status === 201 && loc) s.resource = new URL(loc, url).href;
+      if (!s.alive) {
+        deleteResource(s);
+        return;
+      }
+      if (res.status !== 201) throw new HTTPError(res.status);
+      const answer = await res.text();
+      if (!s.alive) return;
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    } catch (err) {
+      if (!s.alive) return;
+      if (err instanceof HTTPError) {
+        const reason = t('watch.error.http', { status: err.status });
+        if (err.status >= 400 && err.status < 500 && !retryable.has(err.status)) fail(s, reason);
+        else retry(s, reason);
+        return;
+      }
+      retry(s, t('watch.error.network'));
+    }
+  }
+
+  // deleteResource ends the server's WHEP session; keepalive lets the request
+  // outlive the page when it is being closed.
+  function deleteResource(s) {
+    const r = s.resource;
+    if (!r) return;
+    s.resource = null;
+    fetch(r, { method: 'DELETE', keepalive: true }).catch(() => {});
+  }
+
+  // ---- controls ------------------------------------------------------------
+
+  function updateButton() {
+    ui.play.textContent = wantPlay ? t('watch.stop') : t('watch.play');
+    ui.play.dataset.playing = wantPlay ? 'true' : 'false';
+  }
+
+  ui.play.addEventListener('click', () => {
+    if (wantPlay) {
+      stop();
+      return;
+    }
+    wantPlay = true;
+    ensureGraph();
+    attempts = 0;
+    updateButton();
+    start(false);
+  });
+
+  if (ui.lang) {
+    ui.lang.value = lang;
+    ui.lang.addEventListener('change', () => {
+      lang = ui.lang.value;
+      store.set('audio', lang);
+      if (!wantPlay || !current) return;
+      if (current.mode === 'hls' && current.hls) {
+        current.lang = lang;
+        selectHLSTrack(current);
+      } else if (current.mode === 'hls' && current.el && !current.hls) {
+        current.lang = lang;
+        selectNativeTrack(current);
+        if (state === 'live') setState('live');
+      } else {
+        attempts = 0;
+        start(false); // WebRTC: one connection per language
+      }
+    });
+  }
+
+  for (const radio of ui.modes) {
+    radio.checked = radio.value === mode;
+    radio.addEventListener('change', () => {
+      if (!radio.checked) return;
+      mode = radio.value;
+      store.set('mode', mode);
+      if (wantPlay) {
+        attempts = 0;
+        start(false);
+      }
+    });
+  }
+
+  if (ui.volume) {
+    const v = Number(store.get('volume'));
+    if (store.get('volume') !== null && v >= 0 && v <= 100) ui.volume.value = String(v);
+    ui.volume.addEventListener('input', () => {
+      store.set('volume', ui.volume.value);
+      applyVolume();
+    });
+  }
+
+  // Leaving the page ends the server's session rather than letting it time out.
+  window.addEventListener('pagehide', () => {
+    if (wantPlay) stop();
+  });
+
+  ui.play.disabled = !renditions.length || !mode;
+  updateButton();
+  setState('idle');
+
+  // ---- test hook -------------------------------------------------------------
+  // Read-only facts for the browser tests; the page never relies on them.
+
+  function hlsTracks(h) {
+    return (h.audioTracks || []).map((x, i) => ({ index: i, id: x.id, name: x.name, lang: x.lang || '', groupId: x.groupId || '' }));
+  }
+
+  window.tolkWatch = Object.freeze({
+    get state() {
+      return state;
+    },
+    get reason() {
+      return stateReason;
+    },
+    get mode() {
+      return mode;
+    },
+    get lang() {
+      return lang;
+    },
+    get playing() {
+      return wantPlay;
+    },
+    history: () => history.slice(),
+    audioTracks() {
+      if (current && current.hls) return hlsTracks(current.hls);
+      const list = current && current.el && current.el.audioTracks;
+      if (list) return Array.from(list).map((x, i) => ({ index: i, id: x.id, name: x.label, lang: x.language }));
+      return [];
+    },
+    audioTrack() {
+      if (!current || !current.hls) return null;
+      const i = current.hls.audioTrack;
+      const tr = hlsTracks(current.hls)[i];
+      return tr ? Object.assign({ switches: current.switches, missing: !!current.missing }, tr) : null;
+    },
+    level: measure,
+    peakHz,
+    media() {
+      const el = current && current.el;
+      if (!el) return null;
+      let ahead = 0;
+      for (let i = 0; i < el.buffered.length; i++) {
+        if (el.buffered.start(i) <= el.currentTime && el.currentTime <= el.buffered.end(i)) ahead = el.buffered.end(i) - el.currentTime;
+      }
+      return { currentTime: el.currentTime, paused: el.paused, ended: el.ended, readyState: el.readyState, bufferAhead: ahead };
+    },
+    latency() {
+      const h = current && current.hls;
+      if (!h) return null;
+      const d = h.playingDate;
+      const details = h.latestLevelDetails;
+      return {
+        latency: h.latency,
+        targetLatency: h.targetLatency,
+        maxLatency: h.maxLatency,
+        drift: h.drift,
+        playingDate: d ? d.getTime() : null,
+        now: Date.now(),
+        lowLatencyMode: h.lowLatencyMode,
+        partTarget: details ? details.partTarget : null,
+        targetDuration: details ? details.targetduration : null,
+        live: details ? details.live : null,
+      };
+    },
+    async rtcStats() {
+      const pc = current && current.pc;
+      if (!pc) return null;
+      const report = await pc.getStats();
+      let inbound = null;
+      const codecs = {};
+      report.forEach((r) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'audio') inbound = r;
+        if (r.type === 'codec') codecs[r.id] = r.mimeType;
+      });
+      if (!inbound) return { connectionState: pc.connectionState, inbound: null };
+      return {
+        connectionState: pc.connectionState,
+        inbound: {
+          packetsReceived: inbound.packetsReceived,
+          packetsLost: inbound.packetsLost,
+          jitter: inbound.jitter,
+          bytesReceived: inbound.bytesReceived,
+          concealedSamples: inbound.concealedSamples,
+          totalSamplesReceived: inbound.totalSamplesReceived,
+          jitterBufferDelay: inbound.jitterBufferDelay,
+          jitterBufferEmittedCount: inbound.jitterBufferEmittedCount,
+          codec: codecs[inbound.codecId] || null,
+        },
+      };
+    },
+  });
+  document.documentElement.dataset.ready = 'true';
+})();

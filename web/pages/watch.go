@@ -1,0 +1,63 @@
+package pages
+
+import (
+	"html/template"
+	"net/http"
+	"strings"
+)
+
+// Rendition is one audio language of an event as the viewer picks it.
+type Rendition struct {
+	Tag   string // BCP 47 tag, as in the HLS LANGUAGE attribute and the WHEP URL
+	Name  string // shown in the picker, e.g. "Français"
+	Floor bool   // the original language of the room
+}
+
+// WatchData is what the watch page needs to know about an event.
+type WatchData struct {
+	EventID    string
+	Title      string
+	Renditions []Rendition
+	HLSURL     string // the LL-HLS master playlist; empty hides the HLS mode
+	WHEPURL    string // WHEP endpoint with a {lang} placeholder, e.g. "/whep/demo/{lang}"; empty hides WebRTC
+	Locale     string // UI locale, e.g. from locales.Match
+}
+
+// watchConfig is handed to the page's script as JSON.
+type watchConfig struct {
+	Event      string          `json:"event"`
+	HLS        string          `json:"hls"`
+	WHEP       string          `json:"whep"`
+	Locale     string          `json:"locale"`
+	Renditions []renditionJSON `json:"renditions"`
+}
+
+type renditionJSON struct {
+	Tag   string `json:"tag"`
+	Name  string `json:"name"`
+	Floor bool   `json:"floor"`
+}
+
+type watchView struct {
+	WatchData
+	Config watchConfig
+}
+
+var watchTmpl = template.Must(template.New("watch.html").Funcs(funcs).ParseFS(templateFS, "templates/watch.html"))
+
+// Watch renders the viewer page of one event in the UI locale d.Locale (an
+// unknown locale falls back to English).
+func Watch(w http.ResponseWriter, r *http.Request, d WatchData) {
+	cfg := watchConfig{Event: d.EventID, HLS: d.HLSURL, WHEP: d.WHEPURL, Renditions: []renditionJSON{}}
+	for _, rd := range d.Renditions {
+		name := strings.TrimSpace(rd.Name)
+		if name == "" {
+			name = rd.Tag
+		}
+		cfg.Renditions = append(cfg.Renditions, renditionJSON{Tag: rd.Tag, Name: name, Floor: rd.Floor})
+	}
+	p := newPage(r, d.Locale, nil, "watch.")
+	cfg.Locale = p.Locale
+	p.Data = watchView{WatchData: d, Config: cfg}
+	render(w, watchTmpl, p, policy(originOf(d.HLSURL), originOf(d.WHEPURL)))
+}
