@@ -135,9 +135,6 @@ func checkHost(h string) error {
 		return errors.New("missing host")
 	}
 	if net.ParseIP(h) != nil {
-		if strings.Contains(h, "%") {
-			return errors.New("zoned addresses are not supported")
-		}
 		return nil
 	}
 	if len(h) > 253 {
@@ -194,6 +191,16 @@ func (e endpoint) input() []string {
 		args = append(args, "-latency", strconv.FormatInt(e.latency.Microseconds(), 10))
 	}
 	return append(args, "-i", "srt://"+e.hostPort())
+}
+
+// refuse recognises ffmpeg's complaint about a publisher's app or stream key.
+// ffmpeg's RTMP listener only warns about a mismatch and takes the stream
+// anyway, so tolk enforces it.
+func (e endpoint) refuse(line string) error {
+	if e.scheme == "rtmp" && (strings.Contains(line, "Unexpected stream") || strings.Contains(line, "App field don't match up")) {
+		return ErrRefused
+	}
+	return nil
 }
 
 // secrets lists what must never appear in logs.

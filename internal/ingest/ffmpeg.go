@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -19,8 +20,8 @@ import (
 const ffmpegBin = "ffmpeg"
 
 // commonArgs start every ffmpeg command line: no stdin (it would steal the
-// terminal and block on it), errors only.
-var commonArgs = []string{"-nostdin", "-hide_banner", "-loglevel", "error"}
+// terminal and block on it), no banner or progress lines.
+var commonArgs = []string{"-nostdin", "-hide_banner", "-nostats"}
 
 // outputArgs end every command line: the first audio stream only, decoded to
 // 48 kHz mono float on stdout. rematrix_maxval keeps the downmix within full
@@ -34,44 +35,120 @@ var outputArgs = []string{
 
 const frameBytes = audio.FrameSamples * 4
 
-// runFFmpeg runs ffmpeg with args and calls frame for every audio.FrameSamples
-// samples it writes to stdout; a short last frame is padded with silence. The
-// slice passed to frame is reused. If frame returns an error, ffmpeg is killed
-// and that error returned. Otherwise runFFmpeg returns when ffmpeg exits: nil
-// on a clean exit, a *ProcessError if it failed, ctx.Err() if ctx ended. The
-// process is always waited for. secrets are blanked out of ffmpeg's messages.
-func runFFmpeg(ctx context.Context, args []string, secrets []string, frame func([]float32) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, ffmpegBin, args...)
+// barrier is written into ffmpeg's stderr pipe by tolk itself: once the stderr
+// reader reaches it, every line ffmpeg wrote before has been seen.
+const barrier = "\x00tolk-stderr-barrier\x00"
+
+// ffmpegRun is one ffmpeg invocation.
+type ffmpegRun struct {
+	args []string
+	// secrets are blanked out of ffmpeg's messages.
+	secrets []string
+	// refuse, if set, sees every stderr line; a non-nil result kills ffmpeg
+	// and becomes the run's error. No frame is delivered before every line
+	// ffmpeg wrote ahead of it has been checked.
+	refuse func(line string) error
+}
+
+// run starts ffmpeg and calls frame for every audio.FrameSamples samples it
+// writes to stdout; a short last frame is padded with silence. The slice passed
+// to frame is reused. If frame returns an error, ffmpeg is killed and that error
+// returned. Otherwise run returns when ffmpeg exits: nil on a clean, quiet exit,
+// a *ProcessError if it failed or complained, the cause of ctx's end if ctx
+// ended. The process and every goroutine run starts are waited for.
+func (r ffmpegRun) run(ctx context.Context, frame func([]float32) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	// stderr is a pipe tolk reads itself, rather than exec's copier, so it can
+	// write the barrier into it.
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("ffmpeg stderr: %w", err)
+	}
+	defer errR.Close()
 	stderr := newTail(6, 300)
-	cmd.Stderr = stderr
-	// Bounds Wait if a pipe stays open after the kill.
+	reached := make(chan struct{}, 1)
+	var refused error // written by the stderr reader before it signals or cancels
+	var refusedMu sync.Mutex
+	stderr.onLine = func(line string) {
+		if line == barrier {
+			reached <- struct{}{}
+			return
+		}
+		if r.refuse == nil {
+			return
+		}
+		if err := r.refuse(line); err != nil {
+			refusedMu.Lock()
+			if refused == nil {
+				refused = err
+			}
+			refusedMu.Unlock()
+			cancel(err)
+		}
+	}
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		io.Copy(stderr, errR)
+	}()
+
+	cmd := exec.CommandContext(ctx, ffmpegBin, r.args...)
+	cmd.Stderr = errW
+	// Bounds Wait if stdout stays open after the kill.
 	cmd.WaitDelay = 2 * time.Second
 	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return fmt.Errorf("ffmpeg stdout: %w", err)
+	if err == nil {
+		err = cmd.Start()
 	}
-	if err := cmd.Start(); err != nil {
+	if err != nil {
+		errW.Close()
+		<-copied
 		return &ProcessError{Err: fmt.Errorf("start: %w", err)}
 	}
-	readErr := readFrames(stdout, frame)
+
+	first := true
+	readErr := readFrames(stdout, func(s []float32) error {
+		if first && r.refuse != nil {
+			first = false
+			// Everything ffmpeg said about the publisher precedes its first
+			// frame in the pipe.
+			if _, err := io.WriteString(errW, "\n"+barrier+"\n"); err != nil {
+				return fmt.Errorf("ffmpeg stderr: %w", err)
+			}
+			select {
+			case <-reached:
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+			refusedMu.Lock()
+			err := refused
+			refusedMu.Unlock()
+			if err != nil {
+				return err
+			}
+		}
+		return frame(s)
+	})
 	if readErr != nil {
 		// Stopped early (or stdout broke): make sure ffmpeg goes too.
-		cancel()
+		cancel(readErr)
 	}
 	waitErr := cmd.Wait()
+	errW.Close()
+	<-copied
+	said := redact(stderr.String(), r.secrets)
 	switch {
-	case ctx.Err() != nil && readErr == nil:
-		// ffmpeg was killed because the caller's ctx ended.
-		return context.Cause(ctx)
 	case readErr != nil:
 		return readErr
+	case ctx.Err() != nil:
+		// Killed: the caller's ctx ended, or a refused publisher.
+		return context.Cause(ctx)
 	case waitErr != nil:
-		return &ProcessError{Err: waitErr, Stderr: redact(stderr.String(), secrets)}
-	}
-	if s := stderr.String(); s != "" {
-		return &ProcessError{Err: ErrEnded, Stderr: redact(s, secrets)}
+		return &ProcessError{Err: waitErr, Stderr: said}
+	case said != "":
+		return &ProcessError{Err: ErrEnded, Stderr: said}
 	}
 	return nil
 }
@@ -87,7 +164,7 @@ func readFrames(r io.Reader, frame func([]float32) error) error {
 			// Short tail: keep whole samples, pad the rest with silence.
 			clear(buf[n-n%4:])
 		}
-		if n > 0 {
+		if n >= 4 {
 			for i := range samples {
 				samples[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
 			}
@@ -115,13 +192,15 @@ func redact(s string, secrets []string) string {
 }
 
 // tail keeps the last lines written to it, each cut to width bytes, so a
-// chatty process cannot grow memory.
+// chatty process cannot grow memory. onLine, if set, sees every complete
+// line; the barrier line is passed to onLine but not kept.
 type tail struct {
 	mu      sync.Mutex
 	lines   []string
 	max     int
 	width   int
 	partial []byte
+	onLine  func(string)
 }
 
 func newTail(lines, width int) *tail { return &tail{max: lines, width: width} }
@@ -145,6 +224,12 @@ func (t *tail) flush() {
 	line := strings.TrimSpace(string(t.partial))
 	t.partial = t.partial[:0]
 	if line == "" {
+		return
+	}
+	if t.onLine != nil {
+		t.onLine(line)
+	}
+	if line == barrier {
 		return
 	}
 	if len(t.lines) == t.max {

@@ -51,6 +51,7 @@ func (f *file) Run(ctx context.Context, w Writer) error {
 		return fmt.Errorf("floor file %s: not a regular file", f.path)
 	}
 	args := append([]string(nil), commonArgs...)
+	args = append(args, "-loglevel", "error")
 	if f.loop {
 		args = append(args, "-stream_loop", "-1")
 	}
@@ -61,7 +62,7 @@ func (f *file) Run(ctx context.Context, w Writer) error {
 
 	p := pacer{clock: f.clock}
 	defer p.stop()
-	err = runFFmpeg(ctx, args, nil, func(samples []float32) error {
+	err = ffmpegRun{args: args}.run(ctx, func(samples []float32) error {
 		if err := p.wait(ctx); err != nil {
 			return err
 		}

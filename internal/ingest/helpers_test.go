@@ -133,8 +133,8 @@ func dominant(s []float32, freqs ...float64) float64 {
 
 func dB(x float64) float64 { return audio.GainToDB(x) }
 
-// ffmpegRun runs ffmpeg with args and fails the test on error.
-func ffmpegRun(t testing.TB, args ...string) string {
+// runTool runs ffmpeg with args and fails the test on error.
+func runTool(t testing.TB, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -166,7 +166,7 @@ var meanVolumeRE = regexp.MustCompile(`mean_volume: (-?[0-9.]+) dB`)
 // at the file's own rate and channel layout.
 func meanVolume(t testing.TB, path string) float64 {
 	t.Helper()
-	out := ffmpegRun(t, "-i", path, "-af", "volumedetect", "-f", "null", "-")
+	out := runTool(t, "-i", path, "-af", "volumedetect", "-f", "null", "-")
 	m := meanVolumeRE.FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no mean_volume in volumedetect output:\n%s", out)
@@ -181,7 +181,7 @@ func makeTone(t testing.TB, name string, freq, rate int, dur time.Duration, extr
 	path := filepath.Join(t.TempDir(), name)
 	args := []string{"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d:sample_rate=%d:duration=%g", freq, rate, dur.Seconds())}
 	args = append(args, extra...)
-	ffmpegRun(t, append(args, path)...)
+	runTool(t, append(args, path)...)
 	return path
 }
 

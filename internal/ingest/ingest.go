@@ -35,6 +35,9 @@ var (
 	// ErrStalled reports a live publisher that stayed connected but stopped
 	// sending audio.
 	ErrStalled = errors.New("floor input stalled")
+	// ErrRefused reports an RTMP publisher that used the wrong app or stream
+	// key; it is disconnected before any of its audio is forwarded.
+	ErrRefused = errors.New("publisher refused: wrong app or stream key")
 )
 
 // ProcessError is the failure of an ffmpeg subprocess.

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -26,8 +27,9 @@ var fastStartArgs = []string{"-fflags", "nobuffer", "-probesize", "4096", "-anal
 
 // Listener is a live floor input: an ffmpeg subprocess listening for one RTMP
 // or SRT publisher. A run ends when the publisher leaves (ErrEnded), stops
-// sending for a few seconds (ErrStalled) or ffmpeg fails; run it under
-// Supervise to take the next publisher.
+// sending for a few seconds (ErrStalled), uses the wrong RTMP app or stream key
+// (ErrRefused) or ffmpeg fails; run it under Supervise to take the next
+// publisher.
 type Listener struct {
 	ep        endpoint
 	log       *slog.Logger
@@ -63,6 +65,9 @@ func (l *Listener) Dropped() uint64 { return l.dropped.Load() }
 // Run listens for one publisher and forwards its audio as it arrives.
 func (l *Listener) Run(ctx context.Context, w Writer) error {
 	args := append([]string(nil), commonArgs...)
+	// Warnings, not just errors: that is where ffmpeg reports a publisher with
+	// the wrong app or stream key.
+	args = append(args, "-loglevel", "warning")
 	if l.fastStart {
 		args = append(args, fastStartArgs...)
 	}
@@ -84,7 +89,8 @@ func (l *Listener) Run(ctx context.Context, w Writer) error {
 	}()
 
 	bucket := tokenBucket{clock: l.clock, burst: burstFrames}
-	err := runFFmpeg(runCtx, args, l.ep.secrets(), func(samples []float32) error {
+	run := ffmpegRun{args: args, secrets: l.ep.secrets(), refuse: l.ep.refuse}
+	err := run.run(runCtx, func(samples []float32) error {
 		if frames.Add(1) == 1 {
 			l.log.Info("floor publisher connected", "source", l.String())
 		}
@@ -98,7 +104,7 @@ func (l *Listener) Run(ctx context.Context, w Writer) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if context.Cause(runCtx) == ErrStalled {
+	if errors.Is(context.Cause(runCtx), ErrStalled) {
 		return fmt.Errorf("%s: %w", l, ErrStalled)
 	}
 	if frames.Load() > 0 {
