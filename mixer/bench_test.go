@@ -98,7 +98,7 @@ func BenchmarkOpusEncode(b *testing.B) {
 func BenchmarkOpusEncodeSettings(b *testing.B) {
 	pcm := mixedOutput(b)
 	for _, br := range []int{32000, 48000, 64000, 96000} {
-		for _, c := range []int{5, 8, 10} {
+		for _, c := range []int{5, 6, 7, 8, 10} {
 			b.Run(fmt.Sprintf("%dk-c%d", br/1000, c), func(b *testing.B) { benchEncode(b, pcm, br, c) })
 		}
 	}

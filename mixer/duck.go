@@ -25,8 +25,8 @@ type Ducking struct {
 	Hold time.Duration
 	// Release is how long the floor takes to come back to full level (0 = 600 ms).
 	Release time.Duration
-	// ThresholdDB is the voice level, RMS over 1 ms in dBFS, above which the
-	// voice counts as speaking (0 = −40 dBFS).
+	// ThresholdDB is the level of the voice as it arrives (before g_v), RMS
+	// over 1 ms in dBFS, above which it counts as speaking (0 = −40 dBFS).
 	ThresholdDB float64
 }
 

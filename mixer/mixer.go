@@ -19,7 +19,9 @@ import (
 )
 
 // Encoder defaults: 64 kb/s at complexity 8 costs well under the 312 µs a
-// frame may take for 64 languages on one core (see the benchmarks).
+// frame may take for 64 languages on one core (see the benchmarks). Below
+// 64 kb/s libopus switches to its speech modes, where complexity 7 and up
+// costs four to five times as much: use 6 or less there.
 const (
 	DefaultBitrate    = 64000
 	DefaultComplexity = 8
@@ -34,8 +36,10 @@ type Source interface {
 	ReadFrame(pts int64) (audio.Frame, bool)
 }
 
-// Packet is one 20 ms Opus packet of the mix. Data belongs to the receivers:
-// the mix never touches it again.
+// Packet is one 20 ms Opus packet of the mix. PTS is the tick's program
+// time; the audio in it lags its inputs by LookaheadSamples, and a decoder
+// adds the codec's 312-sample pre-skip. Data belongs to the receivers: the mix
+// never touches it again.
 type Packet struct {
 	PTS  int64
 	Data []byte
