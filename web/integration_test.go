@@ -48,6 +48,15 @@ hls: {part_ms: 200, segment_ms: 1000}
 	return cfg
 }
 
+// leakCheck verifies, after every cleanup of the test has run, that no
+// goroutine is left behind.
+func leakCheck(t *testing.T) {
+	t.Cleanup(func() {
+		http.DefaultClient.CloseIdleConnections()
+		goleak.VerifyNone(t)
+	})
+}
+
 func start(t *testing.T, cfg *config.Event) *harness {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -112,7 +121,7 @@ func publishTone(ctx context.Context, t *testing.T, url string, freq float64, d 
 }
 
 func TestWHIPFloorReachesEveryRenditionAndWHEP(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	leakCheck(t)
 	ffmpeg := audiotest.NeedTool(t, "ffmpeg")
 	audiotest.NeedTool(t, "ffprobe")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -203,7 +212,7 @@ drain:
 }
 
 func TestBadInput(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	leakCheck(t)
 	h := start(t, whipConfig(t))
 	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 	cases := []struct {
@@ -279,7 +288,7 @@ func get(t *testing.T, url string) string {
 }
 
 func TestHealthAndInfo(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	leakCheck(t)
 	h := start(t, whipConfig(t))
 	var health struct {
 		Status string
