@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"tolk/internal/audio/audiotest"
+)
+
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("id: Bad Id\nfloor: {language: en, source: ftp://x}\nlanguages: [{tag: fr}, {tag: fr}]\ncolour: red\n"), 0o600)
+	bad2 := filepath.Join(dir, "bad2.yaml")
+	os.WriteFile(bad2, []byte("id: Bad Id\nfloor: {language: en, source: ftp://x}\nlanguages: [{tag: fr}, {tag: fr}]\n"), 0o600)
+	cases := []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"check", "../../testdata/event.yaml"}, 0, []string{"ok", "partner-2026"}},
+		{[]string{"check", bad}, 2, []string{"colour"}},
+		{[]string{"check", bad2}, 2, []string{"id:", "floor.source", "languages[1].tag"}},
+		{[]string{"check", filepath.Join(dir, "missing.yaml")}, 2, []string{"no such file"}},
+		{[]string{"check"}, 2, []string{"accepts 1 arg"}},
+		{[]string{"frobnicate"}, 2, []string{"unknown command"}},
+		{[]string{"serve", "--bogus"}, 2, []string{"unknown flag"}},
+		{[]string{"serve"}, 2, []string{"--config FILE", "--demo"}},
+		{[]string{"serve", "--demo", "--config", "x.yaml"}, 2, []string{"exclude"}},
+		{[]string{"serve", "--config", bad2}, 2, []string{"floor.source"}},
+		{[]string{"serve", "--demo", "--log-level", "loud"}, 2, []string{"--log-level"}},
+		{[]string{"version"}, 0, []string{"tolk"}},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(c.args, &out, &errb)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, c.code, errb.String())
+			}
+			all := out.String() + errb.String()
+			for _, w := range c.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("output lacks %q: %s", w, all)
+				}
+			}
+		})
+	}
+}
+
+// TestServeDemo runs the real binary as an operator would: the demo starts,
+// serves playlists, and SIGTERM ends it cleanly with exit code 0.
+func TestServeDemo(t *testing.T) {
+	audiotest.NeedTool(t, "ffmpeg")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	bin := filepath.Join(t.TempDir(), "tolk")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	cmd := exec.CommandContext(ctx, bin, "serve", "--demo", "--http", "127.0.0.1:0", "--data", t.TempDir())
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var watch string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "watch:" {
+			watch = f[1]
+			break
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	if watch == "" {
+		t.Fatalf("no watch link printed; stderr: %s", stderr.String())
+	}
+	base := strings.TrimSuffix(watch, "/watch/demo")
+	// The fr playlist fills up as the floor plays.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/hls/demo/fr/index.m3u8")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), "#EXTINF") {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no segment in the fr playlist; stderr: %s", stderr.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v; stderr: %s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "stopped") {
+		t.Errorf("no clean stop logged: %s", stderr.String())
+	}
+}
