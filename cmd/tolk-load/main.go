@@ -1,0 +1,200 @@
+// Command tolk-load attaches many WHEP listeners to a running tolk server and
+// reports what they received and what they cost the server (its
+// process_cpu_seconds_total from /metrics, before and while they listen).
+//
+//	tolk-load --base http://127.0.0.1:8080 --event demo --lang fr --listeners 200 --duration 20s
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tolk/internal/rtc"
+)
+
+type report struct {
+	Listeners        int     `json:"listeners"`
+	Connected        int     `json:"connected"`
+	DurationS        float64 `json:"duration_s"`
+	PacketsPerSecond float64 `json:"packets_per_listener_per_s"`
+	ServerCPUIdle    float64 `json:"server_cpu_idle_cores"`
+	ServerCPULoaded  float64 `json:"server_cpu_loaded_cores"`
+	PerListenerUS    float64 `json:"server_cpu_per_listener_us_per_s"`
+	SetupMS          float64 `json:"mean_setup_ms"`
+}
+
+func main() {
+	base := flag.String("base", "http://127.0.0.1:8080", "server base URL (loopback only)")
+	ev := flag.String("event", "demo", "event id")
+	lang := flag.String("lang", "", "language (default: the event's first rendition)")
+	n := flag.Int("listeners", 200, "WHEP listeners to attach (1..2000)")
+	dur := flag.Duration("duration", 20*time.Second, "how long to measure with every listener attached (1s..10m)")
+	loopback := flag.Bool("loopback", true, "offer only loopback candidates")
+	flag.Parse()
+	if *n < 1 || *n > 2000 || *dur < time.Second || *dur > 10*time.Minute {
+		fmt.Fprintln(os.Stderr, "tolk-load: --listeners must be 1..2000 and --duration 1s..10m")
+		os.Exit(2)
+	}
+	if !strings.HasPrefix(*base, "http://127.") && !strings.HasPrefix(*base, "http://localhost") && !strings.HasPrefix(*base, "http://[::1]") {
+		fmt.Fprintln(os.Stderr, "tolk-load: only loopback servers are load-tested")
+		os.Exit(2)
+	}
+	rep, err := run(*base, *ev, *lang, *n, *dur, *loopback)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tolk-load:", err)
+		os.Exit(1)
+	}
+	out, _ := json.MarshalIndent(rep, "", "  ")
+	fmt.Println(string(out))
+}
+
+func run(base, ev, lang string, n int, dur time.Duration, loopback bool) (*report, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), dur+5*time.Minute)
+	defer cancel()
+	if lang == "" {
+		var info struct {
+			Renditions []struct{ Tag string }
+		}
+		if err := getJSON(ctx, base+"/api/events/"+ev, &info); err != nil {
+			return nil, err
+		}
+		if len(info.Renditions) == 0 {
+			return nil, errors.New("event has no renditions")
+		}
+		lang = info.Renditions[0].Tag
+	}
+	// Baseline: the server's own cost with no listener.
+	idle, err := cpuRate(ctx, base, 3*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	api, err := rtc.NewAPI(rtc.Options{Loopback: loopback})
+	if err != nil {
+		return nil, err
+	}
+	var (
+		mu        sync.Mutex
+		listeners []*rtc.Listener
+		setup     time.Duration
+		packets   atomic.Int64
+		wg        sync.WaitGroup
+		sem       = make(chan struct{}, 8)
+	)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			t0 := time.Now()
+			l, err := rtc.DialWHEP(ctx, api, base+"/whep/"+ev+"/"+lang, 256)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "listener:", err)
+				return
+			}
+			mu.Lock()
+			listeners = append(listeners, l)
+			setup += time.Since(t0)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	// Count packets while measuring the server.
+	stop := make(chan struct{})
+	var counters sync.WaitGroup
+	for _, l := range listeners {
+		counters.Add(1)
+		go func(l *rtc.Listener) {
+			defer counters.Done()
+			for {
+				select {
+				case <-l.Packets():
+					packets.Add(1)
+				case <-stop:
+					return
+				}
+			}
+		}(l)
+	}
+	time.Sleep(time.Second) // let every session settle before measuring
+	packets.Store(0)
+	loaded, err := cpuRate(ctx, base, dur)
+	got := packets.Load()
+	close(stop)
+	counters.Wait()
+	for _, l := range listeners {
+		_ = l.Close(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rep := &report{
+		Listeners:       n,
+		Connected:       len(listeners),
+		DurationS:       dur.Seconds(),
+		ServerCPUIdle:   idle,
+		ServerCPULoaded: loaded,
+	}
+	if c := len(listeners); c > 0 {
+		rep.PacketsPerSecond = float64(got) / float64(c) / dur.Seconds()
+		rep.PerListenerUS = (loaded - idle) / float64(c) * 1e6
+		rep.SetupMS = float64(setup.Milliseconds()) / float64(c)
+	}
+	return rep, nil
+}
+
+// cpuRate samples the server's process_cpu_seconds_total over d and returns cores used.
+func cpuRate(ctx context.Context, base string, d time.Duration) (float64, error) {
+	a, err := cpuSeconds(ctx, base)
+	if err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	time.Sleep(d)
+	b, err := cpuSeconds(ctx, base)
+	if err != nil {
+		return 0, err
+	}
+	return (b - a) / time.Since(t0).Seconds(), nil
+}
+
+func cpuSeconds(ctx context.Context, base string) (float64, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(io.LimitReader(resp.Body, 4<<20))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "process_cpu_seconds_total "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, errors.New("metrics: no process_cpu_seconds_total")
+}
+
+func getJSON(ctx context.Context, url string, v any) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
+}
