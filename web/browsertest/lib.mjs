@@ -70,7 +70,7 @@ export async function run(name, defaults, body) {
   const out = { script: name, ok: false };
   let opts;
   try {
-    opts = parseArgs(process.argv.slice(2), { timeout: 60, ...defaults });
+    opts = parseArgs(process.argv.slice(2), { timeout: 60, locale: 'en-US', ...defaults });
   } catch (err) {
     out.error = String(err.message || err);
     process.stdout.write(JSON.stringify(out) + '\n');
@@ -100,7 +100,7 @@ export async function run(name, defaults, body) {
   try {
     out.step = 'launch';
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-    const context = await browser.newContext({ locale: opts.locale || 'en-US' });
+    const context = await browser.newContext({ locale: opts.locale });
     const page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(String(err.message || err)));
     page.on('console', (msg) => {

@@ -5,6 +5,21 @@
 // each language (switched through the page's picker, without reloading the
 // player) the dominant frequency of what plays, from the page's Web Audio
 // analyser on the media element.
+//
+// Prints one JSON object:
+//   ok, error?           finished / why not (exit 1 on error, 2 on timeout, 3 on bad arguments)
+//   connect_ms           Play pressed → state "live"
+//   state, final_state   page state after Play and at the end ("live")
+//   hls_js               hls.js version used (null: the browser's own HLS)
+//   tracks               [{name, lang}] audio tracks hls.js lists
+//   playback             {start_s, end_s, rate, paused}: media clock over 2 s of wall clock
+//   advancing            true when currentTime grew by more than half the wall time
+//   switches             per --langs entry: {lang, track: {name, lang}, peak_hz, peak_db,
+//                        stable, switch_ms (picker → hls.js AUDIO_TRACK_SWITCHED),
+//                        measured_ms (picker → measurement), state}
+//   manifest_loads       master playlist requests (1: switching did not reload the player)
+//   page_errors?, console_errors?  uncaught page exceptions and console errors
+
 import { run, openWatch, chooseMode, chooseLang, pressPlay, stablePeak, sleep, round1 } from './lib.mjs';
 
 await run('watch_hls', { event: 'demo', langs: [], settle: 1, timeout: 120 }, async ({ opts, out, page }) => {

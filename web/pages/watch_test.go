@@ -226,10 +226,13 @@ func TestWatchContent(t *testing.T) {
 	}
 
 	meter := r.byID("meter")
-	for k, v := range map[string]string{"role": "meter", "aria-valuemin": "-60", "aria-valuemax": "0", "aria-valuenow": "-60", "aria-label": "Niveau sonore"} {
+	for k, v := range map[string]string{"role": "meter", "aria-valuemin": "-60", "aria-valuemax": "0", "aria-valuenow": "-60", "aria-labelledby": "meter-label"} {
 		if got, _ := attr(meter, k); got != v {
 			t.Errorf("meter %s=%q, want %q", k, got, v)
 		}
+	}
+	if got := text(r.byID("meter-label")); got != "Niveau sonore" {
+		t.Errorf("meter label %q", got)
 	}
 	state := r.byID("state")
 	if live, _ := attr(state, "aria-live"); live != "polite" {

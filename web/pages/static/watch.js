@@ -298,8 +298,18 @@
     window.clearTimeout(s.waitTimer);
     if (s.abort) s.abort.abort();
     if (s.hls) s.hls.destroy();
-    if (s.pc) s.pc.close();
-    deleteResource(s);
+    // Close the peer connection only once the DELETE is answered (or after
+    // 2 s), so the server hears "gone" from the resource, not from a dead
+    // transport. The session is already mute: its callbacks do nothing.
+    const pc = s.pc;
+    const deleted = deleteResource(s);
+    if (pc && deleted) {
+      const timer = window.setTimeout(() => pc.close(), 2000);
+      deleted.finally(() => {
+        window.clearTimeout(timer);
+        pc.close();
+      });
+    } else if (pc) pc.close();
     if (s.node) {
       try {
         s.node.disconnect();
@@ -626,9 +636,9 @@
   // outlive the page when it is being closed.
   function deleteResource(s) {
     const r = s.resource;
-    if (!r) return;
+    if (!r) return null;
     s.resource = null;
-    fetch(r, { method: 'DELETE', keepalive: true }).catch(() => {});
+    return fetch(r, { method: 'DELETE', keepalive: true }).catch(() => {});
   }
 
   // ---- controls ------------------------------------------------------------
