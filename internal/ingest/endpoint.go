@@ -180,7 +180,9 @@ func (e endpoint) hostPort() string {
 // input returns the ffmpeg input options and URL that listen on e.
 func (e endpoint) input() []string {
 	if e.scheme == "rtmp" {
-		return []string{"-listen", "1", "-i", "rtmp://" + e.hostPort() + "/" + e.app + "/" + e.key}
+		// Without TCP_NODELAY each step of the RTMP handshake waits out a
+		// delayed ACK: about 150 ms more before the first frame.
+		return []string{"-listen", "1", "-tcp_nodelay", "1", "-i", "rtmp://" + e.hostPort() + "/" + e.app + "/" + e.key}
 	}
 	// Options go as ffmpeg options, not in the URL, so no escaping is involved.
 	args := []string{"-mode", "listener"}

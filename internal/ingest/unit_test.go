@@ -27,10 +27,10 @@ func TestParseEndpoint(t *testing.T) {
 		args string // ffmpeg input arguments
 		str  string
 	}{
-		{"rtmp://0.0.0.0:1935/live/abc123", "-listen 1 -i rtmp://0.0.0.0:1935/live/abc123", "rtmp://0.0.0.0:1935/live/***"},
-		{"rtmp://127.0.0.1/live/k", "-listen 1 -i rtmp://127.0.0.1:1935/live/k", "rtmp://127.0.0.1:1935/live/***"},
-		{"RTMP://[::1]:19350/a.b/c-d_e~f", "-listen 1 -i rtmp://[::1]:19350/a.b/c-d_e~f", "rtmp://[::1]:19350/a.b/***"},
-		{"rtmp://stage.example.org:1935/live/k", "-listen 1 -i rtmp://stage.example.org:1935/live/k", "rtmp://stage.example.org:1935/live/***"},
+		{"rtmp://0.0.0.0:1935/live/abc123", "-listen 1 -tcp_nodelay 1 -i rtmp://0.0.0.0:1935/live/abc123", "rtmp://0.0.0.0:1935/live/***"},
+		{"rtmp://127.0.0.1/live/k", "-listen 1 -tcp_nodelay 1 -i rtmp://127.0.0.1:1935/live/k", "rtmp://127.0.0.1:1935/live/***"},
+		{"RTMP://[::1]:19350/a.b/c-d_e~f", "-listen 1 -tcp_nodelay 1 -i rtmp://[::1]:19350/a.b/c-d_e~f", "rtmp://[::1]:19350/a.b/***"},
+		{"rtmp://stage.example.org:1935/live/k", "-listen 1 -tcp_nodelay 1 -i rtmp://stage.example.org:1935/live/k", "rtmp://stage.example.org:1935/live/***"},
 		{"srt://0.0.0.0:9000", "-mode listener -i srt://0.0.0.0:9000", "srt://0.0.0.0:9000"},
 		{"srt://127.0.0.1:9000/?mode=listener&latency=200", "-mode listener -latency 200000 -i srt://127.0.0.1:9000", "srt://127.0.0.1:9000"},
 		{"srt://127.0.0.1:9000?passphrase=0123456789abc", "-mode listener -passphrase 0123456789abc -i srt://127.0.0.1:9000", "srt://127.0.0.1:9000 (encrypted)"},
@@ -312,5 +312,35 @@ func TestDemoClip(t *testing.T) {
 	c[0] = 'X'
 	if DemoClip()[0] != 'O' {
 		t.Fatal("DemoClip returned shared memory")
+	}
+}
+
+// A paced file that falls far behind (a suspended process) skips the missed
+// time instead of bursting it into the Writer; a small lag is caught up.
+func TestPacerLag(t *testing.T) {
+	clock := audiotest.NewClock()
+	p := pacer{clock: clock}
+	defer p.stop()
+	ctx := context.Background()
+	immediate := func() int {
+		n := 0
+		for p.next.Sub(clock.Now()) <= 0 {
+			if err := p.wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		return n
+	}
+	if n := immediate(); n != 1 {
+		t.Fatalf("%d frames at the start, want 1", n)
+	}
+	clock.Advance(5 * audio.FrameDuration) // within maxLag: catch up
+	if n := immediate(); n != 5 {
+		t.Fatalf("after 100 ms late: %d frames at once, want 5", n)
+	}
+	clock.Advance(time.Second) // beyond maxLag: skip
+	if n := immediate(); n != 1 {
+		t.Fatalf("after 1 s late: %d frames at once, want 1", n)
 	}
 }
