@@ -118,10 +118,13 @@
   const history = [];
 
   function setState(s, reason) {
+    const changed = s !== state || (reason || '') !== stateReason || !history.length;
     state = s;
     stateReason = reason || '';
-    history.push({ state: s, reason: stateReason, at: Math.round(performance.now()) });
-    if (history.length > 200) history.shift();
+    if (changed) {
+      history.push({ state: s, reason: stateReason, at: Math.round(performance.now()) });
+      if (history.length > 200) history.shift();
+    }
     let text = t(stateKeys[s]);
     if (s === 'live') text = t('watch.state.live', { lang: langName(current ? current.lang : lang) });
     if (s === 'error') text = t('watch.state.error', { reason: stateReason });
