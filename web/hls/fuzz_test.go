@@ -1,0 +1,92 @@
+package hls
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func FuzzParsePath(f *testing.F) {
+	for _, s := range []string{
+		"master.m3u8", "/master.m3u8", "en/index.m3u8", "fr-CA/init.mp4", "en/seg0.m4s", "en/seg12.m4s",
+		"en/part12.3.m4s", "en/part1.m4s", "en/seg-1.m4s", "en/seg01.m4s", "en/part1.02.m4s", "/", "", "a/b/c",
+		"en/seg999999999999999999999.m4s", "en/part1..m4s", "en/partx.1.m4s", "é/index.m3u8",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		r, err := parsePath(p)
+		if err != nil {
+			return
+		}
+		// Every accepted path is canonical: it prints back to itself.
+		if got := r.String(); got != strings.TrimPrefix(p, "/") {
+			t.Fatalf("%q parsed to %+v, prints as %q", p, r, got)
+		}
+		if r.msn < 0 || r.index < 0 || (r.kind != kindMaster && !validID(r.id)) {
+			t.Fatalf("%q parsed to %+v", p, r)
+		}
+	})
+}
+
+func FuzzParseReload(f *testing.F) {
+	for _, s := range []string{
+		"", "_HLS_msn=1", "_HLS_msn=1&_HLS_part=2", "_HLS_part=2", "_HLS_msn=-1", "_HLS_msn=1&_HLS_msn=1",
+		"_HLS_msn=%zz", "_HLS_skip=YES&_HLS_msn=3", "_HLS_msn=999999999999999&_HLS_part=999999999999999", ";;",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		r, err := parseReload(q)
+		if err != nil {
+			return
+		}
+		if r.hasPart && !r.hasMSN {
+			t.Fatalf("%q: part without msn accepted", q)
+		}
+		if r.msn < 0 || r.part < 0 || r.msn >= 1e15 || r.part >= 1e15 {
+			t.Fatalf("%q: out of range %+v", q, r)
+		}
+		vals, _ := url.ParseQuery(q)
+		if r.hasMSN && vals.Get("_HLS_msn") == "" {
+			t.Fatalf("%q: msn from nowhere", q)
+		}
+	})
+}
+
+// FuzzServeHTTP sends arbitrary paths and queries to a closed Muxer (nothing
+// blocks once closed): every answer is a known status and errors are JSON.
+func FuzzServeHTTP(f *testing.F) {
+	m, _ := newTestMuxer(f, Options{})
+	writeRange(f, m, "en", 0, sec(2.3))
+	writeRange(f, m, "fr", sec(0.5), sec(1.1))
+	m.Close()
+	for _, s := range []string{
+		"master.m3u8", "en/index.m3u8", "en/index.m3u8?_HLS_msn=1&_HLS_part=2", "fr/index.m3u8?_HLS_part=1",
+		"en/seg1.m4s", "en/part2.1.m4s", "en/part1.0.m4s", "xx/index.m3u8", "en/init.mp4?x=%zz",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, target string) {
+		p, q, _ := strings.Cut(target, "?")
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		r := (&http.Request{Method: http.MethodGet, URL: &url.URL{Path: p, RawQuery: q}, Header: http.Header{}}).WithContext(ctx)
+		w := httptest.NewRecorder()
+		m.ServeHTTP(w, r)
+		switch w.Code {
+		case http.StatusOK:
+		case http.StatusBadRequest, http.StatusNotFound:
+			var body map[string]string
+			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body["error"] == "" {
+				t.Fatalf("%q: error body %q", target, w.Body)
+			}
+		default:
+			t.Fatalf("%q: status %d", target, w.Code)
+		}
+	})
+}
