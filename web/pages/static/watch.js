@@ -236,11 +236,11 @@
     paintMeter(now);
   }
 
-  function paintMeter(now) {
+  function paintMeter(now, force) {
     const frac = (meterDb - METER_FLOOR) / -METER_FLOOR;
     ui.cover.style.setProperty('inline-size', (100 - frac * 100).toFixed(1) + '%');
     // The accessible value changes at most twice a second.
-    if (now - ariaLast < 500) return;
+    if (!force && now - ariaLast < 500) return;
     ariaLast = now;
     const rounded = Math.round(meterDb);
     if (rounded === ariaShown) return;
@@ -258,8 +258,7 @@
     meterFrame = 0;
     meterLast = 0;
     meterDb = METER_FLOOR;
-    ariaLast = 0;
-    paintMeter(Infinity);
+    paintMeter(performance.now(), true);
   }
 
   // ---- sessions --------------------------------------------------------------
@@ -297,6 +296,8 @@
 
   function teardown(s) {
     s.alive = false;
+    if (s.torn) return;
+    s.torn = true;
     window.clearTimeout(s.graceTimer);
     window.clearTimeout(s.waitTimer);
     if (s.abort) s.abort.abort();
@@ -668,7 +669,8 @@
     ui.lang.addEventListener('change', () => {
       lang = ui.lang.value;
       store.set('audio', lang);
-      if (!wantPlay || !current) return;
+      // Waiting to retry: the next attempt takes the new language.
+      if (!wantPlay || !current || !current.alive) return;
       if (current.mode === 'hls' && current.hls) {
         current.lang = lang;
         selectHLSTrack(current);
