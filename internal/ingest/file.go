@@ -12,9 +12,11 @@ import (
 
 // maxLag is how far a paced file may fall behind its schedule before the
 // schedule is moved to now. Within it, late frames go out back to back to catch
-// up; beyond it (a suspended process, a slow disk) a burst would only flood the
-// Writer, so the missed time is skipped instead.
-const maxLag = 200 * time.Millisecond
+// up, so the program clock (which the floor drives) keeps pace with the wall
+// clock on a busy machine; it stays under the event's floor queue (400 ms) so a
+// catch-up burst is not dropped. Beyond it (a suspended process, a slow disk) a
+// burst would only flood the Writer, so the missed time is skipped instead.
+const maxLag = 360 * time.Millisecond
 
 type file struct {
 	path  string
