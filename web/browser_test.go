@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,7 +27,9 @@ func (v toneVoice) ReadFrame(pts int64) (audio.Frame, bool) {
 
 // toneEvent serves an event whose floor is a 440 Hz tone (en) and whose
 // interpreted languages each carry their own tone over the ducked floor.
-func toneEvent(t *testing.T, voices map[string]float64) *harness {
+func toneEvent(t *testing.T, voices map[string]float64) *harness { return toneEventTB(t, voices) }
+
+func toneEventTB(t testing.TB, voices map[string]float64) *harness {
 	t.Helper()
 	audiotest.NeedTool(t, "ffmpeg")
 	floor := filepath.Join(t.TempDir(), "floor.wav")
@@ -54,7 +57,7 @@ hls: {part_ms: 200, segment_ms: 1000}
 }
 
 // runBrowser runs one of the browsertest scripts and decodes its JSON report.
-func runBrowser(t *testing.T, script string, out any, args ...string) {
+func runBrowser(t testing.TB, script string, out any, args ...string) {
 	t.Helper()
 	audiotest.NeedTool(t, "node")
 	audiotest.NeedTool(t, "chromium")
@@ -122,4 +125,69 @@ func TestBrowserHLSListsTracksPlaysAndSwitches(t *testing.T) {
 			t.Errorf("after switching to %s the page plays %.0f Hz, want %.0f Hz", s.Lang, s.PeakHz, want[s.Lang])
 		}
 	}
+}
+
+func TestBrowserWebRTCPlaysAndSwitches(t *testing.T) {
+	leakCheck(t)
+	h := toneEvent(t, map[string]float64{"fr": 660, "es": 880, "de": 1100})
+	var rep struct {
+		State          string
+		PeakHz         float64 `json:"peak_hz"`
+		PacketsGrowing bool    `json:"packets_growing"`
+		Inbound        struct {
+			PacketsReceived int
+			Codec           string
+		}
+		Switches []struct {
+			Lang   string
+			State  string
+			PeakHz float64 `json:"peak_hz"`
+		}
+		Stopped  bool
+		LeftOpen int `json:"whep_sessions_left_open"`
+	}
+	runBrowser(t, "watch_webrtc.mjs", &rep, h.http.URL, "--event", "test", "--lang", "fr", "--switch", "es,en")
+	if rep.State != "live" || !rep.PacketsGrowing || rep.Inbound.PacketsReceived == 0 {
+		t.Errorf("WebRTC did not play: state %q, packets %d", rep.State, rep.Inbound.PacketsReceived)
+	}
+	if !strings.Contains(strings.ToLower(rep.Inbound.Codec), "opus") {
+		t.Errorf("codec %q, want opus", rep.Inbound.Codec)
+	}
+	if !near(rep.PeakHz, 660, 30) {
+		t.Errorf("fr over WebRTC plays %.0f Hz, want 660", rep.PeakHz)
+	}
+	want := map[string]float64{"es": 880, "en": 440}
+	if len(rep.Switches) != 2 {
+		t.Fatalf("%d switches, want 2", len(rep.Switches))
+	}
+	for _, s := range rep.Switches {
+		if s.State != "live" || !near(s.PeakHz, want[s.Lang], 30) {
+			t.Errorf("after switching to %s: state %q, %.0f Hz, want %.0f Hz", s.Lang, s.State, s.PeakHz, want[s.Lang])
+		}
+	}
+	if !rep.Stopped || rep.LeftOpen != 0 {
+		t.Errorf("stop: stopped=%v, %d WHEP sessions left open", rep.Stopped, rep.LeftOpen)
+	}
+}
+
+// BenchmarkHLSGlassToGlass measures, in hls.js in Chromium, how far behind the
+// live edge the player runs: hls.js's own latency estimate and wall clock minus
+// the EXT-X-PROGRAM-DATE-TIME of what plays. Run with -bench HLSGlassToGlass -benchtime 1x.
+func BenchmarkHLSGlassToGlass(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		measureLatency(b)
+	}
+}
+
+func measureLatency(b *testing.B) {
+	h := toneEventTB(b, nil)
+	var rep struct {
+		Samples    int
+		LatencyMS  struct{ Median float64 } `json:"latency_ms"`
+		PDTMS      struct{ Median float64 } `json:"pdt_latency_ms"`
+		PartTarget float64                  `json:"part_target_s"`
+	}
+	runBrowser(b, "hls_latency.mjs", &rep, h.http.URL, "--event", "test", "--duration", "10")
+	b.ReportMetric(rep.LatencyMS.Median, "hlsjs-latency-ms")
+	b.ReportMetric(rep.PDTMS.Median, "pdt-latency-ms")
 }

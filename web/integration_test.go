@@ -57,7 +57,7 @@ func leakCheck(t *testing.T) {
 	})
 }
 
-func start(t *testing.T, cfg *config.Event) *harness {
+func start(t testing.TB, cfg *config.Event) *harness {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ev, err := event.New(cfg, event.Options{Log: log})
