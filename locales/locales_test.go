@@ -141,12 +141,11 @@ func TestCatalogFallsBackKeyByKey(t *testing.T) {
 		"xx-YY.json": {Data: []byte(`{}`)},
 		"de.json":    {Data: []byte(`{"a": "Ä", "z": "not in en"}`)},
 	}
-	cats, err := load(fsys)
-	if err == nil {
+	if _, err := load(fsys); err == nil {
 		t.Fatal("load accepted a file name that is not a language tag")
 	}
 	delete(fsys, "xx-YY.json")
-	cats, err = load(fsys)
+	cats, err := load(fsys)
 	if err != nil {
 		t.Fatal(err)
 	}

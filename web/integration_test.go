@@ -30,7 +30,6 @@ type harness struct {
 	ev   *event.Event
 	srv  *web.Server
 	http *httptest.Server
-	api  *rtc.Options
 }
 
 func whipConfig(t *testing.T) *config.Event {

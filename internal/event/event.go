@@ -32,6 +32,9 @@ const (
 	outputQueue = 50
 )
 
+// floorFrame is one queued 20 ms of floor, pooled to keep the clock allocation-free.
+type floorFrame [audio.FrameSamples]float32
+
 // Options are the event's dependencies.
 type Options struct {
 	Clock audio.Clock
@@ -67,7 +70,7 @@ type Event struct {
 	hls        *hls.Muxer
 	hlsSubs    map[string]*fanout.Sub[mixer.Packet]
 
-	floorQ chan []float32
+	floorQ chan *floorFrame
 	pool   sync.Pool
 
 	start   time.Time
@@ -96,9 +99,9 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		log:     opts.Log.With("event", cfg.ID),
 		mixes:   map[string]*mixer.Mix{},
 		hlsSubs: map[string]*fanout.Sub[mixer.Packet]{},
-		floorQ:  make(chan []float32, floorQueue),
+		floorQ:  make(chan *floorFrame, floorQueue),
 	}
-	e.pool.New = func() any { return make([]float32, audio.FrameSamples) }
+	e.pool.New = func() any { return new(floorFrame) }
 
 	floorTag := config.Tag(cfg.Floor.Language)
 	e.renditions = append(e.renditions, Rendition{Tag: floorTag, Name: displayName(floorTag, cfg.Floor.Name), Floor: true})
@@ -205,12 +208,12 @@ func (e *Event) WriteFloor(samples []float32) {
 		e.floorDropped.Add(1)
 		return
 	}
-	buf := e.pool.Get().([]float32)
-	copy(buf, samples)
+	buf := e.pool.Get().(*floorFrame)
+	copy(buf[:], samples)
 	select {
 	case e.floorQ <- buf:
 	default:
-		e.pool.Put(buf) //nolint:staticcheck // a slice header is fine here
+		e.pool.Put(buf)
 		e.floorDropped.Add(1)
 	}
 }
@@ -300,8 +303,8 @@ func (e *Event) runClock(ctx context.Context) {
 		case f := <-e.floorQ:
 			e.floorFrames.Add(1)
 			e.lastFloor.Store(e.clock.Now().UnixNano())
-			tick(f)
-			e.pool.Put(f) //nolint:staticcheck
+			tick(f[:])
+			e.pool.Put(f)
 			due = e.clock.Now().Add(floorGrace)
 			timer.Reset(floorGrace)
 		case now := <-timer.C():

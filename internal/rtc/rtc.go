@@ -62,7 +62,11 @@ func NewAPI(opts Options) (*webrtc.API, error) {
 		}
 	}
 	if len(opts.PublicIPs) > 0 {
-		s.SetNAT1To1IPs(opts.PublicIPs, webrtc.ICECandidateTypeHost)
+		if err := s.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: opts.PublicIPs, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			return nil, fmt.Errorf("public ips: %w", err)
+		}
 	}
 	if opts.Loopback {
 		s.SetIncludeLoopbackCandidate(true)
