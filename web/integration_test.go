@@ -32,7 +32,7 @@ type harness struct {
 	http *httptest.Server
 }
 
-func whipConfig(t *testing.T) *config.Event {
+func whipConfig(t testing.TB) *config.Event {
 	t.Helper()
 	cfg, err := config.Parse([]byte(`
 id: test

@@ -1,0 +1,62 @@
+package web_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"tolk/internal/event"
+	"tolk/internal/rtc"
+	"tolk/web"
+)
+
+// FuzzOffer sends arbitrary offers to WHEP and WHIP: every answer is a 201 or a
+// 4xx with a JSON error, never a crash or a 5xx.
+func FuzzOffer(f *testing.F) {
+	f.Add("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n", false)
+	f.Add("v=0\r\n", true)
+	f.Add("", false)
+	f.Add("v=0\r\nm=video 0 RTP/AVP 0\r\na=fingerprint:sha-256 zz\r\n", true)
+	cfg := whipConfig(f)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ev, err := event.New(cfg, event.Options{Log: log})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer ev.Close()
+	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: true}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.AddEvent(ev); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, offer string, whip bool) {
+		path := "/whep/test/fr"
+		if whip {
+			path = "/whip/test"
+		}
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(offer))
+		req.Header.Set("Content-Type", "application/sdp")
+		req.Header.Set("Authorization", "Bearer "+streamKey)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		switch {
+		case rec.Code == http.StatusCreated:
+			del := httptest.NewRequest(http.MethodDelete, rec.Header().Get("Location"), nil)
+			del.Header.Set("Authorization", "Bearer "+streamKey)
+			srv.ServeHTTP(httptest.NewRecorder(), del)
+		case rec.Code >= 400 && rec.Code < 500:
+			if !strings.Contains(rec.Body.String(), `"error"`) {
+				t.Fatalf("%d without a JSON error: %s", rec.Code, rec.Body.String())
+			}
+		default:
+			t.Fatalf("status %d for offer %q: %s", rec.Code, offer, rec.Body.String())
+		}
+	})
+}
+
