@@ -89,7 +89,7 @@ func TestBrowserHLSListsTracksPlaysAndSwitches(t *testing.T) {
 	voices := map[string]float64{"fr": 660, "es": 880, "de": 1100}
 	h := toneEvent(t, voices)
 	var rep struct {
-		Tracks []struct{ Name, Lang string }
+		Tracks    []struct{ Name, Lang string }
 		Advancing bool
 		Playback  struct{ Rate float64 }
 		Switches  []struct {

@@ -59,4 +59,3 @@ func FuzzOffer(f *testing.F) {
 		}
 	})
 }
-
