@@ -19,6 +19,7 @@ package hls
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,8 @@ type Muxer struct {
 	tracks      map[string]*track
 	order       []*track
 	media       *mediaWriter
+	// blockedCache is the Cache-Control of an answered blocking reload.
+	blockedCache []string
 
 	epochMu sync.Mutex
 	epoch   atomic.Pointer[time.Time]
@@ -75,6 +78,7 @@ func New(opts Options, renditions []AudioRendition) (*Muxer, error) {
 	}
 	m.pps = m.segSamples / m.partSamples
 	m.hold = 3 * audio.Duration(m.media.target)
+	m.blockedCache = []string{"public, max-age=" + strconv.FormatInt(int64(m.hold/time.Second), 10)}
 	if !opts.Epoch.IsZero() {
 		e := opts.Epoch
 		m.epoch.Store(&e)

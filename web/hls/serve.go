@@ -143,7 +143,7 @@ func (m *Muxer) servePlaylist(w http.ResponseWriter, r *http.Request, t *track) 
 	if res == waitReady && ready(s) {
 		// The answer to this URL holds the asked part for good, so shared
 		// caches may collapse concurrent reloads onto it.
-		cache = []string{"public, max-age=" + strconv.FormatInt(3*m.media.target/audio.SampleRate, 10)}
+		cache = m.blockedCache
 	}
 	m.finishPlaylist(w, r, s, res, cache)
 }

@@ -1,0 +1,99 @@
+package hls
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"tolk/internal/audio"
+)
+
+// opusLike is the size of a 32 kb/s 20 ms Opus packet.
+var opusLike = make([]byte, 80)
+
+func BenchmarkWriteOpus(b *testing.B) {
+	m, _ := newTestMuxer(b, Options{})
+	defer m.Close()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(opusLike)))
+	pts := int64(0)
+	for b.Loop() {
+		if err := m.WriteOpus("en", pts, opusLike); err != nil {
+			b.Fatal(err)
+		}
+		pts += audio.FrameSamples
+	}
+}
+
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) WriteHeader(int)             {}
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+func benchmarkServe(b *testing.B, target string) {
+	m, _ := newTestMuxer(b, Options{})
+	defer m.Close()
+	writeRange(b, m, "en", 0, audio.Samples(10*1e9)+4*audio.FrameSamples*5)
+	r := httptest.NewRequest(http.MethodGet, target, nil)
+	if m.tracks["en"].snap.Load().lastPart < 51 {
+		b.Fatal("parts missing")
+	}
+	if w := httptest.NewRecorder(); func() int { m.ServeHTTP(w, r); return w.Code }() != 200 {
+		b.Fatalf("%s is not served", target)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &discardWriter{h: http.Header{}}
+		for pb.Next() {
+			clear(w.h)
+			m.ServeHTTP(w, r)
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+// BenchmarkPlaylistGet serves the live media playlist from memory, in parallel.
+func BenchmarkPlaylistGet(b *testing.B) { benchmarkServe(b, "/en/index.m3u8") }
+
+// BenchmarkBlockingPlaylistGet asks for a part that exists: the answer is
+// immediate, as it is for every client once the part is out.
+func BenchmarkBlockingPlaylistGet(b *testing.B) {
+	benchmarkServe(b, "/en/index.m3u8?_HLS_msn=10&_HLS_part=0")
+}
+
+// BenchmarkPartGet serves the newest part from memory, in parallel.
+func BenchmarkPartGet(b *testing.B) { benchmarkServe(b, "/en/part10.1.m4s") }
+
+// BenchmarkPlaylistGetHTTP serves the playlist over loopback HTTP/1.1 with
+// keep-alive connections, the client in the same process.
+func BenchmarkPlaylistGetHTTP(b *testing.B) {
+	m, _ := newTestMuxer(b, Options{})
+	defer m.Close()
+	writeRange(b, m, "en", 0, audio.Samples(10*1e9))
+	srv := httptest.NewServer(m)
+	defer srv.Close()
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	url := srv.URL + "/en/index.m3u8"
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Get(url)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
