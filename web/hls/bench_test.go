@@ -9,8 +9,8 @@ import (
 	"tolk/internal/audio"
 )
 
-// opusLike is the size of a 32 kb/s 20 ms Opus packet.
-var opusLike = make([]byte, 80)
+// opusLike has the size of a 32 kb/s 20 ms Opus packet and a CELT 20 ms TOC.
+var opusLike = append([]byte{0xf8}, make([]byte, 79)...)
 
 func BenchmarkWriteOpus(b *testing.B) {
 	m, _ := newTestMuxer(b, Options{})

@@ -90,3 +90,15 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 	})
 }
+
+func FuzzOpusSamples(f *testing.F) {
+	for _, s := range [][]byte{silenceFrame, {0x08, 0}, {0xf3, 0x05}, {0xfb}, {}} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, pkt []byte) {
+		n, err := opusSamples(pkt)
+		if err == nil && (n < 120 || n > 63*2880 || n%120 != 0) {
+			t.Fatalf("%x: %d samples", pkt, n)
+		}
+	})
+}

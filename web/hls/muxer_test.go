@@ -225,7 +225,11 @@ func TestWriteRejectsBadPackets(t *testing.T) {
 		{"misaligned", "en", sec(0.1) + 1, packet(1)},
 		{"negative", "en", -960, packet(1)},
 		{"empty", "en", sec(0.1), nil},
-		{"huge", "en", sec(0.1), make([]byte, maxPacket+1)},
+		{"huge", "en", sec(0.1), append([]byte{0xf8}, make([]byte, maxPacket)...)},
+		{"10 ms", "en", sec(0.1), []byte{0xf0, 1, 2}},
+		{"40 ms", "en", sec(0.1), []byte{0x10, 1, 2}},
+		{"two 20 ms frames", "en", sec(0.1), []byte{0xf9, 1, 2}},
+		{"code 3 without count", "en", sec(0.1), []byte{0xfb}},
 	}
 	for _, c := range cases {
 		if err := m.WriteOpus(c.id, c.pts, c.pkt); err == nil {
@@ -289,6 +293,28 @@ func TestCloseCompletesOpenSegment(t *testing.T) {
 	// fr never received a packet: its playlist ends empty.
 	if fr := m.tracks["fr"].snap.Load(); !fr.ended || !strings.HasSuffix(string(fr.playlist), "#EXT-X-ENDLIST\n") {
 		t.Fatalf("fr playlist:\n%s", fr.playlist)
+	}
+}
+
+func TestOpusSamples(t *testing.T) {
+	for _, c := range []struct {
+		pkt  []byte
+		want int
+	}{
+		{silenceFrame, 960},
+		{[]byte{0x08, 0}, 960},       // SILK NB 20 ms
+		{[]byte{0x18, 0}, 2880},      // SILK NB 60 ms
+		{[]byte{0x68, 0}, 960},       // hybrid SWB 20 ms
+		{[]byte{0x60, 0}, 480},       // hybrid SWB 10 ms
+		{[]byte{0xf9, 0, 0}, 1920},   // CELT 20 ms, two frames
+		{[]byte{0xeb, 0x04, 0}, 960}, // CELT 5 ms, code 3 with four frames
+		{[]byte{0xe3, 0x00}, 0},      // code 3 with no frame: refused
+		{nil, 0},
+	} {
+		got, err := opusSamples(c.pkt)
+		if (err != nil) != (c.want == 0) || got != c.want {
+			t.Errorf("%x: %d samples, %v; want %d", c.pkt, got, err, c.want)
+		}
 	}
 }
 

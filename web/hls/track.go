@@ -79,8 +79,10 @@ func floorTo(v, unit int64) int64 { return v / unit * unit }
 func ceilTo(v, unit int64) int64 { return (v + unit - 1) / unit * unit }
 
 func (t *track) write(pts int64, packet []byte) error {
-	if len(packet) == 0 {
-		return errors.New("empty packet")
+	if n, err := opusSamples(packet); err != nil {
+		return err
+	} else if n != audio.FrameSamples {
+		return fmt.Errorf("packet of %d samples, want one %d-sample frame", n, audio.FrameSamples)
 	}
 	if len(packet) > maxPacket {
 		return fmt.Errorf("packet of %d bytes is larger than %d", len(packet), maxPacket)
