@@ -64,7 +64,7 @@ func New(opts Options, renditions []AudioRendition) (*Muxer, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("hls options: %w", err)
 	}
-	master, err := MasterPlaylist(renditions, nil, opts.PartDuration)
+	master, err := MasterPlaylist(renditions, opts.Subtitles, opts.PartDuration)
 	if err != nil {
 		return nil, fmt.Errorf("hls renditions: %w", err)
 	}
@@ -109,6 +109,16 @@ func (m *Muxer) epochFor(pts int64) time.Time {
 	e := m.opts.Clock.Now().Add(-audio.Duration(pts))
 	m.epoch.Store(&e)
 	return e
+}
+
+// Epoch returns the wall-clock time of program time zero, which dates every
+// segment (EXT-X-PROGRAM-DATE-TIME); ok is false until it is known.
+// Caption playlists use it to stay aligned with the audio.
+func (m *Muxer) Epoch() (epoch time.Time, ok bool) {
+	if e := m.epoch.Load(); e != nil {
+		return *e, true
+	}
+	return time.Time{}, false
 }
 
 // WriteOpus appends one 20 ms Opus packet of rendition id at program time pts

@@ -96,9 +96,15 @@ func decodeFragments(t *testing.T, b []byte) ([]fragInfo, [][]byte) {
 }
 
 func TestPartsAndSegmentsFollowProgramTime(t *testing.T) {
-	m, _ := newTestMuxer(t, Options{})
+	m, clock := newTestMuxer(t, Options{})
 	defer m.Close()
+	if _, ok := m.Epoch(); ok {
+		t.Error("epoch known before the first packet")
+	}
 	writeRange(t, m, "en", 0, sec(2.5))
+	if e, ok := m.Epoch(); !ok || !e.Equal(clock.Now()) {
+		t.Errorf("epoch %v %v, want %v", e, ok, clock.Now())
+	}
 	// fr joins late, in the middle of a part: the gap from the segment
 	// start is silence and its boundaries match en's.
 	writeRange(t, m, "fr", 7*audio.FrameSamples, sec(2.5))
@@ -367,6 +373,9 @@ func TestNewValidates(t *testing.T) {
 		if _, err := New(c.opts, c.rs); err == nil {
 			t.Errorf("%s: accepted", c.name)
 		}
+	}
+	if _, err := New(Options{Subtitles: []SubtitleRendition{{ID: "en", Name: "English", Language: "en", URI: "a b"}}}, good); err == nil {
+		t.Error("bad subtitle accepted")
 	}
 	m, err := New(Options{}, good)
 	if err != nil {

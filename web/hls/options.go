@@ -28,6 +28,9 @@ type Options struct {
 	// Epoch is the wall-clock time of program time zero. When zero, it is
 	// taken from the clock at the first packet written to any rendition.
 	Epoch time.Time
+	// Subtitles are listed in the master playlist as a SUBTITLES group. The
+	// Muxer does not serve them: the caller routes their URIs elsewhere.
+	Subtitles []SubtitleRendition
 }
 
 // AudioRendition describes one language of the event, an AUDIO rendition in

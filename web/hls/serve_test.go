@@ -133,6 +133,16 @@ func TestServeResources(t *testing.T) {
 		}
 	}
 
+	// Subtitle URIs belong to another handler.
+	subs, err := New(Options{Subtitles: []SubtitleRendition{{ID: "en", Name: "English", Language: "en", URI: "subs/en/index.m3u8"}}}, testRenditions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := get(subs, "GET", "master.m3u8"); !strings.Contains(w.Body.String(), `TYPE=SUBTITLES,GROUP-ID="subs"`) {
+		t.Errorf("master without the subtitles group:\n%s", w.Body)
+	}
+	assertJSONError(t, get(subs, "GET", "subs/en/index.m3u8"), http.StatusNotFound)
+
 	w := get(m, "OPTIONS", "en/index.m3u8")
 	if w.Code != http.StatusNoContent || w.Header().Get("Access-Control-Allow-Methods") == "" {
 		t.Errorf("OPTIONS: %d %v", w.Code, w.Header())
