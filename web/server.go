@@ -3,6 +3,7 @@
 package web
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -327,4 +328,22 @@ func randomID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// answerOffer answers a WHIP/WHEP offer on pc; on failure it closes pc, writes
+// the error (400 for an offer that cannot be applied) and returns false.
+func answerOffer(w http.ResponseWriter, r *http.Request, pc *webrtc.PeerConnection, offer string) (string, bool) {
+	ctx, cancel := context.WithTimeout(r.Context(), negotiateTimeout)
+	defer cancel()
+	answer, err := rtc.Answer(ctx, pc, offer)
+	if err != nil {
+		_ = pc.Close()
+		code := http.StatusInternalServerError
+		if errors.Is(err, rtc.ErrBadSDP) {
+			code = http.StatusBadRequest
+		}
+		writeError(w, code, err.Error())
+		return "", false
+	}
+	return answer, true
 }

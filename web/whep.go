@@ -134,16 +134,8 @@ func (s *Server) handleWHEPPost(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "could not add the audio track")
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), negotiateTimeout)
-	defer cancel()
-	answer, err := rtc.Answer(ctx, pc, offer)
-	if err != nil {
-		_ = pc.Close()
-		code := http.StatusInternalServerError
-		if errors.Is(err, rtc.ErrBadSDP) {
-			code = http.StatusBadRequest
-		}
-		writeError(w, code, err.Error())
+	answer, ok := answerOffer(w, r, pc, offer)
+	if !ok {
 		return
 	}
 	id := randomID()

@@ -1,9 +1,7 @@
 package web
 
 import (
-	"context"
 	"crypto/subtle"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -86,16 +84,8 @@ func (s *Server) handleWHIPPost(w http.ResponseWriter, r *http.Request) {
 			go s.endWHIP(st, in)
 		}
 	})
-	ctx, cancel := context.WithTimeout(r.Context(), negotiateTimeout)
-	defer cancel()
-	answer, err := rtc.Answer(ctx, pc, offer)
-	if err != nil {
-		_ = pc.Close()
-		code := http.StatusInternalServerError
-		if errors.Is(err, rtc.ErrBadSDP) {
-			code = http.StatusBadRequest
-		}
-		writeError(w, code, err.Error())
+	answer, ok := answerOffer(w, r, pc, offer)
+	if !ok {
 		return
 	}
 	// A new publisher replaces the old one: an encoder that reconnects after a

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,17 +107,7 @@ func drive(clock *audiotest.Clock, stop <-chan struct{}) {
 }
 
 // goertzel returns the amplitude of the freq component of s.
-func goertzel(s []float32, freq float64) float64 {
-	w := 2 * math.Pi * freq / audio.SampleRate
-	c := 2 * math.Cos(w)
-	var s1, s2 float64
-	for _, v := range s {
-		s0 := float64(v) + c*s1 - s2
-		s2, s1 = s1, s0
-	}
-	power := s1*s1 + s2*s2 - c*s1*s2
-	return 2 * math.Sqrt(math.Max(power, 0)) / float64(len(s))
-}
+func goertzel(s []float32, freq float64) float64 { return audiotest.Goertzel(s, freq, audio.SampleRate) }
 
 // dominant returns which of freqs has the largest Goertzel amplitude in s.
 func dominant(s []float32, freqs ...float64) float64 {

@@ -98,8 +98,13 @@ func Answer(ctx context.Context, pc *webrtc.PeerConnection, offer string) (strin
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
+	return gather(ctx, pc, ans)
+}
+
+// gather sets the local description and waits until it carries every candidate.
+func gather(ctx context.Context, pc *webrtc.PeerConnection, desc webrtc.SessionDescription) (string, error) {
 	done := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(ans); err != nil {
+	if err := pc.SetLocalDescription(desc); err != nil {
 		return "", fmt.Errorf("set local description: %w", err)
 	}
 	select {
@@ -116,14 +121,5 @@ func Offer(ctx context.Context, pc *webrtc.PeerConnection) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("create offer: %w", err)
 	}
-	done := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(off); err != nil {
-		return "", fmt.Errorf("set local description: %w", err)
-	}
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return "", fmt.Errorf("ice gathering: %w", ctx.Err())
-	}
-	return pc.LocalDescription().SDP, nil
+	return gather(ctx, pc, off)
 }
