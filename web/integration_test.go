@@ -164,6 +164,19 @@ drain:
 		t.Errorf("WHEP listener heard %.0f Hz at %.2f, want 440 Hz", f, amp)
 	}
 
+	// The publisher has left (DELETE): the outputs go on, on silence.
+	before := h.ev.Stats().Ticks
+	deadline := time.Now().Add(10 * time.Second)
+	for h.ev.Stats().SilentTicks < 25 || h.ev.Stats().Ticks < before+25 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the clock stopped after the publisher left: %+v", h.ev.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := h.ev.FloorState(); st != "missing" {
+		t.Errorf("floor state %q after the publisher left, want missing", st)
+	}
+
 	h.ev.Close() // finalises the playlists
 
 	// ffprobe lists every audio rendition with its language.
