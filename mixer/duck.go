@@ -75,11 +75,19 @@ type ducker struct {
 	attack    float64 // samples
 	release   float64 // samples
 
+	fast     float64 // release in samples while a release-now is running; 0 otherwise
 	holdLeft int     // samples of hold still to run
 	depthDB  float64 // depth in force, slewed toward the requested one
 	gainDB   float64 // floor gain at the end of the last sub-block
 	gain     float32 // linear gainDB
 	active   bool    // voice above threshold or holding at the last sub-block
+}
+
+// releaseNow skips the hold and brings the floor back within r: the voice is
+// gone for good (the interpreter left or closed the mic), not pausing.
+func (d *ducker) releaseNow(r time.Duration) {
+	d.holdLeft = 0
+	d.fast = max(float64(audio.Samples(r)), 1)
 }
 
 func newDucker(d Ducking) ducker {
@@ -110,6 +118,7 @@ func (d *ducker) process(voice []float32, targetDB float64, g []float32) {
 		switch {
 		case above:
 			d.holdLeft = d.hold
+			d.fast = 0
 		case d.holdLeft > 0:
 			d.holdLeft -= subBlock
 		}
@@ -133,7 +142,14 @@ func (d *ducker) process(voice []float32, targetDB float64, g []float32) {
 		case d.gainDB > want:
 			d.gainDB = max(want, d.gainDB-span*subBlock/d.attack)
 		case d.gainDB < want:
-			d.gainDB = min(want, d.gainDB+span*subBlock/d.release)
+			rel := d.release
+			if d.fast > 0 {
+				rel = d.fast
+			}
+			d.gainDB = min(want, d.gainDB+span*subBlock/rel)
+			if d.gainDB == 0 {
+				d.fast = 0
+			}
 		}
 
 		from := d.gain

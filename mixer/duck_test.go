@@ -233,3 +233,51 @@ func TestSetDuckDepth(t *testing.T) {
 		t.Errorf("new depth reached at frame %d, want about %d", reached, 10+13)
 	}
 }
+
+func TestReleaseNowSkipsHoldAndReturnsFast(t *testing.T) {
+	m, err := New(Config{Lang: "fr", Ducking: DefaultDucking()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	floor := make([]float32, audio.FrameSamples)
+	voice := &steady{amp: 0.3}
+	m.SetVoice(voice)
+	var pts int64
+	for i := 0; i < 25; i++ { // 500 ms of speech: fully ducked
+		m.Process(pts, floor)
+		pts += audio.FrameSamples
+	}
+	if d := m.Meters().DuckDB; d > DefaultDepthDB+0.5 {
+		t.Fatalf("not ducked after speech: %.1f dB", d)
+	}
+	m.SetVoice(nil)
+	m.ReleaseNow()
+	frames := 0
+	for m.Meters().DuckDB < -0.01 {
+		m.Process(pts, floor)
+		pts += audio.FrameSamples
+		frames++
+		if frames > 100 {
+			t.Fatal("the floor never came back")
+		}
+	}
+	// 150 ms is 7.5 frames: full level by the 8th tick, not after hold + release (45 ticks).
+	if frames > int(FastRelease/audio.FrameDuration)+1 {
+		t.Fatalf("floor back at full after %d frames, want ≤ %d", frames, int(FastRelease/audio.FrameDuration)+1)
+	}
+}
+
+type steady struct{ amp float32 }
+
+func (s *steady) ReadFrame(pts int64) (audio.Frame, bool) {
+	f := make([]float32, audio.FrameSamples)
+	for i := range f {
+		if i%2 == 0 {
+			f[i] = s.amp
+		} else {
+			f[i] = -s.amp
+		}
+	}
+	return audio.Frame{PTS: pts, Samples: f}, true
+}

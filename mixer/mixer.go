@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"sync/atomic"
+	"time"
 
 	"github.com/hraban/opus"
 
@@ -101,6 +102,7 @@ type Mix struct {
 	enc *opus.Encoder
 
 	voice      atomic.Pointer[voiceRef]
+	releaseNow atomic.Bool
 	depthDB    atomic.Uint64 // float64 bits: requested duck depth
 	voiceGain  atomic.Uint64 // float64 bits: requested g_v (linear)
 	floorGain  atomic.Uint64 // float64 bits: requested g_f (linear)
@@ -208,6 +210,16 @@ func (m *Mix) SetVoice(src Source) {
 	m.voice.Store(&voiceRef{src: src})
 }
 
+// FastRelease is how quickly the floor returns to full level after
+// ReleaseNow: an interpreter who left must not leave listeners under a ducked
+// floor for the whole hold and release.
+const FastRelease = 150 * time.Millisecond
+
+// ReleaseNow tells the ducker that the voice is gone (the interpreter left or
+// the mic closed): from the next tick the floor skips the hold and returns to
+// full level within FastRelease, unless the voice speaks again.
+func (m *Mix) ReleaseNow() { m.releaseNow.Store(true) }
+
 // SetDuckDepth changes how far the floor goes down under the voice (dB, ≤ 0,
 // clamped to −60..0). The depth in force glides toward it at 40 dB/s.
 func (m *Mix) SetDuckDepth(db float64) {
@@ -244,6 +256,9 @@ func (m *Mix) Process(pts int64, floor []float32) {
 		}
 	}
 
+	if m.releaseNow.Swap(false) {
+		m.duck.releaseNow(FastRelease)
+	}
 	m.duck.process(voice, math.Float64frombits(m.depthDB.Load()), m.duckGain[:])
 	gv0, gf0 := m.gv, m.gf
 	m.gv = float32(math.Float64frombits(m.voiceGain.Load()))
