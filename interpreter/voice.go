@@ -1,0 +1,165 @@
+package interpreter
+
+import (
+	"fmt"
+	"math"
+	"sync/atomic"
+
+	"github.com/hraban/opus"
+
+	"tolk/internal/audio"
+	"tolk/internal/fanout"
+	"tolk/mixer"
+)
+
+const (
+	// crossfadeSamples is the handover cross-fade: 100 ms.
+	crossfadeSamples = audio.SampleRate / 10
+	// gateRamp is how fast the mic gate opens and closes (10 ms), so mute and
+	// cough never click.
+	gateRamp = audio.SampleRate / 100
+)
+
+// frameReader is a member's microphone as the voice reads it, once per tick.
+type frameReader interface {
+	ReadFrame(pts int64) (audio.Frame, bool)
+}
+
+// selection is what the booth goroutine tells the voice: whose microphone is
+// on air, whether it is heard, and every microphone to drain.
+type selection struct {
+	onAir frameReader
+	open  bool
+	all   []frameReader
+}
+
+// Voice is a booth's clean voice: the on-air microphone behind its gate, with
+// a cross-fade at handover. It is the mix's voice Source, read on the program
+// clock; it also publishes the clean voice (PCM for captions, Opus for booths
+// that take this booth as relay).
+type Voice struct {
+	sel atomic.Pointer[selection]
+
+	// Owned by the tick goroutine.
+	cur      frameReader
+	fadeFrom frameReader
+	fadePos  int
+	gain     float32
+	out      [audio.FrameSamples]float32
+	frames   map[frameReader][]float32
+
+	enc     *opus.Encoder
+	encBuf  [1500]byte
+	packets fanout.Hub[mixer.Packet]
+	pcm     fanout.Hub[audio.Frame]
+	reads   atomic.Uint64
+	gaps    atomic.Uint64
+}
+
+// NewVoice returns a silent voice; bitrate is the relay encoder's.
+func NewVoice(bitrate int) (*Voice, error) {
+	enc, err := opus.NewEncoder(audio.SampleRate, 1, opus.AppVoIP)
+	if err != nil {
+		return nil, fmt.Errorf("relay encoder: %w", err)
+	}
+	if err := enc.SetBitrate(bitrate); err != nil {
+		return nil, fmt.Errorf("relay bitrate: %w", err)
+	}
+	_ = enc.SetComplexity(5)
+	v := &Voice{enc: enc, frames: map[frameReader][]float32{}}
+	v.sel.Store(&selection{})
+	return v, nil
+}
+
+func (v *Voice) set(s *selection) { v.sel.Store(s) }
+
+// ReadFrame implements mixer.Source. It never blocks.
+func (v *Voice) ReadFrame(pts int64) (audio.Frame, bool) {
+	s := v.sel.Load()
+	clear(v.frames)
+	for _, r := range s.all {
+		if f, ok := r.ReadFrame(pts); ok && len(f.Samples) == audio.FrameSamples {
+			v.frames[r] = f.Samples
+		}
+	}
+	if s.onAir != v.cur {
+		// Handover: fade from the previous voice to the new one. The fade
+		// starts wherever the last one was, so a quick back-and-forth is smooth.
+		if v.cur != nil && s.onAir != nil {
+			v.fadeFrom, v.fadePos = v.cur, 0
+		} else {
+			v.fadeFrom = nil
+		}
+		v.cur = s.onAir
+	}
+	target := float32(0)
+	if s.open && s.onAir != nil {
+		target = 1
+	}
+	if v.cur == nil || (target == 0 && v.gain == 0) {
+		v.fadeFrom = nil
+		return audio.Frame{}, false
+	}
+	in := v.frames[v.cur]
+	var from []float32
+	if v.fadeFrom != nil {
+		from = v.frames[v.fadeFrom]
+	}
+	if in == nil && from == nil {
+		v.gaps.Add(1)
+	}
+	for i := range v.out {
+		var x float32
+		if in != nil {
+			x = in[i]
+		}
+		if v.fadeFrom != nil {
+			// Equal-power cross-fade keeps the loudness steady through it.
+			t := float64(v.fadePos) / crossfadeSamples
+			gin, gout := float32(math.Sin(t*math.Pi/2)), float32(math.Cos(t*math.Pi/2))
+			x *= gin
+			if from != nil {
+				x += from[i] * gout
+			}
+			v.fadePos++
+			if v.fadePos >= crossfadeSamples {
+				v.fadeFrom = nil
+			}
+		}
+		switch {
+		case v.gain < target:
+			v.gain = min(target, v.gain+1.0/gateRamp)
+		case v.gain > target:
+			v.gain = max(target, v.gain-1.0/gateRamp)
+		}
+		v.out[i] = x * v.gain
+	}
+	v.reads.Add(1)
+	v.publish(pts)
+	return audio.Frame{PTS: pts, Samples: v.out[:]}, true
+}
+
+// publish hands the clean voice to its subscribers, encoding only when a
+// booth listens to it as relay.
+func (v *Voice) publish(pts int64) {
+	if v.pcm.Len() > 0 {
+		v.pcm.Publish(audio.Frame{PTS: pts, Samples: append([]float32(nil), v.out[:]...)})
+	}
+	if v.packets.Len() > 0 {
+		if n, err := v.enc.EncodeFloat32(v.out[:], v.encBuf[:]); err == nil {
+			v.packets.Publish(mixer.Packet{PTS: pts, Data: append([]byte(nil), v.encBuf[:n]...)})
+		}
+	}
+}
+
+// SubscribePackets delivers the clean voice as Opus (relay).
+func (v *Voice) SubscribePackets(size int) *fanout.Sub[mixer.Packet] { return v.packets.Subscribe(size) }
+
+// SubscribePCM delivers the clean voice as PCM (captions).
+func (v *Voice) SubscribePCM(size int) *fanout.Sub[audio.Frame] { return v.pcm.Subscribe(size) }
+
+// Close ends the subscriptions.
+func (v *Voice) Close() {
+	v.packets.Close()
+	v.pcm.Close()
+}
