@@ -1,0 +1,303 @@
+package interpreter
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"tolk/internal/audio"
+	"tolk/internal/fanout"
+)
+
+// Conn is a member's connection as the booth sees it. Both methods are
+// called on the booth goroutine and must not block.
+type Conn interface {
+	// Send queues a message for the page; false if the page is too far behind.
+	Send(msg any) bool
+	// Partner tells the session whose microphone to forward as its partner
+	// feed (nil: nobody).
+	Partner(track webrtc.TrackLocal)
+}
+
+// Releaser brings a mix's floor back at once when its voice is gone.
+type Releaser interface{ ReleaseNow() }
+
+// Signal is a booth's message to the producer: a text or a "slow down".
+type Signal struct {
+	Kind string    `json:"kind"` // "message" or "slow_down"
+	Lang string    `json:"lang"`
+	From Person    `json:"from"`
+	Text string    `json:"text,omitempty"`
+	At   time.Time `json:"at"`
+}
+
+// Person names a member in messages.
+type Person struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// StateMsg is the "state" message: the booth's snapshot and this member's input.
+type StateMsg struct {
+	Type string `json:"type"`
+	Snapshot
+	Input string `json:"input"`
+}
+
+// ChatMsg is a booth chat line.
+type ChatMsg struct {
+	Type string    `json:"type"`
+	From Person    `json:"from"`
+	Text string    `json:"text"`
+	At   time.Time `json:"at"`
+}
+
+// SignalMsg echoes a signal to its sender.
+type SignalMsg struct {
+	Type string `json:"type"`
+	Signal
+}
+
+type boothMember struct {
+	mic     frameReader
+	forward webrtc.TrackLocal // this member's microphone as forwarded RTP
+	conn    Conn
+	input   string
+}
+
+// Booth is one language's booth. Its state is owned by one goroutine; every
+// method hands it a command and waits for the answer.
+type Booth struct {
+	Lang string
+	log  *slog.Logger
+
+	voice *Voice
+	mix   Releaser
+	clock audio.Clock
+
+	cmds    chan func()
+	done    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+
+	// Owned by the goroutine.
+	st    *state
+	conns map[string]*boothMember
+
+	signals fanout.Hub[Signal]
+}
+
+// ErrClosed is returned by a booth that has stopped.
+var ErrClosed = errors.New("booth closed")
+
+// NewBooth starts a booth for lang whose on-air voice is voice and which
+// releases mix's ducking when its interpreter goes.
+func NewBooth(lang string, voice *Voice, mix Releaser, clock audio.Clock, log *slog.Logger) *Booth {
+	b := &Booth{
+		Lang: lang, log: log, voice: voice, mix: mix, clock: clock,
+		cmds: make(chan func(), 16), done: make(chan struct{}), stopped: make(chan struct{}),
+		st: newState(), conns: map[string]*boothMember{},
+	}
+	go b.run()
+	return b
+}
+
+// run executes commands until Close; it is the only goroutine touching state.
+func (b *Booth) run() {
+	defer close(b.stopped)
+	for {
+		select {
+		case f := <-b.cmds:
+			f()
+		case <-b.done:
+			return
+		}
+	}
+}
+
+// exec runs f on the booth goroutine and waits for it.
+func (b *Booth) exec(f func() error) error {
+	reply := make(chan error, 1)
+	select {
+	case b.cmds <- func() { reply <- f() }:
+	case <-b.done:
+		return ErrClosed
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-b.stopped:
+		return ErrClosed
+	}
+}
+
+// Close stops the booth goroutine and waits for it.
+func (b *Booth) Close() {
+	b.once.Do(func() { close(b.done) })
+	<-b.stopped
+	b.signals.Close()
+}
+
+// Signals delivers the booth's messages to the producer.
+func (b *Booth) Signals(size int) *fanout.Sub[Signal] { return b.signals.Subscribe(size) }
+
+// Join adds (or reconnects) a member. A previous connection of the same
+// member is replaced: it gets a "replaced" message, and its later Leave is ignored.
+func (b *Booth) Join(id, name string, mic frameReader, forward webrtc.TrackLocal, conn Conn) error {
+	return b.exec(func() error {
+		if old, ok := b.conns[id]; ok && old.conn != nil && old.conn != conn {
+			old.conn.Send(map[string]string{"type": "replaced"})
+		}
+		b.conns[id] = &boothMember{mic: mic, forward: forward, conn: conn, input: "floor"}
+		b.st.join(id, name)
+		b.changed()
+		b.log.Info("booth join", "lang", b.Lang, "member", id)
+		return nil
+	})
+}
+
+// Leave removes a member's connection, if conn is still its current one.
+// A member on air leaves the floor to come back at full level at once.
+func (b *Booth) Leave(id string, conn Conn) {
+	_ = b.exec(func() error {
+		m, ok := b.conns[id]
+		if !ok || m.conn != conn {
+			return nil
+		}
+		wasOnAir := b.st.onAir == id
+		m.conn, m.mic = nil, nil
+		b.st.leave(id)
+		b.changed()
+		if wasOnAir {
+			b.mix.ReleaseNow()
+		}
+		b.log.Info("booth leave", "lang", b.Lang, "member", id, "was_on_air", wasOnAir)
+		return nil
+	})
+}
+
+// Action is one request from a member's page.
+type Action struct {
+	Type   string // mic, cough, handover, accept, cancel, take, chat, to_producer, slow_down, input
+	On     bool   // mic
+	Down   bool   // cough
+	Text   string // chat, to_producer
+	Source string // input
+}
+
+// Do applies a member's action; the error says why it was refused and
+// nothing changed.
+func (b *Booth) Do(id string, conn Conn, a Action) error {
+	return b.exec(func() error {
+		m, ok := b.conns[id]
+		if !ok || m.conn != conn {
+			return ErrNoMember
+		}
+		var err error
+		switch a.Type {
+		case "mic":
+			wasOnAir := b.st.onAir == id
+			err = b.st.mic(id, a.On)
+			if err == nil && wasOnAir && !a.On {
+				b.mix.ReleaseNow()
+			}
+		case "cough":
+			err = b.st.cough(id, a.Down)
+		case "handover":
+			err = b.st.offer(id)
+		case "accept":
+			err = b.st.accept(id)
+		case "cancel":
+			err = b.st.cancel(id)
+		case "take":
+			err = b.st.take(id)
+		case "input":
+			m.input = a.Source
+		case "chat":
+			if err = checkText(a.Text); err == nil {
+				msg := ChatMsg{Type: "chat", From: b.person(id), Text: a.Text, At: b.clock.Now().UTC()}
+				for _, o := range b.conns {
+					if o.conn != nil {
+						o.conn.Send(msg)
+					}
+				}
+			}
+			return err
+		case "to_producer", "slow_down":
+			kind := "message"
+			if a.Type == "slow_down" {
+				kind = "slow_down"
+			} else if err = checkText(a.Text); err != nil {
+				return err
+			}
+			sig := Signal{Kind: kind, Lang: b.Lang, From: b.person(id), Text: a.Text, At: b.clock.Now().UTC()}
+			b.signals.Publish(sig)
+			conn.Send(SignalMsg{Type: "signal", Signal: sig})
+			b.log.Info("booth signal", "lang", b.Lang, "kind", kind, "member", id)
+			return nil
+		default:
+			return ErrBadState
+		}
+		if err == nil {
+			b.changed()
+		}
+		return err
+	})
+}
+
+// SetDirectTake lets members take the channel without a handover.
+func (b *Booth) SetDirectTake(on bool) {
+	_ = b.exec(func() error {
+		b.st.directTake = on
+		b.changed()
+		return nil
+	})
+}
+
+// Snapshot returns the booth's state.
+func (b *Booth) Snapshot() (Snapshot, error) {
+	var s Snapshot
+	err := b.exec(func() error {
+		s = b.st.snapshot()
+		return nil
+	})
+	return s, err
+}
+
+func (b *Booth) person(id string) Person {
+	if m, ok := b.st.members[id]; ok {
+		return Person{ID: id, Name: m.Name}
+	}
+	return Person{ID: id}
+}
+
+// changed pushes the new state to the voice, the partner feeds and every page.
+func (b *Booth) changed() {
+	onAir, open := b.st.gate()
+	sel := &selection{open: open}
+	for id, m := range b.conns {
+		if m.mic == nil {
+			continue
+		}
+		sel.all = append(sel.all, m.mic)
+		if id == onAir {
+			sel.onAir = m.mic
+		}
+	}
+	b.voice.set(sel)
+	snap := b.st.snapshot()
+	for id, m := range b.conns {
+		if m.conn == nil {
+			continue
+		}
+		var partner webrtc.TrackLocal
+		if p, ok := b.conns[b.st.partnerOf(id)]; ok && p.conn != nil {
+			partner = p.forward
+		}
+		m.conn.Partner(partner)
+		m.conn.Send(StateMsg{Type: "state", Snapshot: snap, Input: m.input})
+	}
+}
