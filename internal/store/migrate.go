@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// migrations bring the schema from version i to i+1. Append new steps at the
+// end; never edit a step that has shipped, since databases in the field have
+// already run it.
+var migrations = []string{
+	// 1: access tokens. Only the SHA-256 of the secret is kept. Times are
+	// Unix milliseconds.
+	`CREATE TABLE tokens (
+		id      TEXT PRIMARY KEY,
+		hash    BLOB NOT NULL UNIQUE,
+		event   TEXT NOT NULL,
+		role    TEXT NOT NULL,
+		lang    TEXT NOT NULL DEFAULT '',
+		name    TEXT NOT NULL DEFAULT '',
+		created INTEGER NOT NULL,
+		revoked INTEGER
+	);
+	CREATE INDEX tokens_event ON tokens (event, created);`,
+}
+
+// migrate runs the missing steps in one immediate transaction, so two
+// processes opening a fresh directory at once apply each step exactly once.
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin migration: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		one     INTEGER PRIMARY KEY CHECK (one = 1),
+		version INTEGER NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("schema_version: %w", err)
+	}
+	var v int
+	err = tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = tx.ExecContext(ctx, `INSERT INTO schema_version (one, version) VALUES (1, 0)`)
+	}
+	if err != nil {
+		return fmt.Errorf("schema_version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this build of tolk knows (%d)", v, len(migrations))
+	}
+	if v == len(migrations) {
+		return nil
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(migrations)); err != nil {
+		return fmt.Errorf("schema_version: %w", err)
+	}
+	return tx.Commit()
+}
+
+// schemaVersion reports the version recorded in the database.
+func (s *Store) schemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
+	return v, err
+}
