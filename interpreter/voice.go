@@ -153,7 +153,9 @@ func (v *Voice) publish(pts int64) {
 }
 
 // SubscribePackets delivers the clean voice as Opus (relay).
-func (v *Voice) SubscribePackets(size int) *fanout.Sub[mixer.Packet] { return v.packets.Subscribe(size) }
+func (v *Voice) SubscribePackets(size int) *fanout.Sub[mixer.Packet] {
+	return v.packets.Subscribe(size)
+}
 
 // SubscribePCM delivers the clean voice as PCM (captions).
 func (v *Voice) SubscribePCM(size int) *fanout.Sub[audio.Frame] { return v.pcm.Subscribe(size) }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -35,6 +36,9 @@ type Options struct {
 	RTC rtc.Options
 	// MaxListeners bounds WHEP sessions per event (default 5000).
 	MaxListeners int
+	// Tokens checks interpreter, producer and editor tokens; without it
+	// booths refuse everyone.
+	Tokens Tokens
 }
 
 // Server serves every event it has been given.
@@ -48,6 +52,10 @@ type Server struct {
 	mu     sync.Mutex
 	events map[string]*eventState
 	closed bool
+	tokens Tokens
+	// sessions counts running booth sessions, so Close can wait for them.
+	sessions sync.WaitGroup
+	wsConns  map[*websocket.Conn]struct{}
 }
 
 // eventState is what the server keeps beside an event: its WebRTC sessions.
@@ -80,12 +88,14 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("dtls certificate: %w", err)
 	}
 	s := &Server{
-		log:    opts.Log,
-		api:    api,
-		cert:   *cert,
-		maxL:   opts.MaxListeners,
-		reg:    prometheus.NewRegistry(),
-		events: map[string]*eventState{},
+		log:     opts.Log,
+		api:     api,
+		cert:    *cert,
+		maxL:    opts.MaxListeners,
+		reg:     prometheus.NewRegistry(),
+		events:  map[string]*eventState{},
+		tokens:  opts.Tokens,
+		wsConns: map[*websocket.Conn]struct{}{},
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collector{s})
 	s.routes()
@@ -121,7 +131,11 @@ func (s *Server) Close() {
 	s.closed = true
 	evs := s.events
 	s.events = map[string]*eventState{}
+	for ws := range s.wsConns {
+		_ = ws.Close() // the session notices, leaves its booth and ends
+	}
 	s.mu.Unlock()
+	s.sessions.Wait()
 	for _, st := range evs {
 		if st.whip != nil {
 			st.whip.close()
@@ -148,6 +162,8 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /whip/{event}/{id}", s.handleWHIPDelete)
 	m.HandleFunc("PATCH /whip/{event}/{id}", s.handleNoTrickle)
 	m.HandleFunc("OPTIONS /whip/{event}", s.handleOptions)
+	m.HandleFunc("GET /booth/{event}/{lang}", s.handleBoothPage)
+	m.HandleFunc("GET /booth/{event}/{lang}/ws", s.handleBoothWS)
 	m.HandleFunc("POST /whep/{event}/{lang}", s.handleWHEPPost)
 	m.HandleFunc("DELETE /whep/{event}/{lang}/{id}", s.handleWHEPDelete)
 	m.HandleFunc("PATCH /whep/{event}/{lang}/{id}", s.handleNoTrickle)

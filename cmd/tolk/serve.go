@@ -19,6 +19,7 @@ import (
 	"tolk/internal/event"
 	"tolk/internal/ingest"
 	"tolk/internal/rtc"
+	"tolk/internal/store"
 	"tolk/web"
 )
 
@@ -73,6 +74,11 @@ func serve(c *cobra.Command, f serveFlags) error {
 		cfg.Floor.Source = "file:" + clip
 	}
 
+	st, err := store.Open(cfg.Server.Data)
+	if err != nil {
+		return fmt.Errorf("open data directory: %w", err)
+	}
+	defer st.Close()
 	ln, err := net.Listen("tcp", cfg.Server.HTTP)
 	if err != nil {
 		return usagef("listen on %s: %v", cfg.Server.HTTP, err)
@@ -82,7 +88,7 @@ func serve(c *cobra.Command, f serveFlags) error {
 		ln.Close()
 		return err
 	}
-	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: f.loopback}})
+	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: f.loopback}, Tokens: st})
 	if err != nil {
 		ln.Close()
 		ev.Close()
@@ -110,6 +116,21 @@ func serve(c *cobra.Command, f serveFlags) error {
 	fmt.Fprintf(out, "  LL-HLS:  %s/hls/%s/master.m3u8\n", base, cfg.ID)
 	for _, r := range ev.Renditions() {
 		fmt.Fprintf(out, "  WHEP %-3s %s/whep/%s/%s\n", r.Tag, base, cfg.ID, r.Tag)
+	}
+	if f.demo {
+		var langs []string
+		for _, l := range cfg.Languages {
+			langs = append(langs, config.Tag(l.Tag))
+		}
+		_, booths, err := st.DemoTokens(c.Context(), cfg.ID, langs)
+		if err != nil {
+			log.Warn("demo tokens", "err", err)
+		}
+		for _, lang := range langs {
+			for i, tok := range booths[lang] {
+				fmt.Fprintf(out, "  booth %s (interpreter %c): %s/booth/%s/%s?token=%s\n", lang, 'A'+i, base, cfg.ID, lang, tok)
+			}
+		}
 	}
 	if cfg.Floor.Source == "whip" {
 		fmt.Fprintf(out, "  WHIP floor ingest: %s/whip/%s (Authorization: Bearer <floor.stream_key>)\n", base, cfg.ID)

@@ -17,6 +17,7 @@ import (
 	"tolk/internal/config"
 	"tolk/internal/fanout"
 	"tolk/internal/ingest"
+	"tolk/interpreter"
 	"tolk/locales"
 	"tolk/mixer"
 	"tolk/web/hls"
@@ -69,6 +70,9 @@ type Event struct {
 	order      []*mixer.Mix
 	hls        *hls.Muxer
 	hlsSubs    map[string]*fanout.Sub[mixer.Packet]
+	booths     map[string]*interpreter.Booth
+	voices     map[string]*interpreter.Voice
+	feeds      *interpreter.Feeds
 
 	floorQ chan *floorFrame
 	pool   sync.Pool
@@ -146,8 +150,43 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 	for _, r := range e.renditions {
 		e.hlsSubs[r.Tag] = e.mixes[r.Tag].Subscribe(outputQueue)
 	}
+	if err := e.newBooths(); err != nil {
+		e.closeMixes()
+		return nil, err
+	}
 	return e, nil
 }
+
+// newBooths gives every interpreted language a booth whose voice feeds its mix.
+func (e *Event) newBooths() error {
+	e.booths = map[string]*interpreter.Booth{}
+	e.voices = map[string]*interpreter.Voice{}
+	for _, r := range e.renditions[1:] {
+		v, err := interpreter.NewVoice(e.cfg.Audio.Bitrate)
+		if err != nil {
+			return fmt.Errorf("booth %s: %w", r.Tag, err)
+		}
+		m := e.mixes[r.Tag]
+		m.SetVoice(v)
+		e.voices[r.Tag] = v
+		e.booths[r.Tag] = interpreter.NewBooth(r.Tag, v, m, e.clock, e.log)
+	}
+	f, err := interpreter.NewFeeds(e.mixes[e.renditions[0].Tag].Subscribe(outputQueue), e.voices)
+	if err != nil {
+		return err
+	}
+	e.feeds = f
+	return nil
+}
+
+// Booth returns an interpreted language's booth.
+func (e *Event) Booth(tag string) (*interpreter.Booth, bool) {
+	b, ok := e.booths[tag]
+	return b, ok
+}
+
+// Feeds returns the tracks booths hear: the floor and the relays.
+func (e *Event) Feeds() *interpreter.Feeds { return e.feeds }
 
 func (e *Event) langConfig(tag string) *config.Language {
 	for i := range e.cfg.Languages {
@@ -352,7 +391,16 @@ func (e *Event) Close() error {
 			e.cancel()
 		}
 		e.inputs.Wait()
-		e.closeMixes() // ends the output goroutines
+		for _, b := range e.booths {
+			b.Close()
+		}
+		e.closeMixes() // ends the output goroutines and the floor feed
+		for _, v := range e.voices {
+			v.Close() // ends the relay feeds
+		}
+		if e.feeds != nil {
+			e.feeds.Close()
+		}
 		e.outputs.Wait()
 		e.hls.Close()
 		e.log.Info("event closed")

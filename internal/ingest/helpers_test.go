@@ -107,7 +107,9 @@ func drive(clock *audiotest.Clock, stop <-chan struct{}) {
 }
 
 // goertzel returns the amplitude of the freq component of s.
-func goertzel(s []float32, freq float64) float64 { return audiotest.Goertzel(s, freq, audio.SampleRate) }
+func goertzel(s []float32, freq float64) float64 {
+	return audiotest.Goertzel(s, freq, audio.SampleRate)
+}
 
 // dominant returns which of freqs has the largest Goertzel amplitude in s.
 func dominant(s []float32, freqs ...float64) float64 {

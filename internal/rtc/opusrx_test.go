@@ -53,7 +53,7 @@ func TestOpusReceiverLossReorderAndPadding(t *testing.T) {
 		case 40, 41, 42: // three lost: concealed
 		case 60:
 			send(60)
-			send(60)                                                     // duplicate
+			send(60)                                                      // duplicate
 			rx.Packet(&rtp.Packet{Header: rtp.Header{SequenceNumber: 1}}) // padding only
 		case 70:
 			send(71)

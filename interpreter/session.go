@@ -1,0 +1,406 @@
+package interpreter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"tolk/internal/audio"
+	"tolk/internal/fanout"
+	"tolk/internal/rtc"
+	"tolk/mixer"
+)
+
+const (
+	// MaxMessage bounds one WebSocket message from a page (an SDP answer fits).
+	MaxMessage = 64 << 10
+	// outbox bounds the messages waiting for a slow page; beyond it the page
+	// is disconnected (it reconnects and gets the current state).
+	outbox       = 64
+	writeTimeout = 5 * time.Second
+	pingEvery    = 15 * time.Second
+	// gatherTimeout bounds ICE gathering for the server's offer.
+	gatherTimeout = 10 * time.Second
+)
+
+// Feeds are an event's shared outgoing tracks for booths: the floor as
+// encoded for the floor rendition, and each booth's clean voice for relay.
+// Each is written once and copied by pion to every booth that listens.
+type Feeds struct {
+	floor *webrtc.TrackLocalStaticRTP
+	relay map[string]*webrtc.TrackLocalStaticRTP
+	subs  []func()
+	wg    sync.WaitGroup
+}
+
+// NewFeeds forwards floor (the floor rendition's packets) and every booth's
+// clean voice to shared tracks until Close.
+func NewFeeds(floor *fanout.Sub[mixer.Packet], voices map[string]*Voice) (*Feeds, error) {
+	f := &Feeds{relay: map[string]*webrtc.TrackLocalStaticRTP{}}
+	var err error
+	if f.floor, err = webrtc.NewTrackLocalStaticRTP(rtc.OpusCodec, "floor", "floor"); err != nil {
+		return nil, fmt.Errorf("floor feed: %w", err)
+	}
+	f.forward(floor, f.floor)
+	for lang, v := range voices {
+		t, err := webrtc.NewTrackLocalStaticRTP(rtc.OpusCodec, "relay-"+lang, "relay")
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("relay feed %s: %w", lang, err)
+		}
+		f.relay[lang] = t
+		f.forward(v.SubscribePackets(50), t)
+	}
+	return f, nil
+}
+
+func (f *Feeds) forward(sub *fanout.Sub[mixer.Packet], t *webrtc.TrackLocalStaticRTP) {
+	f.subs = append(f.subs, sub.Unsubscribe)
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		var seq uint16
+		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111}}
+		// Ends when the subscription closes.
+		for p := range sub.C {
+			seq++
+			pkt.SequenceNumber, pkt.Timestamp, pkt.Payload = seq, uint32(p.PTS), p.Data
+			_ = t.WriteRTP(&pkt)
+		}
+	}()
+}
+
+// Close stops forwarding and waits.
+func (f *Feeds) Close() {
+	for _, u := range f.subs {
+		u()
+	}
+	f.wg.Wait()
+}
+
+// SessionConfig is what a booth session needs besides its WebSocket.
+type SessionConfig struct {
+	API     *webrtc.API
+	Cert    webrtc.Certificate
+	Booth   *Booth
+	Feeds   *Feeds
+	Clock   audio.Clock
+	Log     *slog.Logger
+	Member  Person
+	Welcome any // the first message
+	// Relays lists the languages this booth may take as input.
+	Relays map[string]bool
+}
+
+// Session is one booth page's connection: its WebSocket, its peer, its mic.
+type Session struct {
+	cfg  SessionConfig
+	ws   *websocket.Conn
+	pc   *webrtc.PeerConnection
+	mic  *Mic
+	fwd  *webrtc.TrackLocalStaticRTP
+	out  chan any
+	log  *slog.Logger
+	quit chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
+
+	relay, partner         *webrtc.RTPSender
+	relayIdle, partnerIdle *webrtc.TrackLocalStaticRTP
+	partnerNow             webrtc.TrackLocal
+	mu                     sync.Mutex // guards partnerNow
+}
+
+// Serve runs a booth page's session until the page goes or the booth closes.
+func Serve(ws *websocket.Conn, cfg SessionConfig) error {
+	s := &Session{cfg: cfg, ws: ws, out: make(chan any, outbox), quit: make(chan struct{}),
+		log: cfg.Log.With("lang", cfg.Booth.Lang, "member", cfg.Member.ID)}
+	ws.SetReadLimit(MaxMessage)
+	var err error
+	if s.mic, err = NewMic(cfg.Clock); err != nil {
+		return err
+	}
+	if err := s.setupPeer(); err != nil {
+		return err
+	}
+	s.wg.Add(1)
+	go s.writeLoop()
+	s.Send(cfg.Welcome)
+	if err := cfg.Booth.Join(cfg.Member.ID, cfg.Member.Name, s.mic, s.fwd, s); err != nil {
+		s.stop()
+		s.wg.Wait()
+		return err
+	}
+	if err := s.sendOffer(); err != nil {
+		s.log.Warn("booth offer", "err", err)
+	}
+	s.readLoop()
+	cfg.Booth.Leave(cfg.Member.ID, s)
+	s.stop()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Session) setupPeer() error {
+	pc, err := s.cfg.API.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{s.cfg.Cert}})
+	if err != nil {
+		return fmt.Errorf("peer: %w", err)
+	}
+	s.pc = pc
+	id := s.cfg.Member.ID
+	if s.fwd, err = webrtc.NewTrackLocalStaticRTP(rtc.OpusCodec, "mic-"+id, "partner"); err != nil {
+		return err
+	}
+	if s.relayIdle, err = webrtc.NewTrackLocalStaticRTP(rtc.OpusCodec, "relay", "relay"); err != nil {
+		return err
+	}
+	if s.partnerIdle, err = webrtc.NewTrackLocalStaticRTP(rtc.OpusCodec, "partner", "partner"); err != nil {
+		return err
+	}
+	// The microphone is the first section (mid 0): a page answering the offer
+	// attaches its mic to the first transceiver.
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		return err
+	}
+	send := webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}
+	if _, err := pc.AddTransceiverFromTrack(s.cfg.Feeds.floor, send); err != nil {
+		return err
+	}
+	tr, err := pc.AddTransceiverFromTrack(s.relayIdle, send)
+	if err != nil {
+		return err
+	}
+	s.relay = tr.Sender()
+	tp, err := pc.AddTransceiverFromTrack(s.partnerIdle, send)
+	if err != nil {
+		return err
+	}
+	s.partner = tp.Sender()
+	for _, snd := range pc.GetSenders() {
+		snd := snd
+		s.wg.Add(1)
+		go func() { // RTCP must be read for the interceptors; ends with the peer
+			defer s.wg.Done()
+			buf := make([]byte, 1500)
+			for {
+				if _, _, err := snd.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.readMic(t)
+		}()
+	})
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		s.log.Info("booth peer", "state", st.String())
+		if st == webrtc.PeerConnectionStateFailed {
+			// The page sees it too and asks for a restart; a page that is gone
+			// is noticed by its WebSocket.
+			s.mic.Reset()
+		}
+	})
+	return nil
+}
+
+// readMic feeds the microphone to the jitter buffer and to the partner feed.
+func (s *Session) readMic(t *webrtc.TrackRemote) {
+	for {
+		p, _, err := t.ReadRTP()
+		if err != nil {
+			return
+		}
+		s.mic.Push(p)
+		_ = s.fwd.WriteRTP(p)
+	}
+}
+
+func (s *Session) sendOffer() error {
+	ctx, cancel := context.WithTimeout(context.Background(), gatherTimeout)
+	defer cancel()
+	sdp, err := rtc.Offer(ctx, s.pc)
+	if err != nil {
+		return err
+	}
+	s.Send(map[string]string{"type": "offer", "sdp": sdp})
+	return nil
+}
+
+// Send implements Conn: it queues msg for the page, or gives up on a page
+// that is too far behind (it will reconnect).
+func (s *Session) Send(msg any) bool {
+	select {
+	case s.out <- msg:
+		return true
+	case <-s.quit:
+		return false
+	default:
+		s.log.Warn("booth page too slow: disconnecting")
+		go s.stop()
+		return false
+	}
+}
+
+// Partner implements Conn.
+func (s *Session) Partner(t webrtc.TrackLocal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t == nil {
+		t = s.partnerIdle
+	}
+	if t == s.partnerNow {
+		return
+	}
+	s.partnerNow = t
+	if err := s.partner.ReplaceTrack(t); err != nil {
+		s.log.Warn("partner feed", "err", err)
+	}
+}
+
+func (s *Session) writeLoop() {
+	defer s.wg.Done()
+	ping := time.NewTicker(pingEvery)
+	defer ping.Stop()
+	for {
+		select {
+		case m := <-s.out:
+			_ = s.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+			if err := s.ws.WriteJSON(m); err != nil {
+				s.stop()
+				return
+			}
+			if mm, ok := m.(map[string]string); ok && mm["type"] == "replaced" {
+				_ = s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4001, "replaced"), time.Now().Add(time.Second))
+				s.stop()
+				return
+			}
+		case <-ping.C:
+			if err := s.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
+				s.stop()
+				return
+			}
+		case <-s.quit:
+			return
+		}
+	}
+}
+
+// inbound is any message from the page; fields unused by a type are ignored.
+type inbound struct {
+	Type   string          `json:"type"`
+	SDP    string          `json:"sdp"`
+	On     *bool           `json:"on"`
+	Down   *bool           `json:"down"`
+	Text   string          `json:"text"`
+	Source string          `json:"source"`
+	T      json.RawMessage `json:"t"`
+}
+
+func (s *Session) readLoop() {
+	for {
+		_, data, err := s.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		if err := s.handle(data); err != nil {
+			code := "bad_message"
+			switch {
+			case errors.Is(err, ErrNotAllowed):
+				code = "not_allowed"
+			case errors.Is(err, ErrBadState), errors.Is(err, ErrNoMember):
+				code = "bad_state"
+			case errors.Is(err, ErrClosed):
+				return
+			}
+			s.Send(map[string]string{"type": "error", "code": code, "message": err.Error()})
+		}
+	}
+}
+
+func (s *Session) handle(data []byte) error {
+	var m inbound
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("not a JSON message: %w", err)
+	}
+	b := s.cfg.Booth
+	id := s.cfg.Member.ID
+	switch m.Type {
+	case "answer":
+		if m.SDP == "" {
+			return errors.New("answer without sdp")
+		}
+		if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
+			return fmt.Errorf("bad answer: %w", err)
+		}
+		return nil
+	case "restart":
+		s.mic.Reset()
+		return s.sendOffer()
+	case "ping":
+		if len(m.T) == 0 || len(m.T) > 32 {
+			return errors.New("ping needs a number t")
+		}
+		var t float64
+		if err := json.Unmarshal(m.T, &t); err != nil {
+			return errors.New("ping needs a number t")
+		}
+		s.Send(map[string]any{"type": "pong", "t": t})
+		return nil
+	case "mic":
+		if m.On == nil {
+			return errors.New("mic needs on: true or false")
+		}
+		return b.Do(id, s, Action{Type: "mic", On: *m.On})
+	case "cough":
+		if m.Down == nil {
+			return errors.New("cough needs down: true or false")
+		}
+		return b.Do(id, s, Action{Type: "cough", Down: *m.Down})
+	case "input":
+		if err := s.setInput(m.Source); err != nil {
+			return err
+		}
+		return b.Do(id, s, Action{Type: "input", Source: m.Source})
+	case "handover", "accept", "cancel", "take", "slow_down":
+		return b.Do(id, s, Action{Type: m.Type})
+	case "chat", "to_producer":
+		return b.Do(id, s, Action{Type: m.Type, Text: m.Text})
+	case "":
+		return errors.New("message without a type")
+	}
+	return fmt.Errorf("unknown message type %q", m.Type)
+}
+
+// setInput switches what the relay stream carries, without renegotiation.
+func (s *Session) setInput(src string) error {
+	if src == "floor" {
+		return s.relay.ReplaceTrack(s.relayIdle)
+	}
+	lang, ok := strings.CutPrefix(src, "relay:")
+	if !ok || !s.cfg.Relays[lang] || s.cfg.Feeds.relay[lang] == nil {
+		return fmt.Errorf("input must be floor or relay:TAG of another booth, not %q", src)
+	}
+	return s.relay.ReplaceTrack(s.cfg.Feeds.relay[lang])
+}
+
+// stop ends the session: WebSocket, peer and goroutines.
+func (s *Session) stop() {
+	s.once.Do(func() {
+		close(s.quit)
+		_ = s.ws.Close()
+		_ = s.pc.Close()
+	})
+}

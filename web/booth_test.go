@@ -1,0 +1,522 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/hraban/opus"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"tolk/internal/audio"
+	"tolk/internal/audio/audiotest"
+	"tolk/internal/config"
+	"tolk/internal/event"
+	"tolk/internal/rtc"
+	"tolk/internal/store"
+	"tolk/web"
+)
+
+// boothHarness is an event with booths, served on loopback, with a token store.
+type boothHarness struct {
+	*harness
+	store *store.Store
+}
+
+func startBooths(t *testing.T, langs string) *boothHarness {
+	t.Helper()
+	audiotest.NeedTool(t, "ffmpeg")
+	floor := filepath.Join(t.TempDir(), "floor.wav")
+	// The floor is a steady 12 kHz tone at −17 dBFS (lavfi's sine is at 1/8), so its level under the
+	// voice can be measured exactly.
+	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+		"sine=frequency=12000:sample_rate=48000:duration=60", "-af", "volume=1.13", "-ac", "1", floor).CombinedOutput(); err != nil {
+		t.Fatalf("make floor: %v %s", err, out)
+	}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+id: test
+title: Booth test
+floor: {language: en, source: "file:%s", loop: true}
+languages: [%s]
+hls: {part_ms: 200, segment_ms: 1000}
+`, floor, langs)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ev, err := event.New(cfg, event.Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: true}, Tokens: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AddEvent(ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{ev: ev, srv: srv, http: httptest.NewServer(srv)}
+	t.Cleanup(h.close)
+	return &boothHarness{harness: h, store: st}
+}
+
+func (b *boothHarness) token(t *testing.T, lang, name string) string {
+	t.Helper()
+	secret, _, err := b.store.CreateToken(context.Background(), "test", store.RoleInterpreter, lang, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+// boothClient is an interpreter's page, in Go: a WebSocket, a pion peer that
+// sends a microphone and receives floor, relay and partner.
+type boothClient struct {
+	t     *testing.T
+	ws    *websocket.Conn
+	pc    *webrtc.PeerConnection
+	mic   *webrtc.TrackLocalStaticSample
+	mu    sync.Mutex
+	state map[string]any
+	msgs  chan map[string]any
+	got   map[string]*[]float32 // decoded PCM per received stream id
+	done  chan struct{}
+	wg    sync.WaitGroup
+}
+
+func dialBooth(t *testing.T, ctx context.Context, base, lang, token string) *boothClient {
+	t.Helper()
+	u := strings.Replace(base, "http://", "ws://", 1) + "/booth/test/" + lang + "/ws?token=" + token
+	ws, _, err := websocket.DefaultDialer.DialContext(ctx, u, nil)
+	if err != nil {
+		t.Fatalf("dial booth: %v", err)
+	}
+	c := &boothClient{t: t, ws: ws, msgs: make(chan map[string]any, 256), got: map[string]*[]float32{}, done: make(chan struct{})}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer close(c.msgs)
+		for {
+			var m map[string]any
+			if err := ws.ReadJSON(&m); err != nil {
+				return
+			}
+			if m["type"] == "state" {
+				c.mu.Lock()
+				c.state = m
+				c.mu.Unlock()
+			}
+			select {
+			case c.msgs <- m:
+			default:
+			}
+		}
+	}()
+	offer := c.expect(ctx, "offer")
+	api, err := rtc.NewAPI(rtc.Options{Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.pc, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		t.Fatal(err)
+	}
+	c.pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		id := tr.StreamID()
+		buf := &[]float32{}
+		c.mu.Lock()
+		c.got[id] = buf
+		c.mu.Unlock()
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			dec, _ := opus.NewDecoder(audio.SampleRate, 1)
+			pcm := make([]float32, 5760)
+			for {
+				p, _, err := tr.ReadRTP()
+				if err != nil {
+					return
+				}
+				if n, err := dec.DecodeFloat32(p.Payload, pcm); err == nil {
+					c.mu.Lock()
+					*buf = append(*buf, pcm[:n]...)
+					c.mu.Unlock()
+				}
+			}
+		}()
+	})
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer["sdp"].(string)}); err != nil {
+		t.Fatal(err)
+	}
+	if c.mic, err = webrtc.NewTrackLocalStaticSample(rtc.OpusCodec, "mic", "mic"); err != nil {
+		t.Fatal(err)
+	}
+	// The remote-created transceivers have no sender yet: AddTrack takes the
+	// first one, the microphone's.
+	if _, err := c.pc.AddTrack(c.mic); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := c.pc.CreateAnswer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(c.pc)
+	if err := c.pc.SetLocalDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	c.send(map[string]any{"type": "answer", "sdp": c.pc.LocalDescription().SDP})
+	return c
+}
+
+func (c *boothClient) send(m map[string]any) {
+	c.t.Helper()
+	if err := c.ws.WriteJSON(m); err != nil {
+		c.t.Fatalf("send %v: %v", m, err)
+	}
+}
+
+// expect waits for a message of a type, skipping others.
+func (c *boothClient) expect(ctx context.Context, typ string) map[string]any {
+	c.t.Helper()
+	for {
+		select {
+		case m, ok := <-c.msgs:
+			if !ok {
+				c.t.Fatalf("connection closed while waiting for %q", typ)
+			}
+			if m["type"] == typ {
+				return m
+			}
+		case <-ctx.Done():
+			c.t.Fatalf("no %q message: %v", typ, ctx.Err())
+		}
+	}
+}
+
+// waitState waits until the latest state satisfies cond.
+func (c *boothClient) waitState(ctx context.Context, what string, cond func(map[string]any) bool) {
+	c.t.Helper()
+	for {
+		c.mu.Lock()
+		s := c.state
+		c.mu.Unlock()
+		if s != nil && cond(s) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			b, _ := json.Marshal(s)
+			c.t.Fatalf("state never became %s: %s", what, b)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func onAirIs(id string) func(map[string]any) bool {
+	return func(s map[string]any) bool {
+		v, _ := s["on_air"].(string)
+		return v == id
+	}
+}
+
+func (c *boothClient) received(stream string) []float32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b := c.got[stream]; b != nil {
+		return append([]float32(nil), (*b)...)
+	}
+	return nil
+}
+
+// speak sends PCM as 20 ms Opus packets in real time (48 kHz fullband, FEC).
+func (c *boothClient) speak(ctx context.Context, pcm []float32) {
+	enc, err := opus.NewEncoder(audio.SampleRate, 1, opus.AppAudio)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	enc.SetBitrate(64000)
+	enc.SetInBandFEC(true)
+	buf := make([]byte, 1500)
+	tick := time.NewTicker(audio.FrameDuration)
+	defer tick.Stop()
+	for i := 0; i+audio.FrameSamples <= len(pcm); i += audio.FrameSamples {
+		n, err := enc.EncodeFloat32(pcm[i:i+audio.FrameSamples], buf)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if err := c.mic.WriteSample(mediaSample(buf[:n])); err != nil {
+			c.t.Fatal(err)
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (c *boothClient) close() {
+	_ = c.ws.Close()
+	_ = c.pc.Close()
+	c.wg.Wait()
+}
+
+func mediaSample(b []byte) media.Sample {
+	return media.Sample{Data: append([]byte(nil), b...), Duration: audio.FrameDuration}
+}
+
+// levels returns the amplitude of freq in consecutive windows of win samples.
+func levels(pcm []float32, freq float64, win int) []float64 {
+	var out []float64
+	for i := 0; i+win <= len(pcm); i += win {
+		out = append(out, audiotest.Goertzel(pcm[i:i+win], freq, audio.SampleRate))
+	}
+	return out
+}
+
+func median(x []float64) float64 {
+	y := append([]float64(nil), x...)
+	sort.Float64s(y)
+	if len(y) == 0 {
+		return 0
+	}
+	return y[len(y)/2]
+}
+
+// pcmTap collects a mix's output PCM with its program time.
+type pcmTap struct {
+	mu  sync.Mutex
+	pcm []float32
+	pts int64 // of pcm[0]
+	wg  sync.WaitGroup
+}
+
+func tapMix(h *harness, lang string) *pcmTap {
+	m, _ := h.ev.Mix(lang)
+	sub := m.SubscribePCM(3000)
+	tp := &pcmTap{pts: -1}
+	tp.wg.Add(1)
+	go func() {
+		defer tp.wg.Done()
+		for f := range sub.C {
+			tp.mu.Lock()
+			if tp.pts < 0 {
+				tp.pts = f.PTS
+			}
+			tp.pcm = append(tp.pcm, f.Samples...)
+			tp.mu.Unlock()
+		}
+	}()
+	return tp
+}
+
+// since returns the PCM from program time pts on.
+func (tp *pcmTap) since(pts int64) []float32 {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	i := int(pts - tp.pts)
+	if i < 0 {
+		i = 0
+	}
+	if i > len(tp.pcm) {
+		return nil
+	}
+	return append([]float32(nil), tp.pcm[i:]...)
+}
+
+func (tp *pcmTap) end() int64 {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return tp.pts + int64(len(tp.pcm))
+}
+
+const floorHz = 12000 // the floor tone: far above speech, so its level is measured cleanly
+
+func TestBoothsMixHandoverCoughDropAndRelay(t *testing.T) {
+	leakCheck(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	b := startBoothsTone(t)
+	fr := tapMix(b.harness, "fr")
+	tokA, tokB, tokC := b.token(t, "fr", "Anne"), b.token(t, "fr", "Ben"), b.token(t, "es", "Carla")
+
+	a := dialBooth(t, ctx, b.http.URL, "fr", tokA)
+	defer a.close()
+	bb := dialBooth(t, ctx, b.http.URL, "fr", tokB)
+	defer bb.close()
+	c := dialBooth(t, ctx, b.http.URL, "es", tokC)
+	defer c.close()
+
+	// Full floor before anyone speaks.
+	time.Sleep(500 * time.Millisecond)
+	full := median(levels(fr.since(fr.end()-audio.SampleRate/2), floorHz, audio.SampleRate/10))
+
+	// Anne opens her mic and speaks her recorded voice.
+	a.send(map[string]any{"type": "mic", "on": true})
+	var youA string
+	a.waitState(ctx, "Anne on air", func(s map[string]any) bool { youA, _ = s["on_air"].(string); return youA != "" })
+	voiceA, err := audiotest.Decode(ctx, "../testdata/voice-a.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	startA := fr.end()
+	a.speak(ctx, voiceA[:6*audio.SampleRate])
+	duringA := fr.since(startA)
+	// The floor under Anne's voice sits at the configured depth.
+	depth := audio.GainToDB(median(levels(duringA, floorHz, audio.SampleRate/10)) / full)
+	if depth < -14-1.5 || depth > -14+1.5 {
+		t.Errorf("floor under the voice at %.1f dB, want -14 ± 1.5 dB", depth)
+	}
+	// The output carries the voice: speech-band energy far above the floor-only output.
+	if lvl := audio.RMS(lowpass(duringA)); lvl < 0.02 {
+		t.Errorf("voice hardly present in the French mix: RMS %.4f", lvl)
+	}
+
+	// Handover with both speaking steady tones, to check continuity exactly.
+	stop := make(chan struct{})
+	var stopOnce sync.Once
+	stopTones := func() { stopOnce.Do(func() { close(stop) }) }
+	defer stopTones()
+	go a.speakTone(stop, 1000)
+	go bb.speakTone(stop, 1500)
+	time.Sleep(time.Second) // both jitter buffers settle on the tones
+	a.send(map[string]any{"type": "handover"})
+	bb.waitState(ctx, "handover offered", func(s map[string]any) bool { return s["handover"] != nil })
+	hoStart := fr.end()
+	bb.send(map[string]any{"type": "accept"})
+	bb.waitState(ctx, "Ben on air", func(s map[string]any) bool { on, _ := s["on_air"].(string); return on != "" && on != youA })
+	time.Sleep(time.Second)
+	around := fr.since(hoStart - audio.SampleRate/4)
+	gap := 0
+	for i := 0; i+audio.FrameSamples <= len(around); i += audio.FrameSamples {
+		f := around[i : i+audio.FrameSamples]
+		v := audiotest.Goertzel(f, 1000, audio.SampleRate) + audiotest.Goertzel(f, 1500, audio.SampleRate)
+		if v < 0.05 {
+			gap++
+			if gap > 1 {
+				var vs []string
+				for j := max(0, i-10*audio.FrameSamples); j+audio.FrameSamples <= len(around) && j < i+10*audio.FrameSamples; j += audio.FrameSamples {
+					g := around[j : j+audio.FrameSamples]
+					vs = append(vs, fmt.Sprintf("%.2f/%.2f", audiotest.Goertzel(g, 1000, audio.SampleRate), audiotest.Goertzel(g, 1500, audio.SampleRate)))
+				}
+				t.Logf("frames: %v", vs)
+				t.Fatalf("the voice path drops for more than one frame at %d ms around the handover", i/48)
+			}
+		} else {
+			gap = 0
+		}
+	}
+	after := around[len(around)-audio.SampleRate/2:]
+	if a1, b1 := audiotest.Goertzel(after, 1000, audio.SampleRate), audiotest.Goertzel(after, 1500, audio.SampleRate); b1 < 0.1 || a1 > 0.02 {
+		t.Errorf("after the handover: Anne %.3f, Ben %.3f; want only Ben", a1, b1)
+	}
+	// Ben hears Anne as his partner; Carla (es) takes French as relay and hears Ben.
+	c.send(map[string]any{"type": "input", "source": "relay:fr"})
+	time.Sleep(time.Second)
+	if amp := audiotest.Goertzel(tail(bb.received("partner"), audio.SampleRate/2), 1000, audio.SampleRate); amp < 0.1 {
+		t.Errorf("Ben's partner feed lacks Anne (1 kHz at %.3f)", amp)
+	}
+	if amp := audiotest.Goertzel(tail(c.received("relay"), audio.SampleRate/2), 1500, audio.SampleRate); amp < 0.1 {
+		t.Errorf("the Spanish booth's relay lacks the French voice (1.5 kHz at %.3f)", amp)
+	}
+	if amp := audiotest.Goertzel(tail(a.received("floor"), audio.SampleRate/2), floorHz, audio.SampleRate); amp < 0.05 {
+		t.Errorf("Anne does not hear the floor (12 kHz at %.3f)", amp)
+	}
+
+	// Cough: Ben's voice goes, the floor comes back to full.
+	bb.send(map[string]any{"type": "cough", "down": true})
+	coughAt := fr.end()
+	time.Sleep(1500 * time.Millisecond)
+	co := fr.since(coughAt + audio.SampleRate/10)
+	if v := audiotest.Goertzel(co, 1500, audio.SampleRate); v > 0.01 {
+		t.Errorf("Ben audible during cough: %.3f", v)
+	}
+	lv := levels(co, floorHz, audio.SampleRate/10)
+	if back := audio.GainToDB(lv[len(lv)-1] / full); back < -1 {
+		t.Errorf("floor at %.1f dB after cough, want full", back)
+	}
+	bb.send(map[string]any{"type": "cough", "down": false})
+	time.Sleep(1500 * time.Millisecond)
+
+	// Ben's link drops: the floor returns to full within 200 ms of the server noticing.
+	stopTones()
+	bb.close()
+	a.waitState(ctx, "Ben gone", func(s map[string]any) bool { return s["on_air"] == nil })
+	noticed := fr.end()
+	time.Sleep(800 * time.Millisecond)
+	post := fr.since(noticed + audio.Samples(200*time.Millisecond))
+	for i, l := range levels(post, floorHz, audio.SampleRate/50) {
+		if db := audio.GainToDB(l / full); db < -1 {
+			t.Fatalf("floor at %.1f dB %d ms after the drop was noticed + 200 ms", db, 20*i)
+		}
+	}
+	a.send(map[string]any{"type": "mic", "on": false})
+	c.close()
+	a.close()
+	b.ev.Close()
+	fr.wg.Wait()
+}
+
+func tail(x []float32, n int) []float32 {
+	if len(x) < n {
+		return x
+	}
+	return x[len(x)-n:]
+}
+
+// lowpass keeps what is below ~4 kHz (speech), removing the 12 kHz floor tone.
+func lowpass(x []float32) []float32 {
+	out := make([]float32, len(x))
+	var y1, y2 float32
+	const a = 0.4
+	for i, v := range x {
+		y1 += a * (v - y1)
+		y2 += a * (y1 - y2)
+		out[i] = y2
+	}
+	return out
+}
+
+// speakTone sends a steady tone until stop.
+func (c *boothClient) speakTone(stop <-chan struct{}, freq float64) {
+	enc, _ := opus.NewEncoder(audio.SampleRate, 1, opus.AppAudio)
+	enc.SetBitrate(64000)
+	buf := make([]byte, 1500)
+	tick := time.NewTicker(audio.FrameDuration)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		n, err := enc.EncodeFloat32(audiotest.Tone(freq, 0.4, i*audio.FrameSamples, audio.FrameSamples), buf)
+		if err == nil {
+			_ = c.mic.WriteSample(mediaSample(buf[:n]))
+		}
+		select {
+		case <-tick.C:
+		case <-stop:
+			return
+		}
+	}
+}
+
+func startBoothsTone(t *testing.T) *boothHarness {
+	return startBooths(t, "{tag: fr}, {tag: es}")
+}
