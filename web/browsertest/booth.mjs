@@ -1,0 +1,78 @@
+// booth.mjs BASE_URL --event demo --lang fr --token T [--fake-mic FILE.wav | --mic-hz 660]
+//          [--actions JSON|@FILE] [--floor-hz 440] [--ui fr] [--listen 2] [--timeout 90]
+//
+// Opens /booth/{event}/{lang}?token=T in Chromium with a fake microphone (the
+// WAV file, looped, or a sine at --mic-hz), waits for "connected", measures the
+// floor, plays the actions (see runSteps in booth_lib.mjs, e.g.
+// [{"click":"mic"},{"waitFor":{"onAir":"on"}},{"hold":"c","ms":500}]) and
+// reports the booth's facts. --floor-hz makes a floor that does not peak there
+// (±10 Hz) an error; --ui sets the interface locale (?lang=).
+//
+// Prints one JSON object:
+//   ok, error?            finished / why not (exit 1 on error, 2 on timeout, 3 on bad arguments)
+//   event, lang, page_lang, dir   the booth and the page's <html lang dir>
+//   connect_ms            page load → state "connected" (socket welcomed, audio connected)
+//   floor                 {peak_hz, peak_db, stable, level_peak_dbfs, level_rms_dbfs, playing (peak > -60 dBFS)}
+//   mic                   the same for the page's own microphone (what the meter reads)
+//   states                connection states seen, in order (connecting, connected, reconnecting, …)
+//   on_air_seen           on-air light values seen (off, on, partner)
+//   warnings_seen, refused   warnings shown; error codes the server answered
+//   answers, restarts     SDP answers sent; ICE restarts asked for
+//   rtt                   {ws_ms (WebSocket ping/pong), media_ms (ICE candidate pair)}
+//   connection_state      RTCPeerConnection.connectionState
+//   inbound               per stream (floor, relay, partner): getStats inbound-rtp {packetsReceived,
+//                         packetsLost, jitter, bytesReceived, concealedSamples, totalSamplesReceived,
+//                         jitterBufferDelay, jitterBufferEmittedCount, audioLevel, codec}
+//   inbound_floor_growing floor packetsReceived grew while listening
+//   outbound              the microphone's outbound-rtp {packetsSent, bytesSent, targetBitrate, codec}
+//   mic_settings          getSettings() of the microphone track (echoCancellation, …)
+//   final                 {state, on_air, mic, handover, warning, input, members} at the end
+//   steps                 per action: {i, who, action, ok, ms, result?}
+//   page_errors?, console_errors?
+
+import { run, openBooth, runSteps, measure, snapshot, parseJSONArg } from './booth_lib.mjs';
+import { sleep } from './lib.mjs';
+
+await run('booth', {
+  event: 'demo', lang: 'fr', token: '', fakeMic: '', micHz: 660, actions: '', floorHz: 0, ui: '', listen: 2,
+}, async ({ opts, out, launch }) => {
+  if (!opts.token) throw new Error('--token is required');
+  const actions = parseJSONArg(opts.actions, '--actions');
+  if (!Array.isArray(actions)) throw new Error('--actions must be a JSON array');
+  out.event = opts.event;
+  out.lang = opts.lang;
+  out.step = 'launch';
+  const page = await launch('a', { micFile: opts.fakeMic, micHz: opts.micHz });
+  out.connect_ms = await openBooth(page, { url: opts.url, event: opts.event, lang: opts.lang, token: opts.token, ui: opts.ui }, out);
+
+  out.step = 'listen to the floor';
+  const first = await snapshot(page);
+  out.floor = await measure(page, 'floor');
+  out.mic = await measure(page, 'mic');
+  await sleep(opts.listen * 1000);
+  const second = await snapshot(page);
+  const pk = (s) => (s.inbound && s.inbound.floor ? s.inbound.floor.packetsReceived : 0);
+  out.inbound_floor_growing = pk(second) > pk(first);
+  if (opts.floorHz && !(out.floor.stable && Math.abs(out.floor.peak_hz - opts.floorHz) <= 10)) {
+    throw new Error(`floor peaks at ${out.floor.peak_hz} Hz, want ${opts.floorHz}`);
+  }
+
+  await runSteps({ a: page }, actions, out, opts);
+
+  out.step = 'report';
+  const s = await snapshot(page);
+  Object.assign(out, {
+    states: s.states,
+    on_air_seen: s.on_air_seen,
+    warnings_seen: s.warnings_seen,
+    refused: s.refused,
+    answers: s.answers,
+    restarts: s.restarts,
+    rtt: s.rtt,
+    connection_state: s.connection_state,
+    inbound: s.inbound,
+    outbound: s.outbound,
+    mic_settings: s.mic_settings,
+    final: { state: s.state, on_air: s.on_air, mic: s.mic, handover: s.handover, warning: s.warning, input: s.input, members: s.members },
+  });
+});

@@ -1,0 +1,75 @@
+// booth2.mjs BASE_URL --event demo --lang fr --token-a A --token-b B --timeline JSON|@FILE
+//           [--fake-mic-a FILE.wav | --mic-hz-a 660] [--fake-mic-b FILE.wav | --mic-hz-b 880]
+//           [--lang-b fr] [--ui fr] [--timeout 120]
+//
+// Two interpreters of one booth (or of two booths with --lang-b), each in its
+// own Chromium with its own fake microphone, driven by ONE timeline so that a
+// handover can be played step by step:
+//   [{"who":"a","click":"mic"}, {"who":"a","waitFor":{"onAir":"on"}},
+//    {"who":"b","waitFor":{"onAir":"partner"}}, {"who":"a","click":"handover"},
+//    {"who":"b","waitFor":{"handover":"incoming"}}, {"who":"b","key":"h"},
+//    {"who":"b","waitFor":{"onAir":"on","mic":true}}, {"who":"a","waitFor":{"onAir":"partner","mic":false}},
+//    {"who":"a","measure":"partner","expectHz":880}]
+// Steps are those of runSteps in booth_lib.mjs; "who" is "a" or "b" (default a).
+//
+// Prints one JSON object:
+//   ok, error?      finished / why not (exit 1 on error, 2 on timeout, 3 on bad arguments)
+//   a, b            per page, as booth.mjs reports it: {page_lang, dir, connect_ms, floor, states,
+//                   on_air_seen, warnings_seen, refused, answers, restarts, rtt, connection_state,
+//                   inbound, outbound, mic_settings, chat, final}
+//   steps           per timeline step: {i, who, action, ok, ms, result?}
+//   page_errors?, console_errors?   keyed by a / b
+
+import { run, openBooth, runSteps, measure, snapshot, parseJSONArg } from './booth_lib.mjs';
+
+await run('booth2', {
+  event: 'demo', lang: 'fr', langB: '', tokenA: '', tokenB: '', fakeMicA: '', fakeMicB: '', micHzA: 660, micHzB: 880,
+  timeline: '', ui: '', timeout: 120,
+}, async ({ opts, out, launch }) => {
+  if (!opts.tokenA || !opts.tokenB) throw new Error('--token-a and --token-b are required');
+  const steps = parseJSONArg(opts.timeline, '--timeline');
+  if (!Array.isArray(steps)) throw new Error('--timeline must be a JSON array');
+  out.event = opts.event;
+  out.lang = opts.lang;
+  const who = {
+    a: { token: opts.tokenA, lang: opts.lang, micFile: opts.fakeMicA, micHz: opts.micHzA },
+    b: { token: opts.tokenB, lang: opts.langB || opts.lang, micFile: opts.fakeMicB, micHz: opts.micHzB },
+  };
+  const pages = {};
+  for (const k of ['a', 'b']) {
+    out.step = `launch ${k}`;
+    pages[k] = await launch(k, who[k]);
+  }
+  // Both pages load at once, as two interpreters joining.
+  const reports = { a: {}, b: {} };
+  await Promise.all(['a', 'b'].map(async (k) => {
+    const o = reports[k];
+    o.connect_ms = await openBooth(pages[k], { url: opts.url, event: opts.event, lang: who[k].lang, token: who[k].token, ui: opts.ui }, o);
+    delete o.step;
+    o.floor = await measure(pages[k], 'floor');
+  }));
+  out.a = reports.a;
+  out.b = reports.b;
+
+  await runSteps(pages, steps, out, opts);
+
+  out.step = 'report';
+  for (const k of ['a', 'b']) {
+    const s = await snapshot(pages[k]);
+    Object.assign(reports[k], {
+      states: s.states,
+      on_air_seen: s.on_air_seen,
+      warnings_seen: s.warnings_seen,
+      refused: s.refused,
+      answers: s.answers,
+      restarts: s.restarts,
+      rtt: s.rtt,
+      connection_state: s.connection_state,
+      inbound: s.inbound,
+      outbound: s.outbound,
+      mic_settings: s.mic_settings,
+      chat: s.chat,
+      final: { state: s.state, on_air: s.on_air, mic: s.mic, handover: s.handover, warning: s.warning, input: s.input, members: s.members },
+    });
+  }
+});

@@ -1,0 +1,159 @@
+// Helpers shared by tolk's pages (watch, booth): the embedded configuration and
+// message catalog, local preferences, ICE gathering without trickle, and level
+// and frequency readings of a Web Audio analyser with the meter that shows
+// them. Loaded before the page's own script; defines window.tolkCommon.
+(function () {
+  'use strict';
+
+  function readJSON(id) {
+    const el = document.getElementById(id);
+    if (!el) return null;
+    try {
+      return JSON.parse(el.textContent);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // translator returns t(key, vars): the catalog message with its {name}
+  // placeholders filled in, or a visible marker for a missing key.
+  function translator(messages) {
+    const has = (k) => Object.prototype.hasOwnProperty.call(messages, k);
+    return function t(key, vars) {
+      let s = has(key) ? messages[key] : '⟦missing:' + key + '⟧';
+      if (vars) {
+        for (const k of Object.keys(vars)) s = s.split('{' + k + '}').join(String(vars[k]));
+      }
+      return s;
+    };
+  }
+
+  // storage keeps small preferences; private modes that refuse storage just
+  // do not remember them.
+  function storage(prefix) {
+    return {
+      get(k) {
+        try {
+          return window.localStorage.getItem(prefix + k);
+        } catch (e) {
+          return null;
+        }
+      },
+      set(k, v) {
+        try {
+          window.localStorage.setItem(prefix + k, v);
+        } catch (e) {
+          // not persisted
+        }
+      },
+    };
+  }
+
+  // iceGatheringDone resolves when the connection has gathered every
+  // candidate, or after ms (an unreachable interface can hang gathering);
+  // tolk's servers take complete descriptions, not trickled candidates.
+  function iceGatheringDone(pc, ms) {
+    if (pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        if (pc.iceGatheringState !== 'complete') return;
+        pc.removeEventListener('icegatheringstatechange', done);
+        window.clearTimeout(timer);
+        resolve();
+      };
+      const timer = window.setTimeout(() => {
+        pc.removeEventListener('icegatheringstatechange', done);
+        resolve();
+      }, ms);
+      pc.addEventListener('icegatheringstatechange', done);
+    });
+  }
+
+  // backoff is the delay before retry number attempt (1, 2, …): 0.5 s
+  // doubling to max, ±20 % jitter so that many clients do not return at once.
+  function backoff(attempt, max) {
+    const base = Math.min(max || 15000, 500 * Math.pow(2, Math.min(Math.max(attempt, 1) - 1, 6)));
+    return base * (0.8 + 0.4 * Math.random());
+  }
+
+  const toDb = (x) => (x > 1e-6 ? 20 * Math.log10(x) : -120);
+
+  // probe reads an AnalyserNode: level() gives the peak and RMS in dBFS of
+  // the analyser's window, peakHz() the frequency of the strongest FFT bin
+  // refined by parabolic interpolation between its neighbours.
+  function probe(analyser) {
+    let timeBuf = null;
+    let freqBuf = null;
+    return {
+      level() {
+        if (!timeBuf || timeBuf.length !== analyser.fftSize) timeBuf = new Float32Array(analyser.fftSize);
+        analyser.getFloatTimeDomainData(timeBuf);
+        let peak = 0;
+        let sum = 0;
+        for (let i = 0; i < timeBuf.length; i++) {
+          const v = timeBuf[i];
+          const a = v < 0 ? -v : v;
+          if (a > peak) peak = a;
+          sum += v * v;
+        }
+        return { peakDb: toDb(peak), rmsDb: toDb(Math.sqrt(sum / timeBuf.length)) };
+      },
+      peakHz() {
+        const n = analyser.frequencyBinCount;
+        if (!freqBuf || freqBuf.length !== n) freqBuf = new Float32Array(n);
+        analyser.getFloatFrequencyData(freqBuf);
+        let best = 1;
+        for (let i = 2; i < n - 1; i++) if (freqBuf[i] > freqBuf[best]) best = i;
+        const b = freqBuf[best];
+        if (!Number.isFinite(b)) return { hz: null, db: null };
+        const a = freqBuf[best - 1];
+        const c = freqBuf[best + 1];
+        let p = 0;
+        const den = a - 2 * b + c;
+        if (Number.isFinite(a) && Number.isFinite(c) && den !== 0) p = Math.max(-0.5, Math.min(0.5, (0.5 * (a - c)) / den));
+        return { hz: ((best + p) * analyser.context.sampleRate) / analyser.fftSize, db: b };
+      },
+    };
+  }
+
+  const METER_FLOOR = -60;
+
+  // meter drives a role="meter" element whose cover child hides the scale
+  // above the level. The bar rises at once and falls at 20 dB/s; the
+  // accessible value changes at most twice a second so that screen readers
+  // are not flooded.
+  function meter(el, cover, text) {
+    let db = METER_FLOOR;
+    let last = 0;
+    let ariaLast = 0;
+    let shown = null;
+    function paint(now, force) {
+      const frac = (db - METER_FLOOR) / -METER_FLOOR;
+      cover.style.setProperty('inline-size', (100 - frac * 100).toFixed(1) + '%');
+      if (!force && now - ariaLast < 500) return;
+      ariaLast = now;
+      const rounded = Math.round(db);
+      if (rounded === shown) return;
+      shown = rounded;
+      el.setAttribute('aria-valuenow', String(rounded));
+      el.setAttribute('aria-valuetext', rounded <= METER_FLOOR ? text.silent() : text.value(rounded));
+    }
+    return {
+      // update shows a new reading (peak dBFS, or null for none) at time now (ms).
+      update(peakDb, now) {
+        const dt = last ? Math.min(0.25, (now - last) / 1000) : 0;
+        last = now;
+        const v = Math.max(METER_FLOOR, Math.min(0, peakDb === null || peakDb === undefined ? METER_FLOOR : peakDb));
+        db = v >= db ? v : Math.max(v, db - 20 * dt);
+        paint(now, false);
+      },
+      reset() {
+        db = METER_FLOOR;
+        last = 0;
+        paint(performance.now(), true);
+      },
+    };
+  }
+
+  window.tolkCommon = Object.freeze({ readJSON, translator, storage, iceGatheringDone, backoff, toDb, probe, meter, METER_FLOOR });
+})();
