@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
@@ -519,4 +520,102 @@ func (c *boothClient) speakTone(stop <-chan struct{}, freq float64) {
 
 func startBoothsTone(t *testing.T) *boothHarness {
 	return startBooths(t, "{tag: fr}, {tag: es}")
+}
+
+func TestBoothAccessAndBadMessages(t *testing.T) {
+	leakCheck(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b := startBooths(t, "{tag: fr}, {tag: es}")
+	tokFr := b.token(t, "fr", "Anne")
+	revoked := b.token(t, "fr", "Old")
+	if err := b.store.Revoke(ctx, revoked); err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := b.store.CreateToken(ctx, "other", store.RoleInterpreter, "fr", "Elsewhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	producer, _, err := b.store.CreateToken(ctx, "test", store.RoleProducer, "", "Pat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path string
+		want int
+	}{
+		{"/booth/test/fr", 401},
+		{"/booth/test/fr?token=nope", 401},
+		{"/booth/test/fr?token=" + revoked, 401},
+		{"/booth/test/es?token=" + tokFr, 403},
+		{"/booth/test/fr?token=" + other, 403},
+		{"/booth/test/fr?token=" + producer, 403},
+		{"/booth/test/xx?token=" + tokFr, 404},
+		{"/booth/nope/fr?token=" + tokFr, 404},
+		{"/booth/test/fr/ws?token=nope", 401},
+		{"/booth/test/es/ws?token=" + tokFr, 403},
+	} {
+		resp, err := http.Get(b.http.URL + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Error string }
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want || body.Error == "" {
+			t.Errorf("%s: %d %q, want %d with an error", c.path, resp.StatusCode, body.Error, c.want)
+		}
+	}
+	// A WebSocket from another site's page is refused.
+	hdr := http.Header{"Origin": {"https://evil.example"}}
+	u := strings.Replace(b.http.URL, "http://", "ws://", 1) + "/booth/test/fr/ws?token=" + tokFr
+	if _, resp, err := websocket.DefaultDialer.DialContext(ctx, u, hdr); err == nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-origin WebSocket accepted: %v", err)
+	}
+
+	a := dialBooth(t, ctx, b.http.URL, "fr", tokFr)
+	defer a.close()
+	a.waitState(ctx, "joined", func(s map[string]any) bool { return s["members"] != nil })
+	for _, bad := range []string{`not json`, `{}`, `{"type":"frobnicate"}`, `{"type":"mic"}`, `{"type":"chat","text":""}`,
+		`{"type":"input","source":"relay:de"}`, `{"type":"input","source":"relay:fr"}`, `{"type":"ping","t":"x"}`,
+		`{"type":"answer","sdp":"garbage"}`, `{"type":"handover"}`, `{"type":"accept"}`} {
+		if err := a.ws.WriteMessage(websocket.TextMessage, []byte(bad)); err != nil {
+			t.Fatal(err)
+		}
+		if m := a.expect(ctx, "error"); m["message"] == "" {
+			t.Errorf("%s: error without a message", bad)
+		}
+	}
+	// Nothing changed, and the connection still works.
+	a.send(map[string]any{"type": "ping", "t": 42})
+	if m := a.expect(ctx, "pong"); m["t"] != float64(42) {
+		t.Errorf("pong %v", m)
+	}
+	snap, _ := b.ev.Booth("fr")
+	s, _ := snap.Snapshot()
+	if s.OnAir != nil || len(s.Members) != 1 || s.Members[0].Mic {
+		t.Errorf("bad messages changed the booth: %+v", s)
+	}
+	// A second connection with the same token replaces the first.
+	a2 := dialBooth(t, ctx, b.http.URL, "fr", tokFr)
+	defer a2.close()
+	a.expect(ctx, "replaced")
+	a2.send(map[string]any{"type": "mic", "on": true})
+	a2.waitState(ctx, "on air", func(s map[string]any) bool { return s["on_air"] != nil })
+	// An oversized message closes that connection only.
+	if err := a2.ws.WriteMessage(websocket.TextMessage, make([]byte, 70<<10)); err != nil {
+		t.Fatal(err)
+	}
+	for range a2.msgs {
+	}
+	for {
+		if s, _ = snap.Snapshot(); s.OnAir == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the booth kept a closed connection on air: %+v", s)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
