@@ -18,6 +18,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/hraban/opus"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
@@ -36,7 +37,11 @@ type boothHarness struct {
 	store *store.Store
 }
 
-func startBooths(t *testing.T, langs string) *boothHarness {
+func startBooths(t *testing.T, langs string) *boothHarness { return startBoothsTB(t, langs, "tone") }
+
+// startBoothsTB serves booths for langs; floor is "tone" (a 12 kHz tone from a
+// file) or "whip" (waiting for a WHIP publisher: silence until one comes).
+func startBoothsTB(t testing.TB, langs, floorKind string) *boothHarness {
 	t.Helper()
 	audiotest.NeedTool(t, "ffmpeg")
 	floor := filepath.Join(t.TempDir(), "floor.wav")
@@ -46,13 +51,17 @@ func startBooths(t *testing.T, langs string) *boothHarness {
 		"sine=frequency=12000:sample_rate=48000:duration=60", "-af", "volume=1.13", "-ac", "1", floor).CombinedOutput(); err != nil {
 		t.Fatalf("make floor: %v %s", err, out)
 	}
+	floorCfg := fmt.Sprintf(`{language: en, source: "file:%s", loop: true}`, floor)
+	if floorKind == "whip" {
+		floorCfg = `{language: en, source: whip, stream_key: ` + streamKey + `}`
+	}
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 id: test
 title: Booth test
-floor: {language: en, source: "file:%s", loop: true}
+floor: %s
 languages: [%s]
 hls: {part_ms: 200, segment_ms: 1000}
-`, floor, langs)), nil)
+`, floorCfg, langs)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +90,9 @@ hls: {part_ms: 200, segment_ms: 1000}
 	return &boothHarness{harness: h, store: st}
 }
 
-func (b *boothHarness) token(t *testing.T, lang, name string) string {
+func (b *boothHarness) token(t *testing.T, lang, name string) string { return b.tokenTB(t, lang, name) }
+
+func (b *boothHarness) tokenTB(t testing.TB, lang, name string) string {
 	t.Helper()
 	secret, _, err := b.store.CreateToken(context.Background(), "test", store.RoleInterpreter, lang, name)
 	if err != nil {
@@ -93,7 +104,9 @@ func (b *boothHarness) token(t *testing.T, lang, name string) string {
 // boothClient is an interpreter's page, in Go: a WebSocket, a pion peer that
 // sends a microphone and receives floor, relay and partner.
 type boothClient struct {
-	t     *testing.T
+	t     testing.TB
+	// onPacket, when set, sees every received packet (under mu).
+	onPacket func(stream string, p *rtp.Packet, at time.Time)
 	ws    *websocket.Conn
 	pc    *webrtc.PeerConnection
 	mic   *webrtc.TrackLocalStaticSample
@@ -106,6 +119,11 @@ type boothClient struct {
 }
 
 func dialBooth(t *testing.T, ctx context.Context, base, lang, token string) *boothClient {
+	t.Helper()
+	return dialBoothTB(t, ctx, base, lang, token)
+}
+
+func dialBoothTB(t testing.TB, ctx context.Context, base, lang, token string) *boothClient {
 	t.Helper()
 	u := strings.Replace(base, "http://", "ws://", 1) + "/booth/test/" + lang + "/ws?token=" + token
 	ws, _, err := websocket.DefaultDialer.DialContext(ctx, u, nil)
@@ -157,9 +175,13 @@ func dialBooth(t *testing.T, ctx context.Context, base, lang, token string) *boo
 				if err != nil {
 					return
 				}
+				at := time.Now()
 				if n, err := dec.DecodeFloat32(p.Payload, pcm); err == nil {
 					c.mu.Lock()
 					*buf = append(*buf, pcm[:n]...)
+					if c.onPacket != nil {
+						c.onPacket(id, p, at)
+					}
 					c.mu.Unlock()
 				}
 			}
@@ -188,6 +210,8 @@ func dialBooth(t *testing.T, ctx context.Context, base, lang, token string) *boo
 	c.send(map[string]any{"type": "answer", "sdp": c.pc.LocalDescription().SDP})
 	return c
 }
+
+func (c *boothClient) sendJSON(m map[string]any) { c.send(m) }
 
 func (c *boothClient) send(m map[string]any) {
 	c.t.Helper()
