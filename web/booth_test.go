@@ -19,8 +19,6 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/hraban/opus"
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
 
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
@@ -101,21 +99,19 @@ func (b *boothHarness) tokenTB(t testing.TB, lang, name string) string {
 	return secret
 }
 
-// boothClient is an interpreter's page, in Go: a WebSocket, a pion peer that
-// sends a microphone and receives floor, relay and partner.
+// boothClient is an interpreter's page in Go (rtc.BoothClient) with what the
+// tests look at: the latest state, the messages, the decoded streams.
 type boothClient struct {
-	t     testing.TB
+	*rtc.BoothClient
+	t testing.TB
 	// onPacket, when set, sees every received packet (under mu).
 	onPacket func(stream string, p *rtp.Packet, at time.Time)
-	ws    *websocket.Conn
-	pc    *webrtc.PeerConnection
-	mic   *webrtc.TrackLocalStaticSample
-	mu    sync.Mutex
-	state map[string]any
-	msgs  chan map[string]any
-	got   map[string]*[]float32 // decoded PCM per received stream id
-	done  chan struct{}
-	wg    sync.WaitGroup
+	mu       sync.Mutex
+	state    map[string]any
+	msgs     chan map[string]any
+	got      map[string]*[]float32 // decoded PCM per received stream id
+	decs     map[string]*opus.Decoder
+	wg       sync.WaitGroup
 }
 
 func dialBooth(t *testing.T, ctx context.Context, base, lang, token string) *boothClient {
@@ -125,21 +121,38 @@ func dialBooth(t *testing.T, ctx context.Context, base, lang, token string) *boo
 
 func dialBoothTB(t testing.TB, ctx context.Context, base, lang, token string) *boothClient {
 	t.Helper()
-	u := strings.Replace(base, "http://", "ws://", 1) + "/booth/test/" + lang + "/ws?token=" + token
-	ws, _, err := websocket.DefaultDialer.DialContext(ctx, u, nil)
+	api, err := rtc.NewAPI(rtc.Options{Loopback: true})
 	if err != nil {
-		t.Fatalf("dial booth: %v", err)
+		t.Fatal(err)
 	}
-	c := &boothClient{t: t, ws: ws, msgs: make(chan map[string]any, 256), got: map[string]*[]float32{}, done: make(chan struct{})}
+	c := &boothClient{t: t, msgs: make(chan map[string]any, 256), got: map[string]*[]float32{}, decs: map[string]*opus.Decoder{}}
+	pcm := make(map[string][]float32)
+	c.BoothClient, err = rtc.DialBooth(ctx, api, base, "test", lang, token, func(id string, p *rtp.Packet) {
+		at := time.Now()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		dec := c.decs[id]
+		if dec == nil {
+			dec, _ = opus.NewDecoder(audio.SampleRate, 1)
+			c.decs[id] = dec
+			c.got[id] = &[]float32{}
+			pcm[id] = make([]float32, 5760)
+		}
+		if n, err := dec.DecodeFloat32(p.Payload, pcm[id]); err == nil {
+			*c.got[id] = append(*c.got[id], pcm[id][:n]...)
+		}
+		if c.onPacket != nil {
+			c.onPacket(id, p, at)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		defer close(c.msgs)
-		for {
-			var m map[string]any
-			if err := ws.ReadJSON(&m); err != nil {
-				return
-			}
+		for m := range c.Messages {
 			if m["type"] == "state" {
 				c.mu.Lock()
 				c.state = m
@@ -151,63 +164,6 @@ func dialBoothTB(t testing.TB, ctx context.Context, base, lang, token string) *b
 			}
 		}
 	}()
-	offer := c.expect(ctx, "offer")
-	api, err := rtc.NewAPI(rtc.Options{Loopback: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.pc, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
-		t.Fatal(err)
-	}
-	c.pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		id := tr.StreamID()
-		buf := &[]float32{}
-		c.mu.Lock()
-		c.got[id] = buf
-		c.mu.Unlock()
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			dec, _ := opus.NewDecoder(audio.SampleRate, 1)
-			pcm := make([]float32, 5760)
-			for {
-				p, _, err := tr.ReadRTP()
-				if err != nil {
-					return
-				}
-				at := time.Now()
-				if n, err := dec.DecodeFloat32(p.Payload, pcm); err == nil {
-					c.mu.Lock()
-					*buf = append(*buf, pcm[:n]...)
-					if c.onPacket != nil {
-						c.onPacket(id, p, at)
-					}
-					c.mu.Unlock()
-				}
-			}
-		}()
-	})
-	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer["sdp"].(string)}); err != nil {
-		t.Fatal(err)
-	}
-	if c.mic, err = webrtc.NewTrackLocalStaticSample(rtc.OpusCodec, "mic", "mic"); err != nil {
-		t.Fatal(err)
-	}
-	// The remote-created transceivers have no sender yet: AddTrack takes the
-	// first one, the microphone's.
-	if _, err := c.pc.AddTrack(c.mic); err != nil {
-		t.Fatal(err)
-	}
-	answer, err := c.pc.CreateAnswer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(c.pc)
-	if err := c.pc.SetLocalDescription(answer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	c.send(map[string]any{"type": "answer", "sdp": c.pc.LocalDescription().SDP})
 	return c
 }
 
@@ -215,7 +171,7 @@ func (c *boothClient) sendJSON(m map[string]any) { c.send(m) }
 
 func (c *boothClient) send(m map[string]any) {
 	c.t.Helper()
-	if err := c.ws.WriteJSON(m); err != nil {
+	if err := c.Send(m); err != nil {
 		c.t.Fatalf("send %v: %v", m, err)
 	}
 }
@@ -289,7 +245,7 @@ func (c *boothClient) speak(ctx context.Context, pcm []float32) {
 		if err != nil {
 			c.t.Fatal(err)
 		}
-		if err := c.mic.WriteSample(mediaSample(buf[:n])); err != nil {
+		if err := c.Speak(append([]byte(nil), buf[:n]...), audio.FrameDuration); err != nil {
 			c.t.Fatal(err)
 		}
 		select {
@@ -301,13 +257,8 @@ func (c *boothClient) speak(ctx context.Context, pcm []float32) {
 }
 
 func (c *boothClient) close() {
-	_ = c.ws.Close()
-	_ = c.pc.Close()
+	c.Close()
 	c.wg.Wait()
-}
-
-func mediaSample(b []byte) media.Sample {
-	return media.Sample{Data: append([]byte(nil), b...), Duration: audio.FrameDuration}
 }
 
 // levels returns the amplitude of freq in consecutive windows of win samples.
@@ -532,7 +483,7 @@ func (c *boothClient) speakTone(stop <-chan struct{}, freq float64) {
 	for i := 0; ; i++ {
 		n, err := enc.EncodeFloat32(audiotest.Tone(freq, 0.4, i*audio.FrameSamples, audio.FrameSamples), buf)
 		if err == nil {
-			_ = c.mic.WriteSample(mediaSample(buf[:n]))
+			_ = c.Speak(append([]byte(nil), buf[:n]...), audio.FrameDuration)
 		}
 		select {
 		case <-tick.C:
@@ -603,7 +554,7 @@ func TestBoothAccessAndBadMessages(t *testing.T) {
 	for _, bad := range []string{`not json`, `{}`, `{"type":"frobnicate"}`, `{"type":"mic"}`, `{"type":"chat","text":""}`,
 		`{"type":"input","source":"relay:de"}`, `{"type":"input","source":"relay:fr"}`, `{"type":"ping","t":"x"}`,
 		`{"type":"answer","sdp":"garbage"}`, `{"type":"handover"}`, `{"type":"accept"}`} {
-		if err := a.ws.WriteMessage(websocket.TextMessage, []byte(bad)); err != nil {
+		if err := a.SendRaw([]byte(bad)); err != nil {
 			t.Fatal(err)
 		}
 		if m := a.expect(ctx, "error"); m["message"] == "" {
@@ -627,7 +578,7 @@ func TestBoothAccessAndBadMessages(t *testing.T) {
 	a2.send(map[string]any{"type": "mic", "on": true})
 	a2.waitState(ctx, "on air", func(s map[string]any) bool { return s["on_air"] != nil })
 	// An oversized message closes that connection only.
-	if err := a2.ws.WriteMessage(websocket.TextMessage, make([]byte, 70<<10)); err != nil {
+	if err := a2.SendRaw(make([]byte, 70<<10)); err != nil {
 		t.Fatal(err)
 	}
 	for range a2.msgs {

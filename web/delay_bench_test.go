@@ -181,7 +181,7 @@ func BenchmarkMouthToListenerDelay(b *testing.B) {
 	}()
 	ms := &markerSender{every: 10}
 	b.ResetTimer()
-	if err := ms.run(ctx, func(p []byte) error { return c.mic.WriteSample(mediaSample(p)) }, 50*20*b.N); err != nil {
+	if err := ms.run(ctx, func(p []byte) error { return c.Speak(p, audio.FrameDuration) }, 50*20*b.N); err != nil {
 		b.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond)
