@@ -135,6 +135,60 @@ func TestLocales(t *testing.T) {
 	}
 }
 
+// uiLocales are the interface languages tolk ships.
+var uiLocales = []string{"en", "ar", "de", "es", "fr", "it", "ja", "ko", "pt", "ru", "tr", "zh"}
+
+func TestUILocales(t *testing.T) {
+	if got := Locales(); !slices.Equal(got, uiLocales) {
+		t.Fatalf("Locales() = %v, want %v", got, uiLocales)
+	}
+	for _, loc := range uiLocales {
+		if l, ok := LookupLanguage(loc); !ok || l.Native == "" {
+			t.Errorf("%s has no native name for the locale links", loc)
+		}
+		if want := map[bool]string{true: "rtl", false: "ltr"}[loc == "ar"]; Dir(loc) != want {
+			t.Errorf("Dir(%s) = %s, want %s", loc, Dir(loc), want)
+		}
+		if loc == Default {
+			continue
+		}
+		// A catalog that copies English in bulk is not a translation. Some
+		// strings may rightly match (units, "Volume", product names).
+		en, cat := catalogs[Default], catalogs[loc]
+		same := 0
+		for k, v := range cat {
+			if v == en[k] {
+				same++
+			}
+		}
+		if same*10 > len(en) {
+			t.Errorf("%s: %d of %d messages are identical to English", loc, same, len(en))
+		}
+	}
+}
+
+// TestCatalogTypography catches slips that are easy to make and hard to see:
+// doubled or edge spaces, an ASCII ellipsis, and Latin punctuation glued to
+// the text of scripts that use their own.
+func TestCatalogTypography(t *testing.T) {
+	for _, loc := range Locales() {
+		for k, v := range catalogs[loc] {
+			if v != strings.TrimSpace(v) || strings.Contains(v, "  ") {
+				t.Errorf("%s %s: stray spaces in %q", loc, k, v)
+			}
+			if strings.Contains(v, "...") {
+				t.Errorf("%s %s: use … not ... in %q", loc, k, v)
+			}
+			if (loc == "zh" || loc == "ja") && strings.ContainsAny(v, "()") && !strings.Contains(v, "(WebRTC)") {
+				t.Errorf("%s %s: ASCII parentheses in %q; use （）", loc, k, v)
+			}
+			if loc == "ar" && strings.ContainsAny(v, ",?") {
+				t.Errorf("%s %s: Latin comma or question mark in %q; use ، or ؟", loc, k, v)
+			}
+		}
+	}
+}
+
 func TestCatalogFallsBackKeyByKey(t *testing.T) {
 	fsys := fstest.MapFS{
 		"en.json":    {Data: []byte(`{"a": "A", "b": "B {n}"}`)},
@@ -191,8 +245,9 @@ func TestMatch(t *testing.T) {
 		{"fr-FR,fr;q=0.9,en-US;q=0.8,en;q=0.7", "", "fr"},
 		{"fr-CA", "", "fr"},
 		{"FR-be", "", "fr"},
-		{"de-DE,de;q=0.9,fr;q=0.8,en;q=0.5", "", "fr"},
-		{"de, en;q=0.4, fr;q=0.6", "", "fr"},
+		{"de-DE,de;q=0.9,fr;q=0.8,en;q=0.5", "", "de"},
+		{"nl-NL,nl;q=0.9,fr;q=0.8,en;q=0.5", "", "fr"},
+		{"nl, en;q=0.4, fr;q=0.6", "", "fr"},
 		{"en;q=0.5, fr;q=0.5", "", "en"}, // equal weights keep header order
 		{"fr;q=0.5, en;q=0.5", "", "fr"},
 		{"fr;q=0, en", "", "en"},
@@ -200,14 +255,18 @@ func TestMatch(t *testing.T) {
 		{"fr;q=abc", "", "en"},
 		{"*", "", "en"},
 		{"*, fr;q=0.1", "", "fr"},
-		{"ja, ko", "", "en"},
+		{"ja, ko", "", "ja"},
+		{"sv, da", "", "en"},
+		{"zh-TW", "", "zh"},
+		{"pt-BR,pt;q=0.9", "", "pt"},
+		{"ar-EG", "", "ar"},
 		{";;;,,,", "", "en"},
 		{"en", "fr", "fr"},                             // ?lang= wins
 		{"fr", "en", "en"},                             // ?lang= wins
 		{"fr", "FR-ca", "fr"},                          // query is canonicalised
 		{"fr", "tlh", "fr"},                            // unsupported query: header decides
 		{"fr", "<script>", "fr"},                       // malformed query is ignored
-		{"", "de", "en"},                               // unsupported everywhere
+		{"", "nl", "en"},                               // unsupported everywhere
 		{strings.Repeat("x-", 3000) + ",fr", "", "en"}, // over-long header is cut
 	} {
 		if got := Match(tc.accept, tc.query); got != tc.want {
