@@ -1,8 +1,14 @@
-// Command tolk-load attaches many WHEP listeners to a running tolk server and
-// reports what they received and what they cost the server (its
-// process_cpu_seconds_total from /metrics, before and while they listen).
+// Command tolk-load puts a running tolk server under load from this machine
+// and reports what the load cost the server (its process_cpu_seconds_total
+// from /metrics, before and during the load).
+//
+// WHEP listeners of one language:
 //
 //	tolk-load --base http://127.0.0.1:8080 --event demo --lang fr --listeners 200 --duration 20s
+//
+// Interpreters in every booth (tokens are made in the server's data dir):
+//
+//	tolk-load --mode booths --data ./tolk-data --event bench --per-booth 2 --duration 20s
 package main
 
 import (
@@ -42,7 +48,28 @@ func main() {
 	n := flag.Int("listeners", 200, "WHEP listeners to attach (1..2000)")
 	dur := flag.Duration("duration", 20*time.Second, "how long to measure with every listener attached (1s..10m)")
 	loopback := flag.Bool("loopback", true, "offer only loopback candidates")
+	mode := flag.String("mode", "whep", "whep (listeners) or booths (interpreters)")
+	data := flag.String("data", "./tolk-data", "the server's data directory (booths mode: tokens are created there)")
+	perBooth := flag.Int("per-booth", 2, "interpreters per booth (booths mode, 1..4)")
 	flag.Parse()
+	if *mode == "booths" {
+		if *perBooth < 1 || *perBooth > 4 || *dur < time.Second || *dur > 10*time.Minute {
+			fmt.Fprintln(os.Stderr, "tolk-load: --per-booth must be 1..4 and --duration 1s..10m")
+			os.Exit(2)
+		}
+		rep, err := runBooths(*base, *data, *ev, *perBooth, *dur)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "tolk-load:", err)
+			os.Exit(1)
+		}
+		out, _ := json.MarshalIndent(rep, "", "  ")
+		fmt.Println(string(out))
+		return
+	}
+	if *mode != "whep" {
+		fmt.Fprintln(os.Stderr, "tolk-load: --mode is whep or booths")
+		os.Exit(2)
+	}
 	if *n < 1 || *n > 2000 || *dur < time.Second || *dur > 10*time.Minute {
 		fmt.Fprintln(os.Stderr, "tolk-load: --listeners must be 1..2000 and --duration 1s..10m")
 		os.Exit(2)
