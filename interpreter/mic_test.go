@@ -626,7 +626,7 @@ func TestMicEdgeCases(t *testing.T) {
 
 	// Nobody reads: the buffer keeps the newest 64 packets, then catches up
 	// to the target at once when reading begins.
-	m, clk = micNew(t)
+	m, _ = micNew(t)
 	long := micBrowser.encode(t, audiotest.Tone(440, 0.5, 0, 4*audio.SampleRate))
 	for _, a := range micStream(long, audio.FrameSamples, 1, 0, 0, audio.FrameDuration) {
 		m.Push(a.p)
@@ -782,14 +782,14 @@ func TestParseOpusPacket(t *testing.T) {
 		fec  bool
 		ok   bool
 	}{
-		{"SILK 20 ms", []byte{1<<3 | 0, 0x40}, 960, true, true},
-		{"SILK 20 ms no LBRR", []byte{1<<3 | 0, 0x80}, 960, false, true},
-		{"SILK 60 ms LBRR", []byte{3<<3 | 0, 0x10}, 2880, true, true},
-		{"SILK 40 ms VAD only", []byte{2<<3 | 0, 0xc0}, 1920, false, true},
+		{"SILK 20 ms", []byte{1 << 3, 0x40}, 960, true, true},
+		{"SILK 20 ms no LBRR", []byte{1 << 3, 0x80}, 960, false, true},
+		{"SILK 60 ms LBRR", []byte{3 << 3, 0x10}, 2880, true, true},
+		{"SILK 40 ms VAD only", []byte{2 << 3, 0xc0}, 1920, false, true},
 		{"SILK stereo side LBRR", []byte{1<<3 | 4, 0x10}, 960, true, true},
-		{"hybrid 10 ms", []byte{12<<3 | 0, 0x40}, 480, true, true},
-		{"CELT never has LBRR", []byte{31<<3 | 0, 0xff}, 960, false, true},
-		{"CELT 2.5 ms", []byte{16<<3 | 0, 0}, 120, false, true},
+		{"hybrid 10 ms", []byte{12 << 3, 0x40}, 480, true, true},
+		{"CELT never has LBRR", []byte{31 << 3, 0xff}, 960, false, true},
+		{"CELT 2.5 ms", []byte{16 << 3, 0}, 120, false, true},
 		{"code 1", []byte{1<<3 | 1, 0x40, 0}, 1920, true, true},
 		{"code 1 odd", []byte{1<<3 | 1, 0x40}, 0, false, false},
 		{"code 2", []byte{1<<3 | 2, 1, 0x40, 0, 0}, 1920, true, true},
