@@ -1,18 +1,24 @@
 // booth.mjs BASE_URL --event demo --lang fr --token T [--fake-mic FILE.wav | --mic-hz 660]
-//          [--actions JSON|@FILE] [--floor-hz 440] [--ui fr] [--listen 2] [--timeout 90]
+//          [--actions JSON|@FILE] [--floor-hz 440] [--ui fr] [--listen 2] [--want-state connected|error]
+//          [--timeout 90]
 //
 // Opens /booth/{event}/{lang}?token=T in Chromium with a fake microphone (the
 // WAV file, looped, or a sine at --mic-hz), waits for "connected", measures the
 // floor, plays the actions (see runSteps in booth_lib.mjs, e.g.
 // [{"click":"mic"},{"waitFor":{"onAir":"on"}},{"hold":"c","ms":500}]) and
 // reports the booth's facts. --floor-hz makes a floor that does not peak there
-// (±10 Hz) an error; --ui sets the interface locale (?lang=).
+// (±10 Hz) an error; --ui sets the interface locale (?lang=). --want-state error
+// checks a refusal instead (a bad token): the page must end in state "error";
+// the report then has reason and stops there.
 //
 // Prints one JSON object:
 //   ok, error?            finished / why not (exit 1 on error, 2 on timeout, 3 on bad arguments)
 //   event, lang, page_lang, dir   the booth and the page's <html lang dir>
 //   connect_ms            page load → state "connected" (socket welcomed, audio connected)
-//   floor                 {peak_hz, peak_db, stable, level_peak_dbfs, level_rms_dbfs, playing (peak > -60 dBFS)}
+//   reason                with --want-state error: the reason the page shows
+//   floor                 {peak_hz, peak_db, stable, level_peak_dbfs, level_rms_dbfs, playing, ms}: dominant
+//                         frequency (stable: 5 readings within 4 Hz) and the loudest peak/RMS over
+//                         ≥ 2 s of listening; playing = peak above -60 dBFS
 //   mic                   the same for the page's own microphone (what the meter reads)
 //   states                connection states seen, in order (connecting, connected, reconnecting, …)
 //   on_air_seen           on-air light values seen (off, on, partner)
@@ -34,16 +40,22 @@ import { run, openBooth, runSteps, measure, snapshot, parseJSONArg } from './boo
 import { sleep } from './lib.mjs';
 
 await run('booth', {
-  event: 'demo', lang: 'fr', token: '', fakeMic: '', micHz: 660, actions: '', floorHz: 0, ui: '', listen: 2,
+  event: 'demo', lang: 'fr', token: '', fakeMic: '', micHz: 660, actions: '', floorHz: 0, ui: '', listen: 2, wantState: 'connected',
 }, async ({ opts, out, launch }) => {
-  if (!opts.token) throw new Error('--token is required');
+  if (!opts.token && opts.wantState !== 'error') throw new Error('--token is required');
   const actions = parseJSONArg(opts.actions, '--actions');
   if (!Array.isArray(actions)) throw new Error('--actions must be a JSON array');
   out.event = opts.event;
   out.lang = opts.lang;
   out.step = 'launch';
   const page = await launch('a', { micFile: opts.fakeMic, micHz: opts.micHz });
-  out.connect_ms = await openBooth(page, { url: opts.url, event: opts.event, lang: opts.lang, token: opts.token, ui: opts.ui }, out);
+  const ms = await openBooth(page, { url: opts.url, event: opts.event, lang: opts.lang, token: opts.token, ui: opts.ui, want: opts.wantState }, out);
+  if (opts.wantState !== 'connected') {
+    out.state = opts.wantState;
+    out.states = (await snapshot(page)).states;
+    return;
+  }
+  out.connect_ms = ms;
 
   out.step = 'listen to the floor';
   const first = await snapshot(page);

@@ -11,6 +11,8 @@
 //    {"who":"b","waitFor":{"onAir":"on","mic":true}}, {"who":"a","waitFor":{"onAir":"partner","mic":false}},
 //    {"who":"a","measure":"partner","expectHz":880}]
 // Steps are those of runSteps in booth_lib.mjs; "who" is "a" or "b" (default a).
+// a opens first, b once a is connected; with the same token for both, b
+// replaces a (a's state becomes "replaced"; the floor is then not measured).
 //
 // Prints one JSON object:
 //   ok, error?      finished / why not (exit 1 on error, 2 on timeout, 3 on bad arguments)
@@ -40,13 +42,17 @@ await run('booth2', {
     out.step = `launch ${k}`;
     pages[k] = await launch(k, who[k]);
   }
-  // Both pages load at once, as two interpreters joining.
+  // a joins first, then b: with the same token for both, b replaces a.
   const reports = { a: {}, b: {} };
-  await Promise.all(['a', 'b'].map(async (k) => {
+  for (const k of ['a', 'b']) {
     const o = reports[k];
+    out.step = `open ${k}`;
     o.connect_ms = await openBooth(pages[k], { url: opts.url, event: opts.event, lang: who[k].lang, token: who[k].token, ui: opts.ui }, o);
     delete o.step;
-    o.floor = await measure(pages[k], 'floor');
+  }
+  out.step = 'listen to the floor';
+  await Promise.all(['a', 'b'].map(async (k) => {
+    if (opts.tokenA !== opts.tokenB) reports[k].floor = await measure(pages[k], 'floor');
   }));
   out.a = reports.a;
   out.b = reports.b;

@@ -128,8 +128,9 @@ export async function run(name, defaults, body) {
 }
 
 // openBooth loads the booth page and waits for its script; it returns the
-// milliseconds until the page said "connected".
-export async function openBooth(page, { url, event, lang, token, ui }, out) {
+// milliseconds until the page's state was want ("connected", or "error" to
+// check a refusal, whose reason goes to out.reason).
+export async function openBooth(page, { url, event, lang, token, ui, want = 'connected' }, out) {
   out.step = 'open booth';
   const q = new URLSearchParams({ token });
   if (ui) q.set('lang', ui);
@@ -141,7 +142,8 @@ export async function openBooth(page, { url, event, lang, token, ui }, out) {
   out.page_lang = await page.evaluate(() => document.documentElement.lang);
   out.dir = await page.evaluate(() => document.documentElement.dir);
   out.step = 'connect';
-  await waitFor(page, { state: 'connected' }, 20000);
+  await waitFor(page, { state: want }, 20000);
+  if (want === 'error') out.reason = await page.evaluate(() => window.tolkBooth.conn.reason);
   return Date.now() - t0;
 }
 
@@ -194,45 +196,50 @@ export async function waitFor(page, want, timeoutMs) {
   }
 }
 
-// stablePeak samples a stream's dominant frequency until count samples in a
-// row agree within tolHz, and returns their median.
-export async function stablePeak(page, stream, { count = 5, intervalMs = 200, tolHz = 4, timeoutMs = 8000 } = {}) {
+// measure listens to a received stream (floor, relay, partner) or to the
+// microphone for at least minMs and reports its dominant frequency (the median
+// of count readings in a row that agree within tolHz; stable false when they
+// never did before timeoutMs) and its loudest moment: "playing" when the
+// peak level went above -60 dBFS. Speech has pauses, so the level is the
+// maximum over the whole listen, not one reading.
+export async function measure(page, stream, { count = 5, intervalMs = 150, tolHz = 4, minMs = 2000, timeoutMs = 8000 } = {}) {
   const t0 = Date.now();
   const recent = [];
+  let stable = null;
   let last = null;
-  while (Date.now() - t0 < timeoutMs) {
-    const p = await page.evaluate((s) => window.tolkBooth.peakHz(s), stream);
+  let maxPeak = -Infinity;
+  let maxRms = -Infinity;
+  for (;;) {
+    const r = await page.evaluate((s) => ({ p: window.tolkBooth.peakHz(s), l: window.tolkBooth.level(s) }), stream);
+    if (r.l) {
+      maxPeak = Math.max(maxPeak, r.l.peakDb);
+      maxRms = Math.max(maxRms, r.l.rmsDb);
+    }
+    const p = r.p;
     last = p;
-    if (p && p.hz !== null && p.db > -100) {
+    if (!stable && p && p.hz !== null && p.db > -100) {
       recent.push(p);
       if (recent.length > count) recent.shift();
-      if (recent.length === count) {
-        const hz = recent.map((x) => x.hz);
-        if (Math.max(...hz) - Math.min(...hz) <= tolHz) {
-          return { hz: round1(median(hz)), db: round1(median(recent.map((x) => x.db))), stable: true, ms: Date.now() - t0 };
-        }
+      const hz = recent.map((x) => x.hz);
+      if (recent.length === count && Math.max(...hz) - Math.min(...hz) <= tolHz) {
+        stable = { hz: round1(median(hz)), db: round1(median(recent.map((x) => x.db))) };
       }
-    } else recent.length = 0;
+    } else if (!stable) recent.length = 0;
+    const waited = Date.now() - t0;
+    if ((stable && waited >= minMs) || waited >= timeoutMs) break;
     await sleep(intervalMs);
   }
-  return { hz: last && last.hz !== null ? round1(last.hz) : null, db: last && last.db !== null ? round1(last.db) : null, stable: false, ms: Date.now() - t0 };
-}
-
-// measure reports what a received stream (floor, relay, partner) or the
-// microphone sounds like: dominant frequency and level, "playing" when the
-// peak is above -60 dBFS.
-export async function measure(page, stream, opts) {
-  const peak = await stablePeak(page, stream, opts);
-  const lv = await page.evaluate((s) => window.tolkBooth.level(s), stream);
-  const peakDb = lv ? round1(lv.peakDb) : null;
+  const peak = stable || { hz: last && last.hz !== null ? round1(last.hz) : null, db: last && last.db !== null ? round1(last.db) : null };
+  const fin = (x) => (Number.isFinite(x) ? round1(x) : null);
   return {
     stream,
     peak_hz: peak.hz,
     peak_db: peak.db,
-    stable: peak.stable,
-    level_peak_dbfs: peakDb,
-    level_rms_dbfs: lv ? round1(lv.rmsDb) : null,
-    playing: peakDb !== null && peakDb > -60,
+    stable: !!stable,
+    level_peak_dbfs: fin(maxPeak),
+    level_rms_dbfs: fin(maxRms),
+    playing: Number.isFinite(maxPeak) && maxPeak > -60,
+    ms: Date.now() - t0,
   };
 }
 
@@ -306,7 +313,8 @@ const KEYS = { m: 'KeyM', c: 'KeyC', h: 'KeyH' };
 //   {measure: "floor"|"relay"|"partner"|"mic", expectHz?: n, tolHz?: n}
 //   {reload: true}                       reload the page and wait for "connected"
 //   {fetch: "/path", method: "POST"}     a request to the server under test (test hooks)
-//   {snapshot: "label"}
+//   {snapshot: "label"}                  record the page's facts in the step's result
+//   {screenshot: "FILE.png"}             the whole page as an image
 // It returns one record per step: {i, who, action, ok, ms, result?}.
 export async function runSteps(pages, steps, out, openOpts) {
   const labels = Object.keys(pages);
@@ -407,6 +415,9 @@ export async function runSteps(pages, steps, out, openOpts) {
       }
       case 'snapshot':
         rec.result = await snapshot(page);
+        break;
+      case 'screenshot':
+        await page.screenshot({ path: String(st.screenshot), fullPage: true });
         break;
       case 'nothing':
         break;

@@ -460,9 +460,12 @@
 
   const isMe = (id) => !!me && id !== null && id === me.id;
   const member = (s, id) => s.members.find((x) => x.id === id) || null;
+  // Names are isolated from the sentence around them, so that a Latin name
+  // in an Arabic sentence (or the reverse) keeps both in order.
+  const iso = (s) => '\u2068' + s + '\u2069';
   const nameOf = (s, id) => {
     const x = member(s, id);
-    return x && x.name ? x.name : t('booth.members.unnamed');
+    return iso(x && x.name ? x.name : t('booth.members.unnamed'));
   };
   const partners = (s) => s.members.filter((x) => !isMe(x.id));
 
@@ -513,7 +516,7 @@
     if (prev) {
       for (const x of partners(s)) {
         const before = member(prev, x.id);
-        const name = x.name || t('booth.members.unnamed');
+        const name = iso(x.name || t('booth.members.unnamed'));
         if (x.connected && (!before || !before.connected)) say(t('booth.announce.partner_joined', { name }));
         if (!x.connected && before && before.connected) say(t('booth.announce.partner_left', { name }));
         if (before && x.connected && before.mic !== x.mic && !(x.on_air !== before.on_air)) {
@@ -521,7 +524,7 @@
         }
       }
       for (const x of partners(prev)) {
-        if (x.connected && !member(s, x.id)) say(t('booth.announce.partner_left', { name: x.name || t('booth.members.unnamed') }));
+        if (x.connected && !member(s, x.id)) say(t('booth.announce.partner_left', { name: iso(x.name || t('booth.members.unnamed')) }));
       }
       if (prev.input !== s.input) say(t('booth.announce.input', { name: inputName(s.input) }));
     }
@@ -586,7 +589,7 @@
       li.dataset.self = String(isMe(x.id));
       const name = document.createElement('span');
       name.className = 'member-name';
-      const n = x.name || t('booth.members.unnamed');
+      const n = iso(x.name || t('booth.members.unnamed'));
       name.textContent = isMe(x.id) ? t('booth.members.you', { name: n }) : n;
       li.appendChild(name);
       const tags = [];
@@ -653,9 +656,9 @@
     time.textContent = timeFmt ? timeFmt.format(d) : d.toISOString().slice(11, 16);
     const who = document.createElement('span');
     who.className = 'chat-from';
-    const n = line.name || t('booth.members.unnamed');
+    const n = iso(line.name || t('booth.members.unnamed'));
     who.textContent = isMe(line.from) ? t('booth.members.you', { name: n }) : n;
-    const body = document.createElement('span');
+    const body = document.createElement('bdi');
     body.className = 'chat-text';
     body.textContent = text;
     li.append(time, ' ', who, ' ', body);
@@ -670,7 +673,7 @@
     record({ kind: 'signal', signal: 'slow_down', self: isMe(from) });
     const s = isMe(from) || from === null
       ? t('booth.slowdown.sent')
-      : t('booth.slowdown.by', { name: String((m.from && m.from.name) || t('booth.members.unnamed')) });
+      : t('booth.slowdown.by', { name: iso(String((m.from && m.from.name) || t('booth.members.unnamed'))) });
     showStatus(ui.slowDownStatus, s);
     say(s);
   }
