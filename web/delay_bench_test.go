@@ -102,6 +102,11 @@ func delays(sent, got []time.Time) []float64 {
 			j++
 		}
 	}
+	return d
+}
+
+func sorted(d []float64) []float64 {
+	d = append([]float64(nil), d...)
 	sort.Float64s(d)
 	return d
 }
@@ -144,6 +149,8 @@ func BenchmarkFloorToBoothDelay(b *testing.B) {
 	c.mu.Lock()
 	d := delays(ms.sent, rx.got)
 	c.mu.Unlock()
+	b.Logf("delays in order (ms): %v", d)
+	d = sorted(d)
 	b.ReportMetric(pct(d, 0.5), "p50-ms")
 	b.ReportMetric(pct(d, 0.99), "p99-ms")
 	b.ReportMetric(float64(len(d)), "markers")
@@ -189,6 +196,8 @@ func BenchmarkMouthToListenerDelay(b *testing.B) {
 	<-done
 	_ = lis.Close(context.Background())
 	d := delays(ms.sent, rx.got)
+	b.Logf("delays in order (ms): %v", d)
+	d = sorted(d)
 	b.ReportMetric(pct(d, 0.5), "p50-ms")
 	b.ReportMetric(pct(d, 0.99), "p99-ms")
 	b.ReportMetric(float64(len(d)), "markers")
