@@ -312,8 +312,8 @@ func TestWatchSelfContained(t *testing.T) {
 			_ = src
 		}
 	})
-	if refs != 3 {
-		t.Errorf("page references %d static assets, want 3 (css, hls.js, watch.js)", refs)
+	if refs != 4 {
+		t.Errorf("page references %d static assets, want 4 (css, hls.js, common.js, watch.js)", refs)
 	}
 	scripts, _ := staticFS.ReadFile("static/watch.js")
 	if regexp.MustCompile(`https?://`).Match(scripts) {
@@ -439,8 +439,8 @@ func FuzzWatch(f *testing.F) {
 			t.Fatalf("config did not survive the page: %+v", cfg)
 		}
 		// Exactly the page's own scripts: nothing the data says became code.
-		if n := len(r.all("script")); n != 4 {
-			t.Fatalf("%d script elements, want 4", n)
+		if n := len(r.all("script")); n != 5 {
+			t.Fatalf("%d script elements, want 5", n)
 		}
 		if !bytes.Contains([]byte(r.body), []byte(`id="tolk-messages"`)) {
 			t.Fatal("messages missing")

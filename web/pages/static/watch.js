@@ -2,33 +2,16 @@
 // (WHEP) or at scale over LL-HLS (hls.js, or the browser's own HLS player), with
 // a level meter and a state line. Every visible string comes from the message
 // catalog the server embeds in the page; nothing is loaded from elsewhere.
+// Shared helpers come from common.js (window.tolkCommon).
 (function () {
   'use strict';
 
+  const C = window.tolkCommon;
   const $ = (id) => document.getElementById(id);
 
-  function readJSON(id) {
-    const el = $(id);
-    if (!el) return null;
-    try {
-      return JSON.parse(el.textContent);
-    } catch (e) {
-      return null;
-    }
-  }
-
-  const config = readJSON('tolk-config') || {};
+  const config = C.readJSON('tolk-config') || {};
   const renditions = Array.isArray(config.renditions) ? config.renditions : [];
-  const messages = readJSON('tolk-messages') || {};
-
-  // t returns a catalog message with its {name} placeholders filled in.
-  function t(key, vars) {
-    let s = Object.prototype.hasOwnProperty.call(messages, key) ? messages[key] : '⟦missing:' + key + '⟧';
-    if (vars) {
-      for (const k of Object.keys(vars)) s = s.split('{' + k + '}').join(String(vars[k]));
-    }
-    return s;
-  }
+  const t = C.translator(C.readJSON('tolk-messages') || {});
 
   const ui = {
     lang: $('lang'),
@@ -40,22 +23,7 @@
     modes: Array.from(document.querySelectorAll('input[name="mode"]')),
   };
 
-  const store = {
-    get(k) {
-      try {
-        return window.localStorage.getItem('tolk.watch.' + k);
-      } catch (e) {
-        return null;
-      }
-    },
-    set(k, v) {
-      try {
-        window.localStorage.setItem('tolk.watch.' + k, v);
-      } catch (e) {
-        // private mode or storage disabled: preferences just do not persist
-      }
-    },
-  };
+  const store = C.storage('tolk.watch.');
   const params = new URLSearchParams(window.location.search);
 
   // ---- language and mode -------------------------------------------------
@@ -138,6 +106,7 @@
 
   let ctx = null;
   let analyser = null;
+  let probe = null;
   let gain = null;
 
   function volume() {
@@ -158,6 +127,7 @@
       analyser = ctx.createAnalyser();
       analyser.fftSize = 8192;
       analyser.smoothingTimeConstant = 0.3;
+      probe = C.probe(analyser);
       gain = ctx.createGain();
       gain.gain.value = volume();
       analyser.connect(gain);
@@ -165,6 +135,7 @@
     } catch (e) {
       ctx = null;
       analyser = null;
+      probe = null;
       return false;
     }
     return true;
@@ -176,77 +147,23 @@
     if (current && current.el && !current.node) current.el.volume = v;
   }
 
-  let timeBuf = null;
-  let freqBuf = null;
-
-  const toDb = (x) => (x > 1e-6 ? 20 * Math.log10(x) : -120);
-
   // measure returns the peak and RMS level in dBFS of the last ~170 ms.
-  function measure() {
-    if (!analyser) return null;
-    if (!timeBuf || timeBuf.length !== analyser.fftSize) timeBuf = new Float32Array(analyser.fftSize);
-    analyser.getFloatTimeDomainData(timeBuf);
-    let peak = 0;
-    let sum = 0;
-    for (let i = 0; i < timeBuf.length; i++) {
-      const v = timeBuf[i];
-      const a = v < 0 ? -v : v;
-      if (a > peak) peak = a;
-      sum += v * v;
-    }
-    return { peakDb: toDb(peak), rmsDb: toDb(Math.sqrt(sum / timeBuf.length)) };
-  }
-
-  // peakHz returns the frequency of the strongest FFT bin of what plays,
-  // refined by parabolic interpolation between neighbouring bins.
-  function peakHz() {
-    if (!analyser) return null;
-    const n = analyser.frequencyBinCount;
-    if (!freqBuf || freqBuf.length !== n) freqBuf = new Float32Array(n);
-    analyser.getFloatFrequencyData(freqBuf);
-    let best = 1;
-    for (let i = 2; i < n - 1; i++) if (freqBuf[i] > freqBuf[best]) best = i;
-    const b = freqBuf[best];
-    if (!Number.isFinite(b)) return { hz: null, db: null };
-    const a = freqBuf[best - 1];
-    const c = freqBuf[best + 1];
-    let p = 0;
-    const den = a - 2 * b + c;
-    if (Number.isFinite(a) && Number.isFinite(c) && den !== 0) p = Math.max(-0.5, Math.min(0.5, (0.5 * (a - c)) / den));
-    return { hz: ((best + p) * ctx.sampleRate) / analyser.fftSize, db: b };
-  }
+  const measure = () => (probe ? probe.level() : null);
+  // peakHz returns the dominant frequency of what plays.
+  const peakHz = () => (probe ? probe.peakHz() : null);
 
   // ---- meter ---------------------------------------------------------------
 
-  const METER_FLOOR = -60;
-  let meterDb = METER_FLOOR;
+  const meter = C.meter(ui.meter, ui.cover, {
+    silent: () => t('watch.meter.silent'),
+    value: (db) => t('watch.meter.value', { db }),
+  });
   let meterFrame = 0;
-  let meterLast = 0;
-  let ariaLast = 0;
-  let ariaShown = null;
 
   function drawMeter(now) {
     meterFrame = window.requestAnimationFrame(drawMeter);
-    const dt = meterLast ? Math.min(0.25, (now - meterLast) / 1000) : 0;
-    meterLast = now;
     const m = measure();
-    const db = Math.max(METER_FLOOR, Math.min(0, m ? m.peakDb : METER_FLOOR));
-    // Instant rise, 20 dB/s fall: readable without hiding peaks.
-    meterDb = db >= meterDb ? db : Math.max(db, meterDb - 20 * dt);
-    paintMeter(now);
-  }
-
-  function paintMeter(now, force) {
-    const frac = (meterDb - METER_FLOOR) / -METER_FLOOR;
-    ui.cover.style.setProperty('inline-size', (100 - frac * 100).toFixed(1) + '%');
-    // The accessible value changes at most twice a second.
-    if (!force && now - ariaLast < 500) return;
-    ariaLast = now;
-    const rounded = Math.round(meterDb);
-    if (rounded === ariaShown) return;
-    ariaShown = rounded;
-    ui.meter.setAttribute('aria-valuenow', String(rounded));
-    ui.meter.setAttribute('aria-valuetext', rounded <= METER_FLOOR ? t('watch.meter.silent') : t('watch.meter.value', { db: rounded }));
+    meter.update(m ? m.peakDb : null, now);
   }
 
   function startMeter() {
@@ -256,9 +173,7 @@
   function stopMeter() {
     if (meterFrame) window.cancelAnimationFrame(meterFrame);
     meterFrame = 0;
-    meterLast = 0;
-    meterDb = METER_FLOOR;
-    paintMeter(performance.now(), true);
+    meter.reset();
   }
 
   // ---- sessions --------------------------------------------------------------
@@ -339,7 +254,7 @@
     if (current !== s || !s.alive) return;
     teardown(s);
     attempts++;
-    const delay = Math.min(15000, 500 * Math.pow(2, Math.min(attempts - 1, 5))) * (0.8 + 0.4 * Math.random());
+    const delay = C.backoff(attempts, 15000);
     setState('reconnecting', reason);
     retryTimer = window.setTimeout(() => {
       if (wantPlay && current === s) start(true);
@@ -524,25 +439,6 @@
 
   // ---- WebRTC (WHEP) ---------------------------------------------------------
 
-  function iceGatheringDone(pc, ms) {
-    if (pc.iceGatheringState === 'complete') return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        if (pc.iceGatheringState !== 'complete') return;
-        pc.removeEventListener('icegatheringstatechange', done);
-        window.clearTimeout(timer);
-        resolve();
-      };
-      // Offer what has been gathered if gathering hangs (an unreachable
-      // interface); the server does not take trickled candidates.
-      const timer = window.setTimeout(() => {
-        pc.removeEventListener('icegatheringstatechange', done);
-        resolve();
-      }, ms);
-      pc.addEventListener('icegatheringstatechange', done);
-    });
-  }
-
   class HTTPError extends Error {
     constructor(status) {
       super('HTTP ' + status);
@@ -598,7 +494,7 @@
 
     try {
       await pc.setLocalDescription(await pc.createOffer());
-      await iceGatheringDone(pc, 5000);
+      await C.iceGatheringDone(pc, 5000);
       if (!s.alive) return;
       const url = new URL(String(config.whep).split('{lang}').join(encodeURIComponent(s.lang)), window.location.href);
       s.abort = new AbortController();
