@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -592,5 +593,64 @@ func TestBoothAccessAndBadMessages(t *testing.T) {
 			t.Fatalf("the booth kept a closed connection on air: %+v", s)
 		case <-time.After(10 * time.Millisecond):
 		}
+	}
+}
+
+// bandEnergy is the mean energy of x in [lo, hi) Hz, from Goertzel bins every 250 Hz.
+func bandEnergy(x []float32, lo, hi float64) float64 {
+	var e float64
+	n := 0
+	for f := lo; f < hi; f += 250 {
+		a := audiotest.Goertzel(x, f, audio.SampleRate)
+		e += a * a
+		n++
+	}
+	return e / float64(n)
+}
+
+// TestFullbandBoothToListener: white noise spoken into a booth reaches a WHEP
+// listener of that language with its energy above 15 kHz kept (Opus
+// fullband all the way: mic → jitter buffer → mix → encode → listener).
+func TestFullbandBoothToListener(t *testing.T) {
+	leakCheck(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b := startBoothsTB(t, "{tag: fr}", "whip") // no floor: only the voice is heard
+	a := dialBooth(t, ctx, b.http.URL, "fr", b.token(t, "fr", "Anne"))
+	defer a.close()
+	a.send(map[string]any{"type": "mic", "on": true})
+	a.waitState(ctx, "on air", func(s map[string]any) bool { return s["on_air"] != nil })
+	api, _ := rtc.NewAPI(rtc.Options{Loopback: true})
+	lis, err := rtc.DialWHEP(ctx, api, b.http.URL+"/whep/test/fr", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noise := make([]float32, 4*audio.SampleRate)
+	seed := uint32(1)
+	for i := range noise {
+		seed = seed*1664525 + 1013904223
+		noise[i] = 0.25 * (float32(seed>>8)/float32(1<<24)*2 - 1)
+	}
+	a.speak(ctx, noise)
+	dec, _ := opus.NewDecoder(audio.SampleRate, 1)
+	var heard []float32
+	pcm := make([]float32, 5760)
+	for len(lis.Packets()) > 0 {
+		p := <-lis.Packets()
+		if n, err := dec.DecodeFloat32(p.Payload, pcm); err == nil {
+			heard = append(heard, pcm[:n]...)
+		}
+	}
+	_ = lis.Close(ctx)
+	if len(heard) < 2*audio.SampleRate {
+		t.Fatalf("listener got %d samples", len(heard))
+	}
+	mid := heard[len(heard)/2-audio.SampleRate/2 : len(heard)/2+audio.SampleRate/2]
+	in := noise[audio.SampleRate : 2*audio.SampleRate]
+	hi := audio.GainToDB(math.Sqrt(bandEnergy(mid, 15000, 20000) / bandEnergy(in, 15000, 20000)))
+	lo := audio.GainToDB(math.Sqrt(bandEnergy(mid, 1000, 5000) / bandEnergy(in, 1000, 5000)))
+	t.Logf("listener vs microphone: 15-20 kHz %.1f dB, 1-5 kHz %.1f dB", hi, lo)
+	if hi < -6 {
+		t.Errorf("energy above 15 kHz lost: %.1f dB (1-5 kHz: %.1f dB)", hi, lo)
 	}
 }
