@@ -542,13 +542,18 @@
     const s = booth;
     const hr = handoverRole(s);
     const partnerHere = partners(s).some((x) => x.connected);
-    enable(ui.mic, live);
-    enable(ui.cough, live && !!mic.track);
+    // Without a microphone nothing may put this interpreter on air (it would
+    // be silence on air); closing an open one is always possible.
+    const canSpeak = !!mic.track;
+    enable(ui.mic, live && (canSpeak || myMic(s)));
+    enable(ui.cough, live && canSpeak);
     enable(ui.handover, live && isMe(s.on_air) && !s.handover && partnerHere);
-    enable(ui.accept, live && hr === 'incoming');
+    enable(ui.accept, live && canSpeak && hr === 'incoming');
     enable(ui.cancel, live && hr === 'offered');
-    enable(ui.take, live && !isMe(s.on_air) && (s.on_air === null || s.direct_take));
+    enable(ui.take, live && canSpeak && !isMe(s.on_air) && (s.on_air === null || s.direct_take));
     enable(ui.slowDown, live);
+    // What the page last heard may be out of date while it is not connected.
+    ui.onair.dataset.stale = String(!live);
   }
 
   function paintBooth() {
@@ -712,7 +717,9 @@
 
   function toggleMic() {
     if (!enabled(ui.mic)) return;
-    send({ type: 'mic', on: !myMic(booth) });
+    const on = !myMic(booth);
+    if (on && !mic.track) return;
+    send({ type: 'mic', on });
   }
 
   function doHandoverKey() {
@@ -1011,6 +1018,9 @@
           mic.track.enabled = !coughHeld;
           mic.track.addEventListener('ended', () => {
             mic.track = null;
+            // A dead microphone must not hold the channel: closing it brings
+            // the floor back for the listeners.
+            if (myMic(booth)) send({ type: 'mic', on: false });
             showMicError(t('booth.error.mic_ended'));
             refreshMicSender();
           });
@@ -1211,8 +1221,9 @@
   async function answer(sdp, sock) {
     if (ws !== sock) return;
     ensureGraph();
-    await ensureMic(false);
-    if (ws !== sock) return;
+    // The answer does not wait for the microphone permission: the floor
+    // plays at once and the track joins the sender when it arrives.
+    ensureMic(false);
     const session = sessionOf(sdp);
     if (!media || media.session !== session || media.pc.signalingState === 'closed') {
       closeMedia();
