@@ -1,0 +1,169 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hraban/opus"
+
+	"tolk/internal/audio"
+	"tolk/internal/audio/audiotest"
+	"tolk/internal/rtc"
+)
+
+// TestBrowserBoothHandover drives two real booth pages in Chromium, each with
+// its own fake microphone (a 660 Hz and an 880 Hz tone), through a handover
+// made by clicking and pressing keys, and proves through a WHEP listener of the
+// French rendition that the right interpreter is on air before and after it.
+func TestBrowserBoothHandover(t *testing.T) {
+	leakCheck(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	b := startBooths(t, "{tag: fr}")
+	tokA, tokB := b.token(t, "fr", "Anne"), b.token(t, "fr", "Ben")
+
+	// Record the French program as a listener hears it, with arrival times.
+	api, _ := rtc.NewAPI(rtc.Options{Loopback: true})
+	lis, err := rtc.DialWHEP(ctx, api, b.http.URL+"/whep/test/fr", 4000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type chunk struct {
+		at  time.Time
+		pcm []float32
+	}
+	var (
+		mu    sync.Mutex
+		heard []chunk
+		onAir []struct {
+			at time.Time
+			id string
+		}
+		stopRx = make(chan struct{})
+		wg     sync.WaitGroup
+	)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		dec, _ := opus.NewDecoder(audio.SampleRate, 1)
+		pcm := make([]float32, 5760)
+		for {
+			select {
+			case p := <-lis.Packets():
+				if n, err := dec.DecodeFloat32(p.Payload, pcm); err == nil {
+					mu.Lock()
+					heard = append(heard, chunk{time.Now(), append([]float32(nil), pcm[:n]...)})
+					mu.Unlock()
+				}
+			case <-stopRx:
+				return
+			}
+		}
+	}()
+	booth, _ := b.ev.Booth("fr")
+	go func() { // who is on air, as the server sees it, over time
+		defer wg.Done()
+		last := "?"
+		for {
+			s, err := booth.Snapshot()
+			if err == nil {
+				id := ""
+				if s.OnAir != nil {
+					id = *s.OnAir
+				}
+				if id != last {
+					mu.Lock()
+					onAir = append(onAir, struct {
+						at time.Time
+						id string
+					}{time.Now(), id})
+					mu.Unlock()
+					last = id
+				}
+			}
+			select {
+			case <-stopRx:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+
+	timeline := []map[string]any{
+		{"who": "a", "click": "mic"},
+		{"who": "a", "waitFor": map[string]any{"onAir": "on"}},
+		{"who": "b", "waitFor": map[string]any{"onAir": "partner"}},
+		{"who": "a", "wait": 3000},
+		{"who": "a", "click": "handover"},
+		{"who": "b", "waitFor": map[string]any{"handover": "incoming"}},
+		{"who": "b", "click": "accept"},
+		{"who": "b", "waitFor": map[string]any{"onAir": "on", "mic": true}},
+		{"who": "a", "waitFor": map[string]any{"onAir": "partner", "mic": false}},
+		{"who": "b", "wait": 3000},
+	}
+	tl, _ := json.Marshal(timeline)
+	var rep struct {
+		A, B struct {
+			Floor struct {
+				PeakHz  float64 `json:"peak_hz"`
+				Playing bool
+			}
+			Final map[string]any
+		}
+		Steps []struct {
+			Action string
+			OK     bool
+		}
+	}
+	runBrowser(t, "booth2.mjs", &rep, b.http.URL, "--event", "test", "--lang", "fr", "--token-a", tokA, "--token-b", tokB,
+		"--mic-hz-a", "660", "--mic-hz-b", "880", "--timeline", string(tl))
+	close(stopRx)
+	wg.Wait()
+	_ = lis.Close(ctx)
+
+	for i, s := range rep.Steps {
+		if !s.OK {
+			t.Errorf("step %d (%s) failed", i, s.Action)
+		}
+	}
+	// The pages hear the floor (a 12 kHz tone).
+	if !near(rep.A.Floor.PeakHz, floorHz, 50) || !near(rep.B.Floor.PeakHz, floorHz, 50) {
+		t.Errorf("the booth pages hear the floor at %.0f / %.0f Hz, want %d", rep.A.Floor.PeakHz, rep.B.Floor.PeakHz, floorHz)
+	}
+	// Find the handover on the server's timeline: the on-air member changes
+	// from one interpreter to the other.
+	var handover time.Time
+	for i := 1; i < len(onAir); i++ {
+		if onAir[i-1].id != "" && onAir[i].id != "" && onAir[i].id != onAir[i-1].id {
+			handover = onAir[i].at
+		}
+	}
+	if handover.IsZero() {
+		t.Fatalf("no handover seen on the server: %+v", onAir)
+	}
+	window := func(from, to time.Duration) []float32 {
+		var x []float32
+		for _, c := range heard {
+			if d := c.at.Sub(handover); d >= from && d < to {
+				x = append(x, c.pcm...)
+			}
+		}
+		return x
+	}
+	before, after := window(-2500*time.Millisecond, -500*time.Millisecond), window(500*time.Millisecond, 2500*time.Millisecond)
+	if len(before) < audio.SampleRate || len(after) < audio.SampleRate {
+		t.Fatalf("too little audio around the handover: %d / %d samples", len(before), len(after))
+	}
+	amp := func(x []float32, f float64) float64 { return audiotest.Goertzel(x, f, audio.SampleRate) }
+	t.Logf("before: 660 Hz %.3f, 880 Hz %.3f; after: 660 Hz %.3f, 880 Hz %.3f",
+		amp(before, 660), amp(before, 880), amp(after, 660), amp(after, 880))
+	if amp(before, 660) < 4*amp(before, 880) {
+		t.Errorf("before the handover Anne (660 Hz) is not the voice on air")
+	}
+	if amp(after, 880) < 4*amp(after, 660) {
+		t.Errorf("after the handover Ben (880 Hz) is not the voice on air")
+	}
+}
