@@ -1206,16 +1206,23 @@
   }
 
   // askRestart asks the server for a new offer, again with a growing pause
-  // while the audio does not come back.
+  // while the audio does not come back. When two new offers have not brought
+  // it back, the whole session starts again on a new socket (the server then
+  // builds a new peer), rather than leaving the interpreter without sound.
   function askRestart() {
     const m = media;
     if (!m || m.state === 'connected') return;
     window.clearTimeout(m.restartTimer);
+    if (m.restarts >= 2 && ws) {
+      record({ kind: 'restart', n: m.restarts + 1, session: true });
+      dropped(ws, 4000, true);
+      return;
+    }
     if (send({ type: 'restart' })) {
       m.restarts++;
       record({ kind: 'restart', n: m.restarts });
     }
-    m.restartTimer = window.setTimeout(askRestart, 5000 + C.backoff(m.restarts, 25000));
+    m.restartTimer = window.setTimeout(askRestart, 4000 + C.backoff(m.restarts, 8000));
   }
 
   async function answer(sdp, sock) {
