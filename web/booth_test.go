@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -24,10 +21,8 @@ import (
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/config"
-	"tolk/internal/event"
 	"tolk/internal/rtc"
 	"tolk/internal/store"
-	"tolk/web"
 )
 
 // boothHarness is an event with booths, served on loopback, with a token store.
@@ -69,24 +64,7 @@ hls: {part_ms: 200, segment_ms: 1000}
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ev, err := event.New(cfg, event.Options{Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: true}, Tokens: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.AddEvent(ev); err != nil {
-		t.Fatal(err)
-	}
-	if err := ev.Start(); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{ev: ev, srv: srv, http: httptest.NewServer(srv)}
-	t.Cleanup(h.close)
-	return &boothHarness{harness: h, store: st}
+	return &boothHarness{harness: startWith(t, cfg, st), store: st}
 }
 
 func (b *boothHarness) token(t *testing.T, lang, name string) string { return b.tokenTB(t, lang, name) }
@@ -214,12 +192,6 @@ func (c *boothClient) waitState(ctx context.Context, what string, cond func(map[
 	}
 }
 
-func onAirIs(id string) func(map[string]any) bool {
-	return func(s map[string]any) bool {
-		v, _ := s["on_air"].(string)
-		return v == id
-	}
-}
 
 func (c *boothClient) received(stream string) []float32 {
 	c.mu.Lock()

@@ -118,15 +118,19 @@ func pct(d []float64, p float64) float64 {
 	return d[min(len(d)-1, int(p*float64(len(d))))]
 }
 
+// benchBooth serves a French booth waiting for a WHIP floor, with Anne in it.
+func benchBooth(b *testing.B, ctx context.Context) (*boothHarness, *boothClient) {
+	h := startBoothsTB(b, "{tag: fr}", "whip")
+	return h, dialBoothTB(b, ctx, h.http.URL, "fr", h.tokenTB(b, "fr", "Anne"))
+}
+
 // BenchmarkFloorToBoothDelay: WHIP floor packet sent → the booth receives the
 // floor packet carrying it (server-added delay plus two loopback hops).
 // Run with -bench FloorToBooth -benchtime 1x; reports p50/p99 in ms.
 func BenchmarkFloorToBoothDelay(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	h := startBoothsTB(b, "{tag: fr}", "whip")
-	tok := h.tokenTB(b, "fr", "Anne")
-	c := dialBoothTB(b, ctx, h.http.URL, "fr", tok)
+	h, c := benchBooth(b, ctx)
 	defer c.close()
 	rx := newMarkerReceiver()
 	c.onPacket = func(stream string, p *rtp.Packet, at time.Time) {
@@ -147,14 +151,17 @@ func BenchmarkFloorToBoothDelay(b *testing.B) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	c.mu.Lock()
-	d := delays(ms.sent, rx.got)
+	report(b, delays(ms.sent, rx.got))
 	c.mu.Unlock()
+}
+
+// report logs the delays in time order and reports their p50 and p99.
+func report(b *testing.B, d []float64) {
 	b.Logf("delays in order (ms): %v", d)
 	d = sorted(d)
 	b.ReportMetric(pct(d, 0.5), "p50-ms")
 	b.ReportMetric(pct(d, 0.99), "p99-ms")
 	b.ReportMetric(float64(len(d)), "markers")
-	b.Logf("delays (ms): %v", d)
 }
 
 // BenchmarkMouthToListenerDelay: booth mic packet sent → a WHEP listener of
@@ -163,9 +170,7 @@ func BenchmarkFloorToBoothDelay(b *testing.B) {
 func BenchmarkMouthToListenerDelay(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	h := startBoothsTB(b, "{tag: fr}", "whip")
-	tok := h.tokenTB(b, "fr", "Anne")
-	c := dialBoothTB(b, ctx, h.http.URL, "fr", tok)
+	h, c := benchBooth(b, ctx)
 	defer c.close()
 	c.sendJSON(map[string]any{"type": "mic", "on": true})
 	api, _ := rtc.NewAPI(rtc.Options{Loopback: true})
@@ -195,11 +200,5 @@ func BenchmarkMouthToListenerDelay(b *testing.B) {
 	cancel()
 	<-done
 	_ = lis.Close(context.Background())
-	d := delays(ms.sent, rx.got)
-	b.Logf("delays in order (ms): %v", d)
-	d = sorted(d)
-	b.ReportMetric(pct(d, 0.5), "p50-ms")
-	b.ReportMetric(pct(d, 0.99), "p99-ms")
-	b.ReportMetric(float64(len(d)), "markers")
-	b.Logf("delays (ms): %v", d)
+	report(b, delays(ms.sent, rx.got))
 }

@@ -56,14 +56,17 @@ func leakCheck(t *testing.T) {
 	})
 }
 
-func start(t testing.TB, cfg *config.Event) *harness {
+func start(t testing.TB, cfg *config.Event) *harness { return startWith(t, cfg, nil) }
+
+// startWith serves cfg on loopback, checking tokens with tokens (nil: none).
+func startWith(t testing.TB, cfg *config.Event, tokens web.Tokens) *harness {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ev, err := event.New(cfg, event.Options{Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: true}})
+	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: true}, Tokens: tokens})
 	if err != nil {
 		t.Fatal(err)
 	}
