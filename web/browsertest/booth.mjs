@@ -15,7 +15,9 @@
 //   ok, error?            finished / why not (exit 1 on error, 2 on timeout, 3 on bad arguments)
 //   event, lang, page_lang, dir   the booth and the page's <html lang dir>
 //   connect_ms            page load → state "connected" (socket welcomed, audio connected)
-//   reason                with --want-state error: the reason the page shows
+//   page_status           HTTP status of the booth page
+//   reason                with --want-state error: the reason the page shows (or "page refused
+//                         with 401|403|404" when the server refused the page itself)
 //   floor                 {peak_hz, peak_db, stable, level_peak_dbfs, level_rms_dbfs, playing, ms}: dominant
 //                         frequency (stable: 5 readings within 4 Hz) and the loudest peak/RMS over
 //                         ≥ 2 s of listening; playing = peak above -60 dBFS
@@ -52,7 +54,7 @@ await run('booth', {
   const ms = await openBooth(page, { url: opts.url, event: opts.event, lang: opts.lang, token: opts.token, ui: opts.ui, want: opts.wantState }, out);
   if (opts.wantState !== 'connected') {
     out.state = opts.wantState;
-    out.states = (await snapshot(page)).states;
+    if (out.page_status === 200) out.states = (await snapshot(page)).states;
     return;
   }
   out.connect_ms = ms;

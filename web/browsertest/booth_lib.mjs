@@ -137,6 +137,12 @@ export async function openBooth(page, { url, event, lang, token, ui, want = 'con
   const target = `${url}/booth/${encodeURIComponent(event)}/${encodeURIComponent(lang)}?${q}`;
   const t0 = Date.now();
   const resp = await page.goto(target, { waitUntil: 'load', timeout: 20000 });
+  out.page_status = resp ? resp.status() : 0;
+  // A server may refuse the page itself for a bad token, before any socket.
+  if (want === 'error' && [401, 403, 404].includes(out.page_status)) {
+    out.reason = `page refused with ${out.page_status}`;
+    return Date.now() - t0;
+  }
   if (!resp || resp.status() !== 200) throw new Error(`GET ${target}: ${resp ? resp.status() : 'no response'}`);
   await page.waitForFunction(() => document.documentElement.dataset.ready === 'true' && window.tolkBooth, null, { timeout: 10000 });
   out.page_lang = await page.evaluate(() => document.documentElement.lang);
