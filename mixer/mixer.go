@@ -244,7 +244,15 @@ func (m *Mix) SetGains(voiceDB, floorDB float64) {
 // floor holds the floor bed for this tick (nil or short = silence for the
 // missing part). It is called by one goroutine per tick, never blocks, and
 // allocates only the published packet (and PCM copy when subscribed).
-func (m *Mix) Process(pts int64, floor []float32) {
+func (m *Mix) Process(pts int64, floor []float32) { m.process(pts, floor, nil) }
+
+// ProcessPacket is Process for a tick whose floor arrived as exactly one
+// 20 ms Opus packet. The floor rendition publishes that packet as it came:
+// no re-encoding, so no generation loss and no encoder cost. Other mixes
+// ignore the packet.
+func (m *Mix) ProcessPacket(pts int64, floor []float32, packet []byte) { m.process(pts, floor, packet) }
+
+func (m *Mix) process(pts int64, floor []float32, packet []byte) {
 	floor = fit(floor, &m.padFloor)
 
 	var voice []float32
@@ -278,6 +286,13 @@ func (m *Mix) Process(pts int64, floor []float32) {
 		s := make([]float32, len(m.out))
 		copy(s, m.out[:])
 		m.pcmDropped.Add(uint64(m.pcm.Publish(audio.Frame{PTS: pts, Samples: s})))
+	}
+	if packet != nil && m.cfg.Floor {
+		if m.packets.Len() > 0 {
+			m.dropped.Add(uint64(m.packets.Publish(Packet{PTS: pts, Data: append([]byte(nil), packet...)})))
+		}
+		m.frames.Add(1)
+		return
 	}
 	n, err := m.enc.EncodeFloat32(m.out[:], m.encoded[:])
 	if err != nil {

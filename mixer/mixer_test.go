@@ -317,3 +317,32 @@ func FuzzProcess(f *testing.F) {
 		}
 	})
 }
+
+func TestFloorForwardsItsPacketUntouched(t *testing.T) {
+	floorMix, err := New(Config{Lang: "en", Floor: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer floorMix.Close()
+	fr, err := New(Config{Lang: "fr", Ducking: DefaultDucking()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fr.Close()
+	fs, frs := floorMix.Subscribe(4), fr.Subscribe(4)
+	pcm := make([]float32, audio.FrameSamples)
+	packet := []byte{0xfc, 0xff, 0xfe} // any 20 ms Opus packet
+	floorMix.ProcessPacket(0, pcm, packet)
+	fr.ProcessPacket(0, pcm, packet)
+	got := <-fs.C
+	if string(got.Data) != string(packet) || got.PTS != 0 {
+		t.Fatalf("floor published %x at %d, want the packet %x as it came", got.Data, got.PTS, packet)
+	}
+	packet[0] = 0 // the published copy is the receiver's own
+	if got.Data[0] != 0xfc {
+		t.Fatal("the floor published the caller's buffer")
+	}
+	if mixed := <-frs.C; string(mixed.Data) == string([]byte{0xfc, 0xff, 0xfe}) {
+		t.Fatal("an interpreted mix forwarded the floor packet instead of encoding its mix")
+	}
+}

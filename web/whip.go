@@ -122,7 +122,7 @@ func (s *Server) readWHIPTrack(t *webrtc.TrackRemote, st *eventState, log *slog.
 			}
 		}
 	}
-	rx, err := rtc.NewOpusReceiver(st.ev.WriteFloor)
+	rx, err := rtc.NewOpusReceiver(st.ev.WriteFloorPacket)
 	if err != nil {
 		log.Error("whip decoder", "err", err)
 		return

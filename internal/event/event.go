@@ -33,8 +33,12 @@ const (
 	outputQueue = 50
 )
 
-// floorFrame is one queued 20 ms of floor, pooled to keep the clock allocation-free.
-type floorFrame [audio.FrameSamples]float32
+// floorFrame is one queued 20 ms of floor, pooled to keep the clock
+// allocation-free; packet is the Opus packet it came as, if it came as one.
+type floorFrame struct {
+	pcm    [audio.FrameSamples]float32
+	packet []byte
+}
 
 // Options are the event's dependencies.
 type Options struct {
@@ -242,13 +246,22 @@ func (e *Event) isFloor(tag string) bool { return e.renditions[0].Tag == tag }
 
 // WriteFloor queues one 20 ms floor frame for the program clock. It never
 // blocks: when the clock is behind, the frame is dropped and counted.
-func (e *Event) WriteFloor(samples []float32) {
+func (e *Event) WriteFloor(samples []float32) { e.WriteFloorPacket(samples, nil) }
+
+// WriteFloorPacket is WriteFloor for a frame decoded from exactly one 20 ms
+// Opus packet (WHIP): the floor rendition forwards the packet without
+// re-encoding. packet may be nil.
+func (e *Event) WriteFloorPacket(samples []float32, packet []byte) {
 	if len(samples) != audio.FrameSamples {
 		e.floorDropped.Add(1)
 		return
 	}
 	buf := e.pool.Get().(*floorFrame)
-	copy(buf[:], samples)
+	copy(buf.pcm[:], samples)
+	buf.packet = append(buf.packet[:0], packet...)
+	if packet == nil {
+		buf.packet = nil
+	}
 	select {
 	case e.floorQ <- buf:
 	default:
@@ -324,10 +337,10 @@ func (e *Event) runClock(ctx context.Context) {
 	timer := e.clock.NewTimer(floorGrace)
 	defer timer.Stop()
 	due := e.clock.Now().Add(floorGrace)
-	tick := func(floor []float32) {
+	tick := func(floor []float32, packet []byte) {
 		began := e.clock.Now()
 		for _, m := range e.order {
-			m.Process(pts, floor)
+			m.ProcessPacket(pts, floor, packet)
 		}
 		pts += audio.FrameSamples
 		e.ticks.Add(1)
@@ -342,7 +355,7 @@ func (e *Event) runClock(ctx context.Context) {
 		case f := <-e.floorQ:
 			e.floorFrames.Add(1)
 			e.lastFloor.Store(e.clock.Now().UnixNano())
-			tick(f[:])
+			tick(f.pcm[:], f.packet)
 			e.pool.Put(f)
 			due = e.clock.Now().Add(floorGrace)
 			timer.Reset(floorGrace)
@@ -350,7 +363,7 @@ func (e *Event) runClock(ctx context.Context) {
 			if now.Sub(due) > audio.FrameDuration {
 				e.lateTicks.Add(1)
 			}
-			tick(silence)
+			tick(silence, nil)
 			e.silentTicks.Add(1)
 			due = due.Add(audio.FrameDuration)
 			wait := due.Sub(e.clock.Now())

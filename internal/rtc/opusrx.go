@@ -18,7 +18,7 @@ const maxConcealed = 10
 // conceals longer losses and re-chunks any Opus frame size into 20 ms.
 type OpusReceiver struct {
 	dec     *opus.Decoder
-	emit    func([]float32)
+	emit    func(frame []float32, packet []byte)
 	started bool
 	lastSeq uint16
 	lastDur int // samples in the last decoded packet
@@ -29,8 +29,11 @@ type OpusReceiver struct {
 	Lost, Concealed, Recovered, Late, Errors uint64
 }
 
-// NewOpusReceiver calls emit with every complete 20 ms frame; emit must not retain it.
-func NewOpusReceiver(emit func(frame []float32)) (*OpusReceiver, error) {
+// NewOpusReceiver calls emit with every complete 20 ms frame; emit must not
+// retain it. packet is the Opus packet the frame was decoded from when the
+// frame is exactly that one packet (nil for concealed, recovered or re-chunked
+// audio), so it can be forwarded without re-encoding.
+func NewOpusReceiver(emit func(frame []float32, packet []byte)) (*OpusReceiver, error) {
 	dec, err := opus.NewDecoder(audio.SampleRate, 1)
 	if err != nil {
 		return nil, fmt.Errorf("opus decoder: %w", err)
@@ -82,13 +85,17 @@ func (r *OpusReceiver) Packet(p *rtp.Packet) {
 		return
 	}
 	r.lastDur = n
+	if n == audio.FrameSamples && len(r.pcm) == 0 {
+		r.emit(r.scratch[:n], p.Payload)
+		return
+	}
 	r.push(r.scratch[:n])
 }
 
 func (r *OpusReceiver) push(s []float32) {
 	r.pcm = append(r.pcm, s...)
 	for len(r.pcm) >= audio.FrameSamples {
-		r.emit(r.pcm[:audio.FrameSamples])
+		r.emit(r.pcm[:audio.FrameSamples], nil)
 		r.pcm = r.pcm[:copy(r.pcm, r.pcm[audio.FrameSamples:])]
 	}
 }

@@ -35,7 +35,11 @@ func encodeTone(t *testing.T, frames int, fec bool) [][]byte {
 func TestOpusReceiverLossReorderAndPadding(t *testing.T) {
 	pkts := encodeTone(t, 100, true)
 	var frames [][]float32
-	rx, err := NewOpusReceiver(func(f []float32) {
+	passed := 0
+	rx, err := NewOpusReceiver(func(f []float32, pkt []byte) {
+		if pkt != nil {
+			passed++
+		}
 		if len(f) != audio.FrameSamples {
 			t.Fatalf("frame of %d samples", len(f))
 		}
@@ -69,6 +73,10 @@ func TestOpusReceiverLossReorderAndPadding(t *testing.T) {
 	if len(frames) != 100 {
 		t.Fatalf("%d frames, want 100", len(frames))
 	}
+	// Every frame decoded from its own packet can be forwarded as is.
+	if passed != 100-5 {
+		t.Fatalf("%d frames came with their packet, want 95", passed)
+	}
 	if rx.Lost != 5 || rx.Recovered != 3 || rx.Concealed != 2 || rx.Late != 2 {
 		t.Fatalf("lost %d recovered %d concealed %d late %d, want 5 3 2 2", rx.Lost, rx.Recovered, rx.Concealed, rx.Late)
 	}
@@ -86,7 +94,12 @@ func TestOpusReceiverRechunksLongFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	count := 0
-	rx, _ := NewOpusReceiver(func([]float32) { count++ })
+	rx, _ := NewOpusReceiver(func(_ []float32, pkt []byte) {
+		if pkt != nil {
+			t.Error("a re-chunked 60 ms packet was offered for forwarding")
+		}
+		count++
+	})
 	rx.Packet(&rtp.Packet{Payload: buf[:n]})
 	if count != 3 {
 		t.Fatalf("a 60 ms packet gave %d frames, want 3", count)
@@ -101,7 +114,7 @@ func FuzzOpusReceiver(f *testing.F) {
 	f.Add(uint16(1), []byte{0xfc, 0xff, 0xfe})
 	f.Add(uint16(7), []byte{})
 	f.Fuzz(func(t *testing.T, seq uint16, payload []byte) {
-		rx, err := NewOpusReceiver(func(fr []float32) {
+		rx, err := NewOpusReceiver(func(fr []float32, _ []byte) {
 			if len(fr) != audio.FrameSamples {
 				t.Fatalf("frame of %d samples", len(fr))
 			}
