@@ -192,7 +192,6 @@ func (c *boothClient) waitState(ctx context.Context, what string, cond func(map[
 	}
 }
 
-
 func (c *boothClient) received(stream string) []float32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
