@@ -3,6 +3,8 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"math"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,10 +17,82 @@ import (
 )
 
 // TestBrowserBoothHandover drives two real booth pages in Chromium, each with
-// its own fake microphone (a 660 Hz and an 880 Hz tone), through a handover
-// made by clicking and pressing keys, and proves through a WHEP listener of the
-// French rendition that the right interpreter is on air before and after it.
+// its own fake microphone, through a handover made by clicking, and proves
+// through a WHEP listener of the French rendition that the right interpreter
+// is on air before and after it. The microphones are two flite voices (told
+// apart by the envelope of what is heard), then two tones (told apart exactly).
 func TestBrowserBoothHandover(t *testing.T) {
+	voiceA, err := audiotest.Decode(context.Background(), "../testdata/voice-a.wav")
+	if err != nil {
+		t.Skip(err)
+	}
+	voiceB, err := audiotest.Decode(context.Background(), "../testdata/voice-b.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wavA, _ := filepath.Abs("../testdata/voice-a.wav")
+	wavB, _ := filepath.Abs("../testdata/voice-b.wav")
+	t.Run("flite voices", func(t *testing.T) {
+		before, after := boothHandover(t, "--fake-mic-a", wavA, "--fake-mic-b", wavB)
+		ca, cb := envCorr(before, voiceA), envCorr(before, voiceB)
+		t.Logf("before: like Anne %.2f, like Ben %.2f", ca, cb)
+		if ca < 0.75 || ca < cb+0.15 {
+			t.Errorf("before the handover Anne's voice is not the one on air (%.2f vs %.2f)", ca, cb)
+		}
+		ca, cb = envCorr(after, voiceA), envCorr(after, voiceB)
+		t.Logf("after: like Anne %.2f, like Ben %.2f", ca, cb)
+		if cb < 0.75 || cb < ca+0.15 {
+			t.Errorf("after the handover Ben's voice is not the one on air (%.2f vs %.2f)", cb, ca)
+		}
+	})
+	t.Run("tones", func(t *testing.T) {
+		before, after := boothHandover(t, "--mic-hz-a", "660", "--mic-hz-b", "880")
+		amp := func(x []float32, f float64) float64 { return audiotest.Goertzel(x, f, audio.SampleRate) }
+		t.Logf("before: 660 Hz %.3f, 880 Hz %.3f; after: 660 Hz %.3f, 880 Hz %.3f",
+			amp(before, 660), amp(before, 880), amp(after, 660), amp(after, 880))
+		if amp(before, 660) < 4*amp(before, 880) {
+			t.Errorf("before the handover Anne (660 Hz) is not the voice on air")
+		}
+		if amp(after, 880) < 4*amp(after, 660) {
+			t.Errorf("after the handover Ben (880 Hz) is not the voice on air")
+		}
+	})
+}
+
+// envelope is the RMS of x in 10 ms steps.
+func envelope(x []float32) []float64 {
+	const step = audio.SampleRate / 100
+	var e []float64
+	for i := 0; i+step <= len(x); i += step {
+		e = append(e, audio.RMS(x[i:i+step]))
+	}
+	return e
+}
+
+// envCorr is the best correlation between the envelope of heard (speech
+// band) and the envelope of clip at any point of the looped clip: how much
+// heard sounds like clip.
+func envCorr(heard, clip []float32) float64 {
+	h, c := envelope(lowpass(heard)), envelope(clip)
+	best := -1.0
+	for lag := range c {
+		var sx, sy, sxx, syy, sxy float64
+		for i, x := range h {
+			y := c[(lag+i)%len(c)]
+			sx, sy, sxx, syy, sxy = sx+x, sy+y, sxx+x*x, syy+y*y, sxy+x*y
+		}
+		n := float64(len(h))
+		den := math.Sqrt((sxx - sx*sx/n) * (syy - sy*sy/n))
+		if den > 0 {
+			best = math.Max(best, (sxy-sx*sy/n)/den)
+		}
+	}
+	return best
+}
+
+// boothHandover runs the handover timeline with the given microphones and
+// returns what the French listener heard in the 3 s before and after it.
+func boothHandover(t *testing.T, mics ...string) (before, after []float32) {
 	leakCheck(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -96,13 +170,13 @@ func TestBrowserBoothHandover(t *testing.T) {
 		{"who": "a", "click": "mic"},
 		{"who": "a", "waitFor": map[string]any{"onAir": "on"}},
 		{"who": "b", "waitFor": map[string]any{"onAir": "partner"}},
-		{"who": "a", "wait": 3000},
+		{"who": "a", "wait": 4000},
 		{"who": "a", "click": "handover"},
 		{"who": "b", "waitFor": map[string]any{"handover": "incoming"}},
 		{"who": "b", "click": "accept"},
 		{"who": "b", "waitFor": map[string]any{"onAir": "on", "mic": true}},
 		{"who": "a", "waitFor": map[string]any{"onAir": "partner", "mic": false}},
-		{"who": "b", "wait": 3000},
+		{"who": "b", "wait": 4000},
 	}
 	tl, _ := json.Marshal(timeline)
 	var rep struct {
@@ -118,8 +192,8 @@ func TestBrowserBoothHandover(t *testing.T) {
 			OK     bool
 		}
 	}
-	runBrowser(t, "booth2.mjs", &rep, b.http.URL, "--event", "test", "--lang", "fr", "--token-a", tokA, "--token-b", tokB,
-		"--mic-hz-a", "660", "--mic-hz-b", "880", "--timeline", string(tl))
+	runBrowser(t, "booth2.mjs", &rep, append([]string{b.http.URL, "--event", "test", "--lang", "fr", "--token-a", tokA,
+		"--token-b", tokB, "--timeline", string(tl)}, mics...)...)
 	close(stopRx)
 	wg.Wait()
 	_ = lis.Close(ctx)
@@ -153,17 +227,9 @@ func TestBrowserBoothHandover(t *testing.T) {
 		}
 		return x
 	}
-	before, after := window(-2500*time.Millisecond, -500*time.Millisecond), window(500*time.Millisecond, 2500*time.Millisecond)
+	before, after = window(-3500*time.Millisecond, -500*time.Millisecond), window(500*time.Millisecond, 3500*time.Millisecond)
 	if len(before) < audio.SampleRate || len(after) < audio.SampleRate {
 		t.Fatalf("too little audio around the handover: %d / %d samples", len(before), len(after))
 	}
-	amp := func(x []float32, f float64) float64 { return audiotest.Goertzel(x, f, audio.SampleRate) }
-	t.Logf("before: 660 Hz %.3f, 880 Hz %.3f; after: 660 Hz %.3f, 880 Hz %.3f",
-		amp(before, 660), amp(before, 880), amp(after, 660), amp(after, 880))
-	if amp(before, 660) < 4*amp(before, 880) {
-		t.Errorf("before the handover Anne (660 Hz) is not the voice on air")
-	}
-	if amp(after, 880) < 4*amp(after, 660) {
-		t.Errorf("after the handover Ben (880 Hz) is not the voice on air")
-	}
+	return before, after
 }
