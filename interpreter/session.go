@@ -140,7 +140,7 @@ func Serve(ws *websocket.Conn, cfg SessionConfig) error {
 		s.wg.Wait()
 		return err
 	}
-	if err := s.sendOffer(); err != nil {
+	if err := s.sendOffer(false); err != nil {
 		s.log.Warn("booth offer", "err", err)
 	}
 	s.readLoop()
@@ -228,13 +228,23 @@ func (s *Session) readMic(t *webrtc.TrackRemote) {
 	}
 }
 
-func (s *Session) sendOffer() error {
+// micFmtp is what the server asks of the page's Opus encoder. Browsers set
+// their encoder from the offer's fmtp, so it is stated there: fullband mono at
+// 64 kb/s with in-band FEC.
+const micFmtp = "minptime=10;useinbandfec=1;stereo=0;maxaveragebitrate=64000"
+
+func (s *Session) sendOffer(restart bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), gatherTimeout)
 	defer cancel()
-	sdp, err := rtc.Offer(ctx, s.pc)
+	offer := rtc.Offer
+	if restart {
+		offer = rtc.RestartOffer
+	}
+	sdp, err := offer(ctx, s.pc)
 	if err != nil {
 		return err
 	}
+	sdp = strings.ReplaceAll(sdp, "a=fmtp:111 minptime=10;useinbandfec=1\r\n", "a=fmtp:111 "+micFmtp+"\r\n")
 	s.Send(map[string]string{"type": "offer", "sdp": sdp})
 	return nil
 }
@@ -348,7 +358,7 @@ func (s *Session) handle(data []byte) error {
 		return nil
 	case "restart":
 		s.mic.Reset()
-		return s.sendOffer()
+		return s.sendOffer(true)
 	case "ping":
 		if len(m.T) == 0 || len(m.T) > 32 {
 			return errors.New("ping needs a number t")

@@ -625,3 +625,28 @@ func TestFullbandBoothToListener(t *testing.T) {
 		t.Errorf("energy above 15 kHz lost: %.1f dB (1-5 kHz: %.1f dB)", hi, lo)
 	}
 }
+
+func TestBoothOfferAsksForFullbandFECAndRestarts(t *testing.T) {
+	leakCheck(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b := startBoothsTB(t, "{tag: fr}", "whip")
+	a := dialBooth(t, ctx, b.http.URL, "fr", b.token(t, "fr", "Anne"))
+	defer a.close()
+	first, _ := a.expect(ctx, "offer")["sdp"].(string)
+	a.send(map[string]any{"type": "restart"})
+	second, _ := a.expect(ctx, "offer")["sdp"].(string)
+	for _, sdp := range []string{first, second} {
+		if !strings.Contains(sdp, "a=fmtp:111 minptime=10;useinbandfec=1;stereo=0;maxaveragebitrate=64000") {
+			t.Errorf("the offer does not ask for 64 kb/s mono Opus with FEC:\n%s", sdp)
+		}
+	}
+	ufrag := func(sdp string) string {
+		_, rest, _ := strings.Cut(sdp, "a=ice-ufrag:")
+		u, _, _ := strings.Cut(rest, "\r\n")
+		return u
+	}
+	if ufrag(first) == "" || ufrag(first) == ufrag(second) {
+		t.Errorf("the restart offer keeps the ICE credentials (%q, %q): no ICE restart", ufrag(first), ufrag(second))
+	}
+}

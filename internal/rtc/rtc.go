@@ -115,9 +115,19 @@ func gather(ctx context.Context, pc *webrtc.PeerConnection, desc webrtc.SessionD
 	return pc.LocalDescription().SDP, nil
 }
 
-// Offer creates a local offer and waits for ICE gathering (client side, tests).
+// Offer creates a local offer and waits for ICE gathering.
 func Offer(ctx context.Context, pc *webrtc.PeerConnection) (string, error) {
-	off, err := pc.CreateOffer(nil)
+	return offer(ctx, pc, nil)
+}
+
+// RestartOffer is Offer with an ICE restart: new credentials and candidates,
+// so a connection whose ICE failed can recover without a new peer.
+func RestartOffer(ctx context.Context, pc *webrtc.PeerConnection) (string, error) {
+	return offer(ctx, pc, &webrtc.OfferOptions{ICERestart: true})
+}
+
+func offer(ctx context.Context, pc *webrtc.PeerConnection, opts *webrtc.OfferOptions) (string, error) {
+	off, err := pc.CreateOffer(opts)
 	if err != nil {
 		return "", fmt.Errorf("create offer: %w", err)
 	}
