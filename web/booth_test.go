@@ -23,6 +23,7 @@ import (
 	"tolk/internal/config"
 	"tolk/internal/rtc"
 	"tolk/internal/store"
+	"tolk/web"
 )
 
 // boothHarness is an event with booths, served on loopback, with a token store.
@@ -648,5 +649,80 @@ func TestBoothOfferAsksForFullbandFECAndRestarts(t *testing.T) {
 	}
 	if ufrag(first) == "" || ufrag(first) == ufrag(second) {
 		t.Errorf("the restart offer keeps the ICE credentials (%q, %q): no ICE restart", ufrag(first), ufrag(second))
+	}
+}
+
+func TestProducerAllowsDirectTake(t *testing.T) {
+	leakCheck(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b := startBoothsTB(t, "{tag: fr}", "whip")
+	prod, _, err := b.store.CreateToken(ctx, "test", store.RoleProducer, "", "Pat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	interp := b.token(t, "fr", "Anne")
+	post := func(auth, path, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, b.http.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+auth)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	for _, c := range []struct {
+		auth, path, body string
+		want             int
+	}{
+		{"", "/api/events/test/booths/fr", `{"direct_take":true}`, 401},
+		{interp, "/api/events/test/booths/fr", `{"direct_take":true}`, 403},
+		{prod, "/api/events/test/booths/xx", `{"direct_take":true}`, 404},
+		{prod, "/api/events/test/booths/fr", `{"direct_take":"yes"}`, 400},
+		{prod, "/api/events/test/booths/fr", `{"colour":1}`, 400},
+		{prod, "/api/events/test/booths/fr", `{}`, 400},
+	} {
+		if code, m := post(c.auth, c.path, c.body); code != c.want || m["error"] == nil {
+			t.Errorf("%s %s: %d %v, want %d with an error", c.path, c.body, code, m, c.want)
+		}
+	}
+	anne := dialBooth(t, ctx, b.http.URL, "fr", interp)
+	defer anne.close()
+	ben := dialBooth(t, ctx, b.http.URL, "fr", b.token(t, "fr", "Ben"))
+	defer ben.close()
+	anne.send(map[string]any{"type": "mic", "on": true})
+	anne.waitState(ctx, "Anne on air", func(s map[string]any) bool { return s["on_air"] != nil })
+	ben.send(map[string]any{"type": "take"})
+	if m := ben.expect(ctx, "error"); m["code"] != "not_allowed" {
+		t.Fatalf("take without permission: %v", m)
+	}
+	if code, m := post(prod, "/api/events/test/booths/fr", `{"direct_take":true}`); code != 200 || m["direct_take"] != true {
+		t.Fatalf("allow direct take: %d %v", code, m)
+	}
+	ben.waitState(ctx, "direct take allowed", func(s map[string]any) bool { return s["direct_take"] == true })
+	ben.send(map[string]any{"type": "take"})
+	anne.waitState(ctx, "Ben on air", func(s map[string]any) bool {
+		for _, m := range s["members"].([]any) {
+			mm := m.(map[string]any)
+			if mm["name"] == "Ben" {
+				return mm["on_air"] == true
+			}
+		}
+		return false
+	})
+	req, _ := http.NewRequest(http.MethodGet, b.http.URL+"/api/events/test/booths", nil)
+	req.Header.Set("Authorization", "Bearer "+prod)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct{ Booths []web.BoothInfo }
+	_ = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if len(list.Booths) != 1 || list.Booths[0].OnAir == nil || len(list.Booths[0].Members) != 2 {
+		t.Errorf("booth list %+v", list)
 	}
 }

@@ -157,6 +157,8 @@ func (s *Server) routes() {
 	m.Handle("GET /static/", http.StripPrefix("/static", pages.Static()))
 	m.HandleFunc("GET /watch/{event}", s.handleWatch)
 	m.HandleFunc("GET /api/events/{event}", s.handleEventInfo)
+	m.HandleFunc("GET /api/events/{event}/booths", s.handleBooths)
+	m.HandleFunc("POST /api/events/{event}/booths/{lang}", s.handleBoothSettings)
 	m.HandleFunc("/hls/{event}/{rest...}", s.handleHLS)
 	m.HandleFunc("POST /whip/{event}", s.handleWHIPPost)
 	m.HandleFunc("DELETE /whip/{event}/{id}", s.handleWHIPDelete)

@@ -122,10 +122,11 @@ func serve(c *cobra.Command, f serveFlags) error {
 		for _, l := range cfg.Languages {
 			langs = append(langs, config.Tag(l.Tag))
 		}
-		_, booths, err := st.DemoTokens(c.Context(), cfg.ID, langs)
+		producer, booths, err := st.DemoTokens(c.Context(), cfg.ID, langs)
 		if err != nil {
 			log.Warn("demo tokens", "err", err)
 		}
+		fmt.Fprintf(out, "  producer token: %s (Authorization: Bearer …, for %s/api/events/%s/booths)\n", producer, base, cfg.ID)
 		for _, lang := range langs {
 			for i, tok := range booths[lang] {
 				fmt.Fprintf(out, "  booth %s (interpreter %c): %s/booth/%s/%s?token=%s\n", lang, 'A'+i, base, cfg.ID, lang, tok)
