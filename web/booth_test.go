@@ -550,10 +550,9 @@ func TestBoothAccessAndBadMessages(t *testing.T) {
 	a.expect(ctx, "replaced")
 	a2.send(map[string]any{"type": "mic", "on": true})
 	a2.waitState(ctx, "on air", func(s map[string]any) bool { return s["on_air"] != nil })
-	// An oversized message closes that connection only.
-	if err := a2.SendRaw(make([]byte, 70<<10)); err != nil {
-		t.Fatal(err)
-	}
+	// An oversized message closes that connection only. The server may close
+	// while the frame is still being written, so the write may fail.
+	_ = a2.SendRaw(make([]byte, 70<<10))
 	for range a2.msgs {
 	}
 	for {
