@@ -24,6 +24,16 @@ var migrations = []string{
 		revoked INTEGER
 	);
 	CREATE INDEX tokens_event ON tokens (event, created);`,
+	// 2: final caption cues, one per (event, language, start). Times are
+	// program time: 48 kHz samples since the event started.
+	`CREATE TABLE cues (
+		event TEXT NOT NULL,
+		lang  TEXT NOT NULL,
+		start INTEGER NOT NULL,
+		end   INTEGER NOT NULL,
+		text  TEXT NOT NULL,
+		PRIMARY KEY (event, lang, start)
+	) WITHOUT ROWID;`,
 }
 
 // migrate runs the missing steps in one immediate transaction, so two

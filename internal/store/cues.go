@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"tolk/captions"
+)
+
+// SaveCue keeps a final cue of an event. Saving a cue again with the same
+// language and start replaces it, so a retried write never duplicates a cue.
+// Partial cues are the live line only and are not kept: SaveCue ignores
+// them. The language is canonicalised (EN-gb is kept as en-GB).
+func (s *Store) SaveCue(ctx context.Context, event string, c captions.Cue) error {
+	if !c.Final {
+		return nil
+	}
+	if !eventRE.MatchString(event) {
+		return invalidf("event %q: must be 1-64 characters of a-z, 0-9 and -", event)
+	}
+	lang, err := cueLang(c.Lang)
+	if err != nil {
+		return err
+	}
+	if c.Start < 0 || c.End < c.Start {
+		return invalidf("cue %d..%d: times must be non-negative and end at or after the start", c.Start, c.End)
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO cues (event, lang, start, end, text) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (event, lang, start) DO UPDATE SET end = excluded.end, text = excluded.text`,
+		event, lang, c.Start, c.End, c.Text)
+	if err != nil {
+		return fmt.Errorf("save cue: %w", err)
+	}
+	return nil
+}
+
+// All, as the to argument of Cues, means no upper bound.
+const All = math.MaxInt64
+
+// Cues returns the final cues of one language of an event that overlap the
+// program-time range [from, to), ordered by start. Pass 0 and All for every
+// cue. An event or language with no cues returns none and no error.
+func (s *Store) Cues(ctx context.Context, event, lang string, from, to int64) ([]captions.Cue, error) {
+	if !eventRE.MatchString(event) {
+		return nil, invalidf("event %q: must be 1-64 characters of a-z, 0-9 and -", event)
+	}
+	lang, err := cueLang(lang)
+	if err != nil {
+		return nil, err
+	}
+	// A zero-length cue at from still counts: it lies in the range.
+	rows, err := s.db.QueryContext(ctx, `SELECT start, end, text FROM cues
+		WHERE event = ? AND lang = ? AND start < ? AND (end > ? OR start >= ?) ORDER BY start`,
+		event, lang, to, from, from)
+	if err != nil {
+		return nil, fmt.Errorf("read cues: %w", err)
+	}
+	defer rows.Close()
+	var cs []captions.Cue
+	for rows.Next() {
+		c := captions.Cue{Lang: lang, Final: true}
+		if err := rows.Scan(&c.Start, &c.End, &c.Text); err != nil {
+			return nil, fmt.Errorf("read cues: %w", err)
+		}
+		cs = append(cs, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read cues: %w", err)
+	}
+	return cs, nil
+}
+
+// Languages lists the languages an event has cues in, sorted.
+func (s *Store) Languages(ctx context.Context, event string) ([]string, error) {
+	if !eventRE.MatchString(event) {
+		return nil, invalidf("event %q: must be 1-64 characters of a-z, 0-9 and -", event)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT lang FROM cues WHERE event = ? ORDER BY lang`, event)
+	if err != nil {
+		return nil, fmt.Errorf("cue languages: %w", err)
+	}
+	defer rows.Close()
+	langs := []string{}
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			return nil, fmt.Errorf("cue languages: %w", err)
+		}
+		langs = append(langs, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cue languages: %w", err)
+	}
+	return langs, nil
+}
+
+func cueLang(lang string) (string, error) {
+	if lang == "" {
+		return "", invalidf("cue without a language")
+	}
+	return canonicalLang(lang)
+}

@@ -1,0 +1,153 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"tolk/captions"
+)
+
+func cue(lang string, startS, endS float64, text string) captions.Cue {
+	return captions.Cue{Lang: lang, Start: int64(startS * 48000), End: int64(endS * 48000), Text: text, Final: true}
+}
+
+func TestCuesSurviveRestart(t *testing.T) {
+	ctx := ctxT(t)
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []captions.Cue{
+		cue("en", 1, 3, "Good morning,\neveryone."),
+		cue("en", 3.5, 6, "Welcome to tolk."),
+		cue("fr", 1.2, 3.4, "Bonjour à tous."),
+	}
+	// Out of order, and the first one twice: a retried write.
+	for _, c := range []captions.Cue{want[1], want[0], want[2], want[0]} {
+		if err := s.SaveCue(ctx, "demo", c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A partial line is not kept.
+	if err := s.SaveCue(ctx, "demo", captions.Cue{Lang: "en", Start: 480000, End: 490000, Text: "live"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openT(t, dir)
+	en, err := s.Cues(ctx, "demo", "EN", 0, All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(en) != 2 || en[0] != want[0] || en[1] != want[1] {
+		t.Fatalf("en cues after reopening = %+v, want %+v", en, want[:2])
+	}
+	fr, err := s.Cues(ctx, "demo", "fr", 0, All)
+	if err != nil || len(fr) != 1 || fr[0] != want[2] {
+		t.Fatalf("fr cues = %+v, %v", fr, err)
+	}
+	langs, err := s.Languages(ctx, "demo")
+	if err != nil || fmt.Sprint(langs) != "[en fr]" {
+		t.Fatalf("Languages = %v, %v; want [en fr]", langs, err)
+	}
+	if langs, err := s.Languages(ctx, "other"); err != nil || len(langs) != 0 {
+		t.Fatalf("Languages(other) = %v, %v", langs, err)
+	}
+	if none, err := s.Cues(ctx, "demo", "de", 0, All); err != nil || len(none) != 0 {
+		t.Fatalf("Cues(de) = %v, %v", none, err)
+	}
+}
+
+func TestCuesRangeAndUpdate(t *testing.T) {
+	ctx := ctxT(t)
+	s := openT(t, t.TempDir())
+	for i := 0; i < 10; i++ {
+		if err := s.SaveCue(ctx, "ev", cue("de", float64(2*i), float64(2*i)+1.5, fmt.Sprint("Satz ", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// [5 s, 9 s) overlaps the cues at 4-5.5, 6-7.5 and 8-9.5.
+	got, err := s.Cues(ctx, "ev", "de", 5*48000, 9*48000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].Start != 4*48000 || got[2].Start != 8*48000 {
+		t.Fatalf("Cues(5 s, 9 s) = %+v", got)
+	}
+	// Same start: replaced, not duplicated.
+	if err := s.SaveCue(ctx, "ev", cue("de", 4, 5, "Korrigiert")); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := s.Cues(ctx, "ev", "de", 0, All)
+	if len(all) != 10 || all[2].Text != "Korrigiert" || all[2].End != 5*48000 {
+		t.Fatalf("after the update: %d cues, third %+v", len(all), all[2])
+	}
+}
+
+func TestSaveCueInvalid(t *testing.T) {
+	ctx := ctxT(t)
+	s := openT(t, t.TempDir())
+	for _, c := range []struct {
+		event string
+		cue   captions.Cue
+	}{
+		{"Bad Event", cue("en", 1, 2, "x")},
+		{"demo", cue("", 1, 2, "x")},
+		{"demo", cue("not a tag!", 1, 2, "x")},
+		{"demo", cue("en", 2, 1, "backwards")},
+		{"demo", cue("en", -1, 1, "negative")},
+	} {
+		if err := s.SaveCue(ctx, c.event, c.cue); !errors.Is(err, ErrInvalid) {
+			t.Errorf("SaveCue(%q, %+v) = %v, want ErrInvalid", c.event, c.cue, err)
+		}
+	}
+	if _, err := s.Cues(ctx, "demo", "", 0, All); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Cues without a language = %v", err)
+	}
+}
+
+// TestSaveCueConcurrent is several recognizers writing at once.
+func TestSaveCueConcurrent(t *testing.T) {
+	ctx := ctxT(t)
+	s := openT(t, t.TempDir())
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for _, lang := range []string{"en", "fr", "de", "es"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 100; i++ {
+				if err := s.SaveCue(ctx, "demo", cue(lang, float64(i), float64(i)+0.9, "x")); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, lang := range []string{"en", "fr", "de", "es"} {
+		if cs, _ := s.Cues(ctx, "demo", lang, 0, All); len(cs) != 100 {
+			t.Errorf("%s: %d cues, want 100", lang, len(cs))
+		}
+	}
+}
+
+func BenchmarkSaveCue(b *testing.B) {
+	ctx := ctxT(b)
+	s := openT(b, b.TempDir())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := s.SaveCue(ctx, "demo", captions.Cue{Lang: "en", Start: int64(i) * 96000, End: int64(i)*96000 + 90000, Text: "Good morning,\neveryone.", Final: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
