@@ -1,0 +1,135 @@
+package captions
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/text/language"
+
+	"tolk/internal/audio"
+)
+
+// ScriptedWord is one word a Scripted recognizer "hears", on the program
+// timeline (48 kHz samples since the event started).
+type ScriptedWord struct {
+	Text       string
+	Start, End int64
+}
+
+// ScriptedPause is the silence after a word that makes a Scripted stream
+// settle what it heard into a final result.
+const ScriptedPause = 400 * audio.SampleRate / 1000
+
+// Scripted is a test double for Recognizer: it recognizes exactly the words
+// of its script. Time is driven by the PTS of the frames written, not by the
+// wall clock, so tests are deterministic. A stream reports only words that
+// start at or after the first frame it was given (a restarted stream does
+// not repeat words said before it existed).
+type Scripted struct {
+	script  []ScriptedWord
+	streams atomic.Int64
+}
+
+// NewScripted returns a recognizer that will say the script's words, which
+// must be in time order.
+func NewScripted(script []ScriptedWord) *Scripted {
+	return &Scripted{script: append([]ScriptedWord(nil), script...)}
+}
+
+// Streams reports how many streams have been opened.
+func (s *Scripted) Streams() int { return int(s.streams.Load()) }
+
+// NewStream opens a stream; every language is accepted.
+func (s *Scripted) NewStream(ctx context.Context, lang language.Tag) (Stream, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.streams.Add(1)
+	// Each word yields at most one interim and one final result, so this
+	// buffer never fills and Write never blocks.
+	return &scriptedStream{ctx: ctx, script: s.script, out: make(chan Result, 2*len(s.script)+1), first: -1}, nil
+}
+
+type scriptedStream struct {
+	ctx    context.Context
+	script []ScriptedWord
+	out    chan Result
+
+	mu      sync.Mutex
+	first   int64 // PTS of the first frame, -1 before it
+	next    int   // index of the next word not yet heard
+	pending []Word
+	closed  bool
+}
+
+var errStreamClosed = errors.New("stream closed")
+
+func (s *scriptedStream) Write(f audio.Frame) error {
+	if err := s.ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errStreamClosed
+	}
+	if s.first < 0 {
+		s.first = f.PTS
+		for s.next < len(s.script) && s.script[s.next].Start < f.PTS {
+			s.next++
+		}
+	}
+	now := f.PTS + int64(len(f.Samples))
+	for s.next < len(s.script) && s.script[s.next].End <= now {
+		w := s.script[s.next]
+		s.next++
+		if n := len(s.pending); n > 0 && w.Start-s.pending[n-1].End >= ScriptedPause {
+			s.final()
+		}
+		s.pending = append(s.pending, Word{Text: w.Text, Start: w.Start, End: w.End, Confidence: 1})
+		s.emit(false)
+	}
+	if n := len(s.pending); n > 0 && now-s.pending[n-1].End >= ScriptedPause {
+		s.final()
+	}
+	return nil
+}
+
+func (s *scriptedStream) final() {
+	s.emit(true)
+	s.pending = nil
+}
+
+func (s *scriptedStream) emit(final bool) {
+	texts := make([]string, len(s.pending))
+	for i, w := range s.pending {
+		texts[i] = w.Text
+	}
+	s.out <- Result{
+		Final: final,
+		Text:  strings.Join(texts, " "),
+		Words: append([]Word(nil), s.pending...),
+		Start: s.pending[0].Start,
+		End:   s.pending[len(s.pending)-1].End,
+	}
+}
+
+func (s *scriptedStream) Results() <-chan Result { return s.out }
+
+// Close settles what was heard into a final result and closes Results.
+func (s *scriptedStream) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if len(s.pending) > 0 {
+		s.final()
+	}
+	close(s.out)
+	return nil
+}
