@@ -88,7 +88,7 @@ func precision(format string) time.Duration {
 	return time.Millisecond / 2
 }
 
-func near(a, b, tol time.Duration) bool { return (a-b).Abs() <= tol }
+func near(a, b, tol time.Duration) bool { return (a - b).Abs() <= tol }
 
 func write(t testing.TB, format string, cues []captions.Cue, opts Options) []byte {
 	t.Helper()
