@@ -56,7 +56,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServe(), newCheck(), newToken(), newVersion())
+	root.AddCommand(newServe(), newCheck(), newToken(), newExport(), newVersion())
 	return root
 }
 
