@@ -219,7 +219,7 @@ func MasterPlaylist(renditions []AudioRendition, subtitles []SubtitleRendition, 
 		} else {
 			b = append(b, ",DEFAULT=NO"...)
 		}
-		b = append(b, ",AUTOSELECT=YES,URI=\""...)
+		b = append(b, ",AUTOSELECT=YES,CHARACTERISTICS=\"public.accessibility.transcribes-spoken-dialog\",URI=\""...)
 		b = append(b, s.URI...)
 		b = append(b, "\"\n"...)
 	}

@@ -1,0 +1,201 @@
+package hls
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tolk/internal/audio"
+)
+
+// Subtitles is one caption language's WebVTT rendition: segments cut on the
+// same program-time boundaries as the audio, so segment N of the subtitles
+// covers the same span as segment N of every audio rendition. Cue times are
+// program time, and each segment's X-TIMESTAMP-MAP maps them onto the audio's
+// media timeline (fMP4 decode time = program time).
+type Subtitles struct {
+	seg    int64 // segment length in samples
+	window int
+	epoch  func() (time.Time, bool)
+
+	mu    sync.Mutex
+	cues  []vttCue // sorted by start
+	edge  int64    // segments ending at or before edge are complete
+	first int64    // first segment number still listed
+	ended bool
+
+	playlist atomic.Pointer[[]byte]
+}
+
+type vttCue struct {
+	start, end int64
+	text       string
+}
+
+// NewSubtitles returns an empty rendition; epoch gives the wall-clock time of
+// program time zero for EXT-X-PROGRAM-DATE-TIME (Muxer.Epoch).
+func NewSubtitles(opts Options, epoch func() (time.Time, bool)) *Subtitles {
+	opts = opts.withDefaults()
+	s := &Subtitles{seg: audio.Samples(opts.SegmentDuration), window: opts.Window, epoch: epoch}
+	s.render()
+	return s
+}
+
+// Add records a final cue (program time). Published segments are immutable,
+// so the caller advances the rendition behind the audio by more than the
+// recognizer's lag (see Advance); a cue that still comes too late for a
+// published segment appears only in the segments not yet published.
+func (s *Subtitles) Add(start, end int64, text string) {
+	// A cue's text must not end the cue (blank line) or look like timing.
+	var lines []string
+	for _, l := range strings.Split(strings.ReplaceAll(text, "\r", ""), "\n") {
+		for strings.Contains(l, "-->") {
+			l = strings.ReplaceAll(l, "-->", "->")
+		}
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	text = strings.Join(lines, "\n")
+	if end <= start || text == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := sort.Search(len(s.cues), func(i int) bool { return s.cues[i].start > start })
+	s.cues = append(s.cues, vttCue{})
+	copy(s.cues[i+1:], s.cues[i:])
+	s.cues[i] = vttCue{start, end, text}
+}
+
+// Advance publishes the segments that end by program time pts. Callers pass
+// the audio's time minus the time recognition may still take to settle a cue,
+// so every segment is complete when it is published.
+func (s *Subtitles) Advance(pts int64) {
+	s.mu.Lock()
+	done := pts / s.seg * s.seg
+	if done <= s.edge || s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.edge = done
+	last := s.edge/s.seg - 1
+	if n := last - s.first + 1; n > int64(s.window) {
+		s.first = last - int64(s.window) + 1
+	}
+	// Forget cues that ended before the window.
+	from := s.first * s.seg
+	k := 0
+	for _, c := range s.cues {
+		if c.end > from {
+			s.cues[k] = c
+			k++
+		}
+	}
+	s.cues = s.cues[:k]
+	s.mu.Unlock()
+	s.render()
+}
+
+// Close ends the playlist (EXT-X-ENDLIST).
+func (s *Subtitles) Close() {
+	s.mu.Lock()
+	s.ended = true
+	s.mu.Unlock()
+	s.render()
+}
+
+func (s *Subtitles) render() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	target := (s.seg + audio.SampleRate - 1) / audio.SampleRate
+	var b strings.Builder
+	fmt.Fprintf(&b, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-TARGETDURATION:%d\n#EXT-X-MEDIA-SEQUENCE:%d\n", playlistVersion, target, s.first)
+	epoch, haveEpoch := s.epoch()
+	for n := s.first; (n+1)*s.seg <= s.edge; n++ {
+		if haveEpoch {
+			fmt.Fprintf(&b, "#EXT-X-PROGRAM-DATE-TIME:%s\n", epoch.Add(audio.Duration(n*s.seg)).UTC().Format("2006-01-02T15:04:05.000Z"))
+		}
+		fmt.Fprintf(&b, "#EXTINF:%s,\nseg%d.vtt\n", strconv.FormatFloat(float64(s.seg)/audio.SampleRate, 'f', 3, 64), n)
+	}
+	if s.ended {
+		b.WriteString("#EXT-X-ENDLIST\n")
+	}
+	out := []byte(b.String())
+	s.playlist.Store(&out)
+}
+
+// segment renders WebVTT segment n, or false if it is not published.
+func (s *Subtitles) segment(n int64) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n < s.first || (n+1)*s.seg > s.edge {
+		return nil, false
+	}
+	from, to := n*s.seg, (n+1)*s.seg
+	var b strings.Builder
+	// Cue times are program time; MPEGTS 0 is program time 0 on the audio's
+	// media timeline (its decode times are program time too).
+	b.WriteString("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n\n")
+	for _, c := range s.cues {
+		if c.start >= to {
+			break
+		}
+		if c.end <= from {
+			continue
+		}
+		fmt.Fprintf(&b, "%s --> %s\n%s\n\n", vttTime(c.start), vttTime(c.end), c.text)
+	}
+	return []byte(b.String()), true
+}
+
+func vttTime(pts int64) string {
+	ms := pts * 1000 / audio.SampleRate
+	return fmt.Sprintf("%02d:%02d:%02d.%03d", ms/3600000, ms/60000%60, ms/1000%60, ms%1000)
+}
+
+// ServeHTTP serves "index.m3u8" and "seg{N}.vtt" (the caller strips the
+// rendition's prefix).
+func (s *Subtitles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.Set("Allow", "GET, HEAD")
+		writeJSONError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	p := strings.TrimPrefix(r.URL.Path, "/")
+	if p == "index.m3u8" {
+		h.Set("Content-Type", "application/vnd.apple.mpegurl")
+		h.Set("Cache-Control", "no-cache")
+		_, _ = w.Write(*s.playlist.Load())
+		return
+	}
+	num, ok := strings.CutPrefix(p, "seg")
+	num, ok2 := strings.CutSuffix(num, ".vtt")
+	n, err := strconv.ParseInt(num, 10, 64)
+	if !ok || !ok2 || err != nil || n < 0 || strconv.FormatInt(n, 10) != num {
+		writeJSONError(w, http.StatusNotFound, "no such subtitle resource")
+		return
+	}
+	body, ok := s.segment(n)
+	if !ok {
+		writeJSONError(w, http.StatusNotFound, "segment not available")
+		return
+	}
+	h.Set("Content-Type", "text/vtt; charset=utf-8")
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	_, _ = w.Write(body)
+}
+
+func writeJSONError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = fmt.Fprintf(w, "{\"error\":%q}\n", msg)
+}
