@@ -41,6 +41,47 @@ type Event struct {
 	Audio     Audio      `yaml:"audio"`
 	HLS       HLS        `yaml:"hls"`
 	Server    Server     `yaml:"server"`
+	Captions  Captions   `yaml:"captions"`
+}
+
+// Captions chooses the speech recognizer of each language.
+type Captions struct {
+	// Backend is the default for every language: sphinx (embedded, the
+	// default), google (Cloud Speech-to-Text) or none.
+	Backend string `yaml:"backend"`
+	// Languages overrides the backend per language tag (the floor's included).
+	Languages map[string]string `yaml:"languages"`
+	// Models gives PocketSphinx models for languages other than en-US.
+	Models map[string]SphinxModel `yaml:"models"`
+	// Google configures the cloud backend; credentials are Application
+	// Default Credentials (GOOGLE_APPLICATION_CREDENTIALS).
+	Google GoogleSpeech `yaml:"google"`
+}
+
+// SphinxModel is a PocketSphinx model: acoustic model directory, dictionary
+// and language model.
+type SphinxModel struct {
+	Acoustic string `yaml:"acoustic"`
+	Dict     string `yaml:"dict"`
+	LM       string `yaml:"lm"`
+}
+
+// GoogleSpeech configures Cloud Speech-to-Text.
+type GoogleSpeech struct {
+	// Endpoint overrides the service address (host:port).
+	Endpoint string `yaml:"endpoint"`
+	// Model is the recognition model, e.g. "latest_long".
+	Model string `yaml:"model"`
+}
+
+// BackendFor returns the recognizer backend of a language tag.
+func (c Captions) BackendFor(tag string) string {
+	for k, v := range c.Languages {
+		if Tag(k) == tag {
+			return v
+		}
+	}
+	return c.Backend
 }
 
 // Floor describes the stage feed.
@@ -154,6 +195,9 @@ func (ev *Event) Defaults() {
 	if ev.Server.Data == "" {
 		ev.Server.Data = DefaultData
 	}
+	if ev.Captions.Backend == "" {
+		ev.Captions.Backend = "sphinx"
+	}
 	for i := range ev.Languages {
 		if ev.Languages[i].DuckDB == nil {
 			d := DefaultDuckDB
@@ -231,6 +275,27 @@ func (ev *Event) Validate() Problems {
 	}
 	if ev.HLS.Window < 3 || ev.HLS.Window > 10000 {
 		add("hls.window: %d is outside 3..10000 segments", ev.HLS.Window)
+	}
+	backends := map[string]bool{"sphinx": true, "google": true, "none": true}
+	if !backends[ev.Captions.Backend] {
+		add("captions.backend: %q is not sphinx, google or none", ev.Captions.Backend)
+	}
+	for k, v := range ev.Captions.Languages {
+		tag, err := parseTag(k)
+		if _, ok := seen[tag]; err != nil || !ok {
+			add("captions.languages.%s: not a language of this event", k)
+		}
+		if !backends[v] {
+			add("captions.languages.%s: %q is not sphinx, google or none", k, v)
+		}
+	}
+	for k, m := range ev.Captions.Models {
+		if _, err := parseTag(k); err != nil {
+			add("captions.models.%s: %v", k, err)
+		}
+		if m.Acoustic == "" || m.Dict == "" || m.LM == "" {
+			add("captions.models.%s: acoustic, dict and lm are all needed", k)
+		}
 	}
 	return p
 }

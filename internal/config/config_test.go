@@ -77,6 +77,10 @@ func TestParseBad(t *testing.T) {
 		{"bitrate", good + "audio: {bitrate: 1000}\n", []string{"audio.bitrate"}},
 		{"several problems at once", "id: X\nfloor: {language: zz-zz-zz-zz-1, source: nope}\n", []string{"id:", "floor.language", "floor.source"}},
 		{"not yaml", "id: [", []string{"parse config"}},
+		{"captions backend", good + "captions: {backend: whisper}\n", []string{"captions.backend"}},
+		{"captions language not in event", good + "captions: {languages: {de: google}}\n", []string{"captions.languages.de"}},
+		{"captions language backend", good + "captions: {languages: {fr: magic}}\n", []string{"captions.languages.fr"}},
+		{"captions model incomplete", good + "captions: {models: {fr: {acoustic: /m}}}\n", []string{"captions.models.fr"}},
 		{"wrong type", strings.Replace(good, "loop: true", "loop: maybe", 1), []string{"line 7", "maybe"}},
 	}
 	for _, c := range cases {
