@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +70,15 @@ func flite(t testing.TB, dir, voice, text string) string {
 // returns every result in order.
 func recognize(t testing.TB, r *Recognizer, samples []float32, pts0 int64) ([]captions.Result, Stats) {
 	t.Helper()
+	res, st, _, _ := recognizeTimed(t, r, samples, pts0)
+	return res, st
+}
+
+// recognizeTimed is recognize that also says how long loading the decoder
+// and decoding took.
+func recognizeTimed(t testing.TB, r *Recognizer, samples []float32, pts0 int64) ([]captions.Result, Stats, time.Duration, time.Duration) {
+	t.Helper()
+	loadStart := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	st, err := r.NewStream(ctx, language.AmericanEnglish)
@@ -77,6 +86,8 @@ func recognize(t testing.TB, r *Recognizer, samples []float32, pts0 int64) ([]ca
 		t.Fatal(err)
 	}
 	s := st.(*Stream)
+	load := time.Since(loadStart)
+	decodeStart := time.Now()
 	var got []captions.Result
 	collected := make(chan struct{})
 	go func() {
@@ -96,7 +107,7 @@ func recognize(t testing.TB, r *Recognizer, samples []float32, pts0 int64) ([]ca
 		t.Fatal(err)
 	}
 	<-collected
-	return got, s.Stats()
+	return got, s.Stats(), load, time.Since(decodeStart)
 }
 
 func finalText(rs []captions.Result) string {
@@ -369,19 +380,106 @@ func TestCleanWord(t *testing.T) {
 }
 
 // BenchmarkRealTimeFactor decodes the floor clip and reports decode time per
-// audio time for one stream, and the streams one core can carry.
+// audio time for one stream (resampling, decoding, interims and finals; the
+// decoder's load is reported apart), and the streams one core can carry.
 func BenchmarkRealTimeFactor(b *testing.B) {
 	r := newTestRecognizer(b)
 	samples := readWAV48(b, "../../testdata/floor.wav")
 	audioSec := float64(len(samples)+audio.SampleRate) / audio.SampleRate
-	var total time.Duration
+	var load, decode time.Duration
 	for b.Loop() {
-		start := time.Now()
-		recognize(b, r, samples, 0)
-		total += time.Since(start)
+		_, _, l, d := recognizeTimed(b, r, samples, 0)
+		load += l
+		decode += d
 	}
-	rtf := total.Seconds() / float64(b.N) / audioSec
+	rtf := decode.Seconds() / float64(b.N) / audioSec
 	b.ReportMetric(rtf, "rtf")
 	b.ReportMetric(1/rtf, "streams/core")
-	_ = fmt.Sprint()
+	b.ReportMetric(load.Seconds()/float64(b.N), "load-s")
+}
+
+// Decoders in parallel streams share nothing: two streams decoding the same
+// clip at the same time must agree word for word.
+func TestParallelStreamsAgree(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	r := newTestRecognizer(t)
+	samples := readWAV48(t, "../../testdata/voice-b.wav")
+	texts := make([]string, 3)
+	done := make(chan struct{})
+	for i := range texts {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			res, _ := recognize(t, r, samples, int64(i)*audio.SampleRate)
+			texts[i] = finalText(res)
+		}()
+	}
+	for range texts {
+		<-done
+	}
+	for i := 1; i < len(texts); i++ {
+		if texts[i] != texts[0] {
+			t.Errorf("stream %d heard %q, stream 0 %q", i, texts[i], texts[0])
+		}
+	}
+	if texts[0] == "" {
+		t.Error("nothing recognized")
+	}
+}
+
+// BenchmarkParallelStreams runs one stream per core at once and reports the
+// aggregate decode time per audio time per core.
+func BenchmarkParallelStreams(b *testing.B) {
+	r := newTestRecognizer(b)
+	samples := readWAV48(b, "../../testdata/floor.wav")
+	audioSec := float64(len(samples)+audio.SampleRate) / audio.SampleRate
+	n := runtime.GOMAXPROCS(0)
+	var wall time.Duration
+	for b.Loop() {
+		done := make(chan time.Duration, n)
+		for range n {
+			go func() {
+				_, _, _, d := recognizeTimed(b, r, samples, 0)
+				done <- d
+			}()
+		}
+		var longest time.Duration
+		for range n {
+			longest = max(longest, <-done)
+		}
+		wall += longest
+	}
+	rtf := wall.Seconds() / float64(b.N) / audioSec
+	b.ReportMetric(rtf, "rtf")
+	// Each core carried one stream for the longest stream's decode time.
+	b.ReportMetric(1/rtf, "streams/core")
+}
+
+// Opening and closing streams must not leak file handles (the library opens
+// its log file on every decoder load).
+func TestNoDescriptorLeak(t *testing.T) {
+	r := newTestRecognizer(t)
+	open := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip("no /proc/self/fd")
+		}
+		return len(ents)
+	}
+	before := open()
+	for range 3 {
+		st, err := r.NewStream(context.Background(), language.AmericanEnglish)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := open()
+	t.Logf("open descriptors: %d before, %d after", before, after)
+	if after > before+1 {
+		t.Errorf("%d open descriptors after 3 streams, %d before", after, before)
+	}
 }
