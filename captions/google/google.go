@@ -1,0 +1,119 @@
+// Package google is the Google Cloud Speech recognizer: one gRPC
+// StreamingRecognize stream per caption stream, restarted before the
+// service's stream duration cap, with the audio since the last final result
+// sent again so that no word is lost or doubled across a restart.
+package google
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	speech "cloud.google.com/go/speech/apiv1"
+	"golang.org/x/text/language"
+	"google.golang.org/api/option"
+
+	"tolk/captions"
+	"tolk/internal/audio"
+)
+
+// Config sets up the recognizer. Zero values take the defaults given.
+type Config struct {
+	// Endpoint is the service's host:port; empty means Google's.
+	Endpoint string
+	// ClientOptions are added after Endpoint (credentials, dial options).
+	// Without any, Application Default Credentials are used.
+	ClientOptions []option.ClientOption
+	// Model is the recognition model ("latest_long", ...); empty is the
+	// service's default.
+	Model string
+	// Punctuation asks for automatic punctuation.
+	Punctuation bool
+
+	// Clock paces restarts, backoff and draining (audio.SystemClock).
+	Clock audio.Clock
+	// RestartAfter is when a stream starts looking for an utterance boundary
+	// to restart at (290 s; the service ends a stream after ≈ 305 s).
+	RestartAfter time.Duration
+	// RestartGrace is how long after RestartAfter the stream restarts even in
+	// the middle of speech (10 s).
+	RestartGrace time.Duration
+	// Drain bounds the wait for final results after a stream is half-closed (5 s).
+	Drain time.Duration
+	// MaxReplay bounds the audio kept since the last final result (8 s).
+	MaxReplay time.Duration
+	// Queue is how many frames Write can queue ahead of the sender (250, 5 s).
+	Queue int
+	// Chunk is the audio sent per request in steady state (100 ms).
+	Chunk time.Duration
+	// BackoffMin and BackoffMax bound the wait between failed streams
+	// (500 ms doubling up to 30 s).
+	BackoffMin, BackoffMax time.Duration
+}
+
+// MaxRequestBytes is the most audio one request carries (the service allows 25 KB).
+const MaxRequestBytes = 25000
+
+func (c *Config) defaults() {
+	if c.Clock == nil {
+		c.Clock = audio.SystemClock{}
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.RestartAfter, 290*time.Second)
+	def(&c.RestartGrace, 10*time.Second)
+	def(&c.Drain, 5*time.Second)
+	def(&c.MaxReplay, 8*time.Second)
+	def(&c.Chunk, 100*time.Millisecond)
+	def(&c.BackoffMin, 500*time.Millisecond)
+	def(&c.BackoffMax, 30*time.Second)
+	if c.Queue <= 0 {
+		c.Queue = 250
+	}
+}
+
+// Recognizer opens Google Cloud Speech streams. It implements captions.Recognizer.
+type Recognizer struct {
+	cfg    Config
+	client *speech.Client
+}
+
+var _ captions.Recognizer = (*Recognizer)(nil)
+
+// New connects a client; Close releases it.
+func New(ctx context.Context, cfg Config) (*Recognizer, error) {
+	cfg.defaults()
+	var opts []option.ClientOption
+	if cfg.Endpoint != "" {
+		opts = append(opts, option.WithEndpoint(cfg.Endpoint))
+	}
+	opts = append(opts, cfg.ClientOptions...)
+	c, err := speech.NewClient(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("google speech client: %w", err)
+	}
+	return &Recognizer{cfg: cfg, client: c}, nil
+}
+
+// Close closes the client; streams still open fail.
+func (r *Recognizer) Close() error { return r.client.Close() }
+
+// NewStream opens a stream for lang; see Open.
+func (r *Recognizer) NewStream(ctx context.Context, lang language.Tag) (captions.Stream, error) {
+	return r.Open(ctx, lang)
+}
+
+// Open starts recognizing lang (its BCP 47 code is the language_code). The
+// stream runs until Close or until ctx ends.
+func (r *Recognizer) Open(ctx context.Context, lang language.Tag) (*Stream, error) {
+	if lang == language.Und {
+		return nil, fmt.Errorf("google: %w: undetermined language", captions.ErrUnsupported)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return newStream(ctx, r.cfg, r.client, lang.String()), nil
+}

@@ -1,0 +1,572 @@
+package google
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	speech "cloud.google.com/go/speech/apiv1"
+	"cloud.google.com/go/speech/apiv1/speechpb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"tolk/captions"
+	"tolk/internal/audio"
+)
+
+// Stats counts a stream's life; every field only grows.
+type Stats struct {
+	Sessions        int64 // service streams opened
+	Restarts        int64 // planned restarts and streams ended by the duration cap
+	Errors          int64 // streams that failed (auth, quota, unavailable, ...)
+	Replayed        int64 // samples sent again on a new stream because no final had settled them
+	DroppedFrames   int64 // frames Write could not queue
+	DroppedAudio    int64 // samples forgotten unrecognized because the replay bound was reached
+	DroppedResults  int64 // interim results replaced by newer ones before they were read
+	Requests        int64 // audio requests sent
+	MaxRequestBytes int64 // largest audio request sent
+}
+
+// Stream is one recognition stream. It implements captions.Stream.
+type Stream struct {
+	cfg    Config
+	client *speech.Client
+	lang   string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	in     chan piece
+	stop   chan struct{} // closed by Close: finish the current stream and end
+	out    chan captions.Result
+	done   chan struct{} // run ended
+	emitWG sync.WaitGroup
+
+	closeOnce sync.Once
+	closed    atomic.Bool
+
+	sessions, restarts, failures, replayed, droppedFrames, droppedAudio, droppedResults, requests, maxRequest atomic.Int64
+
+	mu      sync.Mutex
+	err     error
+	pending []captions.Result // results waiting for the reader
+	wake    chan struct{}
+
+	// Owned by run.
+	buf     replay
+	tl      timeline
+	settled int64 // program time up to which final results settled the audio
+	started bool
+}
+
+var _ captions.Stream = (*Stream)(nil)
+
+// maxPending bounds results waiting for a slow reader.
+const maxPending = 1024
+
+func newStream(ctx context.Context, cfg Config, client *speech.Client, lang string) *Stream {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &Stream{
+		cfg: cfg, client: client, lang: lang,
+		ctx: ctx, cancel: cancel,
+		in:   make(chan piece, cfg.Queue),
+		stop: make(chan struct{}),
+		out:  make(chan captions.Result, 64),
+		done: make(chan struct{}),
+		wake: make(chan struct{}, 1),
+		buf:  replay{max: audio.Samples(cfg.MaxReplay)},
+	}
+	s.emitWG.Add(1)
+	go s.emitter()
+	go s.run()
+	return s
+}
+
+var errClosed = errors.New("google: stream closed")
+
+// Write queues one frame for sending; it never blocks: when the queue is
+// full the frame is dropped and counted.
+func (s *Stream) Write(f audio.Frame) error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	if err := s.ctx.Err(); err != nil {
+		return err
+	}
+	pcm := make([]int16, len(f.Samples))
+	for i, v := range f.Samples {
+		pcm[i] = toInt16(v)
+	}
+	select {
+	case s.in <- piece{pts: f.PTS, pcm: pcm}:
+	default:
+		s.droppedFrames.Add(1)
+	}
+	return nil
+}
+
+func toInt16(v float32) int16 {
+	switch {
+	case v != v: // NaN
+		return 0
+	case v >= 1:
+		return math.MaxInt16
+	case v <= -1:
+		return -math.MaxInt16
+	}
+	return int16(math.Round(float64(v) * math.MaxInt16))
+}
+
+// Results delivers interim and final results; it is closed after Close or
+// when the stream's context ends.
+func (s *Stream) Results() <-chan captions.Result { return s.out }
+
+// Close sends what is queued, waits (up to Config.Drain) for the final
+// results of the current stream, and ends. Results already waiting stay
+// readable up to the channel's buffer.
+func (s *Stream) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		close(s.stop)
+	})
+	// A send blocked by a service that stopped reading would hold run up;
+	// the drain bound ends it.
+	t := s.cfg.Clock.NewTimer(s.cfg.Drain + time.Second)
+	select {
+	case <-s.done:
+	case <-t.C():
+	}
+	t.Stop()
+	s.cancel()
+	<-s.done
+	s.emitWG.Wait()
+	return nil
+}
+
+// Err is the most recent failure of a service stream, nil if none failed.
+func (s *Stream) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Stats returns the counts so far.
+func (s *Stream) Stats() Stats {
+	return Stats{
+		Sessions: s.sessions.Load(), Restarts: s.restarts.Load(), Errors: s.failures.Load(), Replayed: s.replayed.Load(),
+		DroppedFrames: s.droppedFrames.Load(), DroppedAudio: s.droppedAudio.Load(), DroppedResults: s.droppedResults.Load(),
+		Requests: s.requests.Load(), MaxRequestBytes: s.maxRequest.Load(),
+	}
+}
+
+// push hands a result to the emitter. A newer interim replaces an interim
+// not yet read; finals are kept (up to maxPending).
+func (s *Stream) push(r captions.Result) {
+	s.mu.Lock()
+	n := len(s.pending)
+	switch {
+	case !r.Final && n > 0 && !s.pending[n-1].Final:
+		s.pending[n-1] = r
+		s.droppedResults.Add(1)
+	case n >= maxPending:
+		s.droppedResults.Add(1)
+	default:
+		s.pending = append(s.pending, r)
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Stream) pop() (captions.Result, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pending) == 0 {
+		return captions.Result{}, false
+	}
+	r := s.pending[0]
+	s.pending = s.pending[1:]
+	return r, true
+}
+
+// emitter delivers results to the reader so that a slow reader never holds
+// up the sending of audio. When the stream ends it moves what is left into
+// the channel's buffer without waiting, and closes it.
+func (s *Stream) emitter() {
+	defer s.emitWG.Done()
+	defer close(s.out)
+	for {
+		for {
+			r, ok := s.pop()
+			if !ok {
+				break
+			}
+			select {
+			case s.out <- r:
+			case <-s.ctx.Done():
+				s.flushResults(r)
+				return
+			}
+		}
+		select {
+		case <-s.wake:
+		case <-s.ctx.Done():
+			s.flushResults()
+			return
+		}
+	}
+}
+
+func (s *Stream) flushResults(first ...captions.Result) {
+	for {
+		var r captions.Result
+		if len(first) > 0 {
+			r, first = first[0], nil
+		} else {
+			var ok bool
+			if r, ok = s.pop(); !ok {
+				return
+			}
+		}
+		select {
+		case s.out <- r:
+		default:
+			s.droppedResults.Add(1)
+		}
+	}
+}
+
+func (s *Stream) setErr(err error) {
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
+}
+
+// take moves one queued frame into the replay buffer.
+func (s *Stream) take(p piece) {
+	if !s.started {
+		s.started = true
+		s.settled = p.pts
+	}
+	before := s.buf.dropped
+	s.buf.add(p)
+	s.droppedAudio.Add(s.buf.dropped - before)
+}
+
+// run opens service streams one after the other until Close or ctx ends.
+func (s *Stream) run() {
+	defer close(s.done)
+	attempt := 0
+	for {
+		res := s.session()
+		if s.ctx.Err() != nil || res.stopped {
+			return
+		}
+		if res.responded {
+			attempt = 0
+		}
+		wait := false
+		switch code := status.Code(res.err); {
+		case res.err == nil:
+			s.restarts.Add(1)
+		case code == codes.OutOfRange:
+			// The duration cap; a stream that ends this way at once (audio
+			// sent too fast) waits like any failure.
+			s.restarts.Add(1)
+			wait = res.lived < time.Second
+		default:
+			s.failures.Add(1)
+			s.setErr(res.err)
+			wait = true
+		}
+		if wait {
+			if !s.backoff(attempt) {
+				return
+			}
+			attempt++
+		}
+	}
+}
+
+// backoff waits before the next attempt while still taking frames into the
+// replay buffer; false means the stream is ending.
+func (s *Stream) backoff(attempt int) bool {
+	d := s.cfg.BackoffMin << min(attempt, 20)
+	d = min(d, s.cfg.BackoffMax)
+	t := s.cfg.Clock.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return false
+		case <-s.stop:
+			return false
+		case p := <-s.in:
+			s.take(p)
+		case <-t.C():
+			return true
+		}
+	}
+}
+
+type sessionResult struct {
+	err       error // nil: a planned restart
+	stopped   bool  // ended for Close
+	responded bool  // the service answered at least once
+	lived     time.Duration
+}
+
+type received struct {
+	resp *speechpb.StreamingRecognizeResponse
+	err  error
+}
+
+var errServerEnded = errors.New("google: the service ended the stream")
+
+// session runs one service stream: it sends the replay buffer, then the
+// frames as they come, and restarts at an utterance boundary after
+// RestartAfter (or regardless after RestartGrace more).
+func (s *Stream) session() (res sessionResult) {
+	clock := s.cfg.Clock
+	opened := clock.Now()
+	defer func() { res.lived = clock.Now().Sub(opened) }()
+	s.sessions.Add(1)
+
+	sctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	rs, err := s.client.StreamingRecognize(sctx)
+	if err != nil {
+		return sessionResult{err: fmt.Errorf("google: open stream: %w", err)}
+	}
+	err = rs.Send(&speechpb.StreamingRecognizeRequest{StreamingRequest: &speechpb.StreamingRecognizeRequest_StreamingConfig{
+		StreamingConfig: &speechpb.StreamingRecognitionConfig{
+			Config: &speechpb.RecognitionConfig{
+				Encoding:                   speechpb.RecognitionConfig_LINEAR16,
+				SampleRateHertz:            audio.SampleRate,
+				AudioChannelCount:          1,
+				LanguageCode:               s.lang,
+				EnableWordTimeOffsets:      true,
+				EnableAutomaticPunctuation: s.cfg.Punctuation,
+				Model:                      s.cfg.Model,
+			},
+			InterimResults: true,
+		},
+	}})
+	if err != nil {
+		return sessionResult{err: fmt.Errorf("google: send config: %w", err)}
+	}
+
+	resps := make(chan received)
+	recvDone := make(chan struct{})
+	go func() {
+		defer close(recvDone)
+		for {
+			r, err := rs.Recv()
+			select {
+			case resps <- received{r, err}:
+			case <-sctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		cancel()
+		<-recvDone
+	}()
+
+	// A new stream hears the audio since the last final result again, from
+	// its own offset zero.
+	s.buf.sent = 0
+	s.tl = timeline{nextPTS: s.settled}
+	if s.sessions.Load() > 1 {
+		s.replayed.Add(s.buf.samples)
+	}
+	if err := s.send(rs, true); err != nil {
+		return sessionResult{err: err}
+	}
+
+	soft := clock.NewTimer(s.cfg.RestartAfter)
+	defer soft.Stop()
+	hard := clock.NewTimer(s.cfg.RestartAfter + s.cfg.RestartGrace)
+	defer hard.Stop()
+	var drain <-chan time.Time
+	var drainTimer audio.Timer
+	defer func() {
+		if drainTimer != nil {
+			drainTimer.Stop()
+		}
+	}()
+	wantRestart, halfClosed, stopping := false, false, false
+	stopCh := s.stop
+
+	halfClose := func() error {
+		if halfClosed {
+			return nil
+		}
+		halfClosed = true
+		if err := s.send(rs, true); err != nil {
+			return err
+		}
+		if err := rs.CloseSend(); err != nil {
+			return fmt.Errorf("google: half-close: %w", err)
+		}
+		drainTimer = clock.NewTimer(s.cfg.Drain)
+		drain = drainTimer.C()
+		return nil
+	}
+
+	for {
+		select {
+		case <-s.ctx.Done():
+			return sessionResult{err: s.ctx.Err(), stopped: true, responded: res.responded}
+		case <-stopCh:
+			stopCh = nil
+			stopping = true
+			// Take what Write queued before Close, then finish.
+			for len(s.in) > 0 {
+				s.take(<-s.in)
+			}
+			if err := halfClose(); err != nil {
+				return sessionResult{err: err, stopped: true}
+			}
+		case p := <-s.in:
+			s.take(p)
+			if !halfClosed && s.buf.unsent() >= audio.Samples(s.cfg.Chunk) {
+				if err := s.send(rs, false); err != nil {
+					return sessionResult{err: err, responded: res.responded, stopped: stopping}
+				}
+			}
+		case r := <-resps:
+			if r.err != nil {
+				err := r.err
+				if errors.Is(err, io.EOF) {
+					err = nil
+					if !halfClosed {
+						err = errServerEnded
+					}
+				}
+				return sessionResult{err: err, responded: res.responded, stopped: stopping}
+			}
+			res.responded = true
+			final := s.handle(r.resp)
+			if final && wantRestart {
+				if err := halfClose(); err != nil {
+					return sessionResult{err: err, responded: true, stopped: stopping}
+				}
+			}
+		case <-soft.C():
+			wantRestart = true
+		case <-hard.C():
+			if err := halfClose(); err != nil {
+				return sessionResult{err: err, responded: res.responded, stopped: stopping}
+			}
+		case <-drain:
+			// The service did not end the stream after the half-close; what
+			// it did not settle is sent again on the next stream.
+			return sessionResult{responded: res.responded, stopped: stopping}
+		}
+	}
+}
+
+// send sends the unsent audio in requests of at most MaxRequestBytes; in
+// steady state (all false) it leaves less than a Chunk for later.
+func (s *Stream) send(rs speechpb.Speech_StreamingRecognizeClient, all bool) error {
+	chunk := audio.Samples(s.cfg.Chunk)
+	for s.buf.unsent() > 0 && (all || s.buf.unsent() >= chunk) {
+		p := s.buf.next(MaxRequestBytes / 2)
+		if len(p.pcm) == 0 {
+			break
+		}
+		data := make([]byte, 2*len(p.pcm))
+		for i, v := range p.pcm {
+			binary.LittleEndian.PutUint16(data[2*i:], uint16(v))
+		}
+		s.tl.record(p.pts, int64(len(p.pcm)))
+		err := rs.Send(&speechpb.StreamingRecognizeRequest{StreamingRequest: &speechpb.StreamingRecognizeRequest_AudioContent{AudioContent: data}})
+		if err != nil {
+			return fmt.Errorf("google: send audio: %w", err)
+		}
+		s.requests.Add(1)
+		for {
+			m := s.maxRequest.Load()
+			if int64(len(data)) <= m || s.maxRequest.CompareAndSwap(m, int64(len(data))) {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// offset converts a stream offset to samples at the program rate.
+func offset(d *durationpb.Duration) int64 {
+	if d == nil {
+		return 0
+	}
+	ns := d.AsDuration()
+	// Round: the service's durations are truncated to whole nanoseconds.
+	return (int64(ns)*audio.SampleRate + int64(time.Second)/2) / int64(time.Second)
+}
+
+// handle turns a response into results; it reports whether a final came.
+func (s *Stream) handle(resp *speechpb.StreamingRecognizeResponse) bool {
+	var interim []string
+	var interimEnd int64
+	final := false
+	for _, r := range resp.GetResults() {
+		alts := r.GetAlternatives()
+		if !r.GetIsFinal() {
+			if len(alts) > 0 && strings.TrimSpace(alts[0].GetTranscript()) != "" {
+				interim = append(interim, strings.TrimSpace(alts[0].GetTranscript()))
+				interimEnd = max(interimEnd, s.tl.end(offset(r.GetResultEndTime())))
+			}
+			continue
+		}
+		final = true
+		end := s.tl.end(offset(r.GetResultEndTime()))
+		if len(alts) > 0 {
+			if res, ok := s.finalResult(alts[0], end); ok {
+				s.push(res)
+			}
+		}
+		if end > s.settled {
+			s.buf.trim(end)
+			s.settled = end
+		}
+	}
+	if len(interim) > 0 {
+		s.push(captions.Result{Text: strings.Join(interim, " "), Start: s.settled, End: max(interimEnd, s.settled)})
+	}
+	return final
+}
+
+func (s *Stream) finalResult(alt *speechpb.SpeechRecognitionAlternative, end int64) (captions.Result, bool) {
+	text := strings.TrimSpace(alt.GetTranscript())
+	if text == "" {
+		return captions.Result{}, false
+	}
+	r := captions.Result{Final: true, Text: text, Start: s.settled, End: max(end, s.settled)}
+	for _, w := range alt.GetWords() {
+		r.Words = append(r.Words, captions.Word{
+			Text:       w.GetWord(),
+			Start:      s.tl.start(offset(w.GetStartTime())),
+			End:        s.tl.end(offset(w.GetEndTime())),
+			Confidence: w.GetConfidence(),
+		})
+	}
+	if n := len(r.Words); n > 0 {
+		r.Start, r.End = r.Words[0].Start, r.Words[n-1].End
+	}
+	return r, true
+}
