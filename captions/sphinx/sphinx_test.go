@@ -457,7 +457,7 @@ func BenchmarkParallelStreams(b *testing.B) {
 }
 
 // Opening and closing streams must not leak file handles (the library opens
-// its log file on every decoder load).
+// its log file on every decoder load; it keeps one handle for the process).
 func TestNoDescriptorLeak(t *testing.T) {
 	r := newTestRecognizer(t)
 	open := func() int {
@@ -468,7 +468,7 @@ func TestNoDescriptorLeak(t *testing.T) {
 		return len(ents)
 	}
 	before := open()
-	for range 3 {
+	for range 6 {
 		st, err := r.NewStream(context.Background(), language.AmericanEnglish)
 		if err != nil {
 			t.Fatal(err)
@@ -480,6 +480,24 @@ func TestNoDescriptorLeak(t *testing.T) {
 	after := open()
 	t.Logf("open descriptors: %d before, %d after", before, after)
 	if after > before+1 {
-		t.Errorf("%d open descriptors after 3 streams, %d before", after, before)
+		t.Errorf("%d open descriptors after 6 streams, %d before", after, before)
 	}
+}
+
+func FuzzCleanWord(f *testing.F) {
+	for _, s := range []string{"the(2)", "<sil>", "[NOISE]", "++UH++", "o'clock", "(", "a(b", ")"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		w := cleanWord(s)
+		if w == "" {
+			return
+		}
+		if strings.ContainsAny(w[:1], "<[") || strings.HasPrefix(w, "++") {
+			t.Errorf("cleanWord(%q) = %q kept a filler", s, w)
+		}
+		if len(w) > len(s) {
+			t.Errorf("cleanWord(%q) = %q grew", s, w)
+		}
+	})
 }
