@@ -67,6 +67,7 @@ func (r *replay) unsent() int64 { return r.samples - r.sent }
 // next returns up to n unsent samples that are contiguous in program time,
 // and marks them sent.
 func (r *replay) next(n int64) piece {
+	var out piece
 	skip := r.sent
 	for _, p := range r.pieces {
 		l := int64(len(p.pcm))
@@ -74,11 +75,21 @@ func (r *replay) next(n int64) piece {
 			skip -= l
 			continue
 		}
-		k := min(l-skip, n)
-		r.sent += k
-		return piece{pts: p.pts + skip, pcm: p.pcm[skip : skip+k]}
+		if out.pcm != nil && p.pts+skip != out.pts+int64(len(out.pcm)) {
+			break // a gap: the next request starts a new segment
+		}
+		k := min(l-skip, n-int64(len(out.pcm)))
+		if out.pcm == nil {
+			out = piece{pts: p.pts + skip, pcm: make([]int16, 0, min(n, r.unsent()))}
+		}
+		out.pcm = append(out.pcm, p.pcm[skip:skip+k]...)
+		skip = 0
+		if int64(len(out.pcm)) == n {
+			break
+		}
 	}
-	return piece{}
+	r.sent += int64(len(out.pcm))
+	return out
 }
 
 // segment says that the stream's audio from offset off on is program time pts on.

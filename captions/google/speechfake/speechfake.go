@@ -96,6 +96,10 @@ type Stats struct {
 	CapHits         int // streams ended by the duration cap
 	Injected        int // streams failed by FailNext or Break
 	Finals          int // final results sent
+	// Unsettled counts words heard, whole or in part, but not settled in a
+	// final when their stream ended (at the cap, a failure or a half-close
+	// in the middle of speech): audio a client must send again.
+	Unsettled int
 	Interims        int // interim results sent
 }
 
@@ -254,6 +258,8 @@ func (s *Server) StreamingRecognize(st speechpb.Speech_StreamingRecognizeServer)
 		}
 	}()
 
+	defer func() { s.count(func(c *Stats) { c.Unsettled += dec.unsettled() }) }()
+
 	var odd []byte // a trailing byte of a request that split a sample
 	for {
 		in := reqs
@@ -376,6 +382,15 @@ func (d *decoder) feed(data []byte) []*speechpb.StreamingRecognitionResult {
 		}
 	}
 	return out
+}
+
+// unsettled is the number of words heard, whole or in part, not settled.
+func (d *decoder) unsettled() int {
+	n := len(d.words)
+	if d.code != 0 {
+		n++
+	}
+	return n
 }
 
 // finish settles the words heard completely when the client half-closes;
