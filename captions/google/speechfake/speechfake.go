@@ -100,7 +100,7 @@ type Stats struct {
 	// final when their stream ended (at the cap, a failure or a half-close
 	// in the middle of speech): audio a client must send again.
 	Unsettled int
-	Interims        int // interim results sent
+	Interims  int // interim results sent
 }
 
 // Server is a running fake. Close stops it.
