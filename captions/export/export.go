@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -147,6 +148,8 @@ func prepare(cues []captions.Cue, opts Options, prec time.Duration) []item {
 	return out
 }
 
+var arrowRE = regexp.MustCompile(`--+>`)
+
 // cleanLines splits a cue's text into trimmed, non-empty lines free of
 // what would break a subtitle file: "-->", control characters (a stray
 // newline would end an SRT cue), invalid UTF-8, byte-order marks, Unicode
@@ -173,9 +176,7 @@ func cleanLines(text string) []string {
 		s := strings.Join(strings.Fields(b.String()), " ")
 		// "-->" would make the line a timing line to SRT and WebVTT
 		// readers.
-		for strings.Contains(s, "-->") {
-			s = strings.ReplaceAll(s, "-->", "->")
-		}
+		s = arrowRE.ReplaceAllString(s, "->")
 		if s != "" {
 			lines = append(lines, s)
 		}

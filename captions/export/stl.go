@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/asticode/go-astisub"
 	"golang.org/x/text/language"
@@ -103,21 +104,9 @@ func stlItems(items []item) []item {
 			// One line longer than a block: split it at spaces (or
 			// anywhere, for a word that long).
 			flush()
-			var line []rune
-			for _, r := range text {
-				if _, rn := stlLine(string(append(line, r))); rn > stlTextBytes {
-					cut := len(line)
-					if i := strings.LastIndexByte(string(line), ' '); i > 0 {
-						cut = len([]rune(string(line)[:i]))
-					}
-					t, tn := stlLine(strings.TrimSpace(string(line[:cut])))
-					pieces, sizes = append(pieces, []string{t}), append(sizes, tn)
-					line = []rune(strings.TrimLeft(string(line[cut:]), " "))
-				}
-				line = append(line, r)
-			}
-			if t, tn := stlLine(strings.TrimSpace(string(line))); tn > 0 {
-				cur, size = []string{t}, tn
+			for _, p := range splitLine(text) {
+				t, tn := stlLine(p)
+				pieces, sizes = append(pieces, []string{t}), append(sizes, tn)
 			}
 		}
 		flush()
@@ -129,7 +118,7 @@ func stlItems(items []item) []item {
 		acc := 0
 		for i, p := range pieces {
 			acc += max(sizes[i], 1)
-			end := it.start + (span * time.Duration(acc) / time.Duration(total)).Round(frame)
+			end := it.start + time.Duration(float64(span)*float64(acc)/float64(total)).Round(frame)
 			if i == len(pieces)-1 {
 				end = it.end
 			}
@@ -138,6 +127,38 @@ func stlItems(items []item) []item {
 			}
 			out = append(out, item{start: start, end: end, lines: p})
 			start = end
+		}
+	}
+	return out
+}
+
+// splitLine cuts a mapped line into pieces of at most stlTextBytes,
+// at the last space that fits where there is one.
+func splitLine(text string) []string {
+	var out []string
+	rs := []rune(text)
+	for len(rs) > 0 {
+		n, cut, space := 0, len(rs), -1
+		for i, r := range rs {
+			w := utf8.RuneCountInString(norm.NFD.String(string(r)))
+			if n+w > stlTextBytes {
+				cut = i
+				break
+			}
+			n += w
+			if r == ' ' {
+				space = i
+			}
+		}
+		if cut < len(rs) && space > 0 {
+			cut = space
+		}
+		if p := strings.TrimSpace(string(rs[:cut])); p != "" {
+			out = append(out, p)
+		}
+		rs = rs[cut:]
+		for len(rs) > 0 && rs[0] == ' ' {
+			rs = rs[1:]
 		}
 	}
 	return out
