@@ -165,8 +165,9 @@ func (s *Stream) Stats() Stats {
 }
 
 func (s *Stream) run() {
-	defer close(s.done)
+	// Results closes last, so a reader that sees it closed also sees Err.
 	defer close(s.results)
+	defer close(s.done)
 	defer s.dec.free()
 	for {
 		select {
