@@ -170,6 +170,8 @@ func TestFloorWERAndWordTimes(t *testing.T) {
 
 	var finals, interims int
 	var last int64
+	var confSum float64
+	var confN int
 	for _, res := range results {
 		if res.Final {
 			finals++
@@ -185,9 +187,19 @@ func TestFloorWERAndWordTimes(t *testing.T) {
 			}
 			if res.Final {
 				last = w.End
+				if w.Confidence < 0 || w.Confidence > 1 {
+					t.Errorf("word %q confidence %v outside 0..1", w.Text, w.Confidence)
+				}
+				confSum += float64(w.Confidence)
+				confN++
 			}
 		}
 	}
+	// Word posteriors: mostly right words must mostly be confident.
+	if confN == 0 || confSum/float64(confN) < 0.5 {
+		t.Errorf("mean word confidence %.2f over %d words", confSum/float64(max(confN, 1)), confN)
+	}
+	t.Logf("%d finals, %d interims, mean word confidence %.2f", finals, interims, confSum/float64(max(confN, 1)))
 	if interims < finals {
 		t.Errorf("%d interims for %d finals", interims, finals)
 	}
