@@ -39,6 +39,9 @@ type Options struct {
 	// Tokens checks interpreter, producer and editor tokens; without it
 	// booths refuse everyone.
 	Tokens Tokens
+	// Cues reads the stored captions for export; without it export
+	// requests fail with 503.
+	Cues CueReader
 }
 
 // Server serves every event it has been given.
@@ -53,6 +56,7 @@ type Server struct {
 	events map[string]*eventState
 	closed bool
 	tokens Tokens
+	cues   CueReader
 	// sessions counts running booth sessions, so Close can wait for them.
 	sessions sync.WaitGroup
 	wsConns  map[*websocket.Conn]struct{}
@@ -95,6 +99,7 @@ func New(opts Options) (*Server, error) {
 		reg:     prometheus.NewRegistry(),
 		events:  map[string]*eventState{},
 		tokens:  opts.Tokens,
+		cues:    opts.Cues,
 		wsConns: map[*websocket.Conn]struct{}{},
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collector{s})
@@ -158,6 +163,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /watch/{event}", s.handleWatch)
 	m.HandleFunc("GET /api/events/{event}", s.handleEventInfo)
 	m.HandleFunc("GET /api/events/{event}/booths", s.handleBooths)
+	m.HandleFunc("GET /api/events/{event}/captions/{file}", s.handleExport)
 	m.HandleFunc("POST /api/events/{event}/booths/{lang}", s.handleBoothSettings)
 	m.HandleFunc("/hls/{event}/{rest...}", s.handleHLS)
 	m.HandleFunc("POST /whip/{event}", s.handleWHIPPost)
