@@ -96,11 +96,11 @@ type Stats struct {
 	CapHits         int // streams ended by the duration cap
 	Injected        int // streams failed by FailNext or Break
 	Finals          int // final results sent
+	Interims        int // interim results sent
 	// Unsettled counts words heard, whole or in part, but not settled in a
 	// final when their stream ended (at the cap, a failure or a half-close
 	// in the middle of speech): audio a client must send again.
 	Unsettled int
-	Interims  int // interim results sent
 }
 
 // Server is a running fake. Close stops it.
