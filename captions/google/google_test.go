@@ -207,8 +207,18 @@ func TestInterimsThenFinalsOnProgramTime(t *testing.T) {
 			t.Errorf("final %d spans %d..%d, not its words", i, f.Start, f.End)
 		}
 	}
-	if len(r.interims) < len(script)-2 || !slices.Equal(r.order[:1], []bool{false}) {
-		t.Errorf("%d interims before finals %v, want one per word before each final", len(r.interims), r.order)
+	// Every final follows at least one interim of its utterance (a newer
+	// interim may replace one the reader has not taken yet).
+	interims := 0
+	for _, final := range r.order {
+		if !final {
+			interims++
+			continue
+		}
+		if interims == 0 {
+			t.Errorf("a final without an interim before it: %v", r.order)
+		}
+		interims = 0
 	}
 	for _, in := range r.interims {
 		if len(in.Words) != 0 || in.Text == "" || in.End < in.Start {
@@ -229,7 +239,7 @@ func TestCapRestartMidSpeechLosesNoWord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, s, stop := start(t, setup{fake: speechfake.Config{Cap: 2500 * time.Millisecond}})
+	srv, s, stop := start(t, setup{fake: speechfake.Config{Cap: 2 * time.Second}})
 	defer stop()
 	r := feed(t, s, clip, nil)
 	checkLimits(t, srv, s)
@@ -284,8 +294,10 @@ func TestErrorsRetriedWithBackoffNeverFatal(t *testing.T) {
 	srv.FailNext(codes.ResourceExhausted, 2)
 	srv.FailNext(codes.Unavailable, 1)
 	go func() {
-		// Mid-stream, in the second utterance.
-		time.Sleep(2500 * time.Millisecond)
+		// Mid-stream, once the first utterance is settled.
+		for deadline := time.Now().Add(20 * time.Second); srv.Stats().Finals == 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
 		srv.Break(codes.Unavailable)
 	}()
 	r := feed(t, s, clip, nil)

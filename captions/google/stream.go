@@ -27,7 +27,7 @@ type Stats struct {
 	Sessions        int64 // service streams opened
 	Restarts        int64 // planned restarts and streams ended by the duration cap
 	Errors          int64 // streams that failed (auth, quota, unavailable, ...)
-	Replayed        int64 // samples sent again on a new stream because no final had settled them
+	Replayed        int64 // samples sent at the start of a new stream: the audio no final had settled
 	DroppedFrames   int64 // frames Write could not queue
 	DroppedAudio    int64 // samples forgotten unrecognized because the replay bound was reached
 	DroppedResults  int64 // interim results replaced by newer ones before they were read
