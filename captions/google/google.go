@@ -106,8 +106,7 @@ func (r *Recognizer) NewStream(ctx context.Context, lang language.Tag) (captions
 	return r.Open(ctx, lang)
 }
 
-// Open starts recognizing lang (its BCP 47 code is the language_code). The
-// stream runs until Close or until ctx ends.
+// Open starts recognizing lang. The stream runs until Close or until ctx ends.
 func (r *Recognizer) Open(ctx context.Context, lang language.Tag) (*Stream, error) {
 	if lang == language.Und {
 		return nil, fmt.Errorf("google: %w: undetermined language", captions.ErrUnsupported)
@@ -115,5 +114,18 @@ func (r *Recognizer) Open(ctx context.Context, lang language.Tag) (*Stream, erro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return newStream(ctx, r.cfg, r.client, lang.String()), nil
+	return newStream(ctx, r.cfg, r.client, languageCode(lang)), nil
+}
+
+// languageCode is the service's language_code for lang: its BCP 47 form,
+// with the likely region added to a bare language ("fr" is asked for as
+// "fr-FR"), since the service knows most languages only by region.
+func languageCode(lang language.Tag) string {
+	base, conf := lang.Base()
+	if conf == language.Exact && lang.String() == base.String() {
+		if region, _ := lang.Region(); region.String() != "ZZ" {
+			return base.String() + "-" + region.String()
+		}
+	}
+	return lang.String()
 }

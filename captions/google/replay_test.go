@@ -3,6 +3,8 @@ package google
 import (
 	"testing"
 
+	"golang.org/x/text/language"
+
 	"tolk/internal/audio"
 )
 
@@ -115,5 +117,13 @@ func BenchmarkWrite(b *testing.B) {
 		default:
 		}
 		_ = s.Write(audio.Frame{Samples: f})
+	}
+}
+
+func TestLanguageCode(t *testing.T) {
+	for in, want := range map[string]string{"en-US": "en-US", "en-GB": "en-GB", "fr": "fr-FR", "de": "de-DE", "es-419": "es-419", "sr-Latn": "sr-Latn", "nl": "nl-NL"} {
+		if got := languageCode(language.MustParse(in)); got != want {
+			t.Errorf("languageCode(%s) = %s, want %s", in, got, want)
+		}
 	}
 }
