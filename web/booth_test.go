@@ -56,6 +56,7 @@ title: Booth test
 floor: %s
 languages: [%s]
 hls: {part_ms: 200, segment_ms: 1000}
+captions: {backend: none}
 `, floorCfg, langs)), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -348,7 +349,15 @@ func TestBoothsMixHandoverCoughDropAndRelay(t *testing.T) {
 	defer stopTones()
 	go a.speakTone(stop, 1000)
 	go bb.speakTone(stop, 1500)
-	time.Sleep(time.Second) // both jitter buffers settle on the tones
+	// Wait until Anne's tone is on air (her jitter buffer has settled).
+	for audiotest.Goertzel(tail(fr.since(fr.end()-audio.SampleRate/5), audio.SampleRate/5), 1000, audio.SampleRate) < 0.1 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("Anne's tone never reached the French mix")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
 	a.send(map[string]any{"type": "handover"})
 	bb.waitState(ctx, "handover offered", func(s map[string]any) bool { return s["handover"] != nil })
 	hoStart := fr.end()

@@ -43,6 +43,7 @@ title: Browser test
 floor: {language: en, source: "file:%s", loop: true}
 languages: [{tag: fr}, {tag: es}, {tag: de}]
 hls: {part_ms: 200, segment_ms: 1000}
+captions: {backend: none}
 `, floor)), nil)
 	if err != nil {
 		t.Fatal(err)

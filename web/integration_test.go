@@ -40,6 +40,7 @@ title: Test
 floor: {language: en, source: whip, stream_key: `+streamKey+`}
 languages: [{tag: fr}, {tag: es, duck_db: -20}]
 hls: {part_ms: 200, segment_ms: 1000}
+captions: {backend: none}
 `), nil)
 	if err != nil {
 		t.Fatal(err)
