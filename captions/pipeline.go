@@ -1,0 +1,323 @@
+package captions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/text/language"
+
+	"tolk/internal/audio"
+	"tolk/internal/fanout"
+)
+
+// CueSink stores final cues; the pipeline saves each one before publishing
+// it, so a cue a viewer saw survives a restart.
+type CueSink interface {
+	SaveCue(ctx context.Context, event string, c Cue) error
+}
+
+// PipelineStats is a snapshot of one language's caption pipeline.
+type PipelineStats struct {
+	// Backend is false when the language has no recognizer (no captions).
+	Backend bool
+	// Frames were given to a stream; Dropped found the queue full; Lost
+	// arrived while no stream was running (the gaps).
+	Frames, Dropped, Lost uint64
+	// Restarts counts streams that ended or were abandoned and replaced.
+	Restarts uint64
+	// Errors counts failures: streams that would not open, failed or hung,
+	// and cues the sink refused.
+	Errors    uint64
+	LastError string
+	// Cues counts final cues published.
+	Cues uint64
+}
+
+// Timing of the pipeline's supervision, in clock time.
+const (
+	queueFrames = 250 // 5 s of audio between the audio clock and the stream
+	backoffMin  = 250 * time.Millisecond
+	backoffMax  = 10 * time.Second
+	// A Write that has not returned after writeHang means a hung stream.
+	writeHang = 5 * time.Second
+	// A stream that was given stallAudio of sound without saying anything
+	// has stopped recognizing (silence does not count).
+	stallAudio = 60 * time.Second
+	// voicedRMS is the frame level (about -50 dBFS) above which audio counts
+	// towards stallAudio.
+	voicedRMS = 0.003
+	// saveTimeout bounds one SaveCue, also while closing.
+	saveTimeout = 5 * time.Second
+)
+
+// Pipeline is the live caption path of one language: audio frames go to a
+// recognizer stream, results become cues, final cues are saved and then
+// published with the partial line to subscribers. A stream that fails or
+// hangs is replaced after a capped exponential backoff.
+type Pipeline struct {
+	event, lang string
+	rec         Recognizer
+	tag         language.Tag
+	store       CueSink
+	log         *slog.Logger
+	clock       audio.Clock
+
+	frames  chan audio.Frame
+	hub     fanout.Hub[Cue]
+	builder *Builder
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+
+	nFrames, dropped, lost, restarts, errs, cues atomic.Uint64
+	// writingSince is the clock time (UnixNano) a Write began, 0 between writes.
+	writingSince atomic.Int64
+	// voiced is the audio (in samples) of sound given to the stream since
+	// its last result.
+	voiced atomic.Int64
+
+	mu      sync.Mutex
+	lastErr string
+}
+
+// NewPipeline starts the caption pipeline for one language of an event. lang
+// labels the cues; tag is what the recognizer is asked for. A nil rec means
+// the language has no captions: frames are ignored and Stats says so. store
+// may be nil (cues are then only published).
+func NewPipeline(event, lang string, rec Recognizer, tag language.Tag, store CueSink, log *slog.Logger, clock audio.Clock) *Pipeline {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if clock == nil {
+		clock = audio.SystemClock{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Pipeline{
+		event: event, lang: lang, rec: rec, tag: tag, store: store,
+		log:     log.With("event", event, "lang", lang),
+		clock:   clock,
+		frames:  make(chan audio.Frame, queueFrames),
+		builder: NewBuilder(lang),
+		ctx:     ctx, cancel: cancel,
+	}
+	if rec != nil {
+		p.wg.Add(1)
+		go p.run()
+	}
+	return p
+}
+
+// Write offers one frame to the recognizer. It never blocks: when the queue
+// is full the frame is dropped and counted. The samples are copied.
+func (p *Pipeline) Write(f audio.Frame) {
+	if p.rec == nil || p.ctx.Err() != nil {
+		return
+	}
+	f.Samples = append([]float32(nil), f.Samples...)
+	select {
+	case p.frames <- f:
+	default:
+		p.dropped.Add(1)
+	}
+}
+
+// Subscribe returns a subscriber receiving partial and final cues through a
+// queue of n; a subscriber that falls behind loses cues (counted).
+func (p *Pipeline) Subscribe(n int) *fanout.Sub[Cue] { return p.hub.Subscribe(n) }
+
+// Stats returns the pipeline's counters.
+func (p *Pipeline) Stats() PipelineStats {
+	p.mu.Lock()
+	last := p.lastErr
+	p.mu.Unlock()
+	return PipelineStats{
+		Backend: p.rec != nil,
+		Frames:  p.nFrames.Load(), Dropped: p.dropped.Load(), Lost: p.lost.Load(),
+		Restarts: p.restarts.Load(), Errors: p.errs.Load(), LastError: last,
+		Cues: p.cues.Load(),
+	}
+}
+
+// Close stops recognition, waits for the stream's last results to be saved
+// and published, then closes every subscriber. It is safe to call twice.
+func (p *Pipeline) Close() {
+	p.once.Do(func() {
+		p.cancel()
+		p.wg.Wait()
+		p.hub.Close()
+	})
+}
+
+func (p *Pipeline) fail(err error) {
+	p.errs.Add(1)
+	p.mu.Lock()
+	p.lastErr = err.Error()
+	p.mu.Unlock()
+	p.log.Warn("captions: recognizer failed", "err", err)
+}
+
+// run supervises streams: open one, feed it until it ends, back off, repeat.
+func (p *Pipeline) run() {
+	defer p.wg.Done()
+	backoff := backoffMin
+	for {
+		lostBefore := p.lost.Load()
+		sctx, scancel := context.WithCancel(p.ctx)
+		st, err := p.rec.NewStream(sctx, p.tag)
+		if err != nil {
+			scancel()
+			if p.ctx.Err() != nil {
+				return
+			}
+			p.fail(fmt.Errorf("open stream: %w", err))
+		} else {
+			healthy := p.session(st, scancel)
+			if p.ctx.Err() != nil {
+				return
+			}
+			p.restarts.Add(1)
+			if healthy {
+				backoff = backoffMin
+			}
+		}
+		if !p.pause(backoff) {
+			return
+		}
+		backoff = min(2*backoff, backoffMax)
+		if n := p.lost.Load() - lostBefore; n > 0 {
+			p.log.Warn("captions: gap while the recognizer restarts",
+				"lost", time.Duration(n)*audio.FrameDuration, "restarts", p.restarts.Load())
+		}
+	}
+}
+
+// pause waits d on the clock, discarding (and counting) the audio that
+// arrives meanwhile; false means the pipeline is closing.
+func (p *Pipeline) pause(d time.Duration) bool {
+	t := p.clock.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return false
+		case <-t.C():
+			return true
+		case <-p.frames:
+			p.lost.Add(1)
+		}
+	}
+}
+
+// session feeds one stream until it ends, fails, hangs or the pipeline
+// closes; healthy reports whether it produced any result.
+func (p *Pipeline) session(st Stream, scancel context.CancelFunc) (healthy bool) {
+	var once sync.Once
+	var stopped atomic.Bool // by us: what the stream says next is not news
+	stop := func() {
+		once.Do(func() {
+			stopped.Store(true)
+			scancel()
+			_ = st.Close()
+		})
+	}
+	var got atomic.Bool
+	done := make(chan struct{})
+	p.voiced.Store(0)
+	go p.read(st, done, stop, &got)
+	defer func() {
+		stop()
+		<-done
+		healthy = got.Load()
+	}()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-done:
+			if stopped.Load() {
+				return
+			}
+			err := errors.New("stream ended")
+			if e, ok := st.(interface{ Err() error }); ok && e.Err() != nil {
+				err = e.Err()
+			}
+			p.fail(err)
+			return
+		case f := <-p.frames:
+			p.writingSince.Store(p.clock.Now().UnixNano())
+			err := st.Write(f)
+			p.writingSince.Store(0)
+			if err != nil {
+				p.lost.Add(1)
+				if p.ctx.Err() == nil && !stopped.Load() {
+					p.fail(fmt.Errorf("write: %w", err))
+				}
+				return
+			}
+			p.nFrames.Add(1)
+			if audio.RMS(f.Samples) > voicedRMS &&
+				p.voiced.Add(int64(len(f.Samples))) > audio.Samples(stallAudio) {
+				p.fail(fmt.Errorf("no result after %v of sound", stallAudio))
+				return
+			}
+		}
+	}
+}
+
+// read turns one stream's results into cues until Results closes; it also
+// closes the stream when the pipeline closes or a Write does not return.
+func (p *Pipeline) read(st Stream, done chan<- struct{}, stop func(), got *atomic.Bool) {
+	defer close(done)
+	t := p.clock.NewTimer(writeHang / 2)
+	defer t.Stop()
+	closing := p.ctx.Done()
+	for {
+		select {
+		case <-closing:
+			// The feeder may be inside Write: closing the stream frees it,
+			// and its last results are still read.
+			closing = nil
+			stop()
+		case r, ok := <-st.Results():
+			if !ok {
+				return
+			}
+			got.Store(true)
+			p.voiced.Store(0)
+			p.handle(r)
+		case now := <-t.C():
+			if since := p.writingSince.Load(); since != 0 && now.Sub(time.Unix(0, since)) >= writeHang {
+				p.fail(fmt.Errorf("write blocked for %v", writeHang))
+				stop()
+			}
+			t.Reset(writeHang / 2)
+		}
+	}
+}
+
+func (p *Pipeline) handle(r Result) {
+	partial, finals := p.builder.Add(r)
+	for _, c := range finals {
+		if p.store != nil {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), saveTimeout)
+			err := p.store.SaveCue(ctx, p.event, c)
+			cancel()
+			if err != nil {
+				// Viewers still get the cue; the gap in the store is reported.
+				p.fail(fmt.Errorf("save cue: %w", err))
+			}
+		}
+		p.cues.Add(1)
+		p.hub.Publish(c)
+	}
+	if partial != nil {
+		p.hub.Publish(*partial)
+	}
+}

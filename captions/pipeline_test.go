@@ -1,0 +1,354 @@
+package captions
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"golang.org/x/text/language"
+
+	"tolk/internal/audio"
+	"tolk/internal/audio/audiotest"
+)
+
+// memSink is a CueSink in memory that can be told to fail.
+type memSink struct {
+	mu   sync.Mutex
+	cues []Cue
+	fail bool
+}
+
+func (s *memSink) SaveCue(ctx context.Context, event string, c Cue) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if event != "ev" {
+		return errors.New("wrong event " + event)
+	}
+	if s.fail {
+		return errors.New("disk full")
+	}
+	s.cues = append(s.cues, c)
+	return nil
+}
+
+func (s *memSink) has(c Cue) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.cues {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// waitFor polls cond for up to 10 s, advancing clk by step between polls.
+func waitFor(t *testing.T, what string, clk *audiotest.Clock, step time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		if clk != nil && step > 0 {
+			clk.Advance(step)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// writeAudio writes frames for program time [from, to) and waits until the
+// pipeline has taken each one, so nothing is dropped.
+func writeAudio(t *testing.T, p *Pipeline, clk *audiotest.Clock, from, to int64, amp float64) {
+	t.Helper()
+	for pts := from; pts < to; pts += audio.FrameSamples {
+		s := p.Stats()
+		before := s.Frames + s.Lost + s.Dropped
+		p.Write(audio.Frame{PTS: pts, Samples: audiotest.Tone(220, amp, int(pts), audio.FrameSamples)})
+		waitFor(t, "the frame to be taken", clk, 50*time.Millisecond, func() bool {
+			s := p.Stats()
+			return s.Frames+s.Lost+s.Dropped > before
+		})
+	}
+}
+
+// collect reads a subscriber until it closes, checking that every final cue
+// was already in the sink when it was published.
+func collect(t *testing.T, ch <-chan Cue, sink *memSink) <-chan []Cue {
+	out := make(chan []Cue, 1)
+	go func() {
+		var got []Cue
+		for c := range ch {
+			if c.Final && sink != nil && !sink.has(c) {
+				t.Errorf("cue published before it was saved: %+v", c)
+			}
+			got = append(got, c)
+		}
+		out <- got
+	}()
+	return out
+}
+
+func finalsOf(cues []Cue) (finals []Cue, words []string) {
+	for _, c := range cues {
+		if c.Final {
+			finals = append(finals, c)
+			words = append(words, strings.Fields(c.Text)...)
+		}
+	}
+	return finals, words
+}
+
+func TestPipelineScripted(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	words := append(script(500, 300, 100, "good", "morning", "and", "welcome"), script(3000, 300, 100, "thank", "you")...)
+	clk := audiotest.NewClock()
+	sink := &memSink{}
+	p := NewPipeline("ev", "en", NewScripted(words), language.English, sink, nil, clk)
+	got := collect(t, p.Subscribe(100).C, sink)
+	writeAudio(t, p, clk, 0, ms(5000), 0.1)
+	p.Close()
+	cues := <-got
+
+	finals, said := finalsOf(cues)
+	if strings.Join(said, " ") != "good morning and welcome thank you" {
+		t.Fatalf("final words %q", said)
+	}
+	if len(finals) != 2 || len(sink.cues) != 2 || finals[0].Lang != "en" {
+		t.Fatalf("finals %+v, saved %+v", finals, sink.cues)
+	}
+	checkCues(t, finals)
+	if cues[0].Final || cues[0].Text != "good" {
+		t.Fatalf("first cue should be the partial line: %+v", cues[0])
+	}
+	s := p.Stats()
+	if !s.Backend || s.Frames != 250 || s.Dropped != 0 || s.Restarts != 0 || s.Errors != 0 || s.Cues != 2 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+// flaky refuses its first opens and fails its first streams after a few frames.
+type flaky struct {
+	inner      Recognizer
+	failOpens  int
+	failWrites int // streams that fail
+	afterN     int // frames before a failing stream fails
+	opens      atomic.Int64
+}
+
+func (f *flaky) NewStream(ctx context.Context, tag language.Tag) (Stream, error) {
+	n := int(f.opens.Add(1))
+	if n <= f.failOpens {
+		return nil, errors.New("service unavailable")
+	}
+	st, err := f.inner.NewStream(ctx, tag)
+	if err != nil || n > f.failOpens+f.failWrites {
+		return st, err
+	}
+	return &failingStream{Stream: st, left: f.afterN}, nil
+}
+
+type failingStream struct {
+	Stream
+	left int
+}
+
+func (s *failingStream) Write(f audio.Frame) error {
+	if s.left == 0 {
+		return errors.New("connection reset")
+	}
+	s.left--
+	return s.Stream.Write(f)
+}
+
+func TestPipelineRetriesOpenWithBackoff(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	sc := NewScripted(script(1000, 300, 100, "hello", "again"))
+	clk := audiotest.NewClock()
+	p := NewPipeline("ev", "en", &flaky{inner: sc, failOpens: 3}, language.English, nil, nil, clk)
+	defer p.Close()
+	// Backoff 250 + 500 + 1000 ms of clock time before the fourth open.
+	waitFor(t, "the stream to open", clk, 50*time.Millisecond, func() bool { return sc.Streams() == 1 })
+	s := p.Stats()
+	if s.Errors != 3 || !strings.Contains(s.LastError, "service unavailable") || s.Restarts != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	got := collect(t, p.Subscribe(100).C, nil)
+	writeAudio(t, p, clk, ms(0), ms(2500), 0.1)
+	p.Close()
+	_, said := finalsOf(<-got)
+	if strings.Join(said, " ") != "hello again" {
+		t.Fatalf("said %q", said)
+	}
+}
+
+func TestPipelineRestartsFailedStreamAndReportsGap(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	// The first stream fails after 0.5 s of audio; words after the gap come
+	// from the second stream.
+	sc := NewScripted(append(script(400, 300, 50, "lost"), script(3000, 300, 100, "still", "here")...))
+	clk := audiotest.NewClock()
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+	p := NewPipeline("ev", "en", &flaky{inner: sc, failWrites: 1, afterN: 25}, language.English, nil, log, clk)
+	got := collect(t, p.Subscribe(100).C, nil)
+	writeAudio(t, p, clk, 0, ms(4500), 0.1)
+	p.Close()
+	cues := <-got
+	_, said := finalsOf(cues)
+	if strings.Join(said, " ") != "still here" {
+		t.Fatalf("said %q", said)
+	}
+	s := p.Stats()
+	if s.Restarts != 1 || s.Errors != 1 || !strings.Contains(s.LastError, "connection reset") || s.Lost == 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	if s.Frames+s.Lost != 225 {
+		t.Fatalf("frames %d + lost %d, want 225", s.Frames, s.Lost)
+	}
+	if !strings.Contains(logs.String(), "gap") {
+		t.Fatalf("no gap logged: %s", logs.String())
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
+}
+
+// stuck is a recognizer whose streams never say anything; with block set,
+// Write blocks until the stream is closed.
+type stuck struct {
+	block bool
+	opens atomic.Int64
+}
+
+func (s *stuck) NewStream(ctx context.Context, tag language.Tag) (Stream, error) {
+	s.opens.Add(1)
+	return &stuckStream{block: s.block, out: make(chan Result), closed: make(chan struct{})}, nil
+}
+
+type stuckStream struct {
+	block  bool
+	out    chan Result
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (s *stuckStream) Write(audio.Frame) error {
+	if s.block {
+		<-s.closed
+		return errStreamClosed
+	}
+	return nil
+}
+
+func (s *stuckStream) Results() <-chan Result { return s.out }
+
+func (s *stuckStream) Close() error {
+	s.once.Do(func() { close(s.closed); close(s.out) })
+	return nil
+}
+
+func TestPipelineRestartsHungWrite(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	clk := audiotest.NewClock()
+	rec := &stuck{block: true}
+	p := NewPipeline("ev", "en", rec, language.English, nil, nil, clk)
+	var pts int64
+	waitFor(t, "two restarts", clk, 500*time.Millisecond, func() bool {
+		p.Write(audio.Frame{PTS: pts, Samples: make([]float32, audio.FrameSamples)})
+		pts += audio.FrameSamples
+		return p.Stats().Restarts >= 2
+	})
+	s := p.Stats()
+	if !strings.Contains(s.LastError, "blocked") || rec.opens.Load() < 2 {
+		t.Fatalf("stats %+v", s)
+	}
+	p.Close()
+}
+
+func TestPipelineRestartsMuteStream(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	clk := audiotest.NewClock()
+	rec := &stuck{}
+	p := NewPipeline("ev", "en", rec, language.English, nil, nil, clk)
+	defer p.Close()
+	// A minute of silence is not a hang...
+	writeAudio(t, p, clk, 0, audio.Samples(stallAudio)+ms(1000), 0)
+	if s := p.Stats(); s.Restarts != 0 {
+		t.Fatalf("silence restarted the stream: %+v", s)
+	}
+	// ...but a minute of sound without a word is.
+	writeAudio(t, p, clk, 0, audio.Samples(stallAudio)+ms(1000), 0.1)
+	s := p.Stats()
+	if s.Restarts != 1 || !strings.Contains(s.LastError, "no result") {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestPipelineWriteNeverBlocks(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	p := NewPipeline("ev", "en", &stuck{block: true}, language.English, nil, nil, audiotest.NewClock())
+	defer p.Close()
+	const n = 2000
+	for i := range n {
+		p.Write(audio.Frame{PTS: int64(i) * audio.FrameSamples, Samples: make([]float32, audio.FrameSamples)})
+	}
+	// One frame is stuck in Write, queueFrames wait; the rest were dropped.
+	if s := p.Stats(); s.Dropped < n-queueFrames-1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestPipelineWithoutRecognizer(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	p := NewPipeline("ev", "de", nil, language.German, nil, nil, audiotest.NewClock())
+	sub := p.Subscribe(1)
+	p.Write(audio.Frame{Samples: make([]float32, audio.FrameSamples)})
+	if s := p.Stats(); s.Backend || s.Frames != 0 || s.Dropped != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	p.Close()
+	p.Close()
+	if _, ok := <-sub.C; ok {
+		t.Fatal("cue without a recognizer")
+	}
+}
+
+func TestPipelinePublishesWhenSinkFails(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	clk := audiotest.NewClock()
+	sink := &memSink{fail: true}
+	p := NewPipeline("ev", "en", NewScripted(script(100, 300, 100, "hi")), language.English, sink, nil, clk)
+	got := collect(t, p.Subscribe(10).C, nil)
+	writeAudio(t, p, clk, 0, ms(1000), 0.1)
+	p.Close()
+	finals, _ := finalsOf(<-got)
+	if s := p.Stats(); len(finals) != 1 || s.Errors != 1 || !strings.Contains(s.LastError, "disk full") {
+		t.Fatalf("finals %+v stats %+v", finals, s)
+	}
+}
+
+func BenchmarkPipelineWrite(b *testing.B) {
+	p := NewPipeline("ev", "en", NewScripted(nil), language.English, nil, nil, audio.SystemClock{})
+	defer p.Close()
+	f := audio.Frame{Samples: make([]float32, audio.FrameSamples)}
+	for b.Loop() {
+		p.Write(f)
+		f.PTS += audio.FrameSamples
+	}
+}
