@@ -275,6 +275,12 @@ func (p *Pipeline) session(st Stream, scancel context.CancelFunc) (healthy bool)
 // closes the stream when the pipeline closes or a Write does not return.
 func (p *Pipeline) read(st Stream, done chan<- struct{}, stop func(), got *atomic.Bool) {
 	defer close(done)
+	live := false // a partial line with text is showing
+	defer func() {
+		if live { // the stream ended mid-sentence: clear the line
+			p.hub.Publish(Cue{Lang: p.lang})
+		}
+	}()
 	t := p.clock.NewTimer(writeHang / 2)
 	defer t.Stop()
 	closing := p.ctx.Done()
@@ -291,7 +297,7 @@ func (p *Pipeline) read(st Stream, done chan<- struct{}, stop func(), got *atomi
 			}
 			got.Store(true)
 			p.voiced.Store(0)
-			p.handle(r)
+			live = p.handle(r)
 		case now := <-t.C():
 			if since := p.writingSince.Load(); since != 0 && now.Sub(time.Unix(0, since)) >= writeHang {
 				p.fail(fmt.Errorf("write blocked for %v", writeHang))
@@ -302,7 +308,9 @@ func (p *Pipeline) read(st Stream, done chan<- struct{}, stop func(), got *atomi
 	}
 }
 
-func (p *Pipeline) handle(r Result) {
+// handle builds, saves and publishes the cues of one result and reports
+// whether a partial line with text is now showing.
+func (p *Pipeline) handle(r Result) (live bool) {
 	partial, finals := p.builder.Add(r)
 	for _, c := range finals {
 		if p.store != nil {
@@ -319,5 +327,7 @@ func (p *Pipeline) handle(r Result) {
 	}
 	if partial != nil {
 		p.hub.Publish(*partial)
+		return partial.Text != ""
 	}
+	return false
 }

@@ -72,9 +72,17 @@ func writeAudio(t *testing.T, p *Pipeline, clk *audiotest.Clock, from, to int64,
 		s := p.Stats()
 		before := s.Frames + s.Lost + s.Dropped
 		p.Write(audio.Frame{PTS: pts, Samples: audiotest.Tone(220, amp, int(pts), audio.FrameSamples)})
-		waitFor(t, "the frame to be taken", clk, 50*time.Millisecond, func() bool {
+		// The clock moves (for backoffs) only between writes, so a slow
+		// Write under -race never looks hung.
+		waitFor(t, "the frame to be taken", nil, 0, func() bool {
 			s := p.Stats()
-			return s.Frames+s.Lost+s.Dropped > before
+			if s.Frames+s.Lost+s.Dropped > before {
+				return true
+			}
+			if p.writingSince.Load() == 0 {
+				clk.Advance(50 * time.Millisecond)
+			}
+			return false
 		})
 	}
 }
@@ -350,5 +358,46 @@ func BenchmarkPipelineWrite(b *testing.B) {
 	for b.Loop() {
 		p.Write(f)
 		f.PTS += audio.FrameSamples
+	}
+}
+
+// oneInterim streams say one interim result at their first frame and then end.
+type oneInterim struct{}
+
+func (oneInterim) NewStream(ctx context.Context, tag language.Tag) (Stream, error) {
+	return &interimStream{out: make(chan Result, 1)}, nil
+}
+
+type interimStream struct {
+	out  chan Result
+	once sync.Once
+}
+
+func (s *interimStream) Write(audio.Frame) error {
+	s.once.Do(func() {
+		s.out <- Result{Text: "half a sent", Start: 0, End: ms(500)}
+		close(s.out)
+	})
+	return nil
+}
+func (s *interimStream) Results() <-chan Result { return s.out }
+func (s *interimStream) Close() error {
+	s.once.Do(func() { close(s.out) })
+	return nil
+}
+
+func TestPipelineClearsPartialWhenStreamEnds(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	p := NewPipeline("ev", "en", oneInterim{}, language.English, nil, nil, audiotest.NewClock())
+	sub := p.Subscribe(10)
+	p.Write(audio.Frame{Samples: make([]float32, audio.FrameSamples)})
+	a, b := <-sub.C, <-sub.C
+	if a.Text != "half a sent" || a.Final || b.Text != "" || b.Final {
+		t.Fatalf("got %+v then %+v", a, b)
+	}
+	waitFor(t, "a restart", nil, 0, func() bool { return p.Stats().Restarts == 1 })
+	p.Close()
+	if s := p.Stats(); !strings.Contains(s.LastError, "ended") {
+		t.Fatalf("stats %+v", s)
 	}
 }

@@ -164,6 +164,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/events/{event}", s.handleEventInfo)
 	m.HandleFunc("GET /api/events/{event}/booths", s.handleBooths)
 	m.HandleFunc("GET /api/events/{event}/captions/{file}", s.handleExport)
+	m.HandleFunc("GET /api/events/{event}/captions/live/{lang}", s.handleLiveCaptions)
 	m.HandleFunc("POST /api/events/{event}/booths/{lang}", s.handleBoothSettings)
 	m.HandleFunc("/hls/{event}/{rest...}", s.handleHLS)
 	m.HandleFunc("POST /whip/{event}", s.handleWHIPPost)
@@ -245,6 +246,15 @@ type EventInfo struct {
 	HLS        string          `json:"hls"`
 	Floor      string          `json:"floor"`
 	Renditions []RenditionInfo `json:"renditions"`
+	// Captions lists the languages with captions and their live feed.
+	Captions []CaptionInfo `json:"captions"`
+}
+
+// CaptionInfo is one caption language in the event API.
+type CaptionInfo struct {
+	Tag  string `json:"tag"`
+	Name string `json:"name"`
+	Live string `json:"live"` // WebSocket path of the live cues
 }
 
 func (s *Server) info(st *eventState) EventInfo {
@@ -253,6 +263,15 @@ func (s *Server) info(st *eventState) EventInfo {
 	for _, r := range ev.Renditions() {
 		info.Renditions = append(info.Renditions, RenditionInfo{Tag: r.Tag, Name: r.Name, Floor: r.Floor,
 			WHEP: "/whep/" + ev.ID() + "/" + r.Tag})
+	}
+	info.Captions = []CaptionInfo{}
+	for _, tag := range ev.CaptionLanguages() {
+		for _, r := range ev.Renditions() {
+			if r.Tag == tag {
+				info.Captions = append(info.Captions, CaptionInfo{Tag: tag, Name: r.Name,
+					Live: "/api/events/" + ev.ID() + "/captions/live/" + tag})
+			}
+		}
 	}
 	return info
 }
@@ -287,6 +306,9 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleHLS(w http.ResponseWriter, r *http.Request) {
 	st, ok := s.lookup(w, r)
 	if !ok {
+		return
+	}
+	if s.serveSubtitles(w, r, st, r.PathValue("rest")) {
 		return
 	}
 	r2 := r.Clone(r.Context())

@@ -83,12 +83,12 @@ func serve(c *cobra.Command, f serveFlags) error {
 	if err != nil {
 		return usagef("listen on %s: %v", cfg.Server.HTTP, err)
 	}
-	ev, err := event.New(cfg, event.Options{Log: log})
+	ev, err := event.New(cfg, event.Options{Log: log, Cues: st})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: f.loopback}, Tokens: st})
+	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: f.loopback}, Tokens: st, Cues: st})
 	if err != nil {
 		ln.Close()
 		ev.Close()

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tolk/captions"
 	"tolk/internal/audio"
 	"tolk/internal/config"
 	"tolk/internal/fanout"
@@ -44,6 +45,13 @@ type floorFrame struct {
 type Options struct {
 	Clock audio.Clock
 	Log   *slog.Logger
+	// Cues stores final cues before they are published (nil: not stored).
+	Cues captions.CueSink
+	// Recognizer, when set, recognizes every language instead of the
+	// configured backends (tests use captions.Scripted).
+	Recognizer captions.Recognizer
+	// SubtitleDelay is how far the WebVTT renditions trail the audio (default 10 s).
+	SubtitleDelay time.Duration
 }
 
 // Rendition is one language a viewer can pick.
@@ -74,6 +82,9 @@ type Event struct {
 	order      []*mixer.Mix
 	hls        *hls.Muxer
 	hlsSubs    map[string]*fanout.Sub[mixer.Packet]
+	captions   map[string]*captionLang
+	subDelay   time.Duration
+	recs       map[string]captions.Recognizer
 	booths     map[string]*interpreter.Booth
 	voices     map[string]*interpreter.Voice
 	feeds      *interpreter.Feeds
@@ -91,6 +102,7 @@ type Event struct {
 	floorFrames, floorDropped     atomic.Uint64
 	restarts                      atomic.Uint64
 	lastFloor                     atomic.Int64 // unix ns of the last floor frame
+	lastPTS                       atomic.Int64 // program time of the last tick
 }
 
 // New builds the event's mixes and HLS muxer; Start runs them.
@@ -141,12 +153,36 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		hr = append(hr, hls.AudioRendition{ID: r.Tag, Name: r.Name, Language: r.Tag, Default: r.Floor,
 			Translation: !r.Floor, Bitrate: cfg.Audio.Bitrate})
 	}
-	h, err := hls.New(hls.Options{
+	hopts := hls.Options{
 		PartDuration:    time.Duration(cfg.HLS.PartMS) * time.Millisecond,
 		SegmentDuration: time.Duration(cfg.HLS.SegmentMS) * time.Millisecond,
 		Window:          cfg.HLS.Window,
-	}, hr)
+	}
+	var tags []string
+	for _, r := range e.renditions {
+		tags = append(tags, r.Tag)
+	}
+	recs := map[string]captions.Recognizer{"sphinx": opts.Recognizer, "google": opts.Recognizer}
+	if opts.Recognizer == nil {
+		var err error
+		if recs, err = recognizers(cfg, tags); err != nil {
+			e.closeMixes()
+			return nil, err
+		}
+	}
+	e.subDelay = opts.SubtitleDelay
+	if e.subDelay == 0 {
+		e.subDelay = subtitleDelay
+	}
+	e.recs = recs
+	sink := opts.Cues
+	if sink == nil {
+		sink = noSink{}
+	}
+	hopts.Subtitles = e.newCaptions(recs, sink, hopts)
+	h, err := hls.New(hopts, hr)
 	if err != nil {
+		e.closeCaptions()
 		e.closeMixes()
 		return nil, fmt.Errorf("hls: %w", err)
 	}
@@ -299,6 +335,7 @@ func (e *Event) Start() error {
 		defer e.inputs.Done()
 		e.runClock(ctx)
 	}()
+	e.startCaptions()
 	if src != nil {
 		e.inputs.Add(1)
 		go func() {
@@ -342,6 +379,8 @@ func (e *Event) runClock(ctx context.Context) {
 		for _, m := range e.order {
 			m.ProcessPacket(pts, floor, packet)
 		}
+		e.lastPTS.Store(pts)
+		e.advanceSubtitles(pts)
 		pts += audio.FrameSamples
 		e.ticks.Add(1)
 		if e.clock.Now().Sub(began) > audio.FrameDuration {
@@ -409,8 +448,9 @@ func (e *Event) Close() error {
 		}
 		e.closeMixes() // ends the output goroutines and the floor feed
 		for _, v := range e.voices {
-			v.Close() // ends the relay feeds
+			v.Close() // ends the relay feeds and the captions' sources
 		}
+		e.closeCaptions()
 		if e.feeds != nil {
 			e.feeds.Close()
 		}

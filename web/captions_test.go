@@ -1,0 +1,129 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"tolk/captions"
+	"tolk/internal/audio"
+	"tolk/internal/audio/audiotest"
+	"tolk/internal/config"
+	"tolk/internal/event"
+	"tolk/internal/rtc"
+	"tolk/web"
+)
+
+// TestCaptionsLiveAndInHLS: a scripted recognizer on the floor; its words
+// reach the live WebSocket as partial lines then a settled cue, and the
+// WebVTT rendition listed in the master playlist carries the cue.
+func TestCaptionsLiveAndInHLS(t *testing.T) {
+	leakCheck(t)
+	audiotest.NeedTool(t, "ffmpeg")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	floor := filepath.Join(t.TempDir(), "floor.wav")
+	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+		"sine=frequency=440:sample_rate=48000:duration=30", "-ac", "1", floor).CombinedOutput(); err != nil {
+		t.Fatalf("make floor: %v %s", err, out)
+	}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+id: test
+floor: {language: en, source: "file:%s", loop: true}
+languages: [{tag: fr}]
+hls: {part_ms: 200, segment_ms: 1000}
+`, floor)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := int64(audio.SampleRate)
+	rec := captions.NewScripted([]captions.ScriptedWord{
+		{Text: "welcome", Start: sec / 2, End: sec},
+		{Text: "to", Start: sec, End: sec + sec/5},
+		{Text: "the", Start: sec + sec/5, End: sec + sec/2},
+		{Text: "conference", Start: sec + sec/2, End: 2 * sec},
+	})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ev, err := event.New(cfg, event.Options{Log: log, Recognizer: rec, SubtitleDelay: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AddEvent(ev); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{ev: ev, srv: srv, http: httptest.NewServer(srv)}
+	t.Cleanup(h.close)
+
+	var info web.EventInfo
+	if err := json.Unmarshal([]byte(get(t, h.http.URL+"/api/events/test")), &info); err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Captions) != 2 || info.Captions[0].Tag != "en" {
+		t.Fatalf("caption languages %+v", info.Captions)
+	}
+	u := strings.Replace(h.http.URL, "http", "ws", 1) + info.Captions[0].Live
+	ws, _, err := websocket.DefaultDialer.DialContext(ctx, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if err := ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var partials int
+	var cues []map[string]any
+	var text []string
+	for !strings.Contains(strings.Join(text, " "), "conference") {
+		_ = ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+		var m map[string]any
+		if err := ws.ReadJSON(&m); err != nil {
+			t.Fatalf("live captions: %v", err)
+		}
+		switch m["type"] {
+		case "partial":
+			partials++
+		case "cue":
+			cues = append(cues, m)
+			text = append(text, strings.ReplaceAll(m["text"].(string), "\n", " "))
+		}
+	}
+	if partials == 0 || strings.Join(text, " ") != "welcome to the conference" {
+		t.Errorf("live: %d partial lines, cues %v", partials, cues)
+	}
+	// Timed from the word times: the first word starts at 0.5 s.
+	if start := cues[0]["start"].(float64); start < 0.49 || start > 0.51 {
+		t.Errorf("first cue starts at %.2f s, want 0.5 s", start)
+	}
+
+	// The master lists the subtitles; the segment carrying 0.5 s has the cue.
+	master := get(t, h.http.URL+"/hls/test/master.m3u8")
+	if !strings.Contains(master, `TYPE=SUBTITLES`) || !strings.Contains(master, `CHARACTERISTICS="public.accessibility.transcribes-spoken-dialog"`) {
+		t.Fatalf("master without subtitles:\n%s", master)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(get(t, h.http.URL+"/hls/test/subs/en/index.m3u8"), "seg1.vtt") {
+		if time.Now().After(deadline) {
+			t.Fatal("subtitle segments never published")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	seg := get(t, h.http.URL+"/hls/test/subs/en/seg0.vtt")
+	if !strings.Contains(seg, "X-TIMESTAMP-MAP=") || !strings.Contains(seg, "00:00:00.500 --> ") || !strings.Contains(seg, "welcome") {
+		t.Errorf("seg0.vtt:\n%s", seg)
+	}
+	ws.Close()
+}
