@@ -669,3 +669,15 @@ func BenchmarkCreateToken(b *testing.B) {
 		}
 	}
 }
+
+func TestSecretsAreSafeArguments(t *testing.T) {
+	for i := 0; i < 2000; i++ {
+		s, _, err := newSecret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s[0] == '-' || s[0] == '_' {
+			t.Fatalf("secret %q would read as a flag", s)
+		}
+	}
+}

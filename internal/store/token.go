@@ -128,13 +128,19 @@ func canonicalLang(lang string) (string, error) {
 }
 
 // newSecret returns a random URL-safe secret and its hash.
+// newSecret draws a secret that does not start with '-' or '_', so that it
+// can be typed as a command-line argument (tolk token revoke SECRET).
 func newSecret() (string, []byte, error) {
 	b := make([]byte, secretBytes)
-	if _, err := rand.Read(b); err != nil {
-		return "", nil, fmt.Errorf("random secret: %w", err)
+	for {
+		if _, err := rand.Read(b); err != nil {
+			return "", nil, fmt.Errorf("random secret: %w", err)
+		}
+		secret := base64.RawURLEncoding.EncodeToString(b)
+		if secret[0] != '-' && secret[0] != '_' {
+			return secret, hashSecret(secret), nil
+		}
 	}
-	secret := base64.RawURLEncoding.EncodeToString(b)
-	return secret, hashSecret(secret), nil
 }
 
 func hashSecret(secret string) []byte {
