@@ -125,25 +125,14 @@ func TestBoothContent(t *testing.T) {
 	}
 
 	// Input: the floor and every relay, labelled, floor first.
-	var opts [][2]string
-	walk(r.byID("input"), func(n *html.Node) {
-		if n.Type == html.ElementNode && n.Data == "option" {
-			v, _ := attr(n, "value")
-			opts = append(opts, [2]string{v, text(n)})
-		}
-	})
+	opts := options(r.byID("input"))
 	want := [][2]string{{"floor", "Salle (English)"}, {"relay:es", "Relais de la cabine Español"}, {"relay:de", "Relais de la cabine Deutsch"}}
 	if !slices.Equal(opts, want) {
 		t.Errorf("input options %v, want %v", opts, want)
 	}
 
 	// Every form control has a label; every button has a name and a type.
-	labels := map[string]bool{}
-	for _, l := range r.all("label") {
-		if f, ok := attr(l, "for"); ok {
-			labels[f] = true
-		}
-	}
+	labels := labelled(r.all("label"))
 	controls := 0
 	for _, tag := range []string{"select", "input", "textarea"} {
 		for _, n := range r.all(tag) {

@@ -69,6 +69,29 @@ func attr(n *html.Node, key string) (string, bool) {
 	return "", false
 }
 
+// options lists a select's options as (value, text).
+func options(sel *html.Node) [][2]string {
+	var opts [][2]string
+	walk(sel, func(n *html.Node) {
+		if n.Type == html.ElementNode && n.Data == "option" {
+			v, _ := attr(n, "value")
+			opts = append(opts, [2]string{v, text(n)})
+		}
+	})
+	return opts
+}
+
+// labelled returns the ids that the labels point at.
+func labelled(labels []*html.Node) map[string]bool {
+	ids := map[string]bool{}
+	for _, l := range labels {
+		if f, ok := attr(l, "for"); ok {
+			ids[f] = true
+		}
+	}
+	return ids
+}
+
 func text(n *html.Node) string {
 	var b strings.Builder
 	walk(n, func(c *html.Node) {
@@ -185,25 +208,14 @@ func TestWatchContent(t *testing.T) {
 	if sel == nil || sel.Data != "select" {
 		t.Fatal("no <select id=lang>")
 	}
-	var opts [][2]string
-	walk(sel, func(n *html.Node) {
-		if n.Type == html.ElementNode && n.Data == "option" {
-			v, _ := attr(n, "value")
-			opts = append(opts, [2]string{v, text(n)})
-		}
-	})
+	opts := options(sel)
 	want := [][2]string{{"en", "English (langue originale)"}, {"fr", "Français"}, {"es", "Español"}}
 	if !slices.Equal(opts, want) {
 		t.Errorf("options %v, want %v", opts, want)
 	}
 
 	// Every form control has a label.
-	labels := map[string]bool{}
-	for _, l := range r.all("label") {
-		if f, ok := attr(l, "for"); ok {
-			labels[f] = true
-		}
-	}
+	labels := labelled(r.all("label"))
 	for _, tag := range []string{"select", "input"} {
 		for _, n := range r.all(tag) {
 			id, _ := attr(n, "id")
