@@ -121,6 +121,12 @@ hls: {part_ms: 200, segment_ms: 1000}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	metrics := get(t, h.http.URL+"/metrics")
+	for _, want := range []string{`tolk_captions_available{event="test",lang="en"} 1`, `tolk_caption_cues_total{event="test",lang="en"}`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 	seg := get(t, h.http.URL+"/hls/test/subs/en/seg0.vtt")
 	if !strings.Contains(seg, "X-TIMESTAMP-MAP=") || !strings.Contains(seg, "00:00:00.500 --> ") || !strings.Contains(seg, "welcome") {
 		t.Errorf("seg0.vtt:\n%s", seg)

@@ -282,7 +282,8 @@ func TestBadInput(t *testing.T) {
 	}
 	// Nothing changed: no publisher, no listener.
 	metrics := get(t, h.http.URL+"/metrics")
-	for _, want := range []string{`tolk_whip_publishers{event="test"} 0`, `tolk_listeners{event="test",lang="fr"} 0`} {
+	for _, want := range []string{`tolk_whip_publishers{event="test"} 0`, `tolk_listeners{event="test",lang="fr"} 0`,
+		`tolk_captions_available{event="test",lang="fr"} 0`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q", want)
 		}

@@ -14,6 +14,12 @@ var (
 	descDropped     = prometheus.NewDesc("tolk_output_dropped_frames_total", "Encoded frames an output lost because it fell behind.", []string{"event", "lang", "output"}, nil)
 	descListeners   = prometheus.NewDesc("tolk_listeners", "Connected WebRTC (WHEP) listeners.", []string{"event", "lang"}, nil)
 	descPublishers  = prometheus.NewDesc("tolk_whip_publishers", "Connected WHIP floor publishers.", []string{"event"}, nil)
+	descCaptioned   = prometheus.NewDesc("tolk_captions_available", "1 when a language has a working recognizer backend, 0 when it has no captions.", []string{"event", "lang"}, nil)
+	descCapFrames   = prometheus.NewDesc("tolk_caption_frames_total", "Audio frames handed to the recognizer.", []string{"event", "lang"}, nil)
+	descCapDropped  = prometheus.NewDesc("tolk_caption_dropped_frames_total", "Audio frames the recognizer could not take (queue full or stream restarting).", []string{"event", "lang"}, nil)
+	descCapRestarts = prometheus.NewDesc("tolk_caption_restarts_total", "Recognizer streams restarted after a failure or a hang.", []string{"event", "lang"}, nil)
+	descCapErrors   = prometheus.NewDesc("tolk_caption_errors_total", "Recognizer and cue store errors.", []string{"event", "lang"}, nil)
+	descCapCues     = prometheus.NewDesc("tolk_caption_cues_total", "Final cues published.", []string{"event", "lang"}, nil)
 )
 
 // collector reads the events' counters at scrape time, so the hot paths keep
@@ -22,7 +28,8 @@ type collector struct{ s *Server }
 
 func (collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descTicks, descSilentTicks, descLateTicks, descFloorFrames, descFloorDrop,
-		descRestarts, descDropped, descListeners, descPublishers} {
+		descRestarts, descDropped, descListeners, descPublishers, descCaptioned, descCapFrames, descCapDropped,
+		descCapRestarts, descCapErrors, descCapCues} {
 		ch <- d
 	}
 }
@@ -53,5 +60,19 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			pubs = 1
 		}
 		ch <- prometheus.MustNewConstMetric(descPublishers, prometheus.GaugeValue, pubs, id)
+		for _, r := range st.ev.Renditions() {
+			feed, ok := st.ev.CaptionFeed(r.Tag)
+			if !ok {
+				ch <- prometheus.MustNewConstMetric(descCaptioned, prometheus.GaugeValue, 0, id, r.Tag)
+				continue
+			}
+			cs := feed.Stats()
+			ch <- prometheus.MustNewConstMetric(descCaptioned, prometheus.GaugeValue, 1, id, r.Tag)
+			counter(descCapFrames, cs.Frames, id, r.Tag)
+			counter(descCapDropped, cs.Dropped, id, r.Tag)
+			counter(descCapRestarts, cs.Restarts, id, r.Tag)
+			counter(descCapErrors, cs.Errors, id, r.Tag)
+			counter(descCapCues, cs.Cues, id, r.Tag)
+		}
 	}
 }
