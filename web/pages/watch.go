@@ -3,6 +3,7 @@ package pages
 import (
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -21,6 +22,9 @@ type WatchData struct {
 	HLSURL     string // the LL-HLS master playlist; empty hides the HLS mode
 	WHEPURL    string // WHEP endpoint with a {lang} placeholder, e.g. "/whep/demo/{lang}"; empty hides WebRTC
 	Locale     string // UI locale, e.g. from locales.Match
+	// Captions are the languages with live captions. Nil lets the page ask
+	// GET /api/events/{event} itself; empty means none.
+	Captions []Rendition
 }
 
 // watchConfig is handed to the page's script as JSON.
@@ -30,6 +34,13 @@ type watchConfig struct {
 	WHEP       string          `json:"whep"`
 	Locale     string          `json:"locale"`
 	Renditions []renditionJSON `json:"renditions"`
+	Captions   *[]captionJSON  `json:"captions"` // null: the page fetches the event's list
+}
+
+type captionJSON struct {
+	Tag  string `json:"tag"`
+	Name string `json:"name"`
+	Live string `json:"live"` // WebSocket path of the live feed
 }
 
 type renditionJSON struct {
@@ -56,8 +67,20 @@ func Watch(w http.ResponseWriter, r *http.Request, d WatchData) {
 		}
 		cfg.Renditions = append(cfg.Renditions, renditionJSON{Tag: rd.Tag, Name: name, Floor: rd.Floor})
 	}
+	if d.Captions != nil {
+		caps := []captionJSON{}
+		for _, c := range d.Captions {
+			caps = append(caps, captionJSON{Tag: c.Tag, Name: nameOr(c.Name, c.Tag), Live: captionsLive(d.EventID, c.Tag)})
+		}
+		cfg.Captions = &caps
+	}
 	p := newPage(r, d.Locale, nil, "watch.")
 	cfg.Locale = p.Locale
 	p.Data = watchView{WatchData: d, Config: cfg}
 	render(w, watchTmpl, p, policy(originOf(d.HLSURL), originOf(d.WHEPURL)))
+}
+
+// captionsLive is the path of a language's live caption WebSocket.
+func captionsLive(event, lang string) string {
+	return "/api/events/" + url.PathEscape(event) + "/captions/live/" + url.PathEscape(lang)
 }

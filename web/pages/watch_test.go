@@ -469,3 +469,49 @@ func BenchmarkWatch(b *testing.B) {
 		Watch(rec, req, d)
 	}
 }
+
+// TestWatchCaptions: a server-given caption list becomes the picker (Off
+// first) and the live WebSocket paths; without one the config says null and
+// the page asks the event API.
+func TestWatchCaptions(t *testing.T) {
+	d := demo
+	d.Captions = []Rendition{{Tag: "en", Name: "English"}, {Tag: "fr"}}
+	r := renderWatch(t, d, "/watch/demo")
+	var cfg struct {
+		Captions *[]struct{ Tag, Name, Live string } `json:"captions"`
+	}
+	r.jsonScript(t, "tolk-config", &cfg)
+	if cfg.Captions == nil || len(*cfg.Captions) != 2 {
+		t.Fatalf("config captions = %+v", cfg.Captions)
+	}
+	if c := (*cfg.Captions)[1]; c.Live != "/api/events/demo/captions/live/fr" || c.Name != "fr" {
+		t.Errorf("second caption = %+v", c)
+	}
+	sel := r.byID("captions")
+	if sel == nil {
+		t.Fatal("no caption picker")
+	}
+	if got := options(sel); len(got) != 3 || got[0][0] != "" || got[1][0] != "en" || got[2][0] != "fr" {
+		t.Errorf("caption options = %q", got)
+	}
+	if !labelled(r.all("label"))["captions"] {
+		t.Error("caption picker has no label")
+	}
+	if _, hidden := attr(r.byID("captions-field"), "hidden"); hidden {
+		t.Error("caption picker hidden although there are captions")
+	}
+	if area := r.byID("caption-area"); area == nil {
+		t.Error("no caption area")
+	}
+
+	r = renderWatch(t, demo, "/watch/demo")
+	cfg.Captions = nil
+	var raw map[string]json.RawMessage
+	r.jsonScript(t, "tolk-config", &raw)
+	if string(raw["captions"]) != "null" {
+		t.Errorf("captions without a list = %s, want null", raw["captions"])
+	}
+	if _, hidden := attr(r.byID("captions-field"), "hidden"); !hidden {
+		t.Error("caption picker shown before the page knows of any captions")
+	}
+}

@@ -1396,6 +1396,39 @@
 
   const copy = (x) => JSON.parse(JSON.stringify(x));
 
+  // ---- floor captions -----------------------------------------------------------------
+  // A strip with the floor's live captions when the floor language has them:
+  // a help with names and numbers. It never speaks to a screen reader.
+
+  const floorCaps = { lang: '', state: 'off', lines: () => [], count: 0 };
+  (function floorCaptions() {
+    const box = document.getElementById('floor-captions');
+    const area = document.getElementById('floor-caption-area');
+    const floorTag = config.floor && config.floor.tag;
+    if (!box || !area || !config.event || !floorTag) return;
+    fetch('/api/events/' + encodeURIComponent(config.event), { headers: { Accept: 'application/json' } })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((info) => {
+        const list = info && Array.isArray(info.captions) ? info.captions : [];
+        const c = list.find((x) => x && x.tag === floorTag && typeof x.live === 'string');
+        if (!c) return;
+        const view = C.captionView(area, { announce: false });
+        box.hidden = false;
+        floorCaps.lang = c.tag;
+        floorCaps.lines = view.lines;
+        C.captionFeed(c.live, {
+          state: (st) => {
+            floorCaps.state = st;
+          },
+          message: (m) => {
+            floorCaps.count++;
+            view.show(m);
+          },
+        });
+      })
+      .catch(() => {});
+  })();
+
   window.tolkBooth = Object.freeze({
     get state() {
       return conn;
@@ -1446,6 +1479,7 @@
     audio: () => (ctx ? { state: ctx.state, sampleRate: ctx.sampleRate } : null),
     micSettings: () => (mic.track && mic.track.getSettings ? copy(mic.track.getSettings()) : null),
     rtcStats,
+    floorCaptions: () => ({ lang: floorCaps.lang, state: floorCaps.state, lines: floorCaps.lines(), messages: floorCaps.count }),
   });
   document.documentElement.dataset.ready = 'true';
 })();

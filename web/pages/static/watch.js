@@ -21,6 +21,9 @@
     cover: $('meter-cover'),
     state: $('state'),
     modes: Array.from(document.querySelectorAll('input[name="mode"]')),
+    captions: $('captions'),
+    captionsField: $('captions-field'),
+    captionArea: $('caption-area'),
   };
 
   const store = C.storage('tolk.watch.');
@@ -612,6 +615,96 @@
   updateButton();
   setState('idle');
 
+  // ---- captions ------------------------------------------------------------------
+  // Independent of the audio language and of playback: a viewer may read one
+  // language while listening to another, or read without listening. Captions
+  // come over a WebSocket in both modes (lower latency than the HLS WebVTT
+  // rendition, which trails the live edge).
+
+  let captionList = Array.isArray(config.captions) ? config.captions : null;
+  let capLang = '';
+  let capState = 'off';
+  let capFeed = null;
+  let capToken = null; // the running feed's identity; a closed one's callbacks do nothing
+  const capView = ui.captionArea ? C.captionView(ui.captionArea) : null;
+  const capHistory = [];
+
+  function mediaTime() {
+    const el = current && current.el;
+    return el && !el.srcObject ? el.currentTime : null;
+  }
+
+  function setCaptions(tag) {
+    const c = captionList && captionList.find((x) => x.tag === tag);
+    capToken = null;
+    if (capFeed) capFeed.close();
+    capFeed = null;
+    if (capView) capView.clear();
+    capLang = c ? c.tag : '';
+    if (ui.captionArea) ui.captionArea.hidden = !c;
+    if (!c) {
+      capState = 'off';
+      return;
+    }
+    if (ui.captionArea) ui.captionArea.setAttribute('lang', c.tag);
+    const token = {};
+    capToken = token;
+    capFeed = C.captionFeed(c.live, {
+      state: (st) => {
+        if (capToken === token) capState = st;
+      },
+      message: (m) => {
+        if (capToken !== token) return;
+        capHistory.push({ type: m.type, text: m.text, start: m.start, end: m.end, at: Math.round(performance.now()), media: mediaTime() });
+        if (capHistory.length > 500) capHistory.shift();
+        if (capView) capView.show(m);
+      },
+    });
+  }
+
+  function fillCaptions(list) {
+    captionList = list.filter((c) => c && typeof c.tag === 'string' && typeof c.live === 'string');
+    if (!ui.captions) return;
+    const have = new Set(Array.from(ui.captions.options).map((o) => o.value));
+    for (const c of captionList) {
+      if (have.has(c.tag)) continue;
+      const o = document.createElement('option');
+      o.value = c.tag;
+      o.lang = c.tag;
+      o.textContent = c.name || c.tag;
+      ui.captions.append(o);
+    }
+    if (ui.captionsField) ui.captionsField.hidden = !captionList.length;
+    const tags = captionList.map((c) => c.tag);
+    let want = '';
+    for (const w of [params.get('captions'), store.get('captions')]) {
+      if (w === 'off') break;
+      const m = matchTag(w, tags);
+      if (m) {
+        want = m;
+        break;
+      }
+    }
+    ui.captions.value = want;
+    setCaptions(want);
+  }
+
+  if (ui.captions) {
+    ui.captions.addEventListener('change', () => {
+      store.set('captions', ui.captions.value || 'off');
+      setCaptions(ui.captions.value);
+    });
+  }
+
+  if (captionList) fillCaptions(captionList);
+  else if (config.event) {
+    // The server did not list them: ask the event API (same origin).
+    fetch('/api/events/' + encodeURIComponent(config.event), { headers: { Accept: 'application/json' } })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((info) => fillCaptions(info && Array.isArray(info.captions) ? info.captions : []))
+      .catch(() => fillCaptions([]));
+  }
+
   // ---- test hook -------------------------------------------------------------
   // Read-only facts for the browser tests; the page never relies on them.
 
@@ -650,6 +743,18 @@
     },
     level: measure,
     peakHz,
+    captions() {
+      return {
+        lang: capLang,
+        state: capState,
+        lines: capView ? capView.lines() : [],
+        history: capHistory.map((h) => Object.assign({}, h)),
+      };
+    },
+    subtitleTracks() {
+      const h = current && current.hls;
+      return h ? (h.subtitleTracks || []).map((x) => ({ name: x.name, lang: x.lang || '' })) : [];
+    },
     media() {
       const el = current && current.el;
       if (!el) return null;
