@@ -377,6 +377,10 @@
       enableWorker: false, // no blob: worker, so the page's CSP stays strict
       backBufferLength: 30,
       audioPreference: { lang: s.lang },
+      // Captions come over the WebSocket, ahead of the WebVTT rendition that
+      // trails the live edge; hls.js only lists the subtitle tracks.
+      subtitleDisplay: false,
+      renderTextTracksNatively: false,
     });
     s.hls = hls;
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
@@ -631,7 +635,7 @@
 
   function mediaTime() {
     const el = current && current.el;
-    return el && !el.srcObject ? el.currentTime : null;
+    return el && !el.srcObject && state === 'live' && !el.paused ? el.currentTime : null;
   }
 
   function setCaptions(tag) {
