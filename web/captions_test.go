@@ -133,3 +133,72 @@ hls: {part_ms: 200, segment_ms: 1000}
 	}
 	ws.Close()
 }
+
+// TestBrowserWatchCaptions: the watch page in Chromium lists the WebVTT
+// subtitle track (hls.js), takes the caption language from its picker and
+// shows the settled cue while the words are being heard.
+func TestBrowserWatchCaptions(t *testing.T) {
+	leakCheck(t)
+	audiotest.NeedTool(t, "ffmpeg")
+	floor := filepath.Join(t.TempDir(), "floor.wav")
+	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+		"sine=frequency=440:sample_rate=48000:duration=30", "-ac", "1", floor).CombinedOutput(); err != nil {
+		t.Fatalf("make floor: %v %s", err, out)
+	}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+id: test
+floor: {language: en, source: "file:%s", loop: true}
+languages: [{tag: fr}]
+hls: {part_ms: 200, segment_ms: 1000}
+`, floor)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := int64(audio.SampleRate)
+	var script []captions.ScriptedWord
+	for i, w := range strings.Fields("good morning and welcome to the partner conference") {
+		script = append(script, captions.ScriptedWord{Text: w, Start: 8*sec + int64(i)*sec/3, End: 8*sec + int64(i+1)*sec/3})
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ev, err := event.New(cfg, event.Options{Log: log, Recognizer: captions.NewScripted(script)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AddEvent(ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{ev: ev, srv: srv, http: httptest.NewServer(srv)}
+	t.Cleanup(h.close)
+	var rep struct {
+		SubtitleTracks []struct{ Name, Lang string } `json:"subtitle_tracks"`
+		Cues           []struct {
+			Text             string
+			Start, End       float64
+			ShownAtMediaTime *float64 `json:"shown_at_media_time"`
+		}
+		PartialsSeen int `json:"partials_seen"`
+	}
+	runBrowser(t, "watch_captions.mjs", &rep, h.http.URL, "--event", "test", "--lang", "en")
+	if len(rep.SubtitleTracks) != 2 || rep.SubtitleTracks[0].Lang != "en" {
+		t.Errorf("hls.js lists subtitle tracks %+v, want en and fr", rep.SubtitleTracks)
+	}
+	if len(rep.Cues) == 0 || rep.PartialsSeen == 0 {
+		t.Fatalf("no live caption shown: %+v", rep)
+	}
+	c := rep.Cues[0]
+	if !strings.HasPrefix(strings.ReplaceAll(c.Text, "\n", " "), "good morning") {
+		t.Errorf("first cue %q", c.Text)
+	}
+	// Shown while the words are heard (or right after): not before they are
+	// spoken, and not long after the cue ends.
+	if c.ShownAtMediaTime == nil || *c.ShownAtMediaTime < c.Start-0.1 || *c.ShownAtMediaTime > c.End+2 {
+		t.Errorf("cue %.2f-%.2f s shown at media time %v", c.Start, c.End, c.ShownAtMediaTime)
+	}
+}

@@ -297,8 +297,16 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 		WHEPURL: "/whep/" + ev.ID() + "/{lang}",
 		Locale:  locales.Match(r.Header.Get("Accept-Language"), r.URL.Query().Get("lang")),
 	}
+	d.Captions = []pages.Rendition{}
+	capt := map[string]bool{}
+	for _, tag := range ev.CaptionLanguages() {
+		capt[tag] = true
+	}
 	for _, rd := range ev.Renditions() {
 		d.Renditions = append(d.Renditions, pages.Rendition{Tag: rd.Tag, Name: rd.Name, Floor: rd.Floor})
+		if capt[rd.Tag] {
+			d.Captions = append(d.Captions, pages.Rendition{Tag: rd.Tag, Name: rd.Name, Floor: rd.Floor})
+		}
 	}
 	pages.Watch(w, r, d)
 }
