@@ -132,6 +132,20 @@ hls: {part_ms: 200, segment_ms: 1000}
 		t.Errorf("seg0.vtt:\n%s", seg)
 	}
 	ws.Close()
+
+	// After the event, ffmpeg reads the whole subtitle playlist and finds every word.
+	ev.Close()
+	out, err := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-loglevel", "error", "-i", h.http.URL+"/hls/test/subs/en/index.m3u8",
+		"-f", "webvtt", "-").Output()
+	if err != nil {
+		t.Fatalf("ffmpeg on the subtitle playlist: %v", err)
+	}
+	got := strings.Join(strings.Fields(string(out)), " ")
+	for _, w := range []string{"welcome", "to the", "conference"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("ffmpeg's reading of the subtitles lacks %q:\n%s", w, out)
+		}
+	}
 }
 
 // TestBrowserWatchCaptions: the watch page in Chromium lists the WebVTT
