@@ -1,8 +1,6 @@
 package web
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,11 +13,6 @@ import (
 	"tolk/locales"
 	"tolk/web/pages"
 )
-
-// Tokens checks access tokens; *store.Store is one.
-type Tokens interface {
-	Check(ctx context.Context, secret string) (store.Token, error)
-}
 
 // boothAccess resolves the event, the booth and the interpreter's token, or
 // answers 404 (unknown event or language), 401 (no, unknown or revoked
@@ -35,21 +28,12 @@ func (s *Server) boothAccess(w http.ResponseWriter, r *http.Request) (*eventStat
 		writeError(w, http.StatusNotFound, fmt.Sprintf("event %q has no booth for %q", st.ev.ID(), lang))
 		return nil, nil, store.Token{}, false
 	}
-	secret := r.URL.Query().Get("token")
-	if s.tokens == nil || secret == "" {
-		writeError(w, http.StatusUnauthorized, "an interpreter token is needed: ?token=…")
+	tok, ok := s.checkToken(w, r, r.URL.Query().Get("token"), st.ev.ID(), "an interpreter token is needed: ?token=…", store.RoleInterpreter)
+	if !ok {
 		return nil, nil, store.Token{}, false
 	}
-	tok, err := s.tokens.Check(r.Context(), secret)
-	switch {
-	case errors.Is(err, store.ErrRevoked):
-		writeError(w, http.StatusUnauthorized, "this token has been revoked")
-		return nil, nil, store.Token{}, false
-	case err != nil:
-		writeError(w, http.StatusUnauthorized, "unknown token")
-		return nil, nil, store.Token{}, false
-	case tok.Event != st.ev.ID() || tok.Role != store.RoleInterpreter || tok.Lang != lang:
-		writeError(w, http.StatusForbidden, "this token is not for this booth")
+	if tok.Lang != lang {
+		writeError(w, http.StatusForbidden, fmt.Sprintf("this token is for the %s booth", tok.Lang))
 		return nil, nil, store.Token{}, false
 	}
 	return st, booth, tok, true

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -38,14 +36,9 @@ func startBooths(t *testing.T, langs string) *boothHarness { return startBoothsT
 // file) or "whip" (waiting for a WHIP publisher: silence until one comes).
 func startBoothsTB(t testing.TB, langs, floorKind string) *boothHarness {
 	t.Helper()
-	audiotest.NeedTool(t, "ffmpeg")
-	floor := filepath.Join(t.TempDir(), "floor.wav")
-	// The floor is a steady 12 kHz tone at −17 dBFS (lavfi's sine is at 1/8), so its level under the
+	// The floor is a steady 12 kHz tone at −17 dBFS, so its level under the
 	// voice can be measured exactly.
-	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
-		"sine=frequency=12000:sample_rate=48000:duration=60", "-af", "volume=1.13", "-ac", "1", floor).CombinedOutput(); err != nil {
-		t.Fatalf("make floor: %v %s", err, out)
-	}
+	floor := toneFile(t, 12000, 1.13, 60)
 	floorCfg := fmt.Sprintf(`{language: en, source: "file:%s", loop: true}`, floor)
 	if floorKind == "whip" {
 		floorCfg = `{language: en, source: whip, stream_key: ` + streamKey + `}`

@@ -31,12 +31,7 @@ func toneEvent(t *testing.T, voices map[string]float64) *harness { return toneEv
 
 func toneEventTB(t testing.TB, voices map[string]float64) *harness {
 	t.Helper()
-	audiotest.NeedTool(t, "ffmpeg")
-	floor := filepath.Join(t.TempDir(), "floor.wav")
-	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
-		"sine=frequency=440:sample_rate=48000:duration=20", "-af", "volume=0.5", "-ac", "1", floor).CombinedOutput(); err != nil {
-		t.Fatalf("make floor: %v %s", err, out)
-	}
+	floor := toneFile(t, 440, 0.5, 20)
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 id: test
 title: Browser test

@@ -4,11 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +16,6 @@ import (
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/config"
 	"tolk/internal/event"
-	"tolk/internal/rtc"
 	"tolk/web"
 )
 
@@ -32,11 +27,7 @@ func TestCaptionsLiveAndInHLS(t *testing.T) {
 	audiotest.NeedTool(t, "ffmpeg")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	floor := filepath.Join(t.TempDir(), "floor.wav")
-	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
-		"sine=frequency=440:sample_rate=48000:duration=30", "-ac", "1", floor).CombinedOutput(); err != nil {
-		t.Fatalf("make floor: %v %s", err, out)
-	}
+	floor := toneFile(t, 440, 1, 30)
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 id: test
 floor: {language: en, source: "file:%s", loop: true}
@@ -53,20 +44,8 @@ hls: {part_ms: 200, segment_ms: 1000}
 		{Text: "the", Start: sec + sec/5, End: sec + sec/2},
 		{Text: "conference", Start: sec + sec/2, End: 2 * sec},
 	})
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ev, err := event.New(cfg, event.Options{Log: log, Recognizer: rec, SubtitleDelay: 3 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.AddEvent(ev); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{ev: ev, srv: srv, http: httptest.NewServer(srv)}
-	t.Cleanup(h.close)
+	h := serve(t, cfg, event.Options{Recognizer: rec, SubtitleDelay: 3 * time.Second}, nil)
+	ev := h.ev
 
 	var info web.EventInfo
 	if err := json.Unmarshal([]byte(get(t, h.http.URL+"/api/events/test")), &info); err != nil {
@@ -153,12 +132,7 @@ hls: {part_ms: 200, segment_ms: 1000}
 // shows the settled cue while the words are being heard.
 func TestBrowserWatchCaptions(t *testing.T) {
 	leakCheck(t)
-	audiotest.NeedTool(t, "ffmpeg")
-	floor := filepath.Join(t.TempDir(), "floor.wav")
-	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
-		"sine=frequency=440:sample_rate=48000:duration=30", "-ac", "1", floor).CombinedOutput(); err != nil {
-		t.Fatalf("make floor: %v %s", err, out)
-	}
+	floor := toneFile(t, 440, 1, 30)
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 id: test
 floor: {language: en, source: "file:%s", loop: true}
@@ -173,23 +147,10 @@ hls: {part_ms: 200, segment_ms: 1000}
 	for i, w := range strings.Fields("good morning and welcome to the partner conference") {
 		script = append(script, captions.ScriptedWord{Text: w, Start: 8*sec + int64(i)*sec/3, End: 8*sec + int64(i+1)*sec/3})
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ev, err := event.New(cfg, event.Options{Log: log, Recognizer: captions.NewScripted(script)})
-	if err != nil {
+	h := serve(t, cfg, event.Options{Recognizer: captions.NewScripted(script)}, nil)
+	if err := h.ev.Start(); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.AddEvent(ev); err != nil {
-		t.Fatal(err)
-	}
-	if err := ev.Start(); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{ev: ev, srv: srv, http: httptest.NewServer(srv)}
-	t.Cleanup(h.close)
 	var rep struct {
 		SubtitleTracks []struct{ Name, Lang string } `json:"subtitle_tracks"`
 		Cues           []struct {

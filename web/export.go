@@ -24,29 +24,13 @@ type CueReader interface {
 // exportAccess checks an editor or producer token of the event, given as
 // "Authorization: Bearer <token>" or, for a plain download link, ?token=.
 func (s *Server) exportAccess(w http.ResponseWriter, r *http.Request, event string) bool {
-	secret, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	secret = strings.TrimSpace(secret)
+	secret := bearer(r)
 	if secret == "" {
 		secret = r.URL.Query().Get("token")
 	}
-	if s.tokens == nil || secret == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="tolk"`)
-		writeError(w, http.StatusUnauthorized, "an editor or producer token is needed: Authorization: Bearer <token> or ?token=")
-		return false
-	}
-	tok, err := s.tokens.Check(r.Context(), secret)
-	switch {
-	case errors.Is(err, store.ErrRevoked):
-		writeError(w, http.StatusUnauthorized, "this token has been revoked")
-		return false
-	case err != nil:
-		writeError(w, http.StatusUnauthorized, "unknown token")
-		return false
-	case tok.Event != event || (tok.Role != store.RoleEditor && tok.Role != store.RoleProducer):
-		writeError(w, http.StatusForbidden, "this token is not an editor or producer token of this event")
-		return false
-	}
-	return true
+	_, ok := s.checkToken(w, r, secret, event, "an editor or producer token is needed: Authorization: Bearer <token> or ?token=",
+		store.RoleEditor, store.RoleProducer)
+	return ok
 }
 
 // handleExport serves GET /api/events/{event}/captions/{lang}.{srt,vtt,ttml,stl}

@@ -3,11 +3,13 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -62,24 +64,48 @@ func start(t testing.TB, cfg *config.Event) *harness { return startWith(t, cfg, 
 // startWith serves cfg on loopback, checking tokens with tokens (nil: none).
 func startWith(t testing.TB, cfg *config.Event, tokens web.Tokens) *harness {
 	t.Helper()
+	h := serve(t, cfg, event.Options{}, tokens)
+	if err := h.ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// serve builds the event with opts and serves it on loopback, not started
+// yet (a test may attach before the first tick).
+func serve(t testing.TB, cfg *config.Event, opts event.Options, tokens web.Tokens) *harness {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ev, err := event.New(cfg, event.Options{Log: log})
+	opts.Log = log
+	ev, err := event.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: true}, Tokens: tokens})
 	if err != nil {
+		ev.Close()
 		t.Fatal(err)
 	}
 	if err := srv.AddEvent(ev); err != nil {
 		t.Fatal(err)
 	}
-	if err := ev.Start(); err != nil {
-		t.Fatal(err)
-	}
 	h := &harness{ev: ev, srv: srv, http: httptest.NewServer(srv)}
 	t.Cleanup(h.close)
 	return h
+}
+
+// toneFile writes seconds of a sine at freq Hz (lavfi's level of 1/8 scaled
+// by volume) as a 48 kHz mono WAV for a file floor.
+func toneFile(t testing.TB, freq int, volume float64, seconds int) string {
+	t.Helper()
+	audiotest.NeedTool(t, "ffmpeg")
+	path := filepath.Join(t.TempDir(), "floor.wav")
+	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+		fmt.Sprintf("sine=frequency=%d:sample_rate=48000:duration=%d", freq, seconds),
+		"-af", fmt.Sprintf("volume=%g", volume), "-ac", "1", path).CombinedOutput(); err != nil {
+		t.Fatalf("make floor: %v %s", err, out)
+	}
+	return path
 }
 
 func (h *harness) close() {

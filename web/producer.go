@@ -2,10 +2,8 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"tolk/internal/store"
 	"tolk/interpreter"
@@ -17,22 +15,7 @@ func (s *Server) producerAccess(w http.ResponseWriter, r *http.Request) (*eventS
 	if !ok {
 		return nil, false
 	}
-	secret, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if s.tokens == nil || secret == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="tolk"`)
-		writeError(w, http.StatusUnauthorized, "a producer token is needed: Authorization: Bearer <token>")
-		return nil, false
-	}
-	tok, err := s.tokens.Check(r.Context(), strings.TrimSpace(secret))
-	switch {
-	case errors.Is(err, store.ErrRevoked):
-		writeError(w, http.StatusUnauthorized, "this token has been revoked")
-		return nil, false
-	case err != nil:
-		writeError(w, http.StatusUnauthorized, "unknown token")
-		return nil, false
-	case tok.Event != st.ev.ID() || tok.Role != store.RoleProducer:
-		writeError(w, http.StatusForbidden, "this token is not a producer token of this event")
+	if _, ok := s.checkToken(w, r, bearer(r), st.ev.ID(), "a producer token is needed: Authorization: Bearer <token>", store.RoleProducer); !ok {
 		return nil, false
 	}
 	return st, true

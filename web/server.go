@@ -265,13 +265,9 @@ func (s *Server) info(st *eventState) EventInfo {
 			WHEP: "/whep/" + ev.ID() + "/" + r.Tag})
 	}
 	info.Captions = []CaptionInfo{}
-	for _, tag := range ev.CaptionLanguages() {
-		for _, r := range ev.Renditions() {
-			if r.Tag == tag {
-				info.Captions = append(info.Captions, CaptionInfo{Tag: tag, Name: r.Name,
-					Live: "/api/events/" + ev.ID() + "/captions/live/" + tag})
-			}
-		}
+	for _, r := range ev.CaptionRenditions() {
+		info.Captions = append(info.Captions, CaptionInfo{Tag: r.Tag, Name: r.Name,
+			Live: "/api/events/" + ev.ID() + "/captions/live/" + r.Tag})
 	}
 	return info
 }
@@ -297,16 +293,12 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 		WHEPURL: "/whep/" + ev.ID() + "/{lang}",
 		Locale:  locales.Match(r.Header.Get("Accept-Language"), r.URL.Query().Get("lang")),
 	}
-	d.Captions = []pages.Rendition{}
-	capt := map[string]bool{}
-	for _, tag := range ev.CaptionLanguages() {
-		capt[tag] = true
-	}
 	for _, rd := range ev.Renditions() {
 		d.Renditions = append(d.Renditions, pages.Rendition{Tag: rd.Tag, Name: rd.Name, Floor: rd.Floor})
-		if capt[rd.Tag] {
-			d.Captions = append(d.Captions, pages.Rendition{Tag: rd.Tag, Name: rd.Name, Floor: rd.Floor})
-		}
+	}
+	d.Captions = []pages.Rendition{}
+	for _, rd := range ev.CaptionRenditions() {
+		d.Captions = append(d.Captions, pages.Rendition{Tag: rd.Tag, Name: rd.Name, Floor: rd.Floor})
 	}
 	pages.Watch(w, r, d)
 }

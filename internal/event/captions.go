@@ -149,12 +149,12 @@ func (e *Event) Subtitles(tag string) (*hls.Subtitles, bool) {
 	return c.subs, true
 }
 
-// CaptionLanguages lists the languages that have captions.
-func (e *Event) CaptionLanguages() []string {
-	var out []string
+// CaptionRenditions lists the languages that have captions, the floor first.
+func (e *Event) CaptionRenditions() []Rendition {
+	var out []Rendition
 	for _, r := range e.renditions {
 		if _, ok := e.captions[r.Tag]; ok {
-			out = append(out, r.Tag)
+			out = append(out, r)
 		}
 	}
 	return out

@@ -30,6 +30,9 @@ type Subtitles struct {
 	ended bool
 
 	playlist atomic.Pointer[[]byte]
+	// published mirrors edge so the per-tick Advance needs no lock until a
+	// segment completes.
+	published atomic.Int64
 }
 
 type vttCue struct {
@@ -77,13 +80,17 @@ func (s *Subtitles) Add(start, end int64, text string) {
 // the audio's time minus the time recognition may still take to settle a cue,
 // so every segment is complete when it is published.
 func (s *Subtitles) Advance(pts int64) {
-	s.mu.Lock()
 	done := pts / s.seg * s.seg
+	if done <= s.published.Load() {
+		return
+	}
+	s.mu.Lock()
 	if done <= s.edge || s.ended {
 		s.mu.Unlock()
 		return
 	}
 	s.edge = done
+	s.published.Store(done)
 	last := s.edge/s.seg - 1
 	if n := last - s.first + 1; n > int64(s.window) {
 		s.first = last - int64(s.window) + 1

@@ -1,0 +1,47 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"tolk/internal/store"
+)
+
+// Tokens checks access tokens; *store.Store is one.
+type Tokens interface {
+	Check(ctx context.Context, secret string) (store.Token, error)
+}
+
+// bearer returns the token of an "Authorization: Bearer" header, or "".
+func bearer(r *http.Request) string {
+	secret, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return strings.TrimSpace(secret)
+}
+
+// checkToken is the one place tokens are judged: it answers 401 for a
+// missing, unknown or revoked token (need says how to give one) and 403 for a
+// token of another event or of a role not in roles.
+func (s *Server) checkToken(w http.ResponseWriter, r *http.Request, secret, event, need string, roles ...store.Role) (store.Token, bool) {
+	if s.tokens == nil || secret == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tolk"`)
+		writeError(w, http.StatusUnauthorized, need)
+		return store.Token{}, false
+	}
+	tok, err := s.tokens.Check(r.Context(), secret)
+	switch {
+	case errors.Is(err, store.ErrRevoked):
+		writeError(w, http.StatusUnauthorized, "this token has been revoked")
+		return store.Token{}, false
+	case err != nil:
+		writeError(w, http.StatusUnauthorized, "unknown token")
+		return store.Token{}, false
+	case tok.Event != event || !slices.Contains(roles, tok.Role):
+		writeError(w, http.StatusForbidden, fmt.Sprintf("this %s token of event %q gives no access here", tok.Role, tok.Event))
+		return store.Token{}, false
+	}
+	return tok, true
+}
