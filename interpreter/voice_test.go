@@ -90,7 +90,7 @@ func TestVoiceGateRampsAndGoesAbsent(t *testing.T) {
 	}
 }
 
-func TestVoicePublishesRelayOnlyWhenSubscribed(t *testing.T) {
+func TestVoicePublishesRelayPackets(t *testing.T) {
 	v, _ := NewVoice(48000)
 	defer v.Close()
 	a := &toneMic{freq: 440}

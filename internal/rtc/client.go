@@ -142,7 +142,8 @@ type Listener struct {
 	pc       *webrtc.PeerConnection
 	location string
 	packets  chan *rtp.Packet
-	done     chan struct{}
+	done     chan struct{} // closed when the track reader ends
+	started  chan struct{} // closed when the track reader starts
 }
 
 // DialWHEP connects to a WHEP endpoint; Packets delivers the audio's RTP.
@@ -156,10 +157,11 @@ func DialWHEP(ctx context.Context, api *webrtc.API, endpoint string, queue int) 
 		pc.Close()
 		return nil, err
 	}
-	l := &Listener{pc: pc, packets: make(chan *rtp.Packet, queue), done: make(chan struct{})}
-	var started sync.Once
+	l := &Listener{pc: pc, packets: make(chan *rtp.Packet, queue), done: make(chan struct{}), started: make(chan struct{})}
+	var once sync.Once
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		started.Do(func() {
+		once.Do(func() {
+			close(l.started)
 			go func() {
 				defer close(l.done)
 				for {
@@ -196,9 +198,9 @@ func (l *Listener) Close(ctx context.Context) error {
 		err = cerr
 	}
 	select {
-	case <-l.done:
-	case <-time.After(2 * time.Second):
-		// The track never started: nothing to wait for.
+	case <-l.started:
+		<-l.done // the peer is closed, so the reader ends
+	default: // the track never started: nothing to wait for
 	}
 	return err
 }
