@@ -8,7 +8,9 @@ import (
 	"tolk/captions"
 )
 
-// SaveCue keeps a final cue of an event. Saving a cue again with the same
+// SaveCue keeps a final cue of an event. Its times are recording time: 48
+// kHz samples since the event's recording began (see RecordingStart), which
+// on an event's first run is its program time. Saving a cue again with the same
 // language and start replaces it, so a retried write never duplicates a cue.
 // Partial cues are the live line only and are not kept: SaveCue ignores
 // them. The language is canonicalised (EN-gb is kept as en-GB).
@@ -39,7 +41,7 @@ func (s *Store) SaveCue(ctx context.Context, event string, c captions.Cue) error
 const All = math.MaxInt64
 
 // Cues returns the final cues of one language of an event that overlap the
-// program-time range [from, to), ordered by start. Pass 0 and All for every
+// recording-time range [from, to), ordered by start. Pass 0 and All for every
 // cue. An event or language with no cues returns none and no error.
 func (s *Store) Cues(ctx context.Context, event, lang string, from, to int64) ([]captions.Cue, error) {
 	if !eventRE.MatchString(event) {

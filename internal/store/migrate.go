@@ -34,6 +34,14 @@ var migrations = []string{
 		text  TEXT NOT NULL,
 		PRIMARY KEY (event, lang, start)
 	) WITHOUT ROWID;`,
+	// 3: when each event's recording began: the wall-clock time (Unix
+	// nanoseconds) of program time zero of its first run. Cue times are
+	// counted from it from now on, so a run after a restart continues the
+	// recording instead of starting again at zero.
+	`CREATE TABLE recordings (
+		event TEXT PRIMARY KEY,
+		epoch INTEGER NOT NULL
+	) WITHOUT ROWID;`,
 }
 
 // migrate runs the missing steps in one immediate transaction, so two

@@ -1,5 +1,6 @@
 // Package store keeps tolk's durable state in one SQLite file, tolk.db,
-// under the data directory: access tokens now, cues and events later.
+// under the data directory: access tokens, caption cues and when each
+// event's recording began.
 //
 // The file is opened in WAL mode with a busy timeout, so several processes
 // can use it at once: `tolk token` adds or revokes tokens while `tolk serve`
