@@ -2,7 +2,10 @@ package event
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/text/language"
@@ -90,12 +93,7 @@ func (e *Event) newCaptions(recs map[string]captions.Recognizer, sink captions.C
 		}
 		c := &captionLang{tag: r.Tag,
 			pipeline: captions.NewPipeline(e.cfg.ID, r.Tag, rec, tag, sink, e.log, e.clock)}
-		c.subs = hls.NewSubtitles(hopts, func() (time.Time, bool) {
-			if e.hls == nil { // not built yet
-				return time.Time{}, false
-			}
-			return e.hls.Epoch()
-		})
+		c.subs = hls.NewSubtitles(hopts, e.epoch)
 		e.captions[r.Tag] = c
 		subs = append(subs, hls.SubtitleRendition{ID: "cc-" + r.Tag, Name: r.Name, Language: r.Tag,
 			Default: r.Floor, URI: "subs/" + r.Tag + "/index.m3u8"})
@@ -187,6 +185,84 @@ func (e *Event) closeCaptions() {
 // newGoogle opens Cloud Speech-to-Text with Application Default Credentials.
 func newGoogle(g config.GoogleSpeech) (captions.Recognizer, error) {
 	return google.New(context.Background(), google.Config{Endpoint: g.Endpoint, Model: g.Model, Punctuation: true})
+}
+
+// epoch is the wall-clock time of this run's program time zero, once the
+// HLS muxer has fixed it.
+func (e *Event) epoch() (time.Time, bool) {
+	if e.hls == nil { // not built yet
+		return time.Time{}, false
+	}
+	return e.hls.Epoch()
+}
+
+// recordingClock is a cue sink that also knows when an event's recording
+// began (*store.Store is one): the wall-clock time of program time zero of
+// the event's first run, fixed by the first run that asks.
+type recordingClock interface {
+	RecordingStart(ctx context.Context, event string, epoch time.Time) (time.Time, error)
+}
+
+// recordingSink saves cues in recording time, so that a run after a restart
+// continues the stored recording: every run's program time starts at zero,
+// and the cues of two runs would otherwise overwrite and interleave. Live
+// outputs (WebSocket, WebVTT) keep the run's program time.
+type recordingSink struct {
+	sink  captions.CueSink
+	clock recordingClock
+	epoch func() (time.Time, bool)
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	known  bool
+	offset int64 // samples from the recording's start to this run's program time zero
+}
+
+// SaveCue saves c shifted by this run's offset in the recording. The offset
+// is resolved at the first cue and kept. Until it is resolved, cues are
+// refused with an error (the pipeline logs and counts it, and viewers still
+// get the cue): saved at offset 0 instead, a later run's cues would replace
+// the stored cues of the first run that share a start.
+func (s *recordingSink) SaveCue(ctx context.Context, event string, c captions.Cue) error {
+	off, err := s.offsetOf(ctx, event)
+	if err != nil {
+		return err
+	}
+	c.Start += off
+	c.End += off
+	return s.sink.SaveCue(ctx, event, c)
+}
+
+func (s *recordingSink) offsetOf(ctx context.Context, event string) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.known {
+		return s.offset, nil
+	}
+	epoch, ok := s.epoch()
+	if !ok {
+		return 0, errors.New("recording time: program time zero is not fixed yet")
+	}
+	first, err := s.clock.RecordingStart(ctx, event, epoch)
+	if err != nil {
+		return 0, fmt.Errorf("recording time: %w", err)
+	}
+	d := epoch.Sub(first)
+	if d < 0 {
+		return 0, fmt.Errorf("recording time: this run began at %s, before the recording did (%s): was the wall clock set back?",
+			epoch.UTC().Format(time.RFC3339Nano), first.UTC().Format(time.RFC3339Nano))
+	}
+	s.offset, s.known = samplesOf(d), true
+	if d > 0 {
+		s.log.Info("captions continue the recording", "recording_start", first.UTC(), "offset", d)
+	}
+	return s.offset, nil
+}
+
+// samplesOf converts d to 48 kHz samples without overflowing for any d
+// (audio.Samples overflows past about 53 hours).
+func samplesOf(d time.Duration) int64 {
+	return int64(d/time.Second)*audio.SampleRate + int64(d%time.Second)*audio.SampleRate/int64(time.Second)
 }
 
 // noSink stands in for the cue store when an event runs without one (tests).

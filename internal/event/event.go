@@ -46,6 +46,9 @@ type Options struct {
 	Clock audio.Clock
 	Log   *slog.Logger
 	// Cues stores final cues before they are published (nil: not stored).
+	// A sink that also has RecordingStart (*store.Store) gets them in
+	// recording time: the run's program time plus the time from the
+	// recording's start to this run's program time zero.
 	Cues captions.CueSink
 	// Recognizer, when set, recognizes every language instead of the
 	// configured backends (tests use captions.Scripted).
@@ -178,6 +181,8 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 	sink := opts.Cues
 	if sink == nil {
 		sink = noSink{}
+	} else if rc, ok := sink.(recordingClock); ok {
+		sink = &recordingSink{sink: sink, clock: rc, epoch: e.epoch, log: e.log}
 	}
 	hopts.Subtitles = e.newCaptions(recs, sink, hopts)
 	h, err := hls.New(hopts, hr)
