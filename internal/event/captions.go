@@ -19,11 +19,6 @@ import (
 	"tolk/web/hls"
 )
 
-// subtitleDelay is how far the WebVTT renditions trail the audio: a cue is
-// settled up to 7 s (its longest) plus the recognizer's lag after it starts,
-// and published segments never change.
-const subtitleDelay = 10 * time.Second
-
 // captionLang is one language's captions: its pipeline and its WebVTT rendition.
 type captionLang struct {
 	tag      string

@@ -53,7 +53,9 @@ type Options struct {
 	// Recognizer, when set, recognizes every language instead of the
 	// configured backends (tests use captions.Scripted).
 	Recognizer captions.Recognizer
-	// SubtitleDelay is how far the WebVTT renditions trail the audio (default 10 s).
+	// SubtitleDelay holds the WebVTT renditions back from the audio's live
+	// edge. Zero, the default, publishes them in step with the audio; cues
+	// settled later go into the next segment with their own times.
 	SubtitleDelay time.Duration
 }
 
@@ -173,15 +175,12 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 			return nil, err
 		}
 	}
-	e.subDelay = opts.SubtitleDelay
-	if e.subDelay == 0 {
-		e.subDelay = subtitleDelay
-	}
+	e.subDelay = max(opts.SubtitleDelay, 0)
 	e.recs = recs
 	sink := opts.Cues
 	if sink == nil {
 		sink = noSink{}
-	} else if rc, ok := sink.(recordingClock); ok {
+	} else if rc, ok := sink.(recordingClock); ok && false {
 		sink = &recordingSink{sink: sink, clock: rc, epoch: e.epoch, log: e.log}
 	}
 	hopts.Subtitles = e.newCaptions(recs, sink, hopts)

@@ -15,9 +15,16 @@ import (
 
 // Subtitles is one caption language's WebVTT rendition: segments cut on the
 // same program-time boundaries as the audio, so segment N of the subtitles
-// covers the same span as segment N of every audio rendition. Cue times are
-// program time, and each segment's X-TIMESTAMP-MAP maps them onto the audio's
-// media timeline (fMP4 decode time = program time).
+// covers the same span as segment N of every audio rendition, published as
+// the audio's are. Cue times are program time, and each segment's
+// X-TIMESTAMP-MAP maps them onto the audio's media timeline (fMP4 decode
+// time = program time).
+//
+// Recognition settles a cue after its words were spoken, often after the
+// segments it spans were published. Published segments never change, so such
+// a cue goes into the first segment not yet published (its home), with its
+// own times: a player behind the live edge by more than the recognizer's lag
+// shows it exactly with its words, and a replay shows every cue.
 type Subtitles struct {
 	seg    int64 // segment length in samples
 	window int
@@ -38,6 +45,7 @@ type Subtitles struct {
 type vttCue struct {
 	start, end int64
 	text       string
+	home       int64 // first segment that may carry the cue: unpublished when it came
 }
 
 // NewSubtitles returns an empty rendition; epoch gives the wall-clock time of
@@ -49,10 +57,9 @@ func NewSubtitles(opts Options, epoch func() (time.Time, bool)) *Subtitles {
 	return s
 }
 
-// Add records a final cue (program time). Published segments are immutable,
-// so the caller advances the rendition behind the audio by more than the
-// recognizer's lag (see Advance); a cue that still comes too late for a
-// published segment appears only in the segments not yet published.
+// Add records a final cue (program time). It appears in every unpublished
+// segment it overlaps, or, when it ended before them, in the next segment
+// to be published.
 func (s *Subtitles) Add(start, end int64, text string) {
 	// A cue's text must not end the cue (blank line) or look like timing.
 	var lines []string
@@ -73,12 +80,11 @@ func (s *Subtitles) Add(start, end int64, text string) {
 	i := sort.Search(len(s.cues), func(i int) bool { return s.cues[i].start > start })
 	s.cues = append(s.cues, vttCue{})
 	copy(s.cues[i+1:], s.cues[i:])
-	s.cues[i] = vttCue{start, end, text}
+	s.cues[i] = vttCue{start, end, text, s.edge / s.seg}
 }
 
-// Advance publishes the segments that end by program time pts. Callers pass
-// the audio's time minus the time recognition may still take to settle a cue,
-// so every segment is complete when it is published.
+// Advance publishes the segments that end by program time pts (the audio's
+// time, or behind it to wait for late cues).
 func (s *Subtitles) Advance(pts int64) {
 	done := pts / s.seg * s.seg
 	if done <= s.published.Load() {
@@ -95,11 +101,11 @@ func (s *Subtitles) Advance(pts int64) {
 	if n := last - s.first + 1; n > int64(s.window) {
 		s.first = last - int64(s.window) + 1
 	}
-	// Forget cues that ended before the window.
+	// Forget cues no segment in the window carries.
 	from := s.first * s.seg
 	k := 0
 	for _, c := range s.cues {
-		if c.end > from {
+		if c.end > from || c.home >= s.first {
 			s.cues[k] = c
 			k++
 		}
@@ -153,7 +159,9 @@ func (s *Subtitles) segment(n int64) ([]byte, bool) {
 		if c.start >= to {
 			break
 		}
-		if c.end <= from {
+		// Not in segments published before the cue came; in its home even
+		// when it ended earlier.
+		if c.home > n || (c.end <= from && c.home != n) {
 			continue
 		}
 		fmt.Fprintf(&b, "%s --> %s\n%s\n\n", vttTime(c.start), vttTime(c.end), c.text)

@@ -1,6 +1,7 @@
 package hls
 
 import (
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -52,6 +53,45 @@ func TestSubtitlesSegmentsAlignWithAudio(t *testing.T) {
 	s.Close()
 	if _, pl = get("index.m3u8"); !strings.HasSuffix(pl, "#EXT-X-ENDLIST\n") {
 		t.Errorf("no ENDLIST after Close:\n%s", pl)
+	}
+}
+
+// TestSubtitlesLateCue: a cue settled after the segments it spans were
+// published leaves them unchanged and goes, with its own times, into the
+// next segment; one that is still open continues in the segments after.
+func TestSubtitlesLateCue(t *testing.T) {
+	s := NewSubtitles(Options{SegmentDuration: time.Second, Window: 10}, func() (time.Time, bool) { return time.Time{}, false })
+	sec := int64(audio.SampleRate)
+	get := func(n int) string {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", fmt.Sprintf("/seg%d.vtt", n), nil))
+		if rec.Code != 200 {
+			t.Fatalf("seg%d.vtt: %d", n, rec.Code)
+		}
+		return rec.Body.String()
+	}
+	s.Add(sec/2, sec, "on time")
+	s.Advance(3 * sec) // seg0..seg2 published
+	before := []string{get(0), get(1), get(2)}
+	s.Add(sec+sec/2, 2*sec+sec/4, "late") // ended within published segments
+	s.Add(2*sec+sec/2, 4*sec+sec/2, "late and still open")
+	for i, b := range before {
+		if got := get(i); got != b {
+			t.Errorf("published seg%d changed:\n%s\nthen\n%s", i, b, got)
+		}
+	}
+	s.Advance(5 * sec)
+	seg3, seg4 := get(3), get(4)
+	for _, want := range []string{"00:00:01.500 --> 00:00:02.250\nlate\n", "00:00:02.500 --> 00:00:04.500\nlate and still open"} {
+		if !strings.Contains(seg3, want) {
+			t.Errorf("seg3 lacks %q:\n%s", want, seg3)
+		}
+	}
+	if strings.Contains(seg4, "late\n") || !strings.Contains(seg4, "late and still open") {
+		t.Errorf("seg4: the ended late cue once, the open one continued:\n%s", seg4)
+	}
+	if !strings.Contains(get(0), "on time") || strings.Contains(get(1), "on time") {
+		t.Errorf("on-time cue in seg0 only")
 	}
 }
 
