@@ -377,8 +377,8 @@
       enableWorker: false, // no blob: worker, so the page's CSP stays strict
       backBufferLength: 30,
       audioPreference: { lang: s.lang },
-      // Captions come over the WebSocket, ahead of the WebVTT rendition that
-      // trails the live edge; hls.js only lists the subtitle tracks.
+      // Captions come over the WebSocket, with the partial line; at the live
+      // edge WebVTT cues arrive after their words. hls.js only lists them.
       subtitleDisplay: false,
       renderTextTracksNatively: false,
     });
@@ -622,8 +622,8 @@
   // ---- captions ------------------------------------------------------------------
   // Independent of the audio language and of playback: a viewer may read one
   // language while listening to another, or read without listening. Captions
-  // come over a WebSocket in both modes (lower latency than the HLS WebVTT
-  // rendition, which trails the live edge).
+  // come over a WebSocket in both modes (the partial line, and settled cues
+  // sooner than a WebVTT segment at the live edge).
 
   let captionList = Array.isArray(config.captions) ? config.captions : null;
   let capLang = '';
