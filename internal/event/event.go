@@ -180,7 +180,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 	sink := opts.Cues
 	if sink == nil {
 		sink = noSink{}
-	} else if rc, ok := sink.(recordingClock); ok && false {
+	} else if rc, ok := sink.(recordingClock); ok {
 		sink = &recordingSink{sink: sink, clock: rc, epoch: e.epoch, log: e.log}
 	}
 	hopts.Subtitles = e.newCaptions(recs, sink, hopts)
