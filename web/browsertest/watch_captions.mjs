@@ -1,4 +1,4 @@
-// watch_captions.mjs BASE_URL [--event demo] [--lang en] [--cues 1] [--timeout 120]
+// watch_captions.mjs BASE_URL [--event demo] [--lang en] [--cues 1] [--partials] [--timeout 120]
 //
 // Opens /watch/{event} in Chromium, chooses Standard (HLS), picks the caption
 // language through the page's picker, presses Play and waits for --cues
@@ -12,13 +12,15 @@
 //   cues                 [{text, start, end, shown_at_media_time}]: settled cues, with the
 //                        audio element's currentTime when each arrived
 //   partials_seen        partial lines received before the last cue
+//   partials             [{text, shown}] partial lines with the wall-clock ms of the
+//                        frame that painted each (--partials; the last 400)
 //   lines                caption lines on screen at the end
 //   first_cue_ms         live → the wait for the cues ends
 //   page_errors?, console_errors?  uncaught page exceptions and console errors
 
 import { run, openWatch, chooseMode, pressPlay, sleep } from './lib.mjs';
 
-await run('watch_captions', { event: 'demo', lang: 'en', cues: 1, timeout: 120 }, async ({ opts, out, page }) => {
+await run('watch_captions', { event: 'demo', lang: 'en', cues: 1, partials: false, timeout: 120 }, async ({ opts, out, page }) => {
   out.event = opts.event;
   out.lang = opts.lang;
   await openWatch(page, opts, out);
@@ -57,6 +59,9 @@ await run('watch_captions', { event: 'demo', lang: 'en', cues: 1, timeout: 120 }
   out.cues = cues.map((h) => ({ text: h.text, start: h.start, end: h.end, shown_at_media_time: h.media === null ? null : Math.round(h.media * 100) / 100 }));
   out.partials_seen = caps.history.filter((h) => h.type === 'partial' && h.at <= lastCueAt).length;
   out.partials_while_playing = caps.history.filter((h) => h.type === 'partial' && h.media !== null && h.at <= lastCueAt).length;
+  if (opts.partials) {
+    out.partials = caps.history.filter((h) => h.type === 'partial' && h.shown).slice(-400).map((h) => ({ text: h.text, shown: h.shown }));
+  }
   out.caption_state = caps.state;
   out.caption_lang = caps.lang;
   out.history_span_ms = lastCueAt - startAt;

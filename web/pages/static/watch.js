@@ -659,9 +659,14 @@
       },
       message: (m) => {
         if (capToken !== token) return;
-        capHistory.push({ type: m.type, text: m.text, start: m.start, end: m.end, at: Math.round(performance.now()), media: mediaTime() });
+        const h = { type: m.type, text: m.text, start: m.start, end: m.end, at: Math.round(performance.now()), media: mediaTime() };
+        capHistory.push(h);
         if (capHistory.length > 500) capHistory.shift();
         if (capView) capView.show(m);
+        // The frame that paints it: wall-clock ms, to compare with the server's.
+        requestAnimationFrame(() => {
+          h.shown = Math.round((performance.timeOrigin + performance.now()) * 10) / 10;
+        });
       },
     });
   }
