@@ -38,8 +38,16 @@ type Config struct {
 	// RestartGrace is how long after RestartAfter the stream restarts even in
 	// the middle of speech (10 s).
 	RestartGrace time.Duration
-	// Drain bounds the wait for final results after a stream is half-closed (5 s).
+	// Drain bounds the end of a stream, from the decision to half-close it
+	// (a restart or Close) to the service ending it after its last results
+	// (5 s); a service that has not ended it by then counts as failed.
 	Drain time.Duration
+	// StallTimeout is how long the opening of a stream or one send may take
+	// before the service counts as having stopped reading and the stream is
+	// given up and replaced (5 s). gRPC flow control lets 130..240 KB (1.4 to
+	// 2.5 s of audio) out before a send blocks; while StallTimeout plus that
+	// plus the unsettled audio stays under MaxReplay, a stall loses no word.
+	StallTimeout time.Duration
 	// MaxReplay bounds the audio kept since the last final result (8 s).
 	MaxReplay time.Duration
 	// Queue is how many frames Write can queue ahead of the sender (250, 5 s).
@@ -66,6 +74,7 @@ func (c *Config) defaults() {
 	def(&c.RestartAfter, 290*time.Second)
 	def(&c.RestartGrace, 10*time.Second)
 	def(&c.Drain, 5*time.Second)
+	def(&c.StallTimeout, 5*time.Second)
 	def(&c.MaxReplay, 8*time.Second)
 	def(&c.Chunk, 100*time.Millisecond)
 	def(&c.BackoffMin, 500*time.Millisecond)

@@ -3,18 +3,25 @@ package google
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 	"golang.org/x/text/language"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"tolk/captions"
 	"tolk/captions/google/speechfake"
 	"tolk/internal/audio"
+	"tolk/internal/audio/audiotest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -346,6 +353,185 @@ func TestWriteNeverBlocks(t *testing.T) {
 		t.Error("Write after Close succeeded")
 	}
 	t.Logf("client %+v", st)
+}
+
+// waitFor polls cond until it holds, failing the test after 20 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func TestStallMidUtteranceRestartsLosingNoWord(t *testing.T) {
+	t.Parallel()
+	script := layout(ms(500), 4, 4, 4, 4)
+	clip, err := speechfake.Render(lexicon, script, int(ms(8000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The watchdog, the backoff and the restart timers run on a manual
+	// clock; the audio, gRPC and the fake run in real time.
+	clk := audiotest.NewClock()
+	srv, s, stop := start(t, setup{cfg: Config{Clock: clk, StallTimeout: time.Second}})
+	defer stop()
+	// The first stream stops reading in the middle of the second utterance
+	// (1.9..3.1 s); the client's sends go on until flow control holds them.
+	srv.StallAfter(2500 * time.Millisecond)
+	fed, moved := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(moved)
+		// The clock moves only once the service has stalled, in quarters of
+		// StallTimeout, until the next stream opens: the watchdog fires on a
+		// send held up for four steps, then the backoff passes.
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for s.Stats().Sessions < 2 {
+			select {
+			case <-fed:
+				return
+			case <-tick.C:
+				if srv.Stats().Stalled > 0 {
+					clk.Advance(250 * time.Millisecond)
+				}
+			}
+		}
+	}()
+	r := feed(t, s, clip, nil)
+	close(fed)
+	<-moved
+	checkLimits(t, srv, s)
+
+	sameWords(t, wordsOf(r.finals), want(script))
+	fs, st := srv.Stats(), s.Stats()
+	if fs.Stalled != 1 || fs.Streams != 2 || fs.Unsettled == 0 {
+		t.Errorf("server %+v: want one stream stalled in speech, then one more", fs)
+	}
+	if st.Stalls != 1 || st.Errors != 1 || st.Sessions != 2 || st.Restarts != 0 || st.Replayed == 0 {
+		t.Errorf("stats %+v: want the stall counted as the one error, one new session, audio replayed", st)
+	}
+	if !errors.Is(s.Err(), ErrStalled) || !strings.Contains(s.Err().Error(), "stopped reading audio for 1s") {
+		t.Errorf("Err() = %v, want the stall", s.Err())
+	}
+	// The loop took every frame while the send was held up: nothing dropped.
+	if st.DroppedFrames != 0 || st.DroppedAudio != 0 {
+		t.Errorf("stats %+v: frames or audio dropped during the stall", st)
+	}
+}
+
+func TestMuteServiceEndsWithinDrain(t *testing.T) {
+	t.Parallel()
+	clk := audiotest.NewClock()
+	const drain = 2 * time.Second
+	srv, s, stop := start(t, setup{cfg: Config{Clock: clk, Drain: drain, StallTimeout: 10 * time.Second}})
+	defer stop()
+	// The service reads the audio, never answers, and does not end the
+	// stream after the half-close.
+	srv.Mute(true)
+	clip, err := speechfake.Render(lexicon, layout(ms(500), 3), int(ms(1500)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; (i+1)*audio.FrameSamples <= len(clip); i++ {
+		if err := s.Write(audio.Frame{PTS: base + int64(i*audio.FrameSamples), Samples: clip[i*audio.FrameSamples : (i+1)*audio.FrameSamples]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	results := make(chan int, 1)
+	go func() {
+		n := 0
+		for range s.Results() {
+			n++
+		}
+		results <- n
+	}()
+	t0 := clk.Now()
+	closed := make(chan time.Time, 1)
+	go func() {
+		_ = s.Close()
+		closed <- clk.Now()
+	}()
+	waitFor(t, "the half-close", func() bool { return srv.Stats().HalfClosed == 1 })
+	select {
+	case <-closed:
+		t.Fatal("Close returned before the drain bound")
+	default:
+	}
+	clk.Advance(drain)
+	select {
+	case at := <-closed:
+		// Close's own backstop is a second later: the stream ended itself.
+		if d := at.Sub(t0); d != drain {
+			t.Errorf("Close returned %v after it was called, want %v", d, drain)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return after the drain bound")
+	}
+	if n := <-results; n != 0 {
+		t.Errorf("%d results from a service that said nothing", n)
+	}
+	st := s.Stats()
+	if st.Sessions != 1 || st.Errors != 1 || st.Stalls != 0 || !strings.Contains(fmt.Sprint(s.Err()), "did not end the stream within 2s") {
+		t.Errorf("stats %+v, Err() = %v: want the drain bound reported as the one error", st, s.Err())
+	}
+	if fs := srv.Stats(); fs.Requests == 0 {
+		t.Errorf("server %+v: the audio was not sent", fs)
+	}
+}
+
+func TestStallWhileOpening(t *testing.T) {
+	t.Parallel()
+	// A server that takes connections and never speaks.
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 16)
+	go func() {
+		defer close(accepted)
+		for {
+			c, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	defer func() {
+		_ = lis.Close()
+		for c := range accepted {
+			_ = c.Close()
+		}
+	}()
+	clk := audiotest.NewClock()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rec, err := New(ctx, Config{Clock: clk, StallTimeout: time.Second, ClientOptions: []option.ClientOption{
+		option.WithEndpoint(lis.Addr().String()),
+		option.WithoutAuthentication(),
+		option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rec.Close() }()
+	s, err := rec.Open(ctx, language.MustParse("en-US"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	// The session's watchdog and restart timers are armed: the opening is out.
+	waitFor(t, "the session's timers", func() bool { return clk.Pending() == 3 })
+	clk.Advance(time.Second)
+	waitFor(t, "the stall", func() bool { return s.Stats().Stalls == 1 })
+	if st := s.Stats(); st.Errors != 1 || st.Sessions != 1 || st.Requests != 0 {
+		t.Errorf("stats %+v: want the one session given up, nothing sent", st)
+	}
+	if err := s.Err(); !errors.Is(err, ErrStalled) || !strings.Contains(err.Error(), "did not take the stream for 1s") {
+		t.Errorf("Err() = %v, want the stalled opening", err)
+	}
 }
 
 func TestUndeterminedLanguage(t *testing.T) {

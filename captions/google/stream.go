@@ -26,7 +26,8 @@ import (
 type Stats struct {
 	Sessions        int64 // service streams opened
 	Restarts        int64 // planned restarts and streams ended by the duration cap
-	Errors          int64 // streams that failed (auth, quota, unavailable, ...)
+	Errors          int64 // streams that failed (auth, quota, unavailable, stalled, ...)
+	Stalls          int64 // streams given up because their opening or a send took over StallTimeout (also in Errors)
 	Replayed        int64 // samples sent at the start of a new stream: the audio no final had settled
 	DroppedFrames   int64 // frames Write could not queue
 	DroppedAudio    int64 // samples forgotten unrecognized because the replay bound was reached
@@ -52,7 +53,7 @@ type Stream struct {
 	closeOnce sync.Once
 	closed    atomic.Bool
 
-	sessions, restarts, failures, replayed, droppedFrames, droppedAudio, droppedResults, requests, maxRequest atomic.Int64
+	sessions, restarts, failures, stalls, replayed, droppedFrames, droppedAudio, droppedResults, requests, maxRequest atomic.Int64
 
 	mu      sync.Mutex
 	err     error
@@ -136,8 +137,8 @@ func (s *Stream) Close() error {
 		s.closed.Store(true)
 		close(s.stop)
 	})
-	// A send blocked by a service that stopped reading would hold run up;
-	// the drain bound ends it.
+	// The session ends itself within Drain of the stop; this bound is only
+	// a backstop.
 	t := s.cfg.Clock.NewTimer(s.cfg.Drain + time.Second)
 	select {
 	case <-s.done:
@@ -160,7 +161,8 @@ func (s *Stream) Err() error {
 // Stats returns the counts so far.
 func (s *Stream) Stats() Stats {
 	return Stats{
-		Sessions: s.sessions.Load(), Restarts: s.restarts.Load(), Errors: s.failures.Load(), Replayed: s.replayed.Load(),
+		Sessions: s.sessions.Load(), Restarts: s.restarts.Load(), Errors: s.failures.Load(),
+		Stalls: s.stalls.Load(), Replayed: s.replayed.Load(),
 		DroppedFrames: s.droppedFrames.Load(), DroppedAudio: s.droppedAudio.Load(), DroppedResults: s.droppedResults.Load(),
 		Requests: s.requests.Load(), MaxRequestBytes: s.maxRequest.Load(),
 	}
@@ -268,7 +270,14 @@ func (s *Stream) run() {
 	attempt := 0
 	for {
 		res := s.session()
-		if s.ctx.Err() != nil || res.stopped {
+		if s.ctx.Err() != nil {
+			return
+		}
+		if res.stopped {
+			// A stream that failed while finishing for Close is still news.
+			if res.err != nil && status.Code(res.err) != codes.OutOfRange {
+				s.fail(res.err)
+			}
 			return
 		}
 		if res.responded {
@@ -284,8 +293,7 @@ func (s *Stream) run() {
 			s.restarts.Add(1)
 			wait = res.lived < time.Second
 		default:
-			s.failures.Add(1)
-			s.setErr(res.err)
+			s.fail(res.err)
 			wait = true
 		}
 		if wait {
@@ -295,6 +303,15 @@ func (s *Stream) run() {
 			attempt++
 		}
 	}
+}
+
+// fail counts a failed service stream and makes it Err.
+func (s *Stream) fail(err error) {
+	s.failures.Add(1)
+	if errors.Is(err, ErrStalled) {
+		s.stalls.Add(1)
+	}
+	s.setErr(err)
 }
 
 // backoff waits before the next attempt while still taking frames into the
@@ -330,60 +347,49 @@ type received struct {
 	err  error
 }
 
-var errServerEnded = errors.New("google: the service ended the stream")
+// ErrStalled marks a service stream given up because its opening or a send
+// did not return within Config.StallTimeout: the service stopped reading.
+var ErrStalled = errors.New("google: stalled")
+
+var (
+	errServerEnded = errors.New("google: the service ended the stream")
+	// errSendEnded: a send found the stream over; the receiver learns how.
+	errSendEnded = errors.New("google: the stream is over")
+)
+
+// op is one thing the sender does on a service stream: send audio or
+// half-close.
+type op struct {
+	req       *speechpb.StreamingRecognizeRequest
+	closeSend bool
+}
 
 // session runs one service stream: it sends the replay buffer, then the
 // frames as they come, and restarts at an utterance boundary after
 // RestartAfter (or regardless after RestartGrace more).
+//
+// The loop never waits on the network: a sender goroutine opens the stream
+// and makes one send (or the half-close) at a time, and a receiver goroutine
+// reads. A send the service does not take within StallTimeout (gRPC flow
+// control blocks it while the service reads nothing) ends the session, and
+// the next one hears the unsettled audio again. Both goroutines end when the
+// session does.
 func (s *Stream) session() (res sessionResult) {
 	clock := s.cfg.Clock
 	opened := clock.Now()
 	defer func() { res.lived = clock.Now().Sub(opened) }()
 	s.sessions.Add(1)
 
-	sctx, cancel := context.WithCancel(s.ctx)
-	defer cancel()
-	rs, err := s.client.StreamingRecognize(sctx)
-	if err != nil {
-		return sessionResult{err: fmt.Errorf("google: open stream: %w", err)}
-	}
-	err = rs.Send(&speechpb.StreamingRecognizeRequest{StreamingRequest: &speechpb.StreamingRecognizeRequest_StreamingConfig{
-		StreamingConfig: &speechpb.StreamingRecognitionConfig{
-			Config: &speechpb.RecognitionConfig{
-				Encoding:                   speechpb.RecognitionConfig_LINEAR16,
-				SampleRateHertz:            audio.SampleRate,
-				AudioChannelCount:          1,
-				LanguageCode:               s.lang,
-				EnableWordTimeOffsets:      true,
-				EnableAutomaticPunctuation: s.cfg.Punctuation,
-				Model:                      s.cfg.Model,
-			},
-			InterimResults: true,
-		},
-	}})
-	if err != nil {
-		return sessionResult{err: fmt.Errorf("google: send config: %w", err)}
-	}
-
+	sctx, cancel := context.WithCancelCause(s.ctx)
+	ops := make(chan op, 1)
+	acks := make(chan error, 1) // one op (first the opening) is out at a time
 	resps := make(chan received)
-	recvDone := make(chan struct{})
-	go func() {
-		defer close(recvDone)
-		for {
-			r, err := rs.Recv()
-			select {
-			case resps <- received{r, err}:
-			case <-sctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go s.sender(sctx, &wg, ops, acks, resps)
 	defer func() {
-		cancel()
-		<-recvDone
+		cancel(nil)
+		wg.Wait()
 	}()
 
 	// A new stream hears the audio since the last final result again, from
@@ -393,10 +399,10 @@ func (s *Stream) session() (res sessionResult) {
 	if s.sessions.Load() > 1 {
 		s.replayed.Add(s.buf.samples)
 	}
-	if err := s.send(rs, true); err != nil {
-		return sessionResult{err: err}
-	}
 
+	// stall runs while the sender is busy with an op.
+	stall := clock.NewTimer(s.cfg.StallTimeout)
+	defer stall.Stop()
 	soft := clock.NewTimer(s.cfg.RestartAfter)
 	defer soft.Stop()
 	hard := clock.NewTimer(s.cfg.RestartAfter + s.cfg.RestartGrace)
@@ -408,23 +414,51 @@ func (s *Stream) session() (res sessionResult) {
 			drainTimer.Stop()
 		}
 	}()
-	wantRestart, halfClosed, stopping := false, false, false
-	stopCh := s.stop
 
-	halfClose := func() error {
-		if halfClosed {
-			return nil
+	busy, opening := true, true
+	flush := true // send the whole replay buffer, not only whole chunks
+	sending := 0  // bytes of the audio request out
+	wantRestart, halfClosing, closeSent, sendEnded, stopping := false, false, false, false, false
+	stopCh := s.stop
+	chunk := audio.Samples(s.cfg.Chunk)
+
+	// next hands the sender what is due, if it is free.
+	next := func() {
+		if busy || sendEnded || closeSent {
+			return
 		}
-		halfClosed = true
-		if err := s.send(rs, true); err != nil {
-			return err
+		var o op
+		switch u := s.buf.unsent(); {
+		case u > 0 && (flush || halfClosing || u >= chunk):
+			if o.req, sending = s.request(); o.req == nil {
+				return
+			}
+			if s.buf.unsent() == 0 {
+				flush = false
+			}
+		case halfClosing:
+			o.closeSend, closeSent = true, true
+		default:
+			flush = false
+			return
 		}
-		if err := rs.CloseSend(); err != nil {
-			return fmt.Errorf("google: half-close: %w", err)
+		busy = true
+		ops <- o
+		stall.Reset(s.cfg.StallTimeout)
+	}
+	// halfClose sends what is left and half-closes; Drain bounds all of it
+	// and the service's last answers.
+	halfClose := func() {
+		if halfClosing {
+			return
 		}
+		halfClosing = true
 		drainTimer = clock.NewTimer(s.cfg.Drain)
 		drain = drainTimer.C()
-		return nil
+		next()
+	}
+	end := func(err error) sessionResult {
+		return sessionResult{err: err, responded: res.responded, stopped: stopping}
 	}
 
 	for {
@@ -438,75 +472,166 @@ func (s *Stream) session() (res sessionResult) {
 			for len(s.in) > 0 {
 				s.take(<-s.in)
 			}
-			if err := halfClose(); err != nil {
-				return sessionResult{err: err, stopped: true}
-			}
+			halfClose()
 		case p := <-s.in:
 			s.take(p)
-			if !halfClosed && s.buf.unsent() >= audio.Samples(s.cfg.Chunk) {
-				if err := s.send(rs, false); err != nil {
-					return sessionResult{err: err, responded: res.responded, stopped: stopping}
+			next()
+		case err := <-acks:
+			busy = false
+			stopTimer(stall)
+			switch {
+			case errors.Is(err, errSendEnded):
+				sendEnded = true // the receiver reports the stream's end
+				continue
+			case err != nil:
+				return end(err)
+			case opening:
+				opening = false
+			case sending > 0:
+				s.requests.Add(1)
+				if int64(sending) > s.maxRequest.Load() {
+					s.maxRequest.Store(int64(sending))
 				}
+				sending = 0
 			}
+			next()
+		case <-stall.C():
+			if !busy {
+				continue
+			}
+			what := "stopped reading audio"
+			if opening {
+				what = "did not take the stream"
+			}
+			err := fmt.Errorf("%w: the service %s for %v", ErrStalled, what, s.cfg.StallTimeout)
+			cancel(err)
+			return end(err)
 		case r := <-resps:
 			if r.err != nil {
 				err := r.err
 				if errors.Is(err, io.EOF) {
 					err = nil
-					if !halfClosed {
+					if !closeSent {
 						err = errServerEnded
 					}
 				}
-				return sessionResult{err: err, responded: res.responded, stopped: stopping}
+				return end(err)
 			}
 			res.responded = true
-			final := s.handle(r.resp)
-			if final && wantRestart {
-				if err := halfClose(); err != nil {
-					return sessionResult{err: err, responded: true, stopped: stopping}
-				}
+			if s.handle(r.resp) && wantRestart {
+				halfClose()
 			}
 		case <-soft.C():
 			wantRestart = true
 		case <-hard.C():
-			if err := halfClose(); err != nil {
-				return sessionResult{err: err, responded: res.responded, stopped: stopping}
-			}
+			halfClose()
 		case <-drain:
-			// The service did not end the stream after the half-close; what
-			// it did not settle is sent again on the next stream.
-			return sessionResult{responded: res.responded, stopped: stopping}
+			// What the service did not settle is sent again on the next stream.
+			return end(fmt.Errorf("google: the service did not end the stream within %v of the half-close", s.cfg.Drain))
 		}
 	}
 }
 
-// send sends the unsent audio in requests of at most MaxRequestBytes; in
-// steady state (all false) it leaves less than a Chunk for later.
-func (s *Stream) send(rs speechpb.Speech_StreamingRecognizeClient, all bool) error {
-	chunk := audio.Samples(s.cfg.Chunk)
-	for s.buf.unsent() > 0 && (all || s.buf.unsent() >= chunk) {
-		p := s.buf.next(MaxRequestBytes / 2)
-		if len(p.pcm) == 0 {
-			break
+// stopTimer stops t and empties its channel, so that a Reset does not find
+// a stale tick.
+func stopTimer(t audio.Timer) {
+	if !t.Stop() {
+		select {
+		case <-t.C():
+		default:
 		}
-		data := make([]byte, 2*len(p.pcm))
-		for i, v := range p.pcm {
-			binary.LittleEndian.PutUint16(data[2*i:], uint16(v))
-		}
-		s.tl.record(p.pts, int64(len(p.pcm)))
-		err := rs.Send(&speechpb.StreamingRecognizeRequest{StreamingRequest: &speechpb.StreamingRecognizeRequest_AudioContent{AudioContent: data}})
-		if err != nil {
-			return fmt.Errorf("google: send audio: %w", err)
-		}
-		s.requests.Add(1)
-		for {
-			m := s.maxRequest.Load()
-			if int64(len(data)) <= m || s.maxRequest.CompareAndSwap(m, int64(len(data))) {
-				break
+	}
+}
+
+// sender works the send side of one service stream until ctx ends: it opens
+// the stream, starts the receiver, sends the configuration, then does each
+// op it is handed. It acknowledges the opening and every op on acks.
+func (s *Stream) sender(ctx context.Context, wg *sync.WaitGroup, ops <-chan op, acks chan<- error, resps chan<- received) {
+	defer wg.Done()
+	rs, err := s.client.StreamingRecognize(ctx)
+	if err != nil {
+		acks <- fmt.Errorf("google: open stream: %w", err)
+		return
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		receive(ctx, rs, resps)
+	}()
+	acks <- sendErr("send config", rs.Send(s.configRequest()))
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case o := <-ops:
+			if o.closeSend {
+				acks <- sendErr("half-close", rs.CloseSend())
+			} else {
+				acks <- sendErr("send audio", rs.Send(o.req))
 			}
 		}
 	}
-	return nil
+}
+
+// sendErr wraps a send's error; io.EOF means the stream is over and its
+// status is for Recv to tell.
+func sendErr(what string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, io.EOF):
+		return errSendEnded
+	}
+	return fmt.Errorf("google: %s: %w", what, err)
+}
+
+// receive hands the stream's responses to the session until the stream or
+// ctx ends.
+func receive(ctx context.Context, rs speechpb.Speech_StreamingRecognizeClient, resps chan<- received) {
+	for {
+		r, err := rs.Recv()
+		select {
+		case resps <- received{r, err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (s *Stream) configRequest() *speechpb.StreamingRecognizeRequest {
+	return &speechpb.StreamingRecognizeRequest{StreamingRequest: &speechpb.StreamingRecognizeRequest_StreamingConfig{
+		StreamingConfig: &speechpb.StreamingRecognitionConfig{
+			Config: &speechpb.RecognitionConfig{
+				Encoding:                   speechpb.RecognitionConfig_LINEAR16,
+				SampleRateHertz:            audio.SampleRate,
+				AudioChannelCount:          1,
+				LanguageCode:               s.lang,
+				EnableWordTimeOffsets:      true,
+				EnableAutomaticPunctuation: s.cfg.Punctuation,
+				Model:                      s.cfg.Model,
+			},
+			InterimResults: true,
+		},
+	}}
+}
+
+// request takes the next unsent audio, at most MaxRequestBytes of it and
+// contiguous in program time, off the replay buffer and records where it
+// lies; it returns the request (nil if there is none) and its size.
+func (s *Stream) request() (*speechpb.StreamingRecognizeRequest, int) {
+	p := s.buf.next(MaxRequestBytes / 2)
+	if len(p.pcm) == 0 {
+		return nil, 0
+	}
+	data := make([]byte, 2*len(p.pcm))
+	for i, v := range p.pcm {
+		binary.LittleEndian.PutUint16(data[2*i:], uint16(v))
+	}
+	s.tl.record(p.pts, int64(len(p.pcm)))
+	return &speechpb.StreamingRecognizeRequest{StreamingRequest: &speechpb.StreamingRecognizeRequest_AudioContent{AudioContent: data}}, len(data)
 }
 
 // offset converts a stream offset to samples at the program rate.

@@ -95,6 +95,8 @@ type Stats struct {
 	TooFast         int // streams failed for audio ahead of real time
 	CapHits         int // streams ended by the duration cap
 	Injected        int // streams failed by FailNext or Break
+	Stalled         int // streams that stopped reading for StallAfter
+	HalfClosed      int // streams the client half-closed
 	Finals          int // final results sent
 	Interims        int // interim results sent
 	// Unsettled counts words heard, whole or in part, but not settled in a
@@ -117,6 +119,10 @@ type Server struct {
 	breakCh  chan struct{} // closed (and replaced) by Break
 	breakErr codes.Code
 	stall    atomic.Bool
+	mute     atomic.Bool
+	// stallAfter, when positive, stops the next stream that hears that much
+	// audio from reading (once).
+	stallAfter time.Duration
 }
 
 // Start listens on 127.0.0.1:0 and serves until Close.
@@ -180,6 +186,34 @@ func (s *Server) Break(code codes.Code) {
 // Stall makes streams stop reading requests (on) or read again (off), so
 // a client's sends back up behind gRPC flow control.
 func (s *Server) Stall(on bool) { s.stall.Store(on) }
+
+// StallAfter makes the next stream to hear d of audio stop reading there
+// for good, as a service that hangs in the middle of a stream: the client's
+// sends back up behind gRPC flow control until it gives the stream up.
+// Streams opened later read normally. It applies once.
+func (s *Server) StallAfter(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stallAfter = d
+}
+
+// Mute makes streams read audio but send no result, and not end when the
+// client half-closes (they end when the client goes away), as a service
+// that has stopped answering.
+func (s *Server) Mute(on bool) { s.mute.Store(on) }
+
+// stallHere reports whether a stream that has heard heard of audio stops
+// reading now, for StallAfter.
+func (s *Server) stallHere(heard time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stallAfter <= 0 || heard < s.stallAfter {
+		return false
+	}
+	s.stallAfter = 0
+	s.stats.Stalled++
+	return true
+}
 
 // Stats returns the counts so far.
 func (s *Server) Stats() Stats {
@@ -260,11 +294,16 @@ func (s *Server) StreamingRecognize(st speechpb.Speech_StreamingRecognizeServer)
 
 	defer func() { s.count(func(c *Stats) { c.Unsettled += dec.unsettled() }) }()
 
-	var odd []byte // a trailing byte of a request that split a sample
+	var odd []byte      // a trailing byte of a request that split a sample
+	stalled := false    // stopped reading for StallAfter
+	halfClosed := false // muted and half-closed: waits for the client to go
 	for {
 		in := reqs
 		var recheck <-chan time.Time
-		if s.stall.Load() {
+		switch {
+		case stalled || halfClosed:
+			in = nil
+		case s.stall.Load():
 			in, recheck = nil, time.After(10*time.Millisecond)
 		}
 		select {
@@ -282,6 +321,11 @@ func (s *Server) StreamingRecognize(st speechpb.Speech_StreamingRecognizeServer)
 		case <-recheck:
 		case r := <-in:
 			if errors.Is(r.err, io.EOF) {
+				s.count(func(c *Stats) { c.HalfClosed++ })
+				if s.mute.Load() {
+					halfClosed = true
+					continue
+				}
 				return s.send(st, dec.finish())
 			}
 			if r.err != nil {
@@ -316,11 +360,15 @@ func (s *Server) StreamingRecognize(st speechpb.Speech_StreamingRecognizeServer)
 			if err := s.send(st, results); err != nil {
 				return err
 			}
+			stalled = s.stallHere(heard)
 		}
 	}
 }
 
 func (s *Server) send(st speechpb.Speech_StreamingRecognizeServer, results []*speechpb.StreamingRecognitionResult) error {
+	if s.mute.Load() {
+		return nil
+	}
 	for _, r := range results {
 		s.count(func(c *Stats) {
 			if r.IsFinal {

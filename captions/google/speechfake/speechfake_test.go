@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,6 +193,82 @@ func TestInjectedFailure(t *testing.T) {
 	}
 	if got := srv.Stats(); got.Injected != 2 || got.Streams != 3 {
 		t.Errorf("stats %+v, want 2 injected over 3 streams", got)
+	}
+}
+
+func TestStallAfterStopsReading(t *testing.T) {
+	srv, st := open(t, Config{MaxAhead: time.Hour})
+	srv.StallAfter(300 * time.Millisecond)
+	var sent atomic.Int64
+	done := make(chan error, 1)
+	go func() {
+		// 20 s of audio in 100 ms requests, far more than flow control lets
+		// through to a stream that reads nothing.
+		for range 200 {
+			if err := st.Send(audioReq(make([]float32, 4800))); err != nil {
+				done <- err
+				return
+			}
+			sent.Add(1)
+		}
+		done <- nil
+	}()
+	// Wait for the sends to stop going out (the context ends them at cleanup).
+	for last, same := int64(-1), 0; same < 20; {
+		select {
+		case err := <-done:
+			t.Fatalf("the client's sends ended (%v) after %d requests", err, sent.Load())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if n := sent.Load(); n == last {
+			same++
+		} else {
+			last, same = n, 0
+		}
+	}
+	got, n := srv.Stats(), sent.Load()
+	t.Logf("the client got %d requests (%d KB) out; the server read %d", n, n*9600/1024, got.Requests)
+	if got.Stalled != 1 || got.Requests != 3 {
+		t.Errorf("stats %+v: want one stream stalled after reading 3 requests (300 ms)", got)
+	}
+	if n <= 3 || n >= 200 {
+		t.Errorf("%d requests sent: want more than were read, and the rest held up by flow control", n)
+	}
+}
+
+func TestMuteWithholdsAnswersAndTheEnd(t *testing.T) {
+	srv, st := open(t, Config{Pause: 100 * time.Millisecond})
+	srv.Mute(true)
+	pcm, err := Render(lexicon, []Word{{"one", 480, 4800}, {"two", 4800, 9600}}, 12000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Send(audioReq(pcm)); err != nil {
+		t.Fatal(err)
+	}
+	_ = st.CloseSend()
+	recv := make(chan error, 1)
+	go func() {
+		_, err := st.Recv()
+		recv <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); srv.Stats().HalfClosed == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the half-close never reached the server")
+		}
+	}
+	select {
+	case err := <-recv:
+		t.Fatalf("a muted stream answered or ended after the half-close: %v", err)
+	default:
+	}
+	// Stopping the server ends the stream.
+	srv.Close()
+	if err := <-recv; err == nil {
+		t.Error("Recv after the server stopped returned a response")
+	}
+	if got := srv.Stats(); got.Requests != 1 || got.Finals != 0 || got.Interims != 0 {
+		t.Errorf("stats %+v: want the audio read and nothing answered", got)
 	}
 }
 
