@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/asticode/go-astisub"
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+
+	"tolk/internal/audio"
+	"tolk/internal/audio/audiotest"
+)
+
+// liveCue is a settled cue as the live captions WebSocket sends it.
+type liveCue struct {
+	Type       string
+	Text       string
+	Start, End float64 // program seconds of the run
+}
+
+// serveRun is one run of the real binary's `tolk serve`.
+type serveRun struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	base   string // http://host:port
+}
+
+// startServe runs `tolk serve --config cfg --data data` and waits for its
+// links.
+func startServe(ctx context.Context, t *testing.T, bin, cfg, data string) *serveRun {
+	t.Helper()
+	r := &serveRun{cmd: exec.CommandContext(ctx, bin, "serve", "--config", cfg, "--data", data, "--http", "127.0.0.1:0")}
+	stdout, err := r.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.cmd.Stderr = &r.stderr
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.cmd.Process.Kill() })
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "watch:" {
+			r.base = f[1][:strings.Index(f[1], "/watch/")]
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }() // ends when the process does
+	if r.base == "" {
+		_ = r.cmd.Wait()
+		t.Fatalf("no watch link printed; stderr: %s", r.stderr.String())
+	}
+	return r
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func (r *serveRun) stop(t *testing.T) {
+	t.Helper()
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v; stderr: %s", err, r.stderr.String())
+	}
+}
+
+// epoch reads the wall-clock time of the run's program time zero from its
+// English playlist: the first listed segment's EXT-X-PROGRAM-DATE-TIME less
+// its media sequence number times the segment length.
+func (r *serveRun) epoch(ctx context.Context, t *testing.T, event string, seg time.Duration) time.Time {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/hls/"+event+"/en/index.m3u8", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msn := int64(-1)
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "#EXT-X-MEDIA-SEQUENCE:"); ok {
+			msn, _ = strconv.ParseInt(v, 10, 64)
+		}
+		if v, ok := strings.CutPrefix(l, "#EXT-X-PROGRAM-DATE-TIME:"); ok && msn >= 0 {
+			pdt, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				t.Fatalf("program date-time %q: %v", v, err)
+			}
+			return pdt.Add(-time.Duration(msn) * seg)
+		}
+	}
+	t.Fatalf("no dated segment in the playlist:\n%s", b)
+	return time.Time{}
+}
+
+// liveCues reads the live English captions until at least n settled cues
+// with text have come.
+func (r *serveRun) liveCues(ctx context.Context, t *testing.T, event string, n int) []liveCue {
+	t.Helper()
+	u := strings.Replace(r.base, "http", "ws", 1) + "/api/events/" + event + "/captions/live/en"
+	ws, _, err := websocket.DefaultDialer.DialContext(ctx, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	// Partial lines keep coming while the floor speaks: bound the whole wait.
+	_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var cues []liveCue
+	for len(cues) < n {
+		var c liveCue
+		if err := ws.ReadJSON(&c); err != nil {
+			t.Fatalf("live captions: %v; stderr: %s", err, r.stderr.String())
+		}
+		if c.Type == "cue" && strings.TrimSpace(c.Text) != "" {
+			cues = append(cues, c)
+		}
+	}
+	return cues
+}
+
+// words normalises caption text for comparison: lines and spaces alike.
+func words(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// TestServeRestartKeepsCues runs the real binary twice on one data
+// directory with a floor of flite speech recognized by the embedded
+// PocketSphinx: each run's program time starts at zero, yet `tolk export`
+// afterwards holds every cue seen live in both runs, with its text, the
+// first run's at their live times and the second's later by the time
+// between the runs' program time zeros.
+func TestServeRestartKeepsCues(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { // after the runs' own cleanups
+		http.DefaultClient.CloseIdleConnections()
+		goleak.VerifyNone(t, ignore)
+	})
+	audiotest.NeedTool(t, "ffmpeg")
+	audiotest.NeedTool(t, "flite")
+	audiotest.NeedTool(t, "sox")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "tolk")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	// Speech with silence around it: the recognizer settles a cue on a
+	// pause, and the looped file would otherwise run on without one.
+	said := filepath.Join(dir, "said.wav")
+	if out, err := exec.CommandContext(ctx, "flite", "-voice", "rms", "-t",
+		"Please keep your questions until the end. Thank you all for coming today.", "-o", said).CombinedOutput(); err != nil {
+		t.Fatalf("flite: %v: %s", err, out)
+	}
+	speech := filepath.Join(dir, "floor.wav")
+	if out, err := exec.CommandContext(ctx, "sox", said, speech, "pad", "0.5", "2").CombinedOutput(); err != nil {
+		t.Fatalf("sox: %v: %s", err, out)
+	}
+	const event = "restart"
+	const seg = time.Second
+	cfg := filepath.Join(dir, "event.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
+id: %s
+floor: {language: en, source: "file:%s", loop: true}
+languages: [{tag: fr}]
+hls: {part_ms: 200, segment_ms: %d}
+captions: {languages: {fr: none}}
+`, event, speech, seg.Milliseconds())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+
+	var live [2][]liveCue
+	var epochs [2]time.Time
+	for i := range 2 {
+		r := startServe(ctx, t, bin, cfg, data)
+		live[i] = r.liveCues(ctx, t, event, 1)
+		epochs[i] = r.epoch(ctx, t, event, seg)
+		r.stop(t)
+		t.Logf("run %d: live cues %+v", i+1, live[i])
+	}
+	gap := epochs[1].Sub(epochs[0])
+	t.Logf("second run's program time zero %v after the first's", gap)
+
+	out := filepath.Join(dir, "en.srt")
+	var stderr bytes.Buffer
+	exp := exec.CommandContext(ctx, bin, "export", "--data", data, "--event", event, "--lang", "en", "--format", "srt", "--out", out)
+	exp.Stderr = &stderr
+	if err := exp.Run(); err != nil {
+		t.Fatalf("tolk export: %v: %s", err, stderr.String())
+	}
+	subs, err := astisub.OpenFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, _ := os.ReadFile(out)
+	type timed struct {
+		text  string
+		start time.Duration
+	}
+	var got []timed
+	for _, it := range subs.Items {
+		var lines []string
+		for _, l := range it.Lines {
+			lines = append(lines, l.String())
+		}
+		got = append(got, timed{words(strings.Join(lines, " ")), it.StartAt})
+	}
+	// Each cue seen live is in the file exactly once, where the design puts it.
+	for i, cues := range live {
+		for _, c := range cues {
+			want := timed{words(c.Text), time.Duration(i)*gap + time.Duration(c.Start*float64(time.Second))}
+			n := 0
+			for _, g := range got {
+				if g.text == want.text && (g.start-want.start).Abs() <= audio.FrameDuration {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("run %d's cue %q at %v is in the export %d times, want once:\n%s", i+1, want.text, want.start, n, file)
+			}
+		}
+	}
+	// Nothing of the second run lies before it began.
+	for _, g := range got {
+		if g.start < 0 {
+			t.Errorf("cue %q at %v", g.text, g.start)
+		}
+	}
+	t.Logf("export: %d cues; %s", len(got), strings.TrimSpace(stderr.String()))
+}
