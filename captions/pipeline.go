@@ -21,6 +21,22 @@ type CueSink interface {
 	SaveCue(ctx context.Context, event string, c Cue) error
 }
 
+// Health is what a stream that reopens its service session by itself (the
+// Google backend) reports of that: its counts only grow.
+type Health struct {
+	// Restarts counts the service sessions it replaced, planned or not.
+	Restarts uint64
+	// Errors counts sessions that failed; Stalls those of them that stopped
+	// taking audio.
+	Errors, Stalls uint64
+	// LastError is the latest failure, nil before any.
+	LastError error
+}
+
+// healthReporter is implemented by streams that recover internally; the
+// pipeline folds their counts into its own and logs each new failure.
+type healthReporter interface{ Health() Health }
+
 // PipelineStats is a snapshot of one language's caption pipeline.
 type PipelineStats struct {
 	// Backend is false when the language has no recognizer (no captions).
@@ -28,11 +44,14 @@ type PipelineStats struct {
 	// Frames were given to a stream; Dropped found the queue full; Lost
 	// arrived while no stream was running (the gaps).
 	Frames, Dropped, Lost uint64
-	// Restarts counts streams that ended or were abandoned and replaced.
+	// Restarts counts streams that ended or were abandoned and replaced,
+	// and the service sessions a stream replaced by itself.
 	Restarts uint64
 	// Errors counts failures: streams that would not open, failed or hung,
-	// and cues the sink refused.
-	Errors    uint64
+	// service sessions that failed, and cues the sink refused.
+	Errors uint64
+	// Stalls counts service sessions that stopped taking audio.
+	Stalls    uint64
 	LastError string
 	// Cues counts final cues published.
 	Cues uint64
@@ -76,7 +95,7 @@ type Pipeline struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 
-	nFrames, dropped, lost, restarts, errs, cues atomic.Uint64
+	nFrames, dropped, lost, restarts, errs, cues, stalls atomic.Uint64
 	// writingSince is the clock time (UnixNano) a Write began, 0 between writes.
 	writingSince atomic.Int64
 	// voiced is the audio (in samples) of sound given to the stream since
@@ -85,6 +104,7 @@ type Pipeline struct {
 
 	mu      sync.Mutex
 	lastErr string
+	seen    Health // the running stream's health as last folded in
 }
 
 // NewPipeline starts the caption pipeline for one language of an event. lang
@@ -140,7 +160,7 @@ func (p *Pipeline) Stats() PipelineStats {
 	return PipelineStats{
 		Backend: p.rec != nil,
 		Frames:  p.nFrames.Load(), Dropped: p.dropped.Load(), Lost: p.lost.Load(),
-		Restarts: p.restarts.Load(), Errors: p.errs.Load(), LastError: last,
+		Restarts: p.restarts.Load(), Errors: p.errs.Load(), Stalls: p.stalls.Load(), LastError: last,
 		Cues: p.cues.Load(),
 	}
 }
@@ -153,6 +173,29 @@ func (p *Pipeline) Close() {
 		p.wg.Wait()
 		p.hub.Close()
 	})
+}
+
+// foldHealth adds what a self-recovering stream did since the last look to
+// the pipeline's counters, logging a new failure.
+func (p *Pipeline) foldHealth(st Stream) {
+	hr, ok := st.(healthReporter)
+	if !ok {
+		return
+	}
+	h := hr.Health()
+	p.mu.Lock()
+	prev := p.seen
+	p.seen = h
+	if h.Errors > prev.Errors && h.LastError != nil {
+		p.lastErr = h.LastError.Error()
+	}
+	p.mu.Unlock()
+	p.restarts.Add(h.Restarts - min(prev.Restarts, h.Restarts))
+	p.stalls.Add(h.Stalls - min(prev.Stalls, h.Stalls))
+	if n := h.Errors - min(prev.Errors, h.Errors); n > 0 {
+		p.errs.Add(n)
+		p.log.Warn("captions: recognizer service failed; the stream reopens it", "err", h.LastError, "failures", h.Errors)
+	}
 }
 
 func (p *Pipeline) fail(err error) {
@@ -230,10 +273,14 @@ func (p *Pipeline) session(st Stream, scancel context.CancelFunc) (healthy bool)
 	var got atomic.Bool
 	done := make(chan struct{})
 	p.voiced.Store(0)
+	p.mu.Lock()
+	p.seen = Health{}
+	p.mu.Unlock()
 	go p.read(st, done, stop, &got)
 	defer func() {
 		stop()
 		<-done
+		p.foldHealth(st)
 		healthy = got.Load()
 	}()
 	for {
@@ -299,6 +346,7 @@ func (p *Pipeline) read(st Stream, done chan<- struct{}, stop func(), got *atomi
 			p.voiced.Store(0)
 			live = p.handle(r)
 		case now := <-t.C():
+			p.foldHealth(st)
 			if since := p.writingSince.Load(); since != 0 && now.Sub(time.Unix(0, since)) >= writeHang {
 				p.fail(fmt.Errorf("write blocked for %v", writeHang))
 				stop()

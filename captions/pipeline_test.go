@@ -401,3 +401,62 @@ func TestPipelineClearsPartialWhenStreamEnds(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// healing is a recognizer whose one stream reopens its service by itself
+// and says so through Health.
+type healing struct {
+	stream *healingStream
+}
+
+func (h *healing) NewStream(ctx context.Context, tag language.Tag) (Stream, error) {
+	return h.stream, nil
+}
+
+type healingStream struct {
+	stuckStream
+	mu     sync.Mutex
+	health Health
+}
+
+func (s *healingStream) Health() Health {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.health
+}
+
+func (s *healingStream) fail(stalled bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.health.Restarts++
+	s.health.Errors++
+	if stalled {
+		s.health.Stalls++
+	}
+	s.health.LastError = err
+}
+
+// TestPipelineCountsSelfRecoveringStream: failures a stream recovers from
+// inside (a service session that stalled, then one refused) reach the
+// pipeline's counters and its last error, without a restart of the stream.
+func TestPipelineCountsSelfRecoveringStream(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	clk := audiotest.NewClock()
+	st := &healingStream{stuckStream: stuckStream{out: make(chan Result), closed: make(chan struct{})}}
+	var buf bytes.Buffer
+	logs := &syncWriter{w: &buf}
+	p := NewPipeline("ev", "fr", &healing{st}, language.French, nil, slog.New(slog.NewTextHandler(logs, nil)), clk)
+	defer p.Close()
+	st.fail(true, errors.New("service stopped reading audio"))
+	waitFor(t, "the stall counted", clk, writeHang/2, func() bool { return p.Stats().Stalls == 1 })
+	st.fail(false, errors.New("quota exceeded"))
+	waitFor(t, "the second failure counted", clk, writeHang/2, func() bool { return p.Stats().Errors == 2 })
+	s := p.Stats()
+	if s.Restarts != 2 || s.Stalls != 1 || s.LastError != "quota exceeded" {
+		t.Fatalf("stats %+v", s)
+	}
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	if !strings.Contains(buf.String(), "quota exceeded") || !strings.Contains(buf.String(), "service stopped reading") {
+		t.Errorf("failures not logged:\n%s", buf.String())
+	}
+}

@@ -17,8 +17,9 @@ var (
 	descCaptioned   = prometheus.NewDesc("tolk_captions_available", "1 when a language has a working recognizer backend, 0 when it has no captions.", []string{"event", "lang"}, nil)
 	descCapFrames   = prometheus.NewDesc("tolk_caption_frames_total", "Audio frames handed to the recognizer.", []string{"event", "lang"}, nil)
 	descCapDropped  = prometheus.NewDesc("tolk_caption_dropped_frames_total", "Audio frames the recognizer could not take (queue full or stream restarting).", []string{"event", "lang"}, nil)
-	descCapRestarts = prometheus.NewDesc("tolk_caption_restarts_total", "Recognizer streams restarted after a failure or a hang.", []string{"event", "lang"}, nil)
-	descCapErrors   = prometheus.NewDesc("tolk_caption_errors_total", "Recognizer and cue store errors.", []string{"event", "lang"}, nil)
+	descCapRestarts = prometheus.NewDesc("tolk_caption_restarts_total", "Recognizer streams and service sessions restarted: after a failure or a hang, or before a service's stream duration cap.", []string{"event", "lang"}, nil)
+	descCapErrors   = prometheus.NewDesc("tolk_caption_errors_total", "Recognizer, recognition service and cue store errors.", []string{"event", "lang"}, nil)
+	descCapStalls   = prometheus.NewDesc("tolk_caption_stalls_total", "Recognition service sessions that stopped taking audio (also counted as errors).", []string{"event", "lang"}, nil)
 	descCapCues     = prometheus.NewDesc("tolk_caption_cues_total", "Final cues published.", []string{"event", "lang"}, nil)
 )
 
@@ -29,7 +30,7 @@ type collector struct{ s *Server }
 func (collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descTicks, descSilentTicks, descLateTicks, descFloorFrames, descFloorDrop,
 		descRestarts, descDropped, descListeners, descPublishers, descCaptioned, descCapFrames, descCapDropped,
-		descCapRestarts, descCapErrors, descCapCues} {
+		descCapRestarts, descCapErrors, descCapStalls, descCapCues} {
 		ch <- d
 	}
 }
@@ -72,6 +73,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			counter(descCapDropped, cs.Dropped, id, r.Tag)
 			counter(descCapRestarts, cs.Restarts, id, r.Tag)
 			counter(descCapErrors, cs.Errors, id, r.Tag)
+			counter(descCapStalls, cs.Stalls, id, r.Tag)
 			counter(descCapCues, cs.Cues, id, r.Tag)
 		}
 	}

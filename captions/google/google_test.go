@@ -415,6 +415,10 @@ func TestStallMidUtteranceRestartsLosingNoWord(t *testing.T) {
 	if !errors.Is(s.Err(), ErrStalled) || !strings.Contains(s.Err().Error(), "stopped reading audio for 1s") {
 		t.Errorf("Err() = %v, want the stall", s.Err())
 	}
+	// What the caption pipeline (and so /metrics) sees of it.
+	if h := s.Health(); h.Stalls != 1 || h.Errors != 1 || h.Restarts != 1 || !errors.Is(h.LastError, ErrStalled) {
+		t.Errorf("Health() = %+v, want the one stalled session replaced", h)
+	}
 	// The loop took every frame while the send was held up: nothing dropped.
 	if st.DroppedFrames != 0 || st.DroppedAudio != 0 {
 		t.Errorf("stats %+v: frames or audio dropped during the stall", st)

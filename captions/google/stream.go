@@ -158,6 +158,13 @@ func (s *Stream) Err() error {
 	return s.err
 }
 
+// Health reports the service sessions this stream replaced and the
+// failures among them, for the caption pipeline's counters.
+func (s *Stream) Health() captions.Health {
+	return captions.Health{Restarts: uint64(s.restarts.Load() + s.failures.Load()), Errors: uint64(s.failures.Load()),
+		Stalls: uint64(s.stalls.Load()), LastError: s.Err()}
+}
+
 // Stats returns the counts so far.
 func (s *Stream) Stats() Stats {
 	return Stats{
