@@ -28,8 +28,12 @@ func newExport() *cobra.Command {
 		Short: "Write an event's captions in one language as a subtitle file",
 		Long: `Write the final captions of one language of an event as SubRip (srt), WebVTT
 (vtt), TTML (ttml) or EBU STL (stl). Times count from the start of the
-recording; --offset shifts them, --from and --to cut a range (times then count
-from --from). The format defaults to the extension of --out.`,
+recording: program time zero of the event's first run. A later run of the same
+event (tolk serve restarted on the same data directory) continues the
+recording, its cues later by the wall-clock time between the two runs' starts.
+--offset shifts the times, --from and --to cut a range (times then count from
+--from, e.g. to export one run); EBU STL time codes stop at 24 h, so export
+later times with --from. The format defaults to the extension of --out.`,
 		Example: `  tolk export --data ./tolk-data --event demo --lang en --format srt --out en.srt
   tolk export --event demo --lang fr --out fr.vtt --offset 2s --from 1m --to 5m
   tolk export --event demo --lang de --format ttml --out -`,
