@@ -35,11 +35,28 @@
 //   outbound              the microphone's outbound-rtp {packetsSent, bytesSent, targetBitrate, codec}
 //   mic_settings          getSettings() of the microphone track (echoCancellation, …)
 //   final                 {state, on_air, mic, handover, warning, input, members} at the end
+//   floor_captions        the floor-caption strip: {shown, lang, none, note_visible, note}: lang when it
+//                         follows the floor's captions; note is the text shown when the floor has none
 //   steps                 per action: {i, who, action, ok, ms, result?}
 //   page_errors?, console_errors?
 
 import { run, openBooth, runSteps, measure, snapshot, parseJSONArg } from './booth_lib.mjs';
 import { sleep } from './lib.mjs';
+
+// floorCaptions reports the floor-caption strip once the page has asked the
+// event API whether the floor has captions (it stays hidden if it never hears).
+async function floorCaptions(page) {
+  await page.waitForFunction(() => !document.getElementById('floor-captions').hidden, null, { timeout: 5000 }).catch(() => {});
+  const note = page.locator('#floor-captions-none');
+  const fc = await page.evaluate(() => window.tolkBooth.floorCaptions());
+  return {
+    shown: await page.locator('#floor-captions').isVisible(),
+    lang: fc.lang,
+    none: fc.none,
+    note_visible: await note.isVisible(),
+    note: (await note.textContent()).trim(),
+  };
+}
 
 await run('booth', {
   event: 'demo', lang: 'fr', token: '', fakeMic: '', micHz: 660, actions: '', floorHz: 0, ui: '', listen: 2, wantState: 'connected',
@@ -74,6 +91,7 @@ await run('booth', {
   await runSteps({ a: page }, actions, out, opts);
 
   out.step = 'report';
+  out.floor_captions = await floorCaptions(page);
   const s = await snapshot(page);
   Object.assign(out, {
     states: s.states,

@@ -1,11 +1,20 @@
-// watch_captions.mjs BASE_URL [--event demo] [--lang en] [--cues 1] [--partials] [--timeout 120]
+// watch_captions.mjs BASE_URL [--event demo] [--lang en] [--cues 1] [--partials] [--picker-only] [--timeout 120]
 //
 // Opens /watch/{event} in Chromium, chooses Standard (HLS), picks the caption
 // language through the page's picker, presses Play and waits for --cues
-// settled cues over the live caption WebSocket.
+// settled cues over the live caption WebSocket. --picker-only reports the
+// caption field as the viewer meets it (options, the sentence shown when the
+// event has no captions, what a screen reader is given, the keyboard) and
+// stops there: no playback.
 //
 // Prints one JSON object:
 //   ok, error?           finished / why not (exit 1 on error, 2 on timeout, 3 on bad arguments)
+//   caption_picker       --picker-only: [{value, label, disabled}] the picker's options in order
+//   caption_field        --picker-only: {field_visible, picker_visible, note_visible, note,
+//                        note_aria_hidden, aria}: aria is the field's accessibility tree (YAML)
+//   keyboard             --picker-only, when the picker shows: {values, caption_lang}: the
+//                        picker's value after each of three ArrowDown presses from Off, and
+//                        the caption language the page then follows
 //   subtitle_tracks      [{name, lang}] WebVTT subtitle renditions hls.js lists
 //   caption_options      values of the caption picker ("" is Off)
 //   caption_state        state of the caption feed ("live")
@@ -20,10 +29,42 @@
 
 import { run, openWatch, chooseMode, pressPlay, sleep } from './lib.mjs';
 
-await run('watch_captions', { event: 'demo', lang: 'en', cues: 1, partials: false, timeout: 120 }, async ({ opts, out, page }) => {
+// reportPicker describes the caption field and drives the picker by keyboard.
+async function reportPicker(page, out) {
+  out.step = 'caption field';
+  // Without a server-given list the page asks the event API first.
+  await page.waitForFunction(() => !document.getElementById('captions-field').hidden, null, { timeout: 10000 });
+  out.caption_picker = await page.$$eval('#captions option', (os) => os.map((o) => ({ value: o.value, label: o.textContent, disabled: o.disabled })));
+  const visible = (sel) => page.locator(sel).isVisible();
+  const note = page.locator('#captions-none');
+  out.caption_field = {
+    field_visible: await visible('#captions-field'),
+    picker_visible: await visible('#captions'),
+    note_visible: await note.isVisible(),
+    note: (await note.textContent()).trim(),
+    note_aria_hidden: await note.evaluate((n) => !!n.closest('[aria-hidden="true"]')),
+    aria: await page.locator('#captions-field').ariaSnapshot(),
+  };
+  if (!out.caption_field.picker_visible) return;
+  out.step = 'caption picker by keyboard';
+  await page.focus('#captions');
+  const values = [];
+  for (let i = 0; i < 3; i++) {
+    await page.keyboard.press('ArrowDown');
+    values.push(await page.$eval('#captions', (s) => s.value));
+  }
+  out.keyboard = { values, caption_lang: await page.evaluate(() => window.tolkWatch.captions().lang) };
+}
+
+await run('watch_captions', { event: 'demo', lang: 'en', cues: 1, partials: false, pickerOnly: false, timeout: 120 }, async ({ opts, out, page }) => {
   out.event = opts.event;
   out.lang = opts.lang;
   await openWatch(page, opts, out);
+  if (opts.pickerOnly) {
+    await reportPicker(page, out);
+    out.step = 'finish';
+    return;
+  }
   await chooseMode(page, 'hls', out);
 
   out.step = 'caption picker';

@@ -380,3 +380,29 @@ func BenchmarkBooth(b *testing.B) {
 		Booth(rec, req, d)
 	}
 }
+
+// TestBoothFloorCaptionsNote: the floor-caption strip carries, hidden until
+// the event says the floor language has no captions, a note in the UI locale.
+func TestBoothFloorCaptionsNote(t *testing.T) {
+	for _, loc := range locales.Locales() {
+		d := demoBooth
+		d.Locale = loc
+		r := renderBooth(t, d, "/booth/demo/fr?token=x")
+		note := r.byID("floor-captions-none")
+		if note == nil {
+			t.Fatalf("%s: no #floor-captions-none", loc)
+		}
+		if p := note.Parent; p == nil || attrs(p)["id"] != "floor-captions" {
+			t.Errorf("%s: the note is not in the floor-caption strip", loc)
+		}
+		if want := locales.Catalog(loc)["booth.captions.none"]; text(note) != want {
+			t.Errorf("%s: note %q, want %q", loc, text(note), want)
+		}
+		if a := attrs(note); a["aria-hidden"] != "" {
+			t.Errorf("%s: note is aria-hidden", loc)
+		}
+		if _, h := attr(note, "hidden"); !h {
+			t.Errorf("%s: note shown before the page knows the floor has no captions", loc)
+		}
+	}
+}

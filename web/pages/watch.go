@@ -54,6 +54,30 @@ type watchView struct {
 	Config watchConfig
 }
 
+// NoCaptions tells whether the event is known to have no caption language at
+// all: the page then says so instead of offering a picker.
+func (v watchView) NoCaptions() bool { return v.Captions != nil && len(v.Captions) == 0 }
+
+// Uncaptioned lists the audio languages without captions, which the picker
+// shows disabled after those that have them. It is empty while the caption
+// list is unknown (the page then builds it from the event API).
+func (v watchView) Uncaptioned() []Rendition {
+	if v.Captions == nil {
+		return nil
+	}
+	has := make(map[string]bool, len(v.Captions))
+	for _, c := range v.Captions {
+		has[c.Tag] = true
+	}
+	var out []Rendition
+	for _, r := range v.Renditions {
+		if !has[r.Tag] {
+			out = append(out, Rendition{Tag: r.Tag, Name: nameOr(r.Name, r.Tag), Floor: r.Floor})
+		}
+	}
+	return out
+}
+
 var watchTmpl = template.Must(template.New("watch.html").Funcs(funcs).ParseFS(templateFS, "templates/watch.html"))
 
 // Watch renders the viewer page of one event in the UI locale d.Locale (an

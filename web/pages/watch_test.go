@@ -491,7 +491,7 @@ func TestWatchCaptions(t *testing.T) {
 	if sel == nil {
 		t.Fatal("no caption picker")
 	}
-	if got := options(sel); len(got) != 3 || got[0][0] != "" || got[1][0] != "en" || got[2][0] != "fr" {
+	if got := options(sel); len(got) != 4 || got[0][0] != "" || got[1][0] != "en" || got[2][0] != "fr" || got[3][0] != "es" {
 		t.Errorf("caption options = %q", got)
 	}
 	if !labelled(r.all("label"))["captions"] {
@@ -513,5 +513,88 @@ func TestWatchCaptions(t *testing.T) {
 	}
 	if _, hidden := attr(r.byID("captions-field"), "hidden"); !hidden {
 		t.Error("caption picker shown before the page knows of any captions")
+	}
+}
+
+// disabledOptions lists the values of a select's disabled options.
+func disabledOptions(sel *html.Node) []string {
+	var out []string
+	walk(sel, func(n *html.Node) {
+		if _, off := attr(n, "disabled"); n.Type == html.ElementNode && n.Data == "option" && off {
+			v, _ := attr(n, "value")
+			out = append(out, v)
+		}
+	})
+	return out
+}
+
+func hidden(n *html.Node) bool {
+	_, h := attr(n, "hidden")
+	return h
+}
+
+// TestWatchCaptionsUnavailable: in every locale, the audio languages without
+// captions follow those with them in the picker, disabled and labelled so;
+// an event with none at all says so in a sentence instead of a picker.
+func TestWatchCaptionsUnavailable(t *testing.T) {
+	for _, loc := range locales.Locales() {
+		t.Run(loc, func(t *testing.T) {
+			cat := locales.Catalog(loc)
+			d := demo
+			d.Locale = loc
+			d.Captions = []Rendition{{Tag: "en", Name: "English"}}
+			r := renderWatch(t, d, "/watch/demo")
+			sel := r.byID("captions")
+			unav := func(name string) string { return strings.ReplaceAll(cat["watch.captions.unavailable"], "{name}", name) }
+			want := [][2]string{{"", cat["watch.captions.off"]}, {"en", "English"}, {"fr", unav("Français")}, {"es", unav("Español")}}
+			if got := options(sel); !slices.Equal(got, want) {
+				t.Errorf("caption options %q, want %q", got, want)
+			}
+			if got := disabledOptions(sel); !slices.Equal(got, []string{"fr", "es"}) {
+				t.Errorf("disabled options %q, want fr and es", got)
+			}
+			if hidden(r.byID("captions-field")) || hidden(sel) || hidden(r.byID("captions-label")) || !hidden(r.byID("captions-none")) {
+				t.Error("with a caption language the picker shows and the no-captions sentence does not")
+			}
+
+			d.Captions = []Rendition{}
+			r = renderWatch(t, d, "/watch/demo")
+			note := r.byID("captions-none")
+			if note == nil || hidden(note) || hidden(r.byID("captions-field")) {
+				t.Fatal("without captions the page must say so")
+			}
+			if got := text(note); got != cat["watch.captions.none"] {
+				t.Errorf("no-captions sentence %q, want %q", got, cat["watch.captions.none"])
+			}
+			if v, ok := attr(note, "aria-hidden"); ok && v != "false" {
+				t.Errorf("no-captions sentence is aria-hidden=%q", v)
+			}
+			if !hidden(r.byID("captions")) || !hidden(r.byID("captions-label")) {
+				t.Error("without captions the picker is hidden")
+			}
+			if strings.Contains(r.body, missing) {
+				t.Error("page has a missing-key marker")
+			}
+		})
+	}
+	// Until the list is known (nil: the page asks the event API) no language
+	// is marked and nothing is said.
+	r := renderWatch(t, demo, "/watch/demo")
+	if got := disabledOptions(r.byID("captions")); len(got) != 0 || !hidden(r.byID("captions-none")) {
+		t.Errorf("caption list unknown: disabled %q, sentence hidden %v", got, hidden(r.byID("captions-none")))
+	}
+}
+
+// TestCaptionMessagesTranslated: the new caption strings are not English
+// copies in the other locales.
+func TestCaptionMessagesTranslated(t *testing.T) {
+	en := locales.Catalog("en")
+	for _, loc := range locales.Locales()[1:] {
+		cat := locales.Catalog(loc)
+		for _, k := range []string{"watch.captions.unavailable", "watch.captions.none", "booth.captions.none"} {
+			if cat[k] == en[k] {
+				t.Errorf("%s: %q is still English: %q", loc, k, cat[k])
+			}
+		}
 	}
 }

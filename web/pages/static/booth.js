@@ -1398,20 +1398,29 @@
 
   // ---- floor captions -----------------------------------------------------------------
   // A strip with the floor's live captions when the floor language has them:
-  // a help with names and numbers. It never speaks to a screen reader.
+  // a help with names and numbers. It never speaks to a screen reader. When
+  // the event says the floor language has none, the strip says so instead.
 
-  const floorCaps = { lang: '', state: 'off', lines: () => [], count: 0 };
+  const floorCaps = { lang: '', state: 'off', lines: () => [], count: 0, none: false };
   (function floorCaptions() {
     const box = document.getElementById('floor-captions');
     const area = document.getElementById('floor-caption-area');
+    const none = document.getElementById('floor-captions-none');
     const floorTag = config.floor && config.floor.tag;
     if (!box || !area || !config.event || !floorTag) return;
     fetch('/api/events/' + encodeURIComponent(config.event), { headers: { Accept: 'application/json' } })
       .then((r) => (r.ok ? r.json() : null))
       .then((info) => {
-        const list = info && Array.isArray(info.captions) ? info.captions : [];
-        const c = list.find((x) => x && x.tag === floorTag && typeof x.live === 'string');
-        if (!c) return;
+        if (!info || !Array.isArray(info.captions)) return; // unknown: say nothing
+        const c = info.captions.find((x) => x && x.tag === floorTag && typeof x.live === 'string');
+        if (!c) {
+          if (!none) return;
+          area.hidden = true;
+          none.hidden = false;
+          box.hidden = false;
+          floorCaps.none = true;
+          return;
+        }
         const view = C.captionView(area, { announce: false });
         box.hidden = false;
         floorCaps.lang = c.tag;
@@ -1479,7 +1488,7 @@
     audio: () => (ctx ? { state: ctx.state, sampleRate: ctx.sampleRate } : null),
     micSettings: () => (mic.track && mic.track.getSettings ? copy(mic.track.getSettings()) : null),
     rtcStats,
-    floorCaptions: () => ({ lang: floorCaps.lang, state: floorCaps.state, lines: floorCaps.lines(), messages: floorCaps.count }),
+    floorCaptions: () => ({ lang: floorCaps.lang, state: floorCaps.state, lines: floorCaps.lines(), messages: floorCaps.count, none: floorCaps.none }),
   });
   document.documentElement.dataset.ready = 'true';
 })();

@@ -23,6 +23,8 @@
     modes: Array.from(document.querySelectorAll('input[name="mode"]')),
     captions: $('captions'),
     captionsField: $('captions-field'),
+    captionsLabel: $('captions-label'),
+    captionsNone: $('captions-none'),
     captionArea: $('caption-area'),
   };
 
@@ -671,20 +673,34 @@
     });
   }
 
+  function captionOption(tag, label, disabled) {
+    const o = document.createElement('option');
+    o.value = tag;
+    o.lang = tag;
+    o.textContent = label;
+    o.disabled = disabled;
+    return o;
+  }
+
+  // fillCaptions builds the picker: Off, the languages with captions, then
+  // every audio language without them, disabled and labelled so. With none at
+  // all the field says so instead of offering a picker.
   function fillCaptions(list) {
     captionList = list.filter((c) => c && typeof c.tag === 'string' && typeof c.live === 'string');
     if (!ui.captions) return;
-    const have = new Set(Array.from(ui.captions.options).map((o) => o.value));
-    for (const c of captionList) {
-      if (have.has(c.tag)) continue;
-      const o = document.createElement('option');
-      o.value = c.tag;
-      o.lang = c.tag;
-      o.textContent = c.name || c.tag;
-      ui.captions.append(o);
-    }
-    if (ui.captionsField) ui.captionsField.hidden = !captionList.length;
     const tags = captionList.map((c) => c.tag);
+    const off = Array.from(ui.captions.options).find((o) => o.value === '');
+    const opts = [off || captionOption('', t('watch.captions.off'), false)];
+    for (const c of captionList) opts.push(captionOption(c.tag, c.name || c.tag, false));
+    for (const r of renditions) {
+      if (!tags.includes(r.tag)) opts.push(captionOption(r.tag, t('watch.captions.unavailable', { name: r.name || r.tag }), true));
+    }
+    ui.captions.replaceChildren(...opts);
+    const none = !captionList.length;
+    ui.captions.hidden = none;
+    if (ui.captionsLabel) ui.captionsLabel.hidden = none;
+    if (ui.captionsNone) ui.captionsNone.hidden = !none;
+    if (ui.captionsField) ui.captionsField.hidden = false;
     let want = '';
     for (const w of [params.get('captions'), store.get('captions')]) {
       if (w === 'off') break;
@@ -707,11 +723,14 @@
 
   if (captionList) fillCaptions(captionList);
   else if (config.event) {
-    // The server did not list them: ask the event API (same origin).
+    // The server did not list them: ask the event API (same origin). Without
+    // an answer the field stays hidden: "no captions" would be a guess.
     fetch('/api/events/' + encodeURIComponent(config.event), { headers: { Accept: 'application/json' } })
       .then((r) => (r.ok ? r.json() : null))
-      .then((info) => fillCaptions(info && Array.isArray(info.captions) ? info.captions : []))
-      .catch(() => fillCaptions([]));
+      .then((info) => {
+        if (info && Array.isArray(info.captions)) fillCaptions(info.captions);
+      })
+      .catch(() => {});
   }
 
   // ---- test hook -------------------------------------------------------------
