@@ -100,7 +100,10 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	}
 	opts.Lang = lang
 	var buf bytes.Buffer
-	if err := export.Write(&buf, format, cues, opts); err != nil {
+	if err := export.Write(&buf, format, cues, opts); errors.Is(err, export.ErrRange) {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	} else if err != nil {
 		s.log.Error("export", "event", ev, "lang", lang, "format", format, "err", err)
 		writeError(w, http.StatusInternalServerError, "could not write the subtitle file")
 		return

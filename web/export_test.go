@@ -176,6 +176,7 @@ func TestExportHTTP(t *testing.T) {
 		{base + "fr", editor, http.StatusBadRequest},
 		{base + "fr.srt?offset=soon", editor, http.StatusBadRequest},
 		{base + "fr.srt?from=5s&to=1s", editor, http.StatusBadRequest},
+		{base + "fr.stl?offset=24h", editor, http.StatusBadRequest}, // past EBU STL's last time code
 		{base + "de.srt", editor, http.StatusNotFound},
 		{base + "not%20a%20tag.srt", editor, http.StatusNotFound},
 		{h.url + "/api/events/nope/captions/fr.srt", editor, http.StatusNotFound},

@@ -26,6 +26,10 @@ import (
 // ErrFormat is returned for a format Write does not know.
 var ErrFormat = errors.New("unknown subtitle format")
 
+// ErrRange is returned when the cues' times do not fit the format's time
+// codes (EBU STL stops at 24 h); a cut with From fixes it.
+var ErrRange = errors.New("cue times out of the format's range")
+
 // Formats lists the formats Write knows, by file extension.
 var Formats = []string{"srt", "vtt", "ttml", "stl"}
 
@@ -77,6 +81,16 @@ func Write(w io.Writer, format string, cues []captions.Cue, opts Options) error 
 		prec = time.Second / stlFrameRate
 	}
 	items := prepare(cues, opts, prec)
+	if format == "stl" {
+		var last time.Duration
+		for _, it := range items {
+			last = max(last, it.end)
+		}
+		if last >= stlMaxTime {
+			return fmt.Errorf("%w: EBU STL time codes stop at 23:59:59:24 and the captions run to %v: export a part with from/to",
+				ErrRange, last.Round(time.Second))
+		}
+	}
 	var buf bytes.Buffer
 	var err error
 	switch format {

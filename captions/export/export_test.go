@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"tolk/captions"
+	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 )
 
@@ -264,6 +265,33 @@ func TestFFmpegReads(t *testing.T) {
 	}
 }
 
+// TestSTLBeyondADay: EBU STL time codes stop at 24 h. Cues beyond are
+// refused with a message naming the cut, and the cut exports them.
+func TestSTLBeyondADay(t *testing.T) {
+	sec := int64(audio.SampleRate)
+	day := 24 * 3600 * sec
+	cues := []captions.Cue{
+		{Lang: "en", Start: 10 * sec, End: 12 * sec, Text: "first run", Final: true},
+		{Lang: "en", Start: day + 30*sec, End: day + 32*sec, Text: "next day", Final: true},
+	}
+	var b bytes.Buffer
+	err := Write(&b, "stl", cues, Options{Lang: "en"})
+	if !errors.Is(err, ErrRange) || !strings.Contains(err.Error(), "from") || b.Len() != 0 {
+		t.Fatalf("Write = %v, %d bytes; want ErrRange naming from, nothing written", err, b.Len())
+	}
+	if err := Write(&b, "srt", cues, Options{}); err != nil {
+		t.Fatalf("srt has no such limit: %v", err)
+	}
+	b.Reset()
+	if err := Write(&b, "stl", cues, Options{Lang: "en", From: 24 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	s := read(t, "stl", b.Bytes())
+	if len(s.Items) != 1 || s.Items[0].StartAt != 30*time.Second || s.Items[0].String() != "next day" {
+		t.Fatalf("cut at 24 h: %d items %+v", len(s.Items), s.Items)
+	}
+}
+
 func FuzzWrite(f *testing.F) {
 	f.Add("Hello,\nworld", int64(48000), int64(96000), int64(0))
 	f.Add("\u0301é<b>x</b> --> \n\n\r\n-->", int64(0), int64(1), int64(-48000))
@@ -280,7 +308,18 @@ func FuzzWrite(f *testing.F) {
 		opts := Options{Offset: time.Duration(offset), Lang: "en"}
 		for _, format := range Formats {
 			var b bytes.Buffer
-			if err := Write(&b, format, c, opts); err != nil {
+			err := Write(&b, format, c, opts)
+			if format == "stl" && errors.Is(err, ErrRange) {
+				beyond := false
+				for _, it := range prepare(c, opts, time.Second/stlFrameRate) {
+					beyond = beyond || it.end >= stlMaxTime
+				}
+				if !beyond {
+					t.Fatalf("stl refused cues within 24 h: %v", err)
+				}
+				continue
+			}
+			if err != nil {
 				t.Fatalf("Write %s: %v", format, err)
 			}
 			s := read(t, format, b.Bytes())

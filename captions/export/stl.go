@@ -13,6 +13,8 @@ import (
 )
 
 const (
+	// stlMaxTime is where EBU STL time codes (HH:MM:SS:FF) end.
+	stlMaxTime   = 24 * time.Hour
 	stlFrameRate = 25
 	// stlTextBytes is the text field of one TTI block; astisub cuts
 	// anything longer, so longer cues are split.

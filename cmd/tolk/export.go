@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -100,6 +101,10 @@ func runExport(c *cobra.Command, f exportFlags) error {
 		title = f.event
 	}
 	opts := export.Options{Offset: f.offset, From: f.from, To: f.to, Title: title, Lang: lang}
+	// A range the format cannot hold is checked before anything is written.
+	if err := export.Write(io.Discard, format, cues, opts); errors.Is(err, export.ErrRange) {
+		return usagef("%v", err)
+	}
 	if f.out == "-" {
 		return export.Write(c.OutOrStdout(), format, cues, opts)
 	}

@@ -124,3 +124,35 @@ func TestExportErrors(t *testing.T) {
 		t.Errorf("failed export left %s: %v", out, err)
 	}
 }
+
+// TestExportSTLBeyondADay: a recording continued the next day has cues past
+// 24 h, where EBU STL time codes end: the export says so with exit code 2
+// and writes nothing, and --from cuts the next day out.
+func TestExportSTLBeyondADay(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	dir := cueStore(t)
+	s, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := int64(24 * 3600 * 48000)
+	err = s.SaveCue(context.Background(), "demo", captions.Cue{Lang: "en", Start: day + 60*48000, End: day + 62*48000, Text: "Next day", Final: true})
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "en.stl")
+	code, _, errs := runT("export", "--data", dir, "--event", "demo", "--lang", "en", "--out", out)
+	if code != 2 || !strings.Contains(errs, "23:59:59:24") || !strings.Contains(errs, "from") {
+		t.Errorf("stl past 24 h: exit %d, %q; want 2 and the limit with the way out", code, errs)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("refused export left %s: %v", out, err)
+	}
+	if code, _, errs := runT("export", "--data", dir, "--event", "demo", "--lang", "en", "--from", "24h", "--out", out); code != 0 {
+		t.Fatalf("stl from 24 h: exit %d: %s", code, errs)
+	}
+	if code, _, errs := runT("export", "--data", dir, "--event", "demo", "--lang", "en", "--format", "srt", "--out", "-"); code != 0 {
+		t.Errorf("srt past 24 h: exit %d: %s", code, errs)
+	}
+}
