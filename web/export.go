@@ -16,7 +16,7 @@ import (
 )
 
 // CueReader reads an event's stored final cues of one language that overlap
-// [from, to) in program time, ordered by start; *store.Store is one.
+// [from, to) in recording time (samples), ordered by start; *store.Store is one.
 type CueReader interface {
 	Cues(ctx context.Context, event, lang string, from, to int64) ([]captions.Cue, error)
 }
