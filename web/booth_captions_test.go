@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"tolk/captions"
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
-	"tolk/internal/config"
 	"tolk/internal/store"
 )
 
@@ -33,16 +31,13 @@ func TestBoothVoiceCaptions(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	floor, _ := filepath.Abs("../testdata/floor.wav")
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	cfg := eventConfig(t, `
 id: test
 floor: {language: de, source: "file:%s", loop: true}
 languages: [{tag: en}]
 hls: {part_ms: 200, segment_ms: 1000}
 captions: {backend: sphinx, languages: {de: none}}
-`, floor)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+`, floor)
 	st, err := store.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

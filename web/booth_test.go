@@ -18,7 +18,6 @@ import (
 
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
-	"tolk/internal/config"
 	"tolk/internal/rtc"
 	"tolk/internal/store"
 	"tolk/web"
@@ -43,17 +42,14 @@ func startBoothsTB(t testing.TB, langs, floorKind string) *boothHarness {
 	if floorKind == "whip" {
 		floorCfg = `{language: en, source: whip, stream_key: ` + streamKey + `}`
 	}
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	cfg := eventConfig(t, `
 id: test
 title: Booth test
 floor: %s
 languages: [%s]
 hls: {part_ms: 200, segment_ms: 1000}
 captions: {backend: none}
-`, floorCfg, langs)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+`, floorCfg, langs)
 	st, err := store.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -15,7 +14,6 @@ import (
 
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
-	"tolk/internal/config"
 )
 
 // toneVoice stands in for an interpreter: a steady sine at its own frequency.
@@ -32,17 +30,14 @@ func toneEvent(t *testing.T, voices map[string]float64) *harness { return toneEv
 func toneEventTB(t testing.TB, voices map[string]float64) *harness {
 	t.Helper()
 	floor := toneFile(t, 440, 0.5, 20)
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	cfg := eventConfig(t, `
 id: test
 title: Browser test
 floor: {language: en, source: "file:%s", loop: true}
 languages: [{tag: fr}, {tag: es}, {tag: de}]
 hls: {part_ms: 200, segment_ms: 1000}
 captions: {backend: none}
-`, floor)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+`, floor)
 	h := start(t, cfg)
 	for lang, f := range voices {
 		if err := h.ev.SetVoice(lang, toneVoice{f}); err != nil {

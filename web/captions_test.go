@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"tolk/captions"
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
-	"tolk/internal/config"
 	"tolk/internal/event"
 	"tolk/web"
 )
@@ -28,15 +26,12 @@ func TestCaptionsLiveAndInHLS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	floor := toneFile(t, 440, 1, 30)
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	cfg := eventConfig(t, `
 id: test
 floor: {language: en, source: "file:%s", loop: true}
 languages: [{tag: fr}]
 hls: {part_ms: 200, segment_ms: 1000}
-`, floor)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+`, floor)
 	sec := int64(audio.SampleRate)
 	rec := captions.NewScripted([]captions.ScriptedWord{
 		{Text: "welcome", Start: sec / 2, End: sec},
@@ -133,15 +128,12 @@ hls: {part_ms: 200, segment_ms: 1000}
 func TestBrowserWatchCaptions(t *testing.T) {
 	leakCheck(t)
 	floor := toneFile(t, 440, 1, 30)
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	cfg := eventConfig(t, `
 id: test
 floor: {language: en, source: "file:%s", loop: true}
 languages: [{tag: fr}]
 hls: {part_ms: 200, segment_ms: 1000}
-`, floor)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+`, floor)
 	sec := int64(audio.SampleRate)
 	var script []captions.ScriptedWord
 	for i, w := range strings.Fields("good morning and welcome to the partner conference") {

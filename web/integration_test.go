@@ -94,6 +94,16 @@ func serve(t testing.TB, cfg *config.Event, opts event.Options, tokens web.Token
 	return h
 }
 
+// eventConfig parses an event's YAML, made with fmt.Sprintf(format, args...).
+func eventConfig(t testing.TB, format string, args ...any) *config.Event {
+	t.Helper()
+	cfg, err := config.Parse([]byte(fmt.Sprintf(format, args...)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // toneFile writes seconds of a sine at freq Hz (lavfi's level of 1/8 scaled
 // by volume) as a 48 kHz mono WAV for a file floor.
 func toneFile(t testing.TB, freq int, volume float64, seconds int) string {

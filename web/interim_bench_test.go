@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -9,7 +8,6 @@ import (
 
 	"tolk/captions"
 	"tolk/internal/audio"
-	"tolk/internal/config"
 	"tolk/internal/event"
 )
 
@@ -21,16 +19,13 @@ import (
 // in ms. The goal is 300 ms.
 func BenchmarkInterimOnScreen(b *testing.B) {
 	floor := toneFile(b, 440, 0.5, 40)
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	cfg := eventConfig(b, `
 id: test
 floor: {language: en, source: "file:%s", loop: true}
 languages: [{tag: fr}]
 hls: {part_ms: 200, segment_ms: 1000}
 captions: {languages: {fr: none}}
-`, floor)), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+`, floor)
 	sentences := []string{
 		"good morning and welcome to the partner conference",
 		"today we will talk about interpretation at scale",

@@ -11,7 +11,6 @@ import (
 	"tolk/captions"
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
-	"tolk/internal/config"
 	"tolk/internal/event"
 )
 
@@ -41,16 +40,13 @@ func TestBrowserSubtitlesLineUpWithAudio(t *testing.T) {
 	leakCheck(t)
 	const first, period, burst = 3.0, 2.0, 0.3
 	floor := beepFile(t, first, period, burst, 40)
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	cfg := eventConfig(t, `
 id: test
 floor: {language: en, source: "file:%s", loop: true}
 languages: [{tag: fr}]
 hls: {part_ms: 200, segment_ms: 1000}
 captions: {languages: {fr: none}}
-`, floor)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+`, floor)
 	words := strings.Fields("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa")
 	sec := float64(audio.SampleRate)
 	var script []captions.ScriptedWord

@@ -2,14 +2,12 @@ package web_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"tolk/captions"
 	"tolk/internal/audio"
-	"tolk/internal/config"
 	"tolk/internal/event"
 	"tolk/internal/store"
 	"tolk/locales"
@@ -22,17 +20,14 @@ import (
 func captionEvent(t *testing.T, captionsYAML string, tokens web.Tokens) *harness {
 	t.Helper()
 	floor := toneFile(t, 12000, 1.13, 20)
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	cfg := eventConfig(t, `
 id: test
 title: Caption test
 floor: {language: en, source: "file:%s", loop: true}
 languages: [{tag: fr}]
 hls: {part_ms: 200, segment_ms: 1000}
 captions: %s
-`, floor, captionsYAML)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+`, floor, captionsYAML)
 	sec := int64(audio.SampleRate)
 	rec := captions.NewScripted([]captions.ScriptedWord{{Text: "welcome", Start: sec, End: 2 * sec}})
 	return serve(t, cfg, event.Options{Recognizer: rec}, tokens)
