@@ -64,7 +64,7 @@ func BenchmarkBlockingPlaylistGet(b *testing.B) {
 }
 
 // BenchmarkPartGet serves the newest part from memory, in parallel.
-func BenchmarkPartGet(b *testing.B) { benchmarkServe(b, "/en/part10.1.m4s") }
+func BenchmarkPartGet(b *testing.B) { benchmarkServe(b, "/en/"+testRun+"/part10.1.m4s") }
 
 // BenchmarkPlaylistGetHTTP serves the playlist over loopback HTTP/1.1 with
 // keep-alive connections, the client in the same process.

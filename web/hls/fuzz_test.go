@@ -12,9 +12,13 @@ import (
 
 func FuzzParsePath(f *testing.F) {
 	for _, s := range []string{
-		"master.m3u8", "/master.m3u8", "en/index.m3u8", "fr-CA/init.mp4", "en/seg0.m4s", "en/seg12.m4s",
-		"en/part12.3.m4s", "en/part1.m4s", "en/seg-1.m4s", "en/seg01.m4s", "en/part1.02.m4s", "/", "", "a/b/c",
-		"en/seg999999999999999999999.m4s", "en/part1..m4s", "en/partx.1.m4s", "é/index.m3u8",
+		"master.m3u8", "/master.m3u8", "en/index.m3u8", "fr-CA/k3x9ab/init.mp4", "en/k3x9ab/seg0.m4s", "en/r1/seg12.m4s",
+		"en/k3x9ab/part12.3.m4s", "en/k3x9ab/part1.m4s", "en/k3x9ab/seg-1.m4s", "en/k3x9ab/seg01.m4s",
+		"en/k3x9ab/part1.02.m4s", "/", "", "a/b/c", "en/k3x9ab/seg999999999999999999999.m4s", "en/k3x9ab/part1..m4s",
+		"en/k3x9ab/partx.1.m4s", "é/index.m3u8", "en/init.mp4", "en/seg0.m4s", "en/part12.3.m4s", "en//init.mp4",
+		"en/K3X9AB/seg0.m4s", "en/k3x9ab/k3x9ab/seg0.m4s", "en/a.b/part1.2.m4s", "en/../seg0.m4s", "en/./init.mp4",
+		"en/abcdefghijklmnopq/init.mp4", "en/k3x9ab/seg0.mp4", "en/k3x9ab/init.m4s", "en/k3x9ab/index.m3u8",
+		"en/k3x9ab/", "en/k3x9ab",
 	} {
 		f.Add(s)
 	}
@@ -29,6 +33,10 @@ func FuzzParsePath(f *testing.F) {
 		}
 		if r.msn < 0 || r.index < 0 || (r.kind != kindMaster && !validID(r.id)) {
 			t.Fatalf("%q parsed to %+v", p, r)
+		}
+		// Media names always carry a run token; playlists never do.
+		if immutable := r.kind == kindInit || r.kind == kindSegment || r.kind == kindPart; immutable != validRun(r.run) || (!immutable && r.run != "") {
+			t.Fatalf("%q parsed to %+v: run %q", p, r, r.run)
 		}
 	})
 }
@@ -67,7 +75,8 @@ func FuzzServeHTTP(f *testing.F) {
 	m.Close()
 	for _, s := range []string{
 		"master.m3u8", "en/index.m3u8", "en/index.m3u8?_HLS_msn=1&_HLS_part=2", "fr/index.m3u8?_HLS_part=1",
-		"en/seg1.m4s", "en/part2.1.m4s", "en/part1.0.m4s", "xx/index.m3u8", "en/init.mp4?x=%zz",
+		"en/k3x9ab/seg1.m4s", "en/k3x9ab/part2.1.m4s", "en/k3x9ab/part1.0.m4s", "xx/index.m3u8",
+		"en/k3x9ab/init.mp4?x=%zz", "en/seg1.m4s", "en/zz/part2.1.m4s", "fr/other/init.mp4",
 	} {
 		f.Add(s)
 	}
@@ -80,6 +89,10 @@ func FuzzServeHTTP(f *testing.F) {
 		m.ServeHTTP(w, r)
 		switch w.Code {
 		case http.StatusOK:
+			// Media is only ever served under this run's names.
+			if r, err := parsePath(p); err != nil || (r.kind != kindMaster && r.kind != kindPlaylist && r.run != testRun) {
+				t.Fatalf("%q: served as %+v, %v", target, r, err)
+			}
 		case http.StatusBadRequest, http.StatusNotFound:
 			var body map[string]string
 			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body["error"] == "" {

@@ -5,15 +5,20 @@
 //
 // Naming, relative to the event's HLS root:
 //
-//	master.m3u8                 multivariant playlist
-//	{id}/index.m3u8             media playlist of rendition id
-//	{id}/init.mp4               initialization section
-//	{id}/seg{msn}.m4s           media segment msn
-//	{id}/part{msn}.{i}.m4s      part i (from 0) of segment msn
+//	master.m3u8                   multivariant playlist
+//	{id}/index.m3u8               media playlist of rendition id
+//	{id}/{run}/init.mp4           initialization section
+//	{id}/{run}/seg{msn}.m4s       media segment msn
+//	{id}/{run}/part{msn}.{i}.m4s  part i (from 0) of segment msn
 //
 // A segment's media sequence number is its program time divided by the
 // segment duration, so the same number names the same span of the event in
-// every rendition (and in the caption playlists that will join them).
+// every rendition and in the caption playlists ({run}/seg{msn}.vtt).
+// Program time starts at zero in every run of the event, so everything
+// served as immutable lives below the run token (Options.Run): a cache never
+// answers one run's request with another run's media, and a request for
+// another run's name is a 404. File names still end in the sequence number,
+// as tools that read the number from the URI expect.
 package hls
 
 import (

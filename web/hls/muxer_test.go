@@ -23,11 +23,17 @@ var testRenditions = []AudioRendition{
 	{ID: "fr", Name: "Français", Language: "fr", Translation: true, Bitrate: 32000},
 }
 
-// newTestMuxer returns a Muxer on a manual clock with 200 ms parts and 1 s
-// segments unless opts say otherwise.
+// testRun names the test muxers' run unless a test gives its own.
+const testRun = "k3x9ab"
+
+// newTestMuxer returns a Muxer on a manual clock with 200 ms parts, 1 s
+// segments and run testRun unless opts say otherwise.
 func newTestMuxer(t testing.TB, opts Options) (*Muxer, *audiotest.Clock) {
 	t.Helper()
 	clock := audiotest.NewClock()
+	if opts.Run == "" {
+		opts.Run = testRun
+	}
 	if opts.PartDuration == 0 {
 		opts.PartDuration = 200 * time.Millisecond
 	}
@@ -368,6 +374,10 @@ func TestNewValidates(t *testing.T) {
 		{"quote in name", Options{}, []AudioRendition{{ID: "en", Name: `a"b`, Language: "en", Default: true, Bitrate: 1}}},
 		{"bad language", Options{}, []AudioRendition{{ID: "en", Name: "x", Language: "not a tag", Default: true, Bitrate: 1}}},
 		{"no bitrate", Options{}, []AudioRendition{{ID: "en", Name: "x", Language: "en", Default: true}}},
+		{"run with a dash", Options{Run: "a-b"}, good},
+		{"upper-case run", Options{Run: "K3X9"}, good},
+		{"run too long", Options{Run: "abcdefghijklmnopq"}, good},
+		{"run with a dot", Options{Run: "a.b"}, good},
 	}
 	for _, c := range bad {
 		if _, err := New(c.opts, c.rs); err == nil {

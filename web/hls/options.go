@@ -1,6 +1,7 @@
 package hls
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -31,6 +32,37 @@ type Options struct {
 	// Subtitles are listed in the master playlist as a SUBTITLES group. The
 	// Muxer does not serve them: the caller routes their URIs elsewhere.
 	Subtitles []SubtitleRendition
+	// Run is the directory, below each rendition, of everything served as
+	// immutable (init sections, segments, parts, WebVTT segments). Program
+	// time, and so every media sequence number, starts again at zero when
+	// the event restarts: a new Run keeps a cache from answering the new
+	// run's seg0 with the old run's. 1 to 16 of a-z 0-9; empty picks a new
+	// one (NewRun). Give the Muxer and the Subtitles of an event the same.
+	Run string
+}
+
+// runLen is the length of a generated run token: 40 random bits.
+const runLen = 8
+
+// NewRun returns a fresh run token for Options.Run: 8 characters of
+// lower-case base32 from crypto/rand, so two runs practically never share one.
+func NewRun() string {
+	// rand.Text draws each base32 character uniformly.
+	return strings.ToLower(rand.Text()[:runLen])
+}
+
+// validRun reports whether s can be a run token: 1 to 16 of a-z 0-9, a path
+// element that needs no escaping and is never "." or "..".
+func validRun(s string) bool {
+	if len(s) == 0 || len(s) > 16 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // AudioRendition describes one language of the event, an AUDIO rendition in
@@ -87,6 +119,9 @@ func (o Options) withDefaults() Options {
 	if o.Clock == nil {
 		o.Clock = audio.SystemClock{}
 	}
+	if o.Run == "" {
+		o.Run = NewRun()
+	}
 	return o
 }
 
@@ -102,6 +137,9 @@ func (o Options) validate() error {
 	}
 	if o.Window < 1 || o.Window > 10000 {
 		return fmt.Errorf("window %d is not between 1 and 10000 segments", o.Window)
+	}
+	if !validRun(o.Run) {
+		return fmt.Errorf("run %q is not 1-16 of a-z 0-9", o.Run)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ const (
 type resource struct {
 	kind  kind
 	id    string
+	run   string // the run named by an init section, segment or part
 	msn   int64
 	index int
 }
@@ -34,11 +35,11 @@ func (r resource) String() string {
 	case kindPlaylist:
 		return r.id + "/index.m3u8"
 	case kindInit:
-		return r.id + "/init.mp4"
+		return r.id + "/" + r.run + "/init.mp4"
 	case kindSegment:
-		return r.id + "/" + segmentName(r.msn)
+		return r.id + "/" + r.run + "/" + segmentName(r.msn)
 	default:
-		return r.id + "/" + partName(r.msn, r.index)
+		return r.id + "/" + r.run + "/" + partName(r.msn, r.index)
 	}
 }
 
@@ -68,14 +69,20 @@ func parsePath(p string) (resource, error) {
 	if p == "master.m3u8" {
 		return resource{kind: kindMaster}, nil
 	}
-	id, file, ok := strings.Cut(p, "/")
+	id, rest, ok := strings.Cut(p, "/")
 	if !ok || !validID(id) {
 		return resource{}, errNoResource
 	}
-	r := resource{id: id}
+	if rest == "index.m3u8" {
+		return resource{kind: kindPlaylist, id: id}, nil
+	}
+	// Media lives below the run that made it: {id}/{run}/{file}.
+	run, file, ok := strings.Cut(rest, "/")
+	if !ok || !validRun(run) {
+		return resource{}, errNoResource
+	}
+	r := resource{id: id, run: run}
 	switch {
-	case file == "index.m3u8":
-		r.kind = kindPlaylist
 	case file == "init.mp4":
 		r.kind = kindInit
 	case strings.HasPrefix(file, "seg") && strings.HasSuffix(file, ".m4s"):

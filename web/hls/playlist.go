@@ -68,6 +68,7 @@ type mediaWriter struct {
 	tail       []byte // tags after it, up to the first segment
 	target     int64  // target duration, samples
 	partsPerSg int64
+	dir        []byte // "{run}/": media URIs are relative to the playlist
 }
 
 func newMediaWriter(o Options) *mediaWriter {
@@ -86,9 +87,10 @@ func newMediaWriter(o Options) *mediaWriter {
 	h = append(h, "\n#EXT-X-MEDIA-SEQUENCE:"...)
 	return &mediaWriter{
 		head:       h,
-		tail:       []byte("#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4\"\n"),
+		tail:       []byte("#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"" + o.Run + "/init.mp4\"\n"),
 		target:     targetSec * audio.SampleRate,
 		partsPerSg: segSamples / partSamples,
+		dir:        []byte(o.Run + "/"),
 	}
 }
 
@@ -124,6 +126,7 @@ func (w *mediaWriter) render(segs []*segment, open *segment, ended bool) []byte 
 		b = append(b, "#EXTINF:"...)
 		b = appendSeconds(b, s.dur)
 		b = append(b, ",\n"...)
+		b = append(b, w.dir...)
 		b = append(b, segmentName(s.msn)...)
 		b = append(b, '\n')
 	}
@@ -139,6 +142,7 @@ func (w *mediaWriter) render(segs []*segment, open *segment, ended bool) []byte 
 			msn, idx = msn+1, 0
 		}
 		b = append(b, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\""...)
+		b = append(b, w.dir...)
 		b = append(b, partName(msn, idx)...)
 		b = append(b, "\"\n"...)
 	}
@@ -158,6 +162,7 @@ func (w *mediaWriter) appendSegment(b []byte, s *segment, edge int64) []byte {
 		b = append(b, "#EXT-X-PART:DURATION="...)
 		b = appendSeconds(b, p.dur)
 		b = append(b, ",URI=\""...)
+		b = append(b, w.dir...)
 		b = append(b, partName(p.msn, p.index)...)
 		b = append(b, "\",INDEPENDENT=YES\n"...)
 	}

@@ -188,7 +188,7 @@ func TestMediaPlaylistParsesBack(t *testing.T) {
 	writeRange(t, m, "en", 0, sec(5.3))
 	l := parseMedia(t, m.tracks["en"].snap.Load().playlist)
 
-	if l.version != playlistVersion || l.target != 1 || l.seq != 1 || !l.independent || l.mapURI != "init.mp4" || l.ended {
+	if l.version != playlistVersion || l.target != 1 || l.seq != 1 || !l.independent || l.mapURI != "k3x9ab/init.mp4" || l.ended {
 		t.Errorf("header %+v", l)
 	}
 	if !l.canBlock || l.partTarget != 0.2 || l.partHoldBack < 3*l.partTarget-1e-9 {
@@ -200,7 +200,7 @@ func TestMediaPlaylistParsesBack(t *testing.T) {
 	epoch := audiotest.NewClock().Now()
 	for i, seg := range l.segs {
 		msn := int64(1 + i)
-		if seg.uri != segmentName(msn) || seg.dur != 1 {
+		if seg.uri != "k3x9ab/"+segmentName(msn) || seg.dur != 1 {
 			t.Errorf("segment %d: %s %v", i, seg.uri, seg.dur)
 		}
 		if want := epoch.Add(time.Duration(msn) * time.Second); !seg.pdt.Equal(want) {
@@ -216,19 +216,19 @@ func TestMediaPlaylistParsesBack(t *testing.T) {
 			t.Fatalf("segment %d lists %d parts, want %d", msn, len(seg.parts), wantParts)
 		}
 		for j, p := range seg.parts {
-			if p.uri != partName(msn, j) || p.dur != 0.2 || !p.independent {
+			if p.uri != "k3x9ab/"+partName(msn, j) || p.dur != 0.2 || !p.independent {
 				t.Errorf("segment %d part %d: %+v", msn, j, p)
 			}
 		}
 	}
-	if len(l.open) != 1 || l.open[0].uri != "part5.0.m4s" || l.hint != "part5.1.m4s" {
+	if len(l.open) != 1 || l.open[0].uri != "k3x9ab/part5.0.m4s" || l.hint != "k3x9ab/part5.1.m4s" {
 		t.Errorf("open parts %+v, hint %q", l.open, l.hint)
 	}
 
 	// The hint after the last part of a segment is the first part of the
 	// next one.
 	writeRange(t, m, "en", sec(5.3), sec(6))
-	if l := parseMedia(t, m.tracks["en"].snap.Load().playlist); l.hint != "part6.0.m4s" || len(l.open) != 0 {
+	if l := parseMedia(t, m.tracks["en"].snap.Load().playlist); l.hint != "k3x9ab/part6.0.m4s" || len(l.open) != 0 {
 		t.Errorf("at a segment boundary: open %+v hint %q", l.open, l.hint)
 	}
 	m.Close()
@@ -242,14 +242,14 @@ func TestMediaPlaylistParsesBack(t *testing.T) {
 // segment and files a date that precedes parts under the part, so only a
 // window whose first segment lists no parts is checked with it.
 func TestMediaPlaylistThirdPartyParser(t *testing.T) {
-	m, err := New(Options{Clock: audiotest.NewClock()}, testRenditions)
+	m, err := New(Options{Clock: audiotest.NewClock(), Run: "r7"}, testRenditions)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
 	writeRange(t, m, "fr", 0, sec(20.5))
 	p := decodeMedia(t, m.tracks["fr"].snap.Load().playlist)
-	if p.TargetDuration != 2 || p.SeqNo != 4 || p.Map == nil || p.Map.URI != "init.mp4" || p.PartTargetDuration != 0.2 {
+	if p.TargetDuration != 2 || p.SeqNo != 4 || p.Map == nil || p.Map.URI != "r7/init.mp4" || p.PartTargetDuration != 0.2 {
 		t.Errorf("header: target %d seq %d map %+v part target %v", p.TargetDuration, p.SeqNo, p.Map, p.PartTargetDuration)
 	}
 	if sc := p.ServerControl; sc == nil || !sc.CanBlockReload || sc.PartHoldBack != 0.6 {
@@ -264,13 +264,13 @@ func TestMediaPlaylistThirdPartyParser(t *testing.T) {
 			}
 		}
 	}
-	if strings.Join(uris, " ") != "seg4.m4s seg5.m4s seg6.m4s seg7.m4s seg8.m4s seg9.m4s" {
+	if strings.Join(uris, " ") != "r7/seg4.m4s r7/seg5.m4s r7/seg6.m4s r7/seg7.m4s r7/seg8.m4s r7/seg9.m4s" {
 		t.Errorf("segments %v", uris)
 	}
 	if n := len(p.PartialSegments); n != 3*10+2 {
 		t.Errorf("%d parts listed, want 32", n)
 	}
-	if h := p.PreloadHints; h == nil || h.Type != "PART" || h.URI != "part10.2.m4s" {
+	if h := p.PreloadHints; h == nil || h.Type != "PART" || h.URI != "r7/part10.2.m4s" {
 		t.Errorf("preload hint %+v", p.PreloadHints)
 	}
 }

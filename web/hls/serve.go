@@ -21,7 +21,7 @@ var (
 )
 
 // ServeHTTP serves the event's HLS tree; paths are relative to the event's
-// HLS root ("master.m3u8", "en/index.m3u8", "en/part12.3.m4s", ...).
+// HLS root ("master.m3u8", "en/index.m3u8", "en/k3x9ab2c/part12.3.m4s", ...).
 // Blocking requests wait at most three target durations and never hold a
 // lock; Close releases them.
 func (m *Muxer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -53,6 +53,12 @@ func (m *Muxer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t := m.tracks[res.id]
 	if t == nil {
 		m.fail(w, http.StatusNotFound, "unknown rendition "+res.id)
+		return
+	}
+	if res.kind != kindPlaylist && res.run != m.opts.Run {
+		// Another run's name: its content may be held by caches for good,
+		// so this run never answers it.
+		m.fail(w, http.StatusNotFound, "not found: named by another run")
 		return
 	}
 	switch res.kind {

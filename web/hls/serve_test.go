@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 )
 
@@ -90,22 +92,33 @@ func TestServeResources(t *testing.T) {
 		{"GET", "master.m3u8", 200, playlist, "no-cache", m.master},
 		{"GET", "/master.m3u8", 200, playlist, "no-cache", m.master},
 		{"GET", "en/index.m3u8", 200, playlist, "no-cache", s.playlist},
-		{"GET", "en/init.mp4", 200, mp4, immutable, m.tracks["en"].init},
-		{"GET", "en/seg1.m4s", 200, mp4, immutable, s.segs[1].data},
-		{"GET", "en/part1.2.m4s", 200, mp4, immutable, s.segs[1].parts[2].data},
-		{"GET", "en/part2.0.m4s", 200, mp4, immutable, s.open.parts[0].data},
-		{"HEAD", "en/seg0.m4s", 200, mp4, immutable, s.segs[0].data},
+		{"GET", "en/k3x9ab/init.mp4", 200, mp4, immutable, m.tracks["en"].init},
+		{"GET", "en/k3x9ab/seg1.m4s", 200, mp4, immutable, s.segs[1].data},
+		{"GET", "en/k3x9ab/part1.2.m4s", 200, mp4, immutable, s.segs[1].parts[2].data},
+		{"GET", "en/k3x9ab/part2.0.m4s", 200, mp4, immutable, s.open.parts[0].data},
+		{"HEAD", "en/k3x9ab/seg0.m4s", 200, mp4, immutable, s.segs[0].data},
 		{"GET", "de/index.m3u8", 404, "", "", nil},
-		{"GET", "en/seg9.m4s", 404, "", "", nil},
-		{"GET", "en/part1.7.m4s", 404, "", "", nil},
-		{"GET", "en/part9.0.m4s", 404, "", "", nil},
-		{"GET", "en/seg01.m4s", 404, "", "", nil},
+		{"GET", "en/k3x9ab/seg9.m4s", 404, "", "", nil},
+		{"GET", "en/k3x9ab/part1.7.m4s", 404, "", "", nil},
+		{"GET", "en/k3x9ab/part9.0.m4s", 404, "", "", nil},
+		{"GET", "en/k3x9ab/seg01.m4s", 404, "", "", nil},
+		{"GET", "en/k3x9ab/k3x9ab/seg1.m4s", 404, "", "", nil},
+		{"GET", "en/k3x9ab/index.m3u8", 404, "", "", nil},
+		{"GET", "en/../k3x9ab/seg1.m4s", 404, "", "", nil},
+		// Names without a run, or another run's: never this run's content.
+		{"GET", "en/init.mp4", 404, "", "", nil},
+		{"GET", "en/seg1.m4s", 404, "", "", nil},
+		{"GET", "en/part1.2.m4s", 404, "", "", nil},
+		{"GET", "en/k3x9ac/init.mp4", 404, "", "", nil},
+		{"GET", "en/k3x9ac/seg1.m4s", 404, "", "", nil},
+		{"GET", "en/k3x9a/part1.2.m4s", 404, "", "", nil},
+		{"HEAD", "en/zz/seg0.m4s", 404, "", "", nil},
 		{"GET", "en/index.m3u8/x", 404, "", "", nil},
 		{"GET", "en", 404, "", "", nil},
 		{"GET", "", 404, "", "", nil},
 		{"GET", "../master.m3u8", 404, "", "", nil},
 		{"POST", "master.m3u8", 405, "", "", nil},
-		{"DELETE", "en/seg0.m4s", 405, "", "", nil},
+		{"DELETE", "en/k3x9ab/seg0.m4s", 405, "", "", nil},
 	}
 	for _, c := range cases {
 		w := get(m, c.method, c.path)
@@ -148,7 +161,7 @@ func TestServeResources(t *testing.T) {
 		t.Errorf("OPTIONS: %d %v", w.Code, w.Header())
 	}
 
-	r := httptest.NewRequest("GET", "/en/seg1.m4s", nil)
+	r := httptest.NewRequest("GET", "/en/k3x9ab/seg1.m4s", nil)
 	r.Header.Set("Range", "bytes=0-9")
 	w = httptest.NewRecorder()
 	m.ServeHTTP(w, r)
@@ -171,7 +184,7 @@ func TestBlockingPlaylistReload(t *testing.T) {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}
 	l := parseMedia(t, w.Body.Bytes())
-	if len(l.open) != 1 || l.open[0].uri != "part1.0.m4s" || l.hint != "part1.1.m4s" {
+	if len(l.open) != 1 || l.open[0].uri != "k3x9ab/part1.0.m4s" || l.hint != "k3x9ab/part1.1.m4s" {
 		t.Errorf("playlist after the wait: open %+v hint %q", l.open, l.hint)
 	}
 	if cc := w.Header().Get("Cache-Control"); !strings.HasPrefix(cc, "public, max-age=") {
@@ -198,7 +211,7 @@ func TestBlockingPlaylistReload(t *testing.T) {
 	default:
 	}
 	writeRange(t, m, "en", sec(2), sec(2.2))
-	if w := receive(t, pending); w.Code != 200 || !strings.Contains(w.Body.String(), "part2.0.m4s") {
+	if w := receive(t, pending); w.Code != 200 || !strings.Contains(w.Body.String(), "k3x9ab/part2.0.m4s") {
 		t.Errorf("wait for part 1.5 (= 2.0): %d\n%s", w.Code, w.Body)
 	}
 }
@@ -265,11 +278,11 @@ func TestPreloadHintedPartBlocks(t *testing.T) {
 	m, clock := newTestMuxer(t, Options{})
 	defer m.Close()
 	writeRange(t, m, "en", 0, sec(1.1))
-	hinted := getAsync(m, "en/part1.0.m4s")
-	segment := getAsync(m, "en/seg1.m4s")
+	hinted := getAsync(m, "en/k3x9ab/part1.0.m4s")
+	segment := getAsync(m, "en/k3x9ab/seg1.m4s")
 	waitTimers(t, clock, 2)
-	// Too far ahead or already passed: answered at once.
-	for _, p := range []string{"en/part2.1.m4s", "en/seg3.m4s", "en/part9.0.m4s"} {
+	// Too far ahead, already passed or another run's: answered at once.
+	for _, p := range []string{"en/k3x9ab/part2.1.m4s", "en/k3x9ab/seg3.m4s", "en/k3x9ab/part9.0.m4s", "en/other/part1.0.m4s", "en/other/seg1.m4s"} {
 		assertJSONError(t, get(m, "GET", p), http.StatusNotFound)
 	}
 	writeRange(t, m, "en", sec(1.1), sec(2))
@@ -286,7 +299,7 @@ func TestCloseReleasesBlockedRequests(t *testing.T) {
 	m, clock := newTestMuxer(t, Options{})
 	writeRange(t, m, "en", 0, sec(1.1))
 	pl := getAsync(m, "en/index.m3u8?_HLS_msn=1&_HLS_part=2")
-	part := getAsync(m, "en/part1.2.m4s")
+	part := getAsync(m, "en/k3x9ab/part1.2.m4s")
 	first := getAsync(m, "fr/index.m3u8") // fr has no part yet
 	waitTimers(t, clock, 3)
 	m.Close()
@@ -300,10 +313,10 @@ func TestCloseReleasesBlockedRequests(t *testing.T) {
 		t.Errorf("empty rendition after close: %d\n%s", w.Code, w.Body)
 	}
 	// Segments stay servable after Close.
-	if w := get(m, "GET", "en/seg0.m4s"); w.Code != 200 {
+	if w := get(m, "GET", "en/k3x9ab/seg0.m4s"); w.Code != 200 {
 		t.Errorf("segment after close: %d", w.Code)
 	}
-	if w := get(m, "GET", "en/part1.0.m4s"); w.Code != 200 {
+	if w := get(m, "GET", "en/k3x9ab/part1.0.m4s"); w.Code != 200 {
 		t.Errorf("short last part after close: %d", w.Code)
 	}
 }
@@ -365,4 +378,109 @@ func TestStuckReaderDoesNotSlowWriter(t *testing.T) {
 	}
 	close(sw.release)
 	<-done
+}
+
+// mediaURIs returns every immutable URI a media playlist names: the
+// initialization section, segments, parts and the preload hint.
+func mediaURIs(t *testing.T, playlist []byte) []string {
+	t.Helper()
+	l := parseMedia(t, playlist)
+	uris := []string{l.mapURI}
+	for _, s := range append(l.segs, listedSegment{parts: l.open}) {
+		if s.uri != "" {
+			uris = append(uris, s.uri)
+		}
+		for _, p := range s.parts {
+			uris = append(uris, p.uri)
+		}
+	}
+	if l.hint != "" {
+		uris = append(uris, l.hint)
+	}
+	return uris
+}
+
+// TestRestartNeverReusesMediaURLs runs an event twice with default options,
+// as a restarted server does: program time and media sequence numbers start
+// at zero again, yet no immutable URL of one run names anything in the
+// other, so a cache in front can never serve the first run's media for the
+// second's.
+func TestRestartNeverReusesMediaURLs(t *testing.T) {
+	runs := make([]*Muxer, 2)
+	listed := make([][]string, 2)
+	for i := range runs {
+		m, err := New(Options{Clock: audiotest.NewClock(), PartDuration: 200 * time.Millisecond, SegmentDuration: time.Second}, testRenditions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		// Different audio at the same program time in each run.
+		for pts := int64(0); pts < sec(2.3); pts += audio.FrameSamples {
+			if err := m.WriteOpus("en", pts, packet(pts/audio.FrameSamples+int64(i)*1000)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runs[i] = m
+		for _, u := range mediaURIs(t, m.tracks["en"].snap.Load().playlist) {
+			if !strings.HasPrefix(u, m.opts.Run+"/") {
+				t.Errorf("run %s lists %q", m.opts.Run, u)
+			}
+			listed[i] = append(listed[i], "en/"+u)
+		}
+	}
+	if a, b := runs[0].opts.Run, runs[1].opts.Run; a == b || len(a) != runLen || !validRun(a) || !validRun(b) {
+		t.Fatalf("runs %q and %q", a, b)
+	}
+	t.Logf("runs %s and %s, %d and %d immutable URIs listed", runs[0].opts.Run, runs[1].opts.Run, len(listed[0]), len(listed[1]))
+	for i, m := range runs {
+		other := runs[1-i]
+		for _, u := range listed[i] {
+			if strings.Contains(u, "/part2.1.m4s") { // the preload hint, not written yet
+				continue
+			}
+			if w := get(m, "GET", u); w.Code != 200 || w.Header().Get("Cache-Control") != "public, max-age=31536000, immutable" {
+				t.Errorf("run %d: own %s: %d %q", i, u, w.Code, w.Header().Get("Cache-Control"))
+			}
+			// The same number in the other run's name space is not this URL.
+			assertJSONError(t, get(other, "GET", u), http.StatusNotFound)
+			if slices.Contains(listed[1-i], u) {
+				t.Errorf("%s is listed by both runs", u)
+			}
+		}
+	}
+	// Both runs hold segment 1: different media under different names.
+	a := get(runs[0], "GET", "en/"+runs[0].opts.Run+"/seg1.m4s").Body.Bytes()
+	b := get(runs[1], "GET", "en/"+runs[1].opts.Run+"/seg1.m4s").Body.Bytes()
+	if len(a) == 0 || bytes.Equal(a, b) {
+		t.Errorf("segment 1 of the two runs: %d and %d bytes, equal %v", len(a), len(b), bytes.Equal(a, b))
+	}
+	// A blocking reload for the hinted part works under the run's names and
+	// waits for nothing of another run.
+	m := runs[1]
+	clock := m.opts.Clock.(*audiotest.Clock)
+	pending := getAsync(m, "en/index.m3u8?_HLS_msn=2&_HLS_part=1")
+	hinted := getAsync(m, "en/"+m.opts.Run+"/part2.1.m4s")
+	waitTimers(t, clock, 2)
+	assertJSONError(t, get(m, "GET", "en/"+runs[0].opts.Run+"/part2.1.m4s"), http.StatusNotFound)
+	writeRange(t, m, "en", 115*audio.FrameSamples, 120*audio.FrameSamples) // 2.3 s to 2.4 s
+	if w := receive(t, pending); w.Code != 200 || !strings.Contains(w.Body.String(), "URI=\""+m.opts.Run+"/part2.1.m4s\"") {
+		t.Errorf("blocking reload: %d\n%s", w.Code, w.Body)
+	}
+	if w := receive(t, hinted); w.Code != 200 || !bytes.Equal(w.Body.Bytes(), m.tracks["en"].snap.Load().open.parts[1].data) {
+		t.Errorf("hinted part: %d, %d bytes", w.Code, w.Body.Len())
+	}
+}
+
+func TestNewRunTokens(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		r := NewRun()
+		if len(r) != runLen || strings.Trim(r, "abcdefghijklmnopqrstuvwxyz234567") != "" || !validRun(r) {
+			t.Fatalf("token %q", r)
+		}
+		if seen[r] {
+			t.Fatalf("token %q drawn twice", r)
+		}
+		seen[r] = true
+	}
 }

@@ -28,6 +28,7 @@ import (
 type Subtitles struct {
 	seg    int64 // segment length in samples
 	window int
+	run    string // names segments, as Options.Run does the audio's
 	epoch  func() (time.Time, bool)
 
 	mu    sync.Mutex
@@ -49,10 +50,15 @@ type vttCue struct {
 }
 
 // NewSubtitles returns an empty rendition; epoch gives the wall-clock time of
-// program time zero for EXT-X-PROGRAM-DATE-TIME (Muxer.Epoch).
+// program time zero for EXT-X-PROGRAM-DATE-TIME (Muxer.Epoch). Segments are
+// named {run}/seg{N}.vtt with opts.Run; a Run that New would refuse is
+// replaced by a fresh one, so segment names always parse.
 func NewSubtitles(opts Options, epoch func() (time.Time, bool)) *Subtitles {
 	opts = opts.withDefaults()
-	s := &Subtitles{seg: audio.Samples(opts.SegmentDuration), window: opts.Window, epoch: epoch}
+	if !validRun(opts.Run) {
+		opts.Run = NewRun()
+	}
+	s := &Subtitles{seg: audio.Samples(opts.SegmentDuration), window: opts.Window, run: opts.Run, epoch: epoch}
 	s.render()
 	return s
 }
@@ -134,7 +140,7 @@ func (s *Subtitles) render() {
 		if haveEpoch {
 			fmt.Fprintf(&b, "#EXT-X-PROGRAM-DATE-TIME:%s\n", epoch.Add(audio.Duration(n*s.seg)).UTC().Format("2006-01-02T15:04:05.000Z"))
 		}
-		fmt.Fprintf(&b, "#EXTINF:%s,\nseg%d.vtt\n", strconv.FormatFloat(float64(s.seg)/audio.SampleRate, 'f', 3, 64), n)
+		fmt.Fprintf(&b, "#EXTINF:%s,\n%s/seg%d.vtt\n", strconv.FormatFloat(float64(s.seg)/audio.SampleRate, 'f', 3, 64), s.run, n)
 	}
 	if s.ended {
 		b.WriteString("#EXT-X-ENDLIST\n")
@@ -147,7 +153,9 @@ func (s *Subtitles) render() {
 func (s *Subtitles) segment(n int64) ([]byte, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n < s.first || (n+1)*s.seg > s.edge {
+	// Published: segments before edge/seg (edge is a multiple of seg); no
+	// product with n, which may be any 15-digit number.
+	if n < s.first || n >= s.edge/s.seg {
 		return nil, false
 	}
 	from, to := n*s.seg, (n+1)*s.seg
@@ -174,8 +182,8 @@ func vttTime(pts int64) string {
 	return fmt.Sprintf("%02d:%02d:%02d.%03d", ms/3600000, ms/60000%60, ms/1000%60, ms%1000)
 }
 
-// ServeHTTP serves "index.m3u8" and "seg{N}.vtt" (the caller strips the
-// rendition's prefix).
+// ServeHTTP serves "index.m3u8" and "{run}/seg{N}.vtt" (the caller strips the
+// rendition's prefix); another run's segment names are not found.
 func (s *Subtitles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
@@ -191,10 +199,10 @@ func (s *Subtitles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(*s.playlist.Load())
 		return
 	}
-	num, ok := strings.CutPrefix(p, "seg")
+	num, ok := strings.CutPrefix(p, s.run+"/seg")
 	num, ok2 := strings.CutSuffix(num, ".vtt")
-	n, err := strconv.ParseInt(num, 10, 64)
-	if !ok || !ok2 || err != nil || n < 0 || strconv.FormatInt(n, 10) != num {
+	n, ok3 := parseNumber(num)
+	if !ok || !ok2 || !ok3 {
 		writeJSONError(w, http.StatusNotFound, "no such subtitle resource")
 		return
 	}

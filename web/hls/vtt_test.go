@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ import (
 
 func TestSubtitlesSegmentsAlignWithAudio(t *testing.T) {
 	epoch := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
-	s := NewSubtitles(Options{SegmentDuration: 2 * time.Second, Window: 3}, func() (time.Time, bool) { return epoch, true })
+	s := NewSubtitles(Options{SegmentDuration: 2 * time.Second, Window: 3, Run: "r1"}, func() (time.Time, bool) { return epoch, true })
 	sec := int64(audio.SampleRate)
 	s.Add(1*sec, 3*sec, "across the first boundary")
 	s.Add(5*sec, 6*sec, "third segment")
@@ -26,24 +27,33 @@ func TestSubtitlesSegmentsAlignWithAudio(t *testing.T) {
 		return rec.Code, string(b)
 	}
 	_, pl := get("index.m3u8")
-	for _, want := range []string{"#EXT-X-TARGETDURATION:2", "#EXT-X-MEDIA-SEQUENCE:0", "seg0.vtt", "seg1.vtt",
+	for _, want := range []string{"#EXT-X-TARGETDURATION:2", "#EXT-X-MEDIA-SEQUENCE:0", "\nr1/seg0.vtt\n", "\nr1/seg1.vtt\n",
 		"#EXT-X-PROGRAM-DATE-TIME:2026-01-01T09:00:02.000Z"} {
 		if !strings.Contains(pl, want) {
 			t.Errorf("playlist lacks %q:\n%s", want, pl)
 		}
 	}
-	if strings.Contains(pl, "seg2.vtt") {
+	if strings.Contains(pl, "seg2") {
 		t.Errorf("an unfinished segment is listed:\n%s", pl)
 	}
 	for _, n := range []string{"0", "1"} {
-		code, body := get("seg" + n + ".vtt")
+		code, body := get("r1/seg" + n + ".vtt")
 		if code != 200 || !strings.HasPrefix(body, "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n") ||
 			!strings.Contains(body, "00:00:01.000 --> 00:00:03.000\nacross the first boundary") {
 			t.Errorf("seg%s: %d\n%s", n, code, body)
 		}
 	}
-	if code, _ := get("seg2.vtt"); code != 404 {
+	if code, _ := get("r1/seg2.vtt"); code != 404 {
 		t.Errorf("unpublished segment served: %d", code)
+	}
+	// Names without this run's token never get its segments.
+	for _, p := range []string{"seg0.vtt", "r2/seg0.vtt", "r1/r1/seg0.vtt", "r1/seg00.vtt", "/seg0.vtt", "r1/seg.vtt",
+		"r1/seg-1.vtt", "r1/seg999999999999999.vtt", "r1/seg9999999999999999.vtt"} {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", "/"+p, nil))
+		if rec.Code != 404 || rec.Header().Get("Content-Type") != "application/json" || rec.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: %d %q %q", p, rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Cache-Control"))
+		}
 	}
 	s.Advance(10 * sec)
 	_, pl = get("index.m3u8")
@@ -60,13 +70,13 @@ func TestSubtitlesSegmentsAlignWithAudio(t *testing.T) {
 // published leaves them unchanged and goes, with its own times, into the
 // next segment; one that is still open continues in the segments after.
 func TestSubtitlesLateCue(t *testing.T) {
-	s := NewSubtitles(Options{SegmentDuration: time.Second, Window: 10}, func() (time.Time, bool) { return time.Time{}, false })
+	s := NewSubtitles(Options{SegmentDuration: time.Second, Window: 10, Run: "r1"}, func() (time.Time, bool) { return time.Time{}, false })
 	sec := int64(audio.SampleRate)
 	get := func(n int) string {
 		rec := httptest.NewRecorder()
-		s.ServeHTTP(rec, httptest.NewRequest("GET", fmt.Sprintf("/seg%d.vtt", n), nil))
+		s.ServeHTTP(rec, httptest.NewRequest("GET", fmt.Sprintf("/r1/seg%d.vtt", n), nil))
 		if rec.Code != 200 {
-			t.Fatalf("seg%d.vtt: %d", n, rec.Code)
+			t.Fatalf("r1/seg%d.vtt: %d", n, rec.Code)
 		}
 		return rec.Body.String()
 	}
@@ -96,20 +106,29 @@ func TestSubtitlesLateCue(t *testing.T) {
 }
 
 func FuzzSubtitles(f *testing.F) {
-	f.Add(int64(0), int64(48000), "hello", "seg0.vtt")
-	f.Add(int64(-5), int64(3), "a --> b\n\nc", "seg-1.vtt")
+	f.Add(int64(0), int64(48000), "hello", "fz/seg0.vtt")
+	f.Add(int64(-5), int64(3), "a --> b\n\nc", "fz/seg-1.vtt")
+	f.Add(int64(0), int64(48000), "old name", "seg0.vtt")
 	f.Fuzz(func(t *testing.T, start, end int64, text, path string) {
-		s := NewSubtitles(Options{}, func() (time.Time, bool) { return time.Time{}, false })
+		s := NewSubtitles(Options{Run: "fz"}, func() (time.Time, bool) { return time.Time{}, false })
 		if start < 0 || end > 1<<40 {
 			return
 		}
 		s.Add(start, end, text)
 		s.Advance(end + 4*audio.SampleRate)
-		req := httptest.NewRequest("GET", "/seg0.vtt", nil)
+		req := httptest.NewRequest("GET", "/fz/seg0.vtt", nil)
 		req.URL.Path = "/" + path
-		s.ServeHTTP(httptest.NewRecorder(), req)
 		rec := httptest.NewRecorder()
-		s.ServeHTTP(rec, httptest.NewRequest("GET", "/seg0.vtt", nil))
+		s.ServeHTTP(rec, req)
+		if rec.Code == 200 && path != "index.m3u8" {
+			// Only this run's canonical segment names are served.
+			num, ok := strings.CutSuffix(strings.TrimPrefix(path, "fz/seg"), ".vtt")
+			if n, err := strconv.ParseInt(num, 10, 64); !ok || err != nil || "fz/seg"+strconv.FormatInt(n, 10)+".vtt" != path {
+				t.Fatalf("%q served", path)
+			}
+		}
+		rec = httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", "/fz/seg0.vtt", nil))
 		if rec.Code == 200 {
 			// A cue's text never breaks the cue structure: no blank line, no arrow inside.
 			parts := strings.Split(strings.TrimSpace(rec.Body.String()), "\n\n")
@@ -120,4 +139,53 @@ func FuzzSubtitles(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSubtitlesRunNames: two runs of a caption language (default options, as
+// after a restart) list their segments under different runs, and neither
+// answers the other's names.
+func TestSubtitlesRunNames(t *testing.T) {
+	noEpoch := func() (time.Time, bool) { return time.Time{}, false }
+	sec := int64(audio.SampleRate)
+	runs := []*Subtitles{NewSubtitles(Options{}, noEpoch), NewSubtitles(Options{}, noEpoch), NewSubtitles(Options{Run: "Not-A-Run"}, noEpoch)}
+	serve := func(s *Subtitles, p string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", "/"+p, nil))
+		return rec
+	}
+	listed := make([][]string, len(runs))
+	for i, s := range runs {
+		if !validRun(s.run) || len(s.run) != runLen {
+			t.Fatalf("run %d: token %q", i, s.run)
+		}
+		s.Add(sec/2, sec, fmt.Sprintf("run %d", i))
+		s.Advance(4 * sec) // two 2 s segments
+		for _, l := range strings.Split(serve(s, "index.m3u8").Body.String(), "\n") {
+			if l != "" && !strings.HasPrefix(l, "#") {
+				listed[i] = append(listed[i], l)
+			}
+		}
+		if len(listed[i]) != 2 || listed[i][0] != s.run+"/seg0.vtt" {
+			t.Fatalf("run %d lists %v", i, listed[i])
+		}
+	}
+	if runs[0].run == runs[1].run || runs[1].run == runs[2].run || runs[0].run == runs[2].run {
+		t.Fatalf("runs %q %q %q", runs[0].run, runs[1].run, runs[2].run)
+	}
+	for i, s := range runs {
+		if rec := serve(s, listed[i][0]); rec.Code != 200 || !strings.Contains(rec.Body.String(), fmt.Sprintf("run %d", i)) ||
+			rec.Header().Get("Cache-Control") != "public, max-age=31536000, immutable" {
+			t.Errorf("run %d: own %s: %d %q\n%s", i, listed[i][0], rec.Code, rec.Header().Get("Cache-Control"), rec.Body)
+		}
+		for j := range runs {
+			if j == i {
+				continue
+			}
+			for _, u := range listed[j] {
+				if rec := serve(s, u); rec.Code != 404 || rec.Header().Get("Content-Type") != "application/json" {
+					t.Errorf("run %d answers run %d's %s: %d", i, j, u, rec.Code)
+				}
+			}
+		}
+	}
 }
