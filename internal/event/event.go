@@ -162,6 +162,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		PartDuration:    time.Duration(cfg.HLS.PartMS) * time.Millisecond,
 		SegmentDuration: time.Duration(cfg.HLS.SegmentMS) * time.Millisecond,
 		Window:          cfg.HLS.Window,
+		Run:             hls.NewRun(), // one token for this run's audio and captions
 	}
 	var tags []string
 	for _, r := range e.renditions {
