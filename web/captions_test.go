@@ -101,7 +101,14 @@ hls: {part_ms: 200, segment_ms: 1000}
 			t.Errorf("metrics lack %q", want)
 		}
 	}
-	seg := get(t, h.http.URL+"/hls/test/subs/en/seg0.vtt")
+	// Segment names carry the run's token: take segment 0's from the playlist.
+	var seg0 string
+	for _, l := range strings.Split(get(t, h.http.URL+"/hls/test/subs/en/index.m3u8"), "\n") {
+		if strings.HasSuffix(l, "/seg0.vtt") {
+			seg0 = l
+		}
+	}
+	seg := get(t, h.http.URL+"/hls/test/subs/en/"+seg0)
 	if !strings.Contains(seg, "X-TIMESTAMP-MAP=") || !strings.Contains(seg, "00:00:00.500 --> ") || !strings.Contains(seg, "welcome") {
 		t.Errorf("seg0.vtt:\n%s", seg)
 	}
