@@ -12,7 +12,9 @@
 //   ok, error?           finished / why not (exit 1 on error, 2 on timeout, 3 on bad arguments)
 //   subtitle_tracks      [{name, lang}] hls.js lists
 //   cues                 [{text, start, end}] cues hls.js exposed for the selected track (media time, s)
-//   onsets               media times (s) at which a tone burst began in the audio heard
+//   onsets               media times (s) at which a tone burst began in the audio heard (this
+//                        includes the Web Audio path's own latency, which varies with load)
+//   audio_frags          [{sn, start, type}] where hls.js placed each audio segment (media time, s)
 //   pairs                [{text, cue, onset, diff_ms}] each cue with the onset nearest its start
 //   played_from          media time playback began at
 //   log                  hls.js subtitle events, for diagnosis
@@ -30,7 +32,7 @@ await run('hls_subtitles', { event: 'test', lang: 'en', behind: 6, cues: 4, time
 
   out.step = 'start player';
   await page.evaluate(({ src, lang, behind }) => {
-    const t = { cues: [], onsets: [], tracks: [], errors: [], playedFrom: null };
+    const t = { cues: [], onsets: [], frags: [], tracks: [], errors: [], playedFrom: null };
     window.__subs = t;
     const media = document.createElement('audio');
     document.body.appendChild(media);
@@ -49,6 +51,13 @@ await run('hls_subtitles', { event: 'test', lang: 'en', behind: 6, cues: 4, time
       t.tracks = d.subtitleTracks.map((x) => ({ name: x.name, lang: x.lang || '' }));
       const i = d.subtitleTracks.findIndex((x) => x.lang === lang);
       if (i >= 0 && hls.subtitleTrack !== i) hls.subtitleTrack = i;
+    });
+    // Where hls.js put each audio segment on the media timeline.
+    hls.on(window.Hls.Events.FRAG_BUFFERED, (_, d) => {
+      const f = d.frag;
+      if ((f.type === 'main' || f.type === 'audio') && typeof f.sn === 'number' && t.frags.length < 500) {
+        t.frags.push({ sn: f.sn, start: f.start, type: f.type });
+      }
     });
     hls.on(window.Hls.Events.CUES_PARSED, (_, d) => {
       for (const c of d.cues) t.cues.push({ text: c.text, start: c.startTime, end: c.endTime, track: d.track });
@@ -120,6 +129,7 @@ await run('hls_subtitles', { event: 'test', lang: 'en', behind: 6, cues: 4, time
   out.log = t.log;
   out.played_from = t.playedFrom === null ? null : round3(t.playedFrom);
   out.onsets = t.onsets.map(round3);
+  out.audio_frags = t.frags.map((f) => ({ sn: f.sn, start: round3(f.start), type: f.type }));
   // hls.js may parse a segment's cues more than once (playlist reloads).
   const seen = new Set();
   out.cues = [];
