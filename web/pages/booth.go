@@ -1,7 +1,6 @@
 package pages
 
 import (
-	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,7 +38,7 @@ type boothView struct {
 	Config boothConfig
 }
 
-var boothTmpl = template.Must(template.New("booth.html").Funcs(funcs).ParseFS(templateFS, "templates/booth.html"))
+var boothTmpl = pageTemplate("booth")
 
 // Booth renders the interpreter booth page of one language of an event in the
 // UI locale d.Locale (an unknown locale falls back to English). The page
@@ -62,7 +61,7 @@ func Booth(w http.ResponseWriter, r *http.Request, d BoothData) {
 		cfg.Relays = append(cfg.Relays, renditionJSON{Tag: rd.Tag, Name: rd.Name})
 	}
 	d.Relays = relays
-	p := newPage(r, d.Locale, nil, "booth.")
+	p := newPage(r, "booth", d.Locale)
 	cfg.Locale = p.Locale
 	p.Data = boothView{BoothData: d, Config: cfg}
 	render(w, boothTmpl, p, policy(wsOrigins(r, cfg.WS)...))

@@ -3,7 +3,6 @@ package pages
 import (
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -26,23 +25,7 @@ var demoBooth = BoothData{
 
 func renderBooth(t testing.TB, d BoothData, target string) rendered {
 	t.Helper()
-	rec := httptest.NewRecorder()
-	Booth(rec, httptest.NewRequest(http.MethodGet, target, nil), d)
-	resp := rec.Result()
-	body := rec.Body.String()
-	doc, err := html.Parse(strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("page does not parse: %v", err)
-	}
-	return rendered{resp, body, doc}
-}
-
-func attrs(n *html.Node) map[string]string {
-	m := map[string]string{}
-	for _, a := range n.Attr {
-		m[a.Key] = a.Val
-	}
-	return m
+	return renderPage(t, httptest.NewRequest(http.MethodGet, target, nil), func(w http.ResponseWriter, r *http.Request) { Booth(w, r, d) })
 }
 
 func TestBoothLocales(t *testing.T) {
@@ -55,22 +38,7 @@ func TestBoothLocales(t *testing.T) {
 			d := demoBooth
 			d.Locale = tc.locale
 			r := renderBooth(t, d, "/booth/demo/fr?token=x")
-			if r.resp.StatusCode != http.StatusOK {
-				t.Fatalf("status %d", r.resp.StatusCode)
-			}
-			if cl := r.resp.Header.Get("Content-Language"); cl != tc.want {
-				t.Errorf("Content-Language %q, want %q", cl, tc.want)
-			}
-			root := r.all("html")[0]
-			if lang, _ := attr(root, "lang"); lang != tc.want {
-				t.Errorf("<html lang=%q>, want %q", lang, tc.want)
-			}
-			if dir, _ := attr(root, "dir"); dir != locales.Dir(tc.want) {
-				t.Errorf("<html dir=%q>, want %q", dir, locales.Dir(tc.want))
-			}
-			if strings.Contains(r.body, missing) {
-				t.Error("page has a missing-key marker")
-			}
+			checkLocale(t, r, tc.want)
 			cat := locales.Catalog(tc.want)
 			for id, key := range map[string]string{"onair-text": "booth.onair.off", "cough": "booth.cough", "handover": "booth.handover.give", "take": "booth.handover.take"} {
 				if got := strings.TrimSpace(text(r.byID(id))); got != cat[key] {
@@ -86,26 +54,7 @@ func TestBoothLocales(t *testing.T) {
 					t.Errorf("message %q is %q, want the %s catalog's %q", k, v, tc.want, cat[k])
 				}
 			}
-			var cfg boothConfig
-			r.jsonScript(t, "tolk-config", &cfg)
-			if cfg.Locale != tc.want {
-				t.Errorf("config locale %q, want %q", cfg.Locale, tc.want)
-			}
 		})
-	}
-}
-
-// TestBoothLocalesDiffer guards against a catalog that copies English: the
-// words an interpreter reads most are translated in every locale.
-func TestBoothLocalesDiffer(t *testing.T) {
-	en := locales.Catalog("en")
-	for _, loc := range locales.Locales()[1:] {
-		cat := locales.Catalog(loc)
-		for _, k := range []string{"booth.onair.on", "booth.onair.off", "booth.onair.partner", "booth.handover.give", "booth.handover.accept", "booth.slowdown", "booth.warning.two_mics", "booth.input.relay"} {
-			if cat[k] == en[k] {
-				t.Errorf("%s: %q is still English: %q", loc, k, cat[k])
-			}
-		}
 	}
 }
 
@@ -114,15 +63,7 @@ func TestBoothContent(t *testing.T) {
 	d.Locale = "fr"
 	r := renderBooth(t, d, "/booth/demo/fr?token=abc&lang=fr")
 
-	if got := text(r.all("title")[0]); got != "Cabine Français · Demo <Conference> & Co" {
-		t.Errorf("<title> %q", got)
-	}
-	if got := text(r.byID("title")); got != d.Title {
-		t.Errorf("<h1> %q, want the title as text", got)
-	}
-	if strings.Contains(r.body, "<Conference>") {
-		t.Error("title is not escaped")
-	}
+	checkTitle(t, r, "Cabine Français · Demo <Conference> & Co", d.Title)
 
 	// Input: the floor and every relay, labelled, floor first.
 	opts := options(r.byID("input"))
@@ -132,17 +73,7 @@ func TestBoothContent(t *testing.T) {
 	}
 
 	// Every form control has a label; every button has a name and a type.
-	labels := labelled(r.all("label"))
-	controls := 0
-	for _, tag := range []string{"select", "input", "textarea"} {
-		for _, n := range r.all(tag) {
-			controls++
-			if id, _ := attr(n, "id"); !labels[id] {
-				t.Errorf("<%s id=%q> has no label", tag, id)
-			}
-		}
-	}
-	if controls != 5 { // input, two volumes, chat, producer
+	if controls := checkLabelled(t, r, "select", "input", "textarea"); controls != 5 { // input, two volumes, chat, producer
 		t.Errorf("%d form controls, want 5", controls)
 	}
 	for _, b := range r.all("button") {
@@ -212,12 +143,7 @@ func TestBoothContent(t *testing.T) {
 		t.Errorf("ws URL %q", cfg.WS)
 	}
 	// The locale links keep the token.
-	var hrefs []string
-	for _, a := range r.all("a") {
-		h, _ := attr(a, "href")
-		hrefs = append(hrefs, h)
-	}
-	if !slices.Contains(hrefs, "?lang=ar&token=abc") {
+	if hrefs := r.hrefs(); !slices.Contains(hrefs, "?lang=ar&token=abc") {
 		t.Errorf("locale links %v", hrefs)
 	}
 }
@@ -237,112 +163,24 @@ func TestBoothWSURL(t *testing.T) {
 	} {
 		req := httptest.NewRequest(http.MethodGet, "/booth/x/y", nil)
 		req.Host = tc.host
-		rec := httptest.NewRecorder()
-		Booth(rec, req, tc.d)
-		doc, err := html.Parse(rec.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := rendered{rec.Result(), "", doc}
+		r := renderPage(t, req, func(w http.ResponseWriter, r *http.Request) { Booth(w, r, tc.d) })
 		var cfg boothConfig
 		r.jsonScript(t, "tolk-config", &cfg)
 		if cfg.WS != tc.ws {
 			t.Errorf("%+v: ws %q, want %q", tc.d, cfg.WS, tc.ws)
 		}
-		if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp+";", tc.conn) {
+		if csp := r.resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp+";", tc.conn) {
 			t.Errorf("%+v on host %q: CSP %q lacks %q", tc.d, tc.host, csp, tc.conn)
 		}
 	}
 }
 
-// TestBoothSelfContained checks what a strict CSP needs: no inline script,
-// handler or style, nothing off the server, every named asset served.
+// TestBoothSelfContained: the page runs under a strict CSP and loads the
+// shared assets and its own, each by its versioned URL.
 func TestBoothSelfContained(t *testing.T) {
-	d := demoBooth
-	r := renderBooth(t, d, "/booth/demo/fr?token=x")
-	csp := r.resp.Header.Get("Content-Security-Policy")
-	for _, want := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'"} {
-		if !strings.Contains(csp, want) {
-			t.Errorf("CSP %q lacks %q", csp, want)
-		}
-	}
-	if r.resp.Header.Get("Referrer-Policy") != "same-origin" || r.resp.Header.Get("Cache-Control") != "no-store" {
-		t.Error("a page carrying a token must not be cached or leak in Referer")
-	}
-	static := Static()
-	var refs []string
-	walk(r.doc, func(n *html.Node) {
-		if n.Type != html.ElementNode {
-			return
-		}
-		for _, a := range n.Attr {
-			if strings.HasPrefix(a.Key, "on") || a.Key == "style" {
-				t.Errorf("<%s %s=...>: inline code or style", n.Data, a.Key)
-			}
-			if (a.Key == "src" || a.Key == "href") && strings.Contains(a.Val, "//") {
-				t.Errorf("<%s %s=%q> leaves the server", n.Data, a.Key, a.Val)
-			}
-			if (a.Key == "src" || a.Key == "href") && strings.HasPrefix(a.Val, "/static/") {
-				refs = append(refs, a.Val)
-				rec := httptest.NewRecorder()
-				static.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, strings.TrimPrefix(a.Val, "/static"), nil))
-				if rec.Code != http.StatusOK || rec.Body.Len() == 0 || !strings.Contains(rec.Header().Get("Cache-Control"), "immutable") {
-					t.Errorf("%s: status %d, %d bytes, %q", a.Val, rec.Code, rec.Body.Len(), rec.Header().Get("Cache-Control"))
-				}
-			}
-		}
-		if n.Data == "script" {
-			_, hasSrc := attr(n, "src")
-			typ, _ := attr(n, "type")
-			if !hasSrc && typ != "application/json" {
-				t.Errorf("inline script %q", text(n))
-			}
-		}
-	})
-	if len(refs) != 3 {
-		t.Errorf("page references %v, want booth.css, common.js, booth.js", refs)
-	}
-	for _, name := range []string{"static/booth.js", "static/common.js"} {
-		js, _ := staticFS.ReadFile(name)
-		if regexp.MustCompile(`https?://|wss?://`).Match(js) {
-			t.Errorf("%s names an absolute URL", name)
-		}
-	}
-}
-
-// TestBoothMessageKeys ties the catalog to the page: every key the script or
-// the template asks for exists, and every booth.* key is used somewhere.
-func TestBoothMessageKeys(t *testing.T) {
-	en := locales.Catalog("en")
-	js, _ := staticFS.ReadFile("static/booth.js")
-	tmpl, _ := templateFS.ReadFile("templates/booth.html")
-	used := map[string]bool{}
-	for _, m := range regexp.MustCompile(`'(booth\.[a-z_.]+)'`).FindAllSubmatch(js, -1) {
-		used[string(m[1])] = true
-	}
-	for _, m := range regexp.MustCompile(`\.TF? "(booth\.[a-z_.]+)"`).FindAllSubmatch(tmpl, -1) {
-		used[string(m[1])] = true
-	}
-	if len(used) < 50 {
-		t.Fatalf("found only %d keys: the patterns no longer match the sources", len(used))
-	}
-	for k := range used {
-		if _, ok := en[k]; !ok {
-			t.Errorf("key %q is used but not in en.json", k)
-		}
-	}
-	for k := range en {
-		if strings.HasPrefix(k, "booth.") && !used[k] {
-			t.Errorf("key %q is in en.json but the booth page never uses it", k)
-		}
-	}
-	// Strings reach the page only through the catalog: no letters between
-	// tags of the template except the shortcut keys and template actions.
-	stripped := regexp.MustCompile(`(?s)<script.*?</script>|<[^>]*>|\{\{.*?\}\}`).ReplaceAll(tmpl, nil)
-	for _, w := range regexp.MustCompile(`\pL+`).FindAll(stripped, -1) {
-		if s := string(w); s != "M" && s != "H" {
-			t.Errorf("template has literal text %q", s)
-		}
+	refs := checkSelfContained(t, renderBooth(t, demoBooth, "/booth/demo/fr?token=x"))
+	if want := assetURLs(t, "common.css", "booth.css", "common.js", "booth.js"); !slices.Equal(refs, want) {
+		t.Errorf("page references %v, want %v", refs, want)
 	}
 }
 
@@ -354,19 +192,11 @@ func FuzzBooth(f *testing.F) {
 		d := BoothData{EventID: "e", Title: title, Lang: lang, LangName: langName, Token: token, WSURL: wsURL,
 			Floor: Rendition{Tag: "en", Name: "English"}, Relays: []Rendition{{Tag: relayTag, Name: relayName}}, Locale: locale}
 		r := renderBooth(t, d, "/booth/e/x")
-		if r.resp.StatusCode != http.StatusOK {
-			t.Fatalf("status %d", r.resp.StatusCode)
-		}
+		checkInert(t, r, 4)
 		var cfg boothConfig
 		r.jsonScript(t, "tolk-config", &cfg)
 		if utf8.ValidString(lang+relayTag) && (cfg.Lang.Tag != lang || len(cfg.Relays) != 1 || cfg.Relays[0].Tag != relayTag) {
 			t.Fatalf("config did not survive the page: %+v", cfg)
-		}
-		if n := len(r.all("script")); n != 4 {
-			t.Fatalf("%d script elements, want 4", n)
-		}
-		if csp := r.resp.Header.Get("Content-Security-Policy"); strings.Count(csp, "script-src") != 1 || strings.Contains(csp, "*") {
-			t.Fatalf("data changed the policy: %q", csp)
 		}
 	})
 }
@@ -374,11 +204,7 @@ func FuzzBooth(f *testing.F) {
 func BenchmarkBooth(b *testing.B) {
 	d := demoBooth
 	d.Locale = "fr"
-	req := httptest.NewRequest(http.MethodGet, "/booth/demo/fr?token=x", nil)
-	for b.Loop() {
-		rec := httptest.NewRecorder()
-		Booth(rec, req, d)
-	}
+	benchPage(b, "/booth/demo/fr?token=x", func(w http.ResponseWriter, r *http.Request) { Booth(w, r, d) })
 }
 
 // TestBoothFloorCaptionsNote: the floor-caption strip carries, hidden until

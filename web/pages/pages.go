@@ -69,8 +69,9 @@ func mustAssets() map[string]asset {
 }
 
 // Static serves the embedded assets. Mount it with
-// http.StripPrefix("/static", pages.Static()) at "/static/"; the watch page uses
-// /static/watch.js, /static/watch.css and /static/hls.min.js. A request whose
+// http.StripPrefix("/static", pages.Static()) at "/static/"; every page uses
+// /static/common.css and /static/common.js and its own stylesheet and script
+// (watch.css, watch.js), the watch page also /static/hls.min.js. A request whose
 // ?v= matches the file's hash (as the pages write them) is cacheable for a
 // year; any other is revalidated by ETag.
 func Static() http.Handler {
@@ -115,11 +116,21 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
-var funcs = template.FuncMap{"asset": assetURL}
+var funcs = template.FuncMap{
+	"asset": assetURL,
+	"part":  func(id, label, text string) part { return part{id, label, text} },
+}
 
-// page is what every template sees: the locale, its messages and the data of
-// the page itself.
+// pageTemplate parses a page's template (templates/NAME.html) with the frame
+// and parts all pages share (templates/common.html).
+func pageTemplate(name string) *template.Template {
+	return template.Must(template.New("common.html").Funcs(funcs).ParseFS(templateFS, "templates/common.html", "templates/"+name+".html"))
+}
+
+// page is what every template sees: the page's name, the locale, its
+// messages and the data of the page itself.
 type page struct {
+	Name     string // "watch": names the page's stylesheet, script and message keys
 	Locale   string
 	Dir      string
 	Messages map[string]string
@@ -131,6 +142,21 @@ type localeLink struct {
 	Tag, Name, Href string
 	Current         bool
 }
+
+// localeNav is what the shared locale footer shows: its label and the links.
+type localeNav struct {
+	Label string
+	Links []localeLink
+}
+
+// LocaleNav pairs the page's locale links with their label, which each page
+// takes from its own messages.
+func (p page) LocaleNav(label string) localeNav { return localeNav{Label: label, Links: p.Locales} }
+
+// part is what a repeated piece of markup needs: the id its element ids are
+// built from, a label and one more string (a meter's text while silent, a
+// form's button).
+type part struct{ ID, Label, Text string }
 
 // T returns the message key in the page's locale.
 func (p page) T(key string) string {
@@ -151,20 +177,17 @@ func (p page) TF(key string, pairs ...string) string {
 }
 
 // newPage resolves the locale and gathers the messages whose keys start with
-// one of prefixes (what the page's script may need).
-func newPage(r *http.Request, locale string, data any, prefixes ...string) page {
+// the page's name and a dot (what the page's script may need).
+func newPage(r *http.Request, name, locale string) page {
 	loc := locales.Match("", locale)
 	all := locales.Catalog(loc)
 	msgs := make(map[string]string, len(all))
 	for k, v := range all {
-		for _, p := range prefixes {
-			if strings.HasPrefix(k, p) {
-				msgs[k] = v
-				break
-			}
+		if strings.HasPrefix(k, name+".") {
+			msgs[k] = v
 		}
 	}
-	return page{Locale: loc, Dir: locales.Dir(loc), Messages: msgs, Locales: localeLinks(r, loc), Data: data}
+	return page{Name: name, Locale: loc, Dir: locales.Dir(loc), Messages: msgs, Locales: localeLinks(r, loc)}
 }
 
 // localeLinks lists the UI locales as links to the same page with ?lang=.

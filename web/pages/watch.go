@@ -1,7 +1,6 @@
 package pages
 
 import (
-	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -78,7 +77,7 @@ func (v watchView) Uncaptioned() []Rendition {
 	return out
 }
 
-var watchTmpl = template.Must(template.New("watch.html").Funcs(funcs).ParseFS(templateFS, "templates/watch.html"))
+var watchTmpl = pageTemplate("watch")
 
 // Watch renders the viewer page of one event in the UI locale d.Locale (an
 // unknown locale falls back to English).
@@ -98,7 +97,7 @@ func Watch(w http.ResponseWriter, r *http.Request, d WatchData) {
 		}
 		cfg.Captions = &caps
 	}
-	p := newPage(r, d.Locale, nil, "watch.")
+	p := newPage(r, "watch", d.Locale)
 	cfg.Locale = p.Locale
 	p.Data = watchView{WatchData: d, Config: cfg}
 	render(w, watchTmpl, p, policy(originOf(d.HLSURL), originOf(d.WHEPURL)))

@@ -1,25 +1,20 @@
 package pages
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"go.uber.org/goleak"
 	"golang.org/x/net/html"
 
 	"tolk/locales"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var demo = WatchData{
 	EventID: "demo",
@@ -33,107 +28,9 @@ var demo = WatchData{
 	WHEPURL: "/whep/demo/{lang}",
 }
 
-// rendered is a watch page as a browser would see it.
-type rendered struct {
-	resp *http.Response
-	body string
-	doc  *html.Node
-}
-
 func renderWatch(t testing.TB, d WatchData, target string) rendered {
 	t.Helper()
-	rec := httptest.NewRecorder()
-	Watch(rec, httptest.NewRequest(http.MethodGet, target, nil), d)
-	resp := rec.Result()
-	body := rec.Body.String()
-	doc, err := html.Parse(strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("page does not parse: %v", err)
-	}
-	return rendered{resp, body, doc}
-}
-
-func walk(n *html.Node, f func(*html.Node)) {
-	f(n)
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		walk(c, f)
-	}
-}
-
-func attr(n *html.Node, key string) (string, bool) {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val, true
-		}
-	}
-	return "", false
-}
-
-// options lists a select's options as (value, text).
-func options(sel *html.Node) [][2]string {
-	var opts [][2]string
-	walk(sel, func(n *html.Node) {
-		if n.Type == html.ElementNode && n.Data == "option" {
-			v, _ := attr(n, "value")
-			opts = append(opts, [2]string{v, text(n)})
-		}
-	})
-	return opts
-}
-
-// labelled returns the ids that the labels point at.
-func labelled(labels []*html.Node) map[string]bool {
-	ids := map[string]bool{}
-	for _, l := range labels {
-		if f, ok := attr(l, "for"); ok {
-			ids[f] = true
-		}
-	}
-	return ids
-}
-
-func text(n *html.Node) string {
-	var b strings.Builder
-	walk(n, func(c *html.Node) {
-		if c.Type == html.TextNode {
-			b.WriteString(c.Data)
-		}
-	})
-	return b.String()
-}
-
-func (r rendered) byID(id string) *html.Node {
-	var found *html.Node
-	walk(r.doc, func(n *html.Node) {
-		if v, ok := attr(n, "id"); ok && v == id && found == nil {
-			found = n
-		}
-	})
-	return found
-}
-
-func (r rendered) all(tag string) []*html.Node {
-	var out []*html.Node
-	walk(r.doc, func(n *html.Node) {
-		if n.Type == html.ElementNode && n.Data == tag {
-			out = append(out, n)
-		}
-	})
-	return out
-}
-
-func (r rendered) jsonScript(t testing.TB, id string, v any) {
-	t.Helper()
-	n := r.byID(id)
-	if n == nil {
-		t.Fatalf("no #%s", id)
-	}
-	if typ, _ := attr(n, "type"); typ != "application/json" {
-		t.Fatalf("#%s has type %q", id, typ)
-	}
-	if err := json.Unmarshal([]byte(text(n)), v); err != nil {
-		t.Fatalf("#%s is not JSON: %v\n%s", id, err, text(n))
-	}
+	return renderPage(t, httptest.NewRequest(http.MethodGet, target, nil), func(w http.ResponseWriter, r *http.Request) { Watch(w, r, d) })
 }
 
 func TestWatchLocales(t *testing.T) {
@@ -152,25 +49,7 @@ func TestWatchLocales(t *testing.T) {
 			d := demo
 			d.Locale = tc.locale
 			r := renderWatch(t, d, "/watch/demo")
-			if r.resp.StatusCode != http.StatusOK {
-				t.Fatalf("status %d", r.resp.StatusCode)
-			}
-			if ct := r.resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
-				t.Errorf("Content-Type %q", ct)
-			}
-			if cl := r.resp.Header.Get("Content-Language"); cl != tc.wantLang {
-				t.Errorf("Content-Language %q, want %q", cl, tc.wantLang)
-			}
-			root := r.all("html")[0]
-			if lang, _ := attr(root, "lang"); lang != tc.wantLang {
-				t.Errorf("<html lang=%q>, want %q", lang, tc.wantLang)
-			}
-			if dir, _ := attr(root, "dir"); dir != locales.Dir(tc.wantLang) {
-				t.Errorf("<html dir=%q>, want %q", dir, locales.Dir(tc.wantLang))
-			}
-			if strings.Contains(r.body, missing) {
-				t.Errorf("page has a missing-key marker")
-			}
+			checkLocale(t, r, tc.wantLang)
 			if got := strings.TrimSpace(text(r.byID("play"))); got != tc.play {
 				t.Errorf("play button %q, want %q", got, tc.play)
 			}
@@ -178,11 +57,6 @@ func TestWatchLocales(t *testing.T) {
 			r.jsonScript(t, "tolk-messages", &msgs)
 			if msgs["watch.state.live"] != locales.Catalog(tc.wantLang)["watch.state.live"] {
 				t.Errorf("embedded messages are not the %s catalog", tc.wantLang)
-			}
-			var cfg watchConfig
-			r.jsonScript(t, "tolk-config", &cfg)
-			if cfg.Locale != tc.wantLang {
-				t.Errorf("config locale %q, want %q", cfg.Locale, tc.wantLang)
 			}
 		})
 	}
@@ -193,15 +67,7 @@ func TestWatchContent(t *testing.T) {
 	d.Locale = "fr"
 	r := renderWatch(t, d, "/watch/demo?lang=fr&audio=es")
 
-	if got := text(r.all("title")[0]); got != "Demo <Conference> & Co · Interprétation en direct" {
-		t.Errorf("<title> %q", got)
-	}
-	if got := text(r.byID("title")); got != d.Title {
-		t.Errorf("<h1> %q, want the title as text", got)
-	}
-	if strings.Contains(r.body, "<Conference>") {
-		t.Error("title is not escaped")
-	}
+	checkTitle(t, r, "Demo <Conference> & Co · Interprétation en direct", d.Title)
 
 	// The language picker: one labelled option per rendition, floor marked.
 	sel := r.byID("lang")
@@ -215,14 +81,8 @@ func TestWatchContent(t *testing.T) {
 	}
 
 	// Every form control has a label.
-	labels := labelled(r.all("label"))
-	for _, tag := range []string{"select", "input"} {
-		for _, n := range r.all(tag) {
-			id, _ := attr(n, "id")
-			if !labels[id] {
-				t.Errorf("<%s id=%q> has no label", tag, id)
-			}
-		}
+	if n := checkLabelled(t, r, "select", "input"); n != 5 { // audio, captions, two modes, volume
+		t.Errorf("%d form controls, want 5", n)
 	}
 	var modes []string
 	for _, n := range r.all("input") {
@@ -262,74 +122,19 @@ func TestWatchContent(t *testing.T) {
 	}
 
 	// The UI-locale links keep the other query parameters.
-	var hrefs []string
-	for _, a := range r.all("a") {
-		h, _ := attr(a, "href")
-		hrefs = append(hrefs, h)
-	}
-	if !slices.Contains(hrefs, "?audio=es&lang=en") {
+	if hrefs := r.hrefs(); !slices.Contains(hrefs, "?audio=es&lang=en") {
 		t.Errorf("locale links %v", hrefs)
 	}
 }
 
-// TestWatchSelfContained checks what a strict CSP needs: no inline script or
-// handler, no style attribute, no reference off the server, and every asset
-// the page names is served.
+// TestWatchSelfContained: the page runs under a strict CSP and loads the
+// shared assets, hls.js and its own, each by its versioned URL.
 func TestWatchSelfContained(t *testing.T) {
 	d := demo
 	d.Locale = "en"
-	r := renderWatch(t, d, "/watch/demo")
-	csp := r.resp.Header.Get("Content-Security-Policy")
-	for _, want := range []string{"default-src 'none'", "script-src 'self'", "connect-src 'self'"} {
-		if !strings.Contains(csp, want) {
-			t.Errorf("CSP %q lacks %q", csp, want)
-		}
-	}
-	static := Static()
-	var refs int
-	walk(r.doc, func(n *html.Node) {
-		if n.Type != html.ElementNode {
-			return
-		}
-		for _, a := range n.Attr {
-			if strings.HasPrefix(a.Key, "on") || a.Key == "style" {
-				t.Errorf("<%s %s=...>: inline code or style", n.Data, a.Key)
-			}
-			if a.Key != "src" && a.Key != "href" {
-				continue
-			}
-			if strings.Contains(a.Val, "//") {
-				t.Errorf("<%s %s=%q> leaves the server", n.Data, a.Key, a.Val)
-			}
-			if !strings.HasPrefix(a.Val, "/static/") {
-				continue
-			}
-			refs++
-			rec := httptest.NewRecorder()
-			req := httptest.NewRequest(http.MethodGet, strings.TrimPrefix(a.Val, "/static"), nil)
-			static.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK || rec.Body.Len() == 0 {
-				t.Errorf("%s: status %d, %d bytes", a.Val, rec.Code, rec.Body.Len())
-			}
-			if !strings.Contains(rec.Header().Get("Cache-Control"), "immutable") {
-				t.Errorf("%s: versioned asset not cacheable: %q", a.Val, rec.Header().Get("Cache-Control"))
-			}
-		}
-		if n.Data == "script" {
-			src, hasSrc := attr(n, "src")
-			typ, _ := attr(n, "type")
-			if !hasSrc && typ != "application/json" {
-				t.Errorf("inline script %q", text(n))
-			}
-			_ = src
-		}
-	})
-	if refs != 4 {
-		t.Errorf("page references %d static assets, want 4 (css, hls.js, common.js, watch.js)", refs)
-	}
-	scripts, _ := staticFS.ReadFile("static/watch.js")
-	if regexp.MustCompile(`https?://`).Match(scripts) {
-		t.Error("watch.js names an absolute URL")
+	refs := checkSelfContained(t, renderWatch(t, d, "/watch/demo"))
+	if want := assetURLs(t, "common.css", "watch.css", "hls.min.js", "common.js", "watch.js"); !slices.Equal(refs, want) {
+		t.Errorf("page references %v, want %v", refs, want)
 	}
 }
 
@@ -348,31 +153,6 @@ func TestWatchWithoutLanguagesOrWebRTC(t *testing.T) {
 	r.jsonScript(t, "tolk-config", &cfg)
 	if cfg.Renditions == nil {
 		t.Error("renditions must be a JSON array, not null")
-	}
-}
-
-// TestMessageKeys ties the catalog to the page: every key the script or the
-// template asks for exists, and every watch.* key is used somewhere.
-func TestMessageKeys(t *testing.T) {
-	en := locales.Catalog("en")
-	js, _ := staticFS.ReadFile("static/watch.js")
-	tmpl, _ := templateFS.ReadFile("templates/watch.html")
-	used := map[string]bool{}
-	for _, m := range regexp.MustCompile(`'(watch\.[a-z_.]+)'`).FindAllSubmatch(js, -1) {
-		used[string(m[1])] = true
-	}
-	for _, m := range regexp.MustCompile(`\.TF? "(watch\.[a-z_.]+)"`).FindAllSubmatch(tmpl, -1) {
-		used[string(m[1])] = true
-	}
-	for k := range used {
-		if _, ok := en[k]; !ok {
-			t.Errorf("key %q is used but not in en.json", k)
-		}
-	}
-	for k := range en {
-		if strings.HasPrefix(k, "watch.") && !used[k] {
-			t.Errorf("key %q is in en.json but the watch page never uses it", k)
-		}
 	}
 }
 
@@ -395,45 +175,6 @@ func TestHLSJSCopy(t *testing.T) {
 	}
 }
 
-func TestStatic(t *testing.T) {
-	h := Static()
-	get := func(method, target string, hdr map[string]string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(method, target, nil)
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec
-	}
-	for name, ctype := range map[string]string{"/watch.js": "text/javascript", "/watch.css": "text/css", "/hls.min.js": "text/javascript"} {
-		rec := get(http.MethodGet, name, nil)
-		if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), ctype) {
-			t.Errorf("%s: %d %q", name, rec.Code, rec.Header().Get("Content-Type"))
-		}
-		if rec.Header().Get("Cache-Control") != "no-cache" {
-			t.Errorf("%s without version: Cache-Control %q", name, rec.Header().Get("Cache-Control"))
-		}
-		etag := rec.Header().Get("ETag")
-		if again := get(http.MethodGet, name, map[string]string{"If-None-Match": etag}); again.Code != http.StatusNotModified {
-			t.Errorf("%s: If-None-Match gave %d", name, again.Code)
-		}
-	}
-	for _, target := range []string{"/nope.js", "/../pages.go", "/", "/static/watch.js", "/templates/watch.html"} {
-		rec := get(http.MethodGet, target, nil)
-		var body map[string]string
-		if rec.Code != http.StatusNotFound || json.Unmarshal(rec.Body.Bytes(), &body) != nil || body["error"] == "" {
-			t.Errorf("%s: %d %q, want 404 with a JSON error", target, rec.Code, rec.Body.String())
-		}
-	}
-	if rec := get(http.MethodPost, "/watch.js", nil); rec.Code != http.StatusMethodNotAllowed {
-		t.Errorf("POST: %d", rec.Code)
-	}
-	if rec := get(http.MethodHead, "/watch.css", nil); rec.Code != http.StatusOK || rec.Body.Len() != 0 {
-		t.Errorf("HEAD: %d, %d bytes", rec.Code, rec.Body.Len())
-	}
-}
-
 func FuzzWatch(f *testing.F) {
 	f.Add("Demo", "fr", "Français", "/whep/demo/{lang}", "fr")
 	f.Add("</script><script>alert(1)</script>", "x\"y", "<!--", "javascript:alert(1)", "ar")
@@ -441,21 +182,12 @@ func FuzzWatch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, title, tag, name, whep, locale string) {
 		d := WatchData{EventID: "e", Title: title, Renditions: []Rendition{{Tag: tag, Name: name}}, HLSURL: "/hls/e/master.m3u8", WHEPURL: whep, Locale: locale}
 		r := renderWatch(t, d, "/watch/e")
-		if r.resp.StatusCode != http.StatusOK {
-			t.Fatalf("status %d", r.resp.StatusCode)
-		}
+		checkInert(t, r, 5)
 		var cfg watchConfig
 		r.jsonScript(t, "tolk-config", &cfg)
 		// JSON carries text: invalid UTF-8 arrives as U+FFFD, so compare valid input only.
 		if utf8.ValidString(whep+tag) && (cfg.WHEP != whep || len(cfg.Renditions) != 1 || cfg.Renditions[0].Tag != tag) {
 			t.Fatalf("config did not survive the page: %+v", cfg)
-		}
-		// Exactly the page's own scripts: nothing the data says became code.
-		if n := len(r.all("script")); n != 5 {
-			t.Fatalf("%d script elements, want 5", n)
-		}
-		if !bytes.Contains([]byte(r.body), []byte(`id="tolk-messages"`)) {
-			t.Fatal("messages missing")
 		}
 	})
 }
@@ -463,11 +195,7 @@ func FuzzWatch(f *testing.F) {
 func BenchmarkWatch(b *testing.B) {
 	d := demo
 	d.Locale = "fr"
-	req := httptest.NewRequest(http.MethodGet, "/watch/demo", nil)
-	for b.Loop() {
-		rec := httptest.NewRecorder()
-		Watch(rec, req, d)
-	}
+	benchPage(b, "/watch/demo", func(w http.ResponseWriter, r *http.Request) { Watch(w, r, d) })
 }
 
 // TestWatchCaptions: a server-given caption list becomes the picker (Off
@@ -582,19 +310,5 @@ func TestWatchCaptionsUnavailable(t *testing.T) {
 	r := renderWatch(t, demo, "/watch/demo")
 	if got := disabledOptions(r.byID("captions")); len(got) != 0 || !hidden(r.byID("captions-none")) {
 		t.Errorf("caption list unknown: disabled %q, sentence hidden %v", got, hidden(r.byID("captions-none")))
-	}
-}
-
-// TestCaptionMessagesTranslated: the new caption strings are not English
-// copies in the other locales.
-func TestCaptionMessagesTranslated(t *testing.T) {
-	en := locales.Catalog("en")
-	for _, loc := range locales.Locales()[1:] {
-		cat := locales.Catalog(loc)
-		for _, k := range []string{"watch.captions.unavailable", "watch.captions.none", "booth.captions.none"} {
-			if cat[k] == en[k] {
-				t.Errorf("%s: %q is still English: %q", loc, k, cat[k])
-			}
-		}
 	}
 }
