@@ -13,6 +13,7 @@ import (
 	"tolk/captions"
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
+	"tolk/internal/config"
 	"tolk/internal/event"
 	"tolk/web"
 )
@@ -129,6 +130,17 @@ hls: {part_ms: 200, segment_ms: 1000}
 	}
 }
 
+// startScripted serves and starts cfg with a scripted recognizer saying
+// script in every language that has captions.
+func startScripted(t testing.TB, cfg *config.Event, script []captions.ScriptedWord) *harness {
+	t.Helper()
+	h := serve(t, cfg, event.Options{Recognizer: captions.NewScripted(script)}, nil)
+	if err := h.ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 // TestBrowserWatchCaptions: the watch page in Chromium lists the WebVTT
 // subtitle track (hls.js), takes the caption language from its picker and
 // shows the settled cue while the words are being heard.
@@ -146,10 +158,7 @@ hls: {part_ms: 200, segment_ms: 1000}
 	for i, w := range strings.Fields("good morning and welcome to the partner conference") {
 		script = append(script, captions.ScriptedWord{Text: w, Start: 8*sec + int64(i)*sec/3, End: 8*sec + int64(i+1)*sec/3})
 	}
-	h := serve(t, cfg, event.Options{Recognizer: captions.NewScripted(script)}, nil)
-	if err := h.ev.Start(); err != nil {
-		t.Fatal(err)
-	}
+	h := startScripted(t, cfg, script)
 	var rep struct {
 		SubtitleTracks []struct{ Name, Lang string } `json:"subtitle_tracks"`
 		Cues           []struct {

@@ -12,7 +12,6 @@ import (
 	"tolk/captions"
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
-	"tolk/internal/event"
 )
 
 // beepFile writes seconds of silence with a 1 kHz burst of burst seconds
@@ -61,10 +60,7 @@ captions: {languages: {fr: none}}
 		script = append(script, captions.ScriptedWord{Text: w, Start: int64(at * sec), End: int64((at + burst) * sec)})
 		want[w] = at
 	}
-	h := serve(t, cfg, event.Options{Recognizer: captions.NewScripted(script)}, nil)
-	if err := h.ev.Start(); err != nil {
-		t.Fatal(err)
-	}
+	h := startScripted(t, cfg, script)
 	var rep struct {
 		SubtitleTracks []struct{ Name, Lang string } `json:"subtitle_tracks"`
 		Cues           []struct {
