@@ -39,10 +39,24 @@ type part struct {
 	data  []byte
 }
 
-func segmentName(msn int64) string { return "seg" + strconv.FormatInt(msn, 10) + ".m4s" }
+func segmentName(msn int64) string { return string(appendSegmentName(nil, msn)) }
 
-func partName(msn int64, index int) string {
-	return "part" + strconv.FormatInt(msn, 10) + "." + strconv.Itoa(index) + ".m4s"
+func partName(msn int64, index int) string { return string(appendPartName(nil, msn, index)) }
+
+// appendSegmentName and appendPartName write the names into a playlist being
+// rendered without a string per line.
+func appendSegmentName(b []byte, msn int64) []byte {
+	b = append(b, "seg"...)
+	b = strconv.AppendInt(b, msn, 10)
+	return append(b, ".m4s"...)
+}
+
+func appendPartName(b []byte, msn int64, index int) []byte {
+	b = append(b, "part"...)
+	b = strconv.AppendInt(b, msn, 10)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, int64(index), 10)
+	return append(b, ".m4s"...)
 }
 
 // appendSeconds writes a sample count as seconds with millisecond precision;
@@ -127,7 +141,7 @@ func (w *mediaWriter) render(segs []*segment, open *segment, ended bool) []byte 
 		b = appendSeconds(b, s.dur)
 		b = append(b, ",\n"...)
 		b = append(b, w.dir...)
-		b = append(b, segmentName(s.msn)...)
+		b = appendSegmentName(b, s.msn)
 		b = append(b, '\n')
 	}
 	if open != nil && len(open.parts) > 0 {
@@ -143,7 +157,7 @@ func (w *mediaWriter) render(segs []*segment, open *segment, ended bool) []byte 
 		}
 		b = append(b, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\""...)
 		b = append(b, w.dir...)
-		b = append(b, partName(msn, idx)...)
+		b = appendPartName(b, msn, idx)
 		b = append(b, "\"\n"...)
 	}
 	return b
@@ -163,7 +177,7 @@ func (w *mediaWriter) appendSegment(b []byte, s *segment, edge int64) []byte {
 		b = appendSeconds(b, p.dur)
 		b = append(b, ",URI=\""...)
 		b = append(b, w.dir...)
-		b = append(b, partName(p.msn, p.index)...)
+		b = appendPartName(b, p.msn, p.index)
 		b = append(b, "\",INDEPENDENT=YES\n"...)
 	}
 	return b
