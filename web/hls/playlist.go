@@ -110,8 +110,9 @@ func newMediaWriter(o Options) *mediaWriter {
 
 // render writes the playlist for the complete segments segs (oldest first,
 // consecutive), the parts of the open segment and, while live, a preload hint
-// for the part after the last one.
-func (w *mediaWriter) render(segs []*segment, open *segment, ended bool) []byte {
+// for the part after the last one. prev is the length of the playlist this
+// one replaces: a new part adds a few lines to it.
+func (w *mediaWriter) render(segs []*segment, open *segment, ended bool, prev int) []byte {
 	var last *part
 	if open != nil && len(open.parts) > 0 {
 		last = open.parts[len(open.parts)-1]
@@ -130,7 +131,7 @@ func (w *mediaWriter) render(segs []*segment, open *segment, ended bool) []byte 
 	if last != nil {
 		edge = last.start + last.dur
 	}
-	b := make([]byte, 0, 256+len(segs)*(64+int(w.partsPerSg)*64))
+	b := make([]byte, 0, prev+256)
 	b = append(b, w.head...)
 	b = strconv.AppendInt(b, first, 10)
 	b = append(b, '\n')

@@ -234,9 +234,10 @@ func (t *track) publish() {
 	if last != nil {
 		s.lastPart = last.start / t.m.partSamples
 	}
-	s.playlist = t.m.media.render(s.segs, s.open, s.ended)
+	old := t.snap.Load()
+	s.playlist = t.m.media.render(s.segs, s.open, s.ended, len(old.playlist))
 	t.m.stats.playlistBuilds.Add(1)
-	old := t.snap.Swap(s)
+	t.snap.Store(s)
 	close(old.changed)
 }
 
