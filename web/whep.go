@@ -31,7 +31,6 @@ const (
 // written once to a shared track, and pion copies them to each peer, so a
 // listener costs no encoding.
 type whepLang struct {
-	tag   string
 	log   *slog.Logger
 	track *webrtc.TrackLocalStaticRTP
 	sub   *fanout.Sub[mixer.Packet]
@@ -40,7 +39,6 @@ type whepLang struct {
 	mu       sync.Mutex
 	sessions map[string]*webrtc.PeerConnection
 	count    atomic.Int64
-	sent     atomic.Uint64
 }
 
 func newWhepLang(tag string, m *mixer.Mix, log *slog.Logger) (*whepLang, error) {
@@ -48,7 +46,7 @@ func newWhepLang(tag string, m *mixer.Mix, log *slog.Logger) (*whepLang, error) 
 	if err != nil {
 		return nil, fmt.Errorf("whep track %s: %w", tag, err)
 	}
-	l := &whepLang{tag: tag, log: log, track: track, sub: m.Subscribe(listenerQueue),
+	l := &whepLang{log: log, track: track, sub: m.Subscribe(listenerQueue),
 		done: make(chan struct{}), sessions: map[string]*webrtc.PeerConnection{}}
 	go l.run()
 	return l, nil
@@ -70,7 +68,6 @@ func (l *whepLang) run() {
 		if err := l.track.WriteRTP(&pkt); err != nil && !errors.Is(err, context.Canceled) {
 			l.log.Debug("whep write", "err", err)
 		}
-		l.sent.Add(1)
 	}
 }
 
