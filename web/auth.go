@@ -16,9 +16,13 @@ type Tokens interface {
 	Check(ctx context.Context, secret string) (store.Token, error)
 }
 
-// bearer returns the token of an "Authorization: Bearer" header, or "".
+// bearer returns the token of an "Authorization: Bearer" header, or "" when
+// there is none.
 func bearer(r *http.Request) string {
-	secret, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return ""
+	}
 	return strings.TrimSpace(secret)
 }
 

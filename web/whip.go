@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 
 	"github.com/pion/webrtc/v4"
@@ -25,14 +24,13 @@ func (w *whipIngest) close() {
 	w.wg.Wait()
 }
 
-// authorized checks the bearer token in constant time.
+// authorized checks the bearer token against the stream key in constant time.
 func authorized(r *http.Request, key string) bool {
-	h := r.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || key == "" {
+	tok := bearer(r)
+	if tok == "" || key == "" {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(key)) == 1
+	return subtle.ConstantTimeCompare([]byte(tok), []byte(key)) == 1
 }
 
 func (s *Server) whipEvent(w http.ResponseWriter, r *http.Request) (*eventState, bool) {
