@@ -34,57 +34,118 @@ const (
 
 // Feeds are an event's shared outgoing tracks for booths: the floor as
 // encoded for the floor rendition, and each booth's clean voice for relay.
-// Each is written once and copied by pion to every booth that listens.
+// Each is written once and copied by pion to every booth that listens. A
+// relay is encoded and forwarded only while some booth takes it as input:
+// the voice's relay encoder costs more than its language's whole mix.
 type Feeds struct {
-	floor *webrtc.TrackLocalStaticRTP
-	relay map[string]*webrtc.TrackLocalStaticRTP
-	subs  []func()
-	wg    sync.WaitGroup
+	floor    *webrtc.TrackLocalStaticRTP
+	floorSub *fanout.Sub[mixer.Packet]
+	floorEnd chan struct{}
+	relay    map[string]*relayFeed
 }
 
-// NewFeeds forwards floor (the floor rendition's packets) and every booth's
-// clean voice to shared tracks until Close.
+// relayFeed is one booth's clean voice as a shared track, with the number of
+// sessions that take it as input.
+type relayFeed struct {
+	track *webrtc.TrackLocalStaticRTP
+	voice *Voice
+
+	mu     sync.Mutex
+	users  int
+	closed bool
+	sub    *fanout.Sub[mixer.Packet]
+	end    chan struct{} // closed when the forwarding goroutine has returned
+	seq    uint16        // RTP sequence, continued across stops and starts
+}
+
+// NewFeeds forwards floor (the floor rendition's packets) to a shared track
+// until Close, and every booth's clean voice to its own while a session uses it.
 func NewFeeds(floor *fanout.Sub[mixer.Packet], voices map[string]*Voice) (*Feeds, error) {
-	f := &Feeds{relay: map[string]*webrtc.TrackLocalStaticRTP{}}
-	var err error
-	if f.floor, err = webrtc.NewTrackLocalStaticRTP(rtc.OpusCodec, "floor", "floor"); err != nil {
+	t, err := webrtc.NewTrackLocalStaticRTP(rtc.OpusCodec, "floor", "floor")
+	if err != nil {
+		floor.Unsubscribe()
 		return nil, fmt.Errorf("floor feed: %w", err)
 	}
-	f.forward(floor, f.floor)
+	f := &Feeds{floor: t, floorSub: floor, relay: map[string]*relayFeed{}}
 	for lang, v := range voices {
 		t, err := webrtc.NewTrackLocalStaticRTP(rtc.OpusCodec, "relay-"+lang, "relay")
 		if err != nil {
-			f.Close()
+			floor.Unsubscribe()
 			return nil, fmt.Errorf("relay feed %s: %w", lang, err)
 		}
-		f.relay[lang] = t
-		f.forward(v.SubscribePackets(50), t)
+		f.relay[lang] = &relayFeed{track: t, voice: v}
 	}
+	var seq uint16
+	f.floorEnd = forward(floor, t, &seq)
 	return f, nil
 }
 
-func (f *Feeds) forward(sub *fanout.Sub[mixer.Packet], t *webrtc.TrackLocalStaticRTP) {
-	f.subs = append(f.subs, sub.Unsubscribe)
-	f.wg.Add(1)
+// forward writes the packets of sub to t until the subscription closes; the
+// returned channel closes then. seq is the goroutine's until that moment.
+func forward(sub *fanout.Sub[mixer.Packet], t *webrtc.TrackLocalStaticRTP, seq *uint16) chan struct{} {
+	end := make(chan struct{})
 	go func() {
-		defer f.wg.Done()
-		var seq uint16
+		defer close(end)
 		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111}}
-		// Ends when the subscription closes.
 		for p := range sub.C {
-			seq++
-			pkt.SequenceNumber, pkt.Timestamp, pkt.Payload = seq, uint32(p.PTS), p.Data
+			*seq++
+			pkt.SequenceNumber, pkt.Timestamp, pkt.Payload = *seq, uint32(p.PTS), p.Data
 			_ = t.WriteRTP(&pkt)
 		}
 	}()
+	return end
 }
 
-// Close stops forwarding and waits.
-func (f *Feeds) Close() {
-	for _, u := range f.subs {
-		u()
+// useRelay returns lang's relay track (nil if lang has no booth), forwarding
+// it from now on if no other session used it; releaseRelay undoes one useRelay.
+func (f *Feeds) useRelay(lang string) *webrtc.TrackLocalStaticRTP {
+	r, ok := f.relay[lang]
+	if !ok {
+		return nil
 	}
-	f.wg.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.users++
+	if r.users == 1 && !r.closed {
+		r.sub = r.voice.SubscribePackets(50)
+		r.end = forward(r.sub, r.track, &r.seq)
+	}
+	return r.track
+}
+
+func (f *Feeds) releaseRelay(lang string) {
+	r, ok := f.relay[lang]
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.users--
+	if r.users == 0 {
+		r.stop()
+	}
+}
+
+// stop ends the forwarding goroutine, if one runs, and waits for it.
+func (r *relayFeed) stop() {
+	if r.sub == nil {
+		return
+	}
+	r.sub.Unsubscribe()
+	<-r.end
+	r.sub = nil
+}
+
+// Close stops forwarding and waits; later uses of a relay forward nothing.
+func (f *Feeds) Close() {
+	f.floorSub.Unsubscribe()
+	<-f.floorEnd
+	for _, r := range f.relay {
+		r.mu.Lock()
+		r.closed = true
+		r.stop()
+		r.mu.Unlock()
+	}
 }
 
 // SessionConfig is what a booth session needs besides its WebSocket.
@@ -118,6 +179,7 @@ type Session struct {
 	relayIdle, partnerIdle *webrtc.TrackLocalStaticRTP
 	partnerNow             webrtc.TrackLocal
 	mu                     sync.Mutex // guards partnerNow
+	relayLang              string     // the relay taken as input, "" for none; read loop only
 }
 
 // Serve runs a booth page's session until the page goes or the booth closes.
@@ -147,6 +209,7 @@ func Serve(ws *websocket.Conn, cfg SessionConfig) error {
 	cfg.Booth.Leave(cfg.Member.ID, s)
 	s.stop()
 	s.wg.Wait()
+	s.setRelayLang("")
 	return nil
 }
 
@@ -397,13 +460,35 @@ func (s *Session) handle(data []byte) error {
 // setInput switches what the relay stream carries, without renegotiation.
 func (s *Session) setInput(src string) error {
 	if src == "floor" {
-		return s.relay.ReplaceTrack(s.relayIdle)
+		if err := s.relay.ReplaceTrack(s.relayIdle); err != nil {
+			return err
+		}
+		s.setRelayLang("")
+		return nil
 	}
 	lang, ok := strings.CutPrefix(src, "relay:")
-	if !ok || !s.cfg.Relays[lang] || s.cfg.Feeds.relay[lang] == nil {
+	var t *webrtc.TrackLocalStaticRTP
+	if ok && s.cfg.Relays[lang] {
+		t = s.cfg.Feeds.useRelay(lang)
+	}
+	if t == nil {
 		return fmt.Errorf("input must be floor or relay:TAG of another booth, not %q", src)
 	}
-	return s.relay.ReplaceTrack(s.cfg.Feeds.relay[lang])
+	if err := s.relay.ReplaceTrack(t); err != nil {
+		s.cfg.Feeds.releaseRelay(lang)
+		return err
+	}
+	s.setRelayLang(lang)
+	return nil
+}
+
+// setRelayLang records the relay this session takes, releasing the previous
+// one ("" is the floor: none).
+func (s *Session) setRelayLang(lang string) {
+	if s.relayLang != "" {
+		s.cfg.Feeds.releaseRelay(s.relayLang)
+	}
+	s.relayLang = lang
 }
 
 // stop ends the session: WebSocket, peer and goroutines.

@@ -4,8 +4,12 @@ import (
 	"math"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
+	"tolk/internal/fanout"
+	"tolk/mixer"
 )
 
 // toneMic plays a steady tone; a nil-frame mic (gone) returns false.
@@ -101,4 +105,53 @@ func TestVoicePublishesRelayPackets(t *testing.T) {
 		t.Fatalf("%d relay packets, want 3", len(sub.C))
 	}
 	sub.Unsubscribe()
+}
+
+// The relay encoder runs only while a session takes the voice as input: the
+// feeds subscribe to it on the first use and leave it after the last.
+func TestFeedsEncodeRelayOnlyWhileUsed(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	v, err := NewVoice(48000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	a := &toneMic{freq: 440}
+	v.set(&selection{onAir: a, open: true, all: []frameReader{a}})
+	var floor fanout.Hub[mixer.Packet]
+	f, err := NewFeeds(floor.Subscribe(1), map[string]*Voice{"fr": v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if n := v.packets.Len(); n != 0 {
+		t.Fatalf("%d relay subscribers before any session takes the relay", n)
+	}
+	if f.useRelay("de") != nil {
+		t.Fatal("a relay for a language without a booth")
+	}
+	t1, t2 := f.useRelay("fr"), f.useRelay("fr")
+	if t1 == nil || t1 != t2 {
+		t.Fatalf("relay tracks %v and %v, want one shared track", t1, t2)
+	}
+	if n := v.packets.Len(); n != 1 {
+		t.Fatalf("%d relay subscribers for two sessions, want 1", n)
+	}
+	runVoice(v, 0, 3)
+	f.releaseRelay("fr")
+	if n := v.packets.Len(); n != 1 {
+		t.Fatalf("%d relay subscribers while one session still listens, want 1", n)
+	}
+	f.releaseRelay("fr")
+	if n := v.packets.Len(); n != 0 {
+		t.Fatalf("%d relay subscribers after the last session left, want 0", n)
+	}
+	f.useRelay("fr")
+	if n := v.packets.Len(); n != 1 {
+		t.Fatalf("%d relay subscribers after a session came back, want 1", n)
+	}
+	f.Close()
+	if n := v.packets.Len(); n != 0 {
+		t.Fatalf("%d relay subscribers after Close, want 0", n)
+	}
 }
