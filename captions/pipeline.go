@@ -135,12 +135,13 @@ func NewPipeline(event, lang string, rec Recognizer, tag language.Tag, store Cue
 }
 
 // Write offers one frame to the recognizer. It never blocks: when the queue
-// is full the frame is dropped and counted. The samples are copied.
+// is full the frame is dropped and counted. The frame is queued as it is, not
+// copied: the caller hands its samples over and must not change them (the
+// mixer's and the voices' PCM subscriptions deliver a fresh copy per frame).
 func (p *Pipeline) Write(f audio.Frame) {
 	if p.rec == nil || p.ctx.Err() != nil {
 		return
 	}
-	f.Samples = append([]float32(nil), f.Samples...)
 	select {
 	case p.frames <- f:
 	default:

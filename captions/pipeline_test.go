@@ -355,6 +355,7 @@ func BenchmarkPipelineWrite(b *testing.B) {
 	p := NewPipeline("ev", "en", NewScripted(nil), language.English, nil, nil, audio.SystemClock{})
 	defer p.Close()
 	f := audio.Frame{Samples: make([]float32, audio.FrameSamples)}
+	b.ReportAllocs()
 	for b.Loop() {
 		p.Write(f)
 		f.PTS += audio.FrameSamples

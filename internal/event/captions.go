@@ -108,6 +108,7 @@ func (e *Event) startCaptions() {
 		e.outputs.Add(2)
 		go func() { // ends when the source hub closes
 			defer e.outputs.Done()
+			// Each frame is a fresh copy, handed over to the pipeline.
 			for f := range c.source.C {
 				c.pipeline.Write(f)
 			}
