@@ -104,9 +104,6 @@ func (s *Server) serveSubtitles(w http.ResponseWriter, r *http.Request, st *even
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no captions in %q", lang))
 		return true
 	}
-	r2 := r.Clone(r.Context())
-	r2.URL.Path = "/" + file
-	r2.URL.RawPath = ""
-	subs.ServeHTTP(w, r2)
+	subs.ServeHTTP(w, withPath(r, "/"+file))
 	return true
 }

@@ -311,10 +311,20 @@ func (s *Server) handleHLS(w http.ResponseWriter, r *http.Request) {
 	if s.serveSubtitles(w, r, st, r.PathValue("rest")) {
 		return
 	}
-	r2 := r.Clone(r.Context())
-	r2.URL.Path = "/" + r.PathValue("rest")
-	r2.URL.RawPath = ""
-	st.ev.HLS().ServeHTTP(w, r2)
+	st.ev.HLS().ServeHTTP(w, withPath(r, "/"+r.PathValue("rest")))
+}
+
+// withPath returns r for a sub-handler that serves path p. Like
+// http.StripPrefix it copies only the request and its URL: the handlers below
+// only read the headers, so cloning them (r.Clone) on every LL-HLS request
+// would be waste.
+func withPath(r *http.Request, p string) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path, u.RawPath = p, ""
+	r2.URL = &u
+	return r2
 }
 
 func (s *Server) handleOptions(w http.ResponseWriter, r *http.Request) {
