@@ -122,7 +122,8 @@
   // meter drives a role="meter" element whose cover child hides the scale
   // above the level. The bar rises at once and falls at 20 dB/s; the
   // accessible value changes at most twice a second so that screen readers
-  // are not flooded.
+  // are not flooded. The cover is scaled, not resized, so that a level
+  // painted every frame costs no layout.
   function meter(el, cover, text) {
     let db = METER_FLOOR;
     let last = 0;
@@ -130,7 +131,7 @@
     let shown = null;
     function paint(now, force) {
       const frac = (db - METER_FLOOR) / -METER_FLOOR;
-      cover.style.setProperty('inline-size', (100 - frac * 100).toFixed(1) + '%');
+      cover.style.setProperty('transform', 'scaleX(' + (1 - frac).toFixed(3) + ')');
       if (!force && now - ariaLast < 500) return;
       ariaLast = now;
       const rounded = Math.round(db);
