@@ -105,14 +105,8 @@ func BenchmarkOpusEncodeSettings(b *testing.B) {
 }
 
 func benchEncode(b *testing.B, pcm []float32, bitrate, complexity int) {
-	enc, err := opus.NewEncoder(audio.SampleRate, 1, opus.AppAudio)
+	enc, err := newEncoder(bitrate, complexity)
 	if err != nil {
-		b.Fatal(err)
-	}
-	if err := enc.SetBitrate(bitrate); err != nil {
-		b.Fatal(err)
-	}
-	if err := enc.SetComplexity(complexity); err != nil {
 		b.Fatal(err)
 	}
 	frames := len(pcm) / fs
@@ -131,14 +125,8 @@ func benchEncode(b *testing.B, pcm []float32, bitrate, complexity int) {
 // cost of an interpreter's voice (or a listener) on the receiving side.
 func BenchmarkOpusDecode(b *testing.B) {
 	pcm := mixedOutput(b)
-	enc, err := opus.NewEncoder(audio.SampleRate, 1, opus.AppAudio)
+	enc, err := newEncoder(DefaultBitrate, DefaultComplexity)
 	if err != nil {
-		b.Fatal(err)
-	}
-	if err := enc.SetBitrate(DefaultBitrate); err != nil {
-		b.Fatal(err)
-	}
-	if err := enc.SetComplexity(DefaultComplexity); err != nil {
 		b.Fatal(err)
 	}
 	var packets [][]byte

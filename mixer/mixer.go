@@ -144,15 +144,9 @@ func New(cfg Config) (*Mix, error) {
 	if err := cfg.check(); err != nil {
 		return nil, fmt.Errorf("mixer %s: %w", cfg.Lang, err)
 	}
-	enc, err := opus.NewEncoder(audio.SampleRate, 1, opus.AppAudio)
+	enc, err := newEncoder(cfg.Bitrate, cfg.Complexity)
 	if err != nil {
-		return nil, fmt.Errorf("mixer %s: opus encoder: %w", cfg.Lang, err)
-	}
-	if err := enc.SetBitrate(cfg.Bitrate); err != nil {
-		return nil, fmt.Errorf("mixer %s: opus bitrate %d: %w", cfg.Lang, cfg.Bitrate, err)
-	}
-	if err := enc.SetComplexity(cfg.Complexity); err != nil {
-		return nil, fmt.Errorf("mixer %s: opus complexity %d: %w", cfg.Lang, cfg.Complexity, err)
+		return nil, fmt.Errorf("mixer %s: %w", cfg.Lang, err)
 	}
 	m := &Mix{
 		cfg:   cfg,
@@ -170,6 +164,22 @@ func New(cfg Config) (*Mix, error) {
 		a.Store(math.Float64bits(SilenceDB))
 	}
 	return m, nil
+}
+
+// newEncoder starts the program's Opus encoder: mono, 48 kHz, the audio
+// application (music and speech alike).
+func newEncoder(bitrate, complexity int) (*opus.Encoder, error) {
+	enc, err := opus.NewEncoder(audio.SampleRate, 1, opus.AppAudio)
+	if err != nil {
+		return nil, fmt.Errorf("opus encoder: %w", err)
+	}
+	if err := enc.SetBitrate(bitrate); err != nil {
+		return nil, fmt.Errorf("opus bitrate %d: %w", bitrate, err)
+	}
+	if err := enc.SetComplexity(complexity); err != nil {
+		return nil, fmt.Errorf("opus complexity %d: %w", complexity, err)
+	}
+	return enc, nil
 }
 
 func (c Config) check() error {
