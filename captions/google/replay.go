@@ -1,6 +1,9 @@
 package google
 
-import "sort"
+import (
+	"encoding/binary"
+	"sort"
+)
 
 // piece is a run of contiguous 16-bit samples starting at program time pts.
 type piece struct {
@@ -64,32 +67,36 @@ func (r *replay) trim(pts int64) {
 // unsent is the number of samples the current stream has not been sent.
 func (r *replay) unsent() int64 { return r.samples - r.sent }
 
-// next returns up to n unsent samples that are contiguous in program time,
-// and marks them sent.
-func (r *replay) next(n int64) piece {
-	var out piece
+// next takes up to n unsent samples that are contiguous in program time,
+// marks them sent, and returns where they start and the samples as LINEAR16
+// (16-bit little-endian), the form a request carries.
+func (r *replay) next(n int64) (pts int64, data []byte) {
 	skip := r.sent
+	var taken int64
 	for _, p := range r.pieces {
 		l := int64(len(p.pcm))
 		if skip >= l {
 			skip -= l
 			continue
 		}
-		if out.pcm != nil && p.pts+skip != out.pts+int64(len(out.pcm)) {
+		if data != nil && p.pts+skip != pts+taken {
 			break // a gap: the next request starts a new segment
 		}
-		k := min(l-skip, n-int64(len(out.pcm)))
-		if out.pcm == nil {
-			out = piece{pts: p.pts + skip, pcm: make([]int16, 0, min(n, r.unsent()))}
+		k := min(l-skip, n-taken)
+		if data == nil {
+			pts, data = p.pts+skip, make([]byte, 0, 2*min(n, r.unsent()))
 		}
-		out.pcm = append(out.pcm, p.pcm[skip:skip+k]...)
+		for _, v := range p.pcm[skip : skip+k] {
+			data = binary.LittleEndian.AppendUint16(data, uint16(v))
+		}
+		taken += k
 		skip = 0
-		if int64(len(out.pcm)) == n {
+		if taken == n {
 			break
 		}
 	}
-	r.sent += int64(len(out.pcm))
-	return out
+	r.sent += taken
+	return pts, data
 }
 
 // segment says that the stream's audio from offset off on is program time pts on.

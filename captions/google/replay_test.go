@@ -1,6 +1,7 @@
 package google
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"golang.org/x/text/language"
@@ -39,16 +40,16 @@ func TestReplayTrimAndBound(t *testing.T) {
 	if r.samples != 3000 || r.dropped != 1000 || r.pieces[0].pts != 1000 {
 		t.Fatalf("bound: %d held, %d dropped, first at %d", r.samples, r.dropped, r.pieces[0].pts)
 	}
-	p := r.next(1500)
-	if p.pts != 1000 || len(p.pcm) != 1500 || r.sent != 1500 {
-		t.Fatalf("next: %d samples at %d, sent %d", len(p.pcm), p.pts, r.sent)
+	pts, data := r.next(1500)
+	if pts != 1000 || len(data) != 2*1500 || r.sent != 1500 {
+		t.Fatalf("next: %d bytes at %d, sent %d", len(data), pts, r.sent)
 	}
 	r.trim(2200)
 	if r.samples != 1800 || r.sent != 300 || r.pieces[0].pts != 2200 {
 		t.Fatalf("trim: %d held, %d sent, first at %d", r.samples, r.sent, r.pieces[0].pts)
 	}
-	if p := r.next(10000); p.pts != 2500 || len(p.pcm) != 1500 || r.unsent() != 0 {
-		t.Fatalf("rest: %d samples at %d, %d unsent", len(p.pcm), p.pts, r.unsent())
+	if pts, data := r.next(10000); pts != 2500 || len(data) != 2*1500 || r.unsent() != 0 {
+		t.Fatalf("rest: %d bytes at %d, %d unsent", len(data), pts, r.unsent())
 	}
 }
 
@@ -72,17 +73,21 @@ func FuzzReplay(f *testing.F) {
 				r.add(piece{pts: pts, pcm: pcm})
 				pts += n
 			case 1:
-				p := r.next(arg*5 + 1)
-				for j, v := range p.pcm {
-					if v != int16(p.pts+int64(j)) {
-						t.Fatalf("sample at %d holds %d", p.pts+int64(j), v)
+				at, data := r.next(arg*5 + 1)
+				if len(data)%2 != 0 {
+					t.Fatalf("%d bytes: not whole samples", len(data))
+				}
+				n := int64(len(data) / 2)
+				for j := range n {
+					if v := int16(binary.LittleEndian.Uint16(data[2*j:])); v != int16(at+j) {
+						t.Fatalf("sample at %d holds %d", at+j, v)
 					}
 				}
-				if len(p.pcm) > 0 {
-					if p.pts < sentEnd {
-						t.Fatalf("sent %d again (already up to %d)", p.pts, sentEnd)
+				if n > 0 {
+					if at < sentEnd {
+						t.Fatalf("sent %d again (already up to %d)", at, sentEnd)
 					}
-					sentEnd = p.pts + int64(len(p.pcm))
+					sentEnd = at + n
 				}
 			case 2:
 				if len(r.pieces) > 0 {
@@ -125,5 +130,24 @@ func TestLanguageCode(t *testing.T) {
 		if got := languageCode(language.MustParse(in)); got != want {
 			t.Errorf("languageCode(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// BenchmarkRequest takes 100 ms of queued frames off the replay buffer as
+// one audio request, as a session does in steady state.
+func BenchmarkRequest(b *testing.B) {
+	s := &Stream{buf: replay{max: audio.SampleRate}}
+	pcm := make([]int16, audio.FrameSamples)
+	var pts int64
+	b.ReportAllocs()
+	for b.Loop() {
+		for range 5 {
+			s.buf.add(piece{pts: pts, pcm: pcm})
+			pts += audio.FrameSamples
+		}
+		if req, n := s.request(); req == nil || n != 5*2*audio.FrameSamples {
+			b.Fatalf("request of %d bytes", n)
+		}
+		s.buf.trim(pts)
 	}
 }

@@ -2,7 +2,6 @@ package google
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -629,15 +628,11 @@ func (s *Stream) configRequest() *speechpb.StreamingRecognizeRequest {
 // contiguous in program time, off the replay buffer and records where it
 // lies; it returns the request (nil if there is none) and its size.
 func (s *Stream) request() (*speechpb.StreamingRecognizeRequest, int) {
-	p := s.buf.next(MaxRequestBytes / 2)
-	if len(p.pcm) == 0 {
+	pts, data := s.buf.next(MaxRequestBytes / 2)
+	if len(data) == 0 {
 		return nil, 0
 	}
-	data := make([]byte, 2*len(p.pcm))
-	for i, v := range p.pcm {
-		binary.LittleEndian.PutUint16(data[2*i:], uint16(v))
-	}
-	s.tl.record(p.pts, int64(len(p.pcm)))
+	s.tl.record(pts, int64(len(data)/2))
 	return &speechpb.StreamingRecognizeRequest{StreamingRequest: &speechpb.StreamingRecognizeRequest_AudioContent{AudioContent: data}}, len(data)
 }
 
