@@ -18,8 +18,8 @@ func (s *Store) SaveCue(ctx context.Context, event string, c captions.Cue) error
 	if !c.Final {
 		return nil
 	}
-	if !eventRE.MatchString(event) {
-		return invalidf("event %q: must be 1-64 characters of a-z, 0-9 and -", event)
+	if err := checkEvent(event); err != nil {
+		return err
 	}
 	lang, err := cueLang(c.Lang)
 	if err != nil {
@@ -44,8 +44,8 @@ const All = math.MaxInt64
 // recording-time range [from, to), ordered by start. Pass 0 and All for every
 // cue. An event or language with no cues returns none and no error.
 func (s *Store) Cues(ctx context.Context, event, lang string, from, to int64) ([]captions.Cue, error) {
-	if !eventRE.MatchString(event) {
-		return nil, invalidf("event %q: must be 1-64 characters of a-z, 0-9 and -", event)
+	if err := checkEvent(event); err != nil {
+		return nil, err
 	}
 	lang, err := cueLang(lang)
 	if err != nil {
@@ -75,8 +75,8 @@ func (s *Store) Cues(ctx context.Context, event, lang string, from, to int64) ([
 
 // Languages lists the languages an event has cues in, sorted.
 func (s *Store) Languages(ctx context.Context, event string) ([]string, error) {
-	if !eventRE.MatchString(event) {
-		return nil, invalidf("event %q: must be 1-64 characters of a-z, 0-9 and -", event)
+	if err := checkEvent(event); err != nil {
+		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT lang FROM cues WHERE event = ? ORDER BY lang`, event)
 	if err != nil {

@@ -14,8 +14,8 @@ import (
 // (its epoch − the recording start), so a restarted event continues its
 // recording rather than overwriting it.
 func (s *Store) RecordingStart(ctx context.Context, event string, epoch time.Time) (time.Time, error) {
-	if !eventRE.MatchString(event) {
-		return time.Time{}, invalidf("event %q: must be 1-64 characters of a-z, 0-9 and -", event)
+	if err := checkEvent(event); err != nil {
+		return time.Time{}, err
 	}
 	if epoch.IsZero() {
 		return time.Time{}, invalidf("recording start of %q: no time given", event)

@@ -81,14 +81,22 @@ var (
 	idRE    = regexp.MustCompile(`^[0-9a-f]{8}$`)
 )
 
+// checkEvent refuses an event id that URLs and file names could not carry.
+func checkEvent(event string) error {
+	if !eventRE.MatchString(event) {
+		return invalidf("event %q: must be 1-64 characters of a-z, 0-9 and -", event)
+	}
+	return nil
+}
+
 // tokenColumns are read by scanToken, in this order.
 const tokenColumns = `id, event, role, lang, name, created, revoked`
 
 // validate checks a token request and returns the canonical language tag
 // and the trimmed name.
 func validate(event string, role Role, lang, name string) (string, string, error) {
-	if !eventRE.MatchString(event) {
-		return "", "", invalidf("event %q: must be 1-64 characters of a-z, 0-9 and -", event)
+	if err := checkEvent(event); err != nil {
+		return "", "", err
 	}
 	if !role.Valid() {
 		return "", "", invalidf("role %q: must be producer, interpreter or editor", role)
@@ -127,9 +135,9 @@ func canonicalLang(lang string) (string, error) {
 	return t.String(), nil
 }
 
-// newSecret returns a random URL-safe secret and its hash.
 // newSecret draws a secret that does not start with '-' or '_', so that it
-// can be typed as a command-line argument (tolk token revoke SECRET).
+// can be typed as a command-line argument (tolk token revoke SECRET), and
+// returns it with its hash.
 func newSecret() (string, []byte, error) {
 	b := make([]byte, secretBytes)
 	for {
@@ -196,8 +204,8 @@ func (s *Store) CreateToken(ctx context.Context, event string, role Role, lang, 
 // interpreters maps each canonical language tag to its two secrets. Each call
 // issues new tokens; earlier ones stay valid.
 func (s *Store) DemoTokens(ctx context.Context, event string, langs []string) (producer string, interpreters map[string][]string, err error) {
-	if !eventRE.MatchString(event) {
-		return "", nil, invalidf("event %q: must be 1-64 characters of a-z, 0-9 and -", event)
+	if err := checkEvent(event); err != nil {
+		return "", nil, err
 	}
 	tags := make([]string, 0, len(langs))
 	for _, l := range langs {
@@ -234,8 +242,10 @@ func (s *Store) DemoTokens(ctx context.Context, event string, langs []string) (p
 // Tokens lists the tokens of one event, or of all events if event is "",
 // oldest first.
 func (s *Store) Tokens(ctx context.Context, event string) ([]Token, error) {
-	if event != "" && !eventRE.MatchString(event) {
-		return nil, invalidf("event %q: must be 1-64 characters of a-z, 0-9 and -", event)
+	if event != "" {
+		if err := checkEvent(event); err != nil {
+			return nil, err
+		}
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE ? = '' OR event = ? ORDER BY created, id`, event, event)
 	if err != nil {
