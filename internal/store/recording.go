@@ -20,23 +20,13 @@ func (s *Store) RecordingStart(ctx context.Context, event string, epoch time.Tim
 	if epoch.IsZero() {
 		return time.Time{}, invalidf("recording start of %q: no time given", event)
 	}
-	// The transaction takes the write lock at BEGIN (_txlock=immediate),
-	// so of two processes starting the same event at once exactly one
-	// inserts and both read its row.
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("recording start: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO recordings (event, epoch) VALUES (?, ?) ON CONFLICT (event) DO NOTHING`,
-		event, epoch.UnixNano()); err != nil {
-		return time.Time{}, fmt.Errorf("recording start: %w", err)
-	}
+	// One statement, so atomic: of two processes starting the same event
+	// at once exactly one inserts, and the no-op update on conflict makes
+	// RETURNING give both the stored row.
 	var ns int64
-	if err := tx.QueryRowContext(ctx, `SELECT epoch FROM recordings WHERE event = ?`, event).Scan(&ns); err != nil {
-		return time.Time{}, fmt.Errorf("recording start: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
+	err := s.db.QueryRowContext(ctx, `INSERT INTO recordings (event, epoch) VALUES (?, ?)
+		ON CONFLICT (event) DO UPDATE SET epoch = epoch RETURNING epoch`, event, epoch.UnixNano()).Scan(&ns)
+	if err != nil {
 		return time.Time{}, fmt.Errorf("recording start: %w", err)
 	}
 	return time.Unix(0, ns), nil
