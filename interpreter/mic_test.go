@@ -1,13 +1,11 @@
 package interpreter
 
 import (
-	"encoding/binary"
-	"errors"
+	"context"
 	"fmt"
 	"math"
 	"math/cmplx"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -27,55 +25,13 @@ import (
 // the input by this much.
 const micCodecDelay = 312
 
-// micReadWAV reads a 16-bit mono 48 kHz RIFF WAVE file.
-func micReadWAV(path string) ([]float32, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if len(b) < 12 || string(b[0:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
-		return nil, errors.New("not a RIFF WAVE file")
-	}
-	var fmtOK bool
-	for p := 12; p+8 <= len(b); {
-		id, size := string(b[p:p+4]), int(binary.LittleEndian.Uint32(b[p+4:p+8]))
-		p += 8
-		if size > len(b)-p {
-			size = len(b) - p
-		}
-		switch id {
-		case "fmt ":
-			if size < 16 {
-				return nil, errors.New("short fmt chunk")
-			}
-			format := binary.LittleEndian.Uint16(b[p:])
-			channels := binary.LittleEndian.Uint16(b[p+2:])
-			rate := binary.LittleEndian.Uint32(b[p+4:])
-			bits := binary.LittleEndian.Uint16(b[p+14:])
-			if format != 1 || channels != 1 || rate != audio.SampleRate || bits != 16 {
-				return nil, fmt.Errorf("want 16-bit mono 48 kHz PCM, have format %d, %d channels, %d Hz, %d bits", format, channels, rate, bits)
-			}
-			fmtOK = true
-		case "data":
-			if !fmtOK {
-				return nil, errors.New("data before fmt")
-			}
-			x := make([]float32, size/2)
-			for i := range x {
-				x[i] = float32(int16(binary.LittleEndian.Uint16(b[p+2*i:]))) / 32768
-			}
-			return x, nil
-		}
-		p += size + size%2
-	}
-	return nil, errors.New("no data chunk")
-}
-
+// micSpeech is testdata/voice-a.wav of the repository as 48 kHz mono.
 func micSpeech(t testing.TB) []float32 {
 	t.Helper()
-	x, err := micReadWAV(filepath.Join("..", "testdata", "voice-a.wav"))
+	audiotest.NeedTool(t, "ffmpeg")
+	x, err := audiotest.Decode(context.Background(), filepath.Join("..", "testdata", "voice-a.wav"))
 	if err != nil {
-		t.Fatalf("voice-a.wav: %v", err)
+		t.Fatal(err)
 	}
 	return x
 }

@@ -12,8 +12,8 @@ import (
 // benchInputs returns the recorded voice and floor cut to the same whole
 // number of frames.
 func benchInputs(b *testing.B) (voice, floor []float32) {
-	voice = speech(b, "voice-a", "slt", voiceText)
-	floor = speech(b, "floor", "rms", floorText)
+	voice = speech(b, "voice-a")
+	floor = speech(b, "floor")
 	n := min(len(voice), len(floor)) / fs * fs
 	return voice[:n], floor[:n]
 }

@@ -1,135 +1,22 @@
 package mixer
 
 import (
-	"bytes"
-	"encoding/binary"
-	"errors"
-	"fmt"
-	"io"
+	"context"
 	"math"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"tolk/internal/audio"
+	"tolk/internal/audio/audiotest"
 )
 
-// readWAV decodes a RIFF WAVE file of 16-bit integer or 32-bit float PCM and
-// returns its first channel and its sample rate.
-func readWAV(r io.Reader) ([]float32, int, error) {
-	var hdr [12]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, 0, fmt.Errorf("wav header: %w", err)
-	}
-	if string(hdr[0:4]) != "RIFF" || string(hdr[8:12]) != "WAVE" {
-		return nil, 0, errors.New("wav: not a RIFF WAVE file")
-	}
-	var format, channels, bits uint16
-	var rate uint32
-	for {
-		var ch [8]byte
-		if _, err := io.ReadFull(r, ch[:]); err != nil {
-			return nil, 0, fmt.Errorf("wav: no data chunk: %w", err)
-		}
-		size := binary.LittleEndian.Uint32(ch[4:8])
-		if size > 1<<28 {
-			return nil, 0, fmt.Errorf("wav: chunk %q of %d bytes is too large", ch[0:4], size)
-		}
-		switch string(ch[0:4]) {
-		case "fmt ":
-			if size < 16 {
-				return nil, 0, errors.New("wav: short fmt chunk")
-			}
-			b := make([]byte, size+size%2)
-			if _, err := io.ReadFull(r, b); err != nil {
-				return nil, 0, fmt.Errorf("wav fmt: %w", err)
-			}
-			format = binary.LittleEndian.Uint16(b[0:2])
-			channels = binary.LittleEndian.Uint16(b[2:4])
-			rate = binary.LittleEndian.Uint32(b[4:8])
-			bits = binary.LittleEndian.Uint16(b[14:16])
-			if format == 0xFFFE && size >= 26 { // WAVE_FORMAT_EXTENSIBLE: sub-format GUID
-				format = binary.LittleEndian.Uint16(b[24:26])
-			}
-		case "data":
-			if channels == 0 || rate == 0 {
-				return nil, 0, errors.New("wav: data before fmt")
-			}
-			b := make([]byte, size)
-			n, err := io.ReadFull(r, b)
-			if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, 0, fmt.Errorf("wav data: %w", err)
-			}
-			return decodePCM(b[:n], format, int(channels), int(bits), int(rate))
-		default:
-			if _, err := io.CopyN(io.Discard, r, int64(size+size%2)); err != nil {
-				return nil, 0, fmt.Errorf("wav: skip %q: %w", ch[0:4], err)
-			}
-		}
-	}
-}
-
-func decodePCM(b []byte, format uint16, channels, bits, rate int) ([]float32, int, error) {
-	switch {
-	case format == 1 && bits == 16:
-		step := 2 * channels
-		out := make([]float32, len(b)/step)
-		for i := range out {
-			out[i] = float32(int16(binary.LittleEndian.Uint16(b[i*step:]))) / 32768
-		}
-		return out, rate, nil
-	case format == 3 && bits == 32:
-		step := 4 * channels
-		out := make([]float32, len(b)/step)
-		for i := range out {
-			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[i*step:]))
-		}
-		return out, rate, nil
-	}
-	return nil, 0, fmt.Errorf("wav: format %d with %d bits is not supported", format, bits)
-}
-
-// speech returns a 48 kHz mono clip: testdata/name.wav of the repository if it
-// is there, otherwise text spoken by flite's voice into a temporary file.
-// Clips at another rate go through sox.
-func speech(t testing.TB, name, voice, text string) []float32 {
+// speech returns testdata/name.wav of the repository as 48 kHz mono.
+func speech(t testing.TB, name string) []float32 {
 	t.Helper()
-	path := filepath.Join("..", "testdata", name+".wav")
-	if _, err := os.Stat(path); err != nil {
-		if _, err := exec.LookPath("flite"); err != nil {
-			t.Skipf("no %s and no flite to speak it", path)
-		}
-		path = filepath.Join(t.TempDir(), name+".wav")
-		if out, err := exec.Command("flite", "-voice", voice, "-t", text, "-o", path).CombinedOutput(); err != nil {
-			t.Fatalf("flite: %v: %s", err, out)
-		}
-	}
-	raw, err := os.ReadFile(path)
+	audiotest.NeedTool(t, "ffmpeg")
+	x, err := audiotest.Decode(context.Background(), filepath.Join("..", "testdata", name+".wav"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	x, rate, err := readWAV(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if rate == audio.SampleRate {
-		return x
-	}
-	if _, err := exec.LookPath("sox"); err != nil {
-		t.Skipf("%s is %d Hz and there is no sox to resample it", path, rate)
-	}
-	conv := filepath.Join(t.TempDir(), name+"-48k.wav")
-	if out, err := exec.Command("sox", "-D", path, "-r", "48000", "-c", "1", "-b", "16", conv).CombinedOutput(); err != nil {
-		t.Fatalf("sox: %v: %s", err, out)
-	}
-	raw, err = os.ReadFile(conv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, rate, err = readWAV(bytes.NewReader(raw))
-	if err != nil || rate != audio.SampleRate {
-		t.Fatalf("%s: rate %d, %v", conv, rate, err)
 	}
 	return x
 }
@@ -248,24 +135,4 @@ func tone(freq, amp float64, n int) []float32 {
 		o[i] = float32(amp * math.Sin(2*math.Pi*freq*float64(i)/audio.SampleRate))
 	}
 	return o
-}
-
-func FuzzReadWAV(f *testing.F) {
-	var b bytes.Buffer
-	b.WriteString("RIFF\x00\x00\x00\x00WAVEfmt \x10\x00\x00\x00")
-	binary.Write(&b, binary.LittleEndian, []uint16{1, 1})
-	binary.Write(&b, binary.LittleEndian, []uint32{48000, 96000})
-	binary.Write(&b, binary.LittleEndian, []uint16{2, 16})
-	b.WriteString("data\x04\x00\x00\x00\x01\x00\xff\x7f")
-	f.Add(b.Bytes())
-	f.Add([]byte("RIFF\x00\x00\x00\x00WAVE"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		x, rate, err := readWAV(bytes.NewReader(data))
-		if err != nil {
-			return
-		}
-		if rate == 0 {
-			t.Fatalf("decoded %d samples at rate 0", len(x))
-		}
-	})
 }

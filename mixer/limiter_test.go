@@ -23,7 +23,7 @@ func limit(t *testing.T, x []float32) []float32 {
 }
 
 func TestLimiterCeiling(t *testing.T) {
-	voice := speech(t, "voice-a", "slt", "Thank you very much for the invitation. The project started three years ago.")
+	voice := speech(t, "voice-a")
 	voice = voice[:len(voice)/fs*fs]
 	over := audio.DBToGain(12) // +12 dB: peaks near +9 dBFS
 	cases := map[string][]float32{
@@ -50,7 +50,7 @@ func TestLimiterCeiling(t *testing.T) {
 
 // A signal under the ceiling comes out exactly as it went in, one lookahead later.
 func TestLimiterQuietUnchanged(t *testing.T) {
-	voice := speech(t, "voice-a", "slt", "Thank you very much for the invitation.")
+	voice := speech(t, "voice-a")
 	voice = voice[:len(voice)/fs*fs]
 	x := scale(voice, audio.DBToGain(-2)/audio.Peak(voice)) // peaks at −2 dBFS
 	y := limit(t, x)

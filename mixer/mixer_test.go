@@ -29,7 +29,7 @@ func TestFloorRendition(t *testing.T) {
 	defer m.Close()
 	v := &counting{clip: clip{x: tone(500, 0.5, 100*fs)}}
 	m.SetVoice(v)
-	floor := speech(t, "floor", "rms", floorText)[:100*fs]
+	floor := speech(t, "floor")[:100*fs]
 	out, ms := run(t, m, floor, 100)
 	if v.reads.Load() != 0 {
 		t.Errorf("floor rendition read its voice %d times", v.reads.Load())

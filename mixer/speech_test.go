@@ -7,11 +7,6 @@ import (
 	"tolk/internal/audio"
 )
 
-const (
-	voiceText = "Thank you very much for the invitation. The project started three years ago."
-	floorText = "Good morning, and welcome to the annual meeting of the city network."
-)
-
 // voiceActivity marks every frame of voice that has a 1 ms stretch over the
 // ducking threshold (silent frames are those without any).
 func voiceActivity(voice []float32, thresholdDB float64, frames int) []bool {
@@ -101,7 +96,7 @@ func checkBed(t *testing.T, voice []float32, bedDB []float64, d Ducking) {
 // sits at the depth while the voice speaks and comes back after.
 func TestSpeechOverToneBed(t *testing.T) {
 	const bedHz, bedAmp = 12000.0, 0.0316 // −30 dBFS
-	voice := speech(t, "voice-a", "slt", voiceText)
+	voice := speech(t, "voice-a")
 	d := DefaultDucking()
 	m, err := New(Config{Lang: "en", Ducking: d, VoiceGainDB: -6})
 	if err != nil {
@@ -138,8 +133,8 @@ func TestSpeechOverToneBed(t *testing.T) {
 // what remains after subtracting the voice, and its level against the floor
 // input is the bed gain.
 func TestSpeechOverFloorClip(t *testing.T) {
-	voice := speech(t, "voice-a", "slt", voiceText)
-	floor := speech(t, "floor", "rms", floorText)
+	voice := speech(t, "voice-a")
+	floor := speech(t, "floor")
 	const gv, gf = -6.0, -6.0
 	d := DefaultDucking()
 	m, err := New(Config{Lang: "en", Ducking: d, VoiceGainDB: gv, FloorGainDB: gf})
