@@ -92,10 +92,6 @@ func newCheck() *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			ev, err := config.Load(args[0], os.Environ())
 			if err != nil {
-				var p config.Problems
-				if errors.As(err, &p) {
-					return err
-				}
 				return usageError{err}
 			}
 			fmt.Fprintf(c.OutOrStdout(), "%s: ok (event %q, floor %s, %d interpreted languages)\n",

@@ -174,10 +174,6 @@ func loadServeConfig(f serveFlags) (*config.Event, error) {
 	case f.config != "":
 		var err error
 		if cfg, err = config.Load(f.config, os.Environ()); err != nil {
-			var p config.Problems
-			if errors.As(err, &p) {
-				return nil, err
-			}
 			return nil, usageError{err}
 		}
 	default:
