@@ -1,18 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"tolk/internal/audio/audiotest"
 )
@@ -61,38 +60,19 @@ func TestCheck(t *testing.T) {
 // TestServeDemo runs the real binary as an operator would: the demo starts,
 // serves playlists, and SIGTERM ends it cleanly with exit code 0.
 func TestServeDemo(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { // after the run's own cleanup
+		http.DefaultClient.CloseIdleConnections()
+		goleak.VerifyNone(t, ignore)
+	})
 	audiotest.NeedTool(t, "ffmpeg")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	bin := filepath.Join(t.TempDir(), "tolk")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	cmd := exec.CommandContext(ctx, bin, "serve", "--demo", "--http", "127.0.0.1:0", "--data", t.TempDir())
-	stdout, _ := cmd.StdoutPipe()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	var watch string
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "watch:" {
-			watch = f[1]
-			break
-		}
-	}
-	go io.Copy(io.Discard, stdout)
-	if watch == "" {
-		t.Fatalf("no watch link printed; stderr: %s", stderr.String())
-	}
-	base := strings.TrimSuffix(watch, "/watch/demo")
+	r := startServe(ctx, t, buildTolk(ctx, t), "--demo", "--data", t.TempDir())
 	// The fr playlist fills up as the floor plays.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(base + "/hls/demo/fr/index.m3u8")
+		resp, err := http.Get(r.base + "/hls/demo/fr/index.m3u8")
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -101,17 +81,12 @@ func TestServeDemo(t *testing.T) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no segment in the fr playlist; stderr: %s", stderr.String())
+			t.Fatalf("no segment in the fr playlist; stderr: %s", r.stderr.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v; stderr: %s", err, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "stopped") {
-		t.Errorf("no clean stop logged: %s", stderr.String())
+	r.stop(t)
+	if !strings.Contains(r.stderr.String(), "stopped") {
+		t.Errorf("no clean stop logged: %s", r.stderr.String())
 	}
 }
