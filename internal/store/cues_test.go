@@ -16,10 +16,7 @@ func cue(lang string, startS, endS float64, text string) captions.Cue {
 func TestCuesSurviveRestart(t *testing.T) {
 	ctx := ctxT(t)
 	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openT(t, dir)
 	want := []captions.Cue{
 		cue("en", 1, 3, "Good morning,\neveryone."),
 		cue("en", 3.5, 6, "Welcome to tolk."),

@@ -37,11 +37,7 @@ func TestRecordingStart(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = openT(t, dir)
 	if got, err := s.RecordingStart(ctx, "demo", time.Now()); err != nil || !got.Equal(first) {
 		t.Fatalf("RecordingStart after reopening = %v, %v; want %v", got, err, first)
 	}

@@ -57,6 +57,8 @@ func child(dir string) int {
 	return 0
 }
 
+// openT opens dir and closes the store when the test ends; a test may close
+// it sooner itself (Close is idempotent).
 func openT(t testing.TB, dir string) *Store {
 	t.Helper()
 	s, err := Open(dir)
@@ -177,10 +179,7 @@ func TestCreateCheckRevokeList(t *testing.T) {
 func TestSecretNotStored(t *testing.T) {
 	ctx := ctxT(t)
 	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openT(t, dir)
 	secret, _, err := s.CreateToken(ctx, "demo", RoleInterpreter, "de", "Dora")
 	if err != nil {
 		t.Fatal(err)
@@ -477,10 +476,7 @@ func TestDemoTokens(t *testing.T) {
 func TestMigrations(t *testing.T) {
 	ctx := ctxT(t)
 	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openT(t, dir)
 	if v, err := s.schemaVersion(ctx); err != nil || v != len(migrations) {
 		t.Fatalf("schema version %d, %v; want %d", v, err, len(migrations))
 	}
