@@ -3,7 +3,6 @@ package pages
 import (
 	"net/http"
 	"net/url"
-	"strings"
 )
 
 // Rendition is one audio language of an event as the viewer picks it.
@@ -84,11 +83,7 @@ var watchTmpl = pageTemplate("watch")
 func Watch(w http.ResponseWriter, r *http.Request, d WatchData) {
 	cfg := watchConfig{Event: d.EventID, HLS: d.HLSURL, WHEP: d.WHEPURL, Renditions: []renditionJSON{}}
 	for _, rd := range d.Renditions {
-		name := strings.TrimSpace(rd.Name)
-		if name == "" {
-			name = rd.Tag
-		}
-		cfg.Renditions = append(cfg.Renditions, renditionJSON{Tag: rd.Tag, Name: name, Floor: rd.Floor})
+		cfg.Renditions = append(cfg.Renditions, renditionJSON{Tag: rd.Tag, Name: nameOr(rd.Name, rd.Tag), Floor: rd.Floor})
 	}
 	if d.Captions != nil {
 		caps := []captionJSON{}
