@@ -6,10 +6,14 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"tolk/internal/rtc"
 )
+
+// maxRTP holds any RTP packet pion delivers (its receive MTU is 1460 bytes).
+const maxRTP = 1500
 
 // whipIngest is the one WHIP publisher of an event's floor.
 type whipIngest struct {
@@ -111,11 +115,14 @@ func (s *Server) endWHIP(st *eventState, in *whipIngest) {
 }
 
 // readWHIPTrack decodes the publisher's Opus into the floor; video is read and
-// dropped. It returns when the track ends.
+// dropped unparsed. It returns when the track ends. One buffer and one
+// rtp.Packet serve the whole track (ReadRTP allocates both per packet): the
+// receiver and the floor copy what they keep.
 func (s *Server) readWHIPTrack(t *webrtc.TrackRemote, st *eventState, log *slog.Logger) {
+	buf := make([]byte, maxRTP)
 	if t.Kind() != webrtc.RTPCodecTypeAudio {
 		for {
-			if _, _, err := t.ReadRTP(); err != nil {
+			if _, _, err := t.Read(buf); err != nil {
 				return
 			}
 		}
@@ -126,13 +133,18 @@ func (s *Server) readWHIPTrack(t *webrtc.TrackRemote, st *eventState, log *slog.
 		return
 	}
 	log.Info("whip audio track", "codec", t.Codec().MimeType)
+	var p rtp.Packet
 	for {
-		p, _, err := t.ReadRTP()
+		n, _, err := t.Read(buf)
 		if err != nil {
-			log.Info("whip audio track ended", "lost", rx.Lost, "concealed", rx.Concealed)
+			log.Info("whip audio track ended", "lost", rx.Lost, "concealed", rx.Concealed, "errors", rx.Errors)
 			return
 		}
-		rx.Packet(p)
+		if err := p.Unmarshal(buf[:n]); err != nil {
+			rx.Errors++ // a malformed packet is skipped, not the end of the track
+			continue
+		}
+		rx.Packet(&p)
 	}
 }
 
