@@ -1,11 +1,10 @@
 // Shared harness of the booth scripts: one Chromium per booth page (each
 // browser fakes its own microphone from a WAV file), a timeline of actions
 // that can drive several pages in one run, and the booth's facts as JSON.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CHROMIUM_ARGS, parseArgs, sleep, round1, median } from './lib.mjs';
+import { harness, agreeingPeaks, sleep, round1 } from './lib.mjs';
 
 // toneWav writes a 48 kHz mono 16-bit WAV of a sine at hz (amplitude amp,
 // full scale 1) and returns its path; Chromium loops it as the microphone.
@@ -45,86 +44,26 @@ export function parseJSONArg(s, what) {
   }
 }
 
-// run parses the arguments and hands body a launcher of booth browsers; it
-// prints one JSON object (what body put in ctx.out, plus ok, error and the
-// pages' errors). Exit status: 0 done, 1 failed, 2 deadline, 3 bad arguments.
-export async function run(name, defaults, body) {
-  const out = { script: name, ok: false };
-  let opts;
-  try {
-    opts = parseArgs(process.argv.slice(2), { timeout: 90, locale: 'en-US', ...defaults });
-  } catch (err) {
-    out.error = String(err.message || err);
-    process.stdout.write(JSON.stringify(out) + '\n');
-    process.exit(3);
-  }
-  out.url = opts.url;
-  const browsers = [];
-  const temps = [];
-  const errors = {};
-  let printed = false;
-  const print = (code) => {
-    if (printed) return;
-    printed = true;
-    for (const [who, e] of Object.entries(errors)) {
-      if (e.page.length) (out.page_errors = out.page_errors || {})[who] = e.page;
-      if (e.console.length) (out.console_errors = out.console_errors || {})[who] = e.console.slice(0, 20);
-    }
-    process.stdout.write(JSON.stringify(out) + '\n');
-    process.exitCode = code;
-  };
-  const closeAll = () => Promise.race([Promise.all(browsers.map((b) => b.close().catch(() => {}))), sleep(5000)]);
-  const cleanup = () => {
-    for (const f of temps) fs.rmSync(f, { force: true });
-  };
-  const deadline = setTimeout(async () => {
-    out.error = `timed out after ${opts.timeout} s` + (out.step ? ` during ${out.step}` : '');
-    print(2);
-    await closeAll();
-    cleanup();
-    process.exit(2);
-  }, opts.timeout * 1000);
-
-  // launch starts a browser whose microphone plays micFile (or a tone of
-  // micHz made here) and opens a page in it, labelled who.
-  const launch = async (who, { micFile, micHz }) => {
-    let file = micFile;
-    if (!file) {
-      file = toneWav(micHz);
-      temps.push(file);
-    }
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: CHROMIUM_ARGS.concat([
+// run is the harness for booth scripts: body({opts, out, launch}) gets a
+// launch(who, {micFile, micHz}) that starts a browser whose microphone plays
+// micFile (or a tone of micHz made here) and opens a page in it, labelled
+// who; the pages' errors are reported keyed by who.
+export function run(name, defaults, body) {
+  return harness(name, { timeout: 90, ...defaults }, async ({ opts, out, launch, onClose }) => {
+    const launchBooth = async (who, { micFile, micHz }) => {
+      let file = micFile;
+      if (!file) {
+        file = toneWav(micHz);
+        onClose(() => fs.rmSync(file, { force: true }));
+      }
+      return launch(who, [
         '--use-fake-ui-for-media-stream',
         '--use-fake-device-for-media-stream',
         `--use-file-for-fake-audio-capture=${file}`,
-      ]),
-    });
-    browsers.push(browser);
-    const context = await browser.newContext({ locale: opts.locale });
-    const page = await context.newPage();
-    const e = (errors[who] = { page: [], console: [] });
-    page.on('pageerror', (err) => e.page.push(String(err.message || err)));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') e.console.push(msg.text());
-    });
-    return page;
-  };
-
-  try {
-    await body({ opts, out, launch });
-    delete out.step;
-    out.ok = true;
-    print(0);
-  } catch (err) {
-    out.error = String((err && err.message) || err).split('\n')[0];
-    print(1);
-  } finally {
-    clearTimeout(deadline);
-    await closeAll();
-    cleanup();
-  }
+      ]);
+    };
+    await body({ opts, out, launch: launchBooth });
+  });
 }
 
 // openBooth loads the booth page and waits for its script; it returns the
@@ -210,9 +149,8 @@ export async function waitFor(page, want, timeoutMs) {
 // maximum over the whole listen, not one reading.
 export async function measure(page, stream, { count = 5, intervalMs = 150, tolHz = 4, minMs = 2000, timeoutMs = 8000 } = {}) {
   const t0 = Date.now();
-  const recent = [];
+  const peaks = agreeingPeaks(count, tolHz);
   let stable = null;
-  let last = null;
   let maxPeak = -Infinity;
   let maxRms = -Infinity;
   for (;;) {
@@ -221,21 +159,12 @@ export async function measure(page, stream, { count = 5, intervalMs = 150, tolHz
       maxPeak = Math.max(maxPeak, r.l.peakDb);
       maxRms = Math.max(maxRms, r.l.rmsDb);
     }
-    const p = r.p;
-    last = p;
-    if (!stable && p && p.hz !== null && p.db > -100) {
-      recent.push(p);
-      if (recent.length > count) recent.shift();
-      const hz = recent.map((x) => x.hz);
-      if (recent.length === count && Math.max(...hz) - Math.min(...hz) <= tolHz) {
-        stable = { hz: round1(median(hz)), db: round1(median(recent.map((x) => x.db))) };
-      }
-    } else if (!stable) recent.length = 0;
+    if (!stable) stable = peaks.add(r.p);
     const waited = Date.now() - t0;
     if ((stable && waited >= minMs) || waited >= timeoutMs) break;
     await sleep(intervalMs);
   }
-  const peak = stable || { hz: last && last.hz !== null ? round1(last.hz) : null, db: last && last.db !== null ? round1(last.db) : null };
+  const peak = stable || peaks.last();
   const fin = (x) => (Number.isFinite(x) ? round1(x) : null);
   return {
     stream,
@@ -299,6 +228,26 @@ export async function snapshot(page) {
     mic_settings: s.micSettings,
     audio: s.audio,
     chat: s.chat.map((c) => ({ name: c.name, text: c.text })),
+  };
+}
+
+// pageReport is what booth.mjs and booth2.mjs print of a page at the end,
+// from its snapshot.
+export function pageReport(s) {
+  return {
+    states: s.states,
+    on_air_seen: s.on_air_seen,
+    warnings_seen: s.warnings_seen,
+    refused: s.refused,
+    answers: s.answers,
+    restarts: s.restarts,
+    rtt: s.rtt,
+    connection_state: s.connection_state,
+    inbound: s.inbound,
+    outbound: s.outbound,
+    mic_settings: s.mic_settings,
+    chat: s.chat,
+    final: { state: s.state, on_air: s.on_air, mic: s.mic, handover: s.handover, warning: s.warning, input: s.input, members: s.members },
   };
 }
 

@@ -62,11 +62,15 @@ export function parseArgs(argv, defaults) {
   return out;
 }
 
-// run parses the arguments, launches Chromium, runs body(ctx) and prints one
-// JSON object: what body put in ctx.out, plus ok, error and page errors. The
+// harness parses the arguments and runs body({opts, out, launch, onClose})
+// under the --timeout deadline. launch(who, extraArgs) starts a Chromium
+// (CHROMIUM_ARGS plus extraArgs) and returns a page in it whose errors are
+// reported under who (null: a script's only page); onClose(fn) has fn run
+// once the browsers are closed, on the deadline too. It prints one JSON
+// object: what body put in out, plus ok, error and the pages' errors. The
 // exit status is 0 when body finished, 1 when it threw, 2 on the deadline
 // and 3 on bad arguments.
-export async function run(name, defaults, body) {
+export async function harness(name, defaults, body) {
   const out = { script: name, ok: false };
   let opts;
   try {
@@ -77,36 +81,52 @@ export async function run(name, defaults, body) {
     process.exit(3);
   }
   out.url = opts.url;
-  const pageErrors = [];
-  const consoleErrors = [];
-  let browser = null;
+  const browsers = [];
+  const errors = new Map(); // who → { page: [], console: [] }
+  const closers = [];
   let printed = false;
   const print = (code) => {
     if (printed) return;
     printed = true;
-    if (pageErrors.length) out.page_errors = pageErrors;
-    if (consoleErrors.length) out.console_errors = consoleErrors.slice(0, 20);
+    const put = (key, who, list) => {
+      if (!list.length) return;
+      if (who === null) out[key] = list;
+      else (out[key] = out[key] || {})[who] = list;
+    };
+    for (const [who, e] of errors) {
+      put('page_errors', who, e.page);
+      put('console_errors', who, e.console.slice(0, 20));
+    }
     process.stdout.write(JSON.stringify(out) + '\n');
     process.exitCode = code;
+  };
+  const closeAll = async () => {
+    await Promise.race([Promise.all(browsers.map((b) => b.close().catch(() => {}))), sleep(5000)]);
+    for (const fn of closers) fn();
   };
   const deadline = setTimeout(async () => {
     out.error = `timed out after ${opts.timeout} s` + (out.step ? ` during ${out.step}` : '');
     print(2);
-    const closing = browser ? browser.close().catch(() => {}) : null;
-    await Promise.race([closing, sleep(3000)]);
+    await closeAll();
     process.exit(2);
   }, opts.timeout * 1000);
 
-  try {
-    out.step = 'launch';
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const launch = async (who, extraArgs = []) => {
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS.concat(extraArgs) });
+    browsers.push(browser);
     const context = await browser.newContext({ locale: opts.locale });
     const page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(String(err.message || err)));
+    const e = { page: [], console: [] };
+    errors.set(who, e);
+    page.on('pageerror', (err) => e.page.push(String(err.message || err)));
     page.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push(msg.text());
+      if (msg.type() === 'error') e.console.push(msg.text());
     });
-    await body({ opts, out, page, context, browser });
+    return page;
+  };
+
+  try {
+    await body({ opts, out, launch, onClose: (fn) => closers.push(fn) });
     delete out.step;
     out.ok = true;
     print(0);
@@ -115,8 +135,18 @@ export async function run(name, defaults, body) {
     print(1);
   } finally {
     clearTimeout(deadline);
-    if (browser) await Promise.race([browser.close().catch(() => {}), sleep(5000)]);
+    await closeAll();
   }
+}
+
+// run is the harness for a script of one page: it launches Chromium and
+// runs body({opts, out, page}).
+export function run(name, defaults, body) {
+  return harness(name, defaults, async ({ opts, out, launch }) => {
+    out.step = 'launch';
+    const page = await launch(null);
+    await body({ opts, out, page });
+  });
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -180,26 +210,39 @@ export async function waitState(page, want, timeoutMs) {
 // samples agree within `tolHz`, and returns their median with how long it took.
 export async function stablePeak(page, { count = 5, intervalMs = 200, tolHz = 4, timeoutMs = 10000 } = {}) {
   const t0 = Date.now();
-  const recent = [];
-  let last = null;
+  const peaks = agreeingPeaks(count, tolHz);
   while (Date.now() - t0 < timeoutMs) {
-    const p = await page.evaluate(() => window.tolkWatch.peakHz());
-    last = p;
-    if (p && p.hz !== null && p.db > -100) {
-      recent.push(p);
-      if (recent.length > count) recent.shift();
-      if (recent.length === count) {
-        const hz = recent.map((x) => x.hz);
-        if (Math.max(...hz) - Math.min(...hz) <= tolHz) {
-          return { hz: round1(median(hz)), db: round1(median(recent.map((x) => x.db))), stable: true, ms: Date.now() - t0 };
-        }
-      }
-    } else {
-      recent.length = 0;
-    }
+    const stable = peaks.add(await page.evaluate(() => window.tolkWatch.peakHz()));
+    if (stable) return { ...stable, stable: true, ms: Date.now() - t0 };
     await sleep(intervalMs);
   }
-  return { hz: last && last.hz !== null ? round1(last.hz) : null, db: last && last.db !== null ? round1(last.db) : null, stable: false, ms: Date.now() - t0 };
+  return { ...peaks.last(), stable: false, ms: Date.now() - t0 };
+}
+
+// agreeingPeaks follows peak readings ({hz, db}, hz null when there is no
+// peak): add returns the median {hz, db} of the last count readings once
+// they agree within tolHz (null until then; a reading without a peak starts
+// over), last the latest reading, rounded.
+export function agreeingPeaks(count, tolHz) {
+  const recent = [];
+  let last = null;
+  return {
+    add(p) {
+      last = p;
+      if (!(p && p.hz !== null && p.db > -100)) {
+        recent.length = 0;
+        return null;
+      }
+      recent.push(p);
+      if (recent.length > count) recent.shift();
+      const hz = recent.map((x) => x.hz);
+      if (recent.length < count || Math.max(...hz) - Math.min(...hz) > tolHz) return null;
+      return { hz: round1(median(hz)), db: round1(median(recent.map((x) => x.db))) };
+    },
+    last() {
+      return { hz: last && last.hz !== null ? round1(last.hz) : null, db: last && last.db !== null ? round1(last.db) : null };
+    },
+  };
 }
 
 export function median(xs) {
