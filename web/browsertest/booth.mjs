@@ -34,13 +34,14 @@
 //   inbound_floor_growing floor packetsReceived grew while listening
 //   outbound              the microphone's outbound-rtp {packetsSent, bytesSent, targetBitrate, codec}
 //   mic_settings          getSettings() of the microphone track (echoCancellation, …)
+//   chat                  [{name, text}] the booth chat as the page shows it
 //   final                 {state, on_air, mic, handover, warning, input, members} at the end
 //   floor_captions        the floor-caption strip: {shown, lang, none, note_visible, note}: lang when it
 //                         follows the floor's captions; note is the text shown when the floor has none
 //   steps                 per action: {i, who, action, ok, ms, result?}
 //   page_errors?, console_errors?
 
-import { run, openBooth, runSteps, measure, snapshot, parseJSONArg } from './booth_lib.mjs';
+import { run, openBooth, runSteps, measure, snapshot, pageReport, parseJSONArg } from './booth_lib.mjs';
 import { sleep } from './lib.mjs';
 
 // floorCaptions reports the floor-caption strip once the page has asked the
@@ -92,19 +93,5 @@ await run('booth', {
 
   out.step = 'report';
   out.floor_captions = await floorCaptions(page);
-  const s = await snapshot(page);
-  Object.assign(out, {
-    states: s.states,
-    on_air_seen: s.on_air_seen,
-    warnings_seen: s.warnings_seen,
-    refused: s.refused,
-    answers: s.answers,
-    restarts: s.restarts,
-    rtt: s.rtt,
-    connection_state: s.connection_state,
-    inbound: s.inbound,
-    outbound: s.outbound,
-    mic_settings: s.mic_settings,
-    final: { state: s.state, on_air: s.on_air, mic: s.mic, handover: s.handover, warning: s.warning, input: s.input, members: s.members },
-  });
+  Object.assign(out, pageReport(await snapshot(page)));
 });

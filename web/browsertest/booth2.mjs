@@ -22,7 +22,7 @@
 //   steps           per timeline step: {i, who, action, ok, ms, result?}
 //   page_errors?, console_errors?   keyed by a / b
 
-import { run, openBooth, runSteps, measure, snapshot, parseJSONArg } from './booth_lib.mjs';
+import { run, openBooth, runSteps, measure, snapshot, pageReport, parseJSONArg } from './booth_lib.mjs';
 
 await run('booth2', {
   event: 'demo', lang: 'fr', langB: '', tokenA: '', tokenB: '', fakeMicA: '', fakeMicB: '', micHzA: 660, micHzB: 880,
@@ -61,21 +61,6 @@ await run('booth2', {
 
   out.step = 'report';
   for (const k of ['a', 'b']) {
-    const s = await snapshot(pages[k]);
-    Object.assign(reports[k], {
-      states: s.states,
-      on_air_seen: s.on_air_seen,
-      warnings_seen: s.warnings_seen,
-      refused: s.refused,
-      answers: s.answers,
-      restarts: s.restarts,
-      rtt: s.rtt,
-      connection_state: s.connection_state,
-      inbound: s.inbound,
-      outbound: s.outbound,
-      mic_settings: s.mic_settings,
-      chat: s.chat,
-      final: { state: s.state, on_air: s.on_air, mic: s.mic, handover: s.handover, warning: s.warning, input: s.input, members: s.members },
-    });
+    Object.assign(reports[k], pageReport(await snapshot(pages[k])));
   }
 });
