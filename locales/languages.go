@@ -1,10 +1,6 @@
 package locales
 
-import (
-	"strings"
-
-	"golang.org/x/text/language"
-)
+import "golang.org/x/text/language"
 
 // Language is one spoken or written language as tolk shows it: its BCP 47
 // tag, its name in itself (what a viewer looks for in a picker), its English
@@ -106,12 +102,8 @@ var byTag = func() map[string]Language {
 // base language it has ("fr-BE") is answered with that language's names under
 // the requested tag. It reports false for malformed or unknown tags.
 func LookupLanguage(tag string) (Language, bool) {
-	tag = strings.TrimSpace(tag)
-	if tag == "" || len(tag) > 64 {
-		return Language{}, false
-	}
-	t, err := language.Parse(tag)
-	if err != nil {
+	t, ok := parse(tag)
+	if !ok {
 		return Language{}, false
 	}
 	canon := t.String()

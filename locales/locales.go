@@ -107,12 +107,8 @@ func Catalog(locale string) map[string]string {
 // resolve maps a requested tag to a locale that has a catalog: the tag itself
 // or, failing that, its base language.
 func resolve(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 64 {
-		return "", false
-	}
-	tag, err := language.Parse(s)
-	if err != nil {
+	tag, ok := parse(s)
+	if !ok {
 		return "", false
 	}
 	if _, ok := catalogs[tag.String()]; ok {
@@ -212,14 +208,21 @@ var rtlScripts = map[string]bool{
 }
 
 func rtl(tag string) bool {
-	tag = strings.TrimSpace(tag)
-	if tag == "" || len(tag) > 64 {
-		return false
-	}
-	t, err := language.Parse(tag)
-	if err != nil {
+	t, ok := parse(tag)
+	if !ok {
 		return false
 	}
 	script, conf := t.Script()
 	return conf != language.No && rtlScripts[script.String()]
+}
+
+// parse reads a tag as a request gives it: surrounding space
+// ignored, at most 64 bytes, well-formed BCP 47.
+func parse(s string) (language.Tag, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 64 {
+		return language.Und, false
+	}
+	t, err := language.Parse(s)
+	return t, err == nil
 }
