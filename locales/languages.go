@@ -9,23 +9,24 @@ type Language struct {
 	Tag     string
 	Native  string
 	English string
-	RTL     bool
+	RTL     bool // derived from the tag's likely script, as Dir does
 }
 
 // languages is the catalogue, ordered by tag. Regional entries exist only
-// where speakers expect to see the region named.
+// where speakers expect to see the region named. RTL is filled in from the
+// tag by byTag's initialiser.
 var languages = []Language{
 	{Tag: "af", Native: "Afrikaans", English: "Afrikaans"},
-	{Tag: "ar", Native: "العربية", English: "Arabic", RTL: true},
+	{Tag: "ar", Native: "العربية", English: "Arabic"},
 	{Tag: "bg", Native: "Български", English: "Bulgarian"},
 	{Tag: "bn", Native: "বাংলা", English: "Bengali"},
 	{Tag: "ca", Native: "Català", English: "Catalan"},
-	{Tag: "ckb", Native: "کوردیی ناوەندی", English: "Central Kurdish", RTL: true},
+	{Tag: "ckb", Native: "کوردیی ناوەندی", English: "Central Kurdish"},
 	{Tag: "cs", Native: "Čeština", English: "Czech"},
 	{Tag: "cy", Native: "Cymraeg", English: "Welsh"},
 	{Tag: "da", Native: "Dansk", English: "Danish"},
 	{Tag: "de", Native: "Deutsch", English: "German"},
-	{Tag: "dv", Native: "ދިވެހި", English: "Dhivehi", RTL: true},
+	{Tag: "dv", Native: "ދިވެހި", English: "Dhivehi"},
 	{Tag: "el", Native: "Ελληνικά", English: "Greek"},
 	{Tag: "en", Native: "English", English: "English"},
 	{Tag: "en-GB", Native: "English (UK)", English: "English (United Kingdom)"},
@@ -34,13 +35,13 @@ var languages = []Language{
 	{Tag: "es-419", Native: "Español (Latinoamérica)", English: "Spanish (Latin America)"},
 	{Tag: "et", Native: "Eesti", English: "Estonian"},
 	{Tag: "eu", Native: "Euskara", English: "Basque"},
-	{Tag: "fa", Native: "فارسی", English: "Persian", RTL: true},
+	{Tag: "fa", Native: "فارسی", English: "Persian"},
 	{Tag: "fi", Native: "Suomi", English: "Finnish"},
 	{Tag: "fr", Native: "Français", English: "French"},
 	{Tag: "fr-CA", Native: "Français (Canada)", English: "French (Canada)"},
 	{Tag: "ga", Native: "Gaeilge", English: "Irish"},
 	{Tag: "gl", Native: "Galego", English: "Galician"},
-	{Tag: "he", Native: "עברית", English: "Hebrew", RTL: true},
+	{Tag: "he", Native: "עברית", English: "Hebrew"},
 	{Tag: "hi", Native: "हिन्दी", English: "Hindi"},
 	{Tag: "hr", Native: "Hrvatski", English: "Croatian"},
 	{Tag: "hu", Native: "Magyar", English: "Hungarian"},
@@ -62,13 +63,13 @@ var languages = []Language{
 	{Tag: "nn", Native: "Norsk nynorsk", English: "Norwegian Nynorsk"},
 	{Tag: "no", Native: "Norsk", English: "Norwegian"},
 	{Tag: "pl", Native: "Polski", English: "Polish"},
-	{Tag: "ps", Native: "پښتو", English: "Pashto", RTL: true},
+	{Tag: "ps", Native: "پښتو", English: "Pashto"},
 	{Tag: "pt", Native: "Português", English: "Portuguese"},
 	{Tag: "pt-BR", Native: "Português (Brasil)", English: "Portuguese (Brazil)"},
 	{Tag: "pt-PT", Native: "Português (Portugal)", English: "Portuguese (Portugal)"},
 	{Tag: "ro", Native: "Română", English: "Romanian"},
 	{Tag: "ru", Native: "Русский", English: "Russian"},
-	{Tag: "sd", Native: "سنڌي", English: "Sindhi", RTL: true},
+	{Tag: "sd", Native: "سنڌي", English: "Sindhi"},
 	{Tag: "sk", Native: "Slovenčina", English: "Slovak"},
 	{Tag: "sl", Native: "Slovenščina", English: "Slovenian"},
 	{Tag: "sq", Native: "Shqip", English: "Albanian"},
@@ -78,21 +79,23 @@ var languages = []Language{
 	{Tag: "ta", Native: "தமிழ்", English: "Tamil"},
 	{Tag: "th", Native: "ไทย", English: "Thai"},
 	{Tag: "tr", Native: "Türkçe", English: "Turkish"},
-	{Tag: "ug", Native: "ئۇيغۇرچە", English: "Uyghur", RTL: true},
+	{Tag: "ug", Native: "ئۇيغۇرچە", English: "Uyghur"},
 	{Tag: "uk", Native: "Українська", English: "Ukrainian"},
-	{Tag: "ur", Native: "اردو", English: "Urdu", RTL: true},
+	{Tag: "ur", Native: "اردو", English: "Urdu"},
 	{Tag: "vi", Native: "Tiếng Việt", English: "Vietnamese"},
-	{Tag: "yi", Native: "ייִדיש", English: "Yiddish", RTL: true},
+	{Tag: "yi", Native: "ייִדיש", English: "Yiddish"},
 	{Tag: "zh", Native: "中文", English: "Chinese"},
 	{Tag: "zh-Hans", Native: "简体中文", English: "Chinese (Simplified)"},
 	{Tag: "zh-Hant", Native: "繁體中文", English: "Chinese (Traditional)"},
 }
 
-// byTag indexes languages by canonical tag.
+// byTag indexes languages by canonical tag, once each entry's writing
+// direction is set.
 var byTag = func() map[string]Language {
 	m := make(map[string]Language, len(languages))
-	for _, l := range languages {
-		m[l.Tag] = l
+	for i := range languages {
+		languages[i].RTL = rtl(languages[i].Tag)
+		m[languages[i].Tag] = languages[i]
 	}
 	return m
 }()

@@ -315,6 +315,7 @@ func TestLookupLanguage(t *testing.T) {
 
 func TestLanguageCatalogue(t *testing.T) {
 	all := Languages()
+	var rtl []string
 	for i, l := range all {
 		tag, err := language.Parse(l.Tag)
 		if err != nil || tag.String() != l.Tag {
@@ -326,9 +327,19 @@ func TestLanguageCatalogue(t *testing.T) {
 		if l.RTL != (Dir(l.Tag) == "rtl") {
 			t.Errorf("%q: RTL %v but Dir says %s", l.Tag, l.RTL, Dir(l.Tag))
 		}
+		if l.RTL {
+			rtl = append(rtl, l.Tag)
+		}
+		if got, ok := LookupLanguage(l.Tag); !ok || got != l {
+			t.Errorf("LookupLanguage(%q) = %+v, %v; want %+v", l.Tag, got, ok, l)
+		}
 		if strings.TrimSpace(l.Native) == "" || strings.TrimSpace(l.English) == "" {
 			t.Errorf("%q lacks a name: %+v", l.Tag, l)
 		}
+	}
+	// The languages written right to left, as their speakers know them.
+	if want := strings.Fields("ar ckb dv fa he ps sd ug ur yi"); !slices.Equal(rtl, want) {
+		t.Errorf("right-to-left languages %v, want %v", rtl, want)
 	}
 	all[0].Native = "changed"
 	if Languages()[0].Native == "changed" {
