@@ -1,0 +1,50 @@
+package interpreter
+
+import (
+	"testing"
+
+	"tolk/internal/audio"
+)
+
+// loopMic plays x in a loop, one frame per tick.
+type loopMic struct{ x []float32 }
+
+func (m *loopMic) ReadFrame(pts int64) (audio.Frame, bool) {
+	k := int(pts/audio.FrameSamples) % (len(m.x) / audio.FrameSamples)
+	return audio.Frame{PTS: pts, Samples: m.x[k*audio.FrameSamples : (k+1)*audio.FrameSamples]}, true
+}
+
+// BenchmarkVoice is a booth's clean voice for one tick, two interpreters in
+// the booth, one on air: without subscribers (what the mix pulls) and with a
+// booth taking it as relay (the relay encoder).
+func BenchmarkVoice(b *testing.B) {
+	x := micSpeech(b)
+	for _, relay := range []bool{false, true} {
+		name := "mix"
+		if relay {
+			name = "relay"
+		}
+		b.Run(name, func(b *testing.B) {
+			v, err := NewVoice(64000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer v.Close()
+			on, off := &loopMic{x: x}, &loopMic{x: x}
+			v.set(&selection{onAir: on, open: true, all: []frameReader{on, off}})
+			b.ReportAllocs()
+			if !relay {
+				for i := 0; i < b.N; i++ {
+					v.ReadFrame(int64(i * audio.FrameSamples))
+				}
+				return
+			}
+			sub := v.SubscribePackets(1)
+			defer sub.Unsubscribe()
+			for i := 0; i < b.N; i++ {
+				v.ReadFrame(int64(i * audio.FrameSamples))
+				<-sub.C
+			}
+		})
+	}
+}
