@@ -48,6 +48,16 @@ func layout(pause int64, counts ...int) []speechfake.Word {
 	return words
 }
 
+// render makes a clip of n ms carrying script in the fake's toy code.
+func render(t *testing.T, script []speechfake.Word, n int) []float32 {
+	t.Helper()
+	clip, err := speechfake.Render(lexicon, script, int(ms(n)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return clip
+}
+
 // base is where the clip sits on the program timeline.
 const base = 3600 * audio.SampleRate
 
@@ -190,10 +200,7 @@ func checkLimits(t *testing.T, srv *speechfake.Server, s *Stream) {
 func TestInterimsThenFinalsOnProgramTime(t *testing.T) {
 	t.Parallel()
 	script := layout(ms(600), 3, 4)
-	clip, err := speechfake.Render(lexicon, script, int(ms(3400)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	clip := render(t, script, 3400)
 	srv, s, stop := start(t, setup{})
 	defer stop()
 	// The silence between the utterances (1.3..1.6 s of clip) never reaches
@@ -242,10 +249,7 @@ func TestCapRestartMidSpeechLosesNoWord(t *testing.T) {
 	// Dense speech (short pauses) over three stream caps: every cap falls in
 	// an unsettled utterance, and its audio is sent again.
 	script := layout(ms(400), 4, 5, 4, 5, 4)
-	clip, err := speechfake.Render(lexicon, script, int(ms(9000)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	clip := render(t, script, 9000)
 	srv, s, stop := start(t, setup{fake: speechfake.Config{Cap: 2 * time.Second}})
 	defer stop()
 	r := feed(t, s, clip, nil)
@@ -266,10 +270,7 @@ func TestPlannedRestartAtUtteranceBoundaryAndInSpeech(t *testing.T) {
 	// The first restart comes at a pause; the long second utterance outlasts
 	// RestartAfter+RestartGrace, so a restart cuts into it.
 	script := layout(ms(500), 3, 12, 3)
-	clip, err := speechfake.Render(lexicon, script, int(ms(7600)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	clip := render(t, script, 7600)
 	srv, s, stop := start(t, setup{
 		fake: speechfake.Config{Cap: 30 * time.Second},
 		cfg:  Config{RestartAfter: 700 * time.Millisecond, RestartGrace: 1500 * time.Millisecond},
@@ -291,10 +292,7 @@ func TestPlannedRestartAtUtteranceBoundaryAndInSpeech(t *testing.T) {
 func TestErrorsRetriedWithBackoffNeverFatal(t *testing.T) {
 	t.Parallel()
 	script := layout(ms(500), 4, 4, 4)
-	clip, err := speechfake.Render(lexicon, script, int(ms(5000)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	clip := render(t, script, 5000)
 	srv, s, stop := start(t, setup{cfg: Config{BackoffMin: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond}})
 	defer stop()
 	srv.FailNext(codes.Unauthenticated, 1)
@@ -368,10 +366,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestStallMidUtteranceRestartsLosingNoWord(t *testing.T) {
 	t.Parallel()
 	script := layout(ms(500), 4, 4, 4, 4)
-	clip, err := speechfake.Render(lexicon, script, int(ms(8000)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	clip := render(t, script, 8000)
 	// The watchdog, the backoff and the restart timers run on a manual
 	// clock; the audio, gRPC and the fake run in real time.
 	clk := audiotest.NewClock()
@@ -434,10 +429,7 @@ func TestMuteServiceEndsWithinDrain(t *testing.T) {
 	// The service reads the audio, never answers, and does not end the
 	// stream after the half-close.
 	srv.Mute(true)
-	clip, err := speechfake.Render(lexicon, layout(ms(500), 3), int(ms(1500)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	clip := render(t, layout(ms(500), 3), 1500)
 	for i := 0; (i+1)*audio.FrameSamples <= len(clip); i++ {
 		if err := s.Write(audio.Frame{PTS: base + int64(i*audio.FrameSamples), Samples: clip[i*audio.FrameSamples : (i+1)*audio.FrameSamples]}); err != nil {
 			t.Fatal(err)
