@@ -246,14 +246,21 @@ func (m *Muxer) write(w http.ResponseWriter, r *http.Request, ctype, cache []str
 	m.stats.bytesServed.Add(int64(n))
 }
 
-// fail answers with a JSON error body that is never cached.
+// fail counts an error answer and writes it.
 func (m *Muxer) fail(w http.ResponseWriter, code int, msg string) {
 	switch code {
 	case http.StatusBadRequest:
 		m.stats.badRequests.Add(1)
 	case http.StatusNotFound:
 		m.stats.notFound.Add(1)
-	case http.StatusServiceUnavailable:
+	}
+	writeError(w, code, msg)
+}
+
+// writeError answers with a JSON error body that is never cached; a 503 asks
+// the player to retry in a second.
+func writeError(w http.ResponseWriter, code int, msg string) {
+	if code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
 	body, _ := json.Marshal(struct {

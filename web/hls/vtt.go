@@ -186,16 +186,16 @@ func vttTime(pts int64) string {
 // rendition's prefix); another run's segment names are not found.
 func (s *Subtitles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
+	h["Access-Control-Allow-Origin"] = hdrAnyOrigin
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.Set("Allow", "GET, HEAD")
-		writeJSONError(w, http.StatusMethodNotAllowed, "method not allowed")
+		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
 	p := strings.TrimPrefix(r.URL.Path, "/")
 	if p == "index.m3u8" {
-		h.Set("Content-Type", "application/vnd.apple.mpegurl")
-		h.Set("Cache-Control", "no-cache")
+		h["Content-Type"] = hdrPlaylist
+		h["Cache-Control"] = hdrNoCache
 		_, _ = w.Write(*s.playlist.Load())
 		return
 	}
@@ -203,22 +203,15 @@ func (s *Subtitles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	num, ok2 := strings.CutSuffix(num, ".vtt")
 	n, ok3 := parseNumber(num)
 	if !ok || !ok2 || !ok3 {
-		writeJSONError(w, http.StatusNotFound, "no such subtitle resource")
+		writeError(w, http.StatusNotFound, "no such subtitle resource")
 		return
 	}
 	body, ok := s.segment(n)
 	if !ok {
-		writeJSONError(w, http.StatusNotFound, "segment not available")
+		writeError(w, http.StatusNotFound, "segment not available")
 		return
 	}
 	h.Set("Content-Type", "text/vtt; charset=utf-8")
-	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h["Cache-Control"] = hdrImmutable
 	_, _ = w.Write(body)
-}
-
-func writeJSONError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_, _ = fmt.Fprintf(w, "{\"error\":%q}\n", msg)
 }
