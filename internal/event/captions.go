@@ -21,10 +21,8 @@ import (
 
 // captionLang is one language's captions: its pipeline and its WebVTT rendition.
 type captionLang struct {
-	tag      string
 	pipeline *captions.Pipeline
 	subs     *hls.Subtitles
-	source   *fanout.Sub[audio.Frame] // the clean audio recognized
 }
 
 // recognizers builds the backends the configuration asks for.
@@ -86,10 +84,10 @@ func (e *Event) newCaptions(recs map[string]captions.Recognizer, sink captions.C
 		if rec == nil {
 			continue
 		}
-		c := &captionLang{tag: r.Tag,
-			pipeline: captions.NewPipeline(e.cfg.ID, r.Tag, rec, tag, sink, e.log, e.clock)}
-		c.subs = hls.NewSubtitles(hopts, e.epoch)
-		e.captions[r.Tag] = c
+		e.captions[r.Tag] = &captionLang{
+			pipeline: captions.NewPipeline(e.cfg.ID, r.Tag, rec, tag, sink, e.log, e.clock),
+			subs:     hls.NewSubtitles(hopts, e.epoch),
+		}
 		subs = append(subs, hls.SubtitleRendition{ID: "cc-" + r.Tag, Name: r.Name, Language: r.Tag,
 			Default: r.Floor, URI: "subs/" + r.Tag + "/index.m3u8"})
 	}
@@ -100,16 +98,17 @@ func (e *Event) newCaptions(recs map[string]captions.Recognizer, sink captions.C
 // booth's voice, never the mix) and its cues to the WebVTT rendition.
 func (e *Event) startCaptions() {
 	for tag, c := range e.captions {
+		var source *fanout.Sub[audio.Frame] // the clean audio recognized
 		if v, ok := e.voices[tag]; ok {
-			c.source = v.SubscribePCM(250)
+			source = v.SubscribePCM(250)
 		} else {
-			c.source = e.mixes[tag].SubscribePCM(250)
+			source = e.mixes[tag].SubscribePCM(250)
 		}
 		e.outputs.Add(2)
 		go func() { // ends when the source hub closes
 			defer e.outputs.Done()
 			// Each frame is a fresh copy, handed over to the pipeline.
-			for f := range c.source.C {
+			for f := range source.C {
 				c.pipeline.Write(f)
 			}
 		}()
