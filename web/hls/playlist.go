@@ -75,6 +75,14 @@ func appendSeconds(b []byte, samples int64) []byte {
 	return strconv.AppendInt(b, frac, 10)
 }
 
+// targetSeconds is the EXT-X-TARGETDURATION of segments of seg samples.
+func targetSeconds(seg int64) int64 { return (seg + audio.SampleRate - 1) / audio.SampleRate }
+
+// appendDate writes an EXT-X-PROGRAM-DATE-TIME value.
+func appendDate(b []byte, t time.Time) []byte {
+	return t.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+}
+
 // mediaWriter renders a rendition's media playlist; it is built once per
 // Muxer and called by the writer after every new part.
 type mediaWriter struct {
@@ -88,7 +96,7 @@ type mediaWriter struct {
 func newMediaWriter(o Options) *mediaWriter {
 	partSamples := audio.Samples(o.PartDuration)
 	segSamples := audio.Samples(o.SegmentDuration)
-	targetSec := (segSamples + audio.SampleRate - 1) / audio.SampleRate
+	targetSec := targetSeconds(segSamples)
 	var h []byte
 	h = append(h, "#EXTM3U\n#EXT-X-VERSION:"...)
 	h = strconv.AppendInt(h, playlistVersion, 10)
@@ -168,7 +176,7 @@ func (w *mediaWriter) render(segs []*segment, open *segment, ended bool, prev in
 // Parts older than three target durations are left out, as the protocol asks.
 func (w *mediaWriter) appendSegment(b []byte, s *segment, edge int64) []byte {
 	b = append(b, "#EXT-X-PROGRAM-DATE-TIME:"...)
-	b = s.pdt.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	b = appendDate(b, s.pdt)
 	b = append(b, '\n')
 	if s.start+s.dur < edge-3*w.target {
 		return b

@@ -132,21 +132,33 @@ func (s *Subtitles) Close() {
 func (s *Subtitles) render() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	target := (s.seg + audio.SampleRate - 1) / audio.SampleRate
-	var b strings.Builder
-	fmt.Fprintf(&b, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-TARGETDURATION:%d\n#EXT-X-MEDIA-SEQUENCE:%d\n", playlistVersion, target, s.first)
+	var b []byte
+	b = append(b, "#EXTM3U\n#EXT-X-VERSION:"...)
+	b = strconv.AppendInt(b, playlistVersion, 10)
+	b = append(b, "\n#EXT-X-TARGETDURATION:"...)
+	b = strconv.AppendInt(b, targetSeconds(s.seg), 10)
+	b = append(b, "\n#EXT-X-MEDIA-SEQUENCE:"...)
+	b = strconv.AppendInt(b, s.first, 10)
+	b = append(b, '\n')
 	epoch, haveEpoch := s.epoch()
 	for n := s.first; (n+1)*s.seg <= s.edge; n++ {
 		if haveEpoch {
-			fmt.Fprintf(&b, "#EXT-X-PROGRAM-DATE-TIME:%s\n", epoch.Add(audio.Duration(n*s.seg)).UTC().Format("2006-01-02T15:04:05.000Z"))
+			b = append(b, "#EXT-X-PROGRAM-DATE-TIME:"...)
+			b = appendDate(b, epoch.Add(audio.Duration(n*s.seg)))
+			b = append(b, '\n')
 		}
-		fmt.Fprintf(&b, "#EXTINF:%s,\n%s/seg%d.vtt\n", strconv.FormatFloat(float64(s.seg)/audio.SampleRate, 'f', 3, 64), s.run, n)
+		b = append(b, "#EXTINF:"...)
+		b = appendSeconds(b, s.seg)
+		b = append(b, ",\n"...)
+		b = append(b, s.run...)
+		b = append(b, "/seg"...)
+		b = strconv.AppendInt(b, n, 10)
+		b = append(b, ".vtt\n"...)
 	}
 	if s.ended {
-		b.WriteString("#EXT-X-ENDLIST\n")
+		b = append(b, "#EXT-X-ENDLIST\n"...)
 	}
-	out := []byte(b.String())
-	s.playlist.Store(&out)
+	s.playlist.Store(&b)
 }
 
 // segment renders WebVTT segment n, or false if it is not published.

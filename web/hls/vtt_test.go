@@ -28,7 +28,7 @@ func TestSubtitlesSegmentsAlignWithAudio(t *testing.T) {
 		return rec.Code, string(b)
 	}
 	_, pl := get("index.m3u8")
-	for _, want := range []string{"#EXT-X-TARGETDURATION:2", "#EXT-X-MEDIA-SEQUENCE:0", "\nr1/seg0.vtt\n", "\nr1/seg1.vtt\n",
+	for _, want := range []string{"#EXT-X-TARGETDURATION:2", "#EXT-X-MEDIA-SEQUENCE:0", "\n#EXTINF:2.000,\nr1/seg0.vtt\n", "\nr1/seg1.vtt\n",
 		"#EXT-X-PROGRAM-DATE-TIME:2026-01-01T09:00:02.000Z"} {
 		if !strings.Contains(pl, want) {
 			t.Errorf("playlist lacks %q:\n%s", want, pl)
