@@ -36,9 +36,6 @@ func NewDecimator(factor int) (*Decimator, error) {
 	return &Decimator{factor: factor, taps: design(factor)}, nil
 }
 
-// Factor is the decimation factor.
-func (d *Decimator) Factor() int { return d.factor }
-
 // Delay is the filter's group delay in input samples: an output sample
 // describes the input this many samples before the position it is taken at.
 func (d *Decimator) Delay() int { return (len(d.taps) - 1) / 2 }
@@ -69,12 +66,6 @@ func (d *Decimator) Process(dst, in []float32) []float32 {
 	d.phase = i - consumed
 	d.hist = append(d.hist[:0], d.hist[consumed:]...)
 	return dst
-}
-
-// Reset forgets the history, as if the stream started again.
-func (d *Decimator) Reset() {
-	d.hist = nil
-	d.phase = 0
 }
 
 // design returns a symmetric low-pass FIR for the given factor, normalised to
