@@ -384,8 +384,20 @@ func TestNewValidates(t *testing.T) {
 			t.Errorf("%s: accepted", c.name)
 		}
 	}
-	if _, err := New(Options{Subtitles: []SubtitleRendition{{ID: "en", Name: "English", Language: "en", URI: "a b"}}}, good); err == nil {
-		t.Error("bad subtitle accepted")
+	sub := SubtitleRendition{ID: "en", Name: "English", Language: "en", URI: "subs/en/index.m3u8"}
+	if _, err := New(Options{Subtitles: []SubtitleRendition{sub}}, good); err != nil {
+		t.Fatalf("good subtitle refused: %v", err)
+	}
+	for name, s := range map[string][]SubtitleRendition{
+		"space in uri":  {{ID: "en", Name: "English", Language: "en", URI: "a b"}},
+		"bad id":        {{ID: "e/n", Name: "English", Language: "en", URI: sub.URI}},
+		"duplicate id":  {sub, sub},
+		"quote in name": {{ID: "en", Name: `a"b`, Language: "en", URI: sub.URI}},
+		"bad language":  {{ID: "en", Name: "English", Language: "not a tag", URI: sub.URI}},
+	} {
+		if _, err := New(Options{Subtitles: s}, good); err == nil {
+			t.Errorf("subtitle with %s accepted", name)
+		}
 	}
 	m, err := New(Options{}, good)
 	if err != nil {

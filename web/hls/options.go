@@ -166,6 +166,25 @@ func validName(s string) bool {
 	return s != "" && len(s) <= 256 && !strings.ContainsAny(s, "\"\r\n")
 }
 
+// validateMedia checks what every EXT-X-MEDIA entry of a group needs: an id
+// not in seen (which it joins), a name and a BCP 47 language.
+func validateMedia(kind, id, name, lang string, seen map[string]bool) error {
+	if !validID(id) {
+		return fmt.Errorf("%s id %q is not 1-%d of A-Z a-z 0-9 - _", kind, id, maxIDLen)
+	}
+	if seen[id] {
+		return fmt.Errorf("%s id %q is used twice", kind, id)
+	}
+	seen[id] = true
+	if !validName(name) {
+		return fmt.Errorf("%s %q: name %q is empty, too long or holds a quote or line break", kind, id, name)
+	}
+	if _, err := language.Parse(lang); err != nil {
+		return fmt.Errorf("%s %q: language %q: %w", kind, id, lang, err)
+	}
+	return nil
+}
+
 func validateRenditions(rs []AudioRendition) error {
 	if len(rs) == 0 {
 		return errors.New("no audio rendition")
@@ -173,18 +192,8 @@ func validateRenditions(rs []AudioRendition) error {
 	seen := make(map[string]bool, len(rs))
 	defaults := 0
 	for _, r := range rs {
-		if !validID(r.ID) {
-			return fmt.Errorf("rendition id %q is not 1-%d of A-Z a-z 0-9 - _", r.ID, maxIDLen)
-		}
-		if seen[r.ID] {
-			return fmt.Errorf("rendition id %q is used twice", r.ID)
-		}
-		seen[r.ID] = true
-		if !validName(r.Name) {
-			return fmt.Errorf("rendition %q: name %q is empty, too long or holds a quote or line break", r.ID, r.Name)
-		}
-		if _, err := language.Parse(r.Language); err != nil {
-			return fmt.Errorf("rendition %q: language %q: %w", r.ID, r.Language, err)
+		if err := validateMedia("rendition", r.ID, r.Name, r.Language, seen); err != nil {
+			return err
 		}
 		if r.Bitrate <= 0 {
 			return fmt.Errorf("rendition %q: bitrate %d is not positive", r.ID, r.Bitrate)
@@ -202,18 +211,8 @@ func validateRenditions(rs []AudioRendition) error {
 func validateSubtitles(ss []SubtitleRendition) error {
 	seen := make(map[string]bool, len(ss))
 	for _, s := range ss {
-		if !validID(s.ID) {
-			return fmt.Errorf("subtitle id %q is not 1-%d of A-Z a-z 0-9 - _", s.ID, maxIDLen)
-		}
-		if seen[s.ID] {
-			return fmt.Errorf("subtitle id %q is used twice", s.ID)
-		}
-		seen[s.ID] = true
-		if !validName(s.Name) {
-			return fmt.Errorf("subtitle %q: name %q is empty, too long or holds a quote or line break", s.ID, s.Name)
-		}
-		if _, err := language.Parse(s.Language); err != nil {
-			return fmt.Errorf("subtitle %q: language %q: %w", s.ID, s.Language, err)
+		if err := validateMedia("subtitle", s.ID, s.Name, s.Language, seen); err != nil {
+			return err
 		}
 		if !validName(s.URI) || strings.ContainsAny(s.URI, " \t") {
 			return fmt.Errorf("subtitle %q: uri %q is empty or holds a quote, space or line break", s.ID, s.URI)
