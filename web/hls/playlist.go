@@ -212,18 +212,10 @@ func MasterPlaylist(renditions []AudioRendition, subtitles []SubtitleRendition, 
 	b = append(b, "\n#EXT-X-INDEPENDENT-SEGMENTS\n"...)
 	peak, def := 0, renditions[0]
 	for _, r := range renditions {
-		b = append(b, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\""+audioGroup+"\",NAME=\""...)
-		b = append(b, r.Name...)
-		b = append(b, "\",LANGUAGE=\""...)
-		b = append(b, r.Language...)
-		b = append(b, '"')
+		b = appendMedia(b, "AUDIO", audioGroup, r.Name, r.Language, r.Default)
 		if r.Default {
-			b = append(b, ",DEFAULT=YES"...)
 			def = r
-		} else {
-			b = append(b, ",DEFAULT=NO"...)
 		}
-		b = append(b, ",AUTOSELECT=YES"...)
 		if r.Translation {
 			b = append(b, ",CHARACTERISTICS=\"public.translation\""...)
 		}
@@ -237,17 +229,8 @@ func MasterPlaylist(renditions []AudioRendition, subtitles []SubtitleRendition, 
 		peak = max(peak, r.Bitrate)
 	}
 	for _, s := range subtitles {
-		b = append(b, "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\""+subtitleGroup+"\",NAME=\""...)
-		b = append(b, s.Name...)
-		b = append(b, "\",LANGUAGE=\""...)
-		b = append(b, s.Language...)
-		b = append(b, '"')
-		if s.Default {
-			b = append(b, ",DEFAULT=YES"...)
-		} else {
-			b = append(b, ",DEFAULT=NO"...)
-		}
-		b = append(b, ",AUTOSELECT=YES,CHARACTERISTICS=\"public.accessibility.transcribes-spoken-dialog\",URI=\""...)
+		b = appendMedia(b, "SUBTITLES", subtitleGroup, s.Name, s.Language, s.Default)
+		b = append(b, ",CHARACTERISTICS=\"public.accessibility.transcribes-spoken-dialog\",URI=\""...)
 		b = append(b, s.URI...)
 		b = append(b, "\"\n"...)
 	}
@@ -262,4 +245,23 @@ func MasterPlaylist(renditions []AudioRendition, subtitles []SubtitleRendition, 
 	b = append(b, def.ID...)
 	b = append(b, "/index.m3u8\n"...)
 	return b, nil
+}
+
+// appendMedia writes the attributes every EXT-X-MEDIA line of the master
+// playlist starts with; the caller adds its type's own and ends the line.
+func appendMedia(b []byte, typ, group, name, lang string, def bool) []byte {
+	b = append(b, "#EXT-X-MEDIA:TYPE="...)
+	b = append(b, typ...)
+	b = append(b, ",GROUP-ID=\""...)
+	b = append(b, group...)
+	b = append(b, "\",NAME=\""...)
+	b = append(b, name...)
+	b = append(b, "\",LANGUAGE=\""...)
+	b = append(b, lang...)
+	if def {
+		b = append(b, "\",DEFAULT=YES"...)
+	} else {
+		b = append(b, "\",DEFAULT=NO"...)
+	}
+	return append(b, ",AUTOSELECT=YES"...)
 }
