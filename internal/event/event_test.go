@@ -139,5 +139,14 @@ func TestSetVoice(t *testing.T) {
 	if err := ev.SetVoice("fr", constVoice{}); err != nil {
 		t.Fatal(err)
 	}
+	// The mix now hears that voice instead of the booth's (nobody on air,
+	// which would count as missing).
+	fr, _ := ev.Mix("fr")
+	for k := range 3 {
+		fr.Process(int64(k*audio.FrameSamples), nil)
+	}
+	if s, m := fr.Stats(), fr.Meters(); s.VoiceMissing != 0 || !m.VoiceActive {
+		t.Fatalf("after SetVoice the French mix missed its voice %d times, voice active %v", s.VoiceMissing, m.VoiceActive)
+	}
 	var _ mixer.Source = constVoice{}
 }
