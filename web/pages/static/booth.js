@@ -863,9 +863,7 @@
       silent.gain.value = 0;
       silent.connect(ctx.destination);
       for (const name of STREAMS.concat(['mic'])) {
-        const analyser = ctx.createAnalyser();
-        analyser.fftSize = 8192;
-        analyser.smoothingTimeConstant = 0.3;
+        const analyser = C.analyser(ctx);
         const gain = ctx.createGain();
         gain.gain.value = 0;
         analyser.connect(gain);
@@ -931,17 +929,7 @@
   function detach(name) {
     const ch = chains[name];
     if (!ch) return;
-    if (ch.source) {
-      try {
-        ch.source.disconnect();
-      } catch (e) {
-        // not connected
-      }
-    }
-    if (ch.el) {
-      ch.el.pause();
-      ch.el.srcObject = null;
-    }
+    C.release(ch.source, ch.el);
     ch.source = null;
     ch.el = null;
     ch.track = null;
@@ -1408,34 +1396,31 @@
     const none = document.getElementById('floor-captions-none');
     const floorTag = config.floor && config.floor.tag;
     if (!box || !area || !config.event || !floorTag) return;
-    fetch('/api/events/' + encodeURIComponent(config.event), { headers: { Accept: 'application/json' } })
-      .then((r) => (r.ok ? r.json() : null))
-      .then((info) => {
-        if (!info || !Array.isArray(info.captions)) return; // unknown: say nothing
-        const c = info.captions.find((x) => x && x.tag === floorTag && typeof x.live === 'string');
-        if (!c) {
-          if (!none) return;
-          area.hidden = true;
-          none.hidden = false;
-          box.hidden = false;
-          floorCaps.none = true;
-          return;
-        }
-        const view = C.captionView(area, { announce: false });
+    C.eventInfo(config.event).then((info) => {
+      if (!info || !Array.isArray(info.captions)) return; // unknown: say nothing
+      const c = info.captions.find((x) => x && x.tag === floorTag && typeof x.live === 'string');
+      if (!c) {
+        if (!none) return;
+        area.hidden = true;
+        none.hidden = false;
         box.hidden = false;
-        floorCaps.lang = c.tag;
-        floorCaps.lines = view.lines;
-        C.captionFeed(c.live, {
-          state: (st) => {
-            floorCaps.state = st;
-          },
-          message: (m) => {
-            floorCaps.count++;
-            view.show(m);
-          },
-        });
-      })
-      .catch(() => {});
+        floorCaps.none = true;
+        return;
+      }
+      const view = C.captionView(area, { announce: false });
+      box.hidden = false;
+      floorCaps.lang = c.tag;
+      floorCaps.lines = view.lines;
+      C.captionFeed(c.live, {
+        state: (st) => {
+          floorCaps.state = st;
+        },
+        message: (m) => {
+          floorCaps.count++;
+          view.show(m);
+        },
+      });
+    });
   })();
 
   window.tolkBooth = Object.freeze({

@@ -1,7 +1,7 @@
 // Helpers shared by tolk's pages (watch, booth): the embedded configuration and
-// message catalog, local preferences, ICE gathering without trickle, level
-// and frequency readings of a Web Audio analyser with the meter that shows
-// them, and the live caption feed with its view. Loaded before the page's own
+// message catalog, local preferences, ICE gathering without trickle, the
+// Web Audio analyser, its level and frequency readings and the meter that
+// shows them, the event API, and the live caption feed with its view. Loaded before the page's own
 // script; defines window.tolkCommon.
 (function () {
   'use strict';
@@ -117,6 +117,32 @@
     };
   }
 
+  // analyser makes the node a page's meters and probe read: 8192 samples
+  // (about 170 ms at 48 kHz), lightly smoothed, so that both pages report
+  // levels alike.
+  function analyser(ctx) {
+    const a = ctx.createAnalyser();
+    a.fftSize = 8192;
+    a.smoothingTimeConstant = 0.3;
+    return a;
+  }
+
+  // release disconnects a Web Audio source node and stops the media element
+  // that played its stream; either may be null.
+  function release(node, el) {
+    if (node) {
+      try {
+        node.disconnect();
+      } catch (e) {
+        // not connected
+      }
+    }
+    if (el) {
+      el.pause();
+      el.srcObject = null;
+    }
+  }
+
   const METER_FLOOR = -60;
 
   // meter drives a role="meter" element whose cover child hides the scale
@@ -155,6 +181,14 @@
         paint(performance.now(), true);
       },
     };
+  }
+
+  // eventInfo asks the event API (same origin) about an event: it resolves
+  // to the answer's JSON, or to null when there is none.
+  function eventInfo(id) {
+    return fetch('/api/events/' + encodeURIComponent(id), { headers: { Accept: 'application/json' } })
+      .then((r) => (r.ok ? r.json() : null))
+      .catch(() => null);
   }
 
   // wsURL turns a same-origin path (or an http(s) URL) into a ws(s) URL.
@@ -291,6 +325,6 @@
   }
 
   window.tolkCommon = Object.freeze({
-    readJSON, translator, storage, iceGatheringDone, backoff, toDb, probe, meter, METER_FLOOR, wsURL, captionFeed, captionView,
+    readJSON, translator, storage, iceGatheringDone, backoff, toDb, analyser, probe, release, meter, METER_FLOOR, eventInfo, wsURL, captionFeed, captionView,
   });
 })();

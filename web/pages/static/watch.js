@@ -129,9 +129,7 @@
     if (!AC) return false;
     try {
       ctx = new AC();
-      analyser = ctx.createAnalyser();
-      analyser.fftSize = 8192;
-      analyser.smoothingTimeConstant = 0.3;
+      analyser = C.analyser(ctx);
       probe = C.probe(analyser);
       gain = ctx.createGain();
       gain.gain.value = volume();
@@ -234,16 +232,8 @@
         pc.close();
       });
     } else if (pc) pc.close();
-    if (s.node) {
-      try {
-        s.node.disconnect();
-      } catch (e) {
-        // already disconnected
-      }
-    }
+    C.release(s.node, s.el);
     if (s.el) {
-      s.el.pause();
-      s.el.srcObject = null;
       s.el.removeAttribute('src');
       try {
         s.el.load();
@@ -725,12 +715,9 @@
   else if (config.event) {
     // The server did not list them: ask the event API (same origin). Without
     // an answer the field stays hidden: "no captions" would be a guess.
-    fetch('/api/events/' + encodeURIComponent(config.event), { headers: { Accept: 'application/json' } })
-      .then((r) => (r.ok ? r.json() : null))
-      .then((info) => {
-        if (info && Array.isArray(info.captions)) fillCaptions(info.captions);
-      })
-      .catch(() => {});
+    C.eventInfo(config.event).then((info) => {
+      if (info && Array.isArray(info.captions)) fillCaptions(info.captions);
+    });
   }
 
   // ---- test hook -------------------------------------------------------------
