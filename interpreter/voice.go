@@ -52,8 +52,6 @@ type Voice struct {
 	encBuf  [1500]byte
 	packets fanout.Hub[mixer.Packet]
 	pcm     fanout.Hub[audio.Frame]
-	reads   atomic.Uint64
-	gaps    atomic.Uint64
 }
 
 // NewVoice returns a silent voice; bitrate is the relay encoder's.
@@ -105,9 +103,6 @@ func (v *Voice) ReadFrame(pts int64) (audio.Frame, bool) {
 	if v.fadeFrom != nil {
 		from = v.frames[v.fadeFrom]
 	}
-	if in == nil && from == nil {
-		v.gaps.Add(1)
-	}
 	for i := range v.out {
 		var x float32
 		if in != nil {
@@ -134,7 +129,6 @@ func (v *Voice) ReadFrame(pts int64) (audio.Frame, bool) {
 		}
 		v.out[i] = x * v.gain
 	}
-	v.reads.Add(1)
 	v.publish(pts)
 	return audio.Frame{PTS: pts, Samples: v.out[:]}, true
 }
