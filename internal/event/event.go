@@ -97,7 +97,6 @@ type Event struct {
 	floorQ chan *floorFrame
 	pool   sync.Pool
 
-	start   time.Time
 	cancel  context.CancelFunc
 	inputs  sync.WaitGroup // the clock and the floor source
 	outputs sync.WaitGroup // one writer per output
@@ -315,7 +314,6 @@ func (e *Event) WriteFloorPacket(samples []float32, packet []byte) {
 func (e *Event) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
-	e.start = e.clock.Now()
 
 	src, err := e.floorSource()
 	if err != nil {
