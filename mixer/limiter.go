@@ -19,7 +19,7 @@ const (
 )
 
 // ceiling is CeilingDB as a linear amplitude.
-var ceiling = float32(math.Pow(10, CeilingDB/20))
+var ceiling = float32(audio.DBToGain(CeilingDB))
 
 // limiter is a lookahead peak limiter. For each input sample it works out the
 // gain that would keep that sample under the ceiling, takes the minimum over
