@@ -170,10 +170,10 @@
 
   // ---- WebSocket --------------------------------------------------------------------
 
-  function socketURL(scheme) {
-    const u = new URL(String(config.ws || ''), window.location.href);
-    if (scheme === 'ws') u.protocol = u.protocol === 'https:' || u.protocol === 'wss:' ? 'wss:' : 'ws:';
-    else u.protocol = u.protocol === 'wss:' || u.protocol === 'https:' ? 'https:' : 'http:';
+  // probeURL is the socket's URL over HTTP, to learn why an upgrade failed.
+  function probeURL() {
+    const u = new URL(C.wsURL(config.ws));
+    u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
     return u.href;
   }
 
@@ -183,7 +183,7 @@
     if (fatal || replaced || (ws && ws.readyState <= 1)) return;
     let sock;
     try {
-      sock = new WebSocket(socketURL('ws'));
+      sock = new WebSocket(C.wsURL(config.ws));
     } catch (e) {
       fatal = t('booth.error.unsupported');
       refreshConn();
@@ -255,7 +255,7 @@
     const ctl = new AbortController();
     const timer = window.setTimeout(() => ctl.abort(), 5000);
     try {
-      const res = await fetch(socketURL('http'), { cache: 'no-store', credentials: 'same-origin', signal: ctl.signal });
+      const res = await fetch(probeURL(), { cache: 'no-store', credentials: 'same-origin', signal: ctl.signal });
       return res.status;
     } catch (e) {
       return 0;
