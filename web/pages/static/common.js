@@ -325,6 +325,6 @@
   }
 
   window.tolkCommon = Object.freeze({
-    readJSON, translator, storage, iceGatheringDone, backoff, toDb, analyser, probe, release, meter, METER_FLOOR, eventInfo, wsURL, captionFeed, captionView,
+    readJSON, translator, storage, iceGatheringDone, backoff, analyser, probe, release, meter, eventInfo, wsURL, captionFeed, captionView,
   });
 })();
