@@ -300,7 +300,8 @@ func (ev *Event) Validate() Problems {
 	return p
 }
 
-// parseTag canonicalises a BCP 47 tag, and refuses tags that cannot be a path segment.
+// parseTag canonicalises a BCP 47 tag; what it returns is letters, digits and
+// hyphens only, so it can stand in a URL path as it is.
 func parseTag(s string) (string, error) {
 	if s == "" {
 		return "", errors.New("missing")
