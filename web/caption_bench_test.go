@@ -2,9 +2,6 @@ package web_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,9 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"tolk/internal/audio"
-	"tolk/internal/config"
 	"tolk/internal/event"
-	"tolk/internal/rtc"
 	"tolk/web"
 )
 
@@ -27,24 +22,14 @@ import (
 // arrival. Run with -bench CaptionLatency -benchtime 1x; reports p50/p99 in ms.
 func BenchmarkCaptionLatency(b *testing.B) {
 	floor, _ := filepath.Abs("../testdata/floor.wav")
-	cfg, err := config.Parse([]byte(`
+	cfg := eventConfig(b, `
 id: test
-floor: {language: en, source: "file:`+floor+`"}
+floor: {language: en, source: "file:%s"}
 languages: [{tag: fr}]
 captions: {languages: {fr: none}}
-`), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ev, err := event.New(cfg, event.Options{Log: log})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, _ := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: true}})
-	_ = srv.AddEvent(ev)
-	hs := httptest.NewServer(srv)
-	defer func() { ev.Close(); hs.Close(); srv.Close() }()
+`, floor)
+	h := serve(b, cfg, event.Options{}, web.Options{})
+	ev, hs := h.ev, h.http
 
 	// Speech ends on the program timeline, with the wall time each frame was mixed.
 	en, _ := ev.Mix("en")

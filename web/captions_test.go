@@ -40,7 +40,7 @@ hls: {part_ms: 200, segment_ms: 1000}
 		{Text: "the", Start: sec + sec/5, End: sec + sec/2},
 		{Text: "conference", Start: sec + sec/2, End: 2 * sec},
 	})
-	h := serve(t, cfg, event.Options{Recognizer: rec, SubtitleDelay: 3 * time.Second}, nil)
+	h := serve(t, cfg, event.Options{Recognizer: rec, SubtitleDelay: 3 * time.Second}, web.Options{})
 	ev := h.ev
 
 	var info web.EventInfo
@@ -134,7 +134,7 @@ hls: {part_ms: 200, segment_ms: 1000}
 // script in every language that has captions.
 func startScripted(t testing.TB, cfg *config.Event, script []captions.ScriptedWord) *harness {
 	t.Helper()
-	h := serve(t, cfg, event.Options{Recognizer: captions.NewScripted(script)}, nil)
+	h := serve(t, cfg, event.Options{Recognizer: captions.NewScripted(script)}, web.Options{})
 	if err := h.ev.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -5,19 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/asticode/go-astisub"
 
 	"tolk/captions"
-	"tolk/internal/config"
 	"tolk/internal/event"
-	"tolk/internal/rtc"
 	"tolk/internal/store"
 	"tolk/web"
 )
@@ -30,39 +26,19 @@ type exportHarness struct {
 
 func startExport(t *testing.T) *exportHarness {
 	t.Helper()
-	cfg, err := config.Parse([]byte(`
+	cfg := eventConfig(t, `
 id: test
 title: Export test
-floor: {language: en, source: whip, stream_key: `+streamKey+`}
+floor: {language: en, source: whip, stream_key: %s}
 languages: [{tag: fr}, {tag: es}]
-`), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+`, streamKey)
 	st, err := store.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ev, err := event.New(cfg, event.Options{Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: true}, Tokens: st, Cues: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.AddEvent(ev); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		hs.Close()
-		srv.Close()
-		ev.Close()
-	})
-	return &exportHarness{url: hs.URL, store: st}
+	h := serve(t, cfg, event.Options{}, web.Options{Tokens: st, Cues: st})
+	return &exportHarness{url: h.http.URL, store: st}
 }
 
 func (h *exportHarness) token(t *testing.T, event string, role store.Role, lang, name string) string {

@@ -1,15 +1,12 @@
 package web_test
 
 import (
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"tolk/internal/event"
-	"tolk/internal/rtc"
 	"tolk/web"
 )
 
@@ -20,21 +17,7 @@ func FuzzOffer(f *testing.F) {
 	f.Add("v=0\r\n", true)
 	f.Add("", false)
 	f.Add("v=0\r\nm=video 0 RTP/AVP 0\r\na=fingerprint:sha-256 zz\r\n", true)
-	cfg := whipConfig(f)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ev, err := event.New(cfg, event.Options{Log: log})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer ev.Close()
-	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: true}})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer srv.Close()
-	if err := srv.AddEvent(ev); err != nil {
-		f.Fatal(err)
-	}
+	srv := serve(f, whipConfig(f), event.Options{}, web.Options{}).srv
 	f.Fuzz(func(t *testing.T, offer string, whip bool) {
 		path := "/whep/test/fr"
 		if whip {

@@ -36,18 +36,14 @@ type harness struct {
 
 func whipConfig(t testing.TB) *config.Event {
 	t.Helper()
-	cfg, err := config.Parse([]byte(`
+	return eventConfig(t, `
 id: test
 title: Test
-floor: {language: en, source: whip, stream_key: `+streamKey+`}
+floor: {language: en, source: whip, stream_key: %s}
 languages: [{tag: fr}, {tag: es, duck_db: -20}]
 hls: {part_ms: 200, segment_ms: 1000}
 captions: {backend: none}
-`), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+`, streamKey)
 }
 
 // leakCheck verifies, after every cleanup of the test has run, that no
@@ -64,16 +60,18 @@ func start(t testing.TB, cfg *config.Event) *harness { return startWith(t, cfg, 
 // startWith serves cfg on loopback, checking tokens with tokens (nil: none).
 func startWith(t testing.TB, cfg *config.Event, tokens web.Tokens) *harness {
 	t.Helper()
-	h := serve(t, cfg, event.Options{}, tokens)
+	h := serve(t, cfg, event.Options{}, web.Options{Tokens: tokens})
 	if err := h.ev.Start(); err != nil {
 		t.Fatal(err)
 	}
 	return h
 }
 
-// serve builds the event with opts and serves it on loopback, not started
-// yet (a test may attach before the first tick).
-func serve(t testing.TB, cfg *config.Event, opts event.Options, tokens web.Tokens) *harness {
+// serve builds the event with opts and serves it on loopback with the
+// server options wopts (its log and loopback ICE are set here), not started
+// yet (a test may attach before the first tick). The harness is closed when
+// the test ends.
+func serve(t testing.TB, cfg *config.Event, opts event.Options, wopts web.Options) *harness {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	opts.Log = log
@@ -81,7 +79,8 @@ func serve(t testing.TB, cfg *config.Event, opts event.Options, tokens web.Token
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: true}, Tokens: tokens})
+	wopts.Log, wopts.RTC = log, rtc.Options{Loopback: true}
+	srv, err := web.New(wopts)
 	if err != nil {
 		ev.Close()
 		t.Fatal(err)

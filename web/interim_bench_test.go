@@ -9,6 +9,7 @@ import (
 	"tolk/captions"
 	"tolk/internal/audio"
 	"tolk/internal/event"
+	"tolk/web"
 )
 
 // BenchmarkInterimOnScreen: a scripted recognizer says five sentences on the
@@ -43,7 +44,7 @@ captions: {languages: {fr: none}}
 		}
 		at += sec // a pause settles the sentence
 	}
-	h := serve(b, cfg, event.Options{Recognizer: captions.NewScripted(script)}, nil)
+	h := serve(b, cfg, event.Options{Recognizer: captions.NewScripted(script)}, web.Options{})
 	feed, ok := h.ev.CaptionFeed("en")
 	if !ok {
 		b.Fatal("no captions for en")

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +14,7 @@ import (
 
 	"tolk/captions"
 	"tolk/internal/audio"
-	"tolk/internal/config"
 	"tolk/internal/event"
-	"tolk/internal/rtc"
 	"tolk/internal/store"
 	"tolk/web"
 	"tolk/web/hls"
@@ -28,10 +23,8 @@ import (
 // storedRun is one run of `tolk serve` in-process: an event whose cues and
 // tokens live in the store of a data directory, served on loopback.
 type storedRun struct {
+	*harness
 	store *store.Store
-	ev    *event.Event
-	srv   *web.Server
-	http  *httptest.Server
 }
 
 // startStoredRun opens the store in dir and serves the event "test" (floor
@@ -39,51 +32,27 @@ type storedRun struct {
 // recognizer for the floor language.
 func startStoredRun(t *testing.T, dir string, words []captions.ScriptedWord) *storedRun {
 	t.Helper()
-	cfg, err := config.Parse([]byte(`
+	cfg := eventConfig(t, `
 id: test
 title: Restart test
-floor: {language: en, source: whip, stream_key: `+streamKey+`}
+floor: {language: en, source: whip, stream_key: %s}
 languages: [{tag: fr}]
 hls: {part_ms: 200, segment_ms: 1000}
 captions: {languages: {fr: none}}
-`), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+`, streamKey)
 	st, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ev, err := event.New(cfg, event.Options{Log: log, Cues: st, Recognizer: captions.NewScripted(words)})
-	if err != nil {
-		st.Close()
-		t.Fatal(err)
-	}
-	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: true}, Tokens: st, Cues: st})
-	if err != nil {
-		ev.Close()
-		st.Close()
-		t.Fatal(err)
-	}
-	r := &storedRun{store: st, ev: ev, srv: srv}
-	if err := srv.AddEvent(ev); err != nil {
-		srv.Close()
-		ev.Close()
-		st.Close()
-		t.Fatal(err)
-	}
-	r.http = httptest.NewServer(srv)
-	t.Cleanup(r.close)
-	return r
+	t.Cleanup(func() { st.Close() }) // after the harness's own cleanup
+	h := serve(t, cfg, event.Options{Cues: st, Recognizer: captions.NewScripted(words)}, web.Options{Tokens: st, Cues: st})
+	return &storedRun{harness: h, store: st}
 }
 
 // close stops the run as serve does on SIGTERM: the event first, then the
 // server, then the store. It is safe to call twice.
 func (r *storedRun) close() {
-	r.ev.Close()
-	r.http.Close()
-	r.srv.Close()
+	r.harness.close()
 	r.store.Close()
 }
 

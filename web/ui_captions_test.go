@@ -30,7 +30,7 @@ captions: %s
 `, floor, captionsYAML)
 	sec := int64(audio.SampleRate)
 	rec := captions.NewScripted([]captions.ScriptedWord{{Text: "welcome", Start: sec, End: 2 * sec}})
-	return serve(t, cfg, event.Options{Recognizer: rec}, tokens)
+	return serve(t, cfg, event.Options{Recognizer: rec}, web.Options{Tokens: tokens})
 }
 
 // eventInfo reads GET /api/events/test.
