@@ -58,9 +58,7 @@ captions: {backend: none}
 	return &boothHarness{harness: startWith(t, cfg, st), store: st}
 }
 
-func (b *boothHarness) token(t *testing.T, lang, name string) string { return b.tokenTB(t, lang, name) }
-
-func (b *boothHarness) tokenTB(t testing.TB, lang, name string) string {
+func (b *boothHarness) token(t testing.TB, lang, name string) string {
 	t.Helper()
 	secret, _, err := b.store.CreateToken(context.Background(), "test", store.RoleInterpreter, lang, name)
 	if err != nil {
@@ -84,12 +82,7 @@ type boothClient struct {
 	wg       sync.WaitGroup
 }
 
-func dialBooth(t *testing.T, ctx context.Context, base, lang, token string) *boothClient {
-	t.Helper()
-	return dialBoothTB(t, ctx, base, lang, token)
-}
-
-func dialBoothTB(t testing.TB, ctx context.Context, base, lang, token string) *boothClient {
+func dialBooth(t testing.TB, ctx context.Context, base, lang, token string) *boothClient {
 	t.Helper()
 	api, err := rtc.NewAPI(rtc.Options{Loopback: true})
 	if err != nil {
@@ -136,8 +129,6 @@ func dialBoothTB(t testing.TB, ctx context.Context, base, lang, token string) *b
 	}()
 	return c
 }
-
-func (c *boothClient) sendJSON(m map[string]any) { c.send(m) }
 
 func (c *boothClient) send(m map[string]any) {
 	c.t.Helper()
@@ -295,7 +286,7 @@ func TestBoothsMixHandoverCoughDropAndRelay(t *testing.T) {
 	leakCheck(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	b := startBoothsTone(t)
+	b := startBooths(t, "{tag: fr}, {tag: es}")
 	fr := tapMix(b.harness, "fr")
 	tokA, tokB, tokC := b.token(t, "fr", "Anne"), b.token(t, "fr", "Ben"), b.token(t, "es", "Carla")
 
@@ -462,10 +453,6 @@ func (c *boothClient) speakTone(stop <-chan struct{}, freq float64) {
 			return
 		}
 	}
-}
-
-func startBoothsTone(t *testing.T) *boothHarness {
-	return startBooths(t, "{tag: fr}, {tag: es}")
 }
 
 func TestBoothAccessAndBadMessages(t *testing.T) {

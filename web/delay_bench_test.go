@@ -121,7 +121,7 @@ func pct(d []float64, p float64) float64 {
 // benchBooth serves a French booth waiting for a WHIP floor, with Anne in it.
 func benchBooth(b *testing.B, ctx context.Context) (*boothHarness, *boothClient) {
 	h := startBoothsTB(b, "{tag: fr}", "whip")
-	return h, dialBoothTB(b, ctx, h.http.URL, "fr", h.tokenTB(b, "fr", "Anne"))
+	return h, dialBooth(b, ctx, h.http.URL, "fr", h.token(b, "fr", "Anne"))
 }
 
 // BenchmarkFloorToBoothDelay: WHIP floor packet sent → the booth receives the
@@ -172,7 +172,7 @@ func BenchmarkMouthToListenerDelay(b *testing.B) {
 	defer cancel()
 	h, c := benchBooth(b, ctx)
 	defer c.close()
-	c.sendJSON(map[string]any{"type": "mic", "on": true})
+	c.send(map[string]any{"type": "mic", "on": true})
 	api, _ := rtc.NewAPI(rtc.Options{Loopback: true})
 	lis, err := rtc.DialWHEP(ctx, api, h.http.URL+"/whep/test/fr", 2000)
 	if err != nil {
