@@ -25,9 +25,7 @@ import (
 func TestBoothVoiceCaptions(t *testing.T) {
 	leakCheck(t)
 	audiotest.NeedTool(t, "ffmpeg")
-	if _, err := os.Stat("/usr/share/pocketsphinx/model/en-us/en-us"); err != nil && os.Getenv("CI") != "true" {
-		t.Skip("PocketSphinx's en-US model is not installed (run .ci/setup)")
-	}
+	needPath(t, "/usr/share/pocketsphinx/model/en-us/en-us", "PocketSphinx's en-US model")
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	floor, _ := filepath.Abs("../testdata/floor.wav")

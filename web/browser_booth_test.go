@@ -22,9 +22,10 @@ import (
 // is on air before and after it. The microphones are two flite voices (told
 // apart by the envelope of what is heard), then two tones (told apart exactly).
 func TestBrowserBoothHandover(t *testing.T) {
+	audiotest.NeedTool(t, "ffmpeg")
 	voiceA, err := audiotest.Decode(context.Background(), "../testdata/voice-a.wav")
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	voiceB, err := audiotest.Decode(context.Background(), "../testdata/voice-b.wav")
 	if err != nil {
@@ -187,10 +188,7 @@ func boothHandover(t *testing.T, mics ...string) (before, after []float32) {
 			}
 			Final map[string]any
 		}
-		Steps []struct {
-			Action string
-			OK     bool
-		}
+		Steps []struct{ Action string }
 	}
 	runBrowser(t, "booth2.mjs", &rep, append([]string{b.http.URL, "--event", "test", "--lang", "fr", "--token-a", tokA,
 		"--token-b", tokB, "--timeline", string(tl)}, mics...)...)
@@ -198,10 +196,10 @@ func boothHandover(t *testing.T, mics ...string) (before, after []float32) {
 	wg.Wait()
 	_ = lis.Close(ctx)
 
-	for i, s := range rep.Steps {
-		if !s.OK {
-			t.Errorf("step %d (%s) failed", i, s.Action)
-		}
+	// Every step of the timeline ran. (A failed step ends the script with an
+	// error, which runBrowser reports; the steps it records all passed.)
+	if len(rep.Steps) != len(timeline) {
+		t.Errorf("%d of %d timeline steps ran: %+v", len(rep.Steps), len(timeline), rep.Steps)
 	}
 	// The pages hear the floor (a 12 kHz tone).
 	if !near(rep.A.Floor.PeakHz, floorHz, 50) || !near(rep.B.Floor.PeakHz, floorHz, 50) {

@@ -25,9 +25,7 @@ func (v toneVoice) ReadFrame(pts int64) (audio.Frame, bool) {
 
 // toneEvent serves an event whose floor is a 440 Hz tone (en) and whose
 // interpreted languages each carry their own tone over the ducked floor.
-func toneEvent(t *testing.T, voices map[string]float64) *harness { return toneEventTB(t, voices) }
-
-func toneEventTB(t testing.TB, voices map[string]float64) *harness {
+func toneEvent(t testing.TB, voices map[string]float64) *harness {
 	t.Helper()
 	floor := toneFile(t, 440, 0.5, 20)
 	cfg := eventConfig(t, `
@@ -52,12 +50,7 @@ func runBrowser(t testing.TB, script string, out any, args ...string) {
 	t.Helper()
 	audiotest.NeedTool(t, "node")
 	audiotest.NeedTool(t, "chromium")
-	if _, err := os.Stat("node_modules/playwright-core"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("web/node_modules is missing in CI: run .ci/setup")
-		}
-		t.Skip("web/node_modules not installed (run .ci/setup)")
-	}
+	needPath(t, "node_modules/playwright-core", "web/node_modules")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", append([]string{filepath.Join("browsertest", script)}, args...)...)
@@ -70,6 +63,18 @@ func runBrowser(t testing.TB, script string, out any, args ...string) {
 	}
 	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
 		t.Fatalf("%s printed no JSON report: %v", script, err)
+	}
+}
+
+// needPath skips the test when path, which .ci/setup installs, is missing,
+// and fails it in CI, where nothing may be skipped.
+func needPath(t testing.TB, path, what string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing in CI (%v): run .ci/setup", what, err)
+		}
+		t.Skipf("%s not installed (run .ci/setup)", what)
 	}
 }
 
@@ -171,7 +176,7 @@ func BenchmarkHLSGlassToGlass(b *testing.B) {
 }
 
 func measureLatency(b *testing.B) {
-	h := toneEventTB(b, nil)
+	h := toneEvent(b, nil)
 	var rep struct {
 		Samples    int
 		LatencyMS  struct{ Median float64 } `json:"latency_ms"`
