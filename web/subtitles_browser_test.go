@@ -36,9 +36,9 @@ func beepFile(t testing.TB, first, period, burst float64, seconds int) string {
 // exposes carries its word and starts, within ±100 ms, where hls.js put its
 // beep on the media timeline (the audio segment's start as buffered, plus
 // the beep's place in that segment). The beeps heard through Web Audio
-// confirm the audio holds them there: their onsets trail the cues by the
-// same amount each time, the measuring path's own latency (2–200 ms
-// depending on load). The subtitle playlist is published in step with the
+// confirm the audio holds them there: none is heard before its cue (each
+// trails by the measuring path's own latency, 2–200 ms depending on load,
+// which the test logs). The subtitle playlist is published in step with the
 // audio, so hls.js never meets it empty (it would not recover from that).
 func TestBrowserSubtitlesLineUpWithAudio(t *testing.T) {
 	leakCheck(t)
@@ -115,9 +115,12 @@ captions: {languages: {fr: none}}
 		}
 		lags = append(lags, p.DiffMS)
 	}
-	// Heard: each beep trails its cue by the same measuring latency.
+	// Heard: no beep plays before its cue. How far each trails is the Web
+	// Audio measuring path's latency, which varies with load: logged, not
+	// asserted.
 	slices.Sort(lags)
-	if len(lags) > 0 && (lags[0] < -20 || lags[len(lags)-1] > 400 || lags[len(lags)-1]-lags[0] > 50) {
-		t.Errorf("beeps heard %v ms after their cues: want one steady lag of the measuring path", lags)
+	if len(lags) > 0 && lags[0] < -20 {
+		t.Errorf("beeps heard %v ms after their cues: one plays before its cue", lags)
 	}
+	t.Logf("beeps heard %v ms after their cues", lags)
 }
