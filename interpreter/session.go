@@ -280,14 +280,22 @@ func (s *Session) setupPeer() error {
 }
 
 // readMic feeds the microphone to the jitter buffer and to the partner feed.
+// One buffer and one rtp.Packet serve the whole track (ReadRTP allocates both
+// per packet): the jitter buffer copies the payload and the partner feed
+// writes it out before the next read. A malformed packet is skipped.
 func (s *Session) readMic(t *webrtc.TrackRemote) {
+	buf := make([]byte, 1500) // a datagram: more than pion's receive MTU
+	var p rtp.Packet
 	for {
-		p, _, err := t.ReadRTP()
+		n, _, err := t.Read(buf)
 		if err != nil {
 			return
 		}
-		s.mic.Push(p)
-		_ = s.fwd.WriteRTP(p)
+		if p.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		s.mic.Push(&p)
+		_ = s.fwd.WriteRTP(&p)
 	}
 }
 
