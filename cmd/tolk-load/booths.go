@@ -74,8 +74,12 @@ func runBooths(base, data, ev string, perBooth int, dur time.Duration) (*boothRe
 	var (
 		clients []*rtc.BoothClient
 		floor   atomic.Int64
-		mu      sync.Mutex
 	)
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}()
 	for _, lang := range langs {
 		for i := 0; i < perBooth; i++ {
 			secret, _, err := st.CreateToken(ctx, ev, store.RoleInterpreter, lang, fmt.Sprintf("Load %c", 'A'+i))
@@ -97,16 +101,9 @@ func runBooths(base, data, ev string, perBooth int, dur time.Duration) (*boothRe
 			if i == 0 {
 				_ = c.Send(map[string]any{"type": "mic", "on": true})
 			}
-			mu.Lock()
 			clients = append(clients, c)
-			mu.Unlock()
 		}
 	}
-	defer func() {
-		for _, c := range clients {
-			c.Close()
-		}
-	}()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for i, c := range clients {

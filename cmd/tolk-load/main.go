@@ -52,39 +52,37 @@ func main() {
 	data := flag.String("data", "./tolk-data", "the server's data directory (booths mode: tokens are created there)")
 	perBooth := flag.Int("per-booth", 2, "interpreters per booth (booths mode, 1..4)")
 	flag.Parse()
+	switch {
+	case *mode != "whep" && *mode != "booths":
+		usage("--mode is whep or booths")
+	case *dur < time.Second || *dur > 10*time.Minute:
+		usage("--duration must be 1s..10m")
+	case *mode == "whep" && (*n < 1 || *n > 2000):
+		usage("--listeners must be 1..2000")
+	case *mode == "booths" && (*perBooth < 1 || *perBooth > 4):
+		usage("--per-booth must be 1..4")
+	case !strings.HasPrefix(*base, "http://127.") && !strings.HasPrefix(*base, "http://localhost") && !strings.HasPrefix(*base, "http://[::1]"):
+		usage("only loopback servers are load-tested")
+	}
+	var rep any
+	var err error
 	if *mode == "booths" {
-		if *perBooth < 1 || *perBooth > 4 || *dur < time.Second || *dur > 10*time.Minute {
-			fmt.Fprintln(os.Stderr, "tolk-load: --per-booth must be 1..4 and --duration 1s..10m")
-			os.Exit(2)
-		}
-		rep, err := runBooths(*base, *data, *ev, *perBooth, *dur)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "tolk-load:", err)
-			os.Exit(1)
-		}
-		out, _ := json.MarshalIndent(rep, "", "  ")
-		fmt.Println(string(out))
-		return
+		rep, err = runBooths(*base, *data, *ev, *perBooth, *dur)
+	} else {
+		rep, err = run(*base, *ev, *lang, *n, *dur, *loopback)
 	}
-	if *mode != "whep" {
-		fmt.Fprintln(os.Stderr, "tolk-load: --mode is whep or booths")
-		os.Exit(2)
-	}
-	if *n < 1 || *n > 2000 || *dur < time.Second || *dur > 10*time.Minute {
-		fmt.Fprintln(os.Stderr, "tolk-load: --listeners must be 1..2000 and --duration 1s..10m")
-		os.Exit(2)
-	}
-	if !strings.HasPrefix(*base, "http://127.") && !strings.HasPrefix(*base, "http://localhost") && !strings.HasPrefix(*base, "http://[::1]") {
-		fmt.Fprintln(os.Stderr, "tolk-load: only loopback servers are load-tested")
-		os.Exit(2)
-	}
-	rep, err := run(*base, *ev, *lang, *n, *dur, *loopback)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tolk-load:", err)
 		os.Exit(1)
 	}
 	out, _ := json.MarshalIndent(rep, "", "  ")
 	fmt.Println(string(out))
+}
+
+// usage reports a bad command line and exits with status 2.
+func usage(msg string) {
+	fmt.Fprintln(os.Stderr, "tolk-load:", msg)
+	os.Exit(2)
 }
 
 func run(base, ev, lang string, n int, dur time.Duration, loopback bool) (*report, error) {
