@@ -21,6 +21,7 @@ import (
 	"github.com/asticode/go-astisub"
 
 	"tolk/captions"
+	"tolk/internal/audio"
 )
 
 // ErrFormat is returned for a format Write does not know.
@@ -112,13 +113,6 @@ func Write(w io.Writer, format string, cues []captions.Cue, opts Options) error 
 	return nil
 }
 
-// programTime converts 48 kHz samples to a duration without overflowing
-// for any time an event can reach.
-func programTime(samples int64) time.Duration {
-	const rate = 48000
-	return time.Duration(samples/rate)*time.Second + time.Duration(samples%rate)*time.Second/rate
-}
-
 // prepare cuts, shifts, rounds to the format's precision and cleans the
 // text. The result is ordered by start.
 func prepare(cues []captions.Cue, opts Options, prec time.Duration) []item {
@@ -131,7 +125,7 @@ func prepare(cues []captions.Cue, opts Options, prec time.Duration) []item {
 		if len(lines) == 0 {
 			continue
 		}
-		start, end := programTime(c.Start), programTime(c.End)
+		start, end := audio.Duration(c.Start), audio.Duration(c.End)
 		if end < start {
 			continue
 		}

@@ -112,8 +112,8 @@ func TestRoundTrip(t *testing.T) {
 			tol := precision(format)
 			for i, it := range s.Items {
 				c := want[i]
-				if !near(it.StartAt, programTime(c.Start), tol) || !near(it.EndAt, programTime(c.End), tol) {
-					t.Errorf("cue %d: %v..%v, want %v..%v within %v", i, it.StartAt, it.EndAt, programTime(c.Start), programTime(c.End), tol)
+				if !near(it.StartAt, audio.Duration(c.Start), tol) || !near(it.EndAt, audio.Duration(c.End), tol) {
+					t.Errorf("cue %d: %v..%v, want %v..%v within %v", i, it.StartAt, it.EndAt, audio.Duration(c.Start), audio.Duration(c.End), tol)
 				}
 				if got := text(it); got != c.Text {
 					t.Errorf("cue %d: text %q, want %q", i, got, c.Text)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,7 +101,7 @@ func (s *Stream) Write(f audio.Frame) error {
 	}
 	pcm := make([]int16, len(f.Samples))
 	for i, v := range f.Samples {
-		pcm[i] = toInt16(v)
+		pcm[i] = audio.Int16(v)
 	}
 	select {
 	case s.in <- piece{pts: f.PTS, pcm: pcm}:
@@ -110,18 +109,6 @@ func (s *Stream) Write(f audio.Frame) error {
 		s.droppedFrames.Add(1)
 	}
 	return nil
-}
-
-func toInt16(v float32) int16 {
-	switch {
-	case v != v: // NaN
-		return 0
-	case v >= 1:
-		return math.MaxInt16
-	case v <= -1:
-		return -math.MaxInt16
-	}
-	return int16(math.Round(float64(v) * math.MaxInt16))
 }
 
 // Results delivers interim and final results; it is closed after Close or

@@ -3,7 +3,6 @@ package sphinx
 import (
 	"context"
 	"errors"
-	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -216,7 +215,7 @@ func (s *Stream) decode(c chunk) error {
 
 	s.pcm = s.pcm[:0]
 	for _, v := range s.buf16 {
-		s.pcm = append(s.pcm, int16(math.Round(float64(max(-1, min(1, v)))*32767)))
+		s.pcm = append(s.pcm, audio.Int16(v))
 	}
 	if err := s.dec.process(s.pcm); err != nil {
 		return err

@@ -24,14 +24,31 @@ type Frame struct {
 	Samples []float32
 }
 
-// Duration converts a program-time sample count to a duration.
+// Duration converts a program-time sample count to a duration. Whole
+// seconds and the rest are converted apart, so no product overflows for any
+// count a duration can hold (a recording continued days later included).
 func Duration(samples int64) time.Duration {
-	return time.Duration(samples) * time.Second / SampleRate
+	return time.Duration(samples/SampleRate)*time.Second + time.Duration(samples%SampleRate)*time.Second/SampleRate
 }
 
-// Samples converts a duration to a program-time sample count.
+// Samples converts a duration to a program-time sample count, without
+// overflow for any duration.
 func Samples(d time.Duration) int64 {
-	return int64(d) * SampleRate / int64(time.Second)
+	return int64(d/time.Second)*SampleRate + int64(d%time.Second)*SampleRate/int64(time.Second)
+}
+
+// Int16 converts a sample in [-1, 1] to 16-bit PCM, clipping what lies
+// outside and mapping NaN to silence.
+func Int16(v float32) int16 {
+	switch {
+	case v != v: // NaN
+		return 0
+	case v >= 1:
+		return math.MaxInt16
+	case v <= -1:
+		return -math.MaxInt16
+	}
+	return int16(math.Round(float64(v) * math.MaxInt16))
 }
 
 // DBToGain converts decibels to a linear amplitude factor.

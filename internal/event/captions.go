@@ -247,17 +247,11 @@ func (s *recordingSink) offsetOf(ctx context.Context, event string) (int64, erro
 		return 0, fmt.Errorf("recording time: this run began at %s, before the recording did (%s): was the wall clock set back?",
 			epoch.UTC().Format(time.RFC3339Nano), first.UTC().Format(time.RFC3339Nano))
 	}
-	s.offset, s.known = samplesOf(d), true
+	s.offset, s.known = audio.Samples(d), true
 	if d > 0 {
 		s.log.Info("captions continue the recording", "recording_start", first.UTC(), "offset", d)
 	}
 	return s.offset, nil
-}
-
-// samplesOf converts d to 48 kHz samples without overflowing for any d
-// (audio.Samples overflows past about 53 hours).
-func samplesOf(d time.Duration) int64 {
-	return int64(d/time.Second)*audio.SampleRate + int64(d%time.Second)*audio.SampleRate/int64(time.Second)
 }
 
 // noSink stands in for the cue store when an event runs without one (tests).

@@ -128,22 +128,3 @@ func TestRecordingSinkUnresolved(t *testing.T) {
 		t.Fatalf("a refused cue was saved: %+v", mem.cues)
 	}
 }
-
-func TestSamplesOf(t *testing.T) {
-	for _, c := range []struct {
-		d    time.Duration
-		want int64
-	}{
-		{0, 0},
-		{time.Millisecond, 48},
-		{20 * time.Millisecond, 960},
-		{90*time.Minute + 7*time.Millisecond, 90*60*48000 + 7*48},
-		// Past the 53 hours where d·48000 overflows int64 nanoseconds.
-		{400 * 24 * time.Hour, 400 * 24 * 3600 * 48000},
-		{400*24*time.Hour + 999_999_999, 400*24*3600*48000 + 47999},
-	} {
-		if got := samplesOf(c.d); got != c.want {
-			t.Errorf("samplesOf(%v) = %d, want %d", c.d, got, c.want)
-		}
-	}
-}
