@@ -21,9 +21,12 @@ type CueSink interface {
 	SaveCue(ctx context.Context, event string, c Cue) error
 }
 
-// Health is what a stream that reopens its service session by itself (the
-// Google backend) reports of that: its counts only grow.
+// Health is what a stream reports of the work it does out of the pipeline's
+// sight: audio its own queue dropped, and service sessions it reopened by
+// itself (the Google backend). Its counts only grow.
 type Health struct {
+	// Dropped counts frames the stream's own queue could not take.
+	Dropped uint64
 	// Restarts counts the service sessions it replaced, planned or not.
 	Restarts uint64
 	// Errors counts sessions that failed; Stalls those of them that stopped
@@ -33,16 +36,18 @@ type Health struct {
 	LastError error
 }
 
-// healthReporter is implemented by streams that recover internally; the
-// pipeline folds their counts into its own and logs each new failure.
+// healthReporter is implemented by streams with their own queue or their own
+// recovery; the pipeline folds their counts into its own and logs each new
+// failure.
 type healthReporter interface{ Health() Health }
 
 // PipelineStats is a snapshot of one language's caption pipeline.
 type PipelineStats struct {
 	// Backend is false when the language has no recognizer (no captions).
 	Backend bool
-	// Frames were given to a stream; Dropped found the queue full; Lost
-	// arrived while no stream was running (the gaps).
+	// Frames were given to a stream; Dropped found a queue full (the
+	// pipeline's or the stream's own); Lost arrived while no stream was
+	// running (the gaps).
 	Frames, Dropped, Lost uint64
 	// Restarts counts streams that ended or were abandoned and replaced,
 	// and the service sessions a stream replaced by itself.
@@ -191,6 +196,7 @@ func (p *Pipeline) foldHealth(st Stream) {
 		p.lastErr = h.LastError.Error()
 	}
 	p.mu.Unlock()
+	p.dropped.Add(h.Dropped - min(prev.Dropped, h.Dropped))
 	p.restarts.Add(h.Restarts - min(prev.Restarts, h.Restarts))
 	p.stalls.Add(h.Stalls - min(prev.Stalls, h.Stalls))
 	if n := h.Errors - min(prev.Errors, h.Errors); n > 0 {

@@ -434,6 +434,7 @@ func (s *healingStream) fail(stalled bool, err error) {
 		s.health.Stalls++
 	}
 	s.health.LastError = err
+	s.health.Dropped += 3
 }
 
 // TestPipelineCountsSelfRecoveringStream: failures a stream recovers from
@@ -452,7 +453,7 @@ func TestPipelineCountsSelfRecoveringStream(t *testing.T) {
 	st.fail(false, errors.New("quota exceeded"))
 	waitFor(t, "the second failure counted", clk, writeHang/2, func() bool { return p.Stats().Errors == 2 })
 	s := p.Stats()
-	if s.Restarts != 2 || s.Stalls != 1 || s.LastError != "quota exceeded" {
+	if s.Restarts != 2 || s.Stalls != 1 || s.LastError != "quota exceeded" || s.Dropped != 6 {
 		t.Fatalf("stats %+v", s)
 	}
 	logs.mu.Lock()

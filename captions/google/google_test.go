@@ -344,6 +344,9 @@ func TestWriteNeverBlocks(t *testing.T) {
 		t.Fatal("Close blocked")
 	}
 	st := s.Stats()
+	if h := s.Health(); h.Dropped != uint64(st.DroppedFrames) {
+		t.Errorf("Health reports %d dropped frames, Stats %d", h.Dropped, st.DroppedFrames)
+	}
 	if st.DroppedFrames == 0 {
 		t.Errorf("stats %+v: want frames dropped and counted", st)
 	}

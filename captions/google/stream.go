@@ -147,7 +147,7 @@ func (s *Stream) Err() error {
 // Health reports the service sessions this stream replaced and the
 // failures among them, for the caption pipeline's counters.
 func (s *Stream) Health() captions.Health {
-	return captions.Health{Restarts: uint64(s.restarts.Load() + s.failures.Load()), Errors: uint64(s.failures.Load()),
+	return captions.Health{Dropped: uint64(s.droppedFrames.Load()), Restarts: uint64(s.restarts.Load() + s.failures.Load()), Errors: uint64(s.failures.Load()),
 		Stalls: uint64(s.stalls.Load()), LastError: s.Err()}
 }
 

@@ -375,6 +375,9 @@ func TestWriteDropsWhenBehind(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if h := s.Health(); h.Dropped != s.Stats().DroppedFrames {
+		t.Errorf("Health reports %d dropped frames, Stats %d", h.Dropped, s.Stats().DroppedFrames)
+	}
 	if s.Stats().DroppedFrames == 0 {
 		t.Error("2000 frames into a 4-frame queue dropped none")
 	}

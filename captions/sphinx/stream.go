@@ -163,6 +163,12 @@ func (s *Stream) Stats() Stats {
 	}
 }
 
+// Health reports the frames the decoder's queue dropped, for the caption
+// pipeline's counters.
+func (s *Stream) Health() captions.Health {
+	return captions.Health{Dropped: s.droppedFrames.Load()}
+}
+
 func (s *Stream) run() {
 	// Results closes last, so a reader that sees it closed also sees Err.
 	defer close(s.results)
