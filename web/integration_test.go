@@ -363,3 +363,43 @@ func TestHealthAndInfo(t *testing.T) {
 		}
 	}
 }
+
+// A file floor that does not loop plays once: the event API then says the
+// floor has ended, and the program goes on (its playlists keep growing) on
+// silence.
+func TestFileFloorEndsInTheEventAPI(t *testing.T) {
+	leakCheck(t)
+	floor := toneFile(t, 440, 1, 1)
+	h := start(t, eventConfig(t, `
+id: test
+floor: {language: en, source: "file:%s", loop: false}
+languages: [{tag: fr}]
+hls: {part_ms: 200, segment_ms: 1000}
+captions: {backend: none}
+`, floor))
+	var info web.EventInfo
+	deadline := time.Now().Add(20 * time.Second)
+	for info.Floor != "ended" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the event API says the floor is %q, want ended; stats %+v", info.Floor, h.ev.Stats())
+		}
+		time.Sleep(50 * time.Millisecond)
+		if err := json.Unmarshal([]byte(get(t, h.http.URL+"/api/events/test")), &info); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := h.ev.Stats()
+	if s.IngestRestarts != 0 {
+		t.Errorf("the ended file was restarted %d times", s.IngestRestarts)
+	}
+	waitTicks := s.Ticks + 10
+	for h.ev.Stats().Ticks < waitTicks {
+		if time.Now().After(deadline) {
+			t.Fatalf("the program stopped after the floor ended: %+v", h.ev.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := h.ev.Stats().FloorFrames; n > 50 {
+		t.Errorf("%d floor frames from a 1 s file: it played again", n)
+	}
+}

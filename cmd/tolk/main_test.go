@@ -66,9 +66,10 @@ func TestServeDemo(t *testing.T) {
 		goleak.VerifyNone(t, ignore)
 	})
 	audiotest.NeedTool(t, "ffmpeg")
+	bin := tolkBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	r := startServe(ctx, t, buildTolk(ctx, t), "--demo", "--data", t.TempDir())
+	r := startServe(ctx, t, bin, "--demo", "--data", t.TempDir())
 	// The fr playlist fills up as the floor plays.
 	deadline := time.Now().Add(30 * time.Second)
 	for {

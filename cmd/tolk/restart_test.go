@@ -32,16 +32,6 @@ type liveCue struct {
 	Start, End float64 // program seconds of the run
 }
 
-// buildTolk builds the binary into a temporary directory.
-func buildTolk(ctx context.Context, t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tolk")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // lockedBuffer collects a process's output; it may be read while the
 // process still writes.
 type lockedBuffer struct {
@@ -184,10 +174,10 @@ func TestServeRestartKeepsCues(t *testing.T) {
 	audiotest.NeedTool(t, "ffmpeg")
 	audiotest.NeedTool(t, "flite")
 	audiotest.NeedTool(t, "sox")
+	bin := tolkBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	bin := buildTolk(ctx, t)
 	// Speech with silence around it: the recognizer settles a cue on a
 	// pause, and the looped file would otherwise run on without one.
 	said := filepath.Join(dir, "said.wav")

@@ -106,6 +106,7 @@ type Event struct {
 	floorFrames, floorDropped     atomic.Uint64
 	restarts                      atomic.Uint64
 	lastFloor                     atomic.Int64 // unix ns of the last floor frame
+	floorEnded                    atomic.Bool  // the floor source ended for good
 	lastPTS                       atomic.Int64 // program time of the last tick
 }
 
@@ -343,10 +344,14 @@ func (e *Event) Start() error {
 		e.inputs.Add(1)
 		go func() {
 			defer e.inputs.Done()
-			ingest.Supervise(ctx, src, e, e.clock, func(err error) {
+			err := ingest.Supervise(ctx, src, e, e.clock, func(err error) {
 				e.restarts.Add(1)
 				e.log.Warn("floor source restarts", "source", src.String(), "err", err)
 			})
+			if err != nil {
+				e.floorEnded.Store(true)
+				e.log.Info("floor ended; the program goes on with silence", "source", src.String(), "err", err)
+			}
 		}()
 	}
 	e.log.Info("event started", "floor", e.cfg.Floor.Source, "languages", len(e.renditions))
@@ -470,12 +475,17 @@ func (e *Event) closeMixes() {
 	}
 }
 
-// FloorState says whether the floor is arriving: "live", or "missing" while
-// the clock runs on silence.
+// FloorState says whether the floor is arriving: "live"; "missing" while the
+// clock runs on silence waiting for it; "ended" once a source that ends (a
+// file that does not loop) has played to its end, and the program goes on
+// with silence.
 func (e *Event) FloorState() string {
 	last := e.lastFloor.Load()
-	if last != 0 && e.clock.Now().UnixNano()-last < int64(500*time.Millisecond) {
+	switch {
+	case last != 0 && e.clock.Now().UnixNano()-last < int64(500*time.Millisecond):
 		return "live"
+	case e.floorEnded.Load():
+		return "ended"
 	}
 	return "missing"
 }

@@ -1,8 +1,13 @@
 package event
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,4 +154,64 @@ func TestSetVoice(t *testing.T) {
 		t.Fatalf("after SetVoice the French mix missed its voice %d times, voice active %v", s.VoiceMissing, m.VoiceActive)
 	}
 	var _ mixer.Source = constVoice{}
+}
+
+// A file floor that does not loop plays once: when it ends the program goes
+// on with silence, the floor says "ended" (in the log too), and nothing
+// starts the file again.
+func TestFileFloorEnds(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	audiotest.NeedTool(t, "ffmpeg")
+	path := filepath.Join(t.TempDir(), "floor.wav")
+	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+		"sine=frequency=440:sample_rate=48000:duration=1", "-ac", "1", path).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, out)
+	}
+	cfg, err := config.Parse([]byte("id: t\nfloor: {language: en, source: \"file:"+path+"\", loop: false}\nlanguages: [{tag: fr}]\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	ev, err := New(cfg, Options{Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for ev.FloorState() != "ended" {
+		if time.Now().After(deadline) {
+			t.Fatalf("floor state %q, stats %+v: the file never ended", ev.FloorState(), ev.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s := ev.Stats()
+	if s.IngestRestarts != 0 || s.FloorFrames > 50 {
+		t.Errorf("the ended file was started again: %d restarts, %d floor frames (the file has 50)", s.IngestRestarts, s.FloorFrames)
+	}
+	// The program goes on, on silence.
+	waitFor(t, "silent ticks after the end", func() bool { return ev.Stats().SilentTicks > s.SilentTicks+5 })
+	if !strings.Contains(logs.String(), "floor ended") {
+		t.Errorf("the log does not say the floor ended:\n%s", logs.String())
+	}
+}
+
+// lockedBuffer is a log destination safe to read while the event writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

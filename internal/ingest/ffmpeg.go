@@ -19,6 +19,10 @@ import (
 // ffmpegBin is the decoder; found on PATH.
 const ffmpegBin = "ffmpeg"
 
+// errExited is the error of an ffmpeg that exited cleanly but said something
+// on stderr on the way: the input ended, with words worth logging.
+var errExited = errors.New("exited")
+
 // commonArgs start every ffmpeg command line: no stdin (it would steal the
 // terminal and block on it), no banner or progress lines.
 var commonArgs = []string{"-nostdin", "-hide_banner", "-nostats"}
@@ -148,7 +152,7 @@ func (r ffmpegRun) run(ctx context.Context, frame func([]float32) error) error {
 	case waitErr != nil:
 		return &ProcessError{Err: waitErr, Stderr: said}
 	case said != "":
-		return &ProcessError{Err: ErrEnded, Stderr: said}
+		return &ProcessError{Err: errExited, Stderr: said}
 	}
 	return nil
 }

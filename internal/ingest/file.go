@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -71,10 +72,12 @@ func (f *file) Run(ctx context.Context, w Writer) error {
 		w.WriteFloor(samples)
 		return nil
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, errExited):
+		return fmt.Errorf("%s: %w (%w)", f, ErrEnded, err)
+	case err != nil:
 		return fmt.Errorf("%s: %w", f, err)
-	}
-	if ctx.Err() != nil {
+	case ctx.Err() != nil:
 		return ctx.Err()
 	}
 	return fmt.Errorf("%s: %w", f, ErrEnded)

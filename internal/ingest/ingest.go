@@ -21,17 +21,22 @@ type Writer interface {
 }
 
 // Source produces the floor until ctx ends or it fails. Run returns ctx.Err()
-// when ctx ends, an error wrapping ErrEnded when the input reached its end (a
-// non-looping file, a publisher that left), and otherwise what went wrong,
-// usually a *ProcessError carrying ffmpeg's last words.
+// when ctx ends, an error wrapping ErrEnded when the input has reached its end
+// and has nothing more (a file that does not loop), one wrapping ErrLeft when
+// a live publisher left (the next one may come), and otherwise what went
+// wrong, usually a *ProcessError carrying ffmpeg's last words.
 type Source interface {
 	Run(ctx context.Context, w Writer) error
 	String() string
 }
 
 var (
-	// ErrEnded reports that the input ended normally.
+	// ErrEnded reports that the input ended normally and for good: Supervise
+	// does not run it again.
 	ErrEnded = errors.New("floor input ended")
+	// ErrLeft reports that a live publisher disconnected; the listener can
+	// take the next one.
+	ErrLeft = errors.New("floor publisher left")
 	// ErrStalled reports a live publisher that stayed connected but stopped
 	// sending audio.
 	ErrStalled = errors.New("floor input stalled")

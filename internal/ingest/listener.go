@@ -26,7 +26,7 @@ const (
 var fastStartArgs = []string{"-fflags", "nobuffer", "-probesize", "4096", "-analyzeduration", "0"}
 
 // Listener is a live floor input: an ffmpeg subprocess listening for one RTMP
-// or SRT publisher. A run ends when the publisher leaves (ErrEnded), stops
+// or SRT publisher. A run ends when the publisher leaves (ErrLeft), stops
 // sending for a few seconds (ErrStalled), uses the wrong RTMP app or stream key
 // (ErrRefused) or ffmpeg fails; run it under Supervise to take the next
 // publisher.
@@ -110,8 +110,11 @@ func (l *Listener) Run(ctx context.Context, w Writer) error {
 	if frames.Load() > 0 {
 		l.log.Info("floor publisher left", "source", l.String(), "err", err)
 	}
-	if err == nil {
-		err = ErrEnded
+	switch {
+	case err == nil:
+		err = ErrLeft
+	case errors.Is(err, errExited):
+		err = fmt.Errorf("%w (%w)", ErrLeft, err)
 	}
 	return fmt.Errorf("%s: %w", l, err)
 }

@@ -143,7 +143,7 @@ func TestListenerRestarts(t *testing.T) {
 		stop                  func(*publisher)
 		want                  error // nil: any error
 	}{
-		{"rtmp-kill", "rtmp", "tcp", (*publisher).kill, ErrEnded},
+		{"rtmp-kill", "rtmp", "tcp", (*publisher).kill, ErrLeft},
 		{"srt-kill", "srt", "udp", (*publisher).kill, nil},
 		// SIGSTOP keeps the TCP connection open and silent.
 		{"rtmp-stall", "rtmp", "tcp", func(p *publisher) { p.cmd.Process.Signal(syscall.SIGSTOP) }, ErrStalled},

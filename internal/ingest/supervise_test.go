@@ -180,3 +180,40 @@ func TestSuperviseStops(t *testing.T) {
 		})
 	}
 }
+
+// A source that ended for good (a file that does not loop) is not run again:
+// Supervise returns its error at once, with no restart reported, while a
+// publisher that left is restarted.
+func TestSuperviseEnded(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	clock := audiotest.NewClock()
+	ended := fmt.Errorf("file x: %w", ErrEnded)
+	src := &fakeSource{clock: clock, started: make(chan time.Time, 4),
+		script: []fakeRun{{err: fmt.Errorf("rtmp: %w", ErrLeft)}, {err: ended}, {dur: time.Hour}}}
+	var reports atomic.Int32
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- Supervise(ctx, src, &recorder{}, clock, func(error) { reports.Add(1) }) }()
+	<-src.started
+	eventually(t, 5*time.Second, "backoff after the publisher left", func() bool { return reports.Load() == 1 && clock.Pending() == 1 })
+	clock.Advance(minBackoff)
+	<-src.started
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrEnded) {
+			t.Fatalf("Supervise = %v, want the source's ErrEnded", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Supervise restarts a source that ended")
+	}
+	if n := reports.Load(); n != 1 {
+		t.Errorf("%d restarts reported, want 1 (the publisher that left)", n)
+	}
+	clock.Advance(time.Hour)
+	select {
+	case <-src.started:
+		t.Error("the ended source was run again")
+	default:
+	}
+}
