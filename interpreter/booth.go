@@ -86,6 +86,7 @@ type Booth struct {
 	// Owned by the goroutine.
 	st    *state
 	conns map[string]*boothMember
+	pts   int64 // program time from which the current state is mixed
 
 	signals fanout.Hub[Signal]
 }
@@ -262,6 +263,7 @@ func (b *Booth) Snapshot() (Snapshot, error) {
 	var s Snapshot
 	err := b.exec(func() error {
 		s = b.st.snapshot()
+		s.PTS = b.pts
 		return nil
 	})
 	return s, err
@@ -287,8 +289,9 @@ func (b *Booth) changed() {
 			sel.onAir = m.mic
 		}
 	}
-	b.voice.set(sel)
+	b.pts = b.voice.set(sel)
 	snap := b.st.snapshot()
+	snap.PTS = b.pts
 	for id, m := range b.conns {
 		if m.conn == nil {
 			continue

@@ -44,6 +44,10 @@ type Snapshot struct {
 	Handover   *Handover `json:"handover"`
 	Warning    *string   `json:"warning"`
 	DirectTake bool      `json:"direct_take"`
+	// PTS is the program time (48 kHz samples) of the first tick that mixes
+	// this state, to within one tick: where a handover, a cough or a leave
+	// falls on the program's timeline.
+	PTS int64 `json:"pts"`
 }
 
 // WarnTwoMics is raised while two members have their microphones open.

@@ -38,7 +38,8 @@ type selection struct {
 // clock; it also publishes the clean voice (PCM for captions, Opus for booths
 // that take this booth as relay).
 type Voice struct {
-	sel atomic.Pointer[selection]
+	sel  atomic.Pointer[selection]
+	last atomic.Int64 // program time of the latest tick that read the voice
 
 	// Owned by the tick goroutine.
 	cur      frameReader
@@ -66,13 +67,22 @@ func NewVoice(bitrate int) (*Voice, error) {
 	_ = enc.SetComplexity(5)
 	v := &Voice{enc: enc, frames: map[frameReader][]float32{}}
 	v.sel.Store(&selection{})
+	v.last.Store(-audio.FrameSamples)
 	return v, nil
 }
 
-func (v *Voice) set(s *selection) { v.sel.Store(s) }
+// set makes s the selection from the next tick on and returns that tick's
+// program time (one tick early if a tick is reading the voice just then).
+func (v *Voice) set(s *selection) int64 {
+	v.sel.Store(s)
+	return v.last.Load() + audio.FrameSamples
+}
 
 // ReadFrame implements mixer.Source. It never blocks.
 func (v *Voice) ReadFrame(pts int64) (audio.Frame, bool) {
+	// Stored before the selection is read, so a selection set after this
+	// load is stamped no later than the tick that first mixes it.
+	v.last.Store(pts)
 	s := v.sel.Load()
 	clear(v.frames)
 	for _, r := range s.all {

@@ -155,3 +155,24 @@ func TestFeedsEncodeRelayOnlyWhileUsed(t *testing.T) {
 		t.Fatalf("%d relay subscribers after Close, want 0", n)
 	}
 }
+
+// TestVoiceSetStampsTheTickThatMixesIt: the program time set returns is that
+// of the first tick that reads the new selection, so a state's pts says where
+// a handover falls on the program timeline.
+func TestVoiceSetStampsTheTickThatMixesIt(t *testing.T) {
+	v, _ := NewVoice(48000)
+	a, b := &toneMic{freq: 300}, &toneMic{freq: 700}
+	if pts := v.set(&selection{onAir: a, open: true, all: []frameReader{a, b}}); pts != 0 {
+		t.Fatalf("before any tick: pts %d, want 0", pts)
+	}
+	runVoice(v, 0, 10)
+	pts := v.set(&selection{onAir: b, open: true, all: []frameReader{a, b}})
+	if want := int64(10 * audio.FrameSamples); pts != want {
+		t.Fatalf("after 10 ticks: pts %d, want %d", pts, want)
+	}
+	// The tick at pts is the first to start the cross-fade toward b.
+	f, _ := v.ReadFrame(pts)
+	if amp := audiotest.Goertzel(f.Samples, 700, audio.SampleRate); amp < 0.01 {
+		t.Fatalf("b absent from the tick at pts (%.3f)", amp)
+	}
+}

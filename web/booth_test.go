@@ -20,6 +20,7 @@ import (
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/rtc"
 	"tolk/internal/store"
+	"tolk/mixer"
 	"tolk/web"
 )
 
@@ -155,15 +156,15 @@ func (c *boothClient) expect(ctx context.Context, typ string) map[string]any {
 	}
 }
 
-// waitState waits until the latest state satisfies cond.
-func (c *boothClient) waitState(ctx context.Context, what string, cond func(map[string]any) bool) {
+// waitState waits until the latest state satisfies cond and returns it.
+func (c *boothClient) waitState(ctx context.Context, what string, cond func(map[string]any) bool) map[string]any {
 	c.t.Helper()
 	for {
 		c.mu.Lock()
 		s := c.state
 		c.mu.Unlock()
 		if s != nil && cond(s) {
-			return
+			return s
 		}
 		select {
 		case <-ctx.Done():
@@ -172,6 +173,28 @@ func (c *boothClient) waitState(ctx context.Context, what string, cond func(map[
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// statePTS is where a state falls on the program timeline (see the booth
+// protocol's pts).
+func statePTS(t testing.TB, s map[string]any) int64 {
+	t.Helper()
+	f, ok := s["pts"].(float64)
+	if !ok {
+		t.Fatalf("state without pts: %v", s)
+	}
+	return int64(f)
+}
+
+// member returns the state's member called name (nil if absent).
+func member(s map[string]any, name string) map[string]any {
+	ms, _ := s["members"].([]any)
+	for _, m := range ms {
+		if mm, _ := m.(map[string]any); mm["name"] == name {
+			return mm
+		}
+	}
+	return nil
 }
 
 func (c *boothClient) received(stream string) []float32 {
@@ -183,7 +206,8 @@ func (c *boothClient) received(stream string) []float32 {
 	return nil
 }
 
-// speak sends PCM as 20 ms Opus packets in real time (48 kHz fullband, FEC).
+// speak sends PCM as 20 ms Opus packets on a real-time schedule (48 kHz
+// fullband, FEC).
 func (c *boothClient) speak(ctx context.Context, pcm []float32) {
 	enc, err := opus.NewEncoder(audio.SampleRate, 1, opus.AppAudio)
 	if err != nil {
@@ -192,21 +216,17 @@ func (c *boothClient) speak(ctx context.Context, pcm []float32) {
 	enc.SetBitrate(64000)
 	enc.SetInBandFEC(true)
 	buf := make([]byte, 1500)
-	tick := time.NewTicker(audio.FrameDuration)
-	defer tick.Stop()
-	for i := 0; i+audio.FrameSamples <= len(pcm); i += audio.FrameSamples {
-		n, err := enc.EncodeFloat32(pcm[i:i+audio.FrameSamples], buf)
-		if err != nil {
-			c.t.Fatal(err)
+	var failed error
+	audiotest.Paced(ctx, len(pcm)/audio.FrameSamples, func(i int) bool {
+		n, err := enc.EncodeFloat32(pcm[i*audio.FrameSamples:(i+1)*audio.FrameSamples], buf)
+		if err == nil {
+			err = c.Speak(append([]byte(nil), buf[:n]...), audio.FrameDuration)
 		}
-		if err := c.Speak(append([]byte(nil), buf[:n]...), audio.FrameDuration); err != nil {
-			c.t.Fatal(err)
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return
-		}
+		failed = err
+		return err == nil
+	})
+	if failed != nil {
+		c.t.Fatal(failed)
 	}
 }
 
@@ -233,62 +253,146 @@ func median(x []float64) float64 {
 	return y[len(y)/2]
 }
 
-// pcmTap collects a mix's output PCM with its program time.
-type pcmTap struct {
-	mu  sync.Mutex
-	pcm []float32
-	pts int64 // of pcm[0]
-	wg  sync.WaitGroup
+// tapMix collects a language's mix output on the program timeline.
+func tapMix(h *harness, lang string) *audiotest.Tap {
+	m, _ := h.ev.Mix(lang)
+	return audiotest.NewTap(m.SubscribePCM(3000).C)
 }
 
-func tapMix(h *harness, lang string) *pcmTap {
-	m, _ := h.ev.Mix(lang)
-	sub := m.SubscribePCM(3000)
-	tp := &pcmTap{pts: -1}
-	tp.wg.Add(1)
+// tapVoice collects a language's clean voice (what the mix takes as the
+// interpreter's voice) on the program timeline.
+func tapVoice(h *harness, lang string) *audiotest.Tap {
+	v, _ := h.ev.Voice(lang)
+	return audiotest.NewTap(v.SubscribePCM(3000).C)
+}
+
+// tapListener decodes what a WHEP listener receives onto the program
+// timeline, by RTP timestamp (the program time of each frame), until stop.
+func tapListener(lis *rtc.Listener) (tap *audiotest.Tap, stop func()) {
+	frames := make(chan audio.Frame, 4000)
+	quit := make(chan struct{})
 	go func() {
-		defer tp.wg.Done()
-		for f := range sub.C {
-			tp.mu.Lock()
-			if tp.pts < 0 {
-				tp.pts = f.PTS
+		defer close(frames)
+		dec, _ := opus.NewDecoder(audio.SampleRate, 1)
+		pcm := make([]float32, 5760)
+		for {
+			select {
+			case p := <-lis.Packets():
+				if n, err := dec.DecodeFloat32(p.Payload, pcm); err == nil {
+					frames <- audio.Frame{PTS: int64(p.Timestamp), Samples: append([]float32(nil), pcm[:n]...)}
+				}
+			case <-quit:
+				return
 			}
-			tp.pcm = append(tp.pcm, f.Samples...)
-			tp.mu.Unlock()
 		}
 	}()
-	return tp
+	tap = audiotest.NewTap(frames)
+	var once sync.Once
+	return tap, func() { once.Do(func() { close(quit) }); <-tap.Done() }
 }
 
-// since returns the PCM from program time pts on.
-func (tp *pcmTap) since(pts int64) []float32 {
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	i := int(pts - tp.pts)
-	if i < 0 {
-		i = 0
+// span waits for and returns a tap's program time [from, to).
+func span(ctx context.Context, t testing.TB, tp *audiotest.Tap, from, to int64) []float32 {
+	t.Helper()
+	x, err := tp.Span(ctx, from, to)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if i > len(tp.pcm) {
-		return nil
-	}
-	return append([]float32(nil), tp.pcm[i:]...)
+	return x
 }
 
-func (tp *pcmTap) end() int64 {
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	return tp.pts + int64(len(tp.pcm))
+// until polls the tap's latest win samples of program time until cond holds
+// and returns the program time reached.
+func until(ctx context.Context, t testing.TB, h *harness, tp *audiotest.Tap, win int64, what string, cond func([]float32) bool) int64 {
+	t.Helper()
+	for {
+		to := h.ev.ProgramTime()
+		if err := tp.Wait(ctx, to); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if cond(span(ctx, t, tp, max(to-win, tp.Start()), to)) {
+			return to
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s never happened: %v", what, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// eventually polls measure until ok, up to 10 s, and fails with the last
+// value: for feeds measured on the client's side, which has no program time.
+func eventually(ctx context.Context, t testing.TB, what string, measure func() (float64, bool)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		v, ok := measure()
+		if ok {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Errorf("%s: %.3f", what, v)
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// duckedWindows returns the offsets of the windows of win samples in which
+// the mix's ducker is fully down, told from the clean voice alone: in every
+// 1 ms block from 50 ms before the window to its end, the voice is above the
+// ducker's threshold or within its hold (taken 50 ms short, for margin).
+func duckedWindows(voice []float32, win int) []int {
+	const block = audio.SampleRate / 1000
+	thr := audio.DBToGain(mixer.DefaultThresholdDB)
+	thr = thr * thr * block
+	hold := int(audio.Samples(mixer.DefaultHold-50*time.Millisecond)) / block
+	active := make([]bool, len(voice)/block)
+	left := 0
+	for k := range active {
+		var ms float64
+		for _, v := range voice[k*block : (k+1)*block] {
+			ms += float64(v) * float64(v)
+		}
+		switch {
+		case ms > thr:
+			left = hold
+		case left > 0:
+			left--
+		}
+		active[k] = ms > thr || left > 0
+	}
+	var out []int
+	lead := 50
+	for w := 0; w+win <= len(voice); w += win {
+		ok := w/block >= lead
+		for k := w/block - lead; ok && k < (w+win)/block; k++ {
+			ok = active[k]
+		}
+		if ok {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 const floorHz = 12000 // the floor tone: far above speech, so its level is measured cleanly
 
+// TestBoothsMixHandoverCoughDropAndRelay measures the French mix on the
+// program timeline: every window is a stretch of program time told by the
+// frames' PTS and the states' pts, so a loaded machine delays the test but
+// cannot move what it measures.
 func TestBoothsMixHandoverCoughDropAndRelay(t *testing.T) {
 	leakCheck(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	b := startBooths(t, "{tag: fr}, {tag: es}")
-	fr := tapMix(b.harness, "fr")
+	fr, vfr := tapMix(b.harness, "fr"), tapVoice(b.harness, "fr")
 	tokA, tokB, tokC := b.token(t, "fr", "Anne"), b.token(t, "fr", "Ben"), b.token(t, "es", "Carla")
+	const sec = audio.SampleRate
 
 	a := dialBooth(t, ctx, b.http.URL, "fr", tokA)
 	defer a.close()
@@ -297,9 +401,11 @@ func TestBoothsMixHandoverCoughDropAndRelay(t *testing.T) {
 	c := dialBooth(t, ctx, b.http.URL, "es", tokC)
 	defer c.close()
 
-	// Full floor before anyone speaks.
-	time.Sleep(500 * time.Millisecond)
-	full := median(levels(fr.since(fr.end()-audio.SampleRate/2), floorHz, audio.SampleRate/10))
+	// Full floor before anyone speaks, once the floor file plays.
+	p := until(ctx, t, b.harness, fr, sec/10, "the floor in the French mix", func(x []float32) bool {
+		return audiotest.Goertzel(x, floorHz, audio.SampleRate) > 0.05
+	})
+	full := median(levels(span(ctx, t, fr, p, p+sec/2), floorHz, sec/10))
 
 	// Anne opens her mic and speaks her recorded voice.
 	a.send(map[string]any{"type": "mic", "on": true})
@@ -309,42 +415,49 @@ func TestBoothsMixHandoverCoughDropAndRelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startA := fr.end()
-	a.speak(ctx, voiceA[:6*audio.SampleRate])
-	duringA := fr.since(startA)
-	// The floor under Anne's voice sits at the configured depth.
-	depth := audio.GainToDB(median(levels(duringA, floorHz, audio.SampleRate/10)) / full)
+	a.speak(ctx, voiceA[:6*sec])
+	// The jitter buffer holds well under a second: by then all of it is mixed.
+	end := b.ev.ProgramTime() + sec
+	from := vfr.Start()
+	if from < 0 {
+		t.Fatal("no voice reached the French mix")
+	}
+	voice, mix := span(ctx, t, vfr, from, end), span(ctx, t, fr, from, end)
+	// The floor under Anne's voice sits at the configured depth, measured
+	// where the voice holds the ducker down.
+	win := sec / 10
+	var under []float64
+	for _, w := range duckedWindows(voice, win) {
+		under = append(under, audiotest.Goertzel(mix[w:w+win], floorHz, audio.SampleRate))
+	}
+	if len(under) < 10 {
+		t.Fatalf("the voice held the ducker down for only %d windows of 100 ms", len(under))
+	}
+	depth := audio.GainToDB(median(under) / full)
+	t.Logf("floor under the voice: %.1f dB over %d windows of 100 ms", depth, len(under))
 	if depth < -14-1.5 || depth > -14+1.5 {
 		t.Errorf("floor under the voice at %.1f dB, want -14 ± 1.5 dB", depth)
 	}
 	// The output carries the voice: speech-band energy far above the floor-only output.
-	if lvl := audio.RMS(lowpass(duringA)); lvl < 0.02 {
+	first, last := activeSpan(voice)
+	if lvl := audio.RMS(lowpass(mix[first:last])); lvl < 0.02 {
 		t.Errorf("voice hardly present in the French mix: RMS %.4f", lvl)
 	}
 
 	// Handover with both speaking steady tones, to check continuity exactly.
-	stop := make(chan struct{})
-	var stopOnce sync.Once
-	stopTones := func() { stopOnce.Do(func() { close(stop) }) }
+	tones, stopTones := context.WithCancel(ctx)
 	defer stopTones()
-	go a.speakTone(stop, 1000)
-	go bb.speakTone(stop, 1500)
+	var senders sync.WaitGroup
+	senders.Add(2)
+	go func() { defer senders.Done(); a.speakTone(tones, 1000) }()
+	go func() { defer senders.Done(); bb.speakTone(tones, 1500) }()
 	// Wait until Anne's tone is on air (her jitter buffer has settled).
-	for audiotest.Goertzel(tail(fr.since(fr.end()-audio.SampleRate/5), audio.SampleRate/5), 1000, audio.SampleRate) < 0.1 {
-		select {
-		case <-ctx.Done():
-			t.Fatal("Anne's tone never reached the French mix")
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	time.Sleep(500 * time.Millisecond)
+	until(ctx, t, b.harness, fr, sec/2, "Anne's tone steady in the French mix", steady(1000))
 	a.send(map[string]any{"type": "handover"})
 	bb.waitState(ctx, "handover offered", func(s map[string]any) bool { return s["handover"] != nil })
-	hoStart := fr.end()
 	bb.send(map[string]any{"type": "accept"})
-	bb.waitState(ctx, "Ben on air", func(s map[string]any) bool { on, _ := s["on_air"].(string); return on != "" && on != youA })
-	time.Sleep(time.Second)
-	around := fr.since(hoStart - audio.SampleRate/4)
+	ho := statePTS(t, bb.waitState(ctx, "Ben on air", func(s map[string]any) bool { on, _ := s["on_air"].(string); return on != "" && on != youA }))
+	around := span(ctx, t, fr, ho-sec/4, ho+sec)
 	gap := 0
 	for i := 0; i+audio.FrameSamples <= len(around); i += audio.FrameSamples {
 		f := around[i : i+audio.FrameSamples]
@@ -358,52 +471,53 @@ func TestBoothsMixHandoverCoughDropAndRelay(t *testing.T) {
 					vs = append(vs, fmt.Sprintf("%.2f/%.2f", audiotest.Goertzel(g, 1000, audio.SampleRate), audiotest.Goertzel(g, 1500, audio.SampleRate)))
 				}
 				t.Logf("frames: %v", vs)
-				t.Fatalf("the voice path drops for more than one frame at %d ms around the handover", i/48)
+				t.Fatalf("the voice path drops for more than one frame at %d ms from the handover", (i-sec/4)/48)
 			}
 		} else {
 			gap = 0
 		}
 	}
-	after := around[len(around)-audio.SampleRate/2:]
+	after := around[len(around)-sec/2:]
 	if a1, b1 := audiotest.Goertzel(after, 1000, audio.SampleRate), audiotest.Goertzel(after, 1500, audio.SampleRate); b1 < 0.1 || a1 > 0.02 {
-		t.Errorf("after the handover: Anne %.3f, Ben %.3f; want only Ben", a1, b1)
+		t.Errorf("0.5 to 1 s after the handover: Anne %.3f, Ben %.3f; want only Ben", a1, b1)
 	}
 	// Ben hears Anne as his partner; Carla (es) takes French as relay and hears Ben.
 	c.send(map[string]any{"type": "input", "source": "relay:fr"})
-	time.Sleep(time.Second)
-	if amp := audiotest.Goertzel(tail(bb.received("partner"), audio.SampleRate/2), 1000, audio.SampleRate); amp < 0.1 {
-		t.Errorf("Ben's partner feed lacks Anne (1 kHz at %.3f)", amp)
+	feed := func(cl *boothClient, stream string, freq, min float64) func() (float64, bool) {
+		return func() (float64, bool) {
+			x := cl.received(stream)
+			if len(x) < sec/2 {
+				return 0, false
+			}
+			amp := audiotest.Goertzel(tail(x, sec/2), freq, audio.SampleRate)
+			return amp, amp >= min
+		}
 	}
-	if amp := audiotest.Goertzel(tail(c.received("relay"), audio.SampleRate/2), 1500, audio.SampleRate); amp < 0.1 {
-		t.Errorf("the Spanish booth's relay lacks the French voice (1.5 kHz at %.3f)", amp)
-	}
-	if amp := audiotest.Goertzel(tail(a.received("floor"), audio.SampleRate/2), floorHz, audio.SampleRate); amp < 0.05 {
-		t.Errorf("Anne does not hear the floor (12 kHz at %.3f)", amp)
-	}
+	eventually(ctx, t, "Ben's partner feed lacks Anne (1 kHz)", feed(bb, "partner", 1000, 0.1))
+	eventually(ctx, t, "the Spanish booth's relay lacks the French voice (1.5 kHz)", feed(c, "relay", 1500, 0.1))
+	eventually(ctx, t, "Anne does not hear the floor (12 kHz)", feed(a, "floor", floorHz, 0.05))
 
 	// Cough: Ben's voice goes, the floor comes back to full.
 	bb.send(map[string]any{"type": "cough", "down": true})
-	coughAt := fr.end()
-	time.Sleep(1500 * time.Millisecond)
-	co := fr.since(coughAt + audio.SampleRate/10)
+	cough := statePTS(t, a.waitState(ctx, "Ben coughing", func(s map[string]any) bool { m := member(s, "Ben"); return m != nil && m["cough"] == true }))
+	co := span(ctx, t, fr, cough+sec/10, cough+3*sec/2)
 	if v := audiotest.Goertzel(co, 1500, audio.SampleRate); v > 0.01 {
 		t.Errorf("Ben audible during cough: %.3f", v)
 	}
-	lv := levels(co, floorHz, audio.SampleRate/10)
+	lv := levels(co, floorHz, sec/10)
 	if back := audio.GainToDB(lv[len(lv)-1] / full); back < -1 {
-		t.Errorf("floor at %.1f dB after cough, want full", back)
+		t.Errorf("floor at %.1f dB 1.4 s into the cough, want full", back)
 	}
 	bb.send(map[string]any{"type": "cough", "down": false})
-	time.Sleep(1500 * time.Millisecond)
+	until(ctx, t, b.harness, fr, sec/2, "Ben steady again after the cough", steady(1500))
 
 	// Ben's link drops: the floor returns to full within 200 ms of the server noticing.
 	stopTones()
+	senders.Wait()
 	bb.close()
-	a.waitState(ctx, "Ben gone", func(s map[string]any) bool { return s["on_air"] == nil })
-	noticed := fr.end()
-	time.Sleep(800 * time.Millisecond)
-	post := fr.since(noticed + audio.Samples(200*time.Millisecond))
-	for i, l := range levels(post, floorHz, audio.SampleRate/50) {
+	gone := statePTS(t, a.waitState(ctx, "Ben gone", func(s map[string]any) bool { return s["on_air"] == nil }))
+	post := span(ctx, t, fr, gone+audio.Samples(200*time.Millisecond), gone+sec)
+	for i, l := range levels(post, floorHz, sec/50) {
 		if db := audio.GainToDB(l / full); db < -1 {
 			t.Fatalf("floor at %.1f dB %d ms after the drop was noticed + 200 ms", db, 20*i)
 		}
@@ -412,7 +526,45 @@ func TestBoothsMixHandoverCoughDropAndRelay(t *testing.T) {
 	c.close()
 	a.close()
 	b.ev.Close()
-	fr.wg.Wait()
+	<-fr.Done()
+	<-vfr.Done()
+	if n := fr.Missing(); n > 0 {
+		t.Errorf("the French mix tap missed %d samples: the measurements had holes", n)
+	}
+}
+
+// steady tells whether a tone is in every frame of x, at 0.1 or more.
+func steady(freq float64) func(x []float32) bool {
+	return func(x []float32) bool {
+		if len(x) < audio.FrameSamples {
+			return false
+		}
+		for _, l := range levels(x, freq, audio.FrameSamples) {
+			if l < 0.1 {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// activeSpan returns the first and last sample offsets of x above −40 dBFS
+// in 1 ms blocks (0, len(x) if none).
+func activeSpan(x []float32) (first, last int) {
+	const block = audio.SampleRate / 1000
+	first, last = -1, len(x)
+	for k := 0; k+block <= len(x); k += block {
+		if audio.RMS(x[k:k+block]) > 0.01 {
+			if first < 0 {
+				first = k
+			}
+			last = k + block
+		}
+	}
+	if first < 0 {
+		return 0, len(x)
+	}
+	return first, last
 }
 
 func tail(x []float32, n int) []float32 {
@@ -435,24 +587,18 @@ func lowpass(x []float32) []float32 {
 	return out
 }
 
-// speakTone sends a steady tone until stop.
-func (c *boothClient) speakTone(stop <-chan struct{}, freq float64) {
+// speakTone sends a steady tone on a real-time schedule until ctx is done.
+func (c *boothClient) speakTone(ctx context.Context, freq float64) {
 	enc, _ := opus.NewEncoder(audio.SampleRate, 1, opus.AppAudio)
 	enc.SetBitrate(64000)
 	buf := make([]byte, 1500)
-	tick := time.NewTicker(audio.FrameDuration)
-	defer tick.Stop()
-	for i := 0; ; i++ {
+	audiotest.Paced(ctx, -1, func(i int) bool {
 		n, err := enc.EncodeFloat32(audiotest.Tone(freq, 0.4, i*audio.FrameSamples, audio.FrameSamples), buf)
 		if err == nil {
 			_ = c.Speak(append([]byte(nil), buf[:n]...), audio.FrameDuration)
 		}
-		select {
-		case <-tick.C:
-		case <-stop:
-			return
-		}
-	}
+		return true
+	})
 }
 
 func TestBoothAccessAndBadMessages(t *testing.T) {
@@ -581,6 +727,9 @@ func TestFullbandBoothToListener(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	heard, stop := tapListener(lis)
+	defer stop()
+	vfr := tapVoice(b.harness, "fr")
 	noise := make([]float32, 4*audio.SampleRate)
 	seed := uint32(1)
 	for i := range noise {
@@ -588,20 +737,18 @@ func TestFullbandBoothToListener(t *testing.T) {
 		noise[i] = 0.25 * (float32(seed>>8)/float32(1<<24)*2 - 1)
 	}
 	a.speak(ctx, noise)
-	dec, _ := opus.NewDecoder(audio.SampleRate, 1)
-	var heard []float32
-	pcm := make([]float32, 5760)
-	for len(lis.Packets()) > 0 {
-		p := <-lis.Packets()
-		if n, err := dec.DecodeFloat32(p.Payload, pcm); err == nil {
-			heard = append(heard, pcm[:n]...)
-		}
+	// The middle second of the noise on the program timeline, as the
+	// listener received it.
+	end := b.ev.ProgramTime() + audio.SampleRate
+	from := vfr.Start()
+	first, last := activeSpan(span(ctx, t, vfr, from, end))
+	if last-first < 2*audio.SampleRate {
+		t.Fatalf("the voice was on the program for only %d samples", last-first)
 	}
+	centre := from + int64(first+last)/2
+	mid := span(ctx, t, heard, centre-audio.SampleRate/2, centre+audio.SampleRate/2)
+	stop()
 	_ = lis.Close(ctx)
-	if len(heard) < 2*audio.SampleRate {
-		t.Fatalf("listener got %d samples", len(heard))
-	}
-	mid := heard[len(heard)/2-audio.SampleRate/2 : len(heard)/2+audio.SampleRate/2]
 	in := noise[audio.SampleRate : 2*audio.SampleRate]
 	hi := audio.GainToDB(math.Sqrt(bandEnergy(mid, 15000, 20000) / bandEnergy(in, 15000, 20000)))
 	lo := audio.GainToDB(math.Sqrt(bandEnergy(mid, 1000, 5000) / bandEnergy(in, 1000, 5000)))

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hraban/opus"
-
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/rtc"
@@ -100,46 +98,24 @@ func boothHandover(t *testing.T, mics ...string) (before, after []float32) {
 	b := startBooths(t, "{tag: fr}")
 	tokA, tokB := b.token(t, "fr", "Anne"), b.token(t, "fr", "Ben")
 
-	// Record the French program as a listener hears it, with arrival times.
+	// Record the French program as a listener hears it, placed on the
+	// program timeline by RTP timestamp (the program time of each frame).
 	api, _ := rtc.NewAPI(rtc.Options{Loopback: true})
 	lis, err := rtc.DialWHEP(ctx, api, b.http.URL+"/whep/test/fr", 4000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	type chunk struct {
-		at  time.Time
-		pcm []float32
-	}
+	heard, stopRx0 := tapListener(lis)
+	defer stopRx0()
 	var (
-		mu    sync.Mutex
-		heard []chunk
-		onAir []struct {
-			at time.Time
-			id string
-		}
-		stopRx = make(chan struct{})
-		wg     sync.WaitGroup
+		mu      sync.Mutex
+		changes []int64 // program time of each change of the on-air member
+		stopRx  = make(chan struct{})
+		wg      sync.WaitGroup
 	)
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		dec, _ := opus.NewDecoder(audio.SampleRate, 1)
-		pcm := make([]float32, 5760)
-		for {
-			select {
-			case p := <-lis.Packets():
-				if n, err := dec.DecodeFloat32(p.Payload, pcm); err == nil {
-					mu.Lock()
-					heard = append(heard, chunk{time.Now(), append([]float32(nil), pcm[:n]...)})
-					mu.Unlock()
-				}
-			case <-stopRx:
-				return
-			}
-		}
-	}()
+	wg.Add(1)
 	booth, _ := b.ev.Booth("fr")
-	go func() { // who is on air, as the server sees it, over time
+	go func() { // who is on air, as the server sees it, and from which program time
 		defer wg.Done()
 		last := "?"
 		for {
@@ -151,10 +127,9 @@ func boothHandover(t *testing.T, mics ...string) (before, after []float32) {
 				}
 				if id != last {
 					mu.Lock()
-					onAir = append(onAir, struct {
-						at time.Time
-						id string
-					}{time.Now(), id})
+					if last != "" && last != "?" && id != "" {
+						changes = append(changes, s.PTS)
+					}
 					mu.Unlock()
 					last = id
 				}
@@ -205,29 +180,17 @@ func boothHandover(t *testing.T, mics ...string) (before, after []float32) {
 	if !near(rep.A.Floor.PeakHz, floorHz, 50) || !near(rep.B.Floor.PeakHz, floorHz, 50) {
 		t.Errorf("the booth pages hear the floor at %.0f / %.0f Hz, want %d", rep.A.Floor.PeakHz, rep.B.Floor.PeakHz, floorHz)
 	}
-	// Find the handover on the server's timeline: the on-air member changes
-	// from one interpreter to the other.
-	var handover time.Time
-	for i := 1; i < len(onAir); i++ {
-		if onAir[i-1].id != "" && onAir[i].id != "" && onAir[i].id != onAir[i-1].id {
-			handover = onAir[i].at
-		}
+	// The handover on the program timeline: the on-air member changes from
+	// one interpreter to the other.
+	if len(changes) != 1 {
+		t.Fatalf("%d handovers seen on the server, want 1 (at %v)", len(changes), changes)
 	}
-	if handover.IsZero() {
-		t.Fatalf("no handover seen on the server: %+v", onAir)
-	}
-	window := func(from, to time.Duration) []float32 {
-		var x []float32
-		for _, c := range heard {
-			if d := c.at.Sub(handover); d >= from && d < to {
-				x = append(x, c.pcm...)
-			}
-		}
-		return x
-	}
-	before, after = window(-3500*time.Millisecond, -500*time.Millisecond), window(500*time.Millisecond, 3500*time.Millisecond)
-	if len(before) < audio.SampleRate || len(after) < audio.SampleRate {
-		t.Fatalf("too little audio around the handover: %d / %d samples", len(before), len(after))
+	ho := changes[0]
+	const sec = audio.SampleRate
+	before = span(ctx, t, heard, ho-7*sec/2, ho-sec/2)
+	after = span(ctx, t, heard, ho+sec/2, ho+7*sec/2)
+	if missing := heard.Missing(); missing > sec/10 {
+		t.Errorf("the listener missed %d samples of the program", missing)
 	}
 	return before, after
 }

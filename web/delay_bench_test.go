@@ -31,16 +31,16 @@ func (m *markerSender) run(ctx context.Context, write func([]byte) error, frames
 	buf := make([]byte, 1500)
 	silence := make([]float32, audio.FrameSamples)
 	loud := audiotest.Tone(1000, 0.7, 0, audio.FrameSamples)
-	tick := time.NewTicker(audio.FrameDuration)
-	defer tick.Stop()
-	for i := 0; i < frames; i++ {
+	var failed error
+	audiotest.Paced(ctx, frames, func(i int) bool {
 		pcm := silence
 		if i%m.every == m.every-1 {
 			pcm = loud
 		}
 		n, err := enc.EncodeFloat32(pcm, buf)
 		if err != nil {
-			return err
+			failed = err
+			return false
 		}
 		if pcm[0] != 0 || pcm[10] != 0 {
 			m.mu.Lock()
@@ -48,15 +48,15 @@ func (m *markerSender) run(ctx context.Context, write func([]byte) error, frames
 			m.mu.Unlock()
 		}
 		if err := write(append([]byte(nil), buf[:n]...)); err != nil {
-			return err
+			failed = err
+			return false
 		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		return true
+	})
+	if failed != nil {
+		return failed
 	}
-	return nil
+	return ctx.Err()
 }
 
 // markerReceiver decodes packets and records when each marker arrives: the

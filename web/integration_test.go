@@ -123,7 +123,7 @@ func (h *harness) close() {
 	h.srv.Close()
 }
 
-// publishTone pushes an Opus sine over WHIP for d, paced in real time.
+// publishTone pushes an Opus sine over WHIP for d, on a real-time schedule.
 func publishTone(ctx context.Context, t *testing.T, url string, freq float64, d time.Duration) {
 	t.Helper()
 	api, err := rtc.NewAPI(rtc.Options{Loopback: true})
@@ -140,21 +140,20 @@ func publishTone(ctx context.Context, t *testing.T, url string, freq float64, d 
 		t.Fatal(err)
 	}
 	buf := make([]byte, 1500)
-	tick := time.NewTicker(audio.FrameDuration)
-	defer tick.Stop()
-	for i := 0; i < int(d/audio.FrameDuration); i++ {
+	var failed error
+	audiotest.Paced(ctx, int(d/audio.FrameDuration), func(i int) bool {
 		n, err := enc.EncodeFloat32(audiotest.Tone(freq, 0.5, i*audio.FrameSamples, audio.FrameSamples), buf)
-		if err != nil {
-			t.Fatal(err)
+		if err == nil {
+			err = pub.WriteOpus(append([]byte(nil), buf[:n]...), audio.FrameDuration)
 		}
-		if err := pub.WriteOpus(append([]byte(nil), buf[:n]...), audio.FrameDuration); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		}
+		failed = err
+		return err == nil
+	})
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	if err := ctx.Err(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -84,17 +84,17 @@ func feed(t *testing.T, s *Stream, clip []float32, skip func(i int) bool) run {
 		}
 		got <- r
 	}()
-	tick := time.NewTicker(audio.FrameDuration)
-	defer tick.Stop()
-	for i := 0; (i+1)*audio.FrameSamples <= len(clip); i++ {
+	var failed error
+	audiotest.Paced(context.Background(), len(clip)/audio.FrameSamples, func(i int) bool {
 		if skip != nil && skip(i) {
-			continue
+			return true
 		}
-		<-tick.C
 		f := audio.Frame{PTS: base + int64(i*audio.FrameSamples), Samples: clip[i*audio.FrameSamples : (i+1)*audio.FrameSamples]}
-		if err := s.Write(f); err != nil {
-			t.Fatalf("write: %v", err)
-		}
+		failed = s.Write(f)
+		return failed == nil
+	})
+	if failed != nil {
+		t.Fatalf("write: %v", failed)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("close: %v", err)

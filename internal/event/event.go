@@ -230,6 +230,16 @@ func (e *Event) Booth(tag string) (*interpreter.Booth, bool) {
 	return b, ok
 }
 
+// ProgramTime is the program time (48 kHz samples) of the latest tick.
+func (e *Event) ProgramTime() int64 { return e.lastPTS.Load() }
+
+// Voice returns an interpreted language's clean voice: what its mix takes as
+// the interpreter's voice, before the floor is added.
+func (e *Event) Voice(tag string) (*interpreter.Voice, bool) {
+	v, ok := e.voices[tag]
+	return v, ok
+}
+
 // Feeds returns the tracks booths hear: the floor and the relays.
 func (e *Event) Feeds() *interpreter.Feeds { return e.feeds }
 

@@ -89,22 +89,17 @@ func streamTone(ctx context.Context, m *Muxer, id string, freq float64) error {
 		return err
 	}
 	buf := make([]byte, 1500)
-	tick := time.NewTicker(audio.FrameDuration)
-	defer tick.Stop()
-	for pts := int64(0); ; pts += audio.FrameSamples {
+	var failed error
+	audiotest.Paced(ctx, -1, func(i int) bool {
+		pts := int64(i * audio.FrameSamples)
 		n, err := enc.EncodeFloat32(audiotest.Tone(freq, 0.5, int(pts), audio.FrameSamples), buf)
-		if err != nil {
-			return err
+		if err == nil {
+			err = m.WriteOpus(id, pts, buf[:n])
 		}
-		if err := m.WriteOpus(id, pts, buf[:n]); err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
-	}
+		failed = err
+		return err == nil
+	})
+	return failed
 }
 
 func TestHLSJSPlaysAndSwitchesLanguage(t *testing.T) {
@@ -165,8 +160,22 @@ func TestHLSJSPlaysAndSwitchesLanguage(t *testing.T) {
 			}
 		}()
 	}
-	// Let the first segments exist so the player starts at a live edge.
-	time.Sleep(3 * time.Second)
+	// Let the first segments exist so the player starts at a live edge:
+	// wait for them in the playlists, however slowly the machine writes them.
+	for _, id := range []string{"en", "fr"} {
+		for {
+			rec := httptest.NewRecorder()
+			m.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/"+id+"/index.m3u8", nil))
+			if strings.Count(rec.Body.String(), "#EXTINF") >= 1 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("no segment in %s's playlist: %v", id, ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
 
 	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "hlsjs.mjs"), srv.URL+"/", "60000")
 	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
