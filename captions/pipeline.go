@@ -12,7 +12,7 @@ import (
 	"golang.org/x/text/language"
 
 	"tolk/internal/audio"
-	"tolk/internal/fanout"
+	"tolk/internal/media"
 )
 
 // CueSink stores final cues; the pipeline saves each one before publishing
@@ -92,7 +92,7 @@ type Pipeline struct {
 	clock       audio.Clock
 
 	frames  chan audio.Frame
-	hub     fanout.Hub[Cue]
+	out     *media.Track[Cue]
 	builder *Builder
 
 	ctx    context.Context
@@ -130,6 +130,7 @@ func NewPipeline(event, lang string, rec Recognizer, tag language.Tag, store Cue
 		clock:   clock,
 		frames:  make(chan audio.Frame, queueFrames),
 		builder: NewBuilder(lang),
+		out:     media.NewTrack[Cue](lang + "/cues"),
 		ctx:     ctx, cancel: cancel,
 	}
 	if rec != nil {
@@ -154,9 +155,9 @@ func (p *Pipeline) Write(f audio.Frame) {
 	}
 }
 
-// Subscribe returns a subscriber receiving partial and final cues through a
-// queue of n; a subscriber that falls behind loses cues (counted).
-func (p *Pipeline) Subscribe(n int) *fanout.Sub[Cue] { return p.hub.Subscribe(n) }
+// Cues is the track of partial and final cues, on the program timeline; a
+// reader that falls behind loses cues (counted).
+func (p *Pipeline) Cues() *media.Track[Cue] { return p.out }
 
 // Stats returns the pipeline's counters.
 func (p *Pipeline) Stats() PipelineStats {
@@ -177,7 +178,7 @@ func (p *Pipeline) Close() {
 	p.once.Do(func() {
 		p.cancel()
 		p.wg.Wait()
-		p.hub.Close()
+		p.out.Close()
 	})
 }
 
@@ -332,7 +333,7 @@ func (p *Pipeline) read(st Stream, done chan<- struct{}, stop func(), got *atomi
 	live := false // a partial line with text is showing
 	defer func() {
 		if live { // the stream ended mid-sentence: clear the line
-			p.hub.Publish(Cue{Lang: p.lang})
+			p.out.Write(Cue{Lang: p.lang})
 		}
 	}()
 	t := p.clock.NewTimer(writeHang / 2)
@@ -378,10 +379,10 @@ func (p *Pipeline) handle(r Result) (live bool) {
 			}
 		}
 		p.cues.Add(1)
-		p.hub.Publish(c)
+		p.out.Write(c)
 	}
 	if partial != nil {
-		p.hub.Publish(*partial)
+		p.out.Write(*partial)
 		return partial.Text != ""
 	}
 	return false

@@ -120,7 +120,7 @@ func TestPipelineScripted(t *testing.T) {
 	clk := audiotest.NewClock()
 	sink := &memSink{}
 	p := NewPipeline("ev", "en", NewScripted(words), language.English, sink, nil, clk)
-	got := collect(t, p.Subscribe(100).C, sink)
+	got := collect(t, p.Cues().Read("test", 100).C, sink)
 	writeAudio(t, p, clk, 0, ms(5000), 0.1)
 	p.Close()
 	cues := <-got
@@ -188,7 +188,7 @@ func TestPipelineRetriesOpenWithBackoff(t *testing.T) {
 	if s.Errors != 3 || !strings.Contains(s.LastError, "service unavailable") || s.Restarts != 0 {
 		t.Fatalf("stats %+v", s)
 	}
-	got := collect(t, p.Subscribe(100).C, nil)
+	got := collect(t, p.Cues().Read("test", 100).C, nil)
 	writeAudio(t, p, clk, ms(0), ms(2500), 0.1)
 	p.Close()
 	_, said := finalsOf(<-got)
@@ -206,7 +206,7 @@ func TestPipelineRestartsFailedStreamAndReportsGap(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
 	p := NewPipeline("ev", "en", &flaky{inner: sc, failWrites: 1, afterN: 25}, language.English, nil, log, clk)
-	got := collect(t, p.Subscribe(100).C, nil)
+	got := collect(t, p.Cues().Read("test", 100).C, nil)
 	writeAudio(t, p, clk, 0, ms(4500), 0.1)
 	p.Close()
 	cues := <-got
@@ -325,7 +325,7 @@ func TestPipelineWriteNeverBlocks(t *testing.T) {
 func TestPipelineWithoutRecognizer(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	p := NewPipeline("ev", "de", nil, language.German, nil, nil, audiotest.NewClock())
-	sub := p.Subscribe(1)
+	sub := p.Cues().Read("test", 1)
 	p.Write(audio.Frame{Samples: make([]float32, audio.FrameSamples)})
 	if s := p.Stats(); s.Backend || s.Frames != 0 || s.Dropped != 0 {
 		t.Fatalf("stats %+v", s)
@@ -342,7 +342,7 @@ func TestPipelinePublishesWhenSinkFails(t *testing.T) {
 	clk := audiotest.NewClock()
 	sink := &memSink{fail: true}
 	p := NewPipeline("ev", "en", NewScripted(script(100, 300, 100, "hi")), language.English, sink, nil, clk)
-	got := collect(t, p.Subscribe(10).C, nil)
+	got := collect(t, p.Cues().Read("test", 10).C, nil)
 	writeAudio(t, p, clk, 0, ms(1000), 0.1)
 	p.Close()
 	finals, _ := finalsOf(<-got)
@@ -390,7 +390,7 @@ func (s *interimStream) Close() error {
 func TestPipelineClearsPartialWhenStreamEnds(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	p := NewPipeline("ev", "en", oneInterim{}, language.English, nil, nil, audiotest.NewClock())
-	sub := p.Subscribe(10)
+	sub := p.Cues().Read("test", 10)
 	p.Write(audio.Frame{Samples: make([]float32, audio.FrameSamples)})
 	a, b := <-sub.C, <-sub.C
 	if a.Text != "half a sent" || a.Final || b.Text != "" || b.Final {

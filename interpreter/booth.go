@@ -9,7 +9,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"tolk/internal/audio"
-	"tolk/internal/fanout"
+	"tolk/internal/media"
 )
 
 // Conn is a member's connection as the booth sees it. Both methods are
@@ -88,7 +88,7 @@ type Booth struct {
 	conns map[string]*boothMember
 	pts   int64 // program time from which the current state is mixed
 
-	signals fanout.Hub[Signal]
+	signals *media.Track[Signal]
 }
 
 // ErrClosed is returned by a booth that has stopped.
@@ -100,7 +100,7 @@ func NewBooth(lang string, voice *Voice, mix Releaser, clock audio.Clock, log *s
 	b := &Booth{
 		Lang: lang, log: log, voice: voice, mix: mix, clock: clock,
 		cmds: make(chan func(), 16), done: make(chan struct{}), stopped: make(chan struct{}),
-		st: newState(), conns: map[string]*boothMember{},
+		st: newState(), conns: map[string]*boothMember{}, signals: media.NewTrack[Signal](lang + "/signals"),
 	}
 	go b.run()
 	return b
@@ -142,8 +142,9 @@ func (b *Booth) Close() {
 	b.signals.Close()
 }
 
-// Signals delivers the booth's messages to the producer.
-func (b *Booth) Signals(size int) *fanout.Sub[Signal] { return b.signals.Subscribe(size) }
+// Signals is the track of the booth's messages to the producer (slow down,
+// notes): read it to hear them.
+func (b *Booth) Signals() *media.Track[Signal] { return b.signals }
 
 // Join adds (or reconnects) a member. A previous connection of the same
 // member is replaced: it gets a "replaced" message, and its later Leave is ignored.
@@ -235,7 +236,7 @@ func (b *Booth) Do(id string, conn Conn, a Action) error {
 				return err
 			}
 			sig := Signal{Kind: kind, Lang: b.Lang, From: b.person(id), Text: a.Text, At: b.clock.Now().UTC()}
-			b.signals.Publish(sig)
+			b.signals.Write(sig)
 			conn.Send(SignalMsg{Type: "signal", Signal: sig})
 			b.log.Info("booth signal", "lang", b.Lang, "kind", kind, "member", id)
 			return nil

@@ -15,9 +15,8 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"tolk/internal/audio"
-	"tolk/internal/fanout"
+	"tolk/internal/media"
 	"tolk/internal/rtc"
-	"tolk/mixer"
 )
 
 const (
@@ -39,7 +38,7 @@ const (
 // the voice's relay encoder costs more than its language's whole mix.
 type Feeds struct {
 	floor    *webrtc.TrackLocalStaticRTP
-	floorSub *fanout.Sub[mixer.Packet]
+	floorSub *media.Reader[media.Unit]
 	floorEnd chan struct{}
 	relay    map[string]*relayFeed
 }
@@ -53,24 +52,24 @@ type relayFeed struct {
 	mu     sync.Mutex
 	users  int
 	closed bool
-	sub    *fanout.Sub[mixer.Packet]
+	sub    *media.Reader[media.Unit]
 	end    chan struct{} // closed when the forwarding goroutine has returned
 	seq    uint16        // RTP sequence, continued across stops and starts
 }
 
 // NewFeeds forwards floor (the floor rendition's packets) to a shared track
 // until Close, and every booth's clean voice to its own while a session uses it.
-func NewFeeds(floor *fanout.Sub[mixer.Packet], voices map[string]*Voice) (*Feeds, error) {
+func NewFeeds(floor *media.Reader[media.Unit], voices map[string]*Voice) (*Feeds, error) {
 	t, err := webrtc.NewTrackLocalStaticRTP(rtc.OpusCodec, "floor", "floor")
 	if err != nil {
-		floor.Unsubscribe()
+		floor.Close()
 		return nil, fmt.Errorf("floor feed: %w", err)
 	}
 	f := &Feeds{floor: t, floorSub: floor, relay: map[string]*relayFeed{}}
 	for lang, v := range voices {
 		t, err := webrtc.NewTrackLocalStaticRTP(rtc.OpusCodec, "relay-"+lang, "relay")
 		if err != nil {
-			floor.Unsubscribe()
+			floor.Close()
 			return nil, fmt.Errorf("relay feed %s: %w", lang, err)
 		}
 		f.relay[lang] = &relayFeed{track: t, voice: v}
@@ -82,14 +81,14 @@ func NewFeeds(floor *fanout.Sub[mixer.Packet], voices map[string]*Voice) (*Feeds
 
 // forward writes the packets of sub to t until the subscription closes; the
 // returned channel closes then. seq is the goroutine's until that moment.
-func forward(sub *fanout.Sub[mixer.Packet], t *webrtc.TrackLocalStaticRTP, seq *uint16) chan struct{} {
+func forward(sub *media.Reader[media.Unit], t *webrtc.TrackLocalStaticRTP, seq *uint16) chan struct{} {
 	end := make(chan struct{})
 	go func() {
 		defer close(end)
 		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111}}
 		for p := range sub.C {
 			*seq++
-			pkt.SequenceNumber, pkt.Timestamp, pkt.Payload = *seq, uint32(p.PTS), p.Data
+			pkt.SequenceNumber, pkt.Timestamp, pkt.Payload = *seq, uint32(p.PTS), p.Payload
 			_ = t.WriteRTP(&pkt)
 		}
 	}()
@@ -107,7 +106,7 @@ func (f *Feeds) useRelay(lang string) *webrtc.TrackLocalStaticRTP {
 	defer r.mu.Unlock()
 	r.users++
 	if r.users == 1 && !r.closed {
-		r.sub = r.voice.SubscribePackets(50)
+		r.sub = r.voice.Packets().Read("relay", 50)
 		r.end = forward(r.sub, r.track, &r.seq)
 	}
 	return r.track
@@ -131,14 +130,14 @@ func (r *relayFeed) stop() {
 	if r.sub == nil {
 		return
 	}
-	r.sub.Unsubscribe()
+	r.sub.Close()
 	<-r.end
 	r.sub = nil
 }
 
 // Close stops forwarding and waits; later uses of a relay forward nothing.
 func (f *Feeds) Close() {
-	f.floorSub.Unsubscribe()
+	f.floorSub.Close()
 	<-f.floorEnd
 	for _, r := range f.relay {
 		r.mu.Lock()

@@ -8,8 +8,7 @@ import (
 	"github.com/hraban/opus"
 
 	"tolk/internal/audio"
-	"tolk/internal/fanout"
-	"tolk/mixer"
+	"tolk/internal/media"
 )
 
 const (
@@ -51,8 +50,8 @@ type Voice struct {
 
 	enc     *opus.Encoder
 	encBuf  [1500]byte
-	packets fanout.Hub[mixer.Packet]
-	pcm     fanout.Hub[audio.Frame]
+	packets *media.Track[media.Unit]
+	pcm     *media.Track[media.Unit]
 }
 
 // NewVoice returns a silent voice; bitrate is the relay encoder's.
@@ -65,7 +64,8 @@ func NewVoice(bitrate int) (*Voice, error) {
 		return nil, fmt.Errorf("relay bitrate: %w", err)
 	}
 	_ = enc.SetComplexity(5)
-	v := &Voice{enc: enc, frames: map[frameReader][]float32{}}
+	v := &Voice{enc: enc, frames: map[frameReader][]float32{},
+		packets: media.NewTrack[media.Unit]("voice/opus"), pcm: media.NewTrack[media.Unit]("voice/pcm")}
 	v.sel.Store(&selection{})
 	v.last.Store(-audio.FrameSamples)
 	return v, nil
@@ -146,23 +146,23 @@ func (v *Voice) ReadFrame(pts int64) (audio.Frame, bool) {
 // publish hands the clean voice to its subscribers, encoding only when a
 // booth listens to it as relay.
 func (v *Voice) publish(pts int64) {
-	if v.pcm.Len() > 0 {
-		v.pcm.Publish(audio.Frame{PTS: pts, Samples: append([]float32(nil), v.out[:]...)})
+	if v.pcm.Readers() > 0 {
+		v.pcm.Write(media.Unit{PTS: pts, Codec: media.PCM, PCM: append([]float32(nil), v.out[:]...)})
 	}
-	if v.packets.Len() > 0 {
+	if v.packets.Readers() > 0 {
 		if n, err := v.enc.EncodeFloat32(v.out[:], v.encBuf[:]); err == nil {
-			v.packets.Publish(mixer.Packet{PTS: pts, Data: append([]byte(nil), v.encBuf[:n]...)})
+			v.packets.Write(media.Unit{PTS: pts, Codec: media.Opus, Payload: append([]byte(nil), v.encBuf[:n]...)})
 		}
 	}
 }
 
-// SubscribePackets delivers the clean voice as Opus (relay).
-func (v *Voice) SubscribePackets(size int) *fanout.Sub[mixer.Packet] {
-	return v.packets.Subscribe(size)
-}
+// Packets is the clean voice as Opus (relay), encoded only while the track
+// has a reader.
+func (v *Voice) Packets() *media.Track[media.Unit] { return v.packets }
 
-// SubscribePCM delivers the clean voice as PCM (captions).
-func (v *Voice) SubscribePCM(size int) *fanout.Sub[audio.Frame] { return v.pcm.Subscribe(size) }
+// PCM is the clean voice as PCM (captions), copied only while the track has a
+// reader.
+func (v *Voice) PCM() *media.Track[media.Unit] { return v.pcm }
 
 // Close ends the subscriptions.
 func (v *Voice) Close() {

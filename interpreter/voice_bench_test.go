@@ -39,8 +39,8 @@ func BenchmarkVoice(b *testing.B) {
 				}
 				return
 			}
-			sub := v.SubscribePackets(1)
-			defer sub.Unsubscribe()
+			sub := v.Packets().Read("test", 1)
+			defer sub.Close()
 			for i := 0; i < b.N; i++ {
 				v.ReadFrame(int64(i * audio.FrameSamples))
 				<-sub.C

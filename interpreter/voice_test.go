@@ -8,8 +8,7 @@ import (
 
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
-	"tolk/internal/fanout"
-	"tolk/mixer"
+	"tolk/internal/media"
 )
 
 // toneMic plays a steady tone; a nil-frame mic (gone) returns false.
@@ -99,12 +98,12 @@ func TestVoicePublishesRelayPackets(t *testing.T) {
 	defer v.Close()
 	a := &toneMic{freq: 440}
 	v.set(&selection{onAir: a, open: true, all: []frameReader{a}})
-	sub := v.SubscribePackets(10)
+	sub := v.Packets().Read("test", 10)
 	runVoice(v, 0, 3)
 	if len(sub.C) != 3 {
 		t.Fatalf("%d relay packets, want 3", len(sub.C))
 	}
-	sub.Unsubscribe()
+	sub.Close()
 }
 
 // The relay encoder runs only while a session takes the voice as input: the
@@ -118,13 +117,13 @@ func TestFeedsEncodeRelayOnlyWhileUsed(t *testing.T) {
 	defer v.Close()
 	a := &toneMic{freq: 440}
 	v.set(&selection{onAir: a, open: true, all: []frameReader{a}})
-	var floor fanout.Hub[mixer.Packet]
-	f, err := NewFeeds(floor.Subscribe(1), map[string]*Voice{"fr": v})
+	floor := media.NewTrack[media.Unit]("floor/opus")
+	f, err := NewFeeds(floor.Read("test", 1), map[string]*Voice{"fr": v})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if n := v.packets.Len(); n != 0 {
+	if n := v.packets.Readers(); n != 0 {
 		t.Fatalf("%d relay subscribers before any session takes the relay", n)
 	}
 	if f.useRelay("de") != nil {
@@ -134,24 +133,24 @@ func TestFeedsEncodeRelayOnlyWhileUsed(t *testing.T) {
 	if t1 == nil || t1 != t2 {
 		t.Fatalf("relay tracks %v and %v, want one shared track", t1, t2)
 	}
-	if n := v.packets.Len(); n != 1 {
+	if n := v.packets.Readers(); n != 1 {
 		t.Fatalf("%d relay subscribers for two sessions, want 1", n)
 	}
 	runVoice(v, 0, 3)
 	f.releaseRelay("fr")
-	if n := v.packets.Len(); n != 1 {
+	if n := v.packets.Readers(); n != 1 {
 		t.Fatalf("%d relay subscribers while one session still listens, want 1", n)
 	}
 	f.releaseRelay("fr")
-	if n := v.packets.Len(); n != 0 {
+	if n := v.packets.Readers(); n != 0 {
 		t.Fatalf("%d relay subscribers after the last session left, want 0", n)
 	}
 	f.useRelay("fr")
-	if n := v.packets.Len(); n != 1 {
+	if n := v.packets.Readers(); n != 1 {
 		t.Fatalf("%d relay subscribers after a session came back, want 1", n)
 	}
 	f.Close()
-	if n := v.packets.Len(); n != 0 {
+	if n := v.packets.Readers(); n != 0 {
 		t.Fatalf("%d relay subscribers after Close, want 0", n)
 	}
 }

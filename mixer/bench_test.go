@@ -40,8 +40,8 @@ func benchMix(b *testing.B, cfg Config) {
 	}
 	defer m.Close()
 	m.SetVoice(&clip{x: voice})
-	sub := m.Subscribe(1)
-	defer sub.Unsubscribe()
+	sub := m.Packets().Read("test", 1)
+	defer sub.Close()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

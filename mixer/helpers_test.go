@@ -49,14 +49,14 @@ func frameAt(x []float32, k int) []float32 {
 // the meters after every tick.
 func run(t testing.TB, m *Mix, floor []float32, frames int) ([]float32, []Meters) {
 	t.Helper()
-	sub := m.SubscribePCM(4)
-	defer sub.Unsubscribe()
+	sub := m.PCM().Read("test", 4)
+	defer sub.Close()
 	out := make([]float32, 0, frames*audio.FrameSamples)
 	ms := make([]Meters, 0, frames)
 	for k := 0; k < frames; k++ {
 		m.Process(int64(k*audio.FrameSamples), frameAt(floor, k))
 		f := <-sub.C
-		out = append(out, f.Samples...)
+		out = append(out, f.PCM...)
 		ms = append(ms, m.Meters())
 	}
 	return out, ms

@@ -16,7 +16,7 @@ import (
 	"github.com/hraban/opus"
 
 	"tolk/internal/audio"
-	"tolk/internal/fanout"
+	"tolk/internal/media"
 )
 
 // Encoder defaults: 64 kb/s at complexity 8 costs well under the 312 µs a
@@ -37,15 +37,6 @@ type Source interface {
 	ReadFrame(pts int64) (audio.Frame, bool)
 }
 
-// Packet is one 20 ms Opus packet of the mix. PTS is the tick's program
-// time; the audio in it lags its inputs by LookaheadSamples, and a decoder
-// adds the codec's 312-sample pre-skip. Data belongs to the receivers: the mix
-// never touches it again.
-type Packet struct {
-	PTS  int64
-	Data []byte
-}
-
 // Config describes one language's mix.
 type Config struct {
 	// Lang is the language tag of the rendition, for logs and metrics.
@@ -56,6 +47,9 @@ type Config struct {
 	// Ducking shapes the floor under the voice; zero durations and threshold
 	// take their defaults, DepthDB is used as given (see DefaultDucking).
 	Ducking Ducking
+	// Timeline stamps the wall-clock time on every unit the mix writes (nil:
+	// units carry no wall-clock time).
+	Timeline *media.Timeline
 	// VoiceGainDB and FloorGainDB are the fixed gains g_v and g_f.
 	VoiceGainDB, FloorGainDB float64
 	// Bitrate in bit/s (0 = DefaultBitrate) and Complexity 1..10
@@ -106,8 +100,8 @@ type Mix struct {
 	depthDB    atomic.Uint64 // float64 bits: requested duck depth
 	voiceGain  atomic.Uint64 // float64 bits: requested g_v (linear)
 	floorGain  atomic.Uint64 // float64 bits: requested g_f (linear)
-	packets    fanout.Hub[Packet]
-	pcm        fanout.Hub[audio.Frame]
+	packets    *media.Track[media.Unit]
+	pcm        *media.Track[media.Unit]
 	frames     atomic.Uint64
 	dropped    atomic.Uint64
 	pcmDropped atomic.Uint64
@@ -149,13 +143,15 @@ func New(cfg Config) (*Mix, error) {
 		return nil, fmt.Errorf("mixer %s: %w", cfg.Lang, err)
 	}
 	m := &Mix{
-		cfg:   cfg,
-		enc:   enc,
-		duck:  newDucker(cfg.Ducking),
-		lim:   newLimiter(),
-		meter: newMeter(),
-		gv:    float32(audio.DBToGain(cfg.VoiceGainDB)),
-		gf:    float32(audio.DBToGain(cfg.FloorGainDB)),
+		cfg:     cfg,
+		enc:     enc,
+		packets: media.NewTrack[media.Unit](cfg.Lang + "/opus"),
+		pcm:     media.NewTrack[media.Unit](cfg.Lang + "/pcm"),
+		duck:    newDucker(cfg.Ducking),
+		lim:     newLimiter(),
+		meter:   newMeter(),
+		gv:      float32(audio.DBToGain(cfg.VoiceGainDB)),
+		gf:      float32(audio.DBToGain(cfg.FloorGainDB)),
 	}
 	m.depthDB.Store(math.Float64bits(cfg.Ducking.DepthDB))
 	m.voiceGain.Store(math.Float64bits(float64(m.gv)))
@@ -292,14 +288,18 @@ func (m *Mix) process(pts int64, floor []float32, packet []byte) {
 	m.mLim.Store(math.Float64bits(audio.GainToDB(m.lim.gainMin)))
 	m.mVoice.Store(m.duck.active)
 
-	if m.pcm.Len() > 0 {
+	var wall time.Time
+	if m.cfg.Timeline != nil {
+		wall = m.cfg.Timeline.Wall(pts)
+	}
+	if m.pcm.Readers() > 0 {
 		s := make([]float32, len(m.out))
 		copy(s, m.out[:])
-		m.pcmDropped.Add(uint64(m.pcm.Publish(audio.Frame{PTS: pts, Samples: s})))
+		m.pcmDropped.Add(uint64(m.pcm.Write(media.Unit{PTS: pts, Wall: wall, Codec: media.PCM, PCM: s})))
 	}
 	if packet != nil && m.cfg.Floor {
-		if m.packets.Len() > 0 {
-			m.dropped.Add(uint64(m.packets.Publish(Packet{PTS: pts, Data: append([]byte(nil), packet...)})))
+		if m.packets.Readers() > 0 {
+			m.dropped.Add(uint64(m.packets.Write(media.Unit{PTS: pts, Wall: wall, Codec: media.Opus, Payload: append([]byte(nil), packet...)})))
 		}
 		m.frames.Add(1)
 		return
@@ -307,10 +307,10 @@ func (m *Mix) process(pts int64, floor []float32, packet []byte) {
 	n, err := m.enc.EncodeFloat32(m.out[:], m.encoded[:])
 	if err != nil {
 		m.encErrors.Add(1)
-	} else if m.packets.Len() > 0 {
+	} else if m.packets.Readers() > 0 {
 		data := make([]byte, n)
 		copy(data, m.encoded[:n])
-		m.dropped.Add(uint64(m.packets.Publish(Packet{PTS: pts, Data: data})))
+		m.dropped.Add(uint64(m.packets.Write(media.Unit{PTS: pts, Wall: wall, Codec: media.Opus, Payload: data})))
 	}
 	m.frames.Add(1)
 }
@@ -351,14 +351,16 @@ func fit(s []float32, pad *[audio.FrameSamples]float32) []float32 {
 	return pad[:]
 }
 
-// Subscribe returns a bounded queue of the encoded packets; a subscriber that
-// falls behind loses packets (counted in Stats). Unsubscribe when done.
-func (m *Mix) Subscribe(size int) *fanout.Sub[Packet] { return m.packets.Subscribe(size) }
+// Packets is the mix's track of 20 ms Opus packets (Codec Opus). A unit's PTS
+// is the tick's program time; the audio in it lags its inputs by
+// LookaheadSamples, and a decoder adds the codec's 312-sample pre-skip. A
+// reader that falls behind loses packets (counted in Stats).
+func (m *Mix) Packets() *media.Track[media.Unit] { return m.packets }
 
-// SubscribePCM returns a bounded queue of the mixed output PCM, each frame a
-// fresh copy that the receiver owns. The copy is made only while someone is
-// subscribed.
-func (m *Mix) SubscribePCM(size int) *fanout.Sub[audio.Frame] { return m.pcm.Subscribe(size) }
+// PCM is the mix's track of output PCM (Codec PCM), each unit a fresh copy
+// that its readers share and never write. The copy is made only while the
+// track has a reader.
+func (m *Mix) PCM() *media.Track[media.Unit] { return m.pcm }
 
 // Meters returns the latest meter readings.
 func (m *Mix) Meters() Meters {

@@ -58,8 +58,8 @@ func TestSetGains(t *testing.T) {
 	defer m.Close()
 	m.SetVoice(&clip{x: tone(1000, 0.1, 100*fs)})
 	floor := tone(100, 0.1, 100*fs)
-	sub := m.SubscribePCM(100)
-	defer sub.Unsubscribe()
+	sub := m.PCM().Read("test", 100)
+	defer sub.Close()
 	for k := 0; k < 100; k++ {
 		if k == 50 {
 			m.SetGains(-6, -12)
@@ -68,7 +68,7 @@ func TestSetGains(t *testing.T) {
 	}
 	var out []float32
 	for k := 0; k < 100; k++ {
-		out = append(out, (<-sub.C).Samples...)
+		out = append(out, (<-sub.C).PCM...)
 	}
 	out = out[LookaheadSamples:]
 	for _, c := range []struct {
@@ -96,8 +96,8 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	sub := m.SubscribePCM(16)
-	defer sub.Unsubscribe()
+	sub := m.PCM().Read("test", 16)
+	defer sub.Close()
 	nasty := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e30, -1e30, 0.5}
 	long := make([]float32, 3*fs)
 	for i := range long {
@@ -112,7 +112,7 @@ func TestBadInput(t *testing.T) {
 			m.Process(int64(k*fs), f)
 			k++
 			got := <-sub.C
-			for i, s := range got.Samples {
+			for i, s := range got.PCM {
 				if !(math.Abs(float64(s)) <= float64(ceiling)) {
 					t.Fatalf("tick %d sample %d: %v", k, i, s)
 				}
@@ -128,7 +128,7 @@ func TestBadInput(t *testing.T) {
 	var last []float32
 	for j := 0; j < 100; j++ {
 		m.Process(int64((k+j)*fs), frameAt(x, j))
-		last = (<-sub.C).Samples
+		last = (<-sub.C).PCM
 	}
 	if got := audio.GainToDB(goertzel(last, 440) / 0.3); math.Abs(got) > 0.05 {
 		t.Errorf("clean tone at %.2f dB after bad input", got)
@@ -189,8 +189,8 @@ func TestProcessAllocations(t *testing.T) {
 	if n := testing.AllocsPerRun(100, tick); n != 0 {
 		t.Errorf("%.1f allocations per tick without subscribers, want 0", n)
 	}
-	sub := m.Subscribe(1)
-	defer sub.Unsubscribe()
+	sub := m.Packets().Read("test", 1)
+	defer sub.Close()
 	if n := testing.AllocsPerRun(100, func() { tick(); <-sub.C }); n > 1 {
 		t.Errorf("%.1f allocations per tick with one subscriber, want 1 (the packet)", n)
 	}
@@ -202,9 +202,9 @@ func TestSlowSubscriberDrops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow := m.Subscribe(2)
-	slowPCM := m.SubscribePCM(3)
-	fast := m.Subscribe(64)
+	slow := m.Packets().Read("test", 2)
+	slowPCM := m.PCM().Read("test", 3)
+	fast := m.Packets().Read("test", 64)
 	for k := 0; k < 10; k++ {
 		m.Process(int64(k*fs), nil)
 	}
@@ -224,7 +224,7 @@ func TestSlowSubscriberDrops(t *testing.T) {
 	}
 	// After Close nothing is published and nothing breaks.
 	m.Process(10*fs, nil)
-	if _, ok := <-m.Subscribe(1).C; ok {
+	if _, ok := <-m.Packets().Read("test", 1).C; ok {
 		t.Error("subscription after Close is open")
 	}
 }
@@ -260,9 +260,9 @@ func TestConcurrentControl(t *testing.T) {
 					_ = m.Meters()
 					_ = m.Stats()
 				case 3:
-					s := m.Subscribe(1)
+					s := m.Packets().Read("test", 1)
 					<-s.C
-					s.Unsubscribe()
+					s.Close()
 				}
 				time.Sleep(50 * time.Microsecond)
 			}
@@ -305,11 +305,11 @@ func FuzzProcess(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer m.Close()
-		sub := m.SubscribePCM(4)
+		sub := m.PCM().Read("test", 4)
 		m.SetVoice(&clip{x: x[:cut]})
 		for k := 0; k < 3; k++ {
 			m.Process(int64(k*fs), x[cut:])
-			for _, s := range (<-sub.C).Samples {
+			for _, s := range (<-sub.C).PCM {
 				if !(math.Abs(float64(s)) <= float64(ceiling)) {
 					t.Fatalf("output sample %v", s)
 				}
@@ -329,20 +329,20 @@ func TestFloorForwardsItsPacketUntouched(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fr.Close()
-	fs, frs := floorMix.Subscribe(4), fr.Subscribe(4)
+	fs, frs := floorMix.Packets().Read("test", 4), fr.Packets().Read("test", 4)
 	pcm := make([]float32, audio.FrameSamples)
 	packet := []byte{0xfc, 0xff, 0xfe} // any 20 ms Opus packet
 	floorMix.ProcessPacket(0, pcm, packet)
 	fr.ProcessPacket(0, pcm, packet)
 	got := <-fs.C
-	if string(got.Data) != string(packet) || got.PTS != 0 {
-		t.Fatalf("floor published %x at %d, want the packet %x as it came", got.Data, got.PTS, packet)
+	if string(got.Payload) != string(packet) || got.PTS != 0 {
+		t.Fatalf("floor published %x at %d, want the packet %x as it came", got.Payload, got.PTS, packet)
 	}
 	packet[0] = 0 // the published copy is the receiver's own
-	if got.Data[0] != 0xfc {
+	if got.Payload[0] != 0xfc {
 		t.Fatal("the floor published the caller's buffer")
 	}
-	if mixed := <-frs.C; string(mixed.Data) == string([]byte{0xfc, 0xff, 0xfe}) {
+	if mixed := <-frs.C; string(mixed.Payload) == string([]byte{0xfc, 0xff, 0xfe}) {
 		t.Fatal("an interpreted mix forwarded the floor packet instead of encoding its mix")
 	}
 }

@@ -21,8 +21,8 @@ func TestOpusRoundTrip(t *testing.T) {
 		}
 		m.SetVoice(&clip{x: voice})
 		frames := min(len(voice), len(floor)) / fs
-		pkts := m.Subscribe(frames)
-		pcm := m.SubscribePCM(frames)
+		pkts := m.Packets().Read("test", frames)
+		pcm := m.PCM().Read("test", frames)
 		for k := 0; k < frames; k++ {
 			m.Process(int64(k*fs), frameAt(floor, k))
 		}
@@ -41,15 +41,15 @@ func TestOpusRoundTrip(t *testing.T) {
 				t.Fatalf("packet PTS %d, want %d", p.PTS, next)
 			}
 			next += fs
-			bytes += len(p.Data)
-			n, err := dec.DecodeFloat32(p.Data, buf)
+			bytes += len(p.Payload)
+			n, err := dec.DecodeFloat32(p.Payload, buf)
 			if err != nil || n != fs {
 				t.Fatalf("decode packet %d: %d samples, %v", p.PTS/fs, n, err)
 			}
 			decoded = append(decoded, buf...)
 		}
 		for f := range pcm.C {
-			mixed = append(mixed, f.Samples...)
+			mixed = append(mixed, f.PCM...)
 		}
 		if len(decoded) != frames*fs || len(mixed) != frames*fs {
 			t.Fatalf("got %d decoded and %d mixed samples, want %d", len(decoded), len(mixed), frames*fs)

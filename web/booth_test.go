@@ -18,6 +18,7 @@ import (
 
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
+	"tolk/internal/media"
 	"tolk/internal/rtc"
 	"tolk/internal/store"
 	"tolk/mixer"
@@ -256,20 +257,20 @@ func median(x []float64) float64 {
 // tapMix collects a language's mix output on the program timeline.
 func tapMix(h *harness, lang string) *audiotest.Tap {
 	m, _ := h.ev.Mix(lang)
-	return audiotest.NewTap(m.SubscribePCM(3000).C)
+	return audiotest.NewTap(m.PCM().Read("test", 3000).C)
 }
 
 // tapVoice collects a language's clean voice (what the mix takes as the
 // interpreter's voice) on the program timeline.
 func tapVoice(h *harness, lang string) *audiotest.Tap {
 	v, _ := h.ev.Voice(lang)
-	return audiotest.NewTap(v.SubscribePCM(3000).C)
+	return audiotest.NewTap(v.PCM().Read("test", 3000).C)
 }
 
 // tapListener decodes what a WHEP listener receives onto the program
 // timeline, by RTP timestamp (the program time of each frame), until stop.
 func tapListener(lis *rtc.Listener) (tap *audiotest.Tap, stop func()) {
-	frames := make(chan audio.Frame, 4000)
+	frames := make(chan media.Unit, 4000)
 	quit := make(chan struct{})
 	go func() {
 		defer close(frames)
@@ -279,7 +280,7 @@ func tapListener(lis *rtc.Listener) (tap *audiotest.Tap, stop func()) {
 			select {
 			case p := <-lis.Packets():
 				if n, err := dec.DecodeFloat32(p.Payload, pcm); err == nil {
-					frames <- audio.Frame{PTS: int64(p.Timestamp), Samples: append([]float32(nil), pcm[:n]...)}
+					frames <- media.Unit{PTS: int64(p.Timestamp), Codec: media.PCM, PCM: append([]float32(nil), pcm[:n]...)}
 				}
 			case <-quit:
 				return
@@ -306,12 +307,13 @@ func span(ctx context.Context, t testing.TB, tp *audiotest.Tap, from, to int64) 
 func until(ctx context.Context, t testing.TB, h *harness, tp *audiotest.Tap, win int64, what string, cond func([]float32) bool) int64 {
 	t.Helper()
 	for {
-		to := h.ev.ProgramTime()
-		if err := tp.Wait(ctx, to); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if cond(span(ctx, t, tp, max(to-win, tp.Start()), to)) {
-			return to
+		if to := h.ev.ProgramTime(); to > 0 {
+			if err := tp.Wait(ctx, to); err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			if from := max(to-win, tp.Start()); from < to && cond(span(ctx, t, tp, from, to)) {
+				return to
+			}
 		}
 		select {
 		case <-ctx.Done():

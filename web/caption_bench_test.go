@@ -33,7 +33,7 @@ captions: {languages: {fr: none}}
 
 	// Speech ends on the program timeline, with the wall time each frame was mixed.
 	en, _ := ev.Mix("en")
-	pcm := en.SubscribePCM(3000)
+	pcm := en.PCM().Read("test", 3000)
 	var mu sync.Mutex
 	var ends []int64
 	mixedAt := map[int64]time.Time{}
@@ -42,7 +42,7 @@ captions: {languages: {fr: none}}
 		for f := range pcm.C {
 			mu.Lock()
 			mixedAt[f.PTS] = time.Now()
-			loud := audio.RMS(f.Samples) > 0.01
+			loud := audio.RMS(f.PCM) > 0.01
 			switch {
 			case loud:
 				speaking, quiet = true, 0

@@ -45,8 +45,8 @@ func (s *Server) handleLiveCaptions(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.untrack(ws)
 	defer ws.Close()
-	sub := feed.Subscribe(64)
-	defer sub.Unsubscribe()
+	sub := feed.Cues().Read("live captions", 64)
+	defer sub.Close()
 	ws.SetReadLimit(1024)
 	closed := make(chan struct{})
 	go func() { // the page sends nothing; a read error is the page leaving

@@ -49,7 +49,7 @@ captions: {languages: {fr: none}}
 	if !ok {
 		b.Fatal("no captions for en")
 	}
-	sub := feed.Subscribe(1024)
+	sub := feed.Cues().Read("test", 1024)
 	var mu sync.Mutex
 	emitted := map[string]time.Time{}
 	var wg sync.WaitGroup

@@ -13,7 +13,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"tolk/internal/fanout"
+	"tolk/internal/media"
 	"tolk/internal/rtc"
 	"tolk/mixer"
 )
@@ -33,7 +33,7 @@ const (
 type whepLang struct {
 	log   *slog.Logger
 	track *webrtc.TrackLocalStaticRTP
-	sub   *fanout.Sub[mixer.Packet]
+	sub   *media.Reader[media.Unit]
 	done  chan struct{}
 
 	mu       sync.Mutex
@@ -46,7 +46,7 @@ func newWhepLang(tag string, m *mixer.Mix, log *slog.Logger) (*whepLang, error) 
 	if err != nil {
 		return nil, fmt.Errorf("whep track %s: %w", tag, err)
 	}
-	l := &whepLang{log: log, track: track, sub: m.Subscribe(listenerQueue),
+	l := &whepLang{log: log, track: track, sub: m.Packets().Read("whep", listenerQueue),
 		done: make(chan struct{}), sessions: map[string]*webrtc.PeerConnection{}}
 	go l.run()
 	return l, nil
@@ -64,7 +64,7 @@ func (l *whepLang) run() {
 		seq++
 		pkt.SequenceNumber = seq
 		pkt.Timestamp = uint32(p.PTS)
-		pkt.Payload = p.Data
+		pkt.Payload = p.Payload
 		if err := l.track.WriteRTP(&pkt); err != nil && !errors.Is(err, context.Canceled) {
 			l.log.Debug("whep write", "err", err)
 		}
@@ -72,7 +72,7 @@ func (l *whepLang) run() {
 }
 
 func (l *whepLang) close() {
-	l.sub.Unsubscribe()
+	l.sub.Close()
 	<-l.done
 	l.mu.Lock()
 	pcs := l.sessions

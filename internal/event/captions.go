@@ -15,7 +15,7 @@ import (
 	"tolk/captions/sphinx"
 	"tolk/internal/audio"
 	"tolk/internal/config"
-	"tolk/internal/fanout"
+	"tolk/internal/media"
 	"tolk/web/hls"
 )
 
@@ -86,7 +86,7 @@ func (e *Event) newCaptions(recs map[string]captions.Recognizer, sink captions.C
 		}
 		e.captions[r.Tag] = &captionLang{
 			pipeline: captions.NewPipeline(e.cfg.ID, r.Tag, rec, tag, sink, e.log, e.clock),
-			subs:     hls.NewSubtitles(hopts, e.epoch),
+			subs:     hls.NewSubtitles(hopts, e.timeline.Epoch),
 		}
 		subs = append(subs, hls.SubtitleRendition{ID: "cc-" + r.Tag, Name: r.Name, Language: r.Tag,
 			Default: r.Floor, URI: "subs/" + r.Tag + "/index.m3u8"})
@@ -98,21 +98,21 @@ func (e *Event) newCaptions(recs map[string]captions.Recognizer, sink captions.C
 // booth's voice, never the mix) and its cues to the WebVTT rendition.
 func (e *Event) startCaptions() {
 	for tag, c := range e.captions {
-		var source *fanout.Sub[audio.Frame] // the clean audio recognized
+		var source *media.Reader[media.Unit] // the clean audio recognized
 		if v, ok := e.voices[tag]; ok {
-			source = v.SubscribePCM(250)
+			source = v.PCM().Read("captions", 250)
 		} else {
-			source = e.mixes[tag].SubscribePCM(250)
+			source = e.mixes[tag].PCM().Read("captions", 250)
 		}
 		e.outputs.Add(2)
 		go func() { // ends when the source hub closes
 			defer e.outputs.Done()
 			// Each frame is a fresh copy, handed over to the pipeline.
 			for f := range source.C {
-				c.pipeline.Write(f)
+				c.pipeline.Write(audio.Frame{PTS: f.PTS, Samples: f.PCM})
 			}
 		}()
-		cues := c.pipeline.Subscribe(64)
+		cues := c.pipeline.Cues().Read("webvtt", 64)
 		go func() { // ends when the pipeline closes
 			defer e.outputs.Done()
 			for cue := range cues.C {
@@ -167,7 +167,7 @@ func (e *Event) closeCaptions() {
 	for _, c := range e.captions {
 		c.pipeline.Close()
 		// Publish what is left, then end the playlist.
-		c.subs.Advance(e.lastPTS.Load() + audio.Samples(time.Duration(e.cfg.HLS.SegmentMS)*time.Millisecond))
+		c.subs.Advance(max(e.timeline.Now(), 0) + audio.Samples(time.Duration(e.cfg.HLS.SegmentMS)*time.Millisecond))
 		c.subs.Close()
 	}
 	for _, r := range e.recs {
@@ -180,15 +180,6 @@ func (e *Event) closeCaptions() {
 // newGoogle opens Cloud Speech-to-Text with Application Default Credentials.
 func newGoogle(g config.GoogleSpeech) (captions.Recognizer, error) {
 	return google.New(context.Background(), google.Config{Endpoint: g.Endpoint, Model: g.Model, Punctuation: true})
-}
-
-// epoch is the wall-clock time of this run's program time zero, once the
-// HLS muxer has fixed it.
-func (e *Event) epoch() (time.Time, bool) {
-	if e.hls == nil { // not built yet
-		return time.Time{}, false
-	}
-	return e.hls.Epoch()
 }
 
 // recordingClock is a cue sink that also knows when an event's recording

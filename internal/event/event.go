@@ -16,8 +16,8 @@ import (
 	"tolk/captions"
 	"tolk/internal/audio"
 	"tolk/internal/config"
-	"tolk/internal/fanout"
 	"tolk/internal/ingest"
+	"tolk/internal/media"
 	"tolk/interpreter"
 	"tolk/locales"
 	"tolk/mixer"
@@ -82,11 +82,13 @@ type Event struct {
 	clock audio.Clock
 	log   *slog.Logger
 
+	// timeline is the program's: every output stamps what it writes from it.
+	timeline   *media.Timeline
 	renditions []Rendition
 	mixes      map[string]*mixer.Mix
 	order      []*mixer.Mix
 	hls        *hls.Muxer
-	hlsSubs    map[string]*fanout.Sub[mixer.Packet]
+	hlsSubs    map[string]*media.Reader[media.Unit]
 	captions   map[string]*captionLang
 	subDelay   time.Duration
 	recs       map[string]captions.Recognizer
@@ -107,7 +109,6 @@ type Event struct {
 	restarts                      atomic.Uint64
 	lastFloor                     atomic.Int64 // unix ns of the last floor frame
 	floorEnded                    atomic.Bool  // the floor source ended for good
-	lastPTS                       atomic.Int64 // program time of the last tick
 }
 
 // New builds the event's mixes and HLS muxer; Start runs them.
@@ -119,12 +120,13 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		opts.Log = slog.Default()
 	}
 	e := &Event{
-		cfg:     cfg,
-		clock:   opts.Clock,
-		log:     opts.Log.With("event", cfg.ID),
-		mixes:   map[string]*mixer.Mix{},
-		hlsSubs: map[string]*fanout.Sub[mixer.Packet]{},
-		floorQ:  make(chan *floorFrame, floorQueue),
+		cfg:      cfg,
+		clock:    opts.Clock,
+		log:      opts.Log.With("event", cfg.ID),
+		mixes:    map[string]*mixer.Mix{},
+		hlsSubs:  map[string]*media.Reader[media.Unit]{},
+		floorQ:   make(chan *floorFrame, floorQueue),
+		timeline: media.NewTimeline(),
 	}
 	e.pool.New = func() any { return new(floorFrame) }
 
@@ -137,6 +139,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 	var hr []hls.AudioRendition
 	for _, r := range e.renditions {
 		mc := mixer.Config{
+			Timeline:   e.timeline,
 			Lang:       r.Tag,
 			Floor:      r.Floor,
 			Bitrate:    cfg.Audio.Bitrate,
@@ -159,6 +162,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 			Translation: !r.Floor, Bitrate: cfg.Audio.Bitrate})
 	}
 	hopts := hls.Options{
+		Timeline:        e.timeline,
 		PartDuration:    time.Duration(cfg.HLS.PartMS) * time.Millisecond,
 		SegmentDuration: time.Duration(cfg.HLS.SegmentMS) * time.Millisecond,
 		Window:          cfg.HLS.Window,
@@ -182,7 +186,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 	if sink == nil {
 		sink = noSink{}
 	} else if rc, ok := sink.(recordingClock); ok {
-		sink = &recordingSink{sink: sink, clock: rc, epoch: e.epoch, log: e.log}
+		sink = &recordingSink{sink: sink, clock: rc, epoch: e.timeline.Epoch, log: e.log}
 	}
 	hopts.Subtitles = e.newCaptions(recs, sink, hopts)
 	h, err := hls.New(hopts, hr)
@@ -193,7 +197,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 	}
 	e.hls = h
 	for _, r := range e.renditions {
-		e.hlsSubs[r.Tag] = e.mixes[r.Tag].Subscribe(outputQueue)
+		e.hlsSubs[r.Tag] = e.mixes[r.Tag].Packets().Read("hls", outputQueue)
 	}
 	if err := e.newBooths(); err != nil {
 		e.closeMixes()
@@ -216,7 +220,7 @@ func (e *Event) newBooths() error {
 		e.voices[r.Tag] = v
 		e.booths[r.Tag] = interpreter.NewBooth(r.Tag, v, m, e.clock, e.log)
 	}
-	f, err := interpreter.NewFeeds(e.mixes[e.renditions[0].Tag].Subscribe(outputQueue), e.voices)
+	f, err := interpreter.NewFeeds(e.mixes[e.renditions[0].Tag].Packets().Read("booth floor", outputQueue), e.voices)
 	if err != nil {
 		return err
 	}
@@ -231,7 +235,7 @@ func (e *Event) Booth(tag string) (*interpreter.Booth, bool) {
 }
 
 // ProgramTime is the program time (48 kHz samples) of the latest tick.
-func (e *Event) ProgramTime() int64 { return e.lastPTS.Load() }
+func (e *Event) ProgramTime() int64 { return e.timeline.Now() }
 
 // Voice returns an interpreted language's clean voice: what its mix takes as
 // the interpreter's voice, before the floor is added.
@@ -338,7 +342,7 @@ func (e *Event) Start() error {
 			defer e.outputs.Done()
 			// Exits when the mix closes its hub.
 			for p := range sub.C {
-				if err := e.hls.WriteOpus(tag, p.PTS, p.Data); err != nil {
+				if err := e.hls.WriteOpus(tag, p.PTS, p.Payload); err != nil {
 					e.log.Warn("hls write", "lang", tag, "err", err)
 				}
 			}
@@ -394,10 +398,12 @@ func (e *Event) runClock(ctx context.Context) {
 	due := e.clock.Now().Add(floorGrace)
 	tick := func(floor []float32, packet []byte) {
 		began := e.clock.Now()
+		// Program time zero is the wall-clock time of the first tick.
+		e.timeline.Fix(began.Add(-audio.Duration(pts)))
+		e.timeline.Tick(pts)
 		for _, m := range e.order {
 			m.ProcessPacket(pts, floor, packet)
 		}
-		e.lastPTS.Store(pts)
 		e.advanceSubtitles(pts)
 		pts += audio.FrameSamples
 		e.ticks.Add(1)

@@ -54,7 +54,7 @@ func TestClockFallsBackToSilenceAndFollowsTheFloor(t *testing.T) {
 	clock := audiotest.NewClock()
 	ev := newTestEvent(t, clock)
 	fr, _ := ev.Mix("fr")
-	pcm := fr.SubscribePCM(1000)
+	pcm := fr.PCM().Read("test", 1000)
 	if err := ev.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -214,4 +214,40 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestOutputsShareTheProgramTimeline: the program's first tick fixes the
+// epoch; every mix stamps its units from it, and the HLS muxer dates its
+// segments from the same epoch instead of fixing its own.
+func TestOutputsShareTheProgramTimeline(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	clock := audiotest.NewClock()
+	ev := newTestEvent(t, clock)
+	fr, _ := ev.Mix("fr")
+	pkts := fr.Packets().Read("test", 10)
+	if err := ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	waitFor(t, "the clock to arm its timer", func() bool { return clock.Pending() > 0 })
+	clock.Advance(floorGrace)
+	first := <-pkts.C
+	// The first tick ran at the clock's time then; the HLS writer got the
+	// packet later, and the clock moves on before it asks for the epoch.
+	tickAt := clock.Now()
+	clock.Advance(time.Second)
+	epoch, ok := ev.timeline.Epoch()
+	if !ok || !epoch.Equal(tickAt.Add(-audio.Duration(first.PTS))) {
+		t.Fatalf("epoch %v (%v), want the first tick's time %v", epoch, ok, tickAt)
+	}
+	if !first.Wall.Equal(epoch.Add(audio.Duration(first.PTS))) {
+		t.Errorf("unit at %d stamped %v, want epoch + pts", first.PTS, first.Wall)
+	}
+	waitFor(t, "the HLS muxer's epoch", func() bool { _, ok := ev.hls.Epoch(); return ok })
+	if h, _ := ev.hls.Epoch(); !h.Equal(epoch) {
+		t.Errorf("HLS epoch %v, program epoch %v", h, epoch)
+	}
+	if ev.ProgramTime() < first.PTS {
+		t.Errorf("program time %d, before the first tick's %d", ev.ProgramTime(), first.PTS)
+	}
 }

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"tolk/internal/audio"
+	"tolk/internal/media"
 )
 
 // ErrClosed is returned by WriteOpus after Close.
@@ -55,8 +56,7 @@ type Muxer struct {
 	// blockedCache is the Cache-Control of an answered blocking reload.
 	blockedCache []string
 
-	epochMu sync.Mutex
-	epoch   atomic.Pointer[time.Time]
+	timeline *media.Timeline
 
 	closeOnce sync.Once
 	stats     counters
@@ -84,9 +84,9 @@ func New(opts Options, renditions []AudioRendition) (*Muxer, error) {
 	m.pps = m.segSamples / m.partSamples
 	m.hold = 3 * audio.Duration(m.media.target)
 	m.blockedCache = []string{"public, max-age=" + strconv.FormatInt(int64(m.hold/time.Second), 10)}
-	if !opts.Epoch.IsZero() {
-		e := opts.Epoch
-		m.epoch.Store(&e)
+	m.timeline = opts.Timeline
+	if m.timeline == nil {
+		m.timeline = media.NewTimeline()
 	}
 	for _, r := range renditions {
 		init, err := initSegment(r.Language)
@@ -101,30 +101,19 @@ func New(opts Options, renditions []AudioRendition) (*Muxer, error) {
 }
 
 // epochFor returns the wall-clock time of program time zero, fixing it from
-// the clock when the first packet of the event arrives at pts.
+// the clock when the first packet arrives at pts if the timeline has no
+// epoch yet.
 func (m *Muxer) epochFor(pts int64) time.Time {
-	if e := m.epoch.Load(); e != nil {
-		return *e
+	if e, ok := m.timeline.Epoch(); ok {
+		return e
 	}
-	m.epochMu.Lock()
-	defer m.epochMu.Unlock()
-	if e := m.epoch.Load(); e != nil {
-		return *e
-	}
-	e := m.opts.Clock.Now().Add(-audio.Duration(pts))
-	m.epoch.Store(&e)
-	return e
+	return m.timeline.Fix(m.opts.Clock.Now().Add(-audio.Duration(pts)))
 }
 
 // Epoch returns the wall-clock time of program time zero, which dates every
 // segment (EXT-X-PROGRAM-DATE-TIME); ok is false until it is known.
 // Caption playlists use it to stay aligned with the audio.
-func (m *Muxer) Epoch() (epoch time.Time, ok bool) {
-	if e := m.epoch.Load(); e != nil {
-		return *e, true
-	}
-	return time.Time{}, false
-}
+func (m *Muxer) Epoch() (epoch time.Time, ok bool) { return m.timeline.Epoch() }
 
 // WriteOpus appends one 20 ms Opus packet of rendition id at program time pts
 // (48 kHz samples since the event started, a multiple of 960). A jump forward

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/language"
 
 	"tolk/internal/audio"
+	"tolk/internal/media"
 )
 
 // Options shape the segmentation and the live window of a Muxer.
@@ -26,9 +27,10 @@ type Options struct {
 	// Clock stamps EXT-X-PROGRAM-DATE-TIME and bounds blocking requests
 	// (default audio.SystemClock).
 	Clock audio.Clock
-	// Epoch is the wall-clock time of program time zero. When zero, it is
-	// taken from the clock at the first packet written to any rendition.
-	Epoch time.Time
+	// Timeline is the program's timeline, whose epoch (the wall-clock time of
+	// program time zero) dates every segment. Nil: the muxer keeps its own,
+	// fixed from the clock at the first packet written to any rendition.
+	Timeline *media.Timeline
 	// Subtitles are listed in the master playlist as a SUBTITLES group. The
 	// Muxer does not serve them: the caller routes their URIs elsewhere.
 	Subtitles []SubtitleRendition

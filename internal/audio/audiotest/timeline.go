@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"tolk/internal/audio"
+	"tolk/internal/media"
 )
 
 // Paced calls send(i) for frames i = 0, 1, … at start + i·FrameDuration, a
@@ -49,12 +50,12 @@ type Tap struct {
 }
 
 // NewTap collects the frames of c until it is closed.
-func NewTap(c <-chan audio.Frame) *Tap {
+func NewTap(c <-chan media.Unit) *Tap {
 	tp := &Tap{start: -1, cond: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(tp.done)
 		for f := range c {
-			tp.add(f.PTS, f.Samples)
+			tp.add(f.PTS, f.PCM)
 		}
 	}()
 	return tp
