@@ -10,6 +10,9 @@ import (
 
 // spoken lays text out as a final result whose words last wordMS each with
 // gapMS between them, from startMS.
+// ms is program time in samples.
+func ms(n int64) int64 { return n * audio.SampleRate / 1000 }
+
 func spoken(text string, startMS, wordMS, gapMS int64) Result {
 	var r Result
 	t := ms(startMS)

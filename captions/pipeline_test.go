@@ -1,4 +1,4 @@
-package captions
+package captions_test
 
 import (
 	"bytes"
@@ -14,18 +14,20 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/text/language"
 
+	"tolk/captions"
+	"tolk/captions/captionstest"
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 )
 
-// memSink is a CueSink in memory that can be told to fail.
+// memSink is a captions.CueSink in memory that can be told to fail.
 type memSink struct {
 	mu   sync.Mutex
-	cues []Cue
+	cues []captions.Cue
 	fail bool
 }
 
-func (s *memSink) SaveCue(ctx context.Context, event string, c Cue) error {
+func (s *memSink) SaveCue(ctx context.Context, event string, c captions.Cue) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if event != "ev" {
@@ -38,7 +40,7 @@ func (s *memSink) SaveCue(ctx context.Context, event string, c Cue) error {
 	return nil
 }
 
-func (s *memSink) has(c Cue) bool {
+func (s *memSink) has(c captions.Cue) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, x := range s.cues {
@@ -48,6 +50,9 @@ func (s *memSink) has(c Cue) bool {
 	}
 	return false
 }
+
+// ms is program time in samples.
+func ms(n int64) int64 { return n * audio.SampleRate / 1000 }
 
 // waitFor polls cond for up to 10 s, advancing clk by step between polls.
 func waitFor(t *testing.T, what string, clk *audiotest.Clock, step time.Duration, cond func() bool) {
@@ -66,7 +71,7 @@ func waitFor(t *testing.T, what string, clk *audiotest.Clock, step time.Duration
 
 // writeAudio writes frames for program time [from, to) and waits until the
 // pipeline has taken each one, so nothing is dropped.
-func writeAudio(t *testing.T, p *Pipeline, clk *audiotest.Clock, from, to int64, amp float64) {
+func writeAudio(t *testing.T, p *captions.Pipeline, clk *audiotest.Clock, from, to int64, amp float64) {
 	t.Helper()
 	for pts := from; pts < to; pts += audio.FrameSamples {
 		s := p.Stats()
@@ -79,7 +84,7 @@ func writeAudio(t *testing.T, p *Pipeline, clk *audiotest.Clock, from, to int64,
 			if s.Frames+s.Lost+s.Dropped > before {
 				return true
 			}
-			if p.writingSince.Load() == 0 {
+			if !captions.Writing(p) {
 				clk.Advance(50 * time.Millisecond)
 			}
 			return false
@@ -89,10 +94,10 @@ func writeAudio(t *testing.T, p *Pipeline, clk *audiotest.Clock, from, to int64,
 
 // collect reads a subscriber until it closes, checking that every final cue
 // was already in the sink when it was published.
-func collect(t *testing.T, ch <-chan Cue, sink *memSink) <-chan []Cue {
-	out := make(chan []Cue, 1)
+func collect(t *testing.T, ch <-chan captions.Cue, sink *memSink) <-chan []captions.Cue {
+	out := make(chan []captions.Cue, 1)
 	go func() {
-		var got []Cue
+		var got []captions.Cue
 		for c := range ch {
 			if c.Final && sink != nil && !sink.has(c) {
 				t.Errorf("cue published before it was saved: %+v", c)
@@ -104,7 +109,7 @@ func collect(t *testing.T, ch <-chan Cue, sink *memSink) <-chan []Cue {
 	return out
 }
 
-func finalsOf(cues []Cue) (finals []Cue, words []string) {
+func finalsOf(cues []captions.Cue) (finals []captions.Cue, words []string) {
 	for _, c := range cues {
 		if c.Final {
 			finals = append(finals, c)
@@ -116,10 +121,10 @@ func finalsOf(cues []Cue) (finals []Cue, words []string) {
 
 func TestPipelineScripted(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	words := append(script(500, 300, 100, "good", "morning", "and", "welcome"), script(3000, 300, 100, "thank", "you")...)
+	words := append(captionstest.Script(500, 300, 100, "good", "morning", "and", "welcome"), captionstest.Script(3000, 300, 100, "thank", "you")...)
 	clk := audiotest.NewClock()
 	sink := &memSink{}
-	p := NewPipeline("ev", "en", NewScripted(words), language.English, sink, nil, clk)
+	p := captions.NewPipeline("ev", "en", captionstest.NewScripted(words), language.English, sink, nil, clk)
 	got := collect(t, p.Cues().Read("test", 100).C, sink)
 	writeAudio(t, p, clk, 0, ms(5000), 0.1)
 	p.Close()
@@ -132,7 +137,7 @@ func TestPipelineScripted(t *testing.T) {
 	if len(finals) != 2 || len(sink.cues) != 2 || finals[0].Lang != "en" {
 		t.Fatalf("finals %+v, saved %+v", finals, sink.cues)
 	}
-	checkCues(t, finals)
+	captions.CheckCues(t, finals)
 	if cues[0].Final || cues[0].Text != "good" {
 		t.Fatalf("first cue should be the partial line: %+v", cues[0])
 	}
@@ -144,14 +149,14 @@ func TestPipelineScripted(t *testing.T) {
 
 // flaky refuses its first opens and fails its first streams after a few frames.
 type flaky struct {
-	inner      Recognizer
+	inner      captions.Recognizer
 	failOpens  int
 	failWrites int // streams that fail
 	afterN     int // frames before a failing stream fails
 	opens      atomic.Int64
 }
 
-func (f *flaky) NewStream(ctx context.Context, tag language.Tag) (Stream, error) {
+func (f *flaky) NewStream(ctx context.Context, tag language.Tag) (captions.Stream, error) {
 	n := int(f.opens.Add(1))
 	if n <= f.failOpens {
 		return nil, errors.New("service unavailable")
@@ -164,7 +169,7 @@ func (f *flaky) NewStream(ctx context.Context, tag language.Tag) (Stream, error)
 }
 
 type failingStream struct {
-	Stream
+	captions.Stream
 	left int
 }
 
@@ -178,9 +183,9 @@ func (s *failingStream) Write(f audio.Frame) error {
 
 func TestPipelineRetriesOpenWithBackoff(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	sc := NewScripted(script(1000, 300, 100, "hello", "again"))
+	sc := captionstest.NewScripted(captionstest.Script(1000, 300, 100, "hello", "again"))
 	clk := audiotest.NewClock()
-	p := NewPipeline("ev", "en", &flaky{inner: sc, failOpens: 3}, language.English, nil, nil, clk)
+	p := captions.NewPipeline("ev", "en", &flaky{inner: sc, failOpens: 3}, language.English, nil, nil, clk)
 	defer p.Close()
 	// Backoff 250 + 500 + 1000 ms of clock time before the fourth open.
 	waitFor(t, "the stream to open", clk, 50*time.Millisecond, func() bool { return sc.Streams() == 1 })
@@ -201,11 +206,11 @@ func TestPipelineRestartsFailedStreamAndReportsGap(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	// The first stream fails after 0.5 s of audio; words after the gap come
 	// from the second stream.
-	sc := NewScripted(append(script(400, 300, 50, "lost"), script(3000, 300, 100, "still", "here")...))
+	sc := captionstest.NewScripted(append(captionstest.Script(400, 300, 50, "lost"), captionstest.Script(3000, 300, 100, "still", "here")...))
 	clk := audiotest.NewClock()
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
-	p := NewPipeline("ev", "en", &flaky{inner: sc, failWrites: 1, afterN: 25}, language.English, nil, log, clk)
+	p := captions.NewPipeline("ev", "en", &flaky{inner: sc, failWrites: 1, afterN: 25}, language.English, nil, log, clk)
 	got := collect(t, p.Cues().Read("test", 100).C, nil)
 	writeAudio(t, p, clk, 0, ms(4500), 0.1)
 	p.Close()
@@ -244,14 +249,14 @@ type stuck struct {
 	opens atomic.Int64
 }
 
-func (s *stuck) NewStream(ctx context.Context, tag language.Tag) (Stream, error) {
+func (s *stuck) NewStream(ctx context.Context, tag language.Tag) (captions.Stream, error) {
 	s.opens.Add(1)
-	return &stuckStream{block: s.block, out: make(chan Result), closed: make(chan struct{})}, nil
+	return &stuckStream{block: s.block, out: make(chan captions.Result), closed: make(chan struct{})}, nil
 }
 
 type stuckStream struct {
 	block  bool
-	out    chan Result
+	out    chan captions.Result
 	closed chan struct{}
 	once   sync.Once
 }
@@ -259,12 +264,12 @@ type stuckStream struct {
 func (s *stuckStream) Write(audio.Frame) error {
 	if s.block {
 		<-s.closed
-		return errStreamClosed
+		return errors.New("stream closed")
 	}
 	return nil
 }
 
-func (s *stuckStream) Results() <-chan Result { return s.out }
+func (s *stuckStream) Results() <-chan captions.Result { return s.out }
 
 func (s *stuckStream) Close() error {
 	s.once.Do(func() { close(s.closed); close(s.out) })
@@ -275,7 +280,7 @@ func TestPipelineRestartsHungWrite(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	clk := audiotest.NewClock()
 	rec := &stuck{block: true}
-	p := NewPipeline("ev", "en", rec, language.English, nil, nil, clk)
+	p := captions.NewPipeline("ev", "en", rec, language.English, nil, nil, clk)
 	var pts int64
 	waitFor(t, "two restarts", clk, 500*time.Millisecond, func() bool {
 		p.Write(audio.Frame{PTS: pts, Samples: make([]float32, audio.FrameSamples)})
@@ -293,15 +298,15 @@ func TestPipelineRestartsMuteStream(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	clk := audiotest.NewClock()
 	rec := &stuck{}
-	p := NewPipeline("ev", "en", rec, language.English, nil, nil, clk)
+	p := captions.NewPipeline("ev", "en", rec, language.English, nil, nil, clk)
 	defer p.Close()
 	// A minute of silence is not a hang...
-	writeAudio(t, p, clk, 0, audio.Samples(stallAudio)+ms(1000), 0)
+	writeAudio(t, p, clk, 0, audio.Samples(captions.StallAudio)+ms(1000), 0)
 	if s := p.Stats(); s.Restarts != 0 {
 		t.Fatalf("silence restarted the stream: %+v", s)
 	}
 	// ...but a minute of sound without a word is.
-	writeAudio(t, p, clk, 0, audio.Samples(stallAudio)+ms(1000), 0.1)
+	writeAudio(t, p, clk, 0, audio.Samples(captions.StallAudio)+ms(1000), 0.1)
 	s := p.Stats()
 	if s.Restarts != 1 || !strings.Contains(s.LastError, "no result") {
 		t.Fatalf("stats %+v", s)
@@ -310,21 +315,21 @@ func TestPipelineRestartsMuteStream(t *testing.T) {
 
 func TestPipelineWriteNeverBlocks(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	p := NewPipeline("ev", "en", &stuck{block: true}, language.English, nil, nil, audiotest.NewClock())
+	p := captions.NewPipeline("ev", "en", &stuck{block: true}, language.English, nil, nil, audiotest.NewClock())
 	defer p.Close()
 	const n = 2000
 	for i := range n {
 		p.Write(audio.Frame{PTS: int64(i) * audio.FrameSamples, Samples: make([]float32, audio.FrameSamples)})
 	}
-	// One frame is stuck in Write, queueFrames wait; the rest were dropped.
-	if s := p.Stats(); s.Dropped < n-queueFrames-1 {
+	// One frame is stuck in Write, captions.QueueFrames wait; the rest were dropped.
+	if s := p.Stats(); s.Dropped < n-captions.QueueFrames-1 {
 		t.Fatalf("stats %+v", s)
 	}
 }
 
 func TestPipelineWithoutRecognizer(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	p := NewPipeline("ev", "de", nil, language.German, nil, nil, audiotest.NewClock())
+	p := captions.NewPipeline("ev", "de", nil, language.German, nil, nil, audiotest.NewClock())
 	sub := p.Cues().Read("test", 1)
 	p.Write(audio.Frame{Samples: make([]float32, audio.FrameSamples)})
 	if s := p.Stats(); s.Backend || s.Frames != 0 || s.Dropped != 0 {
@@ -341,7 +346,7 @@ func TestPipelinePublishesWhenSinkFails(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	clk := audiotest.NewClock()
 	sink := &memSink{fail: true}
-	p := NewPipeline("ev", "en", NewScripted(script(100, 300, 100, "hi")), language.English, sink, nil, clk)
+	p := captions.NewPipeline("ev", "en", captionstest.NewScripted(captionstest.Script(100, 300, 100, "hi")), language.English, sink, nil, clk)
 	got := collect(t, p.Cues().Read("test", 10).C, nil)
 	writeAudio(t, p, clk, 0, ms(1000), 0.1)
 	p.Close()
@@ -352,7 +357,7 @@ func TestPipelinePublishesWhenSinkFails(t *testing.T) {
 }
 
 func BenchmarkPipelineWrite(b *testing.B) {
-	p := NewPipeline("ev", "en", NewScripted(nil), language.English, nil, nil, audio.SystemClock{})
+	p := captions.NewPipeline("ev", "en", captionstest.NewScripted(nil), language.English, nil, nil, audio.SystemClock{})
 	defer p.Close()
 	f := audio.Frame{Samples: make([]float32, audio.FrameSamples)}
 	b.ReportAllocs()
@@ -365,23 +370,23 @@ func BenchmarkPipelineWrite(b *testing.B) {
 // oneInterim streams say one interim result at their first frame and then end.
 type oneInterim struct{}
 
-func (oneInterim) NewStream(ctx context.Context, tag language.Tag) (Stream, error) {
-	return &interimStream{out: make(chan Result, 1)}, nil
+func (oneInterim) NewStream(ctx context.Context, tag language.Tag) (captions.Stream, error) {
+	return &interimStream{out: make(chan captions.Result, 1)}, nil
 }
 
 type interimStream struct {
-	out  chan Result
+	out  chan captions.Result
 	once sync.Once
 }
 
 func (s *interimStream) Write(audio.Frame) error {
 	s.once.Do(func() {
-		s.out <- Result{Text: "half a sent", Start: 0, End: ms(500)}
+		s.out <- captions.Result{Text: "half a sent", Start: 0, End: ms(500)}
 		close(s.out)
 	})
 	return nil
 }
-func (s *interimStream) Results() <-chan Result { return s.out }
+func (s *interimStream) Results() <-chan captions.Result { return s.out }
 func (s *interimStream) Close() error {
 	s.once.Do(func() { close(s.out) })
 	return nil
@@ -389,7 +394,7 @@ func (s *interimStream) Close() error {
 
 func TestPipelineClearsPartialWhenStreamEnds(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	p := NewPipeline("ev", "en", oneInterim{}, language.English, nil, nil, audiotest.NewClock())
+	p := captions.NewPipeline("ev", "en", oneInterim{}, language.English, nil, nil, audiotest.NewClock())
 	sub := p.Cues().Read("test", 10)
 	p.Write(audio.Frame{Samples: make([]float32, audio.FrameSamples)})
 	a, b := <-sub.C, <-sub.C
@@ -404,22 +409,22 @@ func TestPipelineClearsPartialWhenStreamEnds(t *testing.T) {
 }
 
 // healing is a recognizer whose one stream reopens its service by itself
-// and says so through Health.
+// and says so through captions.Health.
 type healing struct {
 	stream *healingStream
 }
 
-func (h *healing) NewStream(ctx context.Context, tag language.Tag) (Stream, error) {
+func (h *healing) NewStream(ctx context.Context, tag language.Tag) (captions.Stream, error) {
 	return h.stream, nil
 }
 
 type healingStream struct {
 	stuckStream
 	mu     sync.Mutex
-	health Health
+	health captions.Health
 }
 
-func (s *healingStream) Health() Health {
+func (s *healingStream) Health() captions.Health {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.health
@@ -443,15 +448,15 @@ func (s *healingStream) fail(stalled bool, err error) {
 func TestPipelineCountsSelfRecoveringStream(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	clk := audiotest.NewClock()
-	st := &healingStream{stuckStream: stuckStream{out: make(chan Result), closed: make(chan struct{})}}
+	st := &healingStream{stuckStream: stuckStream{out: make(chan captions.Result), closed: make(chan struct{})}}
 	var buf bytes.Buffer
 	logs := &syncWriter{w: &buf}
-	p := NewPipeline("ev", "fr", &healing{st}, language.French, nil, slog.New(slog.NewTextHandler(logs, nil)), clk)
+	p := captions.NewPipeline("ev", "fr", &healing{st}, language.French, nil, slog.New(slog.NewTextHandler(logs, nil)), clk)
 	defer p.Close()
 	st.fail(true, errors.New("service stopped reading audio"))
-	waitFor(t, "the stall counted", clk, writeHang/2, func() bool { return p.Stats().Stalls == 1 })
+	waitFor(t, "the stall counted", clk, captions.WriteHang/2, func() bool { return p.Stats().Stalls == 1 })
 	st.fail(false, errors.New("quota exceeded"))
-	waitFor(t, "the second failure counted", clk, writeHang/2, func() bool { return p.Stats().Errors == 2 })
+	waitFor(t, "the second failure counted", clk, captions.WriteHang/2, func() bool { return p.Stats().Errors == 2 })
 	s := p.Stats()
 	if s.Restarts != 2 || s.Stalls != 1 || s.LastError != "quota exceeded" || s.Dropped != 6 {
 		t.Fatalf("stats %+v", s)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"tolk/captions"
+	"tolk/captions/captionstest"
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/store"
@@ -114,13 +114,13 @@ collect:
 		heard = append(heard, c.Text)
 	}
 	got := strings.Join(heard, " ")
-	wer := captions.WER(string(ref), got)
+	wer := captionstest.WER(string(ref), got)
 	t.Logf("en captions of the booth: %q, WER %.1f %%", got, 100*wer)
 	// slt through Opus over WebRTC; the floor's rms voice reaches 7.6 %.
 	if wer > 0.25 {
 		t.Errorf("WER %.1f %% against the interpreter's words, want ≤ 25 %%", 100*wer)
 	}
-	said := strings.Fields(captions.Normalize(got))
+	said := strings.Fields(captionstest.Normalize(got))
 	for _, w := range strings.Fields("morning annual meeting network transport energy housing mayor pilot session coffee break eleven hall") {
 		for _, h := range said {
 			if h == w {

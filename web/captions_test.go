@@ -10,7 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"tolk/captions"
+	"tolk/captions/captionstest"
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/config"
@@ -34,7 +34,7 @@ languages: [{tag: fr}]
 hls: {part_ms: 200, segment_ms: 1000}
 `, floor)
 	sec := int64(audio.SampleRate)
-	rec := captions.NewScripted([]captions.ScriptedWord{
+	rec := captionstest.NewScripted([]captionstest.ScriptedWord{
 		{Text: "welcome", Start: sec / 2, End: sec},
 		{Text: "to", Start: sec, End: sec + sec/5},
 		{Text: "the", Start: sec + sec/5, End: sec + sec/2},
@@ -132,9 +132,9 @@ hls: {part_ms: 200, segment_ms: 1000}
 
 // startScripted serves and starts cfg with a scripted recognizer saying
 // script in every language that has captions.
-func startScripted(t testing.TB, cfg *config.Event, script []captions.ScriptedWord) *harness {
+func startScripted(t testing.TB, cfg *config.Event, script []captionstest.ScriptedWord) *harness {
 	t.Helper()
-	h := serve(t, cfg, event.Options{Recognizer: captions.NewScripted(script)}, web.Options{})
+	h := serve(t, cfg, event.Options{Recognizer: captionstest.NewScripted(script)}, web.Options{})
 	if err := h.ev.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -154,9 +154,9 @@ languages: [{tag: fr}]
 hls: {part_ms: 200, segment_ms: 1000}
 `, floor)
 	sec := int64(audio.SampleRate)
-	var script []captions.ScriptedWord
+	var script []captionstest.ScriptedWord
 	for i, w := range strings.Fields("good morning and welcome to the partner conference") {
-		script = append(script, captions.ScriptedWord{Text: w, Start: 8*sec + int64(i)*sec/3, End: 8*sec + int64(i+1)*sec/3})
+		script = append(script, captionstest.ScriptedWord{Text: w, Start: 8*sec + int64(i)*sec/3, End: 8*sec + int64(i+1)*sec/3})
 	}
 	h := startScripted(t, cfg, script)
 	var rep struct {

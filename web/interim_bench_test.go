@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"tolk/captions"
+	"tolk/captions/captionstest"
 	"tolk/internal/audio"
 	"tolk/internal/event"
 	"tolk/web"
@@ -35,16 +35,16 @@ captions: {languages: {fr: none}}
 		"please give her a warm welcome on stage",
 	}
 	sec := int64(audio.SampleRate)
-	var script []captions.ScriptedWord
+	var script []captionstest.ScriptedWord
 	at := 6 * sec // after the page has opened its caption feed
 	for _, s := range sentences {
 		for _, w := range strings.Fields(s) {
-			script = append(script, captions.ScriptedWord{Text: w, Start: at, End: at + sec*3/10})
+			script = append(script, captionstest.ScriptedWord{Text: w, Start: at, End: at + sec*3/10})
 			at += sec * 3 / 10
 		}
 		at += sec // a pause settles the sentence
 	}
-	h := serve(b, cfg, event.Options{Recognizer: captions.NewScripted(script)}, web.Options{})
+	h := serve(b, cfg, event.Options{Recognizer: captionstest.NewScripted(script)}, web.Options{})
 	feed, ok := h.ev.CaptionFeed("en")
 	if !ok {
 		b.Fatal("no captions for en")

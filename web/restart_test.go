@@ -12,7 +12,7 @@ import (
 	"github.com/asticode/go-astisub"
 	"github.com/gorilla/websocket"
 
-	"tolk/captions"
+	"tolk/captions/captionstest"
 	"tolk/internal/audio"
 	"tolk/internal/event"
 	"tolk/internal/store"
@@ -30,7 +30,7 @@ type storedRun struct {
 // startStoredRun opens the store in dir and serves the event "test" (floor
 // over WHIP, none sent: the clock runs on silence) with a scripted
 // recognizer for the floor language.
-func startStoredRun(t *testing.T, dir string, words []captions.ScriptedWord) *storedRun {
+func startStoredRun(t *testing.T, dir string, words []captionstest.ScriptedWord) *storedRun {
 	t.Helper()
 	cfg := eventConfig(t, `
 id: test
@@ -45,7 +45,7 @@ captions: {languages: {fr: none}}
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() }) // after the harness's own cleanup
-	h := serve(t, cfg, event.Options{Cues: st, Recognizer: captions.NewScripted(words)}, web.Options{Tokens: st, Cues: st})
+	h := serve(t, cfg, event.Options{Cues: st, Recognizer: captionstest.NewScripted(words)}, web.Options{Tokens: st, Cues: st})
 	return &storedRun{harness: h, store: st}
 }
 
@@ -110,8 +110,8 @@ func TestCuesSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
 	sec := int64(audio.SampleRate)
 	// Two cues a run, the second after a pause that settles the first.
-	script := func(a, b string) []captions.ScriptedWord {
-		return []captions.ScriptedWord{{Text: a, Start: sec / 2, End: sec}, {Text: b, Start: 2 * sec, End: 2*sec + sec/2}}
+	script := func(a, b string) []captionstest.ScriptedWord {
+		return []captionstest.ScriptedWord{{Text: a, Start: sec / 2, End: sec}, {Text: b, Start: 2 * sec, End: 2*sec + sec/2}}
 	}
 
 	run1 := startStoredRun(t, dir, script("alpha", "bravo"))

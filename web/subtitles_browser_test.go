@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"tolk/captions"
+	"tolk/captions/captionstest"
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 )
@@ -53,11 +53,11 @@ captions: {languages: {fr: none}}
 `, floor)
 	words := strings.Fields("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa")
 	sec := float64(audio.SampleRate)
-	var script []captions.ScriptedWord
+	var script []captionstest.ScriptedWord
 	want := map[string]float64{}
 	for i, w := range words {
 		at := first + float64(i)*period
-		script = append(script, captions.ScriptedWord{Text: w, Start: int64(at * sec), End: int64((at + burst) * sec)})
+		script = append(script, captionstest.ScriptedWord{Text: w, Start: int64(at * sec), End: int64((at + burst) * sec)})
 		want[w] = at
 	}
 	h := startScripted(t, cfg, script)

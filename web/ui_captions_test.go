@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"tolk/captions"
+	"tolk/captions/captionstest"
 	"tolk/internal/audio"
 	"tolk/internal/event"
 	"tolk/internal/store"
@@ -29,7 +29,7 @@ hls: {part_ms: 200, segment_ms: 1000}
 captions: %s
 `, floor, captionsYAML)
 	sec := int64(audio.SampleRate)
-	rec := captions.NewScripted([]captions.ScriptedWord{{Text: "welcome", Start: sec, End: 2 * sec}})
+	rec := captionstest.NewScripted([]captionstest.ScriptedWord{{Text: "welcome", Start: sec, End: 2 * sec}})
 	return serve(t, cfg, event.Options{Recognizer: rec}, web.Options{Tokens: tokens})
 }
 

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/text/language"
 
 	"tolk/captions"
+	"tolk/captions/captionstest"
 	"tolk/internal/audio"
 )
 
@@ -163,7 +164,7 @@ func TestFloorWERAndWordTimes(t *testing.T) {
 		t.Errorf("losses: %+v", stats)
 	}
 	hyp := finalText(results)
-	wer := captions.WER(string(ref), hyp)
+	wer := captionstest.WER(string(ref), hyp)
 	t.Logf("rms WER %.1f %%: %q", 100*wer, hyp)
 	if wer > 0.10 {
 		t.Errorf("WER %.1f %% > 10 %%", 100*wer)
@@ -260,7 +261,7 @@ func TestOtherVoicesWER(t *testing.T) {
 		}
 		results, _ := recognize(t, r, readWAV48(t, c.wav), 0)
 		hyp := finalText(results)
-		wer := captions.WER(string(ref), hyp)
+		wer := captionstest.WER(string(ref), hyp)
 		t.Logf("%s WER %.1f %%: %q", c.voice, 100*wer, hyp)
 		if wer > 0.5 {
 			t.Errorf("%s: WER %.1f %% > 50 %%", c.voice, 100*wer)

@@ -51,7 +51,7 @@ type Options struct {
 	// recording's start to this run's program time zero.
 	Cues captions.CueSink
 	// Recognizer, when set, recognizes every language instead of the
-	// configured backends (tests use captions.Scripted).
+	// configured backends (tests use captionstest.Scripted).
 	Recognizer captions.Recognizer
 	// SubtitleDelay holds the WebVTT renditions back from the audio's live
 	// edge. Zero, the default, publishes them in step with the audio; cues
@@ -153,7 +153,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		}
 		m, err := mixer.New(mc)
 		if err != nil {
-			e.closeMixes()
+			e.Close()
 			return nil, fmt.Errorf("mix %s: %w", r.Tag, err)
 		}
 		e.mixes[r.Tag] = m
@@ -176,7 +176,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 	if opts.Recognizer == nil {
 		var err error
 		if recs, err = recognizers(cfg, tags); err != nil {
-			e.closeMixes()
+			e.Close()
 			return nil, err
 		}
 	}
@@ -191,8 +191,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 	hopts.Subtitles = e.newCaptions(recs, sink, hopts)
 	h, err := hls.New(hopts, hr)
 	if err != nil {
-		e.closeCaptions()
-		e.closeMixes()
+		e.Close()
 		return nil, fmt.Errorf("hls: %w", err)
 	}
 	e.hls = h
@@ -200,7 +199,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		e.hlsSubs[r.Tag] = e.mixes[r.Tag].Packets().Read("hls", outputQueue)
 	}
 	if err := e.newBooths(); err != nil {
-		e.closeMixes()
+		e.Close()
 		return nil, err
 	}
 	return e, nil
@@ -460,7 +459,8 @@ func (e *Event) Stats() Stats {
 }
 
 // Close stops the source and the clock, finalises the playlists and waits for
-// every goroutine of the event. It is safe to call more than once.
+// every goroutine of the event. It is safe to call more than once, and on an
+// event that New left half built: New calls it on every failure.
 func (e *Event) Close() error {
 	e.closed.Do(func() {
 		if e.cancel != nil {
@@ -479,7 +479,9 @@ func (e *Event) Close() error {
 			e.feeds.Close()
 		}
 		e.outputs.Wait()
-		e.hls.Close()
+		if e.hls != nil { // nil when New failed before building it
+			e.hls.Close()
+		}
 		e.log.Info("event closed")
 	})
 	return nil

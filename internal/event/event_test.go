@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"tolk/captions/captionstest"
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/config"
@@ -249,5 +250,26 @@ func TestOutputsShareTheProgramTimeline(t *testing.T) {
 	}
 	if ev.ProgramTime() < first.PTS {
 		t.Errorf("program time %d, before the first tick's %d", ev.ProgramTime(), first.PTS)
+	}
+}
+
+// TestFailedNewLeavesNothingRunning: when a late step of New fails (here the
+// HLS packager, after the caption pipelines have started), what was already
+// started is closed: no goroutine is left behind.
+func TestFailedNewLeavesNothingRunning(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	cfg, err := config.Parse([]byte(`
+id: t
+floor: {language: en, source: whip, stream_key: 0123456789abcdef}
+languages: [{tag: fr}, {tag: de}]
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HLS.PartMS = 7 // past the validation a config file goes through
+	rec := captionstest.NewScripted(nil)
+	_, err = New(cfg, Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Recognizer: rec})
+	if err == nil || !strings.Contains(err.Error(), "hls") {
+		t.Fatalf("New with a bad part duration: %v, want an hls error", err)
 	}
 }

@@ -1,4 +1,6 @@
-package captions
+// Package captionstest holds what tests of captions need: a scripted
+// recognizer that hears exactly its script, and word error rate.
+package captionstest
 
 import (
 	"context"
@@ -9,6 +11,7 @@ import (
 
 	"golang.org/x/text/language"
 
+	"tolk/captions"
 	"tolk/internal/audio"
 )
 
@@ -23,7 +26,7 @@ type ScriptedWord struct {
 // settle what it heard into a final result.
 const ScriptedPause = 400 * audio.SampleRate / 1000
 
-// Scripted is a test double for Recognizer: it recognizes exactly the words
+// Scripted is a test double for captions.Recognizer: it recognizes exactly the words
 // of its script. Time is driven by the PTS of the frames written, not by the
 // wall clock, so tests are deterministic. A stream reports only words that
 // start at or after the first frame it was given (a restarted stream does
@@ -43,25 +46,25 @@ func NewScripted(script []ScriptedWord) *Scripted {
 func (s *Scripted) Streams() int { return int(s.streams.Load()) }
 
 // NewStream opens a stream; every language is accepted.
-func (s *Scripted) NewStream(ctx context.Context, lang language.Tag) (Stream, error) {
+func (s *Scripted) NewStream(ctx context.Context, lang language.Tag) (captions.Stream, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.streams.Add(1)
 	// Each word yields at most one interim and one final result, so this
 	// buffer never fills and Write never blocks.
-	return &scriptedStream{ctx: ctx, script: s.script, out: make(chan Result, 2*len(s.script)+1), first: -1}, nil
+	return &scriptedStream{ctx: ctx, script: s.script, out: make(chan captions.Result, 2*len(s.script)+1), first: -1}, nil
 }
 
 type scriptedStream struct {
 	ctx    context.Context
 	script []ScriptedWord
-	out    chan Result
+	out    chan captions.Result
 
 	mu      sync.Mutex
 	first   int64 // PTS of the first frame, -1 before it
 	next    int   // index of the next word not yet heard
-	pending []Word
+	pending []captions.Word
 	closed  bool
 }
 
@@ -89,7 +92,7 @@ func (s *scriptedStream) Write(f audio.Frame) error {
 		if n := len(s.pending); n > 0 && w.Start-s.pending[n-1].End >= ScriptedPause {
 			s.final()
 		}
-		s.pending = append(s.pending, Word{Text: w.Text, Start: w.Start, End: w.End, Confidence: 1})
+		s.pending = append(s.pending, captions.Word{Text: w.Text, Start: w.Start, End: w.End, Confidence: 1})
 		s.emit(false)
 	}
 	if n := len(s.pending); n > 0 && now-s.pending[n-1].End >= ScriptedPause {
@@ -108,16 +111,16 @@ func (s *scriptedStream) emit(final bool) {
 	for i, w := range s.pending {
 		texts[i] = w.Text
 	}
-	s.out <- Result{
+	s.out <- captions.Result{
 		Final: final,
 		Text:  strings.Join(texts, " "),
-		Words: append([]Word(nil), s.pending...),
+		Words: append([]captions.Word(nil), s.pending...),
 		Start: s.pending[0].Start,
 		End:   s.pending[len(s.pending)-1].End,
 	}
 }
 
-func (s *scriptedStream) Results() <-chan Result { return s.out }
+func (s *scriptedStream) Results() <-chan captions.Result { return s.out }
 
 // Close settles what was heard into a final result and closes Results.
 func (s *scriptedStream) Close() error {
@@ -132,4 +135,15 @@ func (s *scriptedStream) Close() error {
 	}
 	close(s.out)
 	return nil
+}
+
+// Script lays words out from start with the given word and gap durations (ms).
+func Script(start int64, wordMS, gapMS int64, words ...string) []ScriptedWord {
+	out := make([]ScriptedWord, len(words))
+	t := start * audio.SampleRate / 1000
+	for i, w := range words {
+		out[i] = ScriptedWord{Text: w, Start: t, End: t + wordMS*audio.SampleRate/1000}
+		t += (wordMS + gapMS) * audio.SampleRate / 1000
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package captions
+package captionstest
 
 import (
 	"context"
@@ -6,25 +6,15 @@ import (
 
 	"golang.org/x/text/language"
 
+	"tolk/captions"
 	"tolk/internal/audio"
 )
 
 // ms is program time in samples.
 func ms(n int64) int64 { return n * audio.SampleRate / 1000 }
 
-// script lays words out from start with the given word and gap durations (ms).
-func script(start int64, wordMS, gapMS int64, words ...string) []ScriptedWord {
-	out := make([]ScriptedWord, len(words))
-	t := ms(start)
-	for i, w := range words {
-		out[i] = ScriptedWord{Text: w, Start: t, End: t + ms(wordMS)}
-		t += ms(wordMS + gapMS)
-	}
-	return out
-}
-
 // feed writes silent frames covering program time [from, to).
-func feed(t *testing.T, s Stream, from, to int64) {
+func feed(t *testing.T, s captions.Stream, from, to int64) {
 	t.Helper()
 	for pts := from; pts < to; pts += audio.FrameSamples {
 		if err := s.Write(audio.Frame{PTS: pts, Samples: make([]float32, audio.FrameSamples)}); err != nil {
@@ -33,8 +23,8 @@ func feed(t *testing.T, s Stream, from, to int64) {
 	}
 }
 
-func drain(s Stream) []Result {
-	var out []Result
+func drain(s captions.Stream) []captions.Result {
+	var out []captions.Result
 	for {
 		select {
 		case r, ok := <-s.Results():
@@ -49,7 +39,7 @@ func drain(s Stream) []Result {
 }
 
 func TestScriptedInterimsThenFinalAfterPause(t *testing.T) {
-	sc := append(script(1000, 300, 100, "good", "morning", "everyone"), script(3000, 300, 50, "welcome", "back")...)
+	sc := append(Script(1000, 300, 100, "good", "morning", "everyone"), Script(3000, 300, 50, "welcome", "back")...)
 	rec := NewScripted(sc)
 	st, err := rec.NewStream(context.Background(), language.English)
 	if err != nil {
@@ -89,7 +79,7 @@ func TestScriptedInterimsThenFinalAfterPause(t *testing.T) {
 }
 
 func TestScriptedNewStreamSkipsWordsBeforeIt(t *testing.T) {
-	rec := NewScripted(script(0, 200, 100, "one", "two", "three", "four"))
+	rec := NewScripted(Script(0, 200, 100, "one", "two", "three", "four"))
 	st, _ := rec.NewStream(context.Background(), language.English)
 	feed(t, st, ms(400), ms(2000)) // "two" started at 300 ms, before the stream
 	st.Close()
@@ -105,7 +95,7 @@ func TestScriptedNewStreamSkipsWordsBeforeIt(t *testing.T) {
 
 func TestScriptedCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	rec := NewScripted(script(0, 200, 100, "one"))
+	rec := NewScripted(Script(0, 200, 100, "one"))
 	st, _ := rec.NewStream(ctx, language.English)
 	cancel()
 	if err := st.Write(audio.Frame{Samples: make([]float32, audio.FrameSamples)}); err == nil {
