@@ -9,6 +9,7 @@ import (
 	"golang.org/x/text/language"
 
 	"tolk/internal/audio"
+	"tolk/internal/media"
 )
 
 // Word is one recognized word on the program timeline.
@@ -49,12 +50,6 @@ type Recognizer interface {
 // ErrUnsupported is returned by a recognizer for a language it cannot do.
 var ErrUnsupported = errors.New("language not supported by this recognizer")
 
-// Cue is one caption: settled (Final) or the live partial line.
-type Cue struct {
-	Lang string `json:"lang"`
-	// Start and End are program time (48 kHz samples since the event started).
-	Start int64  `json:"start"`
-	End   int64  `json:"end"`
-	Text  string `json:"text"` // lines separated by "\n"
-	Final bool   `json:"final"`
-}
+// Cue is one caption: settled (Final) or the live partial line. It is the
+// timed text of the program timeline (media.Cue), which the store keeps.
+type Cue = media.Cue

@@ -11,7 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"tolk/internal/audio"
-	"tolk/internal/event"
+	"tolk/cmd/tolk/event"
 	"tolk/web"
 )
 

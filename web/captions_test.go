@@ -14,7 +14,7 @@ import (
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/config"
-	"tolk/internal/event"
+	"tolk/cmd/tolk/event"
 	"tolk/web"
 )
 

@@ -13,7 +13,7 @@ import (
 	"github.com/asticode/go-astisub"
 
 	"tolk/captions"
-	"tolk/internal/event"
+	"tolk/cmd/tolk/event"
 	"tolk/internal/store"
 	"tolk/web"
 )

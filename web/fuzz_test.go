@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"tolk/internal/event"
+	"tolk/cmd/tolk/event"
 	"tolk/web"
 )
 

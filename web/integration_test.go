@@ -20,7 +20,7 @@ import (
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/config"
-	"tolk/internal/event"
+	"tolk/cmd/tolk/event"
 	"tolk/internal/rtc"
 	"tolk/web"
 )

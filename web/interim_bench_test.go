@@ -8,7 +8,7 @@ import (
 
 	"tolk/captions/captionstest"
 	"tolk/internal/audio"
-	"tolk/internal/event"
+	"tolk/cmd/tolk/event"
 	"tolk/web"
 )
 

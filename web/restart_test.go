@@ -14,7 +14,7 @@ import (
 
 	"tolk/captions/captionstest"
 	"tolk/internal/audio"
-	"tolk/internal/event"
+	"tolk/cmd/tolk/event"
 	"tolk/internal/store"
 	"tolk/web"
 	"tolk/web/hls"

@@ -24,7 +24,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"tolk/internal/event"
 	"tolk/internal/rtc"
 	"tolk/locales"
 	"tolk/web/pages"
@@ -64,7 +63,7 @@ type Server struct {
 
 // eventState is what the server keeps beside an event: its WebRTC sessions.
 type eventState struct {
-	ev    *event.Event
+	ev    Event
 	whip  *whipIngest
 	langs map[string]*whepLang
 }
@@ -108,7 +107,7 @@ func New(opts Options) (*Server, error) {
 }
 
 // AddEvent makes an event reachable and attaches its WebRTC outputs.
-func (s *Server) AddEvent(ev *event.Event) error {
+func (s *Server) AddEvent(ev Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, dup := s.events[ev.ID()]; dup {

@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"tolk/internal/config"
-	"tolk/internal/event"
+	"tolk/cmd/tolk/event"
 	"tolk/internal/ingest"
 	"tolk/internal/rtc"
 	"tolk/internal/store"

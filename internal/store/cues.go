@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"tolk/captions"
+	"tolk/internal/media"
 )
 
 // SaveCue keeps a final cue of an event. Its times are recording time: 48
@@ -14,7 +14,7 @@ import (
 // language and start replaces it, so a retried write never duplicates a cue.
 // Partial cues are the live line only and are not kept: SaveCue ignores
 // them. The language is canonicalised (EN-gb is kept as en-GB).
-func (s *Store) SaveCue(ctx context.Context, event string, c captions.Cue) error {
+func (s *Store) SaveCue(ctx context.Context, event string, c media.Cue) error {
 	if !c.Final {
 		return nil
 	}
@@ -43,7 +43,7 @@ const All = math.MaxInt64
 // Cues returns the final cues of one language of an event that overlap the
 // recording-time range [from, to), ordered by start. Pass 0 and All for every
 // cue. An event or language with no cues returns none and no error.
-func (s *Store) Cues(ctx context.Context, event, lang string, from, to int64) ([]captions.Cue, error) {
+func (s *Store) Cues(ctx context.Context, event, lang string, from, to int64) ([]media.Cue, error) {
 	if err := checkEvent(event); err != nil {
 		return nil, err
 	}
@@ -59,9 +59,9 @@ func (s *Store) Cues(ctx context.Context, event, lang string, from, to int64) ([
 		return nil, fmt.Errorf("read cues: %w", err)
 	}
 	defer rows.Close()
-	var cs []captions.Cue
+	var cs []media.Cue
 	for rows.Next() {
-		c := captions.Cue{Lang: lang, Final: true}
+		c := media.Cue{Lang: lang, Final: true}
 		if err := rows.Scan(&c.Start, &c.End, &c.Text); err != nil {
 			return nil, fmt.Errorf("read cues: %w", err)
 		}

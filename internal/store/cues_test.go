@@ -6,30 +6,30 @@ import (
 	"sync"
 	"testing"
 
-	"tolk/captions"
+	"tolk/internal/media"
 )
 
-func cue(lang string, startS, endS float64, text string) captions.Cue {
-	return captions.Cue{Lang: lang, Start: int64(startS * 48000), End: int64(endS * 48000), Text: text, Final: true}
+func cue(lang string, startS, endS float64, text string) media.Cue {
+	return media.Cue{Lang: lang, Start: int64(startS * 48000), End: int64(endS * 48000), Text: text, Final: true}
 }
 
 func TestCuesSurviveRestart(t *testing.T) {
 	ctx := ctxT(t)
 	dir := t.TempDir()
 	s := openT(t, dir)
-	want := []captions.Cue{
+	want := []media.Cue{
 		cue("en", 1, 3, "Good morning,\neveryone."),
 		cue("en", 3.5, 6, "Welcome to tolk."),
 		cue("fr", 1.2, 3.4, "Bonjour à tous."),
 	}
 	// Out of order, and the first one twice: a retried write.
-	for _, c := range []captions.Cue{want[1], want[0], want[2], want[0]} {
+	for _, c := range []media.Cue{want[1], want[0], want[2], want[0]} {
 		if err := s.SaveCue(ctx, "demo", c); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// A partial line is not kept.
-	if err := s.SaveCue(ctx, "demo", captions.Cue{Lang: "en", Start: 480000, End: 490000, Text: "live"}); err != nil {
+	if err := s.SaveCue(ctx, "demo", media.Cue{Lang: "en", Start: 480000, End: 490000, Text: "live"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -91,7 +91,7 @@ func TestSaveCueInvalid(t *testing.T) {
 	s := openT(t, t.TempDir())
 	for _, c := range []struct {
 		event string
-		cue   captions.Cue
+		cue   media.Cue
 	}{
 		{"Bad Event", cue("en", 1, 2, "x")},
 		{"demo", cue("", 1, 2, "x")},
@@ -143,7 +143,7 @@ func BenchmarkSaveCue(b *testing.B) {
 	s := openT(b, b.TempDir())
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := s.SaveCue(ctx, "demo", captions.Cue{Lang: "en", Start: int64(i) * 96000, End: int64(i)*96000 + 90000, Text: "Good morning,\neveryone.", Final: true}); err != nil {
+		if err := s.SaveCue(ctx, "demo", media.Cue{Lang: "en", Start: int64(i) * 96000, End: int64(i)*96000 + 90000, Text: "Good morning,\neveryone.", Final: true}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,6 +1,8 @@
-// Package event wires one live event: the floor source, the program clock, a
-// mix per language and the outputs that are not tied to a network session
-// (LL-HLS). WebRTC sessions attach to it from the web package.
+// Package event composes one live event at the top of the house: the floor
+// source, the program clock and timeline, a mix per language, the booths,
+// the recognizers and the outputs that are not tied to a network session
+// (LL-HLS, WebVTT, the cue store). Nothing below imports it: web serves it
+// through web.Event, and its WebRTC sessions attach there.
 package event
 
 import (
@@ -21,6 +23,7 @@ import (
 	"tolk/interpreter"
 	"tolk/locales"
 	"tolk/mixer"
+	"tolk/web"
 	"tolk/web/hls"
 )
 
@@ -60,21 +63,12 @@ type Options struct {
 }
 
 // Rendition is one language a viewer can pick.
-type Rendition struct {
-	Tag  string
-	Name string
-	// Floor is the original language: the floor itself, never ducked.
-	Floor bool
-}
+type Rendition = web.Rendition
 
 // Stats is a snapshot of the event's counters.
-type Stats struct {
-	Ticks, SilentTicks, LateTicks uint64
-	FloorFrames, FloorDropped     uint64
-	IngestRestarts                uint64
-	// OutputDropped counts packets lost by the HLS output of each language.
-	OutputDropped map[string]uint64
-}
+type Stats = web.EventStats
+
+var _ web.Event = (*Event)(nil)
 
 // Event is one running event.
 type Event struct {

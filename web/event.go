@@ -1,0 +1,54 @@
+package web
+
+import (
+	"net/http"
+
+	"tolk/captions"
+	"tolk/internal/config"
+	"tolk/interpreter"
+	"tolk/mixer"
+	"tolk/web/hls"
+)
+
+// Event is a running event as the server needs it: composed above web (in
+// cmd/tolk/event), handed to AddEvent.
+type Event interface {
+	ID() string
+	Title() string
+	Config() *config.Event
+	// Renditions lists the languages a viewer can pick, the floor first.
+	Renditions() []Rendition
+	// CaptionRenditions lists the languages that have captions, the floor first.
+	CaptionRenditions() []Rendition
+	Mix(tag string) (*mixer.Mix, bool)
+	Booth(tag string) (*interpreter.Booth, bool)
+	// Feeds are the tracks booths hear: the floor and the relays.
+	Feeds() *interpreter.Feeds
+	CaptionFeed(tag string) (*captions.Pipeline, bool)
+	Subtitles(tag string) (*hls.Subtitles, bool)
+	// HLS serves the event's LL-HLS below /hls/{event}/.
+	HLS() http.Handler
+	// WriteFloorPacket takes one 20 ms floor frame from WHIP: the decoded
+	// samples and the Opus packet they came as. It never blocks.
+	WriteFloorPacket(samples []float32, packet []byte)
+	// FloorState is "live", "missing" or "ended".
+	FloorState() string
+	Stats() EventStats
+}
+
+// Rendition is one language a viewer can pick.
+type Rendition struct {
+	Tag  string
+	Name string
+	// Floor is the original language: the floor itself, never ducked.
+	Floor bool
+}
+
+// EventStats is a snapshot of an event's counters.
+type EventStats struct {
+	Ticks, SilentTicks, LateTicks uint64
+	FloorFrames, FloorDropped     uint64
+	IngestRestarts                uint64
+	// OutputDropped counts packets lost by the HLS output of each language.
+	OutputDropped map[string]uint64
+}
