@@ -10,8 +10,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"tolk/internal/audio"
 	"tolk/cmd/tolk/event"
+	"tolk/internal/audio"
 	"tolk/web"
 )
 

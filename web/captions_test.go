@@ -11,10 +11,10 @@ import (
 	"github.com/gorilla/websocket"
 
 	"tolk/captions/captionstest"
+	"tolk/cmd/tolk/event"
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/config"
-	"tolk/cmd/tolk/event"
 	"tolk/web"
 )
 

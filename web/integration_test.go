@@ -17,10 +17,10 @@ import (
 	"github.com/hraban/opus"
 	"go.uber.org/goleak"
 
+	"tolk/cmd/tolk/event"
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/config"
-	"tolk/cmd/tolk/event"
 	"tolk/internal/rtc"
 	"tolk/web"
 )

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"tolk/captions/captionstest"
-	"tolk/internal/audio"
 	"tolk/cmd/tolk/event"
+	"tolk/internal/audio"
 	"tolk/web"
 )
 

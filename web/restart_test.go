@@ -13,8 +13,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"tolk/captions/captionstest"
-	"tolk/internal/audio"
 	"tolk/cmd/tolk/event"
+	"tolk/internal/audio"
 	"tolk/internal/store"
 	"tolk/web"
 	"tolk/web/hls"

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"tolk/captions/captionstest"
-	"tolk/internal/audio"
 	"tolk/cmd/tolk/event"
+	"tolk/internal/audio"
 	"tolk/internal/store"
 	"tolk/locales"
 	"tolk/web"

@@ -15,8 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tolk/internal/config"
 	"tolk/cmd/tolk/event"
+	"tolk/internal/config"
 	"tolk/internal/ingest"
 	"tolk/internal/rtc"
 	"tolk/internal/store"
