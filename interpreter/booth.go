@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
 	"tolk/internal/audio"
 	"tolk/internal/media"
 )
@@ -18,9 +16,14 @@ type Conn interface {
 	// Send queues a message for the page; false if the page is too far behind.
 	Send(msg any) bool
 	// Partner tells the session whose microphone to forward as its partner
-	// feed (nil: nobody).
-	Partner(track webrtc.TrackLocal)
+	// feed: the forward that member joined with (nil: nobody).
+	Partner(forward Forward)
 }
+
+// Forward is a member's microphone as its transport forwards it to a partner
+// (a WebRTC track). The booth only hands it from one member's session to the
+// other's: it never reads it.
+type Forward interface{ ID() string }
 
 // Releaser brings a mix's floor back at once when its voice is gone.
 type Releaser interface{ ReleaseNow() }
@@ -62,8 +65,8 @@ type SignalMsg struct {
 }
 
 type boothMember struct {
-	mic     frameReader
-	forward webrtc.TrackLocal // this member's microphone as forwarded RTP
+	mic     Mic
+	forward Forward // this member's microphone as forwarded RTP
 	conn    Conn
 	input   string
 }
@@ -148,7 +151,7 @@ func (b *Booth) Signals() *media.Track[Signal] { return b.signals }
 
 // Join adds (or reconnects) a member. A previous connection of the same
 // member is replaced: it gets a "replaced" message, and its later Leave is ignored.
-func (b *Booth) Join(id, name string, mic frameReader, forward webrtc.TrackLocal, conn Conn) error {
+func (b *Booth) Join(id, name string, mic Mic, forward Forward, conn Conn) error {
 	return b.exec(func() error {
 		if old, ok := b.conns[id]; ok && old.conn != nil && old.conn != conn {
 			old.conn.Send(map[string]string{"type": "replaced"})
@@ -297,7 +300,7 @@ func (b *Booth) changed() {
 		if m.conn == nil {
 			continue
 		}
-		var partner webrtc.TrackLocal
+		var partner Forward
 		if p, ok := b.conns[b.st.partnerOf(id)]; ok && p.conn != nil {
 			partner = p.forward
 		}

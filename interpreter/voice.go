@@ -19,17 +19,18 @@ const (
 	gateRamp = audio.SampleRate / 100
 )
 
-// frameReader is a member's microphone as the voice reads it, once per tick.
-type frameReader interface {
+// Mic is a member's microphone as the voice reads it, once per tick (the
+// transport's jitter buffer): it never blocks.
+type Mic interface {
 	ReadFrame(pts int64) (audio.Frame, bool)
 }
 
 // selection is what the booth goroutine tells the voice: whose microphone is
 // on air, whether it is heard, and every microphone to drain.
 type selection struct {
-	onAir frameReader
+	onAir Mic
 	open  bool
-	all   []frameReader
+	all   []Mic
 }
 
 // Voice is a booth's clean voice: the on-air microphone behind its gate, with
@@ -41,12 +42,12 @@ type Voice struct {
 	last atomic.Int64 // program time of the latest tick that read the voice
 
 	// Owned by the tick goroutine.
-	cur      frameReader
-	fadeFrom frameReader
+	cur      Mic
+	fadeFrom Mic
 	fadePos  int
 	gain     float32
 	out      [audio.FrameSamples]float32
-	frames   map[frameReader][]float32
+	frames   map[Mic][]float32
 
 	enc     *opus.Encoder
 	encBuf  [1500]byte
@@ -64,7 +65,7 @@ func NewVoice(bitrate int) (*Voice, error) {
 		return nil, fmt.Errorf("relay bitrate: %w", err)
 	}
 	_ = enc.SetComplexity(5)
-	v := &Voice{enc: enc, frames: map[frameReader][]float32{},
+	v := &Voice{enc: enc, frames: map[Mic][]float32{},
 		packets: media.NewTrack[media.Unit]("voice/opus"), pcm: media.NewTrack[media.Unit]("voice/pcm")}
 	v.sel.Store(&selection{})
 	v.last.Store(-audio.FrameSamples)

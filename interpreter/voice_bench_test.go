@@ -1,10 +1,24 @@
 package interpreter
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 
 	"tolk/internal/audio"
+	"tolk/internal/audio/audiotest"
 )
+
+// speech is testdata/voice-a.wav of the repository as 48 kHz mono.
+func speech(t testing.TB) []float32 {
+	t.Helper()
+	audiotest.NeedTool(t, "ffmpeg")
+	x, err := audiotest.Decode(context.Background(), filepath.Join("..", "testdata", "voice-a.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
 
 // loopMic plays x in a loop, one frame per tick.
 type loopMic struct{ x []float32 }
@@ -18,7 +32,7 @@ func (m *loopMic) ReadFrame(pts int64) (audio.Frame, bool) {
 // the booth, one on air: without subscribers (what the mix pulls) and with a
 // booth taking it as relay (the relay encoder).
 func BenchmarkVoice(b *testing.B) {
-	x := micSpeech(b)
+	x := speech(b)
 	for _, relay := range []bool{false, true} {
 		name := "mix"
 		if relay {
@@ -31,7 +45,7 @@ func BenchmarkVoice(b *testing.B) {
 			}
 			defer v.Close()
 			on, off := &loopMic{x: x}, &loopMic{x: x}
-			v.set(&selection{onAir: on, open: true, all: []frameReader{on, off}})
+			v.set(&selection{onAir: on, open: true, all: []Mic{on, off}})
 			b.ReportAllocs()
 			if !relay {
 				for i := 0; i < b.N; i++ {

@@ -4,11 +4,8 @@ import (
 	"math"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
-	"tolk/internal/media"
 )
 
 // toneMic plays a steady tone; a nil-frame mic (gone) returns false.
@@ -45,9 +42,9 @@ func TestVoiceCrossfadeHasNoGap(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, b := &toneMic{freq: 300}, &toneMic{freq: 700}
-	v.set(&selection{onAir: a, open: true, all: []frameReader{a, b}})
+	v.set(&selection{onAir: a, open: true, all: []Mic{a, b}})
 	before, absent := runVoice(v, 0, 20)
-	v.set(&selection{onAir: b, open: true, all: []frameReader{a, b}})
+	v.set(&selection{onAir: b, open: true, all: []Mic{a, b}})
 	after, absent2 := runVoice(v, 20*audio.FrameSamples, 20)
 	if absent+absent2 != 0 {
 		t.Fatalf("voice absent for %d frames around the handover", absent+absent2)
@@ -76,9 +73,9 @@ func TestVoiceCrossfadeHasNoGap(t *testing.T) {
 func TestVoiceGateRampsAndGoesAbsent(t *testing.T) {
 	v, _ := NewVoice(48000)
 	a := &toneMic{freq: 440}
-	v.set(&selection{onAir: a, open: true, all: []frameReader{a}})
+	v.set(&selection{onAir: a, open: true, all: []Mic{a}})
 	runVoice(v, 0, 5)
-	v.set(&selection{onAir: a, open: false, all: []frameReader{a}}) // cough
+	v.set(&selection{onAir: a, open: false, all: []Mic{a}}) // cough
 	out, absent := runVoice(v, 5*audio.FrameSamples, 3)
 	if absent != 2 {
 		t.Fatalf("closed gate: %d absent frames, want 2 (after one ramp frame)", absent)
@@ -97,7 +94,7 @@ func TestVoicePublishesRelayPackets(t *testing.T) {
 	v, _ := NewVoice(48000)
 	defer v.Close()
 	a := &toneMic{freq: 440}
-	v.set(&selection{onAir: a, open: true, all: []frameReader{a}})
+	v.set(&selection{onAir: a, open: true, all: []Mic{a}})
 	sub := v.Packets().Read("test", 10)
 	runVoice(v, 0, 3)
 	if len(sub.C) != 3 {
@@ -106,66 +103,17 @@ func TestVoicePublishesRelayPackets(t *testing.T) {
 	sub.Close()
 }
 
-// The relay encoder runs only while a session takes the voice as input: the
-// feeds subscribe to it on the first use and leave it after the last.
-func TestFeedsEncodeRelayOnlyWhileUsed(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	v, err := NewVoice(48000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
-	a := &toneMic{freq: 440}
-	v.set(&selection{onAir: a, open: true, all: []frameReader{a}})
-	floor := media.NewTrack[media.Unit]("floor/opus")
-	f, err := NewFeeds(floor.Read("test", 1), map[string]*Voice{"fr": v})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if n := v.packets.Readers(); n != 0 {
-		t.Fatalf("%d relay subscribers before any session takes the relay", n)
-	}
-	if f.useRelay("de") != nil {
-		t.Fatal("a relay for a language without a booth")
-	}
-	t1, t2 := f.useRelay("fr"), f.useRelay("fr")
-	if t1 == nil || t1 != t2 {
-		t.Fatalf("relay tracks %v and %v, want one shared track", t1, t2)
-	}
-	if n := v.packets.Readers(); n != 1 {
-		t.Fatalf("%d relay subscribers for two sessions, want 1", n)
-	}
-	runVoice(v, 0, 3)
-	f.releaseRelay("fr")
-	if n := v.packets.Readers(); n != 1 {
-		t.Fatalf("%d relay subscribers while one session still listens, want 1", n)
-	}
-	f.releaseRelay("fr")
-	if n := v.packets.Readers(); n != 0 {
-		t.Fatalf("%d relay subscribers after the last session left, want 0", n)
-	}
-	f.useRelay("fr")
-	if n := v.packets.Readers(); n != 1 {
-		t.Fatalf("%d relay subscribers after a session came back, want 1", n)
-	}
-	f.Close()
-	if n := v.packets.Readers(); n != 0 {
-		t.Fatalf("%d relay subscribers after Close, want 0", n)
-	}
-}
-
 // TestVoiceSetStampsTheTickThatMixesIt: the program time set returns is that
 // of the first tick that reads the new selection, so a state's pts says where
 // a handover falls on the program timeline.
 func TestVoiceSetStampsTheTickThatMixesIt(t *testing.T) {
 	v, _ := NewVoice(48000)
 	a, b := &toneMic{freq: 300}, &toneMic{freq: 700}
-	if pts := v.set(&selection{onAir: a, open: true, all: []frameReader{a, b}}); pts != 0 {
+	if pts := v.set(&selection{onAir: a, open: true, all: []Mic{a, b}}); pts != 0 {
 		t.Fatalf("before any tick: pts %d, want 0", pts)
 	}
 	runVoice(v, 0, 10)
-	pts := v.set(&selection{onAir: b, open: true, all: []frameReader{a, b}})
+	pts := v.set(&selection{onAir: b, open: true, all: []Mic{a, b}})
 	if want := int64(10 * audio.FrameSamples); pts != want {
 		t.Fatalf("after 10 ticks: pts %d, want %d", pts, want)
 	}

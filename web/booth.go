@@ -110,8 +110,8 @@ func (s *Server) handleBoothWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.untrack(ws)
-	err = interpreter.Serve(ws, interpreter.SessionConfig{
-		API: s.api, Cert: s.cert, Booth: booth, Feeds: ev.Feeds(), Clock: audio.SystemClock{},
+	err = serveBoothSession(ws, boothSessionConfig{
+		API: s.api, Cert: s.cert, Booth: booth, Feeds: st.feeds, Clock: audio.SystemClock{},
 		Log: s.log.With("event", ev.ID()), Member: interpreter.Person{ID: tok.ID, Name: tok.Name},
 		Welcome: wel, Relays: relays,
 	})

@@ -22,8 +22,9 @@ type Event interface {
 	CaptionRenditions() []Rendition
 	Mix(tag string) (*mixer.Mix, bool)
 	Booth(tag string) (*interpreter.Booth, bool)
-	// Feeds are the tracks booths hear: the floor and the relays.
-	Feeds() *interpreter.Feeds
+	// Voice is an interpreted language's clean voice: what its mix takes as
+	// the interpreter's voice, and what other booths hear as relay.
+	Voice(tag string) (*interpreter.Voice, bool)
 	CaptionFeed(tag string) (*captions.Pipeline, bool)
 	Subtitles(tag string) (*hls.Subtitles, bool)
 	// HLS serves the event's LL-HLS below /hls/{event}/.

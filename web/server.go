@@ -66,6 +66,7 @@ type eventState struct {
 	ev    Event
 	whip  *whipIngest
 	langs map[string]*whepLang
+	feeds *boothFeeds // what the booths hear: the floor and the relays
 }
 
 // New returns a server with no events.
@@ -125,6 +126,14 @@ func (s *Server) AddEvent(ev Event) error {
 		}
 		st.langs[r.Tag] = l
 	}
+	feeds, err := newEventFeeds(ev)
+	if err != nil {
+		for _, l := range st.langs {
+			l.close()
+		}
+		return err
+	}
+	st.feeds = feeds
 	s.events[ev.ID()] = st
 	return nil
 }
@@ -147,6 +156,7 @@ func (s *Server) Close() {
 		for _, l := range st.langs {
 			l.close()
 		}
+		st.feeds.Close()
 	}
 }
 

@@ -88,7 +88,6 @@ type Event struct {
 	recs       map[string]captions.Recognizer
 	booths     map[string]*interpreter.Booth
 	voices     map[string]*interpreter.Voice
-	feeds      *interpreter.Feeds
 
 	floorQ chan *floorFrame
 	pool   sync.Pool
@@ -213,11 +212,6 @@ func (e *Event) newBooths() error {
 		e.voices[r.Tag] = v
 		e.booths[r.Tag] = interpreter.NewBooth(r.Tag, v, m, e.clock, e.log)
 	}
-	f, err := interpreter.NewFeeds(e.mixes[e.renditions[0].Tag].Packets().Read("booth floor", outputQueue), e.voices)
-	if err != nil {
-		return err
-	}
-	e.feeds = f
 	return nil
 }
 
@@ -236,9 +230,6 @@ func (e *Event) Voice(tag string) (*interpreter.Voice, bool) {
 	v, ok := e.voices[tag]
 	return v, ok
 }
-
-// Feeds returns the tracks booths hear: the floor and the relays.
-func (e *Event) Feeds() *interpreter.Feeds { return e.feeds }
 
 func (e *Event) langConfig(tag string) *config.Language {
 	for i := range e.cfg.Languages {
@@ -469,9 +460,6 @@ func (e *Event) Close() error {
 			v.Close() // ends the relay feeds and the captions' sources
 		}
 		e.closeCaptions()
-		if e.feeds != nil {
-			e.feeds.Close()
-		}
 		e.outputs.Wait()
 		if e.hls != nil { // nil when New failed before building it
 			e.hls.Close()

@@ -1,4 +1,4 @@
-package interpreter
+package rtc
 
 import (
 	"context"
@@ -29,7 +29,7 @@ const micCodecDelay = 312
 func micSpeech(t testing.TB) []float32 {
 	t.Helper()
 	audiotest.NeedTool(t, "ffmpeg")
-	x, err := audiotest.Decode(context.Background(), filepath.Join("..", "testdata", "voice-a.wav"))
+	x, err := audiotest.Decode(context.Background(), filepath.Join("..", "..", "testdata", "voice-a.wav"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package interpreter
+package web
 
 import (
 	"context"
@@ -17,26 +17,28 @@ import (
 	"tolk/internal/audio"
 	"tolk/internal/media"
 	"tolk/internal/rtc"
+	"tolk/interpreter"
+	"tolk/mixer"
 )
 
 const (
-	// MaxMessage bounds one WebSocket message from a page (an SDP answer fits).
-	MaxMessage = 64 << 10
-	// outbox bounds the messages waiting for a slow page; beyond it the page
+	// maxBoothMessage bounds one WebSocket message from a page (an SDP answer fits).
+	maxBoothMessage = 64 << 10
+	// boothOutbox bounds the messages waiting for a slow page; beyond it the page
 	// is disconnected (it reconnects and gets the current state).
-	outbox       = 64
-	writeTimeout = 5 * time.Second
-	pingEvery    = 15 * time.Second
-	// gatherTimeout bounds ICE gathering for the server's offer.
-	gatherTimeout = 10 * time.Second
+	boothOutbox       = 64
+	boothWriteTimeout = 5 * time.Second
+	boothPingEvery    = 15 * time.Second
+	// boothGatherTimeout bounds ICE gathering for the server's offer.
+	boothGatherTimeout = 10 * time.Second
 )
 
-// Feeds are an event's shared outgoing tracks for booths: the floor as
+// boothFeeds are an event's shared outgoing tracks for booths: the floor as
 // encoded for the floor rendition, and each booth's clean voice for relay.
 // Each is written once and copied by pion to every booth that listens. A
 // relay is encoded and forwarded only while some booth takes it as input:
 // the voice's relay encoder costs more than its language's whole mix.
-type Feeds struct {
+type boothFeeds struct {
 	floor    *webrtc.TrackLocalStaticRTP
 	floorSub *media.Reader[media.Unit]
 	floorEnd chan struct{}
@@ -47,7 +49,7 @@ type Feeds struct {
 // sessions that take it as input.
 type relayFeed struct {
 	track *webrtc.TrackLocalStaticRTP
-	voice *Voice
+	voice *interpreter.Voice
 
 	mu     sync.Mutex
 	users  int
@@ -57,15 +59,36 @@ type relayFeed struct {
 	seq    uint16        // RTP sequence, continued across stops and starts
 }
 
-// NewFeeds forwards floor (the floor rendition's packets) to a shared track
+// boothFeedQueue bounds each booth feed's backlog of packets (≈ 1 s).
+const boothFeedQueue = 50
+
+// newEventFeeds builds the feeds of ev's booths: its floor rendition and
+// every interpreted language's clean voice.
+func newEventFeeds(ev Event) (*boothFeeds, error) {
+	var floor *mixer.Mix
+	voices := map[string]*interpreter.Voice{}
+	for _, r := range ev.Renditions() {
+		if r.Floor {
+			floor, _ = ev.Mix(r.Tag)
+		} else if v, ok := ev.Voice(r.Tag); ok {
+			voices[r.Tag] = v
+		}
+	}
+	if floor == nil {
+		return nil, errors.New("booth feeds: the event has no floor rendition")
+	}
+	return newBoothFeeds(floor.Packets().Read("booth floor", boothFeedQueue), voices)
+}
+
+// newBoothFeeds forwards floor (the floor rendition's packets) to a shared track
 // until Close, and every booth's clean voice to its own while a session uses it.
-func NewFeeds(floor *media.Reader[media.Unit], voices map[string]*Voice) (*Feeds, error) {
+func newBoothFeeds(floor *media.Reader[media.Unit], voices map[string]*interpreter.Voice) (*boothFeeds, error) {
 	t, err := webrtc.NewTrackLocalStaticRTP(rtc.OpusCodec, "floor", "floor")
 	if err != nil {
 		floor.Close()
 		return nil, fmt.Errorf("floor feed: %w", err)
 	}
-	f := &Feeds{floor: t, floorSub: floor, relay: map[string]*relayFeed{}}
+	f := &boothFeeds{floor: t, floorSub: floor, relay: map[string]*relayFeed{}}
 	for lang, v := range voices {
 		t, err := webrtc.NewTrackLocalStaticRTP(rtc.OpusCodec, "relay-"+lang, "relay")
 		if err != nil {
@@ -75,13 +98,13 @@ func NewFeeds(floor *media.Reader[media.Unit], voices map[string]*Voice) (*Feeds
 		f.relay[lang] = &relayFeed{track: t, voice: v}
 	}
 	var seq uint16
-	f.floorEnd = forward(floor, t, &seq)
+	f.floorEnd = forwardUnits(floor, t, &seq)
 	return f, nil
 }
 
 // forward writes the packets of sub to t until the subscription closes; the
 // returned channel closes then. seq is the goroutine's until that moment.
-func forward(sub *media.Reader[media.Unit], t *webrtc.TrackLocalStaticRTP, seq *uint16) chan struct{} {
+func forwardUnits(sub *media.Reader[media.Unit], t *webrtc.TrackLocalStaticRTP, seq *uint16) chan struct{} {
 	end := make(chan struct{})
 	go func() {
 		defer close(end)
@@ -97,7 +120,7 @@ func forward(sub *media.Reader[media.Unit], t *webrtc.TrackLocalStaticRTP, seq *
 
 // useRelay returns lang's relay track (nil if lang has no booth), forwarding
 // it from now on if no other session used it; releaseRelay undoes one useRelay.
-func (f *Feeds) useRelay(lang string) *webrtc.TrackLocalStaticRTP {
+func (f *boothFeeds) useRelay(lang string) *webrtc.TrackLocalStaticRTP {
 	r, ok := f.relay[lang]
 	if !ok {
 		return nil
@@ -107,12 +130,12 @@ func (f *Feeds) useRelay(lang string) *webrtc.TrackLocalStaticRTP {
 	r.users++
 	if r.users == 1 && !r.closed {
 		r.sub = r.voice.Packets().Read("relay", 50)
-		r.end = forward(r.sub, r.track, &r.seq)
+		r.end = forwardUnits(r.sub, r.track, &r.seq)
 	}
 	return r.track
 }
 
-func (f *Feeds) releaseRelay(lang string) {
+func (f *boothFeeds) releaseRelay(lang string) {
 	r, ok := f.relay[lang]
 	if !ok {
 		return
@@ -136,7 +159,7 @@ func (r *relayFeed) stop() {
 }
 
 // Close stops forwarding and waits; later uses of a relay forward nothing.
-func (f *Feeds) Close() {
+func (f *boothFeeds) Close() {
 	f.floorSub.Close()
 	<-f.floorEnd
 	for _, r := range f.relay {
@@ -147,26 +170,26 @@ func (f *Feeds) Close() {
 	}
 }
 
-// SessionConfig is what a booth session needs besides its WebSocket.
-type SessionConfig struct {
+// boothSessionConfig is what a booth session needs besides its WebSocket.
+type boothSessionConfig struct {
 	API     *webrtc.API
 	Cert    webrtc.Certificate
-	Booth   *Booth
-	Feeds   *Feeds
+	Booth   *interpreter.Booth
+	Feeds   *boothFeeds
 	Clock   audio.Clock
 	Log     *slog.Logger
-	Member  Person
+	Member  interpreter.Person
 	Welcome any // the first message
 	// Relays lists the languages this booth may take as input.
 	Relays map[string]bool
 }
 
-// Session is one booth page's connection: its WebSocket, its peer, its mic.
-type Session struct {
-	cfg  SessionConfig
+// boothSession is one booth page's connection: its WebSocket, its peer, its mic.
+type boothSession struct {
+	cfg  boothSessionConfig
 	ws   *websocket.Conn
 	pc   *webrtc.PeerConnection
-	mic  *Mic
+	mic  *rtc.Mic
 	fwd  *webrtc.TrackLocalStaticRTP
 	out  chan any
 	log  *slog.Logger
@@ -182,12 +205,12 @@ type Session struct {
 }
 
 // Serve runs a booth page's session until the page goes or the booth closes.
-func Serve(ws *websocket.Conn, cfg SessionConfig) error {
-	s := &Session{cfg: cfg, ws: ws, out: make(chan any, outbox), quit: make(chan struct{}),
+func serveBoothSession(ws *websocket.Conn, cfg boothSessionConfig) error {
+	s := &boothSession{cfg: cfg, ws: ws, out: make(chan any, boothOutbox), quit: make(chan struct{}),
 		log: cfg.Log.With("lang", cfg.Booth.Lang, "member", cfg.Member.ID)}
-	ws.SetReadLimit(MaxMessage)
+	ws.SetReadLimit(maxBoothMessage)
 	var err error
-	if s.mic, err = NewMic(cfg.Clock); err != nil {
+	if s.mic, err = rtc.NewMic(cfg.Clock); err != nil {
 		return err
 	}
 	if err := s.setupPeer(); err != nil {
@@ -212,7 +235,7 @@ func Serve(ws *websocket.Conn, cfg SessionConfig) error {
 	return nil
 }
 
-func (s *Session) setupPeer() error {
+func (s *boothSession) setupPeer() error {
 	pc, err := s.cfg.API.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{s.cfg.Cert}})
 	if err != nil {
 		return fmt.Errorf("peer: %w", err)
@@ -282,7 +305,7 @@ func (s *Session) setupPeer() error {
 // One buffer and one rtp.Packet serve the whole track (ReadRTP allocates both
 // per packet): the jitter buffer copies the payload and the partner feed
 // writes it out before the next read. A malformed packet is skipped.
-func (s *Session) readMic(t *webrtc.TrackRemote) {
+func (s *boothSession) readMic(t *webrtc.TrackRemote) {
 	buf := make([]byte, 1500) // a datagram: more than pion's receive MTU
 	var p rtp.Packet
 	for {
@@ -303,8 +326,8 @@ func (s *Session) readMic(t *webrtc.TrackRemote) {
 // 64 kb/s with in-band FEC.
 const micFmtp = "minptime=10;useinbandfec=1;stereo=0;maxaveragebitrate=64000"
 
-func (s *Session) sendOffer(restart bool) error {
-	ctx, cancel := context.WithTimeout(context.Background(), gatherTimeout)
+func (s *boothSession) sendOffer(restart bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), boothGatherTimeout)
 	defer cancel()
 	offer := rtc.Offer
 	if restart {
@@ -321,7 +344,7 @@ func (s *Session) sendOffer(restart bool) error {
 
 // Send implements Conn: it queues msg for the page, or gives up on a page
 // that is too far behind (it will reconnect).
-func (s *Session) Send(msg any) bool {
+func (s *boothSession) Send(msg any) bool {
 	select {
 	case s.out <- msg:
 		return true
@@ -334,11 +357,13 @@ func (s *Session) Send(msg any) bool {
 	}
 }
 
-// Partner implements Conn.
-func (s *Session) Partner(t webrtc.TrackLocal) {
+// Partner implements interpreter.Conn: f is the partner's forward track, as
+// it joined the booth.
+func (s *boothSession) Partner(f interpreter.Forward) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t == nil {
+	t, ok := f.(webrtc.TrackLocal)
+	if !ok || t == nil {
 		t = s.partnerIdle
 	}
 	if t == s.partnerNow {
@@ -350,14 +375,14 @@ func (s *Session) Partner(t webrtc.TrackLocal) {
 	}
 }
 
-func (s *Session) writeLoop() {
+func (s *boothSession) writeLoop() {
 	defer s.wg.Done()
-	ping := time.NewTicker(pingEvery)
+	ping := time.NewTicker(boothPingEvery)
 	defer ping.Stop()
 	for {
 		select {
 		case m := <-s.out:
-			_ = s.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+			_ = s.ws.SetWriteDeadline(time.Now().Add(boothWriteTimeout))
 			if err := s.ws.WriteJSON(m); err != nil {
 				s.stop()
 				return
@@ -368,7 +393,7 @@ func (s *Session) writeLoop() {
 				return
 			}
 		case <-ping.C:
-			if err := s.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
+			if err := s.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(boothWriteTimeout)); err != nil {
 				s.stop()
 				return
 			}
@@ -378,8 +403,8 @@ func (s *Session) writeLoop() {
 	}
 }
 
-// inbound is any message from the page; fields unused by a type are ignored.
-type inbound struct {
+// boothInbound is any message from the page; fields unused by a type are ignored.
+type boothInbound struct {
 	Type   string          `json:"type"`
 	SDP    string          `json:"sdp"`
 	On     *bool           `json:"on"`
@@ -389,7 +414,7 @@ type inbound struct {
 	T      json.RawMessage `json:"t"`
 }
 
-func (s *Session) readLoop() {
+func (s *boothSession) readLoop() {
 	for {
 		_, data, err := s.ws.ReadMessage()
 		if err != nil {
@@ -398,11 +423,11 @@ func (s *Session) readLoop() {
 		if err := s.handle(data); err != nil {
 			code := "bad_message"
 			switch {
-			case errors.Is(err, ErrNotAllowed):
+			case errors.Is(err, interpreter.ErrNotAllowed):
 				code = "not_allowed"
-			case errors.Is(err, ErrBadState), errors.Is(err, ErrNoMember):
+			case errors.Is(err, interpreter.ErrBadState), errors.Is(err, interpreter.ErrNoMember):
 				code = "bad_state"
-			case errors.Is(err, ErrClosed):
+			case errors.Is(err, interpreter.ErrClosed):
 				return
 			}
 			s.Send(map[string]string{"type": "error", "code": code, "message": err.Error()})
@@ -410,8 +435,8 @@ func (s *Session) readLoop() {
 	}
 }
 
-func (s *Session) handle(data []byte) error {
-	var m inbound
+func (s *boothSession) handle(data []byte) error {
+	var m boothInbound
 	if err := json.Unmarshal(data, &m); err != nil {
 		return fmt.Errorf("not a JSON message: %w", err)
 	}
@@ -443,21 +468,21 @@ func (s *Session) handle(data []byte) error {
 		if m.On == nil {
 			return errors.New("mic needs on: true or false")
 		}
-		return b.Do(id, s, Action{Type: "mic", On: *m.On})
+		return b.Do(id, s, interpreter.Action{Type: "mic", On: *m.On})
 	case "cough":
 		if m.Down == nil {
 			return errors.New("cough needs down: true or false")
 		}
-		return b.Do(id, s, Action{Type: "cough", Down: *m.Down})
+		return b.Do(id, s, interpreter.Action{Type: "cough", Down: *m.Down})
 	case "input":
 		if err := s.setInput(m.Source); err != nil {
 			return err
 		}
-		return b.Do(id, s, Action{Type: "input", Source: m.Source})
+		return b.Do(id, s, interpreter.Action{Type: "input", Source: m.Source})
 	case "handover", "accept", "cancel", "take", "slow_down":
-		return b.Do(id, s, Action{Type: m.Type})
+		return b.Do(id, s, interpreter.Action{Type: m.Type})
 	case "chat", "to_producer":
-		return b.Do(id, s, Action{Type: m.Type, Text: m.Text})
+		return b.Do(id, s, interpreter.Action{Type: m.Type, Text: m.Text})
 	case "":
 		return errors.New("message without a type")
 	}
@@ -465,7 +490,7 @@ func (s *Session) handle(data []byte) error {
 }
 
 // setInput switches what the relay stream carries, without renegotiation.
-func (s *Session) setInput(src string) error {
+func (s *boothSession) setInput(src string) error {
 	if src == "floor" {
 		if err := s.relay.ReplaceTrack(s.relayIdle); err != nil {
 			return err
@@ -491,7 +516,7 @@ func (s *Session) setInput(src string) error {
 
 // setRelayLang records the relay this session takes, releasing the previous
 // one ("" is the floor: none).
-func (s *Session) setRelayLang(lang string) {
+func (s *boothSession) setRelayLang(lang string) {
 	if s.relayLang != "" {
 		s.cfg.Feeds.releaseRelay(s.relayLang)
 	}
@@ -499,7 +524,7 @@ func (s *Session) setRelayLang(lang string) {
 }
 
 // stop ends the session: WebSocket, peer and goroutines.
-func (s *Session) stop() {
+func (s *boothSession) stop() {
 	s.once.Do(func() {
 		close(s.quit)
 		_ = s.ws.Close()

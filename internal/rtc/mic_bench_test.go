@@ -1,4 +1,4 @@
-package interpreter
+package rtc
 
 import (
 	"math/rand/v2"
