@@ -102,18 +102,13 @@ func newBoothFeeds(floor *media.Reader[media.Unit], voices map[string]*interpret
 	return f, nil
 }
 
-// forward writes the packets of sub to t until the subscription closes; the
-// returned channel closes then. seq is the goroutine's until that moment.
+// forwardUnits writes the packets of sub to t until the subscription closes;
+// the returned channel closes then. seq is the goroutine's until that moment.
 func forwardUnits(sub *media.Reader[media.Unit], t *webrtc.TrackLocalStaticRTP, seq *uint16) chan struct{} {
 	end := make(chan struct{})
 	go func() {
 		defer close(end)
-		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111}}
-		for p := range sub.C {
-			*seq++
-			pkt.SequenceNumber, pkt.Timestamp, pkt.Payload = *seq, uint32(p.PTS), p.Payload
-			_ = t.WriteRTP(&pkt)
-		}
+		rtc.WriteUnits(sub, t, seq, nil, nil)
 	}()
 	return end
 }
@@ -273,14 +268,9 @@ func (s *boothSession) setupPeer() error {
 	for _, snd := range pc.GetSenders() {
 		snd := snd
 		s.wg.Add(1)
-		go func() { // RTCP must be read for the interceptors; ends with the peer
+		go func() { // ends with the peer
 			defer s.wg.Done()
-			buf := make([]byte, 1500)
-			for {
-				if _, _, err := snd.Read(buf); err != nil {
-					return
-				}
-			}
+			rtc.DrainRTCP(snd)
 		}()
 	}
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"tolk/internal/media"
@@ -56,19 +55,11 @@ func newWhepLang(tag string, m *mixer.Mix, log *slog.Logger) (*whepLang, error) 
 func (l *whepLang) run() {
 	defer close(l.done)
 	var seq uint16
-	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111}}
-	for p := range l.sub.C {
-		if l.count.Load() == 0 {
-			continue
-		}
-		seq++
-		pkt.SequenceNumber = seq
-		pkt.Timestamp = uint32(p.PTS)
-		pkt.Payload = p.Payload
-		if err := l.track.WriteRTP(&pkt); err != nil && !errors.Is(err, context.Canceled) {
+	rtc.WriteUnits(l.sub, l.track, &seq, func() bool { return l.count.Load() == 0 }, func(err error) {
+		if !errors.Is(err, context.Canceled) {
 			l.log.Debug("whep write", "err", err)
 		}
-	}
+	})
 }
 
 func (l *whepLang) close() {
@@ -154,14 +145,7 @@ func (s *Server) handleWHEPPost(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 	// Read RTCP so the interceptors (NACK, reports) run; exits when the peer closes.
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := sender.Read(buf); err != nil {
-				return
-			}
-		}
-	}()
+	go rtc.DrainRTCP(sender)
 	go func() {
 		t := time.NewTimer(connectTimeout)
 		defer t.Stop()

@@ -16,9 +16,9 @@ import (
 
 // Jitter buffer sizes and limits, in 48 kHz samples unless said otherwise.
 const (
-	micSlots         = 64     // packets held: 1.28 s of 20 ms packets
-	micMaxPayload    = 1500   // larger RTP payloads do not fit a UDP datagram
-	micMaxPacket     = 5760   // 120 ms, the longest Opus packet
+	micSlots         = 64   // packets held: 1.28 s of 20 ms packets
+	micMaxPayload    = 1500 // larger RTP payloads do not fit a UDP datagram
+	micMaxPacket     = audio.MaxOpusSamples
 	micMinFrame      = 120    // 2.5 ms, the shortest Opus frame
 	micMinTarget     = 960    // 20 ms
 	micMaxTarget     = 5760   // 120 ms
@@ -168,7 +168,7 @@ func (m *Mic) Push(p *rtp.Packet) {
 		return // padding-only probes carry no audio
 	}
 	m.packets.Add(1)
-	info, ok := parseOpusPacket(p.Payload)
+	info, ok := audio.ParseOpus(p.Payload)
 	if !ok || len(p.Payload) > micMaxPayload {
 		m.invalid.Add(1)
 		return
@@ -186,8 +186,8 @@ func (m *Mic) Push(p *rtp.Packet) {
 	if !m.active {
 		m.active = true
 		m.ssrc = p.SSRC
-		m.highSeq, m.highTS, m.highDur = int64(p.SequenceNumber), int64(p.Timestamp), info.dur
-		m.nextSeq, m.lastDur = m.highSeq, info.dur
+		m.highSeq, m.highTS, m.highDur = int64(p.SequenceNumber), int64(p.Timestamp), info.Samples
+		m.nextSeq, m.lastDur = m.highSeq, info.Samples
 	}
 	seq := m.highSeq + int64(int16(p.SequenceNumber-uint16(m.highSeq)))
 	ts := m.highTS + int64(int32(p.Timestamp-uint32(m.highTS)))
@@ -213,10 +213,10 @@ func (m *Mic) Push(p *rtp.Packet) {
 				m.overflow.Add(1)
 			}
 		}
-		m.highSeq, m.highTS, m.highDur = seq, ts, info.dur
+		m.highSeq, m.highTS, m.highDur = seq, ts, info.Samples
 	}
 	i := seq & (micSlots - 1)
-	*s = micSlot{ok: true, fec: info.fec, seq: seq, ts: ts, dur: info.dur,
+	*s = micSlot{ok: true, fec: info.FEC, seq: seq, ts: ts, dur: info.Samples,
 		n: copy(m.data[i*micMaxPayload:(i+1)*micMaxPayload], p.Payload)}
 }
 
@@ -601,128 +601,4 @@ func (j *micJitter) target(packetDur int) int {
 		}
 	}
 	return min(max(packetDur+edge, micMinTarget), micMaxTarget)
-}
-
-// opusPacketInfo is what the jitter buffer needs to know of an Opus packet.
-type opusPacketInfo struct {
-	dur int  // samples at 48 kHz
-	fec bool // the first frame carries LBRR (in-band FEC) data
-}
-
-// parseOpusPacket reads an Opus packet's TOC and framing (RFC 6716 section 3) far
-// enough to know its duration and whether it carries in-band FEC. It rejects
-// packets whose framing is impossible; libopus checks the rest.
-func parseOpusPacket(b []byte) (opusPacketInfo, bool) {
-	if len(b) == 0 {
-		return opusPacketInfo{}, false
-	}
-	toc := b[0]
-	config := int(toc >> 3)
-	var frame int
-	switch {
-	case config < 12: // SILK: 10, 20, 40, 60 ms
-		frame = [4]int{480, 960, 1920, 2880}[config&3]
-	case config < 16: // hybrid: 10, 20 ms
-		frame = [2]int{480, 960}[config&1]
-	default: // CELT: 2.5, 5, 10, 20 ms
-		frame = [4]int{120, 240, 480, 960}[config&3]
-	}
-	var frames, first, size int // frame count, offset and size of the first frame
-	switch toc & 3 {
-	case 0:
-		frames, first, size = 1, 1, len(b)-1
-	case 1:
-		if (len(b)-1)%2 != 0 {
-			return opusPacketInfo{}, false
-		}
-		frames, first, size = 2, 1, (len(b)-1)/2
-	case 2:
-		n, w := opusFrameSize(b[1:])
-		if w == 0 || 1+w+n > len(b) {
-			return opusPacketInfo{}, false
-		}
-		frames, first, size = 2, 1+w, n
-	case 3:
-		if len(b) < 2 {
-			return opusPacketInfo{}, false
-		}
-		frames = int(b[1] & 0x3f)
-		if frames == 0 {
-			return opusPacketInfo{}, false
-		}
-		pos, end := 2, len(b)
-		if b[1]&0x40 != 0 { // padding
-			for {
-				if pos >= len(b) {
-					return opusPacketInfo{}, false
-				}
-				v := int(b[pos])
-				pos++
-				if v != 255 {
-					end -= v
-					break
-				}
-				end -= 254
-			}
-		}
-		if end < pos {
-			return opusPacketInfo{}, false
-		}
-		if b[1]&0x80 != 0 { // VBR: the sizes of all frames but the last
-			total := 0
-			for i := 0; i < frames-1; i++ {
-				n, w := opusFrameSize(b[pos:end])
-				if w == 0 {
-					return opusPacketInfo{}, false
-				}
-				if i == 0 {
-					size = n
-				}
-				pos += w
-				total += n
-			}
-			if total > end-pos {
-				return opusPacketInfo{}, false
-			}
-			if frames == 1 {
-				size = end - pos
-			}
-		} else {
-			if (end-pos)%frames != 0 {
-				return opusPacketInfo{}, false
-			}
-			size = (end - pos) / frames
-		}
-		first = pos
-	}
-	dur := frames * frame
-	if dur > micMaxPacket {
-		return opusPacketInfo{}, false
-	}
-	info := opusPacketInfo{dur: dur}
-	if config < 16 && size > 0 {
-		// The LBRR flag follows the voice activity flags of the first SILK
-		// frame, one per 20 ms, in the first bits of the range coder.
-		silk := max(frame/audio.FrameSamples, 1)
-		h := b[first]
-		info.fec = h>>(7-silk)&1 != 0
-		if toc&0x04 != 0 { // stereo: the side channel's flags follow
-			info.fec = info.fec || h>>(6-2*silk)&1 != 0
-		}
-	}
-	return info, true
-}
-
-// opusFrameSize reads a one- or two-byte Opus frame length; w is 0 when b is too short.
-func opusFrameSize(b []byte) (n, w int) {
-	switch {
-	case len(b) == 0:
-		return 0, 0
-	case b[0] < 252:
-		return int(b[0]), 1
-	case len(b) < 2:
-		return 0, 0
-	default:
-		return int(b[1])*4 + int(b[0]), 2
-	}
 }

@@ -758,8 +758,8 @@ func TestParseOpusPacket(t *testing.T) {
 		{"code 3 over 120 ms", []byte{1<<3 | 3, 7}, 0, false, false},
 		{"empty", nil, 0, false, false},
 	} {
-		info, ok := parseOpusPacket(tc.b)
-		if ok != tc.ok || info.dur != tc.dur || info.fec != tc.fec {
+		info, ok := audio.ParseOpus(tc.b)
+		if ok != tc.ok || info.Samples != tc.dur || info.FEC != tc.fec {
 			t.Errorf("%s: %+v %v, want %d %v %v", tc.name, info, ok, tc.dur, tc.fec, tc.ok)
 		}
 	}
@@ -771,11 +771,11 @@ func TestParseOpusPacket(t *testing.T) {
 		flagged := 0
 		pk := e.encode(t, x)
 		for _, p := range pk {
-			info, ok := parseOpusPacket(p)
-			if !ok || info.dur != audio.FrameSamples {
+			info, ok := audio.ParseOpus(p)
+			if !ok || info.Samples != audio.FrameSamples {
 				t.Fatalf("packet %x: %+v %v", p[:2], info, ok)
 			}
-			if info.fec {
+			if info.FEC {
 				flagged++
 			}
 		}
@@ -798,15 +798,15 @@ func FuzzParseOpusPacket(f *testing.F) {
 	}
 	pcm := make([]float32, micMaxPacket)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		info, ok := parseOpusPacket(b)
-		if ok && (info.dur < micMinFrame || info.dur > micMaxPacket || info.dur%micMinFrame != 0) {
-			t.Fatalf("duration %d", info.dur)
+		info, ok := audio.ParseOpus(b)
+		if ok && (info.Samples < micMinFrame || info.Samples > micMaxPacket || info.Samples%micMinFrame != 0) {
+			t.Fatalf("duration %d", info.Samples)
 		}
 		if len(b) == 0 {
 			return
 		}
-		if n, err := dec.DecodeFloat32(b, pcm); err == nil && (!ok || n != info.dur) {
-			t.Fatalf("libopus decodes %d samples, parser says %d %v", n, info.dur, ok)
+		if n, err := dec.DecodeFloat32(b, pcm); err == nil && (!ok || n != info.Samples) {
+			t.Fatalf("libopus decodes %d samples, parser says %d %v", n, info.Samples, ok)
 		}
 	})
 }

@@ -85,34 +85,11 @@ func fragment(seq uint32, start int64, sizes []uint32, data []byte) ([]byte, err
 }
 
 // opusSamples returns the duration of an Opus packet in 48 kHz samples, read
-// from its TOC byte and frame count (RFC 6716 section 3.1).
+// from its TOC and framing (RFC 6716 section 3).
 func opusSamples(packet []byte) (int, error) {
-	if len(packet) == 0 {
-		return 0, errors.New("empty packet")
+	info, ok := audio.ParseOpus(packet)
+	if !ok {
+		return 0, errors.New("not an Opus packet: impossible framing or over 120 ms")
 	}
-	toc := packet[0]
-	config := int(toc >> 3)
-	var frame int // samples at 48 kHz
-	switch {
-	case config < 12: // SILK: 10, 20, 40, 60 ms
-		frame = []int{480, 960, 1920, 2880}[config%4]
-	case config < 16: // hybrid: 10, 20 ms
-		frame = []int{480, 960}[config%2]
-	default: // CELT: 2.5, 5, 10, 20 ms
-		frame = []int{120, 240, 480, 960}[config%4]
-	}
-	frames := 1
-	switch toc & 3 {
-	case 1, 2:
-		frames = 2
-	case 3:
-		if len(packet) < 2 {
-			return 0, errors.New("code 3 packet without a frame count")
-		}
-		frames = int(packet[1] & 0x3f)
-		if frames == 0 {
-			return 0, errors.New("code 3 packet with no frame")
-		}
-	}
-	return frames * frame, nil
+	return info.Samples, nil
 }

@@ -314,13 +314,14 @@ func TestOpusSamples(t *testing.T) {
 		want int
 	}{
 		{silenceFrame, 960},
-		{[]byte{0x08, 0}, 960},       // SILK NB 20 ms
-		{[]byte{0x18, 0}, 2880},      // SILK NB 60 ms
-		{[]byte{0x68, 0}, 960},       // hybrid SWB 20 ms
-		{[]byte{0x60, 0}, 480},       // hybrid SWB 10 ms
-		{[]byte{0xf9, 0, 0}, 1920},   // CELT 20 ms, two frames
-		{[]byte{0xeb, 0x04, 0}, 960}, // CELT 5 ms, code 3 with four frames
-		{[]byte{0xe3, 0x00}, 0},      // code 3 with no frame: refused
+		{[]byte{0x08, 0}, 960},                // SILK NB 20 ms
+		{[]byte{0x18, 0}, 2880},               // SILK NB 60 ms
+		{[]byte{0x68, 0}, 960},                // hybrid SWB 20 ms
+		{[]byte{0x60, 0}, 480},                // hybrid SWB 10 ms
+		{[]byte{0xf9, 0, 0}, 1920},            // CELT 20 ms, two frames
+		{[]byte{0xeb, 0x04, 0, 0, 0, 0}, 960}, // CELT 5 ms, code 3 with four frames of one byte
+		{[]byte{0xeb, 0x04, 0}, 0},            // four frames in one byte: impossible framing, refused
+		{[]byte{0xe3, 0x00}, 0},               // code 3 with no frame: refused
 		{nil, 0},
 	} {
 		got, err := opusSamples(c.pkt)
