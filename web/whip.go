@@ -9,6 +9,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"tolk/internal/audio"
 	"tolk/internal/rtc"
 )
 
@@ -127,24 +128,37 @@ func (s *Server) readWHIPTrack(t *webrtc.TrackRemote, st *eventState, log *slog.
 			}
 		}
 	}
-	rx, err := rtc.NewOpusReceiver(st.ev.WriteFloorPacket)
+	// The publisher's packets go through the same jitter buffer (FEC, loss
+	// concealment, drift) as an interpreter's microphone, played out onto the
+	// floor every 20 ms; whole packets are forwarded as they came.
+	mic, err := rtc.NewMic(audio.SystemClock{})
 	if err != nil {
 		log.Error("whip decoder", "err", err)
 		return
 	}
+	quit := make(chan struct{})
+	var play sync.WaitGroup
+	play.Add(1)
+	go func() {
+		defer play.Done()
+		mic.Play(audio.SystemClock{}, quit, st.ev.WriteFloorPacket)
+	}()
+	defer play.Wait()
+	defer close(quit)
 	log.Info("whip audio track", "codec", t.Codec().MimeType)
 	var p rtp.Packet
 	for {
 		n, _, err := t.Read(buf)
 		if err != nil {
-			log.Info("whip audio track ended", "lost", rx.Lost, "concealed", rx.Concealed, "errors", rx.Errors)
+			ms := mic.Stats()
+			log.Info("whip audio track ended", "lost", ms.Lost, "fec_recovered", ms.FECRecovered, "concealed", ms.Concealed,
+				"late", ms.Late, "invalid", ms.Invalid)
 			return
 		}
-		if err := p.Unmarshal(buf[:n]); err != nil {
-			rx.Errors++ // a malformed packet is skipped, not the end of the track
-			continue
+		if p.Unmarshal(buf[:n]) != nil {
+			continue // a malformed packet is skipped, not the end of the track
 		}
-		rx.Packet(&p)
+		mic.Push(&p)
 	}
 }
 

@@ -19,18 +19,19 @@ const (
 	micSlots         = 64   // packets held: 1.28 s of 20 ms packets
 	micMaxPayload    = 1500 // larger RTP payloads do not fit a UDP datagram
 	micMaxPacket     = audio.MaxOpusSamples
-	micMinFrame      = 120    // 2.5 ms, the shortest Opus frame
-	micMinTarget     = 960    // 20 ms
-	micMaxTarget     = 5760   // 120 ms
-	micInitialTarget = 1920   // 40 ms, until arrivals have been measured
-	micMaxConceal    = 4800   // 100 ms of concealment before an underrun
-	micDriftExcess   = 2880   // 60 ms held above target for micSkipWindow ⇒ skip
-	micHardExcess    = 9600   // 200 ms above target ⇒ drop down to it at once
-	micSkipWindow    = 25     // ticks (0.5 s) over which the depth minimum is taken
-	micQuietSkipGap  = 5      // ticks between skips of quiet packets
-	micStreamJump    = 96000  // 2 s off the expected timestamp ⇒ a new stream
-	micSilenceDB     = -120.0 // level of a silent or missing frame
-	micQuietDB       = -50.0  // frames below this may be trimmed to lower latency
+	micMaxCatchUp    = 200 * time.Millisecond // Play starts its schedule again past this
+	micMinFrame      = 120                    // 2.5 ms, the shortest Opus frame
+	micMinTarget     = 960                    // 20 ms
+	micMaxTarget     = 5760                   // 120 ms
+	micInitialTarget = 1920                   // 40 ms, until arrivals have been measured
+	micMaxConceal    = 4800                   // 100 ms of concealment before an underrun
+	micDriftExcess   = 2880                   // 60 ms held above target for micSkipWindow ⇒ skip
+	micHardExcess    = 9600                   // 200 ms above target ⇒ drop down to it at once
+	micSkipWindow    = 25                     // ticks (0.5 s) over which the depth minimum is taken
+	micQuietSkipGap  = 5                      // ticks between skips of quiet packets
+	micStreamJump    = 96000                  // 2 s off the expected timestamp ⇒ a new stream
+	micSilenceDB     = -120.0                 // level of a silent or missing frame
+	micQuietDB       = -50.0                  // frames below this may be trimmed to lower latency
 	micPCMCap        = audio.FrameSamples + micMaxPacket
 	micMaxSteps      = audio.FrameSamples / micMinFrame
 )
@@ -276,12 +277,23 @@ func (m *Mic) Reset() {
 // there is nothing to play: not started, buffering, or an underrun longer than
 // concealment covers. The samples are valid until the next call.
 func (m *Mic) ReadFrame(pts int64) (audio.Frame, bool) {
+	f, _, ok := m.ReadPacket(pts)
+	return f, ok
+}
+
+// ReadPacket is ReadFrame that also returns the Opus packet the frame was
+// decoded from when the frame is exactly one whole 20 ms packet, played as it
+// came (nil for concealed, recovered, re-chunked or other-sized audio), so
+// that it can be forwarded without re-encoding. Both are valid until the next
+// call.
+func (m *Mic) ReadPacket(pts int64) (audio.Frame, []byte, bool) {
 	m.mu.Lock()
 	fresh := m.gen != m.readGen
 	if fresh {
 		m.readGen = m.gen
 		m.n = 0
 	}
+	whole := m.n == 0 // no audio of an earlier packet is still to play
 	k, ok := m.planLocked()
 	m.mu.Unlock()
 
@@ -294,10 +306,15 @@ func (m *Mic) ReadFrame(pts int64) (audio.Frame, bool) {
 	if !ok {
 		m.fifo.Store(int64(m.n))
 		m.level.Store(math.Float64bits(micSilenceDB))
-		return audio.Frame{}, false
+		return audio.Frame{}, nil, false
 	}
+	decoded := true
 	for i := range k {
-		m.runStep(&m.steps[i])
+		decoded = m.runStep(&m.steps[i]) && decoded
+	}
+	var packet []byte
+	if st := &m.steps[0]; whole && decoded && k == 1 && st.kind == micDecode && st.dur == audio.FrameSamples {
+		packet = st.buf[:st.n]
 	}
 	if m.n < audio.FrameSamples { // only if libopus disagreed with the TOC
 		clear(m.pcm[m.n:audio.FrameSamples])
@@ -307,12 +324,12 @@ func (m *Mic) ReadFrame(pts int64) (audio.Frame, bool) {
 	m.n = copy(m.pcm[:], m.pcm[audio.FrameSamples:m.n])
 	m.fifo.Store(int64(m.n))
 	m.level.Store(math.Float64bits(max(micSilenceDB, audio.GainToDB(audio.RMS(m.out[:])))))
-	return audio.Frame{PTS: pts, Samples: m.out[:]}, true
+	return audio.Frame{PTS: pts, Samples: m.out[:]}, packet, true
 }
 
 // runStep decodes one planned step onto the end of the PCM FIFO. A packet that
-// fails to decode is concealed instead.
-func (m *Mic) runStep(st *micStep) {
+// fails to decode is concealed instead; ok says it decoded fully.
+func (m *Mic) runStep(st *micStep) (ok bool) {
 	dst := m.pcm[m.n : m.n+st.dur : m.n+st.dur] // the decoder sizes FEC and PLC by cap
 	var err error
 	switch st.kind {
@@ -321,6 +338,9 @@ func (m *Mic) runStep(st *micStep) {
 		got, err = m.dec.DecodeFloat32(st.buf[:st.n], dst)
 		if err == nil && got < st.dur {
 			clear(dst[got:])
+			ok = false
+		} else {
+			ok = err == nil
 		}
 	case micFEC:
 		err = m.dec.DecodeFECFloat32(st.buf[:st.n], dst)
@@ -334,6 +354,7 @@ func (m *Mic) runStep(st *micStep) {
 		}
 	}
 	m.n += st.dur
+	return ok
 }
 
 // planLocked moves the playout position far enough to fill one frame and
@@ -601,4 +622,37 @@ func (j *micJitter) target(packetDur int) int {
 		}
 	}
 	return min(max(packetDur+edge, micMinTarget), micMaxTarget)
+}
+
+// Play paces the stream out of the jitter buffer: every 20 ms of clock it
+// reads the next frame and hands it to emit with its Opus packet when it is
+// one played as it came (see ReadPacket), until quit is closed. This is how a
+// pushed stream (the floor over WHIP) gets the same buffering, FEC and
+// concealment as a microphone the program pulls. A late wake-up catches up
+// frame by frame; one far behind (a stalled machine) starts the schedule
+// again instead of bursting.
+func (m *Mic) Play(clock audio.Clock, quit <-chan struct{}, emit func(samples []float32, packet []byte)) {
+	due := clock.Now().Add(audio.FrameDuration)
+	t := clock.NewTimer(audio.FrameDuration)
+	defer t.Stop()
+	var pts int64
+	for {
+		select {
+		case <-quit:
+			return
+		case <-t.C():
+		}
+		now := clock.Now()
+		if now.Sub(due) > micMaxCatchUp {
+			due = now
+		}
+		for !due.After(now) {
+			if f, packet, ok := m.ReadPacket(pts); ok {
+				emit(f.Samples, packet)
+			}
+			pts += audio.FrameSamples
+			due = due.Add(audio.FrameDuration)
+		}
+		t.Reset(due.Sub(now))
+	}
 }
