@@ -38,8 +38,9 @@ type selection struct {
 // clock; it also publishes the clean voice (PCM for captions, Opus for booths
 // that take this booth as relay).
 type Voice struct {
-	sel  atomic.Pointer[selection]
-	last atomic.Int64 // program time of the latest tick that read the voice
+	sel   atomic.Pointer[selection]
+	last  atomic.Int64  // program time of the latest tick that read the voice
+	level atomic.Uint64 // float64 bits: RMS of the latest frame, dBFS
 
 	// Owned by the tick goroutine.
 	cur      Mic
@@ -69,6 +70,7 @@ func NewVoice(bitrate int) (*Voice, error) {
 		packets: media.NewTrack[media.Unit]("voice/opus"), pcm: media.NewTrack[media.Unit]("voice/pcm")}
 	v.sel.Store(&selection{})
 	v.last.Store(-audio.FrameSamples)
+	v.level.Store(math.Float64bits(silenceDB))
 	return v, nil
 }
 
@@ -107,6 +109,7 @@ func (v *Voice) ReadFrame(pts int64) (audio.Frame, bool) {
 	}
 	if v.cur == nil || (target == 0 && v.gain == 0) {
 		v.fadeFrom = nil
+		v.level.Store(math.Float64bits(silenceDB))
 		return audio.Frame{}, false
 	}
 	in := v.frames[v.cur]
@@ -140,9 +143,17 @@ func (v *Voice) ReadFrame(pts int64) (audio.Frame, bool) {
 		}
 		v.out[i] = x * v.gain
 	}
+	v.level.Store(math.Float64bits(max(silenceDB, audio.GainToDB(audio.RMS(v.out[:])))))
 	v.publish(pts)
 	return audio.Frame{PTS: pts, Samples: v.out[:]}, true
 }
+
+// silenceDB is the level reported for no voice at all.
+const silenceDB = -120.0
+
+// LevelDB is the clean voice's level over the latest tick (RMS, dBFS; -120
+// while nobody is heard): the voice meter the producer watches.
+func (v *Voice) LevelDB() float64 { return math.Float64frombits(v.level.Load()) }
 
 // publish hands the clean voice to its subscribers, encoding only when a
 // booth listens to it as relay.

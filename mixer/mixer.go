@@ -246,6 +246,25 @@ func (m *Mix) SetGains(voiceDB, floorDB float64) {
 	}
 }
 
+// Settings are a mix's live controls as requested (the mix glides to them).
+type Settings struct {
+	DuckDB      float64 // depth of the floor under the voice
+	VoiceGainDB float64 // g_v
+	FloorGainDB float64 // g_f
+}
+
+// Settings returns the controls in force (as last set).
+func (m *Mix) Settings() Settings {
+	return Settings{
+		DuckDB:      math.Float64frombits(m.depthDB.Load()),
+		VoiceGainDB: audio.GainToDB(math.Float64frombits(m.voiceGain.Load())),
+		FloorGainDB: audio.GainToDB(math.Float64frombits(m.floorGain.Load())),
+	}
+}
+
+// IsFloor says whether this is the floor rendition (no voice, no ducking).
+func (m *Mix) IsFloor() bool { return m.cfg.Floor }
+
 // Process mixes, limits, meters, encodes and publishes the frame at pts.
 // floor holds the floor bed for this tick (nil or short = silence for the
 // missing part). It is called by one goroutine per tick, never blocks, and

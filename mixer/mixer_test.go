@@ -346,3 +346,22 @@ func TestFloorForwardsItsPacketUntouched(t *testing.T) {
 		t.Fatal("an interpreted mix forwarded the floor packet instead of encoding its mix")
 	}
 }
+
+func TestSettingsReportWhatWasSet(t *testing.T) {
+	m, err := New(Config{Lang: "fr", Ducking: DefaultDucking()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if s := m.Settings(); s.DuckDB != -14 || math.Abs(s.VoiceGainDB) > 1e-9 || math.Abs(s.FloorGainDB) > 1e-9 {
+		t.Fatalf("defaults %+v", s)
+	}
+	m.SetDuckDepth(-20)
+	m.SetGains(-3, 6)
+	if s := m.Settings(); s.DuckDB != -20 || math.Abs(s.VoiceGainDB+3) > 1e-6 || math.Abs(s.FloorGainDB-6) > 1e-6 {
+		t.Fatalf("after setting -20/-3/6: %+v", s)
+	}
+	if m.IsFloor() {
+		t.Error("a language mix calls itself the floor")
+	}
+}

@@ -34,29 +34,13 @@ func (s *Server) handleLiveCaptions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("event %q has no captions in %q", st.ev.ID(), lang))
 		return
 	}
-	up := websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 4096, CheckOrigin: sameOrigin}
-	ws, err := up.Upgrade(w, r, nil)
-	if err != nil {
+	ws, closed, end, ok := s.pushSocket(w, r)
+	if !ok {
 		return
 	}
-	if !s.track(ws) {
-		ws.Close()
-		return
-	}
-	defer s.untrack(ws)
-	defer ws.Close()
+	defer end()
 	sub := feed.Cues().Read("live captions", 64)
 	defer sub.Close()
-	ws.SetReadLimit(1024)
-	closed := make(chan struct{})
-	go func() { // the page sends nothing; a read error is the page leaving
-		defer close(closed)
-		for {
-			if _, _, err := ws.ReadMessage(); err != nil {
-				return
-			}
-		}
-	}()
 	ping := time.NewTicker(15 * time.Second)
 	defer ping.Stop()
 	for {

@@ -1,0 +1,160 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"tolk/internal/audio"
+	"tolk/internal/audio/audiotest"
+	"tolk/internal/store"
+	"tolk/web"
+)
+
+// TestProducerStatusControlsAndSignals: the producer's API reaches every
+// live control and measurement: the status lists each language's settings,
+// meters, outputs and booth; a PATCH of the floor gain changes what the
+// French listeners hear by exactly that much (measured on the program
+// timeline) while bad values change nothing; a booth's "slow down" reaches
+// the producer's signal stream.
+func TestProducerStatusControlsAndSignals(t *testing.T) {
+	leakCheck(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b := startBooths(t, "{tag: fr}")
+	fr := tapMix(b.harness, "fr")
+	prod, _, err := b.store.CreateToken(ctx, "test", store.RoleProducer, "", "Pat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	interp := b.token(t, "fr", "Anne")
+	call := func(method, auth, path, body string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, method, b.http.URL+path, strings.NewReader(body))
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, out
+	}
+	status := func() web.EventStatus {
+		t.Helper()
+		code, body := call("GET", prod, "/api/events/test/status", "")
+		var s web.EventStatus
+		if code != 200 || json.Unmarshal(body, &s) != nil {
+			t.Fatalf("status: %d %s", code, body)
+		}
+		return s
+	}
+	for _, c := range []struct{ auth string }{{""}, {interp}} {
+		if code, body := call("GET", c.auth, "/api/events/test/status", ""); code != 401 && code != 403 || !strings.Contains(string(body), `"error"`) {
+			t.Errorf("status with token %q: %d %s", c.auth, code, body)
+		}
+	}
+	s := status()
+	if len(s.Languages) != 2 || !s.Languages[0].Floor || s.Languages[1].Lang != "fr" {
+		t.Fatalf("languages %+v", s.Languages)
+	}
+	frs := s.Languages[1]
+	if frs.Settings.DuckDB == nil || *frs.Settings.DuckDB != -14 || frs.Booth == nil || frs.VoiceDB == nil || len(frs.Outputs) != 2 {
+		t.Fatalf("fr status %+v", frs)
+	}
+	if s.Languages[0].Settings.DuckDB != nil {
+		t.Errorf("the floor rendition reports a duck depth")
+	}
+	readers := map[string]bool{}
+	for _, tr := range s.Languages[0].Outputs {
+		for _, r := range tr.Readers {
+			readers[r.Name] = true
+		}
+	}
+	if !readers["hls"] || !readers["whep"] || !readers["booth floor"] {
+		t.Errorf("the floor's outputs lack a reader: %v", readers)
+	}
+
+	// Bad patches: 4xx with an error, nothing changes.
+	for _, c := range []struct {
+		path, body string
+		want       int
+	}{
+		{"/api/events/test/languages/fr", `{"duck_db": 3}`, 400},
+		{"/api/events/test/languages/fr", `{"duck_db": -20, "voice_gain_db": 30}`, 400},
+		{"/api/events/test/languages/fr", `{"floor_gain_db": -61}`, 400},
+		{"/api/events/test/languages/fr", `{"colour": 1}`, 400},
+		{"/api/events/test/languages/fr", `{}`, 400},
+		{"/api/events/test/languages/fr", `{"duck_db": "deep"}`, 400},
+		{"/api/events/test/languages/en", `{"duck_db": -10}`, 400},
+		{"/api/events/test/languages/xx", `{"duck_db": -10}`, 404},
+	} {
+		if code, body := call("PATCH", prod, c.path, c.body); code != c.want || !strings.Contains(string(body), `"error"`) {
+			t.Errorf("PATCH %s %s: %d %s, want %d with an error", c.path, c.body, code, body, c.want)
+		}
+	}
+	if code, _ := call("PATCH", interp, "/api/events/test/languages/fr", `{"duck_db": -20}`); code != 403 {
+		t.Errorf("an interpreter's patch: %d, want 403", code)
+	}
+	if got := status().Languages[1].Settings; *got.DuckDB != -14 || *got.VoiceGainDB != 0 || got.FloorGainDB != 0 {
+		t.Fatalf("refused patches changed the settings: %+v", got)
+	}
+
+	// The floor gain, heard: the French mix's floor tone drops by 6 dB.
+	const sec = audio.SampleRate
+	p := until(ctx, t, b.harness, fr, sec/10, "the floor in the French mix", func(x []float32) bool {
+		return audiotest.Goertzel(x, floorHz, audio.SampleRate) > 0.05
+	})
+	before := median(levels(span(ctx, t, fr, p, p+sec/2), floorHz, sec/10))
+	code, body := call("PATCH", prod, "/api/events/test/languages/fr", `{"floor_gain_db": -6, "duck_db": -20}`)
+	if code != 200 {
+		t.Fatalf("patch: %d %s", code, body)
+	}
+	var ls web.LanguageStatus
+	if json.Unmarshal(body, &ls) != nil || ls.Settings.FloorGainDB != -6 || *ls.Settings.DuckDB != -20 {
+		t.Fatalf("patch answer %s", body)
+	}
+	// From the next tick on; half a second later the ramp is long over.
+	q := b.ev.ProgramTime() + sec/2
+	after := median(levels(span(ctx, t, fr, q, q+sec/2), floorHz, sec/10))
+	if db := audio.GainToDB(after / before); db < -6.5 || db > -5.5 {
+		t.Errorf("floor gain -6 dB changed the French floor by %.2f dB", db)
+	}
+
+	// A booth's "slow down" reaches the producer's signal stream.
+	ws, _, err := websocket.DefaultDialer.DialContext(ctx, strings.Replace(b.http.URL, "http", "ws", 1)+"/api/events/test/signals?token="+prod, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if _, resp, err := websocket.DefaultDialer.DialContext(ctx, strings.Replace(b.http.URL, "http", "ws", 1)+"/api/events/test/signals?token="+interp, nil); err == nil || resp.StatusCode != 403 {
+		t.Errorf("signals with an interpreter's token: %v", err)
+	}
+	anne := dialBooth(t, ctx, b.http.URL, "fr", interp)
+	defer anne.close()
+	anne.expect(ctx, "welcome")
+	anne.send(map[string]any{"type": "slow_down"})
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var sig struct {
+		Type, Kind, Lang string
+		From             struct{ Name string }
+	}
+	if err := ws.ReadJSON(&sig); err != nil {
+		t.Fatalf("no signal: %v", err)
+	}
+	if sig.Type != "signal" || sig.Kind != "slow_down" || sig.Lang != "fr" || sig.From.Name != "Anne" {
+		t.Errorf("signal %+v", sig)
+	}
+	anne.close()
+	ws.Close()
+	b.ev.Close()
+	<-fr.Done()
+}
