@@ -311,11 +311,6 @@ func (s *boothSession) readMic(t *webrtc.TrackRemote) {
 	}
 }
 
-// micFmtp is what the server asks of the page's Opus encoder. Browsers set
-// their encoder from the offer's fmtp, so it is stated there: fullband mono at
-// 64 kb/s with in-band FEC.
-const micFmtp = "minptime=10;useinbandfec=1;stereo=0;maxaveragebitrate=64000"
-
 func (s *boothSession) sendOffer(restart bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), boothGatherTimeout)
 	defer cancel()
@@ -327,7 +322,7 @@ func (s *boothSession) sendOffer(restart bool) error {
 	if err != nil {
 		return err
 	}
-	sdp = strings.ReplaceAll(sdp, "a=fmtp:111 minptime=10;useinbandfec=1\r\n", "a=fmtp:111 "+micFmtp+"\r\n")
+	sdp = rtc.SetOpusFmtp(sdp, rtc.BoothOpusFmtp)
 	s.Send(map[string]string{"type": "offer", "sdp": sdp})
 	return nil
 }

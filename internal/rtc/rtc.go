@@ -133,3 +133,49 @@ func offer(ctx context.Context, pc *webrtc.PeerConnection, opts *webrtc.OfferOpt
 	}
 	return gather(ctx, pc, off)
 }
+
+// BoothOpusFmtp is what a booth asks of every Opus stream it negotiates:
+// in-band FEC against loss, mono, a bitrate ceiling well above what speech
+// needs, 10 ms packets allowed. Browsers set their encoder from the offer's
+// fmtp, so the server's offer states it; this is the one place SDP is
+// rewritten.
+const BoothOpusFmtp = "minptime=10;useinbandfec=1;stereo=0;maxaveragebitrate=64000"
+
+// SetOpusFmtp gives every Opus format of an SDP the fmtp parameters params
+// (replacing the existing line, or adding one after the rtpmap), whatever
+// pion wrote there before.
+func SetOpusFmtp(sdp, params string) string {
+	nl := "\r\n"
+	if !strings.Contains(sdp, nl) {
+		nl = "\n"
+	}
+	lines := strings.Split(sdp, nl)
+	var pts []string
+	for _, l := range lines {
+		if rest, ok := strings.CutPrefix(l, "a=rtpmap:"); ok {
+			pt, codec, _ := strings.Cut(rest, " ")
+			if strings.HasPrefix(strings.ToLower(codec), "opus/48000") {
+				pts = append(pts, pt)
+			}
+		}
+	}
+	for _, pt := range pts {
+		line := "a=fmtp:" + pt + " " + params
+		done := false
+		for i, l := range lines {
+			if strings.HasPrefix(l, "a=fmtp:"+pt+" ") {
+				lines[i], done = line, true
+			}
+		}
+		if done {
+			continue
+		}
+		for i, l := range lines {
+			if strings.HasPrefix(l, "a=rtpmap:"+pt+" ") {
+				lines = append(lines[:i+1], append([]string{line}, lines[i+1:]...)...)
+				break
+			}
+		}
+	}
+	return strings.Join(lines, nl)
+}

@@ -1097,50 +1097,6 @@
     return out;
   }
 
-  // Opus as the booth wants it: in-band FEC against loss, mono, and a bitrate
-  // ceiling well above the 32 kb/s speech needs.
-  const OPUS_PARAMS = { useinbandfec: '1', stereo: '0', maxaveragebitrate: '64000' };
-
-  // mungeOpus sets OPUS_PARAMS on the Opus format of every media section, or
-  // only of those whose mid is in mids. Chrome configures its encoder from
-  // the remote description and its decoder side from the local one, so both
-  // the offer's microphone section and the answer are set.
-  function mungeOpus(sdp, mids) {
-    const nl = sdp.includes('\r\n') ? '\r\n' : '\n';
-    const { head, media: secs } = sections(sdp);
-    const fixed = secs.map((sec) => {
-      if (mids) {
-        const mid = /^a=mid:(\S+)/m.exec(sec);
-        if (!mid || !mids.includes(mid[1])) return sec;
-      }
-      const lines = sec.split(/\r?\n/);
-      const pts = [];
-      for (const l of lines) {
-        const m = /^a=rtpmap:(\d+) opus\/48000/i.exec(l);
-        if (m) pts.push(m[1]);
-      }
-      for (const pt of pts) {
-        const i = lines.findIndex((l) => l.startsWith('a=fmtp:' + pt + ' '));
-        const params = new Map();
-        if (i >= 0) {
-          for (const kv of lines[i].slice(('a=fmtp:' + pt + ' ').length).split(';')) {
-            const [k, ...v] = kv.trim().split('=');
-            if (k) params.set(k, v.join('='));
-          }
-        }
-        for (const [k, v] of Object.entries(OPUS_PARAMS)) params.set(k, v);
-        const line = 'a=fmtp:' + pt + ' ' + Array.from(params, ([k, v]) => k + '=' + v).join(';');
-        if (i >= 0) lines[i] = line;
-        else {
-          const r = lines.findIndex((l) => l.startsWith('a=rtpmap:' + pt + ' '));
-          lines.splice(r + 1, 0, line);
-        }
-      }
-      return lines.join(nl);
-    });
-    return [head].concat(fixed).join(nl);
-  }
-
   function newMedia(session) {
     const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
     const m = { pc, session, state: 'new', micSender: null, streams: {}, trackStream: {}, restarts: 0, graceTimer: 0, restartTimer: 0 };
@@ -1227,7 +1183,9 @@
     const m = media;
     const pc = m.pc;
     const mids = micMids(sdp);
-    await pc.setRemoteDescription({ type: 'offer', sdp: mungeOpus(sdp, mids) });
+    // The offer already states how the microphone is to be encoded (Opus
+    // fmtp: FEC, mono, bitrate): the server writes it, the page takes it as is.
+    await pc.setRemoteDescription({ type: 'offer', sdp });
     for (const tr of pc.getTransceivers()) {
       if (tr.stopped || tr.mid === null) continue;
       if (mids.includes(tr.mid)) {
@@ -1242,7 +1200,7 @@
     }
     if (!m.micSender) record({ kind: 'media-error', error: 'offer has no section for the microphone' });
     const ans = await pc.createAnswer();
-    await pc.setLocalDescription({ type: 'answer', sdp: mungeOpus(ans.sdp) });
+    await pc.setLocalDescription(ans);
     await C.iceGatheringDone(pc, 5000);
     if (ws !== sock || media !== m) return;
     send({ type: 'answer', sdp: pc.localDescription.sdp });
