@@ -30,6 +30,12 @@ type Subtitles struct {
 	window int
 	run    string // names segments, as Options.Run does the audio's
 	epoch  func() (time.Time, bool)
+	clock  audio.Clock
+	// firstSeg is closed once the playlist lists a segment (or has ended):
+	// until then a playlist request waits, because a player that meets an
+	// empty live subtitle playlist gives up on it (hls.js: levelEmptyError).
+	firstSeg     chan struct{}
+	firstSegOnce sync.Once
 
 	mu    sync.Mutex
 	cues  []vttCue // sorted by start
@@ -58,7 +64,8 @@ func NewSubtitles(opts Options, epoch func() (time.Time, bool)) *Subtitles {
 	if !validRun(opts.Run) {
 		opts.Run = NewRun()
 	}
-	s := &Subtitles{seg: audio.Samples(opts.SegmentDuration), window: opts.Window, run: opts.Run, epoch: epoch}
+	s := &Subtitles{seg: audio.Samples(opts.SegmentDuration), window: opts.Window, run: opts.Run, epoch: epoch,
+		clock: opts.Clock, firstSeg: make(chan struct{})}
 	s.render()
 	return s
 }
@@ -119,6 +126,7 @@ func (s *Subtitles) Advance(pts int64) {
 	s.cues = s.cues[:k]
 	s.mu.Unlock()
 	s.render()
+	s.firstSegOnce.Do(func() { close(s.firstSeg) })
 }
 
 // Close ends the playlist (EXT-X-ENDLIST).
@@ -127,6 +135,7 @@ func (s *Subtitles) Close() {
 	s.ended = true
 	s.mu.Unlock()
 	s.render()
+	s.firstSegOnce.Do(func() { close(s.firstSeg) })
 }
 
 func (s *Subtitles) render() {
@@ -206,6 +215,19 @@ func (s *Subtitles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p := strings.TrimPrefix(r.URL.Path, "/")
 	if p == "index.m3u8" {
+		// Before the first segment, wait for it: at most three target
+		// durations (as a blocking audio request), then answer what there is.
+		select {
+		case <-s.firstSeg:
+		default:
+			t := s.clock.NewTimer(3 * audio.Duration(s.seg))
+			select {
+			case <-s.firstSeg:
+			case <-t.C():
+			case <-r.Context().Done():
+			}
+			t.Stop()
+		}
 		h["Content-Type"] = hdrPlaylist
 		h["Cache-Control"] = hdrNoCache
 		_, _ = w.Write(*s.playlist.Load())

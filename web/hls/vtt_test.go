@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"tolk/internal/audio"
+	"tolk/internal/audio/audiotest"
 )
 
 func TestSubtitlesSegmentsAlignWithAudio(t *testing.T) {
@@ -186,5 +187,57 @@ func TestSubtitlesRunNames(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSubtitlesPlaylistWaitsForItsFirstSegment: a live subtitle playlist is
+// never answered empty while its first segment is on its way (hls.js gives up
+// on an empty one), and an event that never gets one is answered after three
+// target durations of the clock.
+func TestSubtitlesPlaylistWaitsForItsFirstSegment(t *testing.T) {
+	clock := audiotest.NewClock()
+	sec := int64(audio.SampleRate)
+	serve := func(s *Subtitles) <-chan string {
+		out := make(chan string, 1)
+		go func() {
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, httptest.NewRequest("GET", "/index.m3u8", nil))
+			out <- rec.Body.String()
+		}()
+		return out
+	}
+	s := NewSubtitles(Options{SegmentDuration: time.Second, Clock: clock, Run: "r1"}, func() (time.Time, bool) { return time.Time{}, false })
+	got := serve(s)
+	waitPending(t, clock)
+	select {
+	case pl := <-got:
+		t.Fatalf("answered before the first segment:\n%s", pl)
+	case <-time.After(50 * time.Millisecond):
+	}
+	s.Advance(sec)
+	if pl := <-got; !strings.Contains(pl, "r1/seg0.vtt") {
+		t.Fatalf("playlist after the first segment:\n%s", pl)
+	}
+	// Later requests are answered at once.
+	if pl := <-serve(s); !strings.Contains(pl, "seg0.vtt") {
+		t.Fatalf("second request:\n%s", pl)
+	}
+	never := NewSubtitles(Options{SegmentDuration: time.Second, Clock: clock, Run: "r2"}, func() (time.Time, bool) { return time.Time{}, false })
+	got = serve(never)
+	waitPending(t, clock)
+	clock.Advance(3 * time.Second)
+	if pl := <-got; strings.Contains(pl, ".vtt") || !strings.HasPrefix(pl, "#EXTM3U") {
+		t.Fatalf("an event without segments: %q", pl)
+	}
+}
+
+func waitPending(t *testing.T, clock *audiotest.Clock) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for clock.Pending() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the request never waited on the clock")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

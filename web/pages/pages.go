@@ -13,10 +13,13 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,11 +43,12 @@ type asset struct {
 	ver   string // short hash for cache-busting query strings
 }
 
-// assets maps a path below /static/ ("watch.js") to its file.
+// assets maps a path below /static/ ("watch.js", "shared/page.js") to its
+// file.
 var assets = mustAssets()
 
 func mustAssets() map[string]asset {
-	m := map[string]asset{}
+	files := map[string][]byte{}
 	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -53,27 +57,101 @@ func mustAssets() map[string]asset {
 		if err != nil {
 			return err
 		}
+		files[strings.TrimPrefix(p, "static/")] = data
+		return nil
+	})
+	modVer := moduleVersion(files)
+	if err == nil {
+		err = versionImports(files, modVer)
+	}
+	if err != nil {
+		panic(fmt.Sprintf("pages: embedded assets: %v", err)) // a build defect
+	}
+	m := map[string]asset{}
+	for name, data := range files {
 		sum := sha256.Sum256(data)
 		h := hex.EncodeToString(sum[:])
-		ctype := mime.TypeByExtension(path.Ext(p))
+		ctype := mime.TypeByExtension(path.Ext(name))
 		if ctype == "" {
 			ctype = "application/octet-stream"
 		}
-		m[strings.TrimPrefix(p, "static/")] = asset{data: data, ctype: ctype, etag: `"` + h[:32] + `"`, ver: h[:12]}
-		return nil
-	})
-	if err != nil {
-		panic(fmt.Sprintf("pages: embedded assets: %v", err)) // a build defect
+		ver := h[:12]
+		if isModule(name) {
+			ver = modVer
+		}
+		m[name] = asset{data: data, ctype: ctype, etag: `"` + h[:32] + `"`, ver: ver}
 	}
 	return m
 }
 
+// The pages' own scripts are ES modules (every .js asset but a vendored,
+// minified one such as hls.min.js, which is a classic script). A page loads
+// its entry module (watch.js) by a versioned URL and the browser fetches what
+// it imports by the URLs the imports name, so every relative import is served
+// rewritten to carry a version too ('./page.js' becomes './page.js?v=…').
+// Modules may import each other in a cycle, so they share one version: a
+// hash of all of them, which changes whenever any one does.
+
+// importSpec finds the specifier of a static import or re-export written at
+// the start of a line: "import … from '…'", "export … from '…'", "import
+// '…'", and the "} from '…'" that ends one written over several lines.
+var importSpec = regexp.MustCompile(`(?m)^((?:import|export)\b[^'\n]*?\bfrom\s*|import\s*|\}\s*from\s*)'([^'\n]*)'`)
+
+func isModule(name string) bool {
+	return strings.HasSuffix(name, ".js") && !strings.HasSuffix(name, ".min.js")
+}
+
+// moduleVersion is the version all modules share, computed from their
+// sources as written (before versionImports writes it into them).
+func moduleVersion(files map[string][]byte) string {
+	h := sha256.New()
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if isModule(name) {
+			fmt.Fprintf(h, "%s\x00%d\x00", name, len(files[name]))
+			h.Write(files[name])
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// versionImports rewrites, in place, every module's relative imports to
+// carry the modules' version ver. An import of anything but another embedded
+// module by a relative path is an error: the page could not load it.
+func versionImports(files map[string][]byte, ver string) error {
+	for name, data := range files {
+		if !isModule(name) {
+			continue
+		}
+		var bad error
+		out := importSpec.ReplaceAllFunc(data, func(m []byte) []byte {
+			sub := importSpec.FindSubmatch(m)
+			spec := string(sub[2])
+			target := path.Join(path.Dir(name), spec)
+			_, found := files[target]
+			relative := strings.HasPrefix(spec, "./") || strings.HasPrefix(spec, "../")
+			if !relative || !isModule(target) || !found {
+				if bad == nil {
+					bad = fmt.Errorf("%s imports %q, which is no embedded module", name, spec)
+				}
+				return m
+			}
+			return []byte(string(sub[1]) + "'" + spec + "?v=" + ver + "'")
+		})
+		if bad != nil {
+			return bad
+		}
+		files[name] = out
+	}
+	return nil
+}
+
 // Static serves the embedded assets. Mount it with
 // http.StripPrefix("/static", pages.Static()) at "/static/"; every page uses
-// /static/common.css and /static/common.js and its own stylesheet and script
-// (watch.css, watch.js), the watch page also /static/hls.min.js. A request whose
-// ?v= matches the file's hash (as the pages write them) is cacheable for a
-// year; any other is revalidated by ETag.
+// /static/common.css and its own stylesheet and module script (watch.css,
+// watch.js), which imports the page's modules (watch/…) and the shared ones
+// (shared/…); the watch page also loads /static/hls.min.js. A request whose
+// ?v= matches the file's version (as the pages and the modules' imports write
+// them) is cacheable for a year; any other is revalidated by ETag.
 func Static() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

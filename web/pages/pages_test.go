@@ -300,10 +300,7 @@ func TestMessageKeys(t *testing.T) {
 	en := locales.Catalog("en")
 	for _, name := range []string{"watch", "booth"} {
 		t.Run(name, func(t *testing.T) {
-			js, err := staticFS.ReadFile("static/" + name + ".js")
-			if err != nil {
-				t.Fatal(err)
-			}
+			js := pageScripts(t, name)
 			tmpl, err := templateFS.ReadFile("templates/" + name + ".html")
 			if err != nil {
 				t.Fatal(err)
@@ -355,20 +352,16 @@ func TestTemplatesHaveNoText(t *testing.T) {
 // TestScriptsStayOnServer: the pages' own scripts name no absolute URL; they
 // reach only what the configuration hands them.
 func TestScriptsStayOnServer(t *testing.T) {
-	for _, name := range []string{"common.js", "watch.js", "booth.js"} {
-		js, err := staticFS.ReadFile("static/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if regexp.MustCompile(`https?://|wss?://`).Match(js) {
+	for _, name := range modules(t) {
+		if regexp.MustCompile(`https?://|wss?://`).Match(assets[name].data) {
 			t.Errorf("%s names an absolute URL", name)
 		}
 	}
 }
 
 // TestSharedFrame: both pages come from the one frame, so they load the
-// shared stylesheet before their own, the shared script before their own,
-// and show the same locale footer.
+// shared stylesheet before their own, their own module script (which imports
+// the shared modules), and show the same locale footer.
 func TestSharedFrame(t *testing.T) {
 	w, b := demo, demoBooth
 	w.Locale, b.Locale = "ar", "ar"
@@ -385,13 +378,16 @@ func TestSharedFrame(t *testing.T) {
 		}
 		for _, s := range r.all("script") {
 			if src, ok := attr(s, "src"); ok && !strings.Contains(src, "hls.min.js") {
+				if typ, _ := attr(s, "type"); typ != "module" {
+					t.Errorf("%s: script %s has type %q, want module", name, src, typ)
+				}
 				scripts = append(scripts, src)
 			}
 		}
 		if want := assetURLs(t, "common.css", name+".css"); !slices.Equal(styles, want) {
 			t.Errorf("%s: stylesheets %v, want %v", name, styles, want)
 		}
-		if want := assetURLs(t, "common.js", name+".js"); !slices.Equal(scripts, want) {
+		if want := assetURLs(t, name+".js"); !slices.Equal(scripts, want) {
 			t.Errorf("%s: scripts %v, want %v", name, scripts, want)
 		}
 		footer := r.all("footer")
@@ -446,7 +442,7 @@ func TestStatic(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		return rec
 	}
-	for name, ctype := range map[string]string{"/watch.js": "text/javascript", "/watch.css": "text/css", "/common.css": "text/css", "/hls.min.js": "text/javascript"} {
+	for name, ctype := range map[string]string{"/watch.js": "text/javascript", "/watch.css": "text/css", "/common.css": "text/css", "/hls.min.js": "text/javascript", "/shared/page.js": "text/javascript", "/booth/conn.js": "text/javascript"} {
 		rec := get(http.MethodGet, name, nil)
 		if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), ctype) {
 			t.Errorf("%s: %d %q", name, rec.Code, rec.Header().Get("Content-Type"))

@@ -133,7 +133,7 @@ func TestWatchSelfContained(t *testing.T) {
 	d := demo
 	d.Locale = "en"
 	refs := checkSelfContained(t, renderWatch(t, d, "/watch/demo"))
-	if want := assetURLs(t, "common.css", "watch.css", "hls.min.js", "common.js", "watch.js"); !slices.Equal(refs, want) {
+	if want := assetURLs(t, "common.css", "watch.css", "hls.min.js", "watch.js"); !slices.Equal(refs, want) {
 		t.Errorf("page references %v, want %v", refs, want)
 	}
 }
@@ -182,7 +182,7 @@ func FuzzWatch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, title, tag, name, whep, locale string) {
 		d := WatchData{EventID: "e", Title: title, Renditions: []Rendition{{Tag: tag, Name: name}}, HLSURL: "/hls/e/master.m3u8", WHEPURL: whep, Locale: locale}
 		r := renderWatch(t, d, "/watch/e")
-		checkInert(t, r, 5)
+		checkInert(t, r, 4)
 		var cfg watchConfig
 		r.jsonScript(t, "tolk-config", &cfg)
 		// JSON carries text: invalid UTF-8 arrives as U+FFFD, so compare valid input only.

@@ -1,0 +1,68 @@
+// The test hook: read-only facts for the browser tests (window.tolkBooth);
+// the page never relies on them.
+
+import { ctx, level, peakHz } from './audio.js';
+import { floorCaps } from './captions.js';
+import { chatLines } from './chat.js';
+import { conn, connReason, lastClose, retryAt, rtt, welcomed, ws, wsAttempts, wsOpen } from './conn.js';
+import { coughHeld } from './controls.js';
+import { media } from './media.js';
+import { mic } from './mic.js';
+import { copy, history } from './page.js';
+import { rtcStats } from './stats.js';
+import { booth, handoverRole, isMe, me, myMic, onAirOf } from './state.js';
+
+export function expose() {
+  window.tolkBooth = Object.freeze({
+    get state() {
+      return conn;
+    },
+    get conn() {
+      return {
+        state: conn,
+        reason: connReason,
+        ws: ws ? (wsOpen ? 'open' : 'connecting') : 'closed',
+        welcomed,
+        media: media ? media.state : 'none',
+        attempts: wsAttempts,
+        retryInMs: retryAt ? Math.max(0, Math.round(retryAt - performance.now())) : 0,
+        lastClose: lastClose ? copy(lastClose) : null,
+        restarts: media ? media.restarts : 0,
+      };
+    },
+    get me() {
+      return me ? copy(me) : null;
+    },
+    get mic() {
+      return myMic(booth);
+    },
+    get cough() {
+      return coughHeld;
+    },
+    get input() {
+      return booth.input;
+    },
+    get handover() {
+      return handoverRole(booth);
+    },
+    get warning() {
+      return booth.warning;
+    },
+    get directTake() {
+      return booth.direct_take;
+    },
+    members: () => booth.members.map((x) => Object.assign(copy(x), { self: isMe(x.id) })),
+    onAir: () => onAirOf(booth),
+    rtt: () => ({ ws: rtt.ws, media: rtt.media }),
+    floorLevel: () => level('floor'),
+    micLevel: () => level('mic'),
+    level,
+    peakHz,
+    history: () => copy(history),
+    chat: () => copy(chatLines),
+    audio: () => (ctx ? { state: ctx.state, sampleRate: ctx.sampleRate } : null),
+    micSettings: () => (mic.track && mic.track.getSettings ? copy(mic.track.getSettings()) : null),
+    rtcStats,
+    floorCaptions: () => ({ lang: floorCaps.lang, state: floorCaps.state, lines: floorCaps.lines(), messages: floorCaps.count, none: floorCaps.none }),
+  });
+}

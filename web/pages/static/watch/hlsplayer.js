@@ -1,0 +1,122 @@
+// Playing over LL-HLS: hls.js (window.Hls, loaded before this module), or
+// the browser's own HLS player.
+
+import { volume } from './audio.js';
+import { config, langName, matchTag, t } from './page.js';
+import { attachElement, current, ended, fail, play, retry, wentLive } from './session.js';
+import { setState, state } from './status.js';
+
+function hlsTrackIndex(tracks, tag) {
+  const tags = tracks.map((x) => x.lang || '');
+  const m = matchTag(tag, tags.filter(Boolean));
+  if (m) return tags.indexOf(m);
+  const name = langName(tag);
+  return tracks.findIndex((x) => x.name === name);
+}
+
+export function startHLS(s) {
+  const el = document.createElement('audio');
+  el.preload = 'auto';
+  const hlsjs = !!(window.Hls && window.Hls.isSupported());
+  if (!hlsjs && !el.canPlayType('application/vnd.apple.mpegurl')) {
+    fail(s, t('watch.error.unsupported'));
+    return;
+  }
+  if (hlsjs) attachElement(s, el, null);
+  else {
+    // Safari's own player: Web Audio taps of HLS elements have been silent
+    // there, so the element plays directly and the meter stays at rest.
+    s.el = el;
+    el.volume = volume();
+  }
+  el.addEventListener('playing', () => wentLive(s));
+  el.addEventListener('waiting', () => {
+    window.clearTimeout(s.waitTimer);
+    s.waitTimer = window.setTimeout(() => {
+      if (current === s && s.alive && state === 'live') setState('reconnecting');
+    }, 2000);
+  });
+  el.addEventListener('ended', () => ended(s));
+
+  if (!hlsjs) {
+    el.addEventListener('error', () => retry(s, t('watch.error.media')));
+    const pick = () => selectNativeTrack(s);
+    if (el.audioTracks && el.audioTracks.addEventListener) el.audioTracks.addEventListener('addtrack', pick);
+    el.addEventListener('loadedmetadata', pick);
+    el.src = config.hls;
+    play(s);
+    return;
+  }
+
+  const Hls = window.Hls;
+  const hls = new Hls({
+    lowLatencyMode: true,
+    enableWorker: false, // no blob: worker, so the page's CSP stays strict
+    backBufferLength: 30,
+    audioPreference: { lang: s.lang },
+    // Captions come over the WebSocket, with the partial line; at the live
+    // edge WebVTT cues arrive after their words. hls.js only lists them.
+    subtitleDisplay: false,
+    renderTextTracksNatively: false,
+  });
+  s.hls = hls;
+  hls.on(Hls.Events.MANIFEST_PARSED, () => {
+    if (s.alive) play(s);
+  });
+  // The track list is known once hls.js has picked a variant (and its
+  // audio group); audioPreference has usually chosen already.
+  hls.on(Hls.Events.AUDIO_TRACKS_UPDATED, () => {
+    if (s.alive) selectHLSTrack(s);
+  });
+  hls.on(Hls.Events.AUDIO_TRACK_SWITCHED, () => {
+    if (!s.alive) return;
+    s.switches++;
+    if (state === 'live') setState('live'); // names the new language
+  });
+  const noteEnd = (_, data) => {
+    if (data && data.details && data.details.endList) s.endList = true;
+  };
+  hls.on(Hls.Events.LEVEL_LOADED, noteEnd);
+  hls.on(Hls.Events.AUDIO_TRACK_LOADED, noteEnd);
+  hls.on(Hls.Events.ERROR, (_, data) => {
+    if (!s.alive || !data.fatal) return;
+    if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !s.recovered) {
+      s.recovered = true;
+      hls.recoverMediaError();
+      return;
+    }
+    if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
+      const code = data.response && data.response.code;
+      retry(s, code ? t('watch.error.http', { status: code }) : t('watch.error.network'));
+      return;
+    }
+    retry(s, t('watch.error.media'));
+  });
+  hls.loadSource(config.hls);
+  hls.attachMedia(el);
+}
+
+// selectHLSTrack points hls.js at the session's language. Setting audioTrack
+// switches within the running player: no reload, no gap in the video clock.
+export function selectHLSTrack(s) {
+  const tracks = s.hls.audioTracks || [];
+  if (!tracks.length) return; // not known yet: AUDIO_TRACKS_UPDATED will call again
+  const i = hlsTrackIndex(tracks, s.lang);
+  if (i < 0) {
+    // The master playlist lacks the language; a later one may have it.
+    s.missing = true;
+    retry(s, t('watch.error.language'));
+    return;
+  }
+  s.missing = false;
+  if (s.hls.audioTrack !== i) s.hls.audioTrack = i;
+}
+
+export function selectNativeTrack(s) {
+  const list = s.el && s.el.audioTracks;
+  if (!list || !list.length) return;
+  const tracks = Array.from(list).map((x) => ({ lang: x.language, name: x.label }));
+  const i = hlsTrackIndex(tracks, s.lang);
+  if (i < 0) return;
+  for (let k = 0; k < list.length; k++) list[k].enabled = k === i;
+}

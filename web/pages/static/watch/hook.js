@@ -1,0 +1,111 @@
+// The test hook: read-only facts for the browser tests (window.tolkWatch);
+// the page never relies on them.
+
+import { measure, peakHz } from './audio.js';
+import { capHistory, capLang, capState, capView } from './captions.js';
+import { current, lang, mode, wantPlay } from './session.js';
+import { history, state, stateReason } from './status.js';
+
+function hlsTracks(h) {
+  return (h.audioTracks || []).map((x, i) => ({ index: i, id: x.id, name: x.name, lang: x.lang || '', groupId: x.groupId || '' }));
+}
+
+export function expose() {
+  window.tolkWatch = Object.freeze({
+    get state() {
+      return state;
+    },
+    get reason() {
+      return stateReason;
+    },
+    get mode() {
+      return mode;
+    },
+    get lang() {
+      return lang;
+    },
+    get playing() {
+      return wantPlay;
+    },
+    history: () => history.slice(),
+    audioTracks() {
+      if (current && current.hls) return hlsTracks(current.hls);
+      const list = current && current.el && current.el.audioTracks;
+      if (list) return Array.from(list).map((x, i) => ({ index: i, id: x.id, name: x.label, lang: x.language }));
+      return [];
+    },
+    audioTrack() {
+      if (!current || !current.hls) return null;
+      const i = current.hls.audioTrack;
+      const tr = hlsTracks(current.hls)[i];
+      return tr ? Object.assign({ switches: current.switches, missing: !!current.missing }, tr) : null;
+    },
+    level: measure,
+    peakHz,
+    captions() {
+      return {
+        lang: capLang,
+        state: capState,
+        lines: capView ? capView.lines() : [],
+        history: capHistory.map((h) => Object.assign({}, h)),
+      };
+    },
+    subtitleTracks() {
+      const h = current && current.hls;
+      return h ? (h.subtitleTracks || []).map((x) => ({ name: x.name, lang: x.lang || '' })) : [];
+    },
+    media() {
+      const el = current && current.el;
+      if (!el) return null;
+      let ahead = 0;
+      for (let i = 0; i < el.buffered.length; i++) {
+        if (el.buffered.start(i) <= el.currentTime && el.currentTime <= el.buffered.end(i)) ahead = el.buffered.end(i) - el.currentTime;
+      }
+      return { currentTime: el.currentTime, paused: el.paused, ended: el.ended, readyState: el.readyState, bufferAhead: ahead };
+    },
+    latency() {
+      const h = current && current.hls;
+      if (!h) return null;
+      const d = h.playingDate;
+      const details = h.latestLevelDetails;
+      return {
+        latency: h.latency,
+        targetLatency: h.targetLatency,
+        maxLatency: h.maxLatency,
+        drift: h.drift,
+        playingDate: d ? d.getTime() : null,
+        now: Date.now(),
+        lowLatencyMode: h.lowLatencyMode,
+        partTarget: details ? details.partTarget : null,
+        targetDuration: details ? details.targetduration : null,
+        live: details ? details.live : null,
+      };
+    },
+    async rtcStats() {
+      const pc = current && current.pc;
+      if (!pc) return null;
+      const report = await pc.getStats();
+      let inbound = null;
+      const codecs = {};
+      report.forEach((r) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'audio') inbound = r;
+        if (r.type === 'codec') codecs[r.id] = r.mimeType;
+      });
+      if (!inbound) return { connectionState: pc.connectionState, inbound: null };
+      return {
+        connectionState: pc.connectionState,
+        inbound: {
+          packetsReceived: inbound.packetsReceived,
+          packetsLost: inbound.packetsLost,
+          jitter: inbound.jitter,
+          bytesReceived: inbound.bytesReceived,
+          concealedSamples: inbound.concealedSamples,
+          totalSamplesReceived: inbound.totalSamplesReceived,
+          jitterBufferDelay: inbound.jitterBufferDelay,
+          jitterBufferEmittedCount: inbound.jitterBufferEmittedCount,
+          codec: codecs[inbound.codecId] || null,
+        },
+      };
+    },
+  });
+}
