@@ -18,6 +18,9 @@ type Conn interface {
 	// Partner tells the session whose microphone to forward as its partner
 	// feed: the forward that member joined with (nil: nobody).
 	Partner(forward Forward)
+	// Replaced tells the session that a newer connection of the same member
+	// has joined: it tells its page so and ends.
+	Replaced()
 }
 
 // Forward is a member's microphone as its transport forwards it to a partner
@@ -150,11 +153,11 @@ func (b *Booth) Close() {
 func (b *Booth) Signals() *media.Track[Signal] { return b.signals }
 
 // Join adds (or reconnects) a member. A previous connection of the same
-// member is replaced: it gets a "replaced" message, and its later Leave is ignored.
+// member is replaced (Conn.Replaced), and its later Leave is ignored.
 func (b *Booth) Join(id, name string, mic Mic, forward Forward, conn Conn) error {
 	return b.exec(func() error {
 		if old, ok := b.conns[id]; ok && old.conn != nil && old.conn != conn {
-			old.conn.Send(map[string]string{"type": "replaced"})
+			old.conn.Replaced()
 		}
 		b.conns[id] = &boothMember{mic: mic, forward: forward, conn: conn, input: "floor"}
 		b.st.join(id, name)

@@ -342,6 +342,15 @@ func (s *boothSession) Send(msg any) bool {
 	}
 }
 
+// replacedMsg tells a page that a newer connection with its token took its
+// place; the connection then closes with code 4001.
+type replacedMsg struct {
+	Type string `json:"type"` // "replaced"
+}
+
+// Replaced implements interpreter.Conn.
+func (s *boothSession) Replaced() { s.Send(replacedMsg{Type: "replaced"}) }
+
 // Partner implements interpreter.Conn: f is the partner's forward track, as
 // it joined the booth.
 func (s *boothSession) Partner(f interpreter.Forward) {
@@ -372,7 +381,7 @@ func (s *boothSession) writeLoop() {
 				s.stop()
 				return
 			}
-			if mm, ok := m.(map[string]string); ok && mm["type"] == "replaced" {
+			if _, ok := m.(replacedMsg); ok {
 				_ = s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4001, "replaced"), time.Now().Add(time.Second))
 				s.stop()
 				return
