@@ -177,6 +177,48 @@ type boothSessionConfig struct {
 	Welcome any // the first message
 	// Relays lists the languages this booth may take as input.
 	Relays map[string]bool
+	// Mics, when set, lists the session's microphone while it runs, for the
+	// producer's status.
+	Mics *micRegistry
+}
+
+// micRegistry is an event's booth microphones now: language → member → mic.
+type micRegistry struct {
+	mu   sync.Mutex
+	mics map[string]map[string]*rtc.Mic
+}
+
+func (r *micRegistry) add(lang, member string, m *rtc.Mic) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.mics == nil {
+		r.mics = map[string]map[string]*rtc.Mic{}
+	}
+	if r.mics[lang] == nil {
+		r.mics[lang] = map[string]*rtc.Mic{}
+	}
+	r.mics[lang][member] = m
+}
+
+// remove forgets member's mic if it is still m (a newer session of the same
+// member keeps its own).
+func (r *micRegistry) remove(lang, member string, m *rtc.Mic) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.mics[lang][member] == m {
+		delete(r.mics[lang], member)
+	}
+}
+
+// of returns a copy of a language's mics by member.
+func (r *micRegistry) of(lang string) map[string]*rtc.Mic {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]*rtc.Mic{}
+	for k, v := range r.mics[lang] {
+		out[k] = v
+	}
+	return out
 }
 
 // boothSession is one booth page's connection: its WebSocket, its peer, its mic.
@@ -207,6 +249,10 @@ func serveBoothSession(ws *websocket.Conn, cfg boothSessionConfig) error {
 	var err error
 	if s.mic, err = rtc.NewMic(cfg.Clock); err != nil {
 		return err
+	}
+	if cfg.Mics != nil {
+		cfg.Mics.add(cfg.Booth.Lang, cfg.Member.ID, s.mic)
+		defer cfg.Mics.remove(cfg.Booth.Lang, cfg.Member.ID, s.mic)
 	}
 	if err := s.setupPeer(); err != nil {
 		return err

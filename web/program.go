@@ -61,6 +61,22 @@ type LanguageStatus struct {
 	WebRTCListeners int64              `json:"webrtc_listeners"`
 	// Booth is the language's booth: members, who is on air, handover.
 	Booth *interpreter.Snapshot `json:"booth,omitempty"`
+	// Mics are the connected members' microphones as the server receives
+	// them, by member id.
+	Mics map[string]MicStatus `json:"mics,omitempty"`
+}
+
+// MicStatus is one booth microphone: its level and its jitter buffer.
+type MicStatus struct {
+	LevelDB      float64 `json:"level_db"`
+	Packets      uint64  `json:"packets"`
+	Lost         uint64  `json:"lost"`
+	FECRecovered uint64  `json:"fec_recovered"`
+	Concealed    uint64  `json:"concealed"`
+	Late         uint64  `json:"late"`
+	Underruns    uint64  `json:"underruns"`
+	DepthMS      float64 `json:"depth_ms"`
+	TargetMS     float64 `json:"target_ms"`
 }
 
 // EventStatus is GET /api/events/{event}/status.
@@ -99,6 +115,14 @@ func languageStatus(st *eventState, rd Rendition) (LanguageStatus, bool) {
 	if b, ok := st.ev.Booth(rd.Tag); ok {
 		if snap, err := b.Snapshot(); err == nil {
 			ls.Booth = &snap
+		}
+		for id, mic := range st.mics.of(rd.Tag) {
+			ms := mic.Stats()
+			if ls.Mics == nil {
+				ls.Mics = map[string]MicStatus{}
+			}
+			ls.Mics[id] = MicStatus{LevelDB: round(mic.Level()), Packets: ms.Packets, Lost: ms.Lost, FECRecovered: ms.FECRecovered,
+				Concealed: ms.Concealed, Late: ms.Late, Underruns: ms.Underruns, DepthMS: round(ms.DepthMS), TargetMS: round(ms.TargetMS)}
 		}
 	}
 	return ls, true

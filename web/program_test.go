@@ -140,7 +140,8 @@ func TestProducerStatusControlsAndSignals(t *testing.T) {
 	}
 	anne := dialBooth(t, ctx, b.http.URL, "fr", interp)
 	defer anne.close()
-	anne.expect(ctx, "welcome")
+	you, _ := anne.expect(ctx, "welcome")["you"].(map[string]any)
+	anneID, _ := you["id"].(string)
 	anne.send(map[string]any{"type": "slow_down"})
 	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var sig struct {
@@ -152,6 +153,18 @@ func TestProducerStatusControlsAndSignals(t *testing.T) {
 	}
 	if sig.Type != "signal" || sig.Kind != "slow_down" || sig.Lang != "fr" || sig.From.Name != "Anne" {
 		t.Errorf("signal %+v", sig)
+	}
+
+	// Her microphone, as the server receives it, is in the status.
+	talk, stop := context.WithTimeout(ctx, 2*time.Second)
+	anne.speakTone(talk, 440)
+	stop()
+	eventually(ctx, t, "Anne's mic level in the status (dBFS)", func() (float64, bool) {
+		mic, ok := status().Languages[1].Mics[anneID]
+		return mic.LevelDB, ok && mic.Packets > 50 && mic.DepthMS >= 0
+	})
+	if mic := status().Languages[1].Mics[anneID]; mic.Packets < 50 {
+		t.Errorf("Anne's mic in the status: %+v", mic)
 	}
 	anne.close()
 	ws.Close()

@@ -67,6 +67,7 @@ type eventState struct {
 	whip  *whipIngest
 	langs map[string]*whepLang
 	feeds *boothFeeds // what the booths hear: the floor and the relays
+	mics  micRegistry // the booths' microphones now
 }
 
 // New returns a server with no events.
