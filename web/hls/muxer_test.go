@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"tolk/internal/audio"
+	"tolk/internal/media"
 	"tolk/internal/audio/audiotest"
 )
 
@@ -406,5 +407,35 @@ func TestNewValidates(t *testing.T) {
 	}
 	if m.opts.PartDuration != 200*time.Millisecond || m.opts.SegmentDuration != 2*time.Second || m.pps != 10 {
 		t.Errorf("defaults %+v", m.opts)
+	}
+}
+
+// TestRestartedOutputKeepsTheProgramTimeline: a packager started again
+// mid-run (a restarted output) on the program's timeline dates its segments
+// exactly as the first one did, although the wall clock has moved on: the
+// epoch is the program's, not the packager's.
+func TestRestartedOutputKeepsTheProgramTimeline(t *testing.T) {
+	tl := media.NewTimeline()
+	first, clock := newTestMuxer(t, Options{Timeline: tl})
+	writeRange(t, first, "en", 0, sec(3))
+	epoch, ok := tl.Epoch()
+	if !ok {
+		t.Fatal("the first packet did not fix the timeline's epoch")
+	}
+	first.Close()
+	clock.Advance(17 * time.Second) // the wall clock moves on, and drifts from program time
+	again, err := New(Options{SegmentDuration: time.Second, Window: 4, Clock: clock, Timeline: tl}, testRenditions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	writeRange(t, again, "en", sec(10), sec(13))
+	pl := string(again.tracks["en"].snap.Load().playlist)
+	want := "#EXT-X-PROGRAM-DATE-TIME:" + string(appendDate(nil, epoch.Add(10*time.Second)))
+	if !strings.Contains(pl, want) {
+		t.Fatalf("restarted packager's playlist lacks %q:\n%s", want, pl)
+	}
+	if e, _ := again.Epoch(); !e.Equal(epoch) {
+		t.Errorf("restarted packager's epoch %v, want the program's %v", e, epoch)
 	}
 }
