@@ -11,8 +11,8 @@ import (
 	"go.uber.org/goleak"
 
 	"tolk/internal/audio"
-	"tolk/internal/media"
 	"tolk/internal/audio/audiotest"
+	"tolk/internal/media"
 )
 
 func TestMain(m *testing.M) {
