@@ -28,21 +28,9 @@ import (
 )
 
 const (
-	// floorQueue bounds how many floor frames may wait for the clock (≈ 400 ms).
-	floorQueue = 20
-	// floorGrace is how long the clock waits for a late floor frame before it
-	// ticks on the wall clock with silence.
-	floorGrace = 100 * time.Millisecond
 	// outputQueue bounds each output's backlog of encoded packets (≈ 1 s).
 	outputQueue = 50
 )
-
-// floorFrame is one queued 20 ms of floor, pooled to keep the clock
-// allocation-free; packet is the Opus packet it came as, if it came as one.
-type floorFrame struct {
-	pcm    [audio.FrameSamples]float32
-	packet []byte
-}
 
 // Options are the event's dependencies.
 type Options struct {
@@ -89,19 +77,15 @@ type Event struct {
 	booths     map[string]*interpreter.Booth
 	voices     map[string]*interpreter.Voice
 
-	floorQ chan *floorFrame
-	pool   sync.Pool
+	program *mixer.Program // the clock that ticks every mix
 
 	cancel  context.CancelFunc
 	inputs  sync.WaitGroup // the clock and the floor source
 	outputs sync.WaitGroup // one writer per output
 	closed  sync.Once
 
-	ticks, silentTicks, lateTicks atomic.Uint64
-	floorFrames, floorDropped     atomic.Uint64
-	restarts                      atomic.Uint64
-	lastFloor                     atomic.Int64 // unix ns of the last floor frame
-	floorEnded                    atomic.Bool  // the floor source ended for good
+	restarts   atomic.Uint64
+	floorEnded atomic.Bool // the floor source ended for good
 }
 
 // New builds the event's mixes and HLS muxer; Start runs them.
@@ -118,10 +102,8 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		log:      opts.Log.With("event", cfg.ID),
 		mixes:    map[string]*mixer.Mix{},
 		hlsSubs:  map[string]*media.Reader[media.Unit]{},
-		floorQ:   make(chan *floorFrame, floorQueue),
 		timeline: media.NewTimeline(),
 	}
-	e.pool.New = func() any { return new(floorFrame) }
 
 	floorTag := config.Tag(cfg.Floor.Language)
 	e.renditions = append(e.renditions, Rendition{Tag: floorTag, Name: displayName(floorTag, cfg.Floor.Name), Floor: true})
@@ -154,6 +136,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		hr = append(hr, hls.AudioRendition{ID: r.Tag, Name: r.Name, Language: r.Tag, Default: r.Floor,
 			Translation: !r.Floor, Bitrate: cfg.Audio.Bitrate})
 	}
+	e.program = mixer.NewProgram(e.clock, e.timeline, e.order, e.advanceSubtitles)
 	hopts := hls.Options{
 		Timeline:        e.timeline,
 		PartDuration:    time.Duration(cfg.HLS.PartMS) * time.Millisecond,
@@ -291,22 +274,7 @@ func (e *Event) WriteFloor(samples []float32) { e.WriteFloorPacket(samples, nil)
 // Opus packet (WHIP): the floor rendition forwards the packet without
 // re-encoding. packet may be nil.
 func (e *Event) WriteFloorPacket(samples []float32, packet []byte) {
-	if len(samples) != audio.FrameSamples {
-		e.floorDropped.Add(1)
-		return
-	}
-	buf := e.pool.Get().(*floorFrame)
-	copy(buf.pcm[:], samples)
-	buf.packet = append(buf.packet[:0], packet...)
-	if packet == nil {
-		buf.packet = nil
-	}
-	select {
-	case e.floorQ <- buf:
-	default:
-		e.pool.Put(buf)
-		e.floorDropped.Add(1)
-	}
+	e.program.WriteFloorPacket(samples, packet)
 }
 
 // Start runs the floor source, the program clock and the outputs.
@@ -335,7 +303,7 @@ func (e *Event) Start() error {
 	e.inputs.Add(1)
 	go func() {
 		defer e.inputs.Done()
-		e.runClock(ctx)
+		e.program.Run(ctx)
 	}()
 	e.startCaptions()
 	if src != nil {
@@ -372,68 +340,15 @@ func (e *Event) floorSource() (ingest.Source, error) {
 	}
 }
 
-// runClock is the program clock: a tick per floor frame, and while the floor
-// is missing a tick every 20 ms of wall clock with silence, so outputs never stall.
-func (e *Event) runClock(ctx context.Context) {
-	silence := make([]float32, audio.FrameSamples)
-	var pts int64
-	timer := e.clock.NewTimer(floorGrace)
-	defer timer.Stop()
-	due := e.clock.Now().Add(floorGrace)
-	tick := func(floor []float32, packet []byte) {
-		began := e.clock.Now()
-		// Program time zero is the wall-clock time of the first tick.
-		e.timeline.Fix(began.Add(-audio.Duration(pts)))
-		e.timeline.Tick(pts)
-		for _, m := range e.order {
-			m.ProcessPacket(pts, floor, packet)
-		}
-		e.advanceSubtitles(pts)
-		pts += audio.FrameSamples
-		e.ticks.Add(1)
-		if e.clock.Now().Sub(began) > audio.FrameDuration {
-			e.lateTicks.Add(1)
-		}
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case f := <-e.floorQ:
-			e.floorFrames.Add(1)
-			e.lastFloor.Store(e.clock.Now().UnixNano())
-			tick(f.pcm[:], f.packet)
-			e.pool.Put(f)
-			due = e.clock.Now().Add(floorGrace)
-			timer.Reset(floorGrace)
-		case now := <-timer.C():
-			if now.Sub(due) > audio.FrameDuration {
-				e.lateTicks.Add(1)
-			}
-			tick(silence, nil)
-			e.silentTicks.Add(1)
-			due = due.Add(audio.FrameDuration)
-			wait := due.Sub(e.clock.Now())
-			if wait < 0 {
-				// Far behind (a stalled machine): re-anchor instead of bursting.
-				if wait < -10*audio.FrameDuration {
-					due = e.clock.Now()
-				}
-				wait = 0
-			}
-			timer.Reset(wait)
-		}
-	}
-}
-
 // Stats returns the event's counters.
 func (e *Event) Stats() Stats {
+	ps := e.program.Stats()
 	s := Stats{
-		Ticks:          e.ticks.Load(),
-		SilentTicks:    e.silentTicks.Load(),
-		LateTicks:      e.lateTicks.Load(),
-		FloorFrames:    e.floorFrames.Load(),
-		FloorDropped:   e.floorDropped.Load(),
+		Ticks:          ps.Ticks,
+		SilentTicks:    ps.SilentTicks,
+		LateTicks:      ps.LateTicks,
+		FloorFrames:    ps.FloorFrames,
+		FloorDropped:   ps.FloorDropped,
 		IngestRestarts: e.restarts.Load(),
 		OutputDropped:  map[string]uint64{},
 	}
@@ -480,9 +395,9 @@ func (e *Event) closeMixes() {
 // file that does not loop) has played to its end, and the program goes on
 // with silence.
 func (e *Event) FloorState() string {
-	last := e.lastFloor.Load()
+	last := e.program.LastFloor()
 	switch {
-	case last != 0 && e.clock.Now().UnixNano()-last < int64(500*time.Millisecond):
+	case !last.IsZero() && e.clock.Now().Sub(last) < 500*time.Millisecond:
 		return "live"
 	case e.floorEnded.Load():
 		return "ended"

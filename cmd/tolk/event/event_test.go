@@ -63,7 +63,7 @@ func TestClockFallsBackToSilenceAndFollowsTheFloor(t *testing.T) {
 	waitFor(t, "the clock to arm its timer", func() bool { return clock.Pending() > 0 })
 
 	// No floor: after the grace period the clock ticks every 20 ms of wall clock.
-	clock.Advance(floorGrace)
+	clock.Advance(mixer.FloorGrace)
 	waitFor(t, "first silent tick", func() bool { return ev.Stats().Ticks == 1 })
 	for i := 0; i < 4; i++ {
 		clock.Advance(audio.FrameDuration)
@@ -82,7 +82,7 @@ func TestClockFallsBackToSilenceAndFollowsTheFloor(t *testing.T) {
 		ev.WriteFloor(audiotest.Tone(440, 0.5, i*audio.FrameSamples, audio.FrameSamples))
 	}
 	waitFor(t, "floor ticks", func() bool { return ev.Stats().Ticks == 8 })
-	clock.Advance(floorGrace - audio.FrameDuration)
+	clock.Advance(mixer.FloorGrace - audio.FrameDuration)
 	if s := ev.Stats(); s.SilentTicks != 5 || s.FloorFrames != 3 {
 		t.Fatalf("stats %+v: the floor should hold off silent ticks", s)
 	}
@@ -117,7 +117,7 @@ func TestWriteFloorNeverBlocks(t *testing.T) {
 	defer ev.Close()
 	// Not started: nobody drains the queue, so writes beyond it are dropped and counted.
 	frame := make([]float32, audio.FrameSamples)
-	for i := 0; i < floorQueue+7; i++ {
+	for i := 0; i < mixer.FloorQueue+7; i++ {
 		ev.WriteFloor(frame)
 	}
 	ev.WriteFloor(frame[:10]) // a malformed frame is dropped too
@@ -231,7 +231,7 @@ func TestOutputsShareTheProgramTimeline(t *testing.T) {
 	}
 	defer ev.Close()
 	waitFor(t, "the clock to arm its timer", func() bool { return clock.Pending() > 0 })
-	clock.Advance(floorGrace)
+	clock.Advance(mixer.FloorGrace)
 	first := <-pkts.C
 	// The first tick ran at the clock's time then; the HLS writer got the
 	// packet later, and the clock moves on before it asks for the epoch.
