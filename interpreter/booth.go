@@ -61,7 +61,8 @@ type ChatMsg struct {
 	At   time.Time `json:"at"`
 }
 
-// SignalMsg echoes a signal to its sender.
+// SignalMsg is a signal as a message: echoed to its sender, and sent to the
+// producer's signal stream.
 type SignalMsg struct {
 	Type string `json:"type"`
 	Signal

@@ -70,7 +70,7 @@ func NewVoice(bitrate int) (*Voice, error) {
 		packets: media.NewTrack[media.Unit]("voice/opus"), pcm: media.NewTrack[media.Unit]("voice/pcm")}
 	v.sel.Store(&selection{})
 	v.last.Store(-audio.FrameSamples)
-	v.level.Store(math.Float64bits(silenceDB))
+	v.level.Store(math.Float64bits(audio.SilenceDB))
 	return v, nil
 }
 
@@ -109,7 +109,7 @@ func (v *Voice) ReadFrame(pts int64) (audio.Frame, bool) {
 	}
 	if v.cur == nil || (target == 0 && v.gain == 0) {
 		v.fadeFrom = nil
-		v.level.Store(math.Float64bits(silenceDB))
+		v.level.Store(math.Float64bits(audio.SilenceDB))
 		return audio.Frame{}, false
 	}
 	in := v.frames[v.cur]
@@ -143,13 +143,10 @@ func (v *Voice) ReadFrame(pts int64) (audio.Frame, bool) {
 		}
 		v.out[i] = x * v.gain
 	}
-	v.level.Store(math.Float64bits(max(silenceDB, audio.GainToDB(audio.RMS(v.out[:])))))
+	v.level.Store(math.Float64bits(audio.LevelDB(v.out[:])))
 	v.publish(pts)
 	return audio.Frame{PTS: pts, Samples: v.out[:]}, true
 }
-
-// silenceDB is the level reported for no voice at all.
-const silenceDB = -120.0
 
 // LevelDB is the clean voice's level over the latest tick (RMS, dBFS; -120
 // while nobody is heard): the voice meter the producer watches.

@@ -6,9 +6,8 @@ import (
 	"tolk/internal/audio"
 )
 
-// SilenceDB is the floor of every meter reading: digital silence reads this
-// instead of −Inf so readings stay plain numbers (JSON, Prometheus).
-const SilenceDB = -120.0
+// SilenceDB is the floor of every meter reading (audio.SilenceDB).
+const SilenceDB = audio.SilenceDB
 
 // Meter windows in frames.
 const (

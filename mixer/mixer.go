@@ -181,8 +181,8 @@ func newEncoder(bitrate, complexity int) (*opus.Encoder, error) {
 func (c Config) check() error {
 	d := c.Ducking
 	var errs []error
-	if !(d.DepthDB >= -60 && d.DepthDB <= 0) {
-		errs = append(errs, fmt.Errorf("duck depth %g dB is outside -60..0", d.DepthDB))
+	if !(d.DepthDB >= MinDuckDB && d.DepthDB <= MaxDuckDB) {
+		errs = append(errs, fmt.Errorf("duck depth %g dB is outside %g..%g", d.DepthDB, MinDuckDB, MaxDuckDB))
 	}
 	if d.Attack < 0 || d.Hold < 0 || d.Release < 0 {
 		errs = append(errs, errors.New("duck attack, hold and release must not be negative"))
@@ -190,8 +190,8 @@ func (c Config) check() error {
 	if !(d.ThresholdDB >= -100 && d.ThresholdDB < 0) {
 		errs = append(errs, fmt.Errorf("duck threshold %g dBFS is outside -100..0", d.ThresholdDB))
 	}
-	if !(c.VoiceGainDB >= -60 && c.VoiceGainDB <= 24) || !(c.FloorGainDB >= -60 && c.FloorGainDB <= 24) {
-		errs = append(errs, fmt.Errorf("gains %g/%g dB are outside -60..24", c.VoiceGainDB, c.FloorGainDB))
+	if !(c.VoiceGainDB >= MinGainDB && c.VoiceGainDB <= MaxGainDB) || !(c.FloorGainDB >= MinGainDB && c.FloorGainDB <= MaxGainDB) {
+		errs = append(errs, fmt.Errorf("gains %g/%g dB are outside %g..%g", c.VoiceGainDB, c.FloorGainDB, MinGainDB, MaxGainDB))
 	}
 	if c.Bitrate < 6000 || c.Bitrate > 510000 {
 		errs = append(errs, fmt.Errorf("bitrate %d is outside 6000..510000", c.Bitrate))
@@ -232,19 +232,26 @@ func (m *Mix) SetDuckDepth(db float64) {
 	if math.IsNaN(db) {
 		return
 	}
-	m.depthDB.Store(math.Float64bits(min(0, max(-60, db))))
+	m.depthDB.Store(math.Float64bits(min(MaxDuckDB, max(MinDuckDB, db))))
 }
 
 // SetGains changes g_v and g_f (dB, clamped to −60..24); the change is ramped
 // over the next frame.
 func (m *Mix) SetGains(voiceDB, floorDB float64) {
 	if !math.IsNaN(voiceDB) {
-		m.voiceGain.Store(math.Float64bits(audio.DBToGain(min(24, max(-60, voiceDB)))))
+		m.voiceGain.Store(math.Float64bits(audio.DBToGain(min(MaxGainDB, max(MinGainDB, voiceDB)))))
 	}
 	if !math.IsNaN(floorDB) {
-		m.floorGain.Store(math.Float64bits(audio.DBToGain(min(24, max(-60, floorDB)))))
+		m.floorGain.Store(math.Float64bits(audio.DBToGain(min(MaxGainDB, max(MinGainDB, floorDB)))))
 	}
 }
+
+// Bounds of the live controls, in dB: the configuration, SetDuckDepth,
+// SetGains and the producer's API hold to them.
+const (
+	MinDuckDB, MaxDuckDB = -60.0, 0.0
+	MinGainDB, MaxGainDB = -60.0, 24.0
+)
 
 // Settings are a mix's live controls as requested (the mix glides to them).
 type Settings struct {
@@ -261,9 +268,6 @@ func (m *Mix) Settings() Settings {
 		FloorGainDB: audio.GainToDB(math.Float64frombits(m.floorGain.Load())),
 	}
 }
-
-// IsFloor says whether this is the floor rendition (no voice, no ducking).
-func (m *Mix) IsFloor() bool { return m.cfg.Floor }
 
 // Process mixes, limits, meters, encodes and publishes the frame at pts.
 // floor holds the floor bed for this tick (nil or short = silence for the

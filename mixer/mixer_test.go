@@ -361,7 +361,4 @@ func TestSettingsReportWhatWasSet(t *testing.T) {
 	if s := m.Settings(); s.DuckDB != -20 || math.Abs(s.VoiceGainDB+3) > 1e-6 || math.Abs(s.FloorGainDB-6) > 1e-6 {
 		t.Fatalf("after setting -20/-3/6: %+v", s)
 	}
-	if m.IsFloor() {
-		t.Error("a language mix calls itself the floor")
-	}
 }

@@ -71,10 +71,7 @@ func (p *Program) WriteFloorPacket(samples []float32, packet []byte) {
 	}
 	buf := p.pool.Get().(*floorFrame)
 	copy(buf.pcm[:], samples)
-	buf.packet = append(buf.packet[:0], packet...)
-	if packet == nil {
-		buf.packet = buf.packet[:0:0]
-	}
+	buf.packet = append(buf.packet[:0], packet...) // empty: no packet (Run passes nil)
 	select {
 	case p.floorQ <- buf:
 	default:

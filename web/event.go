@@ -47,9 +47,8 @@ type Rendition struct {
 
 // EventStats is a snapshot of an event's counters.
 type EventStats struct {
-	Ticks, SilentTicks, LateTicks uint64
-	FloorFrames, FloorDropped     uint64
-	IngestRestarts                uint64
+	mixer.ProgramStats // the program clock's ticks and floor frames
+	IngestRestarts     uint64
 	// OutputDropped counts packets lost by the HLS output of each language.
 	OutputDropped map[string]uint64
 }

@@ -14,12 +14,7 @@ import (
 	"tolk/internal/media"
 	"tolk/internal/store"
 	"tolk/interpreter"
-)
-
-// Bounds of the live controls (PATCH /api/events/{event}/languages/{lang}).
-const (
-	minDuckDB, maxDuckDB = -60.0, 0.0
-	minGainDB, maxGainDB = -60.0, 24.0
+	"tolk/mixer"
 )
 
 // LanguageSettings are a language's live controls.
@@ -101,7 +96,7 @@ func languageStatus(st *eventState, rd Rendition) (LanguageStatus, bool) {
 		Frames:  m.Stats().Frames,
 		Outputs: []media.TrackStats{m.Packets().Stats(), m.PCM().Stats()},
 	}
-	if !m.IsFloor() {
+	if !rd.Floor {
 		d, g := round(set.DuckDB), round(set.VoiceGainDB)
 		ls.Settings.DuckDB, ls.Settings.VoiceGainDB = &d, &g
 	}
@@ -166,9 +161,9 @@ func (p languagePatch) check(floor bool) error {
 		}
 		return nil
 	}
-	return errors.Join(in("duck_db", p.DuckDB, minDuckDB, maxDuckDB),
-		in("voice_gain_db", p.VoiceGainDB, minGainDB, maxGainDB),
-		in("floor_gain_db", p.FloorGainDB, minGainDB, maxGainDB))
+	return errors.Join(in("duck_db", p.DuckDB, mixer.MinDuckDB, mixer.MaxDuckDB),
+		in("voice_gain_db", p.VoiceGainDB, mixer.MinGainDB, mixer.MaxGainDB),
+		in("floor_gain_db", p.FloorGainDB, mixer.MinGainDB, mixer.MaxGainDB))
 }
 
 func (s *Server) handleLanguagePatch(w http.ResponseWriter, r *http.Request) {
@@ -194,7 +189,7 @@ func (s *Server) handleLanguagePatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `body must be {"duck_db", "voice_gain_db", "floor_gain_db"} (numbers, dB): `+err.Error())
 		return
 	}
-	if err := p.check(m.IsFloor()); err != nil {
+	if err := p.check(rd.Floor); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -306,15 +301,11 @@ func (s *Server) handleSignals(w http.ResponseWriter, r *http.Request) {
 	}()
 	ping := time.NewTicker(15 * time.Second)
 	defer ping.Stop()
-	type signalMsg struct {
-		Type string `json:"type"`
-		interpreter.Signal
-	}
 	for {
 		select {
 		case sig := <-merged:
 			_ = ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			if err := ws.WriteJSON(signalMsg{Type: "signal", Signal: sig}); err != nil {
+			if err := ws.WriteJSON(interpreter.SignalMsg{Type: "signal", Signal: sig}); err != nil {
 				return
 			}
 		case <-ping.C:

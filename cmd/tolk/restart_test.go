@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,29 +31,10 @@ type liveCue struct {
 	Start, End float64 // program seconds of the run
 }
 
-// lockedBuffer collects a process's output; it may be read while the
-// process still writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // serveRun is one run of the real binary's `tolk serve`.
 type serveRun struct {
 	cmd    *exec.Cmd
-	stderr lockedBuffer
+	stderr audiotest.LockedBuffer
 	base   string // http://host:port
 }
 

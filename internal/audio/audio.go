@@ -74,6 +74,13 @@ func RMS(samples []float32) float64 {
 	return math.Sqrt(s / float64(len(samples)))
 }
 
+// SilenceDB is the floor of every level reading: digital silence reads this
+// instead of −Inf so readings stay plain numbers (JSON, Prometheus).
+const SilenceDB = -120.0
+
+// LevelDB is the RMS level of samples in dBFS, never below SilenceDB.
+func LevelDB(samples []float32) float64 { return max(SilenceDB, GainToDB(RMS(samples))) }
+
 // Peak returns the largest absolute sample value (linear).
 func Peak(samples []float32) float64 {
 	var p float32

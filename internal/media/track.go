@@ -52,9 +52,6 @@ func NewTrack[T any](name string) *Track[T] {
 	return &Track[T]{name: name, readers: map[*Reader[T]]struct{}{}}
 }
 
-// Name is the track's name.
-func (t *Track[T]) Name() string { return t.name }
-
 // Read attaches a reader with a queue of size values (at least 1); name says
 // who reads, in stats. On a closed track the reader's channel is already
 // closed.

@@ -30,7 +30,6 @@ const (
 	micSkipWindow    = 25                     // ticks (0.5 s) over which the depth minimum is taken
 	micQuietSkipGap  = 5                      // ticks between skips of quiet packets
 	micStreamJump    = 96000                  // 2 s off the expected timestamp ⇒ a new stream
-	micSilenceDB     = -120.0                 // level of a silent or missing frame
 	micQuietDB       = -50.0                  // frames below this may be trimmed to lower latency
 	micPCMCap        = audio.FrameSamples + micMaxPacket
 	micMaxSteps      = audio.FrameSamples / micMinFrame
@@ -158,7 +157,7 @@ func NewMic(clock audio.Clock) (*Mic, error) {
 	m := &Mic{clock: clock, epoch: clock.Now(), dec: dec, data: make([]byte, micSlots*micMaxPayload)}
 	m.jit.reset()
 	m.target.Store(micInitialTarget)
-	m.level.Store(math.Float64bits(micSilenceDB))
+	m.level.Store(math.Float64bits(audio.SilenceDB))
 	return m, nil
 }
 
@@ -305,7 +304,7 @@ func (m *Mic) ReadPacket(pts int64) (audio.Frame, []byte, bool) {
 	}
 	if !ok {
 		m.fifo.Store(int64(m.n))
-		m.level.Store(math.Float64bits(micSilenceDB))
+		m.level.Store(math.Float64bits(audio.SilenceDB))
 		return audio.Frame{}, nil, false
 	}
 	decoded := true
@@ -323,7 +322,7 @@ func (m *Mic) ReadPacket(pts int64) (audio.Frame, []byte, bool) {
 	copy(m.out[:], m.pcm[:audio.FrameSamples])
 	m.n = copy(m.pcm[:], m.pcm[audio.FrameSamples:m.n])
 	m.fifo.Store(int64(m.n))
-	m.level.Store(math.Float64bits(max(micSilenceDB, audio.GainToDB(audio.RMS(m.out[:])))))
+	m.level.Store(math.Float64bits(audio.LevelDB(m.out[:])))
 	return audio.Frame{PTS: pts, Samples: m.out[:]}, packet, true
 }
 

@@ -342,13 +342,8 @@ func (e *Event) floorSource() (ingest.Source, error) {
 
 // Stats returns the event's counters.
 func (e *Event) Stats() Stats {
-	ps := e.program.Stats()
 	s := Stats{
-		Ticks:          ps.Ticks,
-		SilentTicks:    ps.SilentTicks,
-		LateTicks:      ps.LateTicks,
-		FloorFrames:    ps.FloorFrames,
-		FloorDropped:   ps.FloorDropped,
+		ProgramStats:   e.program.Stats(),
 		IngestRestarts: e.restarts.Load(),
 		OutputDropped:  map[string]uint64{},
 	}

@@ -1,13 +1,11 @@
 package event
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -172,7 +170,7 @@ func TestFileFloorEnds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs audiotest.LockedBuffer
 	ev, err := New(cfg, Options{Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -197,24 +195,6 @@ func TestFileFloorEnds(t *testing.T) {
 	if !strings.Contains(logs.String(), "floor ended") {
 		t.Errorf("the log does not say the floor ended:\n%s", logs.String())
 	}
-}
-
-// lockedBuffer is a log destination safe to read while the event writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // TestOutputsShareTheProgramTimeline: the program's first tick fixes the

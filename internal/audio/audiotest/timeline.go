@@ -61,11 +61,8 @@ func NewTap(c <-chan media.Unit) *Tap {
 	return tp
 }
 
-// Add places samples at program time pts (for taps fed by hand, such as
-// decoded RTP placed by its timestamp). Samples before the tap's start or
+// add places samples at program time pts; samples before the tap's start or
 // already held are ignored.
-func (tp *Tap) Add(pts int64, samples []float32) { tp.add(pts, samples) }
-
 func (tp *Tap) add(pts int64, samples []float32) {
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
