@@ -111,7 +111,7 @@ func (s *Server) handleBoothWS(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.untrack(ws)
 	err = serveBoothSession(ws, boothSessionConfig{
-		API: s.api, Cert: s.cert, Booth: booth, Feeds: st.feeds, Clock: audio.SystemClock{},
+		API: s.api, Cert: s.cert, Booth: booth, Feeds: st.ev.BoothFeeds(), Clock: audio.SystemClock{},
 		Log: s.log.With("event", ev.ID()), Member: interpreter.Person{ID: tok.ID, Name: tok.Name},
 		Welcome: wel, Relays: relays, Mics: &st.mics,
 	})

@@ -19,7 +19,7 @@ func TestFeedsEncodeRelayOnlyWhileUsed(t *testing.T) {
 	}
 	defer v.Close()
 	floor := media.NewTrack[media.Unit]("floor/opus")
-	f, err := newBoothFeeds(floor.Read("test", 1), map[string]*interpreter.Voice{"fr": v})
+	f, err := NewBoothFeeds(floor.Read("test", 1), map[string]*interpreter.Voice{"fr": v})
 	if err != nil {
 		t.Fatal(err)
 	}

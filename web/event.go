@@ -27,6 +27,10 @@ type Event interface {
 	Voice(tag string) (*interpreter.Voice, bool)
 	CaptionFeed(tag string) (*captions.Pipeline, bool)
 	Subtitles(tag string) (*hls.Subtitles, bool)
+	// Listeners is a language's WebRTC output, which WHEP sessions take.
+	Listeners(tag string) (*ListenerTrack, bool)
+	// BoothFeeds are what booth sessions hear: the floor and the relays.
+	BoothFeeds() *BoothFeeds
 	// HLS serves the event's LL-HLS below /hls/{event}/.
 	HLS() http.Handler
 	// WriteFloorPacket takes one 20 ms floor frame from WHIP: the decoded

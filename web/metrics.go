@@ -53,8 +53,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			counter(descDropped, n, id, lang, "hls")
 		}
 		for lang, l := range st.langs {
-			counter(descDropped, l.sub.Dropped(), id, lang, "webrtc")
-			ch <- prometheus.MustNewConstMetric(descListeners, prometheus.GaugeValue, float64(l.count.Load()), id, lang)
+			counter(descDropped, l.out.Stats().Dropped, id, lang, "webrtc")
+			ch <- prometheus.MustNewConstMetric(descListeners, prometheus.GaugeValue, float64(l.out.Listeners()), id, lang)
 		}
 		pubs := 0.0
 		if st.whip != nil {

@@ -101,7 +101,7 @@ func languageStatus(st *eventState, rd Rendition) (LanguageStatus, bool) {
 		ls.Settings.DuckDB, ls.Settings.VoiceGainDB = &d, &g
 	}
 	if l, ok := st.langs[rd.Tag]; ok {
-		ls.WebRTCListeners = l.count.Load()
+		ls.WebRTCListeners = l.out.Listeners()
 	}
 	if v, ok := st.ev.Voice(rd.Tag); ok {
 		db := round(v.LevelDB())

@@ -66,7 +66,6 @@ type eventState struct {
 	ev    Event
 	whip  *whipIngest
 	langs map[string]*whepLang
-	feeds *boothFeeds // what the booths hear: the floor and the relays
 	mics  micRegistry // the booths' microphones now
 }
 
@@ -108,7 +107,8 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// AddEvent makes an event reachable and attaches its WebRTC outputs.
+// AddEvent makes an event reachable. Its outputs are its own (the event
+// attaches every reader); the server adds the sessions that take them.
 func (s *Server) AddEvent(ev Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -117,29 +117,18 @@ func (s *Server) AddEvent(ev Event) error {
 	}
 	st := &eventState{ev: ev, langs: map[string]*whepLang{}}
 	for _, r := range ev.Renditions() {
-		m, _ := ev.Mix(r.Tag)
-		l, err := newWhepLang(r.Tag, m, s.log.With("event", ev.ID(), "lang", r.Tag))
-		if err != nil {
-			for _, l := range st.langs {
-				l.close()
-			}
-			return err
+		out, ok := ev.Listeners(r.Tag)
+		if !ok {
+			return fmt.Errorf("event %q has no listener track for %q", ev.ID(), r.Tag)
 		}
-		st.langs[r.Tag] = l
+		st.langs[r.Tag] = newWhepLang(out)
 	}
-	feeds, err := newEventFeeds(ev)
-	if err != nil {
-		for _, l := range st.langs {
-			l.close()
-		}
-		return err
-	}
-	st.feeds = feeds
 	s.events[ev.ID()] = st
 	return nil
 }
 
-// Close ends every WebRTC session and output writer. Events are closed by their owner.
+// Close ends every WebRTC session. Events, and their outputs, are closed by
+// their owner.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
@@ -157,7 +146,6 @@ func (s *Server) Close() {
 		for _, l := range st.langs {
 			l.close()
 		}
-		st.feeds.Close()
 	}
 }
 

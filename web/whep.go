@@ -1,20 +1,14 @@
 package web
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
-	"tolk/internal/media"
 	"tolk/internal/rtc"
-	"tolk/mixer"
 )
 
 const (
@@ -22,56 +16,37 @@ const (
 	negotiateTimeout = 10 * time.Second
 	// connectTimeout closes a session whose peer never completes ICE and DTLS.
 	connectTimeout = 20 * time.Second
-	// listenerQueue bounds the packets waiting for a language's track writer.
-	listenerQueue = 50
 )
 
-// whepLang serves one language to every WHEP listener: the mix's packets are
-// written once to a shared track, and pion copies them to each peer, so a
-// listener costs no encoding.
+// whepLang is one language's WHEP sessions on its listener track.
 type whepLang struct {
-	log   *slog.Logger
-	track *webrtc.TrackLocalStaticRTP
-	sub   *media.Reader[media.Unit]
-	done  chan struct{}
+	out *ListenerTrack
 
 	mu       sync.Mutex
 	sessions map[string]*webrtc.PeerConnection
-	count    atomic.Int64
 }
 
-func newWhepLang(tag string, m *mixer.Mix, log *slog.Logger) (*whepLang, error) {
-	track, err := webrtc.NewTrackLocalStaticRTP(rtc.OpusCodec, "audio-"+tag, "tolk-"+tag)
-	if err != nil {
-		return nil, fmt.Errorf("whep track %s: %w", tag, err)
-	}
-	l := &whepLang{log: log, track: track, sub: m.Packets().Read("whep", listenerQueue),
-		done: make(chan struct{}), sessions: map[string]*webrtc.PeerConnection{}}
-	go l.run()
-	return l, nil
+func newWhepLang(out *ListenerTrack) *whepLang {
+	return &whepLang{out: out, sessions: map[string]*webrtc.PeerConnection{}}
 }
 
-// run forwards the mix to the shared track; it exits when the subscription closes.
-func (l *whepLang) run() {
-	defer close(l.done)
-	var seq uint16
-	rtc.WriteUnits(l.sub, l.track, &seq, func() bool { return l.count.Load() == 0 }, func(err error) {
-		if !errors.Is(err, context.Canceled) {
-			l.log.Debug("whep write", "err", err)
-		}
-	})
-}
-
+// close ends every session; the track is the event's to close.
 func (l *whepLang) close() {
-	l.sub.Close()
-	<-l.done
 	l.mu.Lock()
 	pcs := l.sessions
 	l.sessions = map[string]*webrtc.PeerConnection{}
 	l.mu.Unlock()
 	for _, pc := range pcs {
+		l.out.listeners.Add(-1)
 		_ = pc.Close()
 	}
+}
+
+func (l *whepLang) add(id string, pc *webrtc.PeerConnection) {
+	l.mu.Lock()
+	l.sessions[id] = pc
+	l.mu.Unlock()
+	l.out.listeners.Add(1)
 }
 
 func (l *whepLang) remove(id string) bool {
@@ -80,7 +55,7 @@ func (l *whepLang) remove(id string) bool {
 	delete(l.sessions, id)
 	l.mu.Unlock()
 	if ok {
-		l.count.Add(-1)
+		l.out.listeners.Add(-1)
 		_ = pc.Close()
 	}
 	return ok
@@ -105,7 +80,7 @@ func (s *Server) handleWHEPPost(w http.ResponseWriter, r *http.Request) {
 	}
 	total := int64(0)
 	for _, x := range st.langs {
-		total += x.count.Load()
+		total += x.out.Listeners()
 	}
 	if total >= int64(s.maxL) {
 		writeError(w, http.StatusServiceUnavailable, "this event has as many listeners as it can take; use HLS")
@@ -116,7 +91,7 @@ func (s *Server) handleWHEPPost(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "could not create a peer connection")
 		return
 	}
-	sender, err := pc.AddTrack(l.track)
+	sender, err := pc.AddTrack(l.out.track)
 	if err != nil {
 		_ = pc.Close()
 		writeError(w, http.StatusInternalServerError, "could not add the audio track")
@@ -127,10 +102,7 @@ func (s *Server) handleWHEPPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := randomID()
-	l.mu.Lock()
-	l.sessions[id] = pc
-	l.mu.Unlock()
-	l.count.Add(1)
+	l.add(id, pc)
 
 	connected := make(chan struct{})
 	var once sync.Once

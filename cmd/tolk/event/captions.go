@@ -15,7 +15,6 @@ import (
 	"tolk/captions/sphinx"
 	"tolk/internal/audio"
 	"tolk/internal/config"
-	"tolk/internal/media"
 	"tolk/web/hls"
 )
 
@@ -92,36 +91,6 @@ func (e *Event) newCaptions(recs map[string]captions.Recognizer, sink captions.C
 			Default: r.Floor, URI: "subs/" + r.Tag + "/index.m3u8"})
 	}
 	return subs
-}
-
-// startCaptions connects each pipeline to its clean audio (the floor, or the
-// booth's voice, never the mix) and its cues to the WebVTT rendition.
-func (e *Event) startCaptions() {
-	for tag, c := range e.captions {
-		var source *media.Reader[media.Unit] // the clean audio recognized
-		if v, ok := e.voices[tag]; ok {
-			source = v.PCM().Read("captions", 250)
-		} else {
-			source = e.mixes[tag].PCM().Read("captions", 250)
-		}
-		e.outputs.Add(2)
-		go func() { // ends when the source hub closes
-			defer e.outputs.Done()
-			// Each frame is a fresh copy, handed over to the pipeline.
-			for f := range source.C {
-				c.pipeline.Write(audio.Frame{PTS: f.PTS, Samples: f.PCM})
-			}
-		}()
-		cues := c.pipeline.Cues().Read("webvtt", 64)
-		go func() { // ends when the pipeline closes
-			defer e.outputs.Done()
-			for cue := range cues.C {
-				if cue.Final {
-					c.subs.Add(cue.Start, cue.End, cue.Text)
-				}
-			}
-		}()
-	}
 }
 
 // CaptionFeed returns a language's live cues (partial and final), if it has captions.

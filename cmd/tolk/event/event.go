@@ -1,8 +1,9 @@
 // Package event composes one live event at the top of the house: the floor
 // source, the program clock and timeline, a mix per language, the booths,
-// the recognizers and the outputs that are not tied to a network session
-// (LL-HLS, WebVTT, the cue store). Nothing below imports it: web serves it
-// through web.Event, and its WebRTC sessions attach there.
+// the recognizers and every output (outputs.go: LL-HLS, WebVTT, the WebRTC
+// listener tracks and booth feeds, the recognizers' audio). Nothing below
+// imports it: web serves it through web.Event and adds the network sessions
+// that take its outputs.
 package event
 
 import (
@@ -25,11 +26,6 @@ import (
 	"tolk/mixer"
 	"tolk/web"
 	"tolk/web/hls"
-)
-
-const (
-	// outputQueue bounds each output's backlog of encoded packets (≈ 1 s).
-	outputQueue = 50
 )
 
 // Options are the event's dependencies.
@@ -70,7 +66,7 @@ type Event struct {
 	mixes      map[string]*mixer.Mix
 	order      []*mixer.Mix
 	hls        *hls.Muxer
-	hlsSubs    map[string]*media.Reader[media.Unit]
+	out        outputs
 	captions   map[string]*captionLang
 	subDelay   time.Duration
 	recs       map[string]captions.Recognizer
@@ -79,10 +75,9 @@ type Event struct {
 
 	program *mixer.Program // the clock that ticks every mix
 
-	cancel  context.CancelFunc
-	inputs  sync.WaitGroup // the clock and the floor source
-	outputs sync.WaitGroup // one writer per output
-	closed  sync.Once
+	cancel context.CancelFunc
+	inputs sync.WaitGroup // the clock and the floor source
+	closed sync.Once
 
 	restarts   atomic.Uint64
 	floorEnded atomic.Bool // the floor source ended for good
@@ -101,7 +96,6 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		clock:    opts.Clock,
 		log:      opts.Log.With("event", cfg.ID),
 		mixes:    map[string]*mixer.Mix{},
-		hlsSubs:  map[string]*media.Reader[media.Unit]{},
 		timeline: media.NewTimeline(),
 	}
 
@@ -171,10 +165,11 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		return nil, fmt.Errorf("hls: %w", err)
 	}
 	e.hls = h
-	for _, r := range e.renditions {
-		e.hlsSubs[r.Tag] = e.mixes[r.Tag].Packets().Read("hls", outputQueue)
-	}
 	if err := e.newBooths(); err != nil {
+		e.Close()
+		return nil, err
+	}
+	if err := e.attachOutputs(); err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -287,25 +282,12 @@ func (e *Event) Start() error {
 		cancel()
 		return err
 	}
-	for _, r := range e.renditions {
-		sub := e.hlsSubs[r.Tag]
-		e.outputs.Add(1)
-		go func(tag string) {
-			defer e.outputs.Done()
-			// Exits when the mix closes its hub.
-			for p := range sub.C {
-				if err := e.hls.WriteOpus(tag, p.PTS, p.Payload); err != nil {
-					e.log.Warn("hls write", "lang", tag, "err", err)
-				}
-			}
-		}(r.Tag)
-	}
+	e.runOutputs()
 	e.inputs.Add(1)
 	go func() {
 		defer e.inputs.Done()
 		e.program.Run(ctx)
 	}()
-	e.startCaptions()
 	if src != nil {
 		e.inputs.Add(1)
 		go func() {
@@ -347,7 +329,7 @@ func (e *Event) Stats() Stats {
 		IngestRestarts: e.restarts.Load(),
 		OutputDropped:  map[string]uint64{},
 	}
-	for tag, sub := range e.hlsSubs {
+	for tag, sub := range e.out.hls {
 		s.OutputDropped[tag] = sub.Dropped()
 	}
 	return s
@@ -370,7 +352,7 @@ func (e *Event) Close() error {
 			v.Close() // ends the relay feeds and the captions' sources
 		}
 		e.closeCaptions()
-		e.outputs.Wait()
+		e.closeOutputs()
 		if e.hls != nil { // nil when New failed before building it
 			e.hls.Close()
 		}
