@@ -60,6 +60,16 @@ type PipelineStats struct {
 	LastError string
 	// Cues counts final cues published.
 	Cues uint64
+	// Running is true while a recognizer stream is open.
+	Running bool
+	// LastCue is the text of the latest final cue, LastCueAt when it was
+	// published (zero before any).
+	LastCue   string
+	LastCueAt time.Time
+	// LagMS is how far the latest final cue trailed the audio: the program
+	// time of the last frame given to the stream, less the cue's end, when
+	// the cue was published.
+	LagMS float64
 }
 
 // Timing of the pipeline's supervision, in clock time.
@@ -106,10 +116,17 @@ type Pipeline struct {
 	// voiced is the audio (in samples) of sound given to the stream since
 	// its last result.
 	voiced atomic.Int64
+	// running is true while a stream is open; fed is the program time just
+	// after the last frame given to it.
+	running atomic.Bool
+	fed     atomic.Int64
 
-	mu      sync.Mutex
-	lastErr string
-	seen    Health // the running stream's health as last folded in
+	mu        sync.Mutex
+	lastErr   string
+	seen      Health // the running stream's health as last folded in
+	lastCue   string
+	lastCueAt time.Time
+	lagMS     float64
 }
 
 // NewPipeline starts the caption pipeline for one language of an event. lang
@@ -162,13 +179,13 @@ func (p *Pipeline) Cues() *media.Track[Cue] { return p.out }
 // Stats returns the pipeline's counters.
 func (p *Pipeline) Stats() PipelineStats {
 	p.mu.Lock()
-	last := p.lastErr
-	p.mu.Unlock()
+	defer p.mu.Unlock()
 	return PipelineStats{
 		Backend: p.rec != nil,
 		Frames:  p.nFrames.Load(), Dropped: p.dropped.Load(), Lost: p.lost.Load(),
-		Restarts: p.restarts.Load(), Errors: p.errs.Load(), Stalls: p.stalls.Load(), LastError: last,
-		Cues: p.cues.Load(),
+		Restarts: p.restarts.Load(), Errors: p.errs.Load(), Stalls: p.stalls.Load(), LastError: p.lastErr,
+		Cues: p.cues.Load(), Running: p.running.Load(),
+		LastCue: p.lastCue, LastCueAt: p.lastCueAt, LagMS: p.lagMS,
 	}
 }
 
@@ -285,7 +302,9 @@ func (p *Pipeline) session(st Stream, scancel context.CancelFunc) (healthy bool)
 	p.seen = Health{}
 	p.mu.Unlock()
 	go p.read(st, done, stop, &got)
+	p.running.Store(true)
 	defer func() {
+		p.running.Store(false)
 		stop()
 		<-done
 		p.foldHealth(st)
@@ -317,6 +336,7 @@ func (p *Pipeline) session(st Stream, scancel context.CancelFunc) (healthy bool)
 				return
 			}
 			p.nFrames.Add(1)
+			p.fed.Store(f.PTS + int64(len(f.Samples)))
 			if audio.RMS(f.Samples) > voicedRMS &&
 				p.voiced.Add(int64(len(f.Samples))) > audio.Samples(stallAudio) {
 				p.fail(fmt.Errorf("no result after %v of sound", stallAudio))
@@ -379,6 +399,10 @@ func (p *Pipeline) handle(r Result) (live bool) {
 			}
 		}
 		p.cues.Add(1)
+		p.mu.Lock()
+		p.lastCue, p.lastCueAt = c.Text, p.clock.Now()
+		p.lagMS = float64(max(p.fed.Load()-c.End, 0)) * 1000 / audio.SampleRate
+		p.mu.Unlock()
 		p.out.Write(c)
 	}
 	if partial != nil {

@@ -145,6 +145,13 @@ func TestPipelineScripted(t *testing.T) {
 	if !s.Backend || s.Frames != 250 || s.Dropped != 0 || s.Restarts != 0 || s.Errors != 0 || s.Cues != 2 {
 		t.Fatalf("stats %+v", s)
 	}
+	// The console shows the last cue and how far cues trail the audio.
+	if s.LastCue != "thank you" || s.LastCueAt.IsZero() || s.Running {
+		t.Fatalf("last cue %q at %v, running %v after close", s.LastCue, s.LastCueAt, s.Running)
+	}
+	if end := finals[1].End; s.LagMS <= 0 || s.LagMS > float64(ms(5000)-end)*1000/audio.SampleRate {
+		t.Fatalf("lag %.0f ms for a cue ending at %d of 5 s of audio", s.LagMS, end)
+	}
 }
 
 // flaky refuses its first opens and fails its first streams after a few frames.

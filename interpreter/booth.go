@@ -257,6 +257,51 @@ func (b *Booth) Do(id string, conn Conn, a Action) error {
 	})
 }
 
+// SetMuted mutes the booth (on) or releases it: while muted, its language
+// carries the floor at full level whoever is on air, and every member's page
+// says so. The producer's way to take a language back to the floor.
+func (b *Booth) SetMuted(on bool) {
+	_ = b.exec(func() error {
+		if b.st.muted == on {
+			return nil
+		}
+		b.st.muted = on
+		b.changed()
+		if on {
+			b.mix.ReleaseNow()
+		}
+		b.log.Info("booth muted by the producer", "lang", b.Lang, "muted", on)
+		return nil
+	})
+}
+
+// ProducerMsg is a message from the producer to a booth's pages.
+type ProducerMsg struct {
+	Type string    `json:"type"` // "producer"
+	Text string    `json:"text"`
+	At   time.Time `json:"at"`
+	// All is set on a notice sent to every booth of the event.
+	All bool `json:"all,omitempty"`
+}
+
+// Notice sends the producer's text to every connected member (all marks a
+// notice that went to every booth). It fails on a text that is empty or too
+// long, and on a closed booth.
+func (b *Booth) Notice(text string, all bool) error {
+	if err := checkText(text); err != nil {
+		return err
+	}
+	return b.exec(func() error {
+		msg := ProducerMsg{Type: "producer", Text: text, At: b.clock.Now().UTC(), All: all}
+		for _, m := range b.conns {
+			if m.conn != nil {
+				m.conn.Send(msg)
+			}
+		}
+		return nil
+	})
+}
+
 // SetDirectTake lets members take the channel without a handover.
 func (b *Booth) SetDirectTake(on bool) {
 	_ = b.exec(func() error {
@@ -270,11 +315,23 @@ func (b *Booth) SetDirectTake(on bool) {
 func (b *Booth) Snapshot() (Snapshot, error) {
 	var s Snapshot
 	err := b.exec(func() error {
-		s = b.st.snapshot()
-		s.PTS = b.pts
+		s = b.snapshot()
 		return nil
 	})
 	return s, err
+}
+
+// snapshot is the state as members and the producer see it: with the
+// program time it is mixed from and each connected member's input.
+func (b *Booth) snapshot() Snapshot {
+	s := b.st.snapshot()
+	s.PTS = b.pts
+	for i := range s.Members {
+		if m, ok := b.conns[s.Members[i].ID]; ok && m.conn != nil {
+			s.Members[i].Input = m.input
+		}
+	}
+	return s
 }
 
 func (b *Booth) person(id string) Person {
@@ -298,8 +355,7 @@ func (b *Booth) changed() {
 		}
 	}
 	b.pts = b.voice.set(sel)
-	snap := b.st.snapshot()
-	snap.PTS = b.pts
+	snap := b.snapshot()
 	for id, m := range b.conns {
 		if m.conn == nil {
 			continue

@@ -29,6 +29,8 @@ type Member struct {
 	Mic       bool   `json:"mic"`
 	Cough     bool   `json:"cough"`
 	OnAir     bool   `json:"on_air"`
+	// Input is what the member hears as source: "floor" or "relay:TAG".
+	Input string `json:"input,omitempty"`
 }
 
 // Handover is a pending offer of the channel from one member to another.
@@ -44,6 +46,9 @@ type Snapshot struct {
 	Handover   *Handover `json:"handover"`
 	Warning    *string   `json:"warning"`
 	DirectTake bool      `json:"direct_take"`
+	// Muted is set by the producer: the booth is not heard and its language
+	// carries the floor at full level, whoever is on air.
+	Muted bool `json:"muted"`
 	// PTS is the program time (48 kHz samples) of the first tick that mixes
 	// this state, to within one tick: where a handover, a cough or a leave
 	// falls on the program's timeline.
@@ -61,6 +66,7 @@ type state struct {
 	onAir      string
 	handover   *Handover
 	directTake bool
+	muted      bool
 }
 
 func newState() *state { return &state{members: map[string]*Member{}} }
@@ -207,17 +213,18 @@ func (s *state) partnerOf(id string) string {
 	return ""
 }
 
-// gate says whether the on-air voice is heard: on air, mic open, no cough.
+// gate says whether the on-air voice is heard: on air, mic open, no cough,
+// and the producer has not muted the booth.
 func (s *state) gate() (onAir string, open bool) {
 	m, ok := s.members[s.onAir]
 	if !ok {
 		return "", false
 	}
-	return s.onAir, m.Mic && !m.Cough
+	return s.onAir, m.Mic && !m.Cough && !s.muted
 }
 
 func (s *state) snapshot() Snapshot {
-	snap := Snapshot{DirectTake: s.directTake}
+	snap := Snapshot{DirectTake: s.directTake, Muted: s.muted}
 	open := 0
 	for _, id := range s.order {
 		m := *s.members[id]

@@ -187,6 +187,11 @@ func TestGate(t *testing.T) {
 	if _, open := s.gate(); open {
 		t.Fatal("cough does not mute")
 	}
+	s.cough("A", false)
+	s.muted = true
+	if id, open := s.gate(); id != "A" || open {
+		t.Fatal("the producer's mute does not close the gate")
+	}
 }
 
 func TestCheckText(t *testing.T) {
