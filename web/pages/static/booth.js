@@ -7,23 +7,48 @@
 // limiter that protects the ears. Every visible string comes from the message
 // catalog the server embeds in the page.
 //
-// This module starts the page; its parts live in booth/: page (elements,
-// messages, announcements), conn (WebSocket and ping), protocol (messages
-// from the server), state (the booth as the server tells it), render, chat,
-// controls, keys (shortcuts), audio (graph, meters, volumes), mic, media
-// (WebRTC), stats, captions (the floor's) and hook (window.tolkBooth).
+// This module starts the page and wires its parts, which live in booth/ and
+// import one another only downwards, never in a cycle:
+//   page       elements, messages, announcements, history (imports nothing here)
+//   state      the booth as the server tells it (page)
+//   captions   the floor's captions (page)
+//   audio      graph, meters, volumes (page, state)
+//   conn       WebSocket, reconnection and ping (page)
+//   mic        the microphone and the cough mute (audio, conn, page, state)
+//   media      WebRTC (audio, conn, mic, page)
+//   render     painting the booth (audio, conn, mic, page, state)
+//   chat       chat, producer messages, slow-down (conn, page, state)
+//   stats      the audio connection's statistics (conn, media)
+//   controls   the buttons and the cough (conn, mic, page, render, state)
+//   protocol   messages from the server (chat, conn, media, mic, page, render, state)
+//   keys       shortcuts (controls)
+//   hook       window.tolkBooth for the browser tests (reads most of the above)
+// What a lower part hands up (conn: a message, a drop, a ping, a refreshed
+// state; mic: a new track, a repaint) is wired here, with wireConn and
+// wireMic, before anything starts.
 
 import { bindVolumes, ensureGraph, resumeAudio } from './booth/audio.js';
 import { startFloorCaptions } from './booth/captions.js';
 import { bindChat } from './booth/chat.js';
-import { connect, markUnsupported, onlineAgain, paintRTT, refreshConn, ws } from './booth/conn.js';
+import { connect, markUnsupported, onlineAgain, paintRTT, refreshConn, wireConn, ws } from './booth/conn.js';
 import { bindControls } from './booth/controls.js';
 import { expose } from './booth/hook.js';
 import { bindKeys } from './booth/keys.js';
-import { closeMedia } from './booth/media.js';
-import { ensureMic } from './booth/mic.js';
+import { closeMedia, media, useMicTrack } from './booth/media.js';
+import { ensureMic, wireMic } from './booth/mic.js';
 import { ui } from './booth/page.js';
-import { fillInputs, paintBooth } from './booth/render.js';
+import { onMessage } from './booth/protocol.js';
+import { fillInputs, paintBooth, paintControls } from './booth/render.js';
+import { pollStats } from './booth/stats.js';
+
+wireConn({
+  message: onMessage,
+  dropped: closeMedia,
+  ping: pollStats,
+  refreshed: paintControls,
+  mediaState: () => (media ? media.state : null),
+});
+wireMic({ trackChanged: useMicTrack, paint: paintControls });
 
 bindChat();
 bindControls();

@@ -3,14 +3,31 @@
 // a level meter and a state line. Every visible string comes from the message
 // catalog the server embeds in the page; nothing is loaded from elsewhere.
 //
-// This module starts the page; its parts live in watch/: page (elements,
-// messages, the first choice of language and mode), status (the state line),
-// audio (graph and meter), session, hlsplayer, webrtc, controls, captions and
-// hook (window.tolkWatch). Shared helpers come from shared/.
+// This module starts the page and wires its parts, which live in watch/ and
+// import one another only downwards, never in a cycle (shared helpers come
+// from shared/):
+//   page       elements, messages, the first choice of language and mode
+//   status     the state line (page)
+//   audio      graph and meter (page)
+//   session    the sessions, their retries, the Play button (audio, page, status)
+//   hlsplayer  playing over LL-HLS (audio, page, session, status)
+//   webrtc     playing over WebRTC (page, session, status)
+//   captions   the caption picker and view (page, session, status)
+//   controls   Play, language, mode, volume (hlsplayer, page, session, status)
+//   hook       window.tolkWatch for the browser tests (audio, captions, session, status)
+// The session starts the players and the state line names the session's
+// language through what is wired here (usePlayers, statusLang).
 
 import { startCaptions } from './watch/captions.js';
 import { bindControls } from './watch/controls.js';
+import { startHLS } from './watch/hlsplayer.js';
 import { expose } from './watch/hook.js';
+import { playingLang, usePlayers } from './watch/session.js';
+import { statusLang } from './watch/status.js';
+import { startWebRTC } from './watch/webrtc.js';
+
+usePlayers({ webrtc: startWebRTC, hls: startHLS });
+statusLang(playingLang);
 
 bindControls();
 startCaptions();

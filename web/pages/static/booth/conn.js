@@ -1,13 +1,32 @@
 // The booth's connection: its state as the interpreter sees it, the
 // WebSocket to the server (docs/booth-protocol.md) with its reconnection,
 // and the ping that measures the round trip and finds a dead socket.
+//
+// It is the transport under the booth's features and imports none of them:
+// what it hands up (messages, a drop, each ping, a refreshed state) and the
+// audio connection's state it reads come in through wireConn.
 
 import { backoff, wsURL } from '../shared/net.js';
-import { closeMedia, media } from './media.js';
 import { PING_MS, PONG_LOSS, config, record, say, setText, t, ui } from './page.js';
-import { onMessage } from './protocol.js';
-import { paintControls } from './render.js';
-import { pollStats } from './stats.js';
+
+// ---- what the connection hands up ------------------------------------------------
+// booth.js wires these before the first connect: message (the data of each
+// message from the server), dropped (the socket ended: close the audio),
+// ping (each ping sent: poll the statistics), refreshed (the state was
+// refreshed: repaint what depends on it) and mediaState (the audio
+// connection's state, null without one).
+
+const hooks = {
+  message: () => {},
+  dropped: () => {},
+  ping: () => {},
+  refreshed: () => {},
+  mediaState: () => null,
+};
+
+export function wireConn(h) {
+  Object.assign(hooks, h);
+}
 
 // ---- connection state --------------------------------------------------------
 // connecting → connected (socket welcomed and audio flowing) → reconnecting
@@ -39,11 +58,11 @@ const connKeys = {
 function deriveConn() {
   if (fatal) return ['error', fatal];
   if (replaced) return ['replaced', ''];
-  const mediaUp = media && media.state === 'connected';
-  if (wsOpen && welcomed && mediaUp) return ['connected', ''];
+  const mediaState = hooks.mediaState();
+  if (wsOpen && welcomed && mediaState === 'connected') return ['connected', ''];
   let reason = '';
   if (!wsOpen) reason = lastClose ? t('booth.error.network') : '';
-  else if (media && (media.state === 'failed' || media.state === 'disconnected')) reason = t('booth.error.media');
+  else if (mediaState === 'failed' || mediaState === 'disconnected') reason = t('booth.error.media');
   return [everConnected || wsAttempts > 0 ? 'reconnecting' : 'connecting', reason];
 }
 
@@ -61,7 +80,7 @@ export function refreshConn() {
   paintConn();
   ui.reconnect.hidden = s !== 'replaced' && s !== 'error';
   document.documentElement.dataset.state = s;
-  paintControls();
+  hooks.refreshed();
 }
 
 function paintConn() {
@@ -109,7 +128,7 @@ export function connect() {
     refreshConn();
   });
   sock.addEventListener('message', (ev) => {
-    if (ws === sock) onMessage(ev.data);
+    if (ws === sock) hooks.message(ev.data);
   });
   sock.addEventListener('close', (ev) => {
     if (ws === sock) dropped(sock, ev.code, opened);
@@ -123,7 +142,7 @@ export async function dropped(sock, code, opened) {
   wsOpen = false;
   welcomed = false;
   stopPing();
-  closeMedia();
+  hooks.dropped();
   lastClose = { code, opened, at: Math.round(performance.now()) };
   try {
     sock.close();
@@ -246,7 +265,7 @@ function startPing() {
     }
     unanswered++;
     send({ type: 'ping', t: Math.round(performance.now() * 1000) / 1000 });
-    pollStats();
+    hooks.ping();
   };
   tick();
   pingTimer = window.setInterval(tick, PING_MS);

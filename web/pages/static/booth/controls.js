@@ -2,7 +2,7 @@
 // picker, and the cough key that mutes while held.
 
 import { reconnectNow, send } from './conn.js';
-import { mic } from './mic.js';
+import { coughHeld, holdCough, mic } from './mic.js';
 import { record, ui } from './page.js';
 import { enabled } from './render.js';
 import { booth, handoverRole, isMe, myMic } from './state.js';
@@ -26,9 +26,8 @@ function click(btn, type) {
 }
 
 // Cough: mute while held, by pointer, by the button's own keys, or by C.
-// The track is muted here as well as on the server, so a cough never
-// depends on how fast the message travels.
-export let coughHeld = false;
+// The track is muted here (mic.js) as well as on the server, so a cough
+// never depends on how fast the message travels.
 const coughBy = new Set();
 
 export function cough(source, down) {
@@ -38,8 +37,7 @@ export function cough(source, down) {
   } else coughBy.delete(source);
   const held = coughBy.size > 0;
   if (held === coughHeld) return;
-  coughHeld = held;
-  if (mic.track) mic.track.enabled = !held;
+  holdCough(held);
   ui.cough.setAttribute('aria-pressed', held ? 'true' : 'false');
   send({ type: 'cough', down: held });
   record({ kind: 'cough', down: held });

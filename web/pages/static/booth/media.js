@@ -86,6 +86,12 @@ function newMedia(session) {
   return m;
 }
 
+// useMicTrack gives the microphone's track, or its absence, to the sender
+// that carries it.
+export function useMicTrack() {
+  if (media && media.micSender) media.micSender.replaceTrack(mic.track).catch(() => {});
+}
+
 export function closeMedia() {
   if (!media) return;
   const m = media;

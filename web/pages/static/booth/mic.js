@@ -1,15 +1,35 @@
 // The interpreter's microphone. It goes out raw (no echo cancellation, noise
-// suppression or gain control); its meter reads it without sidetone.
+// suppression or gain control); its meter reads it without sidetone. A held
+// cough mutes its track.
 
 import { chains, ctx, ensureGraph } from './audio.js';
 import { send } from './conn.js';
-import { coughHeld } from './controls.js';
-import { media } from './media.js';
 import { record, say, setText, t, ui } from './page.js';
-import { paintControls } from './render.js';
 import { booth, myMic } from './state.js';
 
 export const mic = { stream: null, track: null, error: '', pending: null };
+
+// What the microphone hands up, wired by booth.js: trackChanged (the track
+// came or went: give it to the audio connection) and paint (repaint the
+// controls that depend on it).
+const hooks = {
+  trackChanged: () => {},
+  paint: () => {},
+};
+
+export function wireMic(h) {
+  Object.assign(hooks, h);
+}
+
+// The track is muted here while a cough is held, as well as on the server,
+// so a cough never depends on how fast the message travels (controls.js
+// holds it).
+export let coughHeld = false;
+
+export function holdCough(held) {
+  coughHeld = held;
+  if (mic.track) mic.track.enabled = !held;
+}
 
 const MIC_CONSTRAINTS = {
   echoCancellation: false,
@@ -49,7 +69,7 @@ export function ensureMic(retry) {
           // the floor back for the listeners.
           if (myMic(booth)) send({ type: 'mic', on: false });
           showMicError(t('booth.error.mic_ended'));
-          refreshMicSender();
+          hooks.trackChanged();
         });
         if (ensureGraph()) {
           const ch = chains.mic;
@@ -60,8 +80,8 @@ export function ensureMic(retry) {
       }
       ui.micNotice.hidden = true;
       record({ kind: 'mic-device', ok: !!mic.track, settings: mic.track && mic.track.getSettings ? mic.track.getSettings() : null });
-      refreshMicSender();
-      paintControls();
+      hooks.trackChanged();
+      hooks.paint();
       return mic.track;
     })
     .catch((err) => {
@@ -86,9 +106,5 @@ function showMicError(why) {
   setText(ui.micError, t('booth.error.mic', { reason: why }));
   ui.micNotice.hidden = false;
   say(ui.micError.textContent);
-  paintControls();
-}
-
-function refreshMicSender() {
-  if (media && media.micSender) media.micSender.replaceTrack(mic.track).catch(() => {});
+  hooks.paint();
 }

@@ -3,10 +3,10 @@
 
 import { onChat, onSignal } from './chat.js';
 import { markReplaced, onPong, refreshConn, send, welcome } from './conn.js';
-import { coughHeld } from './controls.js';
 import { queueOffer } from './media.js';
+import { coughHeld } from './mic.js';
 import { record, say, showStatus, t, ui } from './page.js';
-import { fillInputs } from './render.js';
+import { fillInputs, paintBooth } from './render.js';
 import { applyWelcome, me, onState } from './state.js';
 
 export function onMessage(data) {
@@ -27,6 +27,7 @@ export function onMessage(data) {
       break;
     case 'state':
       onState(m);
+      paintBooth();
       break;
     case 'chat':
       onChat(m);

@@ -4,7 +4,6 @@
 // announces.
 
 import { config, idOf, iso, record, say, t } from './page.js';
-import { paintBooth } from './render.js';
 
 export let me = null; // {id, name}
 export let floor = config.floor || { tag: '', name: '' };
@@ -24,6 +23,8 @@ export function applyWelcome(m) {
 export let booth = { members: [], on_air: null, handover: null, warning: null, input: 'floor', direct_take: false };
 let haveState = false;
 
+// onState takes the booth state the server sends and announces what changed;
+// painting it is the caller's (protocol.js).
 export function onState(m) {
   const next = {
     members: Array.isArray(m.members)
@@ -55,7 +56,6 @@ export function onState(m) {
     input: next.input,
     members: next.members.length,
   });
-  paintBooth();
 }
 
 export const isMe = (id) => !!me && id !== null && id === me.id;

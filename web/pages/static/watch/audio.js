@@ -3,7 +3,6 @@
 
 import * as audio from '../shared/audio.js';
 import { t, ui } from './page.js';
-import { current } from './session.js';
 
 // ---- audio graph: every source → analyser → volume → speakers -------------
 
@@ -42,10 +41,12 @@ export function ensureGraph() {
   return true;
 }
 
-export function applyVolume() {
+// applyGain sets the graph's volume to the slider's and returns it
+// (session.js applies it also to an element that plays outside the graph).
+export function applyGain() {
   const v = volume();
   if (gain) gain.gain.setTargetAtTime(v, ctx.currentTime, 0.02);
-  if (current && current.el && !current.node) current.el.volume = v;
+  return v;
 }
 
 // measure returns the peak and RMS level in dBFS of the last ~170 ms.

@@ -1,10 +1,9 @@
 // The watch page's controls: Play, the language picker, the mode and the
 // volume.
 
-import { applyVolume } from './audio.js';
 import { selectHLSTrack, selectNativeTrack } from './hlsplayer.js';
 import { renditions, store, ui } from './page.js';
-import { current, lang, mode, restart, setLang, setMode, stop, toggle, updateButton, wantPlay } from './session.js';
+import { applyVolume, current, lang, mode, restart, setLang, setMode, stop, toggle, updateButton, wantPlay } from './session.js';
 import { setState, state } from './status.js';
 
 // bindControls wires the controls and shows the page at rest.

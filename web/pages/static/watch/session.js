@@ -1,13 +1,13 @@
 // Playing sessions: one attempt to play one language in one mode, its end,
-// its retries, and the Play button that starts and stops them.
+// its retries, and the Play button that starts and stops them. The players
+// (hlsplayer.js, webrtc.js) sit above this module and drive a session
+// through its exports; watch.js hands them in (usePlayers).
 
 import { release } from '../shared/audio.js';
 import { backoff } from '../shared/net.js';
-import { analyser, ctx, ensureGraph, startMeter, stopMeter, volume } from './audio.js';
-import { startHLS } from './hlsplayer.js';
+import { analyser, applyGain, ctx, ensureGraph, startMeter, stopMeter, volume } from './audio.js';
 import { initialLang, initialMode, t, ui } from './page.js';
 import { setState } from './status.js';
-import { startWebRTC } from './webrtc.js';
 
 // The language and mode chosen: the next session plays them.
 export let lang = initialLang();
@@ -32,14 +32,26 @@ export let wantPlay = false;
 let attempts = 0;
 let retryTimer = 0;
 
+// playingLang is the language of the session that plays, else the one chosen.
+export function playingLang() {
+  return current ? current.lang : lang;
+}
+
+// The players, by mode: each starts a session (watch.js wires them).
+const players = { webrtc: () => {}, hls: () => {} };
+
+export function usePlayers(p) {
+  Object.assign(players, p);
+}
+
 function start(retrying) {
   window.clearTimeout(retryTimer);
   if (current) teardown(current);
   const s = { id: ++seq, mode, lang, alive: true, switches: 0 };
   current = s;
   if (!retrying) setState('connecting');
-  if (mode === 'webrtc') startWebRTC(s);
-  else startHLS(s);
+  if (mode === 'webrtc') players.webrtc(s);
+  else players.hls(s);
   if (current === s) startMeter();
 }
 
@@ -149,6 +161,13 @@ export function attachElement(s, el, stream) {
     el.muted = false;
     el.volume = volume();
   }
+}
+
+// applyVolume follows the volume slider: in the graph, and on an element
+// that plays outside it.
+export function applyVolume() {
+  const v = applyGain();
+  if (current && current.el && !current.node) current.el.volume = v;
 }
 
 export function play(s) {

@@ -3,7 +3,15 @@
 // browser tests.
 
 import { langName, t, ui } from './page.js';
-import { current, lang } from './session.js';
+
+// The language a live state names: the playing session's, else the one
+// chosen. The session knows it; watch.js wires it in (statusLang), since
+// the session sits above this module.
+let liveLang = () => '';
+
+export function statusLang(fn) {
+  liveLang = fn;
+}
 
 const stateKeys = {
   idle: 'watch.state.idle',
@@ -26,7 +34,7 @@ export function setState(s, reason) {
     if (history.length > 200) history.shift();
   }
   let text = t(stateKeys[s]);
-  if (s === 'live') text = t('watch.state.live', { lang: langName(current ? current.lang : lang) });
+  if (s === 'live') text = t('watch.state.live', { lang: langName(liveLang()) });
   if (s === 'error') text = t('watch.state.error', { reason: stateReason });
   // Only a real change is written, so screen readers announce each once.
   if (ui.state.textContent !== text) ui.state.textContent = text;
