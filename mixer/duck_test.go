@@ -281,3 +281,29 @@ func (s *steady) ReadFrame(pts int64) (audio.Frame, bool) {
 	}
 	return audio.Frame{PTS: pts, Samples: f}, true
 }
+
+// The floor bed meter reads the floor as listeners hear it under the voice:
+// its level, less the floor gain and the ducking.
+func TestFloorBedMeter(t *testing.T) {
+	m, err := New(Config{Lang: "fr", Ducking: DefaultDucking()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	floor := tone(300, 0.1, 400*fs) // -23 dBFS RMS
+	_, ms := run(t, m, floor, 50)
+	if got := ms[len(ms)-1].FloorBedDB; math.Abs(got-(-23.01)) > 0.2 {
+		t.Fatalf("floor bed %.2f dB with no voice, want -23", got)
+	}
+	m.SetGains(0, -6)
+	m.SetVoice(&clip{x: tone(500, 0.2, 400*fs), start: 50 * fs})
+	var ms2 []Meters
+	for k := 50; k < 150; k++ {
+		m.Process(int64(k*fs), frameAt(floor, k))
+		ms2 = append(ms2, m.Meters())
+	}
+	last := ms2[len(ms2)-1]
+	if want := -23.01 - 6 + last.DuckDB; last.DuckDB > -13 || math.Abs(last.FloorBedDB-want) > 0.3 {
+		t.Fatalf("floor bed %.2f dB under the voice (duck %.2f dB, floor gain -6), want %.2f", last.FloorBedDB, last.DuckDB, want)
+	}
+}

@@ -73,6 +73,10 @@ type Meters struct {
 	// VoiceActive is true while the voice is above the threshold or the
 	// floor is still held down after it.
 	VoiceActive bool
+	// FloorBedDB is the RMS level of the floor as it goes into the mix, after
+	// its gain and the ducking, in the last frame: what listeners hear of
+	// the floor under the interpreter.
+	FloorBedDB float64
 }
 
 // Stats counts what happened to the mix since New.
@@ -109,8 +113,8 @@ type Mix struct {
 	missing    atomic.Uint64
 
 	// Published meter readings (float64 bits), written once per tick.
-	mPeak, mRMS, mLUFS, mDuck, mLim atomic.Uint64
-	mVoice                          atomic.Bool
+	mPeak, mRMS, mLUFS, mDuck, mLim, mBed atomic.Uint64
+	mVoice                                atomic.Bool
 
 	// Owned by the Process goroutine.
 	duck     ducker
@@ -156,7 +160,7 @@ func New(cfg Config) (*Mix, error) {
 	m.depthDB.Store(math.Float64bits(cfg.Ducking.DepthDB))
 	m.voiceGain.Store(math.Float64bits(float64(m.gv)))
 	m.floorGain.Store(math.Float64bits(float64(m.gf)))
-	for _, a := range []*atomic.Uint64{&m.mPeak, &m.mRMS, &m.mLUFS} {
+	for _, a := range []*atomic.Uint64{&m.mPeak, &m.mRMS, &m.mLUFS, &m.mBed} {
 		a.Store(math.Float64bits(SilenceDB))
 	}
 	return m, nil
@@ -300,7 +304,8 @@ func (m *Mix) process(pts int64, floor []float32, packet []byte) {
 	gv0, gf0 := m.gv, m.gf
 	m.gv = float32(math.Float64frombits(m.voiceGain.Load()))
 	m.gf = float32(math.Float64frombits(m.floorGain.Load()))
-	m.mixInto(voice, floor, gv0, gf0)
+	bed := m.mixInto(voice, floor, gv0, gf0)
+	m.mBed.Store(math.Float64bits(clampDB(audio.GainToDB(bed))))
 
 	m.lim.process(m.out[:])
 	r := m.meter.process(m.out[:])
@@ -339,13 +344,16 @@ func (m *Mix) process(pts int64, floor []float32, packet []byte) {
 }
 
 // mixInto writes voice·g_v + floor·g_f·duck into m.out, ramping g_v and g_f
-// from their previous values across the frame. voice may be nil.
-func (m *Mix) mixInto(voice, floor []float32, gv0, gf0 float32) {
+// from their previous values across the frame, and returns the RMS of the
+// floor bed (floor·g_f·duck) in the frame. voice may be nil.
+func (m *Mix) mixInto(voice, floor []float32, gv0, gf0 float32) (bedRMS float64) {
 	const inv = 1 / float32(audio.FrameSamples)
 	dgv, dgf := (m.gv-gv0)*inv, (m.gf-gf0)*inv
+	var sq float32
 	for i := range m.out {
 		t := float32(i + 1)
 		s := floor[i] * (gf0 + dgf*t) * m.duckGain[i]
+		sq += s * s
 		if voice != nil {
 			s += voice[i] * (gv0 + dgv*t)
 		}
@@ -362,6 +370,7 @@ func (m *Mix) mixInto(voice, floor []float32, gv0, gf0 float32) {
 		}
 		m.out[i] = s
 	}
+	return math.Sqrt(float64(sq) / float64(len(m.out)))
 }
 
 // fit returns s if it is exactly one frame, else a zero-padded copy in pad.
@@ -394,6 +403,7 @@ func (m *Mix) Meters() Meters {
 		DuckDB:        math.Float64frombits(m.mDuck.Load()),
 		LimiterDB:     math.Float64frombits(m.mLim.Load()),
 		VoiceActive:   m.mVoice.Load(),
+		FloorBedDB:    math.Float64frombits(m.mBed.Load()),
 	}
 }
 

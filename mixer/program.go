@@ -107,7 +107,7 @@ func (p *Program) Run(ctx context.Context) {
 		began := p.clock.Now()
 		// Program time zero is the wall-clock time of the first tick.
 		p.timeline.Fix(began.Add(-audio.Duration(pts)))
-		p.timeline.Tick(pts)
+		p.timeline.Tick(pts, began)
 		for _, m := range p.mixes {
 			m.ProcessPacket(pts, floor, packet)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -39,9 +40,11 @@ func (s *boothSession) setupPeer() error {
 		return err
 	}
 	send := webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}
-	if _, err := pc.AddTransceiverFromTrack(s.cfg.Feeds.floor, send); err != nil {
+	tf, err := pc.AddTransceiverFromTrack(s.cfg.Feeds.floor, send)
+	if err != nil {
 		return err
 	}
+	floor := tf.Sender()
 	tr, err := pc.AddTransceiverFromTrack(s.relayIdle, send)
 	if err != nil {
 		return err
@@ -53,11 +56,15 @@ func (s *boothSession) setupPeer() error {
 	}
 	s.partner = tp.Sender()
 	for _, snd := range pc.GetSenders() {
-		snd := snd
 		s.wg.Add(1)
 		go func() { // ends with the peer
 			defer s.wg.Done()
-			rtc.DrainRTCP(snd)
+			if snd != floor {
+				rtc.DrainRTCP(snd)
+				return
+			}
+			// The page's reports on the floor feed measure the link.
+			rtc.ReadReports(snd, time.Now, s.link.report)
 		}()
 	}
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
@@ -164,4 +171,23 @@ func (s *boothSession) setRelayLang(lang string) {
 		s.cfg.Feeds.releaseRelay(s.relayLang)
 	}
 	s.relayLang = lang
+}
+
+// linkSample is how often the microphone's inbound statistics are read.
+const linkSample = time.Second
+
+// sampleLink reads the microphone's link quality every linkSample until the
+// session stops.
+func (s *boothSession) sampleLink() {
+	defer s.wg.Done()
+	t := time.NewTicker(linkSample)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			s.link.sample(s.pc)
+		case <-s.quit:
+			return
+		}
+	}
 }

@@ -40,9 +40,9 @@ type boothSessionConfig struct {
 	Welcome any // the first message
 	// Relays lists the languages this booth may take as input.
 	Relays map[string]bool
-	// Mics, when set, lists the session's microphone while it runs, for the
-	// producer's status.
-	Mics *micRegistry
+	// Links, when set, lists the session's microphone and link quality
+	// while it runs, for the producer's status.
+	Links *linkRegistry
 }
 
 // boothSession is one booth page's connection: its WebSocket, its peer, its mic.
@@ -51,6 +51,7 @@ type boothSession struct {
 	ws   *websocket.Conn
 	pc   *webrtc.PeerConnection
 	mic  *rtc.Mic
+	link *boothLink
 	fwd  *webrtc.TrackLocalStaticRTP
 	out  chan any
 	log  *slog.Logger
@@ -74,15 +75,20 @@ func serveBoothSession(ws *websocket.Conn, cfg boothSessionConfig) error {
 	if s.mic, err = rtc.NewMic(cfg.Clock); err != nil {
 		return err
 	}
-	if cfg.Mics != nil {
-		cfg.Mics.add(cfg.Booth.Lang, cfg.Member.ID, s.mic)
-		defer cfg.Mics.remove(cfg.Booth.Lang, cfg.Member.ID, s.mic)
+	s.link = &boothLink{mic: s.mic}
+	if cfg.Links != nil {
+		cfg.Links.add(cfg.Booth.Lang, cfg.Member.ID, s.link)
+		defer cfg.Links.remove(cfg.Booth.Lang, cfg.Member.ID, s.link)
 	}
 	if err := s.setupPeer(); err != nil {
+		if s.pc != nil {
+			_ = s.pc.Close()
+		}
 		return err
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.writeLoop()
+	go s.sampleLink()
 	s.Send(cfg.Welcome)
 	if err := cfg.Booth.Join(cfg.Member.ID, cfg.Member.Name, s.mic, s.fwd, s); err != nil {
 		s.stop()

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"tolk/captions"
 	"tolk/internal/config"
@@ -36,6 +37,12 @@ type Event interface {
 	// WriteFloorPacket takes one 20 ms floor frame from WHIP: the decoded
 	// samples and the Opus packet they came as. It never blocks.
 	WriteFloorPacket(samples []float32, packet []byte)
+	// ProgramTime is the program time (48 kHz samples) of the latest tick;
+	// ProgramAt the program time being played at t (see media.Timeline.At);
+	// Epoch the wall-clock time of program time zero, once fixed.
+	ProgramTime() int64
+	ProgramAt(t time.Time) int64
+	Epoch() (time.Time, bool)
 	// FloorState is "live", "missing" or "ended".
 	FloorState() string
 	Stats() EventStats

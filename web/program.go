@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -16,129 +15,6 @@ import (
 	"tolk/interpreter"
 	"tolk/mixer"
 )
-
-// LanguageSettings are a language's live controls.
-type LanguageSettings struct {
-	// DuckDB is how far the floor goes down under the voice; absent for the
-	// floor rendition, which is never ducked.
-	DuckDB      *float64 `json:"duck_db,omitempty"`
-	VoiceGainDB *float64 `json:"voice_gain_db,omitempty"`
-	FloorGainDB float64  `json:"floor_gain_db"`
-}
-
-// Meter is a level reading in dBFS (loudness in LUFS).
-type Meter struct {
-	PeakDB        float64 `json:"peak_db"`
-	RMSDB         float64 `json:"rms_db"`
-	ShortTermLUFS float64 `json:"short_term_lufs"`
-}
-
-// LanguageStatus is one language as the producer sees it.
-type LanguageStatus struct {
-	Lang  string `json:"lang"`
-	Name  string `json:"name"`
-	Floor bool   `json:"floor"`
-	// Settings are the controls in force.
-	Settings LanguageSettings `json:"settings"`
-	// Program is the meter of what listeners hear.
-	Program Meter `json:"program"`
-	// VoiceDB is the clean voice's level (the booth's on-air interpreter);
-	// absent for the floor rendition.
-	VoiceDB *float64 `json:"voice_db,omitempty"`
-	// DuckNowDB is the ducking applied to the floor bed now (0 = full).
-	DuckNowDB   float64 `json:"duck_now_db"`
-	LimiterDB   float64 `json:"limiter_db"`
-	VoiceActive bool    `json:"voice_active"`
-	Frames      uint64  `json:"frames"`
-	// Outputs are the mix's tracks with every reader's counts (HLS, WHEP,
-	// booth feeds, captions): who falls behind and drops.
-	Outputs         []media.TrackStats `json:"outputs"`
-	WebRTCListeners int64              `json:"webrtc_listeners"`
-	// Booth is the language's booth: members, who is on air, handover.
-	Booth *interpreter.Snapshot `json:"booth,omitempty"`
-	// Mics are the connected members' microphones as the server receives
-	// them, by member id.
-	Mics map[string]MicStatus `json:"mics,omitempty"`
-}
-
-// MicStatus is one booth microphone: its level and its jitter buffer.
-type MicStatus struct {
-	LevelDB      float64 `json:"level_db"`
-	Packets      uint64  `json:"packets"`
-	Lost         uint64  `json:"lost"`
-	FECRecovered uint64  `json:"fec_recovered"`
-	Concealed    uint64  `json:"concealed"`
-	Late         uint64  `json:"late"`
-	Underruns    uint64  `json:"underruns"`
-	DepthMS      float64 `json:"depth_ms"`
-	TargetMS     float64 `json:"target_ms"`
-}
-
-// EventStatus is GET /api/events/{event}/status.
-type EventStatus struct {
-	ID        string           `json:"id"`
-	Floor     string           `json:"floor"`
-	Languages []LanguageStatus `json:"languages"`
-}
-
-// languageStatus reads one language's controls, meters and counts.
-func languageStatus(st *eventState, rd Rendition) (LanguageStatus, bool) {
-	m, ok := st.ev.Mix(rd.Tag)
-	if !ok {
-		return LanguageStatus{}, false
-	}
-	set, mt := m.Settings(), m.Meters()
-	ls := LanguageStatus{
-		Lang: rd.Tag, Name: rd.Name, Floor: rd.Floor,
-		Settings:  LanguageSettings{FloorGainDB: round(set.FloorGainDB)},
-		Program:   Meter{PeakDB: round(mt.PeakDB), RMSDB: round(mt.RMSDB), ShortTermLUFS: round(mt.ShortTermLUFS)},
-		DuckNowDB: round(mt.DuckDB), LimiterDB: round(mt.LimiterDB), VoiceActive: mt.VoiceActive,
-		Frames:  m.Stats().Frames,
-		Outputs: []media.TrackStats{m.Packets().Stats(), m.PCM().Stats()},
-	}
-	if !rd.Floor {
-		d, g := round(set.DuckDB), round(set.VoiceGainDB)
-		ls.Settings.DuckDB, ls.Settings.VoiceGainDB = &d, &g
-	}
-	if l, ok := st.langs[rd.Tag]; ok {
-		ls.WebRTCListeners = l.out.Listeners()
-	}
-	if v, ok := st.ev.Voice(rd.Tag); ok {
-		db := round(v.LevelDB())
-		ls.VoiceDB = &db
-	}
-	if b, ok := st.ev.Booth(rd.Tag); ok {
-		if snap, err := b.Snapshot(); err == nil {
-			ls.Booth = &snap
-		}
-		for id, mic := range st.mics.of(rd.Tag) {
-			ms := mic.Stats()
-			if ls.Mics == nil {
-				ls.Mics = map[string]MicStatus{}
-			}
-			ls.Mics[id] = MicStatus{LevelDB: round(mic.Level()), Packets: ms.Packets, Lost: ms.Lost, FECRecovered: ms.FECRecovered,
-				Concealed: ms.Concealed, Late: ms.Late, Underruns: ms.Underruns, DepthMS: round(ms.DepthMS), TargetMS: round(ms.TargetMS)}
-		}
-	}
-	return ls, true
-}
-
-// round keeps readings to 0.1 dB: finer is noise on a meter.
-func round(x float64) float64 { return math.Round(x*10) / 10 }
-
-func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.producerAccess(w, r)
-	if !ok {
-		return
-	}
-	out := EventStatus{ID: st.ev.ID(), Floor: st.ev.FloorState(), Languages: []LanguageStatus{}}
-	for _, rd := range st.ev.Renditions() {
-		if ls, ok := languageStatus(st, rd); ok {
-			out.Languages = append(out.Languages, ls)
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
-}
 
 // languagePatch is the body of PATCH /api/events/{event}/languages/{lang}.
 type languagePatch struct {
@@ -208,7 +84,7 @@ func (s *Server) handleLanguagePatch(w http.ResponseWriter, r *http.Request) {
 		m.SetGains(v, f)
 	}
 	s.log.Info("language settings", "event", st.ev.ID(), "lang", rd.Tag, "duck_db", p.DuckDB, "voice_gain_db", p.VoiceGainDB, "floor_gain_db", p.FloorGainDB)
-	ls, _ := languageStatus(st, *rd)
+	ls, _ := languageStatus(st, *rd, st.viewers.summary(time.Now()).hls[rd.Tag])
 	writeJSON(w, http.StatusOK, ls)
 }
 

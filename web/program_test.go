@@ -63,11 +63,12 @@ func TestProducerStatusControlsAndSignals(t *testing.T) {
 		}
 	}
 	s := status()
-	if len(s.Languages) != 2 || !s.Languages[0].Floor || s.Languages[1].Lang != "fr" {
+	if len(s.Languages) != 2 || !s.Languages[0].Floor || s.Languages[1].Tag != "fr" || s.Floor.Source == "" {
 		t.Fatalf("languages %+v", s.Languages)
 	}
 	frs := s.Languages[1]
-	if frs.Settings.DuckDB == nil || *frs.Settings.DuckDB != -14 || frs.Booth == nil || frs.VoiceDB == nil || len(frs.Outputs) != 2 {
+	if frs.Settings.DuckDB == nil || *frs.Settings.DuckDB != -14 || frs.Booth == nil || frs.VoiceDB == nil || len(frs.Outputs) != 2 ||
+		frs.OnAir != nil || frs.Interpreters == nil {
 		t.Fatalf("fr status %+v", frs)
 	}
 	if s.Languages[0].Settings.DuckDB != nil {
@@ -155,16 +156,44 @@ func TestProducerStatusControlsAndSignals(t *testing.T) {
 		t.Errorf("signal %+v", sig)
 	}
 
-	// Her microphone, as the server receives it, is in the status.
-	talk, stop := context.WithTimeout(ctx, 2*time.Second)
+	// Her microphone and link, as the server receives them, are in the
+	// status; on air, she is named.
+	anne.send(map[string]any{"type": "mic", "on": true})
+	talk, stop := context.WithTimeout(ctx, 2500*time.Millisecond)
 	anne.speakTone(talk, 440)
 	stop()
+	anneOf := func(s web.EventStatus) (web.InterpreterStatus, bool) {
+		for _, it := range s.Languages[1].Interpreters {
+			if it.ID == anneID {
+				return it, true
+			}
+		}
+		return web.InterpreterStatus{}, false
+	}
 	eventually(ctx, t, "Anne's mic level in the status (dBFS)", func() (float64, bool) {
-		mic, ok := status().Languages[1].Mics[anneID]
-		return mic.LevelDB, ok && mic.Packets > 50 && mic.DepthMS >= 0
+		it, ok := anneOf(status())
+		if !ok || it.LevelDB == nil || it.JitterBuffer == nil {
+			return 0, false
+		}
+		return *it.LevelDB, it.JitterBuffer.Packets > 50 && it.JitterBuffer.DepthMS >= 0
 	})
-	if mic := status().Languages[1].Mics[anneID]; mic.Packets < 50 {
-		t.Errorf("Anne's mic in the status: %+v", mic)
+	s = status()
+	it, _ := anneOf(s)
+	if it.Name != "Anne" || !it.Connected || it.Mic != "on" || !it.OnAir || it.Input != "floor" || it.JitterBuffer.Packets < 50 ||
+		it.Loss < 0 || it.Loss > 0.05 || it.JitterMS < 0 {
+		t.Errorf("Anne in the status: %+v", it)
+	}
+	// The round trip comes from her page's RTCP receiver reports on the
+	// floor feed (sent each second, answering the server's sender reports).
+	eventually(ctx, t, "Anne's round trip from RTCP (ms)", func() (float64, bool) {
+		it, _ := anneOf(status())
+		if it.RTTMS == nil {
+			return 0, false
+		}
+		return *it.RTTMS, *it.RTTMS >= 0 && *it.RTTMS < 100
+	})
+	if s.Languages[1].OnAir == nil || *s.Languages[1].OnAir != "Anne" {
+		t.Errorf("on air: %v, want Anne", s.Languages[1].OnAir)
 	}
 	anne.close()
 	ws.Close()

@@ -63,10 +63,11 @@ type Server struct {
 
 // eventState is what the server keeps beside an event: its WebRTC sessions.
 type eventState struct {
-	ev    Event
-	whip  *whipIngest
-	langs map[string]*whepLang
-	mics  micRegistry // the booths' microphones now
+	ev      Event
+	whip    *whipIngest
+	langs   map[string]*whepLang
+	links   linkRegistry   // the booths' microphones and links now
+	viewers viewerRegistry // what the players report
 }
 
 // New returns a server with no events.
@@ -167,6 +168,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/events/{event}/status", s.handleStatus)
 	m.HandleFunc("PATCH /api/events/{event}/languages/{lang}", s.handleLanguagePatch)
 	m.HandleFunc("GET /api/events/{event}/signals", s.handleSignals)
+	m.HandleFunc("POST /api/events/{event}/viewers", s.handleViewerReport)
 	m.HandleFunc("/hls/{event}/{rest...}", s.handleHLS)
 	m.HandleFunc("POST /whip/{event}", s.handleWHIPPost)
 	m.HandleFunc("DELETE /whip/{event}/{id}", s.handleWHIPDelete)

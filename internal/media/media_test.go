@@ -62,8 +62,17 @@ func TestTimelineFixesItsEpochOnce(t *testing.T) {
 	if got := tl.Wall(audio.SampleRate * 90); !got.Equal(e.Add(90 * time.Second)) {
 		t.Errorf("wall of 90 s: %v", got)
 	}
-	tl.Tick(960)
+	if tl.At(e) != -1 {
+		t.Errorf("program time %d before the first tick", tl.At(e))
+	}
+	at := e.Add(time.Hour)
+	tl.Tick(960, at)
 	if tl.Now() != 960 {
 		t.Errorf("now %d", tl.Now())
+	}
+	for d, want := range map[time.Duration]int64{0: 960, 10 * time.Millisecond: 1440, time.Second: 1920, -time.Second: 960} {
+		if got := tl.At(at.Add(d)); got != want {
+			t.Errorf("program time %v after the tick: %d, want %d", d, got, want)
+		}
 	}
 }

@@ -17,6 +17,8 @@ type Timeline struct {
 	mu    sync.Mutex
 	epoch atomic.Pointer[time.Time]
 	now   atomic.Int64 // program time of the latest tick; -1 before the first
+	// tickAt is the wall clock (Unix ns) when the latest tick began.
+	tickAt atomic.Int64
 }
 
 // NewTimeline returns a timeline whose epoch is not fixed yet.
@@ -59,8 +61,26 @@ func (tl *Timeline) Wall(pts int64) time.Time {
 	return e.Add(audio.Duration(pts))
 }
 
-// Tick records pts as the program time of the latest tick.
-func (tl *Timeline) Tick(pts int64) { tl.now.Store(pts) }
+// Tick records pts as the program time of the latest tick, which began at
+// wall-clock time at.
+func (tl *Timeline) Tick(pts int64, at time.Time) {
+	tl.tickAt.Store(at.UnixNano())
+	tl.now.Store(pts)
+}
+
+// At is the program time being played at wall-clock time t: the latest
+// tick's program time plus the time since it began, at most one frame on.
+// Unlike the epoch, it follows the floor's clock: over hours a floor's clock
+// drifts from the wall clock by seconds, and latency measured against the
+// epoch would grow with it. -1 before the first tick.
+func (tl *Timeline) At(t time.Time) int64 {
+	pts := tl.now.Load()
+	if pts < 0 {
+		return -1
+	}
+	d := t.Sub(time.Unix(0, tl.tickAt.Load()))
+	return pts + min(max(audio.Samples(d), 0), audio.FrameSamples)
+}
 
 // Now is the program time of the latest tick (-1 before the first).
 func (tl *Timeline) Now() int64 { return tl.now.Load() }

@@ -80,9 +80,20 @@ func DialBooth(ctx context.Context, api *webrtc.API, base, event, lang, token st
 	if c.pc, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		return fail(err)
 	}
-	c.pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	c.pc.OnTrack(func(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 		id := tr.StreamID()
-		c.wg.Add(1)
+		c.wg.Add(2)
+		go func() {
+			// The server's sender reports must be read for the receiver
+			// reports to answer them (LSR), as a browser's do: the server
+			// measures the round trip from them.
+			defer c.wg.Done()
+			for {
+				if _, _, err := rcv.ReadRTCP(); err != nil {
+					return
+				}
+			}
+		}()
 		go func() {
 			defer c.wg.Done()
 			for {

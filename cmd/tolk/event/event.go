@@ -202,6 +202,12 @@ func (e *Event) Booth(tag string) (*interpreter.Booth, bool) {
 // ProgramTime is the program time (48 kHz samples) of the latest tick.
 func (e *Event) ProgramTime() int64 { return e.timeline.Now() }
 
+// ProgramAt is the program time being played at t.
+func (e *Event) ProgramAt(t time.Time) int64 { return e.timeline.At(t) }
+
+// Epoch is the wall-clock time of program time zero, once the program runs.
+func (e *Event) Epoch() (time.Time, bool) { return e.timeline.Epoch() }
+
 // Voice returns an interpreted language's clean voice: what its mix takes as
 // the interpreter's voice, before the floor is added.
 func (e *Event) Voice(tag string) (*interpreter.Voice, bool) {

@@ -1,0 +1,266 @@
+package web
+
+import (
+	"math"
+	"net/http"
+	"sort"
+	"time"
+
+	"tolk/captions"
+	"tolk/internal/media"
+	"tolk/interpreter"
+)
+
+// LanguageSettings are a language's live controls.
+type LanguageSettings struct {
+	// DuckDB is how far the floor goes down under the voice; absent for the
+	// floor rendition, which is never ducked.
+	DuckDB      *float64 `json:"duck_db,omitempty"`
+	VoiceGainDB *float64 `json:"voice_gain_db,omitempty"`
+	FloorGainDB float64  `json:"floor_gain_db"`
+}
+
+// Meter is a level reading in dBFS (loudness in LUFS).
+type Meter struct {
+	PeakDB        float64 `json:"peak_db"`
+	RMSDB         float64 `json:"rms_db"`
+	ShortTermLUFS float64 `json:"short_term_lufs"`
+}
+
+// Listeners counts who listens to a language now, by protocol.
+type Listeners struct {
+	// WebRTC counts the WHEP peers on the language's track.
+	WebRTC int64 `json:"webrtc"`
+	// HLS counts the players that reported playing the language over HLS
+	// in the last ViewerTimeout (the watch page reports; other players and
+	// viewers behind a cache that does not forward reports are not seen).
+	HLS int64 `json:"hls"`
+}
+
+// InterpreterStatus is one interpreter of a booth as the producer sees them.
+type InterpreterStatus struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Connected bool   `json:"connected"`
+	// Mic is "on", "off" or "cough" (held while the mic is on).
+	Mic   string `json:"mic"`
+	OnAir bool   `json:"on_air"`
+	// Input is what they hear as source: "floor" or "relay:TAG".
+	Input string `json:"input,omitempty"`
+	// LevelDB is their microphone as the server receives it.
+	LevelDB *float64 `json:"level_db,omitempty"`
+	LinkQuality
+	// JitterBuffer is the server's receiver of their microphone.
+	JitterBuffer *MicStatus `json:"jitter_buffer,omitempty"`
+}
+
+// MicStatus is one booth microphone's jitter buffer.
+type MicStatus struct {
+	Packets      uint64  `json:"packets"`
+	Lost         uint64  `json:"lost"`
+	FECRecovered uint64  `json:"fec_recovered"`
+	Concealed    uint64  `json:"concealed"`
+	Late         uint64  `json:"late"`
+	Underruns    uint64  `json:"underruns"`
+	DepthMS      float64 `json:"depth_ms"`
+	TargetMS     float64 `json:"target_ms"`
+}
+
+// BoothStatus is a booth's state beside its interpreters.
+type BoothStatus struct {
+	// Muted is the producer's mute: the language carries the floor alone.
+	Muted      bool                  `json:"muted"`
+	DirectTake bool                  `json:"direct_take"`
+	Handover   *interpreter.Handover `json:"handover"`
+	// Warning is "two_mics_open" while two interpreters' mics are open.
+	Warning *string `json:"warning"`
+	// PTS is the program time the booth's state is mixed from.
+	PTS int64 `json:"pts"`
+}
+
+// CaptionStatus is a language's recognizer as the producer sees it.
+type CaptionStatus struct {
+	Available bool `json:"available"`
+	// Running is true while a recognizer stream is open.
+	Running   bool       `json:"running"`
+	LastCue   string     `json:"last_cue,omitempty"`
+	LastCueAt *time.Time `json:"last_cue_at,omitempty"`
+	// LagMS is how far the last cue trailed the audio.
+	LagMS     float64 `json:"lag_ms"`
+	Cues      uint64  `json:"cues"`
+	Errors    uint64  `json:"errors"`
+	Dropped   uint64  `json:"dropped"`
+	LastError string  `json:"last_error,omitempty"`
+}
+
+// LanguageStatus is one language as the producer sees it.
+type LanguageStatus struct {
+	Tag   string `json:"tag"`
+	Name  string `json:"name"`
+	Floor bool   `json:"floor"`
+	// OnAir names the interpreter on air; null while the language carries
+	// the floor alone.
+	OnAir *string `json:"on_air"`
+	// ProgramDBFS is the peak of what listeners hear over the last 300 ms.
+	ProgramDBFS float64 `json:"program_dbfs"`
+	// DuckDB is the ducking applied to the floor bed now (0 = full level).
+	DuckDB float64 `json:"duck_db"`
+	// Listeners counts who listens, by protocol.
+	Listeners Listeners `json:"listeners"`
+	// Interpreters are the booth's members, connected or not.
+	Interpreters []InterpreterStatus `json:"interpreters"`
+	// Settings are the controls in force.
+	Settings LanguageSettings `json:"settings"`
+	// Program is the meter of what listeners hear.
+	Program Meter `json:"program"`
+	// VoiceDB is the clean voice's level (the booth's on-air interpreter);
+	// absent for the floor rendition.
+	VoiceDB *float64 `json:"voice_db,omitempty"`
+	// FloorBedDB is the floor as it goes into the mix, after its gain and
+	// the ducking.
+	FloorBedDB float64 `json:"floor_bed_db"`
+	// Ducking is true while the voice holds the floor down.
+	Ducking   bool    `json:"ducking"`
+	LimiterDB float64 `json:"limiter_db"`
+	Frames    uint64  `json:"frames"`
+	// Booth is the language's booth; absent for the floor rendition.
+	Booth    *BoothStatus  `json:"booth,omitempty"`
+	Captions CaptionStatus `json:"captions"`
+	// Outputs are the mix's tracks with every reader's counts (HLS, WHEP,
+	// booth feeds, captions): who falls behind and drops.
+	Outputs []media.TrackStats `json:"outputs"`
+}
+
+// FloorStatus is the floor as the producer sees it.
+type FloorStatus struct {
+	// State is "live", "missing" or "ended".
+	State  string `json:"state"`
+	Source string `json:"source"`
+	// Level is the floor rendition's meter.
+	Level Meter `json:"level"`
+}
+
+// EventStatus is GET /api/events/{event}/status, and the console's "status"
+// message.
+type EventStatus struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	// At is when the status was read; PTS the program time then.
+	At        time.Time        `json:"at"`
+	PTS       int64            `json:"pts"`
+	Floor     FloorStatus      `json:"floor"`
+	Languages []LanguageStatus `json:"languages"`
+}
+
+// eventStatus reads every language of st.
+func (s *Server) eventStatus(st *eventState) EventStatus {
+	ev := st.ev
+	out := EventStatus{ID: ev.ID(), Title: ev.Title(), At: time.Now().UTC(), PTS: ev.ProgramTime(),
+		Floor: FloorStatus{State: ev.FloorState(), Source: ev.Config().Floor.Source}, Languages: []LanguageStatus{}}
+	vs := st.viewers.summary(time.Now())
+	for _, rd := range ev.Renditions() {
+		ls, ok := languageStatus(st, rd, vs.hls[rd.Tag])
+		if !ok {
+			continue
+		}
+		if rd.Floor {
+			out.Floor.Level = ls.Program
+		}
+		out.Languages = append(out.Languages, ls)
+	}
+	return out
+}
+
+// languageStatus reads one language's controls, meters and counts.
+func languageStatus(st *eventState, rd Rendition, hlsViewers int64) (LanguageStatus, bool) {
+	m, ok := st.ev.Mix(rd.Tag)
+	if !ok {
+		return LanguageStatus{}, false
+	}
+	set, mt := m.Settings(), m.Meters()
+	ls := LanguageStatus{
+		Tag: rd.Tag, Name: rd.Name, Floor: rd.Floor,
+		ProgramDBFS: round(mt.PeakDB), DuckDB: round(mt.DuckDB),
+		Listeners:    Listeners{HLS: hlsViewers},
+		Interpreters: []InterpreterStatus{},
+		Settings:     LanguageSettings{FloorGainDB: round(set.FloorGainDB)},
+		Program:      Meter{PeakDB: round(mt.PeakDB), RMSDB: round(mt.RMSDB), ShortTermLUFS: round(mt.ShortTermLUFS)},
+		FloorBedDB:   round(mt.FloorBedDB), Ducking: mt.VoiceActive, LimiterDB: round(mt.LimiterDB),
+		Frames:  m.Stats().Frames,
+		Outputs: []media.TrackStats{m.Packets().Stats(), m.PCM().Stats()},
+	}
+	if !rd.Floor {
+		d, g := round(set.DuckDB), round(set.VoiceGainDB)
+		ls.Settings.DuckDB, ls.Settings.VoiceGainDB = &d, &g
+	}
+	if l, ok := st.langs[rd.Tag]; ok {
+		ls.Listeners.WebRTC = l.out.Listeners()
+	}
+	if v, ok := st.ev.Voice(rd.Tag); ok {
+		db := round(v.LevelDB())
+		ls.VoiceDB = &db
+	}
+	if feed, ok := st.ev.CaptionFeed(rd.Tag); ok {
+		ls.Captions = captionStatus(feed.Stats())
+	}
+	if b, ok := st.ev.Booth(rd.Tag); ok {
+		if snap, err := b.Snapshot(); err == nil {
+			ls.Booth = &BoothStatus{Muted: snap.Muted, DirectTake: snap.DirectTake, Handover: snap.Handover,
+				Warning: snap.Warning, PTS: snap.PTS}
+			ls.Interpreters = interpreters(snap, st.links.of(rd.Tag))
+			for _, it := range ls.Interpreters {
+				if it.OnAir {
+					name := it.Name
+					ls.OnAir = &name
+				}
+			}
+		}
+	}
+	return ls, true
+}
+
+// interpreters joins a booth's members with their links.
+func interpreters(snap interpreter.Snapshot, links map[string]*boothLink) []InterpreterStatus {
+	out := []InterpreterStatus{}
+	for _, m := range snap.Members {
+		it := InterpreterStatus{ID: m.ID, Name: m.Name, Connected: m.Connected, OnAir: m.OnAir, Input: m.Input, Mic: "off"}
+		switch {
+		case m.Mic && m.Cough:
+			it.Mic = "cough"
+		case m.Mic:
+			it.Mic = "on"
+		}
+		if l, ok := links[m.ID]; ok && m.Connected {
+			db := round(l.mic.Level())
+			it.LevelDB = &db
+			it.LinkQuality = l.quality()
+			ms := l.mic.Stats()
+			it.JitterBuffer = &MicStatus{Packets: ms.Packets, Lost: ms.Lost, FECRecovered: ms.FECRecovered,
+				Concealed: ms.Concealed, Late: ms.Late, Underruns: ms.Underruns, DepthMS: round(ms.DepthMS), TargetMS: round(ms.TargetMS)}
+		}
+		out = append(out, it)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Connected && !out[j].Connected })
+	return out
+}
+
+func captionStatus(ps captions.PipelineStats) CaptionStatus {
+	cs := CaptionStatus{Available: ps.Backend, Running: ps.Running, LastCue: ps.LastCue, LagMS: math.Round(ps.LagMS),
+		Cues: ps.Cues, Errors: ps.Errors, Dropped: ps.Dropped, LastError: ps.LastError}
+	if !ps.LastCueAt.IsZero() {
+		at := ps.LastCueAt.UTC()
+		cs.LastCueAt = &at
+	}
+	return cs
+}
+
+// round keeps readings to 0.1 dB: finer is noise on a meter.
+func round(x float64) float64 { return math.Round(x*10) / 10 }
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.producerAccess(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.eventStatus(st))
+}
