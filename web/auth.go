@@ -7,13 +7,18 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"tolk/internal/store"
 )
 
-// Tokens checks access tokens; *store.Store is one.
+// Tokens checks, lists, issues and revokes access tokens; *store.Store is one.
 type Tokens interface {
 	Check(ctx context.Context, secret string) (store.Token, error)
+	Tokens(ctx context.Context, event string) ([]store.Token, error)
+	CreateToken(ctx context.Context, event string, role store.Role, lang, name string) (string, store.Token, error)
+	Revoke(ctx context.Context, idOrSecret string) error
+	RevokedSince(ctx context.Context, since time.Time) ([]string, time.Time, error)
 }
 
 // bearer returns the token of an "Authorization: Bearer" header, or "" when

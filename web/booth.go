@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -110,6 +111,7 @@ func (s *Server) handleBoothWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.untrack(ws)
+	defer s.live.hold(tok.ID, func() { revoked(ws) })()
 	err = serveBoothSession(ws, boothSessionConfig{
 		API: s.api, Cert: s.cert, Booth: booth, Feeds: st.ev.BoothFeeds(), Clock: audio.SystemClock{},
 		Log: s.log.With("event", ev.ID()), Member: interpreter.Person{ID: tok.ID, Name: tok.Name},
@@ -148,4 +150,15 @@ func (s *Server) untrack(ws *websocket.Conn) {
 	delete(s.wsConns, ws)
 	s.mu.Unlock()
 	s.sessions.Done()
+}
+
+// closeRevoked is the close code a session gets when its token is revoked:
+// the page says so and does not reconnect.
+const closeRevoked = 4003
+
+// revoked ends a WebSocket session whose token was revoked. Closing the
+// socket ends its session (the read loop fails), and with it its peer.
+func revoked(ws *websocket.Conn) {
+	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeRevoked, "token revoked"), time.Now().Add(time.Second))
+	_ = ws.Close()
 }

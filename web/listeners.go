@@ -21,8 +21,9 @@ type ListenerTrack struct {
 	track *webrtc.TrackLocalStaticRTP
 	sub   *media.Reader[media.Unit]
 	done  chan struct{}
-	// listeners counts the peers on the track: with none, nothing is written.
-	listeners atomic.Int64
+	// listeners counts the WHEP peers on the track, monitors the consoles
+	// hearing it: with neither, nothing is written.
+	listeners, monitors atomic.Int64
 }
 
 // NewListenerTrack forwards packets (a reader of lang's mix) to a shared
@@ -38,7 +39,7 @@ func NewListenerTrack(lang string, packets *media.Reader[media.Unit], log *slog.
 		// Exits when the reader closes: Close, or the mix closing its track.
 		defer close(l.done)
 		var seq uint16
-		rtc.WriteUnits(l.sub, l.track, &seq, func() bool { return l.listeners.Load() == 0 }, func(err error) {
+		rtc.WriteUnits(l.sub, l.track, &seq, func() bool { return l.listeners.Load()+l.monitors.Load() == 0 }, func(err error) {
 			if !errors.Is(err, context.Canceled) {
 				log.Debug("listener track write", "lang", lang, "err", err)
 			}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -48,6 +49,9 @@ func (s *Server) handleBooths(w http.ResponseWriter, r *http.Request) {
 // boothSettings is the body of POST /api/events/{event}/booths/{lang}.
 type boothSettings struct {
 	DirectTake *bool `json:"direct_take"`
+	// Muted takes the language back to the floor (true) or gives it back
+	// to its booth (false).
+	Muted *bool `json:"muted"`
 }
 
 func (s *Server) handleBoothSettings(w http.ResponseWriter, r *http.Request) {
@@ -64,18 +68,73 @@ func (s *Server) handleBoothSettings(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&set); err != nil {
-		writeError(w, http.StatusBadRequest, "body must be {\"direct_take\": true|false}: "+err.Error())
+		writeError(w, http.StatusBadRequest, `body must be {"direct_take": true|false, "muted": true|false}: `+err.Error())
 		return
 	}
-	if set.DirectTake == nil {
-		writeError(w, http.StatusBadRequest, "nothing to change: {\"direct_take\": true|false}")
+	if set.DirectTake == nil && set.Muted == nil {
+		writeError(w, http.StatusBadRequest, `nothing to change: {"direct_take": true|false, "muted": true|false}`)
 		return
 	}
-	b.SetDirectTake(*set.DirectTake)
+	if set.DirectTake != nil {
+		b.SetDirectTake(*set.DirectTake)
+	}
+	if set.Muted != nil {
+		b.SetMuted(*set.Muted)
+	}
 	snap, err := b.Snapshot()
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "the booth is closing")
 		return
 	}
 	writeJSON(w, http.StatusOK, BoothInfo{Lang: b.Lang, Snapshot: snap})
+}
+
+// notice is the body of POST /api/events/{event}/notices.
+type notice struct {
+	// Lang is the booth the notice goes to; empty: every booth.
+	Lang string `json:"lang"`
+	Text string `json:"text"`
+}
+
+// handleNotice sends the producer's text to one booth or to all:
+// POST /api/events/{event}/notices {"lang"?, "text"}.
+func (s *Server) handleNotice(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.producerAccess(w, r)
+	if !ok {
+		return
+	}
+	var n notice
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8192))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&n); err != nil {
+		writeError(w, http.StatusBadRequest, `body must be {"lang", "text"}: `+err.Error())
+		return
+	}
+	var booths []*interpreter.Booth
+	if n.Lang != "" {
+		b, ok := st.ev.Booth(n.Lang)
+		if !ok {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("no booth %q", n.Lang))
+			return
+		}
+		booths = append(booths, b)
+	} else {
+		for _, rd := range st.ev.Renditions() {
+			if b, ok := st.ev.Booth(rd.Tag); ok {
+				booths = append(booths, b)
+			}
+		}
+	}
+	for _, b := range booths {
+		if err := b.Notice(n.Text, n.Lang == ""); err != nil {
+			if errors.Is(err, interpreter.ErrBadText) {
+				writeError(w, http.StatusBadRequest, "text: "+err.Error())
+			} else {
+				writeError(w, http.StatusServiceUnavailable, "the booth is closing")
+			}
+			return
+		}
+	}
+	s.log.Info("producer notice", "event", st.ev.ID(), "lang", n.Lang, "booths", len(booths))
+	writeJSON(w, http.StatusOK, map[string]int{"booths": len(booths)})
 }

@@ -136,7 +136,8 @@ func (s *Server) handleSignals(w http.ResponseWriter, r *http.Request) {
 	if secret == "" {
 		secret = bearer(r)
 	}
-	if _, ok := s.checkToken(w, r, secret, st.ev.ID(), "a producer token is needed: ?token=<token>", store.RoleProducer); !ok {
+	tok, ok := s.checkToken(w, r, secret, st.ev.ID(), "a producer token is needed: ?token=<token>", store.RoleProducer)
+	if !ok {
 		return
 	}
 	ws, closed, end, ok := s.pushSocket(w, r)
@@ -144,6 +145,7 @@ func (s *Server) handleSignals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer end()
+	defer s.live.hold(tok.ID, func() { revoked(ws) })()
 	// One reader per booth, merged; each ends when its booth closes or the
 	// socket goes.
 	merged := make(chan interpreter.Signal, signalQueue)

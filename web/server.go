@@ -59,6 +59,12 @@ type Server struct {
 	// sessions counts running booth sessions, so Close can wait for them.
 	sessions sync.WaitGroup
 	wsConns  map[*websocket.Conn]struct{}
+	// live are the sessions open with each token, which revoking it ends.
+	live liveSessions
+	// quit stops the server's own goroutines (the revocation watcher);
+	// bg waits for them.
+	quit chan struct{}
+	bg   sync.WaitGroup
 }
 
 // eventState is what the server keeps beside an event: its WebRTC sessions.
@@ -68,6 +74,7 @@ type eventState struct {
 	langs   map[string]*whepLang
 	links   linkRegistry   // the booths' microphones and links now
 	viewers viewerRegistry // what the players report
+	status  *statusHub     // the status every console reads
 }
 
 // New returns a server with no events.
@@ -102,6 +109,14 @@ func New(opts Options) (*Server, error) {
 		tokens:  opts.Tokens,
 		cues:    opts.Cues,
 		wsConns: map[*websocket.Conn]struct{}{},
+		quit:    make(chan struct{}),
+	}
+	if s.tokens != nil {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			s.watchRevocations(s.quit)
+		}()
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collector{s})
 	s.routes()
@@ -124,6 +139,7 @@ func (s *Server) AddEvent(ev Event) error {
 		}
 		st.langs[r.Tag] = newWhepLang(out)
 	}
+	st.status = newStatusHub(s, st)
 	s.events[ev.ID()] = st
 	return nil
 }
@@ -132,6 +148,9 @@ func (s *Server) AddEvent(ev Event) error {
 // their owner.
 func (s *Server) Close() {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.quit)
+	}
 	s.closed = true
 	evs := s.events
 	s.events = map[string]*eventState{}
@@ -139,6 +158,7 @@ func (s *Server) Close() {
 		_ = ws.Close() // the session notices, leaves its booth and ends
 	}
 	s.mu.Unlock()
+	s.bg.Wait()
 	s.sessions.Wait()
 	for _, st := range evs {
 		if st.whip != nil {
@@ -147,6 +167,7 @@ func (s *Server) Close() {
 		for _, l := range st.langs {
 			l.close()
 		}
+		st.status.close()
 	}
 }
 
@@ -169,11 +190,17 @@ func (s *Server) routes() {
 	m.HandleFunc("PATCH /api/events/{event}/languages/{lang}", s.handleLanguagePatch)
 	m.HandleFunc("GET /api/events/{event}/signals", s.handleSignals)
 	m.HandleFunc("POST /api/events/{event}/viewers", s.handleViewerReport)
+	m.HandleFunc("GET /api/events/{event}/tokens", s.handleTokens)
+	m.HandleFunc("POST /api/events/{event}/tokens", s.handleCreateToken)
+	m.HandleFunc("DELETE /api/events/{event}/tokens/{id}", s.handleRevokeToken)
+	m.HandleFunc("POST /api/events/{event}/notices", s.handleNotice)
 	m.HandleFunc("/hls/{event}/{rest...}", s.handleHLS)
 	m.HandleFunc("POST /whip/{event}", s.handleWHIPPost)
 	m.HandleFunc("DELETE /whip/{event}/{id}", s.handleWHIPDelete)
 	m.HandleFunc("PATCH /whip/{event}/{id}", s.handleNoTrickle)
 	m.HandleFunc("OPTIONS /whip/{event}", s.handleOptions)
+	m.HandleFunc("GET /console/{event}", s.handleConsolePage)
+	m.HandleFunc("GET /console/{event}/ws", s.handleConsoleWS)
 	m.HandleFunc("GET /booth/{event}/{lang}", s.handleBoothPage)
 	m.HandleFunc("GET /booth/{event}/{lang}/ws", s.handleBoothWS)
 	m.HandleFunc("POST /whep/{event}/{lang}", s.handleWHEPPost)

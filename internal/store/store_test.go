@@ -677,3 +677,33 @@ func TestSecretsAreSafeArguments(t *testing.T) {
 		}
 	}
 }
+
+// A server polls RevokedSince to end the sessions of tokens revoked by
+// another process; each poll starts from the latest revocation it saw.
+func TestRevokedSince(t *testing.T) {
+	ctx := ctxT(t)
+	s := openT(t, t.TempDir())
+	clock := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { clock = clock.Add(time.Second); return clock }
+	start := clock
+	_, a, _ := s.CreateToken(ctx, "demo", RoleInterpreter, "fr", "Anne")
+	_, b, _ := s.CreateToken(ctx, "demo", RoleProducer, "", "")
+	ids, latest, err := s.RevokedSince(ctx, start)
+	if err != nil || len(ids) != 0 || !latest.Equal(start) {
+		t.Fatalf("nothing revoked: %v %v %v", ids, latest, err)
+	}
+	if err := s.Revoke(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	ids, latest, err = s.RevokedSince(ctx, start)
+	if err != nil || len(ids) != 1 || ids[0] != a.ID || !latest.After(start) {
+		t.Fatalf("one revoked: %v %v %v", ids, latest, err)
+	}
+	if err := s.Revoke(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	ids, _, err = s.RevokedSince(ctx, latest.Add(time.Millisecond))
+	if err != nil || len(ids) != 1 || ids[0] != b.ID {
+		t.Fatalf("revoked after the first: %v %v", ids, err)
+	}
+}

@@ -290,6 +290,33 @@ func (s *Store) Revoke(ctx context.Context, idOrSecret string) error {
 	return nil
 }
 
+// RevokedSince lists the ids of tokens revoked at or after since (by this
+// process or another on the same data directory) and the latest revocation
+// time among them (since itself when there is none): a server polls it to
+// end the live sessions of tokens revoked from the command line.
+func (s *Store) RevokedSince(ctx context.Context, since time.Time) ([]string, time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, revoked FROM tokens WHERE revoked >= ? ORDER BY revoked`, since.UnixMilli())
+	if err != nil {
+		return nil, since, fmt.Errorf("revoked tokens: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	latest := since
+	for rows.Next() {
+		var id string
+		var at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, since, fmt.Errorf("revoked tokens: %w", err)
+		}
+		ids = append(ids, id)
+		latest = time.UnixMilli(at).UTC()
+	}
+	if err := rows.Err(); err != nil {
+		return nil, since, fmt.Errorf("revoked tokens: %w", err)
+	}
+	return ids, latest, nil
+}
+
 // Check returns the token a secret belongs to: ErrUnknownToken if none,
 // ErrRevoked (with the token, so callers can log its id) if it was revoked.
 // It reads the database every time, so tokens created or revoked by another

@@ -89,8 +89,8 @@ func mustAssets() map[string]asset {
 // its entry module (watch.js) by a versioned URL and the browser fetches what
 // it imports by the URLs the imports name, so every relative import is served
 // rewritten to carry a version too ('./page.js' becomes './page.js?v=…').
-// Modules may import each other in a cycle, so they share one version: a
-// hash of all of them, which changes whenever any one does.
+// Modules share one version, a hash of all of them, which changes whenever
+// any one does: a module's version need not follow its imports' versions.
 
 // importSpec finds the specifier of a static import or re-export written at
 // the start of a line: "import … from '…'", "export … from '…'", "import
