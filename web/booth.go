@@ -115,7 +115,7 @@ func (s *Server) handleBoothWS(w http.ResponseWriter, r *http.Request) {
 	err = serveBoothSession(ws, boothSessionConfig{
 		API: s.api, Cert: s.cert, Booth: booth, Feeds: st.ev.BoothFeeds(), Clock: audio.SystemClock{},
 		Log: s.log.With("event", ev.ID()), Member: interpreter.Person{ID: tok.ID, Name: tok.Name},
-		Welcome: wel, Relays: relays, Links: &st.links,
+		Welcome: wel, Relays: relays, Links: &st.links, ProgramAt: ev.ProgramAt,
 	})
 	if err != nil {
 		s.log.Warn("booth session", "err", err)

@@ -43,6 +43,9 @@ type boothSessionConfig struct {
 	// Links, when set, lists the session's microphone and link quality
 	// while it runs, for the producer's status.
 	Links *linkRegistry
+	// ProgramAt, when set, gives the program time being played at a wall
+	// clock time: pongs carry it, so the page can measure its latency.
+	ProgramAt func(time.Time) int64
 }
 
 // boothSession is one booth page's connection: its WebSocket, its peer, its mic.
@@ -167,7 +170,12 @@ type boothInbound struct {
 	Text   string          `json:"text"`
 	Source string          `json:"source"`
 	T      json.RawMessage `json:"t"`
+	// FloorMS is the page's measured delay from the program to its ear.
+	FloorMS *float64 `json:"floor_ms"`
 }
+
+// maxReportedLatencyMS bounds what a page may report as its latency.
+const maxReportedLatencyMS = 60000
 
 func (s *boothSession) readLoop() {
 	for {
@@ -217,7 +225,17 @@ func (s *boothSession) handle(data []byte) error {
 		if err := json.Unmarshal(m.T, &t); err != nil {
 			return errors.New("ping needs a number t")
 		}
-		s.Send(map[string]any{"type": "pong", "t": t})
+		pong := map[string]any{"type": "pong", "t": t, "server_ms": time.Now().UnixMilli()}
+		if s.cfg.ProgramAt != nil {
+			pong["pts"] = s.cfg.ProgramAt(time.Now())
+		}
+		s.Send(pong)
+		return nil
+	case "latency":
+		if m.FloorMS == nil || !(*m.FloorMS >= 0 && *m.FloorMS <= maxReportedLatencyMS) {
+			return fmt.Errorf("latency needs floor_ms: 0 to %d", maxReportedLatencyMS)
+		}
+		s.link.setFloorToEar(*m.FloorMS)
 		return nil
 	case "mic":
 		if m.On == nil {

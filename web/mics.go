@@ -1,6 +1,7 @@
 package web
 
 import (
+	"math"
 	"sync"
 	"time"
 
@@ -34,6 +35,10 @@ type LinkQuality struct {
 	// DownLoss and DownJitterMS are the floor feed's, as the page reports.
 	DownLoss     float64 `json:"down_loss"`
 	DownJitterMS float64 `json:"down_jitter_ms"`
+	// FloorToEarMS is how far what the interpreter hears of the floor
+	// trails the program, as their page measures it (RTP timestamps are
+	// program time); absent until the page reports.
+	FloorToEarMS *float64 `json:"floor_to_ear_ms"`
 }
 
 func (l *boothLink) quality() LinkQuality {
@@ -52,6 +57,13 @@ func (l *boothLink) report(r rtc.LinkReport) {
 	}
 	l.q.DownLoss = r.FractionLost
 	l.q.DownJitterMS = round(float64(r.Jitter) / float64(time.Millisecond))
+}
+
+func (l *boothLink) setFloorToEar(ms float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v := math.Round(ms)
+	l.q.FloorToEarMS = &v
 }
 
 // sample reads the microphone's inbound statistics (pion's, from the RTP

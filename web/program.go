@@ -84,7 +84,7 @@ func (s *Server) handleLanguagePatch(w http.ResponseWriter, r *http.Request) {
 		m.SetGains(v, f)
 	}
 	s.log.Info("language settings", "event", st.ev.ID(), "lang", rd.Tag, "duck_db", p.DuckDB, "voice_gain_db", p.VoiceGainDB, "floor_gain_db", p.FloorGainDB)
-	ls, _ := languageStatus(st, *rd, st.viewers.summary(time.Now()).hls[rd.Tag])
+	ls, _ := languageStatus(st, *rd, st.viewers.summary(time.Now()))
 	writeJSON(w, http.StatusOK, ls)
 }
 

@@ -123,12 +123,35 @@ type LanguageStatus struct {
 	Ducking   bool    `json:"ducking"`
 	LimiterDB float64 `json:"limiter_db"`
 	Frames    uint64  `json:"frames"`
+	// Latency is measured per path (see LatencyStatus).
+	Latency LatencyStatus `json:"latency"`
 	// Booth is the language's booth; absent for the floor rendition.
 	Booth    *BoothStatus  `json:"booth,omitempty"`
 	Captions CaptionStatus `json:"captions"`
 	// Outputs are the mix's tracks with every reader's counts (HLS, WHEP,
 	// booth feeds, captions): who falls behind and drops.
 	Outputs []media.TrackStats `json:"outputs"`
+}
+
+// LatencyStatus is a language's glass-to-glass latency, measured per path.
+// Pages measure their own delay behind the program (RTP timestamps and HLS
+// program date-times are program time; the server's clock and program time
+// come with every report's answer and every booth pong); the server adds
+// what it measures itself.
+type LatencyStatus struct {
+	// FloorToEarMS: the floor entering the program to the ear of the
+	// interpreter on air (or, with nobody on air, the median of the booth's
+	// connected members), as their booth page measures it.
+	FloorToEarMS *float64 `json:"floor_to_ear_ms"`
+	// MouthToWebRTCMS: the on-air interpreter's mouth to the median WebRTC
+	// listener's ear: the microphone's frame (20 ms), half the link's RTCP
+	// round trip, the jitter buffer's depth, half a tick on average, and the
+	// listeners' reported delay behind the program. Absent without an
+	// interpreter on air or a WebRTC listener that reports.
+	MouthToWebRTCMS *float64 `json:"mouth_to_webrtc_ms"`
+	// WebRTC and HLS are the delays behind the program that players report.
+	WebRTC ViewerLatency `json:"webrtc"`
+	HLS    ViewerLatency `json:"hls"`
 }
 
 // FloorStatus is the floor as the producer sees it.
@@ -150,6 +173,11 @@ type EventStatus struct {
 	PTS       int64            `json:"pts"`
 	Floor     FloorStatus      `json:"floor"`
 	Languages []LanguageStatus `json:"languages"`
+	// Latency is what players report, all languages together.
+	Latency struct {
+		WebRTC ViewerLatency `json:"webrtc"`
+		HLS    ViewerLatency `json:"hls"`
+	} `json:"latency"`
 }
 
 // eventStatus reads every language of st.
@@ -158,8 +186,9 @@ func (s *Server) eventStatus(st *eventState) EventStatus {
 	out := EventStatus{ID: ev.ID(), Title: ev.Title(), At: time.Now().UTC(), PTS: ev.ProgramTime(),
 		Floor: FloorStatus{State: ev.FloorState(), Source: ev.Config().Floor.Source}, Languages: []LanguageStatus{}}
 	vs := st.viewers.summary(time.Now())
+	out.Latency.WebRTC, out.Latency.HLS = vs.latency["webrtc"][""], vs.latency["hls"][""]
 	for _, rd := range ev.Renditions() {
-		ls, ok := languageStatus(st, rd, vs.hls[rd.Tag])
+		ls, ok := languageStatus(st, rd, vs)
 		if !ok {
 			continue
 		}
@@ -172,7 +201,7 @@ func (s *Server) eventStatus(st *eventState) EventStatus {
 }
 
 // languageStatus reads one language's controls, meters and counts.
-func languageStatus(st *eventState, rd Rendition, hlsViewers int64) (LanguageStatus, bool) {
+func languageStatus(st *eventState, rd Rendition, vs viewerSummary) (LanguageStatus, bool) {
 	m, ok := st.ev.Mix(rd.Tag)
 	if !ok {
 		return LanguageStatus{}, false
@@ -181,7 +210,8 @@ func languageStatus(st *eventState, rd Rendition, hlsViewers int64) (LanguageSta
 	ls := LanguageStatus{
 		Tag: rd.Tag, Name: rd.Name, Floor: rd.Floor,
 		ProgramDBFS: round(mt.PeakDB), DuckDB: round(mt.DuckDB),
-		Listeners:    Listeners{HLS: hlsViewers},
+		Listeners:    Listeners{HLS: vs.hls[rd.Tag]},
+		Latency:      LatencyStatus{WebRTC: vs.latency["webrtc"][rd.Tag], HLS: vs.latency["hls"][rd.Tag]},
 		Interpreters: []InterpreterStatus{},
 		Settings:     LanguageSettings{FloorGainDB: round(set.FloorGainDB)},
 		Program:      Meter{PeakDB: round(mt.PeakDB), RMSDB: round(mt.RMSDB), ShortTermLUFS: round(mt.ShortTermLUFS)},
@@ -214,6 +244,7 @@ func languageStatus(st *eventState, rd Rendition, hlsViewers int64) (LanguageSta
 					ls.OnAir = &name
 				}
 			}
+			ls.Latency.FloorToEarMS, ls.Latency.MouthToWebRTCMS = boothLatency(ls.Interpreters, ls.Latency.WebRTC)
 		}
 	}
 	return ls, true
@@ -242,6 +273,35 @@ func interpreters(snap interpreter.Snapshot, links map[string]*boothLink) []Inte
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Connected && !out[j].Connected })
 	return out
+}
+
+// boothLatency works out the booth's paths from its interpreters' links and
+// the WebRTC listeners' reports.
+func boothLatency(its []InterpreterStatus, webrtc ViewerLatency) (floorToEar, mouthToWebRTC *float64) {
+	var ears []float64
+	for _, it := range its {
+		if it.FloorToEarMS == nil {
+			continue
+		}
+		if it.OnAir {
+			ears = []float64{*it.FloorToEarMS}
+			break
+		}
+		ears = append(ears, *it.FloorToEarMS)
+	}
+	if len(ears) > 0 {
+		sort.Float64s(ears)
+		floorToEar = &ears[len(ears)/2]
+	}
+	for _, it := range its {
+		if !it.OnAir || it.RTTMS == nil || it.JitterBuffer == nil || webrtc.Players == 0 {
+			continue
+		}
+		const frameMS, halfTickMS = 20, 10
+		v := math.Round(frameMS + *it.RTTMS/2 + it.JitterBuffer.DepthMS + halfTickMS + webrtc.MedianMS)
+		mouthToWebRTC = &v
+	}
+	return floorToEar, mouthToWebRTC
 }
 
 func captionStatus(ps captions.PipelineStats) CaptionStatus {
