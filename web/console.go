@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -269,7 +270,11 @@ func (c *consoleSession) sendOffer() error {
 // one packet.
 func (c *consoleSession) listen(lang string) error {
 	var next *ListenerTrack
-	if lang != "" {
+	if id, ok := strings.CutPrefix(lang, "input:"); ok {
+		if next, ok = c.st.ev.FloorPreview(id); !ok {
+			return fmt.Errorf("event %q has no floor input %q", c.st.ev.ID(), id)
+		}
+	} else if lang != "" {
 		l, ok := c.st.langs[lang]
 		if !ok {
 			return fmt.Errorf("event %q has no language %q", c.st.ev.ID(), lang)
@@ -384,7 +389,7 @@ func (c *consoleSession) handle(data []byte) error {
 		return nil
 	case "listen":
 		if m.Lang == nil {
-			return errors.New(`listen needs lang: a language tag, or "" for nothing`)
+			return errors.New(`listen needs lang: a language tag, "input:ID" for a floor input, or "" for nothing`)
 		}
 		if err := c.listen(*m.Lang); err != nil {
 			return err

@@ -34,9 +34,14 @@ type Event interface {
 	BoothFeeds() *BoothFeeds
 	// HLS serves the event's LL-HLS below /hls/{event}/.
 	HLS() http.Handler
-	// WriteFloorPacket takes one 20 ms floor frame from WHIP: the decoded
-	// samples and the Opus packet they came as. It never blocks.
-	WriteFloorPacket(samples []float32, packet []byte)
+	// FloorInputs describes the floor inputs, the one on the program marked;
+	// SwitchFloor puts another on the program (a short cross-fade);
+	// WHIPFloor is the input a WHIP publisher feeds, if one is configured.
+	FloorInputs() []FloorInput
+	SwitchFloor(id string) error
+	WHIPFloor() (FloorWriter, bool)
+	// FloorPreview is one floor input alone, for the producer to hear.
+	FloorPreview(id string) (*ListenerTrack, bool)
 	// ProgramTime is the program time (48 kHz samples) of the latest tick;
 	// ProgramAt the program time being played at t (see media.Timeline.At);
 	// Epoch the wall-clock time of program time zero, once fixed.
@@ -46,6 +51,28 @@ type Event interface {
 	// FloorState is "live", "missing" or "ended".
 	FloorState() string
 	Stats() EventStats
+}
+
+// FloorWriter takes one 20 ms floor frame: the decoded samples and the Opus
+// packet they came as (nil if none). It never blocks.
+type FloorWriter interface {
+	WriteFloorPacket(samples []float32, packet []byte)
+}
+
+// FloorInput is one floor input as the producer sees it.
+type FloorInput struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Source string `json:"source"`
+	// State is "live", "missing" or "ended".
+	State     string `json:"state"`
+	OnProgram bool   `json:"on_program"`
+	// Quality is the speaker's input quality for the interpreters' sake:
+	// loudness, peak, clipping, noise floor and SNR, audio bandwidth.
+	Quality  mixer.InputQuality `json:"quality"`
+	Frames   uint64             `json:"frames"`
+	Dropped  uint64             `json:"dropped"`
+	Restarts uint64             `json:"restarts"`
 }
 
 // Rendition is one language a viewer can pick.

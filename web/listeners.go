@@ -39,7 +39,7 @@ func NewListenerTrack(lang string, packets *media.Reader[media.Unit], log *slog.
 		// Exits when the reader closes: Close, or the mix closing its track.
 		defer close(l.done)
 		var seq uint16
-		rtc.WriteUnits(l.sub, l.track, &seq, func() bool { return l.listeners.Load()+l.monitors.Load() == 0 }, func(err error) {
+		rtc.WriteUnits(l.sub, l.track, &seq, func() bool { return !l.Listening() }, func(err error) {
 			if !errors.Is(err, context.Canceled) {
 				log.Debug("listener track write", "lang", lang, "err", err)
 			}
@@ -47,6 +47,9 @@ func NewListenerTrack(lang string, packets *media.Reader[media.Unit], log *slog.
 	}()
 	return l, nil
 }
+
+// Listening tells whether anyone (a listener or a console) takes the track.
+func (l *ListenerTrack) Listening() bool { return l.listeners.Load()+l.monitors.Load() > 0 }
 
 // Listeners is the number of peers on the track now.
 func (l *ListenerTrack) Listeners() int64 { return l.listeners.Load() }

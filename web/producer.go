@@ -8,6 +8,7 @@ import (
 
 	"tolk/internal/store"
 	"tolk/interpreter"
+	"tolk/mixer"
 )
 
 // producerAccess checks "Authorization: Bearer <producer token>" for the event.
@@ -137,4 +138,43 @@ func (s *Server) handleNotice(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("producer notice", "event", st.ev.ID(), "lang", n.Lang, "booths", len(booths))
 	writeJSON(w, http.StatusOK, map[string]int{"booths": len(booths)})
+}
+
+// floorSwitch is the body of POST /api/events/{event}/floor.
+type floorSwitch struct {
+	Input string `json:"input"`
+}
+
+// handleFloorSwitch puts another floor input on the program, with a short
+// cross-fade: POST /api/events/{event}/floor {"input": "berlin"}.
+func (s *Server) handleFloorSwitch(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.producerAccess(w, r)
+	if !ok {
+		return
+	}
+	var sw floorSwitch
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sw); err != nil || sw.Input == "" {
+		writeError(w, http.StatusBadRequest, `body must be {"input": "<floor input id>"}`)
+		return
+	}
+	known := false
+	for _, in := range st.ev.FloorInputs() {
+		known = known || in.ID == sw.Input
+	}
+	if !known {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("event %q has no floor input %q", st.ev.ID(), sw.Input))
+		return
+	}
+	if err := st.ev.SwitchFloor(sw.Input); err != nil {
+		if errors.Is(err, mixer.ErrInputNotLive) {
+			writeError(w, http.StatusConflict, err.Error()+": the program keeps the input it has")
+			return
+		}
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	s.log.Info("floor switch", "event", st.ev.ID(), "input", sw.Input)
+	writeJSON(w, http.StatusOK, map[string]any{"inputs": st.ev.FloorInputs()})
 }

@@ -194,6 +194,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/events/{event}/tokens", s.handleCreateToken)
 	m.HandleFunc("DELETE /api/events/{event}/tokens/{id}", s.handleRevokeToken)
 	m.HandleFunc("POST /api/events/{event}/notices", s.handleNotice)
+	m.HandleFunc("POST /api/events/{event}/floor", s.handleFloorSwitch)
 	m.HandleFunc("/hls/{event}/{rest...}", s.handleHLS)
 	m.HandleFunc("POST /whip/{event}", s.handleWHIPPost)
 	m.HandleFunc("DELETE /whip/{event}/{id}", s.handleWHIPDelete)

@@ -161,6 +161,11 @@ type FloorStatus struct {
 	Source string `json:"source"`
 	// Level is the floor rendition's meter.
 	Level Meter `json:"level"`
+	// Inputs are the floor inputs the producer switches between, each with
+	// its own meter and quality.
+	Inputs []FloorInput `json:"inputs"`
+	// Switches counts the switches between inputs.
+	Switches uint64 `json:"switches"`
 }
 
 // EventStatus is GET /api/events/{event}/status, and the console's "status"
@@ -184,7 +189,13 @@ type EventStatus struct {
 func (s *Server) eventStatus(st *eventState) EventStatus {
 	ev := st.ev
 	out := EventStatus{ID: ev.ID(), Title: ev.Title(), At: time.Now().UTC(), PTS: ev.ProgramTime(),
-		Floor: FloorStatus{State: ev.FloorState(), Source: ev.Config().Floor.Source}, Languages: []LanguageStatus{}}
+		Floor: FloorStatus{State: ev.FloorState(), Source: ev.Config().Floor.Source, Inputs: ev.FloorInputs(),
+			Switches: ev.Stats().Switches}, Languages: []LanguageStatus{}}
+	for _, in := range out.Floor.Inputs {
+		if in.OnProgram {
+			out.Floor.Source = in.Source
+		}
+	}
 	vs := st.viewers.summary(time.Now())
 	out.Latency.WebRTC, out.Latency.HLS = vs.latency["webrtc"][""], vs.latency["hls"][""]
 	for _, rd := range ev.Renditions() {

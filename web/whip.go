@@ -45,13 +45,18 @@ func (s *Server) whipEvent(w http.ResponseWriter, r *http.Request) (*eventState,
 	if !ok {
 		return nil, false
 	}
-	cfg := st.ev.Config()
-	if !authorized(r, cfg.Floor.StreamKey) {
+	key := ""
+	for _, in := range st.ev.Config().Floor.AllInputs() {
+		if in.Source == "whip" {
+			key = in.StreamKey
+		}
+	}
+	if !authorized(r, key) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tolk"`)
 		writeError(w, http.StatusUnauthorized, "a valid stream key is needed: Authorization: Bearer <stream key>")
 		return nil, false
 	}
-	if cfg.Floor.Source != "whip" {
+	if _, ok := st.ev.WHIPFloor(); !ok {
 		writeError(w, http.StatusConflict, "this event's floor does not come from WHIP")
 		return nil, false
 	}
@@ -141,7 +146,8 @@ func (s *Server) readWHIPTrack(t *webrtc.TrackRemote, st *eventState, log *slog.
 	play.Add(1)
 	go func() {
 		defer play.Done()
-		mic.Play(audio.SystemClock{}, quit, st.ev.WriteFloorPacket)
+		floor, _ := st.ev.WHIPFloor()
+		mic.Play(audio.SystemClock{}, quit, floor.WriteFloorPacket)
 	}()
 	defer play.Wait()
 	defer close(quit)

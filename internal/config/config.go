@@ -84,7 +84,8 @@ func (c Captions) BackendFor(tag string) string {
 	return c.Backend
 }
 
-// Floor describes the stage feed.
+// Floor describes the stage feed: one source, or several inputs (studios,
+// links) between which the producer switches.
 type Floor struct {
 	// Language is the BCP 47 tag of what is spoken on the floor.
 	Language string `yaml:"language"`
@@ -96,6 +97,31 @@ type Floor struct {
 	Loop bool `yaml:"loop"`
 	// StreamKey is the bearer token a WHIP publisher must present.
 	StreamKey string `yaml:"stream_key"`
+	// Inputs, instead of Source, lists several floor inputs; the first is
+	// on the program at the start.
+	Inputs []Input `yaml:"inputs"`
+}
+
+// Input is one floor input.
+type Input struct {
+	// ID names the input in URLs and the API: [a-z0-9-], 1-32 characters.
+	ID string `yaml:"id"`
+	// Name is shown to the producer, e.g. "Studio Berlin".
+	Name      string `yaml:"name"`
+	Source    string `yaml:"source"`
+	Loop      bool   `yaml:"loop"`
+	StreamKey string `yaml:"stream_key"`
+}
+
+// MainInput is the id of the one input of a floor given by its source.
+const MainInput = "main"
+
+// AllInputs lists the floor's inputs: Inputs, or the one Source makes.
+func (f Floor) AllInputs() []Input {
+	if len(f.Inputs) > 0 {
+		return f.Inputs
+	}
+	return []Input{{ID: MainInput, Source: f.Source, Loop: f.Loop, StreamKey: f.StreamKey}}
 }
 
 // Language is one interpreted language.
@@ -206,7 +232,23 @@ func (ev *Event) Defaults() {
 	}
 }
 
-var idRE = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
+var (
+	idRE    = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
+	inputRE = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+)
+
+// checkInput adds the problems of one floor source, its loop and its key.
+func checkInput(add func(string, ...any), field string, in Input) {
+	if err := checkSource(in.Source); err != nil {
+		add("%s.source: %v", field, err)
+	}
+	if in.Loop && !strings.HasPrefix(in.Source, "file:") {
+		add("%s.loop: only file sources can loop", field)
+	}
+	if in.Source == "whip" && len(in.StreamKey) < 16 {
+		add("%s.stream_key: a whip source needs a stream key of at least 16 characters", field)
+	}
+}
 
 // Validate returns every problem, each naming its field.
 func (ev *Event) Validate() Problems {
@@ -222,14 +264,35 @@ func (ev *Event) Validate() Problems {
 	if err != nil {
 		add("floor.language: %v", err)
 	}
-	if err := checkSource(ev.Floor); err != nil {
-		add("floor.source: %v", err)
-	}
-	if ev.Floor.Loop && !strings.HasPrefix(ev.Floor.Source, "file:") {
-		add("floor.loop: only file sources can loop")
-	}
-	if ev.Floor.Source == "whip" && len(ev.Floor.StreamKey) < 16 {
-		add("floor.stream_key: a whip source needs a stream key of at least 16 characters")
+	if len(ev.Floor.Inputs) > 0 {
+		if ev.Floor.Source != "" || ev.Floor.Loop || ev.Floor.StreamKey != "" {
+			add("floor: give either source (with loop, stream_key) or inputs, not both")
+		}
+		if len(ev.Floor.Inputs) > 16 {
+			add("floor.inputs: at most 16 inputs, got %d", len(ev.Floor.Inputs))
+		}
+		ids, whips := map[string]int{}, 0
+		for i, in := range ev.Floor.Inputs {
+			field := fmt.Sprintf("floor.inputs[%d]", i)
+			if !inputRE.MatchString(in.ID) {
+				add("%s.id: %q must be 1-32 characters of a-z, 0-9 and -", field, in.ID)
+			} else if j, dup := ids[in.ID]; dup {
+				add("%s.id: %q is already floor.inputs[%d]", field, in.ID, j)
+			}
+			ids[in.ID] = i
+			if len(in.Name) > 64 {
+				add("%s.name: longer than 64 characters", field)
+			}
+			if in.Source == "whip" {
+				whips++
+			}
+			checkInput(add, field, in)
+		}
+		if whips > 1 {
+			add("floor.inputs: at most one input can be whip (POST /whip/{event})")
+		}
+	} else {
+		checkInput(add, "floor", Input{Source: ev.Floor.Source, Loop: ev.Floor.Loop, StreamKey: ev.Floor.StreamKey})
 	}
 	if len(ev.Floor.Name) > 64 {
 		add("floor.name: longer than 64 characters")
@@ -322,8 +385,7 @@ func Tag(s string) string {
 	return t
 }
 
-func checkSource(f Floor) error {
-	s := f.Source
+func checkSource(s string) error {
 	switch {
 	case s == "":
 		return errors.New("missing (file:PATH, whip, rtmp://HOST:PORT/APP/KEY or srt://HOST:PORT)")

@@ -36,6 +36,47 @@ func TestParseGood(t *testing.T) {
 	}
 }
 
+const studios = `
+id: summit
+floor:
+  language: en
+  inputs:
+    - {id: berlin, name: Studio Berlin, source: "srt://0.0.0.0:9001"}
+    - {id: lisbon, name: Studio Lisbon, source: "srt://0.0.0.0:9002"}
+    - {id: backup, source: file:testdata/floor.wav, loop: true}
+languages:
+  - {tag: fr}
+`
+
+func TestParseInputs(t *testing.T) {
+	ev, err := Parse([]byte(studios), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := ev.Floor.AllInputs()
+	if len(in) != 3 || in[0].ID != "berlin" || in[0].Name != "Studio Berlin" || !in[2].Loop {
+		t.Fatalf("inputs %+v", in)
+	}
+	one, _ := Parse([]byte(good), nil)
+	if in := one.Floor.AllInputs(); len(in) != 1 || in[0].ID != MainInput || in[0].Source != "file:testdata/floor.wav" || !in[0].Loop {
+		t.Fatalf("a floor given by its source: inputs %+v", in)
+	}
+	for name, c := range map[string]struct{ yaml, want string }{
+		"source and inputs": {strings.Replace(studios, "  inputs:", "  source: whip\n  inputs:", 1), "either source"},
+		"duplicate id":      {strings.Replace(studios, "id: lisbon", "id: berlin", 1), "floor.inputs[1].id"},
+		"bad id":            {strings.Replace(studios, "id: backup", "id: Back Up", 1), "floor.inputs[2].id"},
+		"bad source":        {strings.Replace(studios, "srt://0.0.0.0:9002", "srt://nowhere", 1), "floor.inputs[1].source"},
+		"loop not a file":   {strings.Replace(studios, `"srt://0.0.0.0:9001"}`, `"srt://0.0.0.0:9001", loop: true}`, 1), "floor.inputs[0].loop"},
+		"whip without key":  {strings.Replace(studios, `"srt://0.0.0.0:9001"`, "whip", 1), "floor.inputs[0].stream_key"},
+		"two whips": {strings.Replace(strings.Replace(studios, `"srt://0.0.0.0:9001"}`, "whip, stream_key: 0123456789abcdef}", 1),
+			`"srt://0.0.0.0:9002"}`, "whip, stream_key: 0123456789abcdef}", 1), "at most one input can be whip"},
+	} {
+		if _, err := Parse([]byte(c.yaml), nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+}
+
 func TestSampleConfigsValid(t *testing.T) {
 	files, _ := filepath.Glob("../../testdata/*.yaml")
 	docs, _ := filepath.Glob("../../docs/*.yaml")

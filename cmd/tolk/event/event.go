@@ -11,15 +11,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"tolk/captions"
 	"tolk/internal/audio"
 	"tolk/internal/config"
-	"tolk/internal/ingest"
 	"tolk/internal/media"
 	"tolk/interpreter"
 	"tolk/locales"
@@ -79,8 +76,7 @@ type Event struct {
 	inputs sync.WaitGroup // the clock and the floor source
 	closed sync.Once
 
-	restarts   atomic.Uint64
-	floorEnded atomic.Bool // the floor source ended for good
+	floor []*floorInput // the program's floor inputs and their sources
 }
 
 // New builds the event's mixes and HLS muxer; Start runs them.
@@ -130,7 +126,10 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		hr = append(hr, hls.AudioRendition{ID: r.Tag, Name: r.Name, Language: r.Tag, Default: r.Floor,
 			Translation: !r.Floor, Bitrate: cfg.Audio.Bitrate})
 	}
-	e.program = mixer.NewProgram(e.clock, e.timeline, e.order, e.advanceSubtitles)
+	if err := e.newProgram(); err != nil {
+		e.Close()
+		return nil, err
+	}
 	hopts := hls.Options{
 		Timeline:        e.timeline,
 		PartDuration:    time.Duration(cfg.HLS.PartMS) * time.Millisecond,
@@ -267,73 +266,30 @@ func (e *Event) SetVoice(tag string, src mixer.Source) error {
 
 func (e *Event) isFloor(tag string) bool { return e.renditions[0].Tag == tag }
 
-// WriteFloor queues one 20 ms floor frame for the program clock. It never
-// blocks: when the clock is behind, the frame is dropped and counted.
-func (e *Event) WriteFloor(samples []float32) { e.WriteFloorPacket(samples, nil) }
-
-// WriteFloorPacket is WriteFloor for a frame decoded from exactly one 20 ms
-// Opus packet (WHIP): the floor rendition forwards the packet without
-// re-encoding. packet may be nil.
-func (e *Event) WriteFloorPacket(samples []float32, packet []byte) {
-	e.program.WriteFloorPacket(samples, packet)
-}
-
 // Start runs the floor source, the program clock and the outputs.
 func (e *Event) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 
-	src, err := e.floorSource()
-	if err != nil {
-		cancel()
-		return err
-	}
 	e.runOutputs()
 	e.inputs.Add(1)
 	go func() {
 		defer e.inputs.Done()
 		e.program.Run(ctx)
 	}()
-	if src != nil {
-		e.inputs.Add(1)
-		go func() {
-			defer e.inputs.Done()
-			err := ingest.Supervise(ctx, src, e, e.clock, func(err error) {
-				e.restarts.Add(1)
-				e.log.Warn("floor source restarts", "source", src.String(), "err", err)
-			})
-			if err != nil {
-				e.floorEnded.Store(true)
-				e.log.Info("floor ended; the program goes on with silence", "source", src.String(), "err", err)
-			}
-		}()
-	}
-	e.log.Info("event started", "floor", e.cfg.Floor.Source, "languages", len(e.renditions))
+	e.runFloor(ctx)
+	e.log.Info("event started", "floor", e.cfg.Floor.Source, "inputs", len(e.floor), "languages", len(e.renditions))
 	return nil
-}
-
-func (e *Event) floorSource() (ingest.Source, error) {
-	s := e.cfg.Floor.Source
-	switch {
-	case s == "whip":
-		return nil, nil
-	case strings.HasPrefix(s, "file:"):
-		return ingest.NewFile(strings.TrimPrefix(s, "file:"), e.cfg.Floor.Loop, e.clock), nil
-	default:
-		src, err := ingest.NewListener(s, e.log)
-		if err != nil {
-			return nil, fmt.Errorf("floor source: %w", err)
-		}
-		return src, nil
-	}
 }
 
 // Stats returns the event's counters.
 func (e *Event) Stats() Stats {
 	s := Stats{
 		ProgramStats:   e.program.Stats(),
-		IngestRestarts: e.restarts.Load(),
-		OutputDropped:  map[string]uint64{},
+		OutputDropped: map[string]uint64{},
+	}
+	for _, fi := range e.floor {
+		s.IngestRestarts += fi.restarts.Load()
 	}
 	for tag, sub := range e.out.hls {
 		s.OutputDropped[tag] = sub.Dropped()
@@ -371,19 +327,4 @@ func (e *Event) closeMixes() {
 	for _, m := range e.order {
 		m.Close()
 	}
-}
-
-// FloorState says whether the floor is arriving: "live"; "missing" while the
-// clock runs on silence waiting for it; "ended" once a source that ends (a
-// file that does not loop) has played to its end, and the program goes on
-// with silence.
-func (e *Event) FloorState() string {
-	last := e.program.LastFloor()
-	switch {
-	case !last.IsZero() && e.clock.Now().Sub(last) < 500*time.Millisecond:
-		return "live"
-	case e.floorEnded.Load():
-		return "ended"
-	}
-	return "missing"
 }

@@ -8,6 +8,7 @@ import (
 	"tolk/internal/audio"
 	"tolk/internal/media"
 	"tolk/interpreter"
+	"tolk/mixer"
 	"tolk/web"
 )
 
@@ -34,6 +35,11 @@ type outputs struct {
 	// feeds are what booths hear: the floor rendition, and each booth's
 	// voice as relay while some booth takes it.
 	feeds *web.BoothFeeds
+	// previews are each floor input alone, for the producer to hear before
+	// switching to it: a floor-mode mix the program feeds only while the
+	// input's listener track has a listener.
+	previews     map[string]*web.ListenerTrack
+	previewMixes []*mixer.Mix
 	// recognize carries each captioned language's clean audio (the floor, or
 	// the booth's voice, never the mix) to its recognizer; webvtt carries
 	// its final cues to the WebVTT rendition.
@@ -79,6 +85,21 @@ func (e *Event) attachOutputs() error {
 		return fmt.Errorf("booth feeds: %w", err)
 	}
 	o.feeds = feeds
+	o.previews = map[string]*web.ListenerTrack{}
+	for _, fi := range e.floor {
+		m, err := mixer.New(mixer.Config{Timeline: e.timeline, Lang: "input-" + fi.cfg.ID, Floor: true,
+			Bitrate: e.cfg.Audio.Bitrate, Complexity: e.cfg.Audio.Complexity})
+		if err != nil {
+			return fmt.Errorf("preview of input %s: %w", fi.cfg.ID, err)
+		}
+		o.previewMixes = append(o.previewMixes, m)
+		l, err := web.NewListenerTrack("input-"+fi.cfg.ID, m.Packets().Read("preview", outputQueue), e.log)
+		if err != nil {
+			return err
+		}
+		o.previews[fi.cfg.ID] = l
+		fi.in.SetPreview(m, l.Listening)
+	}
 	return nil
 }
 
@@ -130,6 +151,12 @@ func (e *Event) closeOutputs() {
 	if o.feeds != nil {
 		o.feeds.Close()
 	}
+	for _, m := range o.previewMixes {
+		m.Close() // ends the preview tracks' readers
+	}
+	for _, l := range o.previews {
+		l.Close()
+	}
 	// Readers whose writer never ran (Start not called) detach here.
 	for _, r := range o.hls {
 		r.Close()
@@ -145,6 +172,12 @@ func (e *Event) closeOutputs() {
 // Listeners returns a language's WebRTC output.
 func (e *Event) Listeners(tag string) (*web.ListenerTrack, bool) {
 	l, ok := e.out.listeners[tag]
+	return l, ok
+}
+
+// FloorPreview returns floor input id alone, as WebRTC listeners take it.
+func (e *Event) FloorPreview(id string) (*web.ListenerTrack, bool) {
+	l, ok := e.out.previews[id]
 	return l, ok
 }
 
