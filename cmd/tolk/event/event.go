@@ -285,7 +285,7 @@ func (e *Event) Start() error {
 // Stats returns the event's counters.
 func (e *Event) Stats() Stats {
 	s := Stats{
-		ProgramStats:   e.program.Stats(),
+		ProgramStats:  e.program.Stats(),
 		OutputDropped: map[string]uint64{},
 	}
 	for _, fi := range e.floor {
