@@ -316,7 +316,7 @@ func TestBadInput(t *testing.T) {
 	}
 	// Nothing changed: no publisher, no listener.
 	metrics := get(t, h.http.URL+"/metrics")
-	for _, want := range []string{`tolk_whip_publishers{event="test"} 0`, `tolk_listeners{event="test",lang="fr"} 0`,
+	for _, want := range []string{`tolk_whip_publishers{event="test"} 0`, `tolk_listeners{event="test",lang="fr",protocol="webrtc"} 0`, `tolk_listeners{event="test",lang="fr",protocol="hls"} 0`, `tolk_output_dropped_frames_total{event="test",lang="fr",output="whep"} 0`,
 		`tolk_captions_available{event="test",lang="fr"} 0`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q", want)

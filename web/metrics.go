@@ -12,7 +12,7 @@ var (
 	descFloorDrop   = prometheus.NewDesc("tolk_floor_dropped_frames_total", "Floor frames dropped because the clock was behind.", []string{"event"}, nil)
 	descRestarts    = prometheus.NewDesc("tolk_ingest_restarts_total", "Restarts of the floor source.", []string{"event"}, nil)
 	descDropped     = prometheus.NewDesc("tolk_output_dropped_frames_total", "Encoded frames an output lost because it fell behind.", []string{"event", "lang", "output"}, nil)
-	descListeners   = prometheus.NewDesc("tolk_listeners", "Connected WebRTC (WHEP) listeners.", []string{"event", "lang"}, nil)
+	descListeners   = prometheus.NewDesc("tolk_listeners", "Listeners now: WebRTC (WHEP peers) and HLS (players that reported in the last 15 s).", []string{"event", "lang", "protocol"}, nil)
 	descPublishers  = prometheus.NewDesc("tolk_whip_publishers", "Connected WHIP floor publishers.", []string{"event"}, nil)
 	descCaptioned   = prometheus.NewDesc("tolk_captions_available", "1 when a language has a working recognizer backend, 0 when it has no captions.", []string{"event", "lang"}, nil)
 	descCapFrames   = prometheus.NewDesc("tolk_caption_frames_total", "Audio frames handed to the recognizer.", []string{"event", "lang"}, nil)
@@ -21,6 +21,31 @@ var (
 	descCapErrors   = prometheus.NewDesc("tolk_caption_errors_total", "Recognizer, recognition service and cue store errors.", []string{"event", "lang"}, nil)
 	descCapStalls   = prometheus.NewDesc("tolk_caption_stalls_total", "Recognition service sessions that stopped taking audio (also counted as errors).", []string{"event", "lang"}, nil)
 	descCapCues     = prometheus.NewDesc("tolk_caption_cues_total", "Final cues published.", []string{"event", "lang"}, nil)
+	descCapLag      = prometheus.NewDesc("tolk_caption_lag_seconds", "How far the latest final cue trailed the audio.", []string{"event", "lang"}, nil)
+	descCapRunning  = prometheus.NewDesc("tolk_caption_running", "1 while a recognizer stream is open.", []string{"event", "lang"}, nil)
+
+	descPeak     = prometheus.NewDesc("tolk_program_peak_dbfs", "Peak of what listeners hear over the last 300 ms.", []string{"event", "lang"}, nil)
+	descLoudness = prometheus.NewDesc("tolk_program_loudness_lufs", "Short-term loudness (BS.1770, 3 s) of what listeners hear.", []string{"event", "lang"}, nil)
+	descVoice    = prometheus.NewDesc("tolk_voice_dbfs", "Level of the interpreter's clean voice.", []string{"event", "lang"}, nil)
+	descBed      = prometheus.NewDesc("tolk_floor_bed_dbfs", "Level of the floor under the voice, after its gain and the ducking.", []string{"event", "lang"}, nil)
+	descDuck     = prometheus.NewDesc("tolk_duck_db", "Ducking applied to the floor bed now (0 = full level).", []string{"event", "lang"}, nil)
+	descOnAir    = prometheus.NewDesc("tolk_booth_on_air", "1 while an interpreter is heard in the language, 0 while it carries the floor alone.", []string{"event", "lang"}, nil)
+	descMuted    = prometheus.NewDesc("tolk_booth_muted", "1 while the producer has muted the booth.", []string{"event", "lang"}, nil)
+
+	descIntConnected = prometheus.NewDesc("tolk_interpreter_connected", "1 while the interpreter's booth page is connected.", []string{"event", "lang", "interpreter", "name"}, nil)
+	descIntRTT       = prometheus.NewDesc("tolk_interpreter_rtt_seconds", "Round trip to the interpreter's booth page, from its RTCP receiver reports.", []string{"event", "lang", "interpreter", "name"}, nil)
+	descIntLoss      = prometheus.NewDesc("tolk_interpreter_loss_ratio", "Fraction of the interpreter's microphone packets lost over the last second.", []string{"event", "lang", "interpreter", "name"}, nil)
+	descIntJitter    = prometheus.NewDesc("tolk_interpreter_jitter_seconds", "Interarrival jitter of the interpreter's microphone (RFC 3550).", []string{"event", "lang", "interpreter", "name"}, nil)
+	descIntEar       = prometheus.NewDesc("tolk_interpreter_floor_delay_seconds", "How far the floor the interpreter hears trails the program, as their page measures it.", []string{"event", "lang", "interpreter", "name"}, nil)
+
+	descPlayerLatency = prometheus.NewDesc("tolk_player_latency_seconds", "Delay behind the program that players report: the median and the worst.", []string{"event", "lang", "protocol", "stat"}, nil)
+
+	descInputLive    = prometheus.NewDesc("tolk_floor_input_live", "1 while the floor input sends audio.", []string{"event", "input"}, nil)
+	descInputProgram = prometheus.NewDesc("tolk_floor_input_on_program", "1 for the floor input on the program.", []string{"event", "input"}, nil)
+	descInputLUFS    = prometheus.NewDesc("tolk_floor_input_loudness_lufs", "Short-term loudness of the floor input.", []string{"event", "input"}, nil)
+	descInputSNR     = prometheus.NewDesc("tolk_floor_input_snr_db", "Speech-to-noise estimate of the floor input.", []string{"event", "input"}, nil)
+	descInputBW      = prometheus.NewDesc("tolk_floor_input_bandwidth_hz", "Audio bandwidth of the floor input.", []string{"event", "input"}, nil)
+	descInputClip    = prometheus.NewDesc("tolk_floor_input_clip_ratio", "Fraction of the floor input's samples clipped over the last 10 s.", []string{"event", "input"}, nil)
 )
 
 // collector reads the events' counters at scrape time, so the hot paths keep
@@ -30,7 +55,9 @@ type collector struct{ s *Server }
 func (collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descTicks, descSilentTicks, descLateTicks, descFloorFrames, descFloorDrop,
 		descRestarts, descDropped, descListeners, descPublishers, descCaptioned, descCapFrames, descCapDropped,
-		descCapRestarts, descCapErrors, descCapStalls, descCapCues} {
+		descCapRestarts, descCapErrors, descCapStalls, descCapCues, descCapLag, descCapRunning, descPeak, descLoudness,
+		descVoice, descBed, descDuck, descOnAir, descMuted, descIntConnected, descIntRTT, descIntLoss, descIntJitter,
+		descIntEar, descPlayerLatency, descInputLive, descInputProgram, descInputLUFS, descInputSNR, descInputBW, descInputClip} {
 		ch <- d
 	}
 }
@@ -49,12 +76,72 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descFloorFrames, s.FloorFrames, id)
 		counter(descFloorDrop, s.FloorDropped, id)
 		counter(descRestarts, s.IngestRestarts, id)
-		for lang, n := range s.OutputDropped {
-			counter(descDropped, n, id, lang, "hls")
+		es := c.s.eventStatus(st)
+		gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 		}
-		for lang, l := range st.langs {
-			counter(descDropped, l.out.Stats().Dropped, id, lang, "webrtc")
-			ch <- prometheus.MustNewConstMetric(descListeners, prometheus.GaugeValue, float64(l.out.Listeners()), id, lang)
+		flag := func(b bool) float64 {
+			if b {
+				return 1
+			}
+			return 0
+		}
+		for _, ls := range es.Languages {
+			lang := ls.Tag
+			// Every reader of the mix's tracks is an output: HLS, WebRTC,
+			// the booths' floor, relays, recognizers.
+			for _, tr := range ls.Outputs {
+				for _, r := range tr.Readers {
+					counter(descDropped, r.Dropped, id, lang, r.Name)
+				}
+			}
+			gauge(descListeners, float64(ls.Listeners.WebRTC), id, lang, "webrtc")
+			gauge(descListeners, float64(ls.Listeners.HLS), id, lang, "hls")
+			gauge(descPeak, ls.Program.PeakDB, id, lang)
+			gauge(descLoudness, ls.Program.ShortTermLUFS, id, lang)
+			gauge(descBed, ls.FloorBedDB, id, lang)
+			gauge(descDuck, ls.DuckDB, id, lang)
+			for proto, l := range map[string]ViewerLatency{"webrtc": ls.Latency.WebRTC, "hls": ls.Latency.HLS} {
+				if l.Players > 0 {
+					gauge(descPlayerLatency, l.MedianMS/1000, id, lang, proto, "median")
+					gauge(descPlayerLatency, l.WorstMS/1000, id, lang, proto, "worst")
+				}
+			}
+			if ls.Captions.Available {
+				gauge(descCapLag, ls.Captions.LagMS/1000, id, lang)
+				gauge(descCapRunning, flag(ls.Captions.Running), id, lang)
+			}
+			if ls.Booth == nil {
+				continue
+			}
+			if ls.VoiceDB != nil {
+				gauge(descVoice, *ls.VoiceDB, id, lang)
+			}
+			gauge(descOnAir, flag(ls.OnAir != nil), id, lang)
+			gauge(descMuted, flag(ls.Booth.Muted), id, lang)
+			for _, it := range ls.Interpreters {
+				who := []string{id, lang, it.ID, it.Name} // names can repeat, token ids cannot
+				gauge(descIntConnected, flag(it.Connected), who...)
+				if !it.Connected {
+					continue
+				}
+				gauge(descIntLoss, it.Loss, who...)
+				gauge(descIntJitter, it.JitterMS/1000, who...)
+				if it.RTTMS != nil {
+					gauge(descIntRTT, *it.RTTMS/1000, who...)
+				}
+				if it.FloorToEarMS != nil {
+					gauge(descIntEar, *it.FloorToEarMS/1000, who...)
+				}
+			}
+		}
+		for _, in := range es.Floor.Inputs {
+			gauge(descInputLive, flag(in.State == "live"), id, in.ID)
+			gauge(descInputProgram, flag(in.OnProgram), id, in.ID)
+			gauge(descInputLUFS, in.Quality.LoudnessLUFS, id, in.ID)
+			gauge(descInputSNR, in.Quality.SNRDB, id, in.ID)
+			gauge(descInputBW, in.Quality.BandwidthHz, id, in.ID)
+			gauge(descInputClip, in.Quality.ClipRatio, id, in.ID)
 		}
 		pubs := 0.0
 		if st.whip != nil {

@@ -195,6 +195,20 @@ func TestProducerStatusControlsAndSignals(t *testing.T) {
 	if s.Languages[1].OnAir == nil || *s.Languages[1].OnAir != "Anne" {
 		t.Errorf("on air: %v, want Anne", s.Languages[1].OnAir)
 	}
+	// /metrics says the same, by event, language and interpreter.
+	metrics := get(t, b.http.URL+"/metrics")
+	for _, want := range []string{
+		`tolk_interpreter_connected{event="test",interpreter="` + anneID + `",lang="fr",name="Anne"} 1`,
+		`tolk_interpreter_rtt_seconds{event="test",interpreter="` + anneID + `",lang="fr",name="Anne"}`,
+		`tolk_interpreter_loss_ratio{event="test",interpreter="` + anneID + `",lang="fr",name="Anne"}`,
+		`tolk_booth_on_air{event="test",lang="fr"} 1`, `tolk_program_peak_dbfs{event="test",lang="fr"}`,
+		`tolk_floor_input_live{event="test",input="main"} 1`, `tolk_listeners{event="test",lang="en",protocol="hls"} 0`,
+		`tolk_output_dropped_frames_total{event="test",lang="en",output="booth floor"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 	anne.close()
 	ws.Close()
 	b.ev.Close()
