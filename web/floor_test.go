@@ -6,11 +6,13 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
+	"tolk/internal/rtc"
 	"tolk/internal/store"
 	"tolk/web"
 )
@@ -136,4 +138,60 @@ captions: {backend: none}
 	}
 	h.ev.Close()
 	<-floor.Done()
+}
+
+// TestDuckDepthChangeHeardOverWHEP: a producer's duck-depth change is heard
+// by WebRTC listeners: with an interpreter speaking steadily, the floor bed
+// in what a WHEP listener of that language decodes moves by the set dB.
+func TestDuckDepthChangeHeardOverWHEP(t *testing.T) {
+	leakCheck(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b := startBooths(t, "{tag: fr}")
+	prod, _, err := b.store.CreateToken(ctx, "test", store.RoleProducer, "", "Pat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := dialBooth(t, ctx, b.http.URL, "fr", b.token(t, "fr", "Anne"))
+	defer a.close()
+	a.send(map[string]any{"type": "mic", "on": true})
+	a.waitState(ctx, "on air", func(s map[string]any) bool { return s["on_air"] != nil })
+	api, _ := rtc.NewAPI(rtc.Options{Loopback: true})
+	lis, err := rtc.DialWHEP(ctx, api, b.http.URL+"/whep/test/fr", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	heard, stop := tapListener(lis)
+	defer stop()
+	talk, quiet := context.WithCancel(ctx)
+	defer quiet()
+	var talking sync.WaitGroup
+	talking.Add(1)
+	go func() { defer talking.Done(); a.speakTone(talk, 1000) }()
+	const sec = audio.SampleRate
+	// The voice steady on the listener's side: the ducker is down.
+	p := until(ctx, t, b.harness, heard, sec/2, "Anne's tone at the WHEP listener", steady(1000))
+	floorAt := func(from int64) float64 {
+		return median(levels(span(ctx, t, heard, from, from+sec/2), floorHz, sec/10))
+	}
+	before := floorAt(p)
+	req, _ := http.NewRequestWithContext(ctx, "PATCH", b.http.URL+"/api/events/test/languages/fr", strings.NewReader(`{"duck_db": -24}`))
+	req.Header.Set("Authorization", "Bearer "+prod)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("patch: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	// The depth glides at 40 dB/s: 10 dB take 250 ms; measure after 600 ms.
+	q := b.ev.ProgramTime() + sec*6/10
+	after := floorAt(q)
+	quiet()
+	talking.Wait()
+	moved := audio.GainToDB(after / before)
+	t.Logf("floor bed at the WHEP listener moved %.1f dB for a depth change of -10 dB", moved)
+	if moved < -11.5 || moved > -8.5 {
+		t.Errorf("the floor bed moved %.1f dB, want -10 ± 1.5 dB", moved)
+	}
+	stop()
+	_ = lis.Close(ctx)
 }
