@@ -29,6 +29,7 @@ import (
 type boothHarness struct {
 	*harness
 	store *store.Store
+	dir   string // the store's data directory
 }
 
 func startBooths(t *testing.T, langs string) *boothHarness { return startBoothsTB(t, langs, "tone") }
@@ -52,12 +53,13 @@ languages: [%s]
 hls: {part_ms: 200, segment_ms: 1000}
 captions: {backend: none}
 `, floorCfg, langs)
-	st, err := store.Open(t.TempDir())
+	dir := t.TempDir()
+	st, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return &boothHarness{harness: startWith(t, cfg, st), store: st}
+	return &boothHarness{harness: startWith(t, cfg, st), store: st, dir: dir}
 }
 
 func (b *boothHarness) token(t testing.TB, lang, name string) string {
