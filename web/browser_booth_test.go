@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,8 @@ import (
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/rtc"
+	"tolk/internal/store"
+	"tolk/locales"
 )
 
 // TestBrowserBoothHandover drives two real booth pages in Chromium, each with
@@ -193,4 +197,169 @@ func boothHandover(t *testing.T, mics ...string) (before, after []float32) {
 		t.Errorf("the listener missed %d samples of the program", missing)
 	}
 	return before, after
+}
+
+// TestBrowserBoothProducer: a booth page in Chromium under the producer's
+// hand. The page measures how far the floor it plays trails the program and
+// reports it: the producer's status shows that delay for the interpreter,
+// within what a loopback link allows. The producer's notices, to this booth
+// and to all, appear on the page newest first, each announced and chimed;
+// the producer's mute turns the on-air light from ON AIR to the muted state,
+// announced once, and back when released; revoking the token ends the
+// session: the page says so and does not try again.
+func TestBrowserBoothProducer(t *testing.T) {
+	leakCheck(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	b := startBooths(t, "{tag: fr}, {tag: es}")
+	prod, _, err := b.store.CreateToken(ctx, "test", store.RoleProducer, "", "Pat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, tok, err := b.store.CreateToken(ctx, "test", store.RoleInterpreter, "fr", "Anne")
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := locales.Catalog("en")
+	const notice, noticeAll = "Speaker changes in two minutes", "Coffee break at 10:30"
+	var rep struct {
+		Delay struct {
+			PageMS         *float64 `json:"page_ms"`
+			Sent           int
+			Clock          string
+			StatusMS       *float64 `json:"status_ms"`
+			LangMS         *float64 `json:"lang_floor_to_ear_ms"`
+			Shown          string
+			ShownVisible   bool     `json:"shown_visible"`
+			JitterBufferMS *float64 `json:"jitter_buffer_ms"`
+		}
+		Notices struct {
+			Answers []int
+			Shown   []struct {
+				Text, Time string
+				All        bool
+				Tag        *string
+				Fresh      bool
+			}
+			NewestFirst bool `json:"newest_first"`
+			BoxVisible  bool `json:"box_visible"`
+			Heading     string
+			Announced   []string
+			Chimes      int
+		}
+		Mute struct {
+			Status        int
+			OnAirBefore   string `json:"on_air_before"`
+			HookMuted     bool   `json:"hook_muted"`
+			OnAirState    string `json:"onair_state"`
+			OnAirText     string `json:"onair_text"`
+			OnAirWho      string `json:"onair_who"`
+			BannerVisible bool   `json:"banner_visible"`
+			Banner        string
+			Announcements int
+			Released      struct {
+				OnAirState    string `json:"onair_state"`
+				BannerVisible bool   `json:"banner_visible"`
+			}
+		}
+		Revoke struct {
+			Status            int
+			MS                int
+			State             string
+			ConnText          string `json:"conn_text"`
+			NoticeVisible     bool   `json:"notice_visible"`
+			Notice            string
+			ReconnectVisible  bool  `json:"reconnect_visible"`
+			CloseCode         *int  `json:"close_code"`
+			SocketsBefore     int   `json:"sockets_before"`
+			SocketsAfter      int   `json:"sockets_after"`
+			NewWebSockets     int   `json:"new_websockets"`
+			SocketURLRequests int   `json:"socket_url_requests"`
+			TokenRevoked      *bool `json:"token_revoked"`
+			TokenLive         *int  `json:"token_live"`
+		}
+	}
+	runBrowser(t, "booth_producer.mjs", &rep, b.http.URL, "--event", "test", "--lang", "fr", "--token", secret,
+		"--producer", prod, "--token-id", tok.ID, "--notice", notice, "--notice-all", noticeAll, "--quiet", "6")
+
+	// The floor's delay: measured by the page, reported, in the status.
+	d := rep.Delay
+	if d.StatusMS == nil || *d.StatusMS <= 0 || *d.StatusMS > 2000 || d.PageMS == nil || d.Sent < 2 {
+		t.Errorf("floor → ear: status %v ms, page %v ms after %d reports; want 0 < ms ≤ 2000", ptr(d.StatusMS), ptr(d.PageMS), d.Sent)
+	}
+	if d.LangMS == nil || d.StatusMS == nil || *d.LangMS != *d.StatusMS {
+		t.Errorf("the language's floor_to_ear_ms is %v, want the on-air interpreter's %v", ptr(d.LangMS), ptr(d.StatusMS))
+	}
+	if !d.ShownVisible || d.PageMS == nil || !strings.Contains(d.Shown, strings.Split(en["booth.delay.value"], " {")[0]) {
+		t.Errorf("the page shows %q (visible %v) for the floor delay", d.Shown, d.ShownVisible)
+	}
+	t.Logf("floor → ear: page %v ms, status %v ms (receiver timestamps on the %s clock; Chrome's jitter buffer %v ms)",
+		ptr(d.PageMS), ptr(d.StatusMS), d.Clock, ptr(d.JitterBufferMS))
+
+	// Notices: both answered, both shown newest first with their time, the
+	// one to all booths marked so, each announced and chimed.
+	n := rep.Notices
+	if len(n.Answers) != 2 || n.Answers[0] != 200 || n.Answers[1] != 200 {
+		t.Errorf("notice answers %v", n.Answers)
+	}
+	if !n.BoxVisible || n.Heading != en["booth.notice.heading"] || !n.NewestFirst || len(n.Shown) != 2 {
+		t.Fatalf("notices shown %+v (box visible %v, heading %q)", n.Shown, n.BoxVisible, n.Heading)
+	}
+	if s := n.Shown[0]; !s.All || s.Tag == nil || *s.Tag != en["booth.notice.all"] || !s.Fresh || s.Time == "" {
+		t.Errorf("the notice to all booths is shown as %+v", s)
+	}
+	if s := n.Shown[1]; s.All || s.Tag != nil || s.Fresh || s.Time == "" {
+		t.Errorf("the notice to this booth is shown as %+v", s)
+	}
+	wantSaid := []string{
+		strings.ReplaceAll(en["booth.notice.announce"], "{text}", notice),
+		strings.ReplaceAll(en["booth.notice.announce_all"], "{text}", noticeAll),
+	}
+	for _, w := range wantSaid {
+		if !slices.ContainsFunc(n.Announced, func(s string) bool { return strings.Contains(s, w) }) {
+			t.Errorf("the page did not announce %q (announced %q)", w, n.Announced)
+		}
+	}
+	if n.Chimes != 2 {
+		t.Errorf("%d chimes for 2 notices", n.Chimes)
+	}
+
+	// Mute: never ON AIR while muted; said once; back when released.
+	m := rep.Mute
+	if m.Status != 200 || !m.HookMuted || m.OnAirBefore != "on" || m.OnAirState != "muted" || m.OnAirText != en["booth.onair.muted"] ||
+		m.OnAirWho != en["booth.onair.muted_floor"] || !m.BannerVisible || m.Banner != en["booth.muted.banner"] {
+		t.Errorf("muted booth: %+v", m)
+	}
+	if m.Announcements != 1 {
+		t.Errorf("the mute was announced %d times, want once", m.Announcements)
+	}
+	if m.Released.OnAirState != "on" || m.Released.BannerVisible {
+		t.Errorf("released booth: %+v", m.Released)
+	}
+
+	// Revocation: said, final, and no new connection.
+	r := rep.Revoke
+	if r.Status != 204 || r.State != "revoked" || r.ConnText != en["booth.conn.revoked"] || !r.NoticeVisible ||
+		r.Notice != en["booth.revoked.detail"] || r.ReconnectVisible {
+		t.Errorf("revoked page: %+v", r)
+	}
+	if r.CloseCode == nil || *r.CloseCode != 4003 {
+		t.Errorf("close code %v, want 4003", ptr(r.CloseCode))
+	}
+	if r.NewWebSockets != 0 || r.SocketsAfter != r.SocketsBefore || r.SocketURLRequests != 0 {
+		t.Errorf("after the revocation the page opened %d WebSockets (hook: %d → %d) and sent %d requests to the socket's URL",
+			r.NewWebSockets, r.SocketsBefore, r.SocketsAfter, r.SocketURLRequests)
+	}
+	if r.TokenRevoked == nil || !*r.TokenRevoked || r.TokenLive == nil || *r.TokenLive != 0 {
+		t.Errorf("the token list says revoked %v, live %v", ptr(r.TokenRevoked), ptr(r.TokenLive))
+	}
+	t.Logf("revocation shown after %d ms", r.MS)
+}
+
+// ptr shows a pointer's value, or nil.
+func ptr[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }

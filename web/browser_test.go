@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
+	"tolk/internal/store"
 )
 
 // toneVoice stands in for an interpreter: a steady sine at its own frequency.
@@ -186,4 +188,95 @@ func measureLatency(b *testing.B) {
 	runBrowser(b, "hls_latency.mjs", &rep, h.http.URL, "--event", "test", "--duration", "10")
 	b.ReportMetric(rep.LatencyMS.Median, "hlsjs-latency-ms")
 	b.ReportMetric(rep.PDTMS.Median, "pdt-latency-ms")
+}
+
+// TestBrowserWatchReportsPlayers: the watch page in Chromium reports what
+// it plays and the producer's status counts it: over HLS as an HLS listener
+// of its language with a latency, over WebRTC with a latency; a delay that a
+// player can have (HLS at the LL-HLS live edge: under 10 s; WebRTC on
+// loopback: under 3 s). Stopping takes it off the count within a report
+// period, not when its last report runs out (15 s), and so does closing the
+// page while it plays.
+func TestBrowserWatchReportsPlayers(t *testing.T) {
+	leakCheck(t)
+	b := startBoothsTB(t, "{tag: fr}", "tone")
+	prod, _, err := b.store.CreateToken(context.Background(), "test", store.RoleProducer, "", "Pat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type latency struct {
+		Players  int
+		MedianMS float64 `json:"median_ms"`
+		WorstMS  float64 `json:"worst_ms"`
+	}
+	type counts struct {
+		Listeners struct{ HLS, WebRTC int }
+		Latency   latency
+	}
+	var rep struct {
+		Modes []struct {
+			Mode         string
+			CountedMS    int `json:"counted_ms"`
+			Listeners    struct{ HLS, WebRTC int }
+			Latency      latency
+			LangLatency  latency `json:"lang_latency"`
+			LatencyLater latency `json:"latency_later"`
+			Samples      []float64
+			Page         struct {
+				ID        string
+				Sent      int
+				Halted    int
+				LatencyMS *float64 `json:"latencyMs"`
+				NextMS    int      `json:"nextMs"`
+				DelayText string   `json:"delayText"`
+			}
+			DelayVisible         bool   `json:"delay_visible"`
+			StopMS               int    `json:"stop_ms"`
+			AfterStop            counts `json:"after_stop"`
+			DelayHiddenAfterStop bool   `json:"delay_hidden_after_stop"`
+		}
+		Close *struct {
+			CloseMS int `json:"close_ms"`
+		}
+	}
+	runBrowser(t, "watch_report.mjs", &rep, b.http.URL, "--event", "test", "--lang", "fr", "--producer", prod, "--modes", "hls,webrtc")
+	if len(rep.Modes) != 2 {
+		t.Fatalf("%d modes reported, want 2", len(rep.Modes))
+	}
+	idRE := regexp.MustCompile(`^[A-Za-z0-9_-]{16,64}$`)
+	limit := map[string]float64{"hls": 10000, "webrtc": 3000}
+	for _, m := range rep.Modes {
+		if m.Mode == "hls" && m.Listeners.HLS != 1 {
+			t.Errorf("hls: the status counts %d HLS listeners of fr, want 1", m.Listeners.HLS)
+		}
+		if m.Mode == "webrtc" && m.Listeners.WebRTC != 1 {
+			t.Errorf("webrtc: the status counts %d WebRTC listeners of fr, want 1", m.Listeners.WebRTC)
+		}
+		for what, l := range map[string]latency{"event": m.Latency, "fr": m.LangLatency, "later": m.LatencyLater} {
+			if l.Players != 1 || !(l.MedianMS > 0 && l.MedianMS < limit[m.Mode]) {
+				t.Errorf("%s: the status's %s latency is %+v, want 1 player, 0 < median < %.0f ms", m.Mode, what, l, limit[m.Mode])
+			}
+		}
+		if !idRE.MatchString(m.Page.ID) || m.Page.Halted != 0 || m.Page.Sent < 3 || m.Page.NextMS != 5000 {
+			t.Errorf("%s: the page's reports %+v", m.Mode, m.Page)
+		}
+		if m.Page.LatencyMS == nil || !m.DelayVisible || !strings.HasPrefix(m.Page.DelayText, "Delay ") {
+			t.Errorf("%s: the page shows %q (visible %v) for a delay of %v ms", m.Mode, m.Page.DelayText, m.DelayVisible, ptr(m.Page.LatencyMS))
+		}
+		// Stopped: off the count within a report period.
+		if m.StopMS > 5000 || m.AfterStop.Latency.Players != 0 || m.AfterStop.Listeners.HLS != 0 || m.AfterStop.Listeners.WebRTC != 0 {
+			t.Errorf("%s: after Stop the status counts %+v after %d ms", m.Mode, m.AfterStop, m.StopMS)
+		}
+		if !m.DelayHiddenAfterStop {
+			t.Errorf("%s: the delay is still shown after Stop", m.Mode)
+		}
+		t.Logf("%s: counted %d ms after live; latency median %.0f ms (later %.0f ms), the page measured %v; off the count %d ms after Stop",
+			m.Mode, m.CountedMS, m.Latency.MedianMS, m.LatencyLater.MedianMS, m.Samples, m.StopMS)
+	}
+	// Its last report counts 15 s: only its "stopped" beacon takes it off sooner.
+	if rep.Close == nil || rep.Close.CloseMS > 5000 {
+		t.Errorf("a page closed while playing: %+v, want off the count within 5 s", rep.Close)
+	} else {
+		t.Logf("a page closed while playing is off the count after %d ms", rep.Close.CloseMS)
+	}
 }

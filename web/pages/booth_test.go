@@ -232,3 +232,55 @@ func TestBoothFloorCaptionsNote(t *testing.T) {
 		}
 	}
 }
+
+// TestBoothProducerParts: the parts the producer drives are on the page in
+// every locale, hidden until the script needs them: the area for the
+// producer's messages (a labelled list, not a live region: the announcer
+// reads each message once), the muted banner, the revocation notice and the
+// floor's delay beside the round trip. Their sentences are translated.
+func TestBoothProducerParts(t *testing.T) {
+	en := locales.Catalog("en")
+	for _, loc := range locales.Locales() {
+		d := demoBooth
+		d.Locale = loc
+		r := renderBooth(t, d, "/booth/demo/fr?token=x")
+		cat := locales.Catalog(loc)
+		for id, key := range map[string]string{"producer-heading": "booth.notice.heading", "muted-banner": "booth.muted.banner",
+			"revoked-notice": "booth.revoked.detail"} {
+			if got := strings.TrimSpace(text(r.byID(id))); got != cat[key] {
+				t.Errorf("%s: #%s reads %q, want %q", loc, id, got, cat[key])
+			}
+		}
+		for _, id := range []string{"producer-box", "muted-banner", "revoked-notice", "floor-delay"} {
+			n := r.byID(id)
+			if n == nil {
+				t.Fatalf("%s: no #%s", loc, id)
+			}
+			if _, h := attr(n, "hidden"); !h {
+				t.Errorf("%s: #%s is shown before the page knows anything", loc, id)
+			}
+		}
+		box := attrs(r.byID("producer-box"))
+		if r.byID("producer-box").Data != "section" || box["aria-labelledby"] != "producer-heading" || box["aria-live"] != "" {
+			t.Errorf("%s: producer box %v", loc, box)
+		}
+		if l := r.byID("producer-log"); l == nil || l.Data != "ol" || l.Parent != r.byID("producer-box") {
+			t.Errorf("%s: the producer's messages are not an ordered list in the box", loc)
+		}
+		// The delay sits with the round trip, in the connection box.
+		if p := r.byID("floor-delay").Parent; p == nil || attrs(p)["id"] != "conn-box" {
+			t.Errorf("%s: the floor delay is not beside the round trip", loc)
+		}
+		var msgs map[string]string
+		r.jsonScript(t, "tolk-messages", &msgs)
+		for _, k := range []string{"booth.onair.muted", "booth.onair.muted_floor", "booth.announce.muted", "booth.announce.unmuted",
+			"booth.notice.all", "booth.notice.announce", "booth.notice.announce_all", "booth.conn.revoked", "booth.delay.value"} {
+			if msgs[k] != cat[k] || msgs[k] == "" {
+				t.Errorf("%s: the page's message %q is %q, want %q", loc, k, msgs[k], cat[k])
+			}
+			if loc != "en" && cat[k] == en[k] {
+				t.Errorf("%s: %q is still English: %q", loc, k, cat[k])
+			}
+		}
+	}
+}

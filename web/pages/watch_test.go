@@ -1,11 +1,15 @@
 package pages
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -310,5 +314,87 @@ func TestWatchCaptionsUnavailable(t *testing.T) {
 	r := renderWatch(t, demo, "/watch/demo")
 	if got := disabledOptions(r.byID("captions")); len(got) != 0 || !hidden(r.byID("captions-none")) {
 		t.Errorf("caption list unknown: disabled %q, sentence hidden %v", got, hidden(r.byID("captions-none")))
+	}
+}
+
+// TestWatchDelayLine: the measured delay has its line under the state line,
+// hidden until measured and not a live region (it changes every report; the
+// state line is what screen readers follow).
+func TestWatchDelayLine(t *testing.T) {
+	for _, loc := range locales.Locales() {
+		d := demo
+		d.Locale = loc
+		r := renderWatch(t, d, "/watch/demo")
+		n := r.byID("delay")
+		if n == nil {
+			t.Fatalf("%s: no #delay", loc)
+		}
+		a := attrs(n)
+		if _, h := attr(n, "hidden"); !h || a["aria-live"] != "" || a["role"] != "" || strings.TrimSpace(text(n)) != "" {
+			t.Errorf("%s: delay line %v %q", loc, a, text(n))
+		}
+		if n.Parent != r.byID("state").Parent {
+			t.Errorf("%s: the delay line is not beside the state line", loc)
+		}
+		var msgs map[string]string
+		r.jsonScript(t, "tolk-messages", &msgs)
+		if v := msgs["watch.delay.value"]; v == "" || !strings.Contains(v, "{seconds}") || (loc != "en" && v == locales.Catalog("en")["watch.delay.value"]) {
+			t.Errorf("%s: watch.delay.value is %q", loc, v)
+		}
+	}
+}
+
+// TestPageModulesLayered: each page's modules import one another without a
+// cycle (the entry module wires what a lower part hands up), and none grows
+// past 400 lines.
+func TestPageModulesLayered(t *testing.T) {
+	line := regexp.MustCompile(`(?m)^(?:(?:import|export)\b[^\n]*|\})\s*\bfrom\s*'([^']*)'|^import\s*'([^']*)'`)
+	imports := map[string][]string{}
+	for _, name := range modules(t) {
+		for _, m := range line.FindAllSubmatch(assets[name].data, -1) {
+			spec := string(m[1]) + string(m[2])
+			u, err := url.Parse(spec)
+			if err != nil {
+				t.Fatalf("%s: import %q: %v", name, spec, err)
+			}
+			imports[name] = append(imports[name], path.Join(path.Dir(name), u.Path))
+		}
+	}
+	// Depth-first search; a module met again while on the stack closes a cycle.
+	const (
+		unseen = iota
+		onStack
+		done
+	)
+	mark := map[string]int{}
+	var stack []string
+	var visit func(string)
+	visit = func(n string) {
+		mark[n] = onStack
+		stack = append(stack, n)
+		for _, d := range imports[n] {
+			switch mark[d] {
+			case onStack:
+				i := slices.Index(stack, d)
+				t.Errorf("import cycle: %s → %s", strings.Join(stack[i:], " → "), d)
+			case unseen:
+				visit(d)
+			}
+		}
+		stack = stack[:len(stack)-1]
+		mark[n] = done
+	}
+	for _, entry := range []string{"booth.js", "watch.js"} {
+		visit(entry)
+	}
+	for name, m := range mark {
+		if n := bytes.Count(assets[name].data, []byte("\n")); m == done && n >= 400 {
+			t.Errorf("%s has %d lines, want under 400", name, n)
+		}
+	}
+	for _, want := range []string{"booth/notices.js", "booth/latency.js", "watch/report.js", "shared/latency.js"} {
+		if mark[want] != done {
+			t.Errorf("%s is not reached from its page", want)
+		}
 	}
 }

@@ -17,15 +17,18 @@
 //   mic        the microphone and the cough mute (audio, conn, page, state)
 //   media      WebRTC (audio, conn, mic, page)
 //   render     painting the booth (audio, conn, mic, page, state)
-//   chat       chat, producer messages, slow-down (conn, page, state)
+//   notices    the producer's messages to the booth, with a chime (audio, page)
+//   chat       chat, messages to the producer, slow-down (conn, page, state)
 //   stats      the audio connection's statistics (conn, media)
+//   latency    the server's clock, the floor's delay and its report (audio, conn, media, page)
 //   controls   the buttons and the cough (conn, mic, page, render, state)
-//   protocol   messages from the server (chat, conn, media, mic, page, render, state)
+//   protocol   messages from the server (chat, conn, latency, media, mic, notices, page, render, state)
 //   keys       shortcuts (controls)
 //   hook       window.tolkBooth for the browser tests (reads most of the above)
 // What a lower part hands up (conn: a message, a drop, a ping, a refreshed
 // state; mic: a new track, a repaint) is wired here, with wireConn and
-// wireMic, before anything starts.
+// wireMic, before anything starts. The ping (every 2 s) also measures the
+// floor's delay.
 
 import { bindVolumes, ensureGraph, resumeAudio } from './booth/audio.js';
 import { startFloorCaptions } from './booth/captions.js';
@@ -34,6 +37,7 @@ import { connect, markUnsupported, onlineAgain, paintRTT, refreshConn, wireConn,
 import { bindControls } from './booth/controls.js';
 import { expose } from './booth/hook.js';
 import { bindKeys } from './booth/keys.js';
+import { clearFloorDelay, measureFloor } from './booth/latency.js';
 import { closeMedia, media, useMicTrack } from './booth/media.js';
 import { ensureMic, wireMic } from './booth/mic.js';
 import { ui } from './booth/page.js';
@@ -43,8 +47,14 @@ import { pollStats } from './booth/stats.js';
 
 wireConn({
   message: onMessage,
-  dropped: closeMedia,
-  ping: pollStats,
+  dropped: () => {
+    closeMedia();
+    clearFloorDelay();
+  },
+  ping: () => {
+    pollStats();
+    measureFloor();
+  },
   refreshed: paintControls,
   mediaState: () => (media ? media.state : null),
 });

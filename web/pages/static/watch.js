@@ -13,22 +13,29 @@
 //   hlsplayer  playing over LL-HLS (audio, page, session, status)
 //   webrtc     playing over WebRTC (page, session, status)
 //   captions   the caption picker and view (page, session, status)
+//   report     the players' report and the delay shown (audio, page, session, status)
 //   controls   Play, language, mode, volume (hlsplayer, page, session, status)
-//   hook       window.tolkWatch for the browser tests (audio, captions, session, status)
-// The session starts the players and the state line names the session's
-// language through what is wired here (usePlayers, statusLang).
+//   hook       window.tolkWatch for the browser tests (audio, captions, report, session, status)
+// The session starts the players, the state line names the session's
+// language and each change of state reaches the report through what is wired
+// here (usePlayers, statusLang, statusChanged).
 
 import { startCaptions } from './watch/captions.js';
 import { bindControls } from './watch/controls.js';
 import { startHLS } from './watch/hlsplayer.js';
 import { expose } from './watch/hook.js';
+import { bindReport, reportState } from './watch/report.js';
 import { playingLang, usePlayers } from './watch/session.js';
-import { statusLang } from './watch/status.js';
+import { statusChanged, statusLang } from './watch/status.js';
 import { startWebRTC } from './watch/webrtc.js';
 
 usePlayers({ webrtc: startWebRTC, hls: startHLS });
 statusLang(playingLang);
+statusChanged(reportState);
 
+// The report's pagehide comes first: it sends "stopped" before the controls
+// end the session.
+bindReport();
 bindControls();
 startCaptions();
 expose();

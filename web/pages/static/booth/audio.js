@@ -119,6 +119,34 @@ export function peakHz(name) {
   return ch.probe.peakHz();
 }
 
+// ---- the producer's chime ---------------------------------------------------------
+// Two short rising notes through the limiter, quieter than the floor's
+// peaks: enough to be noticed in the headphones, not to startle. It is
+// played only while the sound runs (a chime held back until the first
+// gesture would come too late to mean anything).
+
+export let chimes = 0;
+
+export function chime() {
+  if (!ensureGraph() || ctx.state !== 'running') return false;
+  const t0 = ctx.currentTime + 0.02;
+  [[880, 0], [1318.5, 0.17]].forEach(([hz, at]) => {
+    const osc = ctx.createOscillator();
+    const env = ctx.createGain();
+    osc.frequency.value = hz;
+    env.gain.setValueAtTime(0, t0 + at);
+    env.gain.linearRampToValueAtTime(0.2, t0 + at + 0.01);
+    env.gain.setTargetAtTime(0, t0 + at + 0.06, 0.05);
+    osc.connect(env);
+    env.connect(limiter);
+    osc.start(t0 + at);
+    osc.stop(t0 + at + 0.4);
+    osc.addEventListener('ended', () => env.disconnect());
+  });
+  chimes++;
+  return true;
+}
+
 // ---- meters ----------------------------------------------------------------------
 
 const meterText = { silent: () => t('booth.meter.silent'), value: (db) => t('booth.meter.value', { db }) };

@@ -1,17 +1,10 @@
 // The booth's chat, its messages to the producer, and the slow-down signal.
 
 import { send } from './conn.js';
-import { MAX_TEXT, config, idOf, iso, record, say, setText, showStatus, t, ui } from './page.js';
+import { MAX_TEXT, clockTime, idOf, iso, record, say, setText, showStatus, t, ui } from './page.js';
 import { isMe } from './state.js';
 
 export const chatLines = [];
-const timeFmt = (() => {
-  try {
-    return new Intl.DateTimeFormat(config.locale || undefined, { hour: '2-digit', minute: '2-digit' });
-  } catch (e) {
-    return null;
-  }
-})();
 
 export function onChat(m) {
   const text = String(m.text || '');
@@ -27,7 +20,7 @@ export function onChat(m) {
   const time = document.createElement('time');
   const d = new Date(line.at);
   time.dateTime = d.toISOString();
-  time.textContent = timeFmt ? timeFmt.format(d) : d.toISOString().slice(11, 16);
+  time.textContent = clockTime(d);
   const who = document.createElement('span');
   who.className = 'chat-from';
   const n = iso(line.name || t('booth.members.unnamed'));

@@ -31,13 +31,16 @@ export function wireConn(h) {
 // ---- connection state --------------------------------------------------------
 // connecting → connected (socket welcomed and audio flowing) → reconnecting
 // (socket or audio lost, trying again) → connected …; replaced and error
-// are final until the interpreter asks again.
+// are final until the interpreter asks again; revoked (the producer took the
+// token back, close code 4003) is final: a new connection would be refused.
 
 export let conn = '';
 export let connReason = '';
 let everConnected = false;
 export let fatal = ''; // reason of a refusal that retrying will not heal
 export let replaced = false;
+export let revoked = false;
+export let sockets = 0; // WebSockets opened by this page
 export let ws = null;
 export let wsOpen = false;
 export let welcomed = false;
@@ -52,10 +55,12 @@ const connKeys = {
   connected: 'booth.conn.connected',
   reconnecting: 'booth.conn.reconnecting',
   replaced: 'booth.conn.replaced',
+  revoked: 'booth.conn.revoked',
   error: 'booth.conn.error',
 };
 
 function deriveConn() {
+  if (revoked) return ['revoked', ''];
   if (fatal) return ['error', fatal];
   if (replaced) return ['replaced', ''];
   const mediaState = hooks.mediaState();
@@ -75,10 +80,12 @@ export function refreshConn() {
   if (changed) {
     record({ kind: 'conn', state: s, reason });
     if (s === 'error') say(t('booth.conn.error', { reason }));
+    else if (s === 'revoked') say(t('booth.revoked.detail'));
     else say(t(connKeys[s]));
   }
   paintConn();
   ui.reconnect.hidden = s !== 'replaced' && s !== 'error';
+  ui.revokedNotice.hidden = s !== 'revoked';
   document.documentElement.dataset.state = s;
   hooks.refreshed();
 }
@@ -109,7 +116,7 @@ function probeURL() {
 export function connect() {
   window.clearTimeout(wsTimer);
   retryAt = 0;
-  if (fatal || replaced || (ws && ws.readyState <= 1)) return;
+  if (revoked || fatal || replaced || (ws && ws.readyState <= 1)) return;
   let sock;
   try {
     sock = new WebSocket(wsURL(config.ws));
@@ -119,6 +126,7 @@ export function connect() {
     return;
   }
   ws = sock;
+  sockets++;
   let opened = false;
   sock.addEventListener('open', () => {
     if (ws !== sock) return;
@@ -148,6 +156,11 @@ export async function dropped(sock, code, opened) {
     sock.close();
   } catch (e) {
     // already closed
+  }
+  if (code === 4003) {
+    revoked = true;
+    refreshConn();
+    return;
   }
   if (code === 4001 || replaced) {
     replaced = true;
@@ -204,7 +217,7 @@ function scheduleReconnect() {
 
 // reconnectNow skips the wait (network back, or the interpreter asked).
 export function reconnectNow() {
-  if (ws) return;
+  if (ws || revoked) return;
   fatal = '';
   replaced = false;
   wsAttempts = Math.max(wsAttempts, 1);
@@ -213,7 +226,7 @@ export function reconnectNow() {
 
 // onlineAgain reconnects at once when the network comes back.
 export function onlineAgain() {
-  if (!ws && !fatal && !replaced) {
+  if (!ws && !fatal && !replaced && !revoked) {
     wsAttempts = Math.max(wsAttempts, 1);
     connect();
   }

@@ -1,12 +1,15 @@
 // The test hook: read-only facts for the browser tests (window.tolkBooth);
 // the page never relies on them.
 
-import { ctx, level, peakHz } from './audio.js';
+import { outputMs } from '../shared/latency.js';
+import { chimes, ctx, level, peakHz } from './audio.js';
 import { floorCaps } from './captions.js';
 import { chatLines } from './chat.js';
-import { conn, connReason, lastClose, retryAt, rtt, welcomed, ws, wsAttempts, wsOpen } from './conn.js';
+import { conn, connReason, lastClose, retryAt, rtt, sockets, welcomed, ws, wsAttempts, wsOpen } from './conn.js';
+import { clock, floorDelay } from './latency.js';
 import { media } from './media.js';
 import { coughHeld, mic } from './mic.js';
+import { notices } from './notices.js';
 import { copy, history } from './page.js';
 import { rtcStats } from './stats.js';
 import { booth, handoverRole, isMe, me, myMic, onAirOf } from './state.js';
@@ -27,6 +30,7 @@ export function expose() {
         retryInMs: retryAt ? Math.max(0, Math.round(retryAt - performance.now())) : 0,
         lastClose: lastClose ? copy(lastClose) : null,
         restarts: media ? media.restarts : 0,
+        sockets,
       };
     },
     get me() {
@@ -50,6 +54,12 @@ export function expose() {
     get directTake() {
       return booth.direct_take;
     },
+    get muted() {
+      return booth.muted;
+    },
+    notices: () => copy(notices),
+    chimes: () => chimes,
+    floorDelay: () => Object.assign(copy(floorDelay), { clockRtt: clock.rtt, clockOffset: clock.offset }),
     members: () => booth.members.map((x) => Object.assign(copy(x), { self: isMe(x.id) })),
     onAir: () => onAirOf(booth),
     rtt: () => ({ ws: rtt.ws, media: rtt.media }),
@@ -59,7 +69,7 @@ export function expose() {
     peakHz,
     history: () => copy(history),
     chat: () => copy(chatLines),
-    audio: () => (ctx ? { state: ctx.state, sampleRate: ctx.sampleRate } : null),
+    audio: () => (ctx ? { state: ctx.state, sampleRate: ctx.sampleRate, outputLatencyMs: outputMs(ctx) } : null),
     micSettings: () => (mic.track && mic.track.getSettings ? copy(mic.track.getSettings()) : null),
     rtcStats,
     floorCaptions: () => ({ lang: floorCaps.lang, state: floorCaps.state, lines: floorCaps.lines(), messages: floorCaps.count, none: floorCaps.none }),

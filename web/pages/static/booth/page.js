@@ -13,13 +13,18 @@ export const ui = {
   conn: $('conn'),
   connText: $('conn-text'),
   rtt: $('rtt'),
+  floorDelay: $('floor-delay'),
   reconnect: $('reconnect'),
+  revokedNotice: $('revoked-notice'),
   audioNotice: $('audio-notice'),
   audioStart: $('audio-start'),
   micNotice: $('mic-notice'),
   micError: $('mic-error'),
   micRetry: $('mic-retry'),
   warning: $('warning'),
+  mutedBanner: $('muted-banner'),
+  producerBox: $('producer-box'),
+  producerLog: $('producer-log'),
   onair: $('onair'),
   onairText: $('onair-text'),
   onairWho: $('onair-who'),
@@ -99,6 +104,16 @@ export function showStatus(el, s, ms) {
   window.clearTimeout(el._timer);
   el._timer = window.setTimeout(() => setText(el, ''), ms || 8000);
 }
+
+// clockTime is a time of day as hours and minutes in the page's locale.
+const timeFmt = (() => {
+  try {
+    return new Intl.DateTimeFormat(config.locale || undefined, { hour: '2-digit', minute: '2-digit' });
+  } catch (e) {
+    return null;
+  }
+})();
+export const clockTime = (d) => (timeFmt ? timeFmt.format(d) : d.toISOString().slice(11, 16));
 
 export const idOf = (x) => (x === null || x === undefined ? null : String(x));
 

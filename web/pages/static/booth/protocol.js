@@ -3,8 +3,10 @@
 
 import { onChat, onSignal } from './chat.js';
 import { markReplaced, onPong, refreshConn, send, welcome } from './conn.js';
+import { onPongClock } from './latency.js';
 import { queueOffer } from './media.js';
 import { coughHeld } from './mic.js';
+import { onProducer } from './notices.js';
 import { record, say, showStatus, t, ui } from './page.js';
 import { fillInputs, paintBooth } from './render.js';
 import { applyWelcome, me, onState } from './state.js';
@@ -37,6 +39,10 @@ export function onMessage(data) {
       break;
     case 'pong':
       onPong(m);
+      onPongClock(m);
+      break;
+    case 'producer':
+      onProducer(m);
       break;
     case 'error':
       onRefused(m);

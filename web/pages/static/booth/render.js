@@ -1,5 +1,6 @@
-// Painting the booth: the on-air sign, the controls and what they allow, the
-// handover line, the members and the input picker.
+// Painting the booth: the on-air sign (and the producer's mute), the
+// controls and what they allow, the handover line, the members and the
+// input picker.
 
 import { applyGains } from './audio.js';
 import { welcomed, wsOpen } from './conn.js';
@@ -31,12 +32,17 @@ export function paintControls() {
   ui.onair.dataset.stale = String(!live);
 }
 
+const airKeys = { on: 'booth.onair.on', partner: 'booth.onair.partner', off: 'booth.onair.off', muted: 'booth.onair.muted' };
+
 export function paintBooth() {
   const s = booth;
-  const air = onAirOf(s);
+  // While the producer mutes the booth nobody in it is heard: the light
+  // says so, whoever holds the channel.
+  const air = s.muted ? 'muted' : onAirOf(s);
   ui.onair.dataset.state = air;
-  setText(ui.onairText, t(air === 'on' ? 'booth.onair.on' : air === 'partner' ? 'booth.onair.partner' : 'booth.onair.off'));
-  setText(ui.onairWho, air === 'partner' ? nameOf(s, s.on_air) : '');
+  setText(ui.onairText, t(airKeys[air]));
+  setText(ui.onairWho, air === 'partner' ? nameOf(s, s.on_air) : air === 'muted' ? t('booth.onair.muted_floor') : '');
+  ui.mutedBanner.hidden = !s.muted;
 
   const open = myMic(s);
   ui.mic.setAttribute('aria-pressed', open ? 'true' : 'false');

@@ -1,7 +1,7 @@
 // What the server says about the booth: who this interpreter is, the floor
 // and relay languages, and the booth state (members, who is on air, a
-// handover under way, warnings, the input heard), with what each change
-// announces.
+// handover under way, warnings, the input heard, the producer's mute), with
+// what each change announces.
 
 import { config, idOf, iso, record, say, t } from './page.js';
 
@@ -20,7 +20,7 @@ export function applyWelcome(m) {
 
 // ---- booth state --------------------------------------------------------------
 
-export let booth = { members: [], on_air: null, handover: null, warning: null, input: 'floor', direct_take: false };
+export let booth = { members: [], on_air: null, handover: null, warning: null, input: 'floor', direct_take: false, muted: false };
 let haveState = false;
 
 // onState takes the booth state the server sends and announces what changed;
@@ -42,6 +42,9 @@ export function onState(m) {
     warning: m.warning ? String(m.warning) : null,
     input: typeof m.input === 'string' && m.input ? m.input : booth.input,
     direct_take: !!m.direct_take,
+    // The producer has taken the language back to the floor: nobody in
+    // the booth is heard until released.
+    muted: m.muted === true,
   };
   const prev = haveState ? booth : null;
   booth = next;
@@ -55,6 +58,7 @@ export function onState(m) {
     warning: next.warning,
     input: next.input,
     members: next.members.length,
+    muted: next.muted,
   });
 }
 
@@ -92,6 +96,9 @@ export function inputName(input) {
 }
 
 function announceChanges(prev, s) {
+  if (s.muted !== !!(prev && prev.muted)) {
+    say(t(s.muted ? 'booth.announce.muted' : 'booth.announce.unmuted'));
+  }
   const air = onAirOf(s);
   if (!prev || air !== onAirOf(prev) || (air === 'partner' && prev.on_air !== s.on_air)) {
     if (air === 'on') say(t('booth.announce.on_air'));

@@ -3,6 +3,7 @@
 
 import { measure, peakHz } from './audio.js';
 import { capHistory, capLang, capState, capView } from './captions.js';
+import { report } from './report.js';
 import { current, lang, mode, wantPlay } from './session.js';
 import { history, state, stateReason } from './status.js';
 
@@ -41,6 +42,20 @@ export function expose() {
       return tr ? Object.assign({ switches: current.switches, missing: !!current.missing }, tr) : null;
     },
     level: measure,
+    report() {
+      const c = report.clock;
+      return {
+        id: report.id,
+        sent: report.sent,
+        stopped: report.stopped,
+        status: report.status,
+        halted: report.halted,
+        latencyMs: report.latencyMs,
+        nextMs: report.nextMs,
+        clock: { ready: c.ready, rtt: c.rtt, offset: c.offset },
+        delayText: document.getElementById('delay') ? document.getElementById('delay').textContent : null,
+      };
+    },
     peakHz,
     captions() {
       return {

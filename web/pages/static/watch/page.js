@@ -23,6 +23,7 @@ export const ui = {
   captionsLabel: $('captions-label'),
   captionsNone: $('captions-none'),
   captionArea: $('caption-area'),
+  delay: $('delay'),
 };
 
 export const store = storage('tolk.watch.');

@@ -13,6 +13,15 @@ export function statusLang(fn) {
   liveLang = fn;
 }
 
+// What follows the state (the players' report) hears every setState, also
+// one that repeats the state (a live player that switched language); wired
+// by watch.js.
+let onChange = () => {};
+
+export function statusChanged(fn) {
+  onChange = fn;
+}
+
 const stateKeys = {
   idle: 'watch.state.idle',
   connecting: 'watch.state.connecting',
@@ -40,4 +49,5 @@ export function setState(s, reason) {
   if (ui.state.textContent !== text) ui.state.textContent = text;
   ui.state.dataset.state = s;
   document.documentElement.dataset.state = s;
+  onChange(s);
 }
