@@ -1,12 +1,14 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"tolk/cmd/tolk/event"
+	"tolk/internal/store"
 	"tolk/web"
 )
 
@@ -39,6 +41,51 @@ func FuzzOffer(f *testing.F) {
 			}
 		default:
 			t.Fatalf("status %d for offer %q: %s", rec.Code, offer, rec.Body.String())
+		}
+	})
+}
+
+// FuzzProducerRequests sends arbitrary bodies to the players' report and the
+// producer's controls: every answer is a 2xx or a 4xx with a JSON error.
+func FuzzProducerRequests(f *testing.F) {
+	for _, s := range []string{
+		`{"id": "abcdefgh12", "lang": "fr", "protocol": "hls", "state": "playing", "latency_ms": 800}`,
+		`{"id": "abcdefgh12", "state": "stopped"}`, `{"input": "main"}`, `{"lang": "fr", "text": "hello"}`,
+		`{"duck_db": -20}`, `{"muted": true}`, `{"role": "editor", "name": "Ed"}`, `{`, `null`, `[]`,
+	} {
+		for k := range 6 {
+			f.Add(s, uint8(k))
+		}
+	}
+	dir := f.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer st.Close()
+	h := serve(f, whipConfig(f), event.Options{}, web.Options{Tokens: st})
+	prod, _, err := st.CreateToken(context.Background(), "test", store.RoleProducer, "", "Pat")
+	if err != nil {
+		f.Fatal(err)
+	}
+	routes := []struct{ method, path string }{
+		{"POST", "/api/events/test/viewers"}, {"POST", "/api/events/test/floor"}, {"POST", "/api/events/test/notices"},
+		{"PATCH", "/api/events/test/languages/fr"}, {"POST", "/api/events/test/booths/fr"}, {"POST", "/api/events/test/tokens"},
+	}
+	f.Fuzz(func(t *testing.T, body string, route uint8) {
+		r := routes[int(route)%len(routes)]
+		req := httptest.NewRequest(r.method, r.path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+prod)
+		rec := httptest.NewRecorder()
+		h.srv.ServeHTTP(rec, req)
+		switch {
+		case rec.Code >= 200 && rec.Code < 300:
+		case rec.Code >= 400 && rec.Code < 500:
+			if !strings.Contains(rec.Body.String(), `"error"`) {
+				t.Fatalf("%s %s: %d without a JSON error: %s", r.method, r.path, rec.Code, rec.Body.String())
+			}
+		default:
+			t.Fatalf("%s %s %q: status %d: %s", r.method, r.path, body, rec.Code, rec.Body.String())
 		}
 	})
 }

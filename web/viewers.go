@@ -66,6 +66,10 @@ type viewer struct {
 type viewerRegistry struct {
 	mu sync.Mutex
 	m  map[string]viewer
+	// pruned is when expired reports were last swept out: a full registry
+	// is swept at most once a second, so a flood of reports costs a map
+	// lookup each, not a sweep of the whole map.
+	pruned time.Time
 }
 
 // put records a report; false when the registry is full.
@@ -80,7 +84,9 @@ func (r *viewerRegistry) put(rep viewerReport, now time.Time) bool {
 		return true
 	}
 	if _, ok := r.m[rep.ID]; !ok && len(r.m) >= maxViewers {
-		r.pruneLocked(now)
+		if now.Sub(r.pruned) >= time.Second {
+			r.pruneLocked(now)
+		}
 		if len(r.m) >= maxViewers {
 			return false
 		}
@@ -94,6 +100,7 @@ func (r *viewerRegistry) put(rep viewerReport, now time.Time) bool {
 }
 
 func (r *viewerRegistry) pruneLocked(now time.Time) {
+	r.pruned = now
 	for id, v := range r.m {
 		if now.Sub(v.at) > ViewerTimeout {
 			delete(r.m, id)
