@@ -270,6 +270,8 @@ func TestBrowserBoothProducer(t *testing.T) {
 			NoticeVisible     bool   `json:"notice_visible"`
 			Notice            string
 			ReconnectVisible  bool  `json:"reconnect_visible"`
+			MicLiveBefore     bool  `json:"mic_live_before"`
+			MicLiveAfter      bool  `json:"mic_live_after"`
 			CloseCode         *int  `json:"close_code"`
 			SocketsBefore     int   `json:"sockets_before"`
 			SocketsAfter      int   `json:"sockets_after"`
@@ -342,6 +344,9 @@ func TestBrowserBoothProducer(t *testing.T) {
 	if r.Status != 204 || r.State != "revoked" || r.ConnText != en["booth.conn.revoked"] || !r.NoticeVisible ||
 		r.Notice != en["booth.revoked.detail"] || r.ReconnectVisible {
 		t.Errorf("revoked page: %+v", r)
+	}
+	if !r.MicLiveBefore || r.MicLiveAfter {
+		t.Errorf("microphone live before the revocation %v, after %v: want it released", r.MicLiveBefore, r.MicLiveAfter)
 	}
 	if r.CloseCode == nil || *r.CloseCode != 4003 {
 		t.Errorf("close code %v, want 4003", ptr(r.CloseCode))

@@ -30,7 +30,8 @@
 //                     announced: [texts with the muted sentence], announcements (how many times),
 //                     hook_muted, released: {onair_state, banner_visible}}
 //   revoke            {status, ms (DELETE → page state "revoked"), state, conn_text, notice_visible, notice,
-//                     close_code, sockets_before, sockets_after (page hook), new_websockets (seen by the
+//                     close_code, mic_live_before, mic_live_after (the microphone is released),
+//                     sockets_before, sockets_after (page hook), new_websockets (seen by the
 //                     browser during --quiet), socket_url_requests, token_live (the token list's "live")}
 //   page_errors?, console_errors?
 
@@ -172,6 +173,7 @@ await run('booth_producer', {
   out.step = 'revoke';
   const socketsBefore = sockets.length;
   const hookBefore = await page.evaluate(() => window.tolkBooth.conn.sockets);
+  const micBefore = await page.evaluate(() => window.tolkBooth.micLive());
   const r0 = Date.now();
   const dres = await api('DELETE', `/api/events/${ev}/tokens/${encodeURIComponent(opts.tokenId)}`);
   await waitFor(page, { state: 'revoked' }, 10000);
@@ -189,6 +191,8 @@ await run('booth_producer', {
     notice_visible: await page.isVisible('#revoked-notice'),
     notice: (await page.textContent('#revoked-notice')).trim(),
     reconnect_visible: await page.isVisible('#reconnect'),
+    mic_live_before: micBefore,
+    mic_live_after: await page.evaluate(() => window.tolkBooth.micLive()),
     close_code: conn.lastClose ? conn.lastClose.code : null,
     sockets_before: hookBefore,
     sockets_after: conn.sockets,

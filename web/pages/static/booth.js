@@ -39,7 +39,7 @@ import { expose } from './booth/hook.js';
 import { bindKeys } from './booth/keys.js';
 import { clearFloorDelay, measureFloor } from './booth/latency.js';
 import { closeMedia, media, useMicTrack } from './booth/media.js';
-import { ensureMic, wireMic } from './booth/mic.js';
+import { ensureMic, releaseMic, wireMic } from './booth/mic.js';
 import { ui } from './booth/page.js';
 import { onMessage } from './booth/protocol.js';
 import { fillInputs, paintBooth, paintControls } from './booth/render.js';
@@ -57,6 +57,7 @@ wireConn({
   },
   refreshed: paintControls,
   mediaState: () => (media ? media.state : null),
+  over: releaseMic,
 });
 wireMic({ trackChanged: useMicTrack, paint: paintControls });
 

@@ -13,8 +13,9 @@ import { PING_MS, PONG_LOSS, config, record, say, setText, t, ui } from './page.
 // booth.js wires these before the first connect: message (the data of each
 // message from the server), dropped (the socket ended: close the audio),
 // ping (each ping sent: poll the statistics), refreshed (the state was
-// refreshed: repaint what depends on it) and mediaState (the audio
-// connection's state, null without one).
+// refreshed: repaint what depends on it), mediaState (the audio
+// connection's state, null without one) and over (the session ended for
+// good: the token was revoked).
 
 const hooks = {
   message: () => {},
@@ -22,6 +23,7 @@ const hooks = {
   ping: () => {},
   refreshed: () => {},
   mediaState: () => null,
+  over: () => {},
 };
 
 export function wireConn(h) {
@@ -159,6 +161,7 @@ export async function dropped(sock, code, opened) {
   }
   if (code === 4003) {
     revoked = true;
+    hooks.over();
     refreshConn();
     return;
   }

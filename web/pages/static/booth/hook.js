@@ -71,6 +71,7 @@ export function expose() {
     chat: () => copy(chatLines),
     audio: () => (ctx ? { state: ctx.state, sampleRate: ctx.sampleRate, outputLatencyMs: outputMs(ctx) } : null),
     micSettings: () => (mic.track && mic.track.getSettings ? copy(mic.track.getSettings()) : null),
+    micLive: () => !!(mic.track && mic.track.readyState === 'live'),
     rtcStats,
     floorCaptions: () => ({ lang: floorCaps.lang, state: floorCaps.state, lines: floorCaps.lines(), messages: floorCaps.count, none: floorCaps.none }),
   });

@@ -102,6 +102,18 @@ export function ensureMic(retry) {
   return mic.pending;
 }
 
+// releaseMic stops the microphone for good (the session is over): the
+// browser's recording indicator goes out.
+export function releaseMic() {
+  if (mic.stream) for (const tr of mic.stream.getTracks()) tr.stop();
+  if (chains.mic && chains.mic.source) chains.mic.source.disconnect();
+  mic.stream = null;
+  mic.track = null;
+  record({ kind: 'mic-device', ok: false, released: true });
+  hooks.trackChanged();
+  hooks.paint();
+}
+
 function showMicError(why) {
   setText(ui.micError, t('booth.error.mic', { reason: why }));
   ui.micNotice.hidden = false;
