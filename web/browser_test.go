@@ -230,6 +230,12 @@ func TestBrowserWatchReportsPlayers(t *testing.T) {
 				NextMS    int      `json:"nextMs"`
 				DelayText string   `json:"delayText"`
 			}
+			Cross struct {
+				PageMS         *float64 `json:"page_ms"`
+				PDTMS          *float64 `json:"pdt_ms"`
+				HLSJSMS        *float64 `json:"hlsjs_latency_ms"`
+				JitterBufferMS *float64 `json:"jitter_buffer_ms"`
+			}
 			DelayVisible         bool   `json:"delay_visible"`
 			StopMS               int    `json:"stop_ms"`
 			AfterStop            counts `json:"after_stop"`
@@ -263,6 +269,20 @@ func TestBrowserWatchReportsPlayers(t *testing.T) {
 		if m.Page.LatencyMS == nil || !m.DelayVisible || !strings.HasPrefix(m.Page.DelayText, "Delay ") {
 			t.Errorf("%s: the page shows %q (visible %v) for a delay of %v ms", m.Mode, m.Page.DelayText, m.DelayVisible, ptr(m.Page.LatencyMS))
 		}
+		// The delay measured against the program clock agrees with what
+		// hls.js measures against the wall clock (the program date of the
+		// playhead; the epoch and the wall clock are the same machine's
+		// here), give or take the output's latency and the clock estimate.
+		c := m.Cross
+		if m.Mode == "hls" && (c.PageMS == nil || c.PDTMS == nil || math.Abs(*c.PageMS-*c.PDTMS) > 250) {
+			t.Errorf("hls: the page measures %v ms, the wall clock less the playhead's program date %v ms", ptr(c.PageMS), ptr(c.PDTMS))
+		}
+		// Over WebRTC, what plays has at least sat in the jitter buffer.
+		if m.Mode == "webrtc" && (c.PageMS == nil || c.JitterBufferMS == nil || *c.PageMS < *c.JitterBufferMS-20) {
+			t.Errorf("webrtc: the page measures %v ms, less than the jitter buffer's %v ms", ptr(c.PageMS), ptr(c.JitterBufferMS))
+		}
+		t.Logf("%s: delay now %v ms; wall clock − program date %v ms, hls.js %v ms, jitter buffer %v ms",
+			m.Mode, ptr(c.PageMS), ptr(c.PDTMS), ptr(c.HLSJSMS), ptr(c.JitterBufferMS))
 		// Stopped: off the count within a report period.
 		if m.StopMS > 5000 || m.AfterStop.Latency.Players != 0 || m.AfterStop.Listeners.HLS != 0 || m.AfterStop.Listeners.WebRTC != 0 {
 			t.Errorf("%s: after Stop the status counts %+v after %d ms", m.Mode, m.AfterStop, m.StopMS)

@@ -16,6 +16,9 @@
 //                    latency.{mode}: players, median_ms, worst_ms), lang_latency (the language's),
 //                    page (tolkWatch.report(): id, sent, stopped, status, halted, latencyMs, nextMs,
 //                    clock, delayText), delay_visible, samples ([page latency_ms, …] while counted),
+//                    cross ({page_ms: the page's delay now, pdt_ms: wall clock − hls.playingDate,
+//                    hlsjs_latency_ms: hls.js's own estimate; jitter_buffer_ms: WebRTC's mean jitter
+//                    buffer delay}),
 //                    stop_ms (Stop → no longer counted), after_stop (the status's counts then),
 //                    delay_hidden_after_stop}
 //   close            {counted_ms, close_ms (page closed → no longer counted: its "stopped" went out as a
@@ -97,6 +100,20 @@ await harness('watch_report', { event: 'test', lang: 'fr', producer: '', modes: 
         if (p.latencyMs !== null && r.samples[r.samples.length - 1] !== p.latencyMs) r.samples.push(p.latencyMs);
         await sleep(1000);
       }
+      // The page's delay beside what hls.js says of its own (the wall clock
+      // less the program date of the playhead) at the same moment.
+      r.cross = await page.evaluate(async () => {
+        const l = window.tolkWatch.latency();
+        const c = {
+          page_ms: window.tolkWatch.delayNow(),
+          pdt_ms: l && l.playingDate ? l.now - l.playingDate : null,
+          hlsjs_latency_ms: l && l.latency ? l.latency * 1000 : null,
+        };
+        const st = await window.tolkWatch.rtcStats();
+        const i = st && st.inbound;
+        if (i && i.jitterBufferEmittedCount) c.jitter_buffer_ms = (i.jitterBufferDelay / i.jitterBufferEmittedCount) * 1000;
+        return c;
+      });
       const again = counts(await status(), mode);
       r.latency_later = again.latency;
       r.page = await page.evaluate(() => window.tolkWatch.report());

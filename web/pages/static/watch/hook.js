@@ -3,7 +3,7 @@
 
 import { measure, peakHz } from './audio.js';
 import { capHistory, capLang, capState, capView } from './captions.js';
-import { report } from './report.js';
+import { measureNow, report } from './report.js';
 import { current, lang, mode, wantPlay } from './session.js';
 import { history, state, stateReason } from './status.js';
 
@@ -56,6 +56,7 @@ export function expose() {
         delayText: document.getElementById('delay') ? document.getElementById('delay').textContent : null,
       };
     },
+    delayNow: measureNow,
     peakHz,
     captions() {
       return {

@@ -126,6 +126,13 @@ function measure(s) {
   return d ? d.ms : null;
 }
 
+// measureNow is the playing session's delay now (ms), or null; for the
+// test hook.
+export function measureNow() {
+  const s = playingSession();
+  return s ? measure(s) : null;
+}
+
 // nativeDate is the program date of the playhead in the browser's own HLS
 // player (Safari), or null.
 function nativeDate(el) {
