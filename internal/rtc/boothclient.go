@@ -26,6 +26,8 @@ type BoothClient struct {
 	Messages chan map[string]any
 	wmu      sync.Mutex
 	wg       sync.WaitGroup
+	endMu    sync.Mutex
+	end      error // why the connection ended
 }
 
 // DialBooth connects to /booth/{event}/{lang}/ws?token= on base (http://…),
@@ -51,6 +53,9 @@ func DialBooth(ctx context.Context, api *webrtc.API, base, event, lang, token st
 		for {
 			var m map[string]any
 			if err := ws.ReadJSON(&m); err != nil {
+				c.endMu.Lock()
+				c.end = err
+				c.endMu.Unlock()
 				return
 			}
 			if m["type"] == "offer" {
@@ -130,6 +135,15 @@ func DialBooth(ctx context.Context, api *webrtc.API, base, event, lang, token st
 		return fail(err)
 	}
 	return c, nil
+}
+
+// Ended is why the connection ended, nil while it is open: a
+// *websocket.CloseError carrying the server's close code (4003 for a revoked
+// token), or the network error. It is set before Messages is closed.
+func (c *BoothClient) Ended() error {
+	c.endMu.Lock()
+	defer c.endMu.Unlock()
+	return c.end
 }
 
 // Send writes one message to the server.

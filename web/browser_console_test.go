@@ -1,0 +1,523 @@
+//go:build browser
+
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/hraban/opus"
+	"github.com/pion/webrtc/v4"
+
+	"tolk/internal/audio"
+	"tolk/internal/audio/audiotest"
+	"tolk/internal/rtc"
+	"tolk/internal/store"
+)
+
+// consoleBooth is an interpreter in a Go booth client for the console tests:
+// it speaks a clip in a loop and records the producer's messages and when and
+// how its connection ended.
+type consoleBooth struct {
+	*boothClient
+	mu       sync.Mutex
+	notices  []map[string]any // "producer" messages
+	closedAt time.Time
+	done     chan struct{}
+}
+
+func joinConsoleBooth(t *testing.T, ctx context.Context, b *boothHarness, lang, name string, onAir bool) *consoleBooth {
+	t.Helper()
+	c := &consoleBooth{boothClient: dialBooth(t, ctx, b.http.URL, lang, b.token(t, lang, name)), done: make(chan struct{})}
+	c.expect(ctx, "welcome")
+	if onAir {
+		c.send(map[string]any{"type": "mic", "on": true})
+	}
+	go func() { // ends when the connection does
+		defer close(c.done)
+		for m := range c.msgs {
+			if m["type"] == "producer" {
+				c.mu.Lock()
+				c.notices = append(c.notices, m)
+				c.mu.Unlock()
+			}
+		}
+		c.mu.Lock()
+		c.closedAt = time.Now()
+		c.mu.Unlock()
+	}()
+	return c
+}
+
+// speakLoop sends pcm, looped, as 20 ms Opus packets in real time until ctx
+// is done; a closed connection only makes the packets go nowhere.
+func (c *consoleBooth) speakLoop(ctx context.Context, pcm []float32) {
+	enc, err := opus.NewEncoder(audio.SampleRate, 1, opus.AppVoIP)
+	if err != nil {
+		return
+	}
+	enc.SetBitrate(32000)
+	buf := make([]byte, 1500)
+	frames := len(pcm) / audio.FrameSamples
+	audiotest.Paced(ctx, -1, func(i int) bool {
+		f := i % frames
+		n, err := enc.EncodeFloat32(pcm[f*audio.FrameSamples:(f+1)*audio.FrameSamples], buf)
+		if err == nil {
+			_ = c.Speak(append([]byte(nil), buf[:n]...), audio.FrameDuration)
+		}
+		return true
+	})
+}
+
+func (c *consoleBooth) producerTexts() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, m := range c.notices {
+		s, _ := m["text"].(string)
+		if all, _ := m["all"].(bool); all {
+			s = "[all] " + s
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// consoleControl is what the browser script asks of the Go side while it
+// drives the console: WebRTC listeners that come and go, and booth signals.
+type consoleControl struct {
+	t      *testing.T
+	base   string
+	api    *webrtc.API
+	booths map[string]*consoleBooth
+	mu     sync.Mutex
+	lis    map[string][]*rtc.Listener
+}
+
+func (cc *consoleControl) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	lang := q.Get("lang")
+	reply := func(v any, err error) {
+		if err != nil {
+			cc.t.Logf("control %s: %v", r.URL, err)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	switch r.URL.Path {
+	case "/listeners":
+		n, _ := strconv.Atoi(q.Get("n"))
+		reply(map[string]int{"n": n}, cc.listeners(r.Context(), lang, n))
+	case "/signal":
+		c, ok := cc.booths[lang]
+		if !ok {
+			reply(nil, fmt.Errorf("no booth client for %q", lang))
+			return
+		}
+		msg := map[string]any{"type": "slow_down"}
+		if q.Get("kind") == "message" {
+			msg = map[string]any{"type": "to_producer", "text": q.Get("text")}
+		}
+		sent := time.Now().UnixMilli()
+		reply(map[string]int64{"sent_ms": sent}, c.Send(msg))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// listeners dials or hangs up WHEP listeners of lang until there are n.
+func (cc *consoleControl) listeners(ctx context.Context, lang string, n int) error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	for len(cc.lis[lang]) < n {
+		l, err := rtc.DialWHEP(ctx, cc.api, cc.base+"/whep/test/"+lang, 64)
+		if err != nil {
+			return err
+		}
+		cc.lis[lang] = append(cc.lis[lang], l)
+	}
+	for len(cc.lis[lang]) > n {
+		last := len(cc.lis[lang]) - 1
+		if err := cc.lis[lang][last].Close(ctx); err != nil {
+			return err
+		}
+		cc.lis[lang] = cc.lis[lang][:last]
+	}
+	return nil
+}
+
+func (cc *consoleControl) close() {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	for _, ls := range cc.lis {
+		for _, l := range ls {
+			_ = l.Close(context.Background())
+		}
+	}
+	cc.lis = nil
+}
+
+func loadVoice(t *testing.T, file string) []float32 {
+	t.Helper()
+	pcm, err := audiotest.Decode(context.Background(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pcm
+}
+
+// TestBrowserConsole drives the producer console in Chromium against a real
+// server with two interpreted languages, an interpreter speaking in each
+// (Go booth clients) and WebRTC listeners that come and go: the cards name
+// the interpreters and their program meters move; the listener count follows
+// a connect and a hang-up; a booth's "slow down" and message reach the alert
+// list within a second (timed from the booth's send to the page showing it,
+// one clock), sound, and are answered from the alert; the monitor plays the
+// language listened to; mute shows in the status; a duck depth is applied and
+// a refused one's error shown; and revoking an interpreter's token from the
+// tokens dialog ends that booth's connection within a second, with 4003.
+func TestBrowserConsole(t *testing.T) {
+	leakCheck(t)
+	audiotest.NeedTool(t, "ffmpeg")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	voiceA := loadVoice(t, "../testdata/voice-a.wav")
+	voiceB := loadVoice(t, "../testdata/voice-b.wav")
+	b := startBooths(t, "{tag: fr}, {tag: de}")
+	prod, _, err := b.store.CreateToken(ctx, "test", store.RoleProducer, "", "Pat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anne := joinConsoleBooth(t, ctx, b, "fr", "Anne", true)
+	bea := joinConsoleBooth(t, ctx, b, "fr", "Bea", false)
+	dieter := joinConsoleBooth(t, ctx, b, "de", "Dieter", true)
+	talk, stopTalk := context.WithCancel(ctx)
+	var speakers sync.WaitGroup
+	speakers.Add(2)
+	go func() { defer speakers.Done(); anne.speakLoop(talk, voiceA) }()
+	go func() { defer speakers.Done(); dieter.speakLoop(talk, voiceB) }()
+	defer func() {
+		stopTalk()
+		speakers.Wait()
+		for _, c := range []*consoleBooth{anne, bea, dieter} {
+			c.close()
+		}
+	}()
+
+	api, err := rtc.NewAPI(rtc.Options{Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := &consoleControl{t: t, base: b.http.URL, api: api, booths: map[string]*consoleBooth{"fr": anne, "de": dieter}, lis: map[string][]*rtc.Listener{}}
+	ctl := httptest.NewServer(cc)
+	defer ctl.Close()
+	defer cc.close()
+
+	var rep consoleReport
+	runBrowser(t, "console.mjs", &rep, b.http.URL, "--event", "test", "--token", prod, "--control", ctl.URL,
+		"--langs", "fr,de", "--revoke-name", "Anne")
+
+	// The refused duck depth is a 400 that Chromium logs; nothing else may be.
+	consoleErrors := slices.DeleteFunc(rep.ConsoleErrors, func(s string) bool { return strings.Contains(s, "status of 400") })
+	if len(rep.PageErrors) > 0 || len(consoleErrors) > 0 || !rep.MonitorStopped {
+		t.Errorf("page errors %q, console errors %q, monitor stopped %v", rep.PageErrors, rep.ConsoleErrors, rep.MonitorStopped)
+	}
+	// The interpreters, by name, on their cards.
+	if !slices.Contains(rep.Names["fr"], "Anne") || !slices.Contains(rep.Names["fr"], "Bea") || !slices.Contains(rep.Names["de"], "Dieter") {
+		t.Errorf("interpreters on the cards: %v", rep.Names)
+	}
+	// Program meters move with the speech.
+	for _, lang := range []string{"fr", "de"} {
+		if m := rep.Meters[lang]; !m.Moved {
+			t.Errorf("the %s program meter did not move: %+v", lang, m)
+		}
+	}
+	// The listener count follows a connect and a hang-up.
+	if len(rep.Listeners) != 2 || rep.Listeners[0].N != 2 || rep.Listeners[1].N != 0 {
+		t.Errorf("listener counts: %+v", rep.Listeners)
+	}
+	for _, l := range rep.Listeners {
+		t.Logf("%d WebRTC listeners of %s on the card %d ms after asking: %q", l.N, l.Lang, l.MS, l.Text)
+	}
+	// The monitor plays what is listened to.
+	for _, lang := range []string{"fr", "de"} {
+		m := rep.Monitor[lang]
+		t.Logf("monitor %s: %.1f dBFS RMS, listening %d ms after the click", lang, m.RMSDB, m.ListeningMS)
+		if m.RMSDB <= -50 || m.Pressed != "true" {
+			t.Errorf("monitor of %s: %+v", lang, m)
+		}
+	}
+	// Booth signals reach the alert list within a second, with a sound and
+	// a flag on the booth's card.
+	if len(rep.Alerts) != 2 {
+		t.Fatalf("%d alerts, want 2: %+v", len(rep.Alerts), rep.Alerts)
+	}
+	for i, want := range []string{"slow_down", "message"} {
+		a := rep.Alerts[i]
+		t.Logf("%s from %s (%s): shown %d ms after the booth sent it; sound %v; card %q", a.Kind, a.From, a.Lang, a.DelayMS, a.Beeped, a.CardFlag)
+		if a.Kind != want || a.Lang != "fr" || a.From != "Anne" || !a.Beeped || a.CardFlag == "" {
+			t.Errorf("alert %d: %+v", i, a)
+		}
+		if a.DelayMS < 0 || a.DelayMS >= 1000 {
+			t.Errorf("%s alert shown %d ms after it was sent, want < 1000 ms", a.Kind, a.DelayMS)
+		}
+	}
+	// The reply from the alert reaches Anne; the notice, both booths.
+	waitFor(ctx, t, "Anne gets the reply and the notice", func() bool {
+		got := anne.producerTexts()
+		return slices.Contains(got, rep.Reply.Text) && slices.Contains(got, "[all] "+rep.NoticeAll.Text)
+	})
+	waitFor(ctx, t, "Dieter gets the notice", func() bool { return slices.Contains(dieter.producerTexts(), "[all] "+rep.NoticeAll.Text) })
+	if !rep.Reply.Dismissed {
+		t.Error("dismissing the alert did not remove it")
+	}
+	// Mute and release show in the status.
+	t.Logf("mute: status shows it %d ms after the click (released %d ms); the card reads %q", rep.Mute.MutedMS, rep.Mute.ReleasedMS, rep.Mute.Pill)
+	if fr, _ := b.ev.Booth("fr"); fr != nil {
+		if s, err := fr.Snapshot(); err != nil || s.Muted {
+			t.Errorf("fr booth after release: muted %v, %v", s.Muted, err)
+		}
+	}
+	// The duck depth from the drawer, and the server's refusal beside it.
+	if m, _ := b.ev.Mix("fr"); m.Settings().DuckDB != -20 {
+		t.Errorf("fr duck depth %v, want -20", m.Settings().DuckDB)
+	}
+	if !strings.Contains(rep.Duck.Error, "duck_db") {
+		t.Errorf("a refused duck depth shows %q, want the server's error", rep.Duck.Error)
+	}
+	if !rep.TokenCreated.LinkOK {
+		t.Error("no booth link after creating a token")
+	}
+	// Revoking Anne's token from the dialog ends her booth's connection
+	// within a second, with close code 4003.
+	select {
+	case <-anne.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Anne's booth connection did not end after her token was revoked")
+	}
+	anne.mu.Lock()
+	closed := anne.closedAt
+	anne.mu.Unlock()
+	delay := closed.Sub(time.UnixMilli(rep.Revoke.ClickedAt))
+	t.Logf("revocation: %d live session(s) before; Anne's connection ended %d ms after the click (DELETE answered after %d ms)",
+		rep.RevokeLiveBefore, delay.Milliseconds(), rep.Revoke.AnsweredAt-rep.Revoke.ClickedAt)
+	if !rep.Revoke.OK || !rep.Revoke.RowRevoked || rep.RevokeLiveBefore < 1 {
+		t.Errorf("revoke: %+v, live before %d", rep.Revoke, rep.RevokeLiveBefore)
+	}
+	if delay < 0 || delay >= time.Second {
+		t.Errorf("Anne's connection ended %v after the revoke click, want < 1 s", delay)
+	}
+	var ce *websocket.CloseError
+	if err := anne.Ended(); !errors.As(err, &ce) || ce.Code != 4003 {
+		t.Errorf("Anne's connection ended with %v, want close code 4003", err)
+	}
+	if rep.Final.State != "live" {
+		t.Errorf("the console is %q at the end, want live", rep.Final.State)
+	}
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Errorf("%s: not within 10 s", what)
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+type consoleReport struct {
+	PageErrors    []string `json:"page_errors"`
+	ConsoleErrors []string `json:"console_errors"`
+	ReadyMS       int      `json:"ready_ms"`
+	Names         map[string][]string
+	Meters        map[string]struct {
+		Moved bool
+	}
+	Listeners []struct {
+		Lang string
+		N    int
+		MS   int
+		Text string
+	}
+	MonitorStopped bool `json:"monitor_stopped"`
+	Monitor        map[string]struct {
+		RMSDB       float64 `json:"rms_db"`
+		ListeningMS int     `json:"listening_ms"`
+		Pressed     string
+	}
+	Alerts []struct {
+		Kind     string
+		Lang     string
+		From     string
+		DelayMS  int64 `json:"delay_ms"`
+		Beeped   bool
+		CardFlag string `json:"card_flag"`
+	}
+	Reply struct {
+		Text      string
+		Dismissed bool
+	}
+	NoticeAll struct{ Text string } `json:"notice_all"`
+	Mute      struct {
+		MutedMS    int `json:"muted_ms"`
+		ReleasedMS int `json:"released_ms"`
+		Pill       string
+	}
+	Duck         struct{ Error string }
+	TokenCreated struct {
+		LinkOK bool `json:"link_ok"`
+	} `json:"token_created"`
+	RevokeLiveBefore int `json:"revoke_live_before"`
+	Revoke           struct {
+		ClickedAt  int64 `json:"clicked_at"`
+		AnsweredAt int64 `json:"answered_at"`
+		OK         bool
+		RowRevoked bool `json:"row_revoked"`
+	}
+	Final struct{ State string }
+}
+
+// screenshotDir is where the layout test writes its screenshots:
+// $TOLK_SCREENSHOTS, or the test's temporary directory.
+func screenshotDir(t *testing.T) string {
+	if d := os.Getenv("TOLK_SCREENSHOTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		abs, _ := filepath.Abs(d)
+		return abs
+	}
+	return t.TempDir()
+}
+
+// TestBrowserConsoleLayout opens the console of a busy event (twelve
+// interpreted languages and the floor, an interpreter speaking in every
+// booth, a second one in some, a muted booth, two open microphones, WebRTC
+// listeners, a "slow down" and a message) at 1440×900 and 1366×768 and
+// checks that every card and the booth traffic fit the window without
+// scrolling, also in dark and in Arabic (right to left). The screenshots go to
+// $TOLK_SCREENSHOTS when it is set.
+func TestBrowserConsoleLayout(t *testing.T) {
+	leakCheck(t)
+	audiotest.NeedTool(t, "ffmpeg")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	voices := [][]float32{loadVoice(t, "../testdata/voice-a.wav"), loadVoice(t, "../testdata/voice-b.wav")}
+	langs := []string{"fr", "de", "es", "it", "pt", "ru", "ar", "zh", "ja", "ko", "tr", "nl"}
+	var cfg []string
+	for _, l := range langs {
+		cfg = append(cfg, "{tag: "+l+"}")
+	}
+	b := startBooths(t, strings.Join(cfg, ", "))
+	prod, _, err := b.store.CreateToken(ctx, "test", store.RoleProducer, "", "Pat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string][]string{
+		"fr": {"Anne Lefèvre", "Bea Laurent"}, "de": {"Dieter Krause", "Hanna Vogel"}, "es": {"Lucía Gómez", "Pablo Ruiz"},
+		"it": {"Giulia Conti"}, "pt": {"João Sousa"}, "ru": {"Olga Ivanova", "Pavel Orlov"}, "ar": {"Layla Haddad"},
+		"zh": {"Wang Fang"}, "ja": {"Sato Yuki"}, "ko": {"Kim Minji"}, "tr": {"Elif Yılmaz"}, "nl": {"Sanne de Vries"},
+	}
+	var booths []*consoleBooth
+	byLang := map[string]*consoleBooth{}
+	talk, stopTalk := context.WithCancel(ctx)
+	var speakers sync.WaitGroup
+	defer func() {
+		stopTalk()
+		speakers.Wait()
+		for _, c := range booths {
+			c.close()
+		}
+	}()
+	for i, l := range langs {
+		for j, name := range names[l] {
+			// Spanish has both microphones open: the booth warns.
+			c := joinConsoleBooth(t, ctx, b, l, name, j == 0 || l == "es")
+			booths = append(booths, c)
+			if j == 0 {
+				byLang[l] = c
+				speakers.Add(1)
+				go func() { defer speakers.Done(); c.speakLoop(talk, voices[i%2]) }()
+			}
+		}
+	}
+	if bo, ok := b.ev.Booth("pt"); ok {
+		bo.SetMuted(true)
+	}
+	api, err := rtc.NewAPI(rtc.Options{Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := &consoleControl{t: t, base: b.http.URL, api: api, booths: byLang, lis: map[string][]*rtc.Listener{}}
+	ctl := httptest.NewServer(cc)
+	defer ctl.Close()
+	defer cc.close()
+	for l, n := range map[string]int{"fr": 2, "de": 1, "en": 1} {
+		if err := cc.listeners(ctx, l, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	dir := screenshotDir(t)
+	var rep struct {
+		PageErrors    []string `json:"page_errors"`
+		ConsoleErrors []string `json:"console_errors"`
+		Shots         []struct {
+			Name, File, Scheme, Locale string
+			Width, Height, Cards, Cols int
+			GridBottom                 int  `json:"grid_bottom"`
+			Fits                       bool `json:"fits"`
+		}
+		Locales map[string]struct {
+			Cards      int
+			GridBottom int  `json:"grid_bottom"`
+			Fits       bool `json:"fits"`
+		}
+	}
+	runBrowser(t, "console_layout.mjs", &rep, b.http.URL, "--event", "test", "--token", prod, "--control", ctl.URL,
+		"--shots", dir, "--sizes", "1440x900,1366x768", "--slow-down", "it", "--message", "de", "--every-locale="+strconv.FormatBool(os.Getenv("TOLK_SCREENSHOTS") != ""))
+	if len(rep.PageErrors) > 0 || len(rep.ConsoleErrors) > 0 {
+		t.Errorf("page errors %q, console errors %q", rep.PageErrors, rep.ConsoleErrors)
+	}
+	if len(rep.Shots) != 6 {
+		t.Fatalf("%d screenshots, want 6", len(rep.Shots))
+	}
+	for _, s := range rep.Shots {
+		t.Logf("%s: %dx%d %s %s, %d cards in %d columns, grid down to %d px: %s", s.Name, s.Width, s.Height, s.Scheme, s.Locale, s.Cards, s.Cols, s.GridBottom, s.File)
+		if s.Cards != 13 {
+			t.Errorf("%s: %d cards, want 13", s.Name, s.Cards)
+		}
+		if !s.Fits {
+			t.Errorf("%s: the grid reaches %d px in a %d px high window (or overflows sideways): it does not fit", s.Name, s.GridBottom, s.Height)
+		}
+	}
+	if len(rep.Locales) != 12 {
+		t.Errorf("%d interface languages measured, want 12", len(rep.Locales))
+	}
+	for loc, m := range rep.Locales {
+		if m.Cards != 13 || !m.Fits {
+			t.Errorf("in %s at 1366x768 the grid reaches %d px with %d cards: it does not fit", loc, m.GridBottom, m.Cards)
+		}
+	}
+}
