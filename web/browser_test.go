@@ -244,6 +244,13 @@ func TestBrowserWatchReportsPlayers(t *testing.T) {
 		Close *struct {
 			CloseMS int `json:"close_ms"`
 		}
+		Refused *struct {
+			Requests          int
+			RequestsAfterStop int `json:"requests_after_stop"`
+			State             string
+			Page              struct{ Halted, Sent int }
+			DelayVisible      bool `json:"delay_visible"`
+		}
 	}
 	runBrowser(t, "watch_report.mjs", &rep, b.http.URL, "--event", "test", "--lang", "fr", "--producer", prod, "--modes", "hls,webrtc")
 	if len(rep.Modes) != 2 {
@@ -298,5 +305,9 @@ func TestBrowserWatchReportsPlayers(t *testing.T) {
 		t.Errorf("a page closed while playing: %+v, want off the count within 5 s", rep.Close)
 	} else {
 		t.Logf("a page closed while playing is off the count after %d ms", rep.Close.CloseMS)
+	}
+	// Refused with 429: one report, then none, and the page plays on.
+	if r := rep.Refused; r == nil || r.Requests != 1 || r.RequestsAfterStop != 1 || r.State != "live" || r.Page.Halted != 429 || r.DelayVisible {
+		t.Errorf("a page whose reports are refused: %+v, want 1 report, halted on 429, still live", rep.Refused)
 	}
 }

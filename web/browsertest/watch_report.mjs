@@ -7,7 +7,9 @@
 // language's listeners.hls and latency.hls.players; WebRTC:
 // latency.webrtc.players); press Stop and time how long until it is no longer
 // counted. Then, over HLS, play again and close the page while playing: its
-// last report (a beacon on pagehide) must take it off the count too.
+// last report (a beacon on pagehide) must take it off the count too. Last, a
+// page whose reports are refused with 429 (the script answers them) must
+// stop reporting and keep playing.
 //
 // Prints one JSON object:
 //   ok, error?       finished / why not (exit 1 on error, 2 on timeout, 3 on bad arguments)
@@ -23,6 +25,8 @@
 //                    delay_hidden_after_stop}
 //   close            {counted_ms, close_ms (page closed → no longer counted: its "stopped" went out as a
 //                    beacon on pagehide, which the browser no longer shows the script once the page is gone)}
+//   refused          a page whose reports are answered 429: {requests (reports it sent in 7 s of playing),
+//                    state, page (tolkWatch.report()), delay_visible, requests_after_stop}
 //   reports          every report the browser saw: [{state, protocol, lang, latency_ms, status}]
 //   page_errors?, console_errors?
 
@@ -141,6 +145,31 @@ await harness('watch_report', { event: 'test', lang: 'fr', producer: '', modes: 
       const off = await until('hls', 'the closed page gone', gone('hls'), 20000);
       out.close = { counted_ms: seen.ms, close_ms: Date.now() - t0, status_ms: off.ms };
     }
+    // A server that refuses reports (429: too many players report) is not
+    // asked again, and the page plays on.
+    out.step = 'refused reports';
+    const page3 = await launch('refused');
+    let refused = 0;
+    await page3.route('**/viewers', (route) => {
+      refused++;
+      route.fulfill({ status: 429, contentType: 'application/json', body: '{"error": "too many players report already; keep playing"}' });
+    });
+    await openWatch(page3, opts, out);
+    await chooseMode(page3, 'hls', out);
+    await chooseLang(page3, opts.lang, out);
+    await pressPlay(page3, out);
+    await sleep(7000);
+    out.refused = {
+      requests: refused,
+      state: await page3.evaluate(() => window.tolkWatch.state),
+      page: await page3.evaluate(() => window.tolkWatch.report()),
+      delay_visible: await page3.isVisible('#delay'),
+    };
+    await page3.click('#play');
+    await waitState(page3, 'idle', 5000);
+    await sleep(300);
+    out.refused.requests_after_stop = refused;
+
     out.step = 'report';
     out.reports = reports;
   });
