@@ -26,9 +26,10 @@
 //   keys       shortcuts (controls)
 //   hook       window.tolkBooth for the browser tests (reads most of the above)
 // What a lower part hands up (conn: a message, a drop, a ping, a refreshed
-// state; mic: a new track, a repaint) is wired here, with wireConn and
-// wireMic, before anything starts. The ping (every 2 s) also measures the
-// floor's delay.
+// state, the end of the session; mic: a new track, a repaint) is wired
+// here, with wireConn and wireMic, before anything starts. The ping (every
+// 2 s) also measures the floor's delay; a revoked session lets go of the
+// microphone.
 
 import { bindVolumes, ensureGraph, resumeAudio } from './booth/audio.js';
 import { startFloorCaptions } from './booth/captions.js';
