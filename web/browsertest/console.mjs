@@ -5,6 +5,7 @@
 // what a producer does, while the Go test (the "control" server) plays the
 // booths and the listeners on request:
 //   POST CONTROL/listeners?lang=L&n=N   make N WebRTC listeners of L (connect or hang up)
+//   POST CONTROL/drop                    cut every connection between the page and the server
 //   POST CONTROL/signal?lang=L&kind=slow_down|message[&text=T]
 //                                        the booth of L sends it; answers {"sent_ms"}, the
 //                                        server's wall clock just before sending
@@ -25,8 +26,12 @@
 //   mute                     {muted_ms, released_ms}: click → status shows booth.muted (and back)
 //   duck                     {applied, error}: a duck depth applied from the drawer; a refused value's error
 //   token_created            {link_ok}
+//   reconnect                {connections_cut, reconnecting_ms, live_ms, rms_db, states}: the network to the
+//                            server cut (POST CONTROL/drop) while listening: the page reconnects and hears again
+//   direct_take              true once allowing direct takes from the drawer shows in the status
 //   revoke                   {name, clicked_at, answered_at, ok, row_revoked}
-//   final                    {state, status_count}
+//   live_after_revoke        {state, status_count}: the console after revoking another's token
+//   self_revoke              {state, close_code, attempts, banner, ms}: after revoking its own token, 2.5 s on
 //   page_errors?, console_errors?
 
 import { harness, sleep } from './lib.mjs';
@@ -129,8 +134,8 @@ await harness('console', {
     const listening = Date.now() - clicked;
     const lv = await waitFn(page, () => {
       const m = window.tolkConsole.monitorLevel();
-      return m && m.rmsDb > -50 ? m : false;
-    }, null, 10000, `monitor level of ${lang} above silence`);
+      return m && m.rmsDb > -60 ? m : false;
+    }, null, 10000, `monitor level of ${lang} above silence (-60 dBFS)`);
     out.monitor[lang] = {
       rms_db: Math.round(lv.rmsDb * 10) / 10, peak_db: Math.round(lv.peakDb * 10) / 10, listening_ms: listening,
       pressed: await page.getAttribute(`#c${i}-listen`, 'aria-pressed'),
@@ -193,6 +198,32 @@ await harness('console', {
   await waitFn(page, (l) => window.tolkConsole.status.languages.find((x) => x.tag === l).booth.muted === false, la, 5000, `${la} released`);
   out.mute.released_ms = Date.now() - clicked;
 
+  out.step = 'reconnect';
+  // Listening to la, the network drops: the page reconnects with backoff and
+  // hears la again on the new session.
+  await page.click(`#c${ca}-listen`);
+  await waitFn(page, (l) => window.tolkConsole.listening === l, la, 5000, `listening to ${la} before the drop`);
+  const countBefore = await page.evaluate(() => window.tolkConsole.statusCount);
+  const dropped = Date.now();
+  const cut = await control(opts, '/drop');
+  await waitFn(page, () => window.tolkConsole.state === 'reconnecting', null, 10000, 'reconnecting after the drop');
+  const seenReconnecting = Date.now() - dropped;
+  await waitFn(page, () => window.tolkConsole.state === 'live', null, 20000, 'live again');
+  const liveAgain = Date.now() - dropped;
+  await waitFn(page, (n) => window.tolkConsole.statusCount > n + 2, countBefore, 10000, 'statuses again');
+  await waitFn(page, (l) => window.tolkConsole.listening === l, la, 10000, `listening to ${la} again`);
+  const lvAgain = await waitFn(page, () => {
+    const m = window.tolkConsole.monitorLevel();
+    return m && m.rmsDb > -60 ? m : false;
+  }, null, 10000, `monitor level of ${la} after reconnecting`);
+  const states = await page.evaluate(() => {
+    const out = [];
+    for (const h of window.tolkConsole.history()) if (h.kind === 'conn' && out[out.length - 1] !== h.state) out.push(h.state);
+    return out;
+  });
+  out.reconnect = { connections_cut: cut.dropped, reconnecting_ms: seenReconnecting, live_ms: liveAgain, rms_db: Math.round(lvAgain.rmsDb * 10) / 10, states };
+  await page.click('#monitor-stop');
+
   out.step = 'duck depth';
   await page.click(`#c${ca}-details`);
   await waitFn(page, (l) => window.tolkConsole.detail === l && document.getElementById('detail').open, la, 3000, 'detail drawer');
@@ -203,6 +234,10 @@ await harness('console', {
   await page.press('#duck-num', 'Enter');
   const err = await waitFn(page, () => document.getElementById('duck-error').textContent || false, null, 5000, 'refused duck depth shown');
   out.duck = { applied: -20, error: err };
+  out.step = 'direct take';
+  await page.check('#detail-direct');
+  await waitFn(page, (l) => window.tolkConsole.status.languages.find((x) => x.tag === l).booth.direct_take === true, la, 5000, 'direct take allowed');
+  out.direct_take = true;
   await page.keyboard.press('Escape');
   await waitFn(page, () => !document.getElementById('detail').open, null, 3000, 'drawer closed');
 
@@ -235,9 +270,23 @@ await harness('console', {
     return tr && tr.dataset.revoked === 'true';
   }, row, 5000, 'row shows the token revoked');
   out.revoke = { name: opts.revokeName, clicked_at: rev.clickedAt, answered_at: rev.answeredAt, ok: rev.ok, row_revoked: revoked };
-  await page.click('#tokens-close');
+  out.live_after_revoke = await page.evaluate(() => ({ state: window.tolkConsole.state, status_count: window.tolkConsole.statusCount }));
 
-  out.step = 'final';
-  await sleep(500);
-  out.final = await page.evaluate(() => ({ state: window.tolkConsole.state, status_count: window.tolkConsole.statusCount }));
+  out.step = 'revoke this console';
+  // Revoking the console's own token: the page says so and stays away.
+  const you = await page.evaluate(() => window.tolkConsole.you.id);
+  await page.click(`#token-rows tr[data-token="${you}"] button[data-revoke]`);
+  const selfClicked = Date.now();
+  await page.click(`#token-rows tr[data-token="${you}"] button[data-revoke-confirm]`);
+  await waitFn(page, () => window.tolkConsole.state === 'revoked', null, 5000, 'console revoked');
+  const revokedMs = Date.now() - selfClicked;
+  await page.click('#tokens-close');
+  await sleep(2500);
+  out.self_revoke = await page.evaluate(() => ({
+    state: window.tolkConsole.state,
+    close_code: window.tolkConsole.conn.lastClose && window.tolkConsole.conn.lastClose.code,
+    attempts: window.tolkConsole.conn.attempts,
+    banner: document.getElementById('banner').hidden ? null : document.getElementById('banner').textContent,
+  }));
+  out.self_revoke.ms = revokedMs;
 });

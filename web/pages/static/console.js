@@ -30,9 +30,16 @@ import { bindDetail } from './console/detail.js';
 import { expose } from './console/hook.js';
 import { closePeer } from './console/monitor.js';
 import { checkStale, onMessage } from './console/protocol.js';
-import { bindTokens } from './console/tokens.js';
+import { bindTokens, endTokens } from './console/tokens.js';
 
-wireConn({ message: onMessage, dropped: closePeer, state: checkStale });
+wireConn({
+  message: onMessage,
+  dropped: closePeer,
+  state: (s) => {
+    checkStale();
+    if (s === 'revoked' || s === 'refused') endTokens();
+  },
+});
 
 bindControls();
 bindDetail();

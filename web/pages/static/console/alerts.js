@@ -5,7 +5,7 @@
 
 import { notice } from './api.js';
 import { beep, unlock } from './audio.js';
-import { $, MAX_TEXT, cardOf, clockTime, iso, nameOf, record, setHidden, setText, showStatus, t, ui } from './page.js';
+import { $, MAX_TEXT, cardOf, clockTime, iso, nameOf, record, setHidden, showStatus, t, ui } from './page.js';
 
 export const shown = []; // {n, kind, lang, sender, text, at, shownAt, dismissed, replies, beeped}
 let seq = 0;

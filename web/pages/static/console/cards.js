@@ -62,8 +62,6 @@ const cards = renditions.map((r, i) => {
   };
 });
 
-export const cardByTag = (tag) => cards.find((c) => c.tag === tag) || null;
-
 // paintCards paints every card from status s.
 export function paintCards(s) {
   const now = performance.now();

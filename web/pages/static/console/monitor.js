@@ -7,7 +7,7 @@ import * as shared from '../shared/audio.js';
 import { iceGatheringDone } from '../shared/net.js';
 import { level, meterText, playMonitor, stopMonitor, unlock } from './audio.js';
 import { send } from './conn.js';
-import { $, cardOf, iso, nameOf, record, say, setText, t, ui } from './page.js';
+import { $, iso, nameOf, record, say, setText, t, ui } from './page.js';
 
 export let pc = null;
 export let peerState = 'none';
@@ -67,6 +67,14 @@ export function listen(lang) {
   wanted = lang === wanted ? '' : lang;
   record({ kind: 'listen', lang: wanted });
   send({ type: 'listen', lang: wanted });
+  paint();
+}
+
+// onRefused takes back a "listen" the server refused (an error answers it):
+// the monitor keeps what it carries.
+export function onRefused() {
+  if (wanted === listening) return;
+  wanted = listening;
   paint();
 }
 

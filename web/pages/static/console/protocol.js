@@ -5,7 +5,7 @@ import { onSignal } from './alerts.js';
 import { paintCards } from './cards.js';
 import { onPong, state as connState, welcomed } from './conn.js';
 import { paintDetail } from './detail.js';
-import { onListening, onOffer } from './monitor.js';
+import { onListening, onOffer, onRefused } from './monitor.js';
 import { record, setData, ui } from './page.js';
 import { applyStatus, applyWelcome, statusAt } from './state.js';
 import { paintTop } from './topbar.js';
@@ -45,6 +45,7 @@ export function onMessage(data) {
       break;
     case 'error':
       record({ kind: 'error', code: m.code, message: m.message });
+      onRefused();
       break;
   }
 }

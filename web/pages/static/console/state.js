@@ -1,7 +1,7 @@
 // What the server says: who this console is, the live controls' limits, and
 // the latest status of the event (docs/http.md, "The status").
 
-import { config, renditions } from './page.js';
+import { renditions } from './page.js';
 
 export const session = {
   you: null, // {id, name}
@@ -38,5 +38,3 @@ export function applyStatus(s) {
 export function languageOf(tag) {
   return status ? status.languages.find((l) => l && l.tag === tag) || null : null;
 }
-
-export const eventId = config.event || '';

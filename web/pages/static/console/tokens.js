@@ -15,6 +15,7 @@ const el = {
   langField: $('token-lang-field'),
   lang: $('token-lang'),
   name: $('token-name'),
+  create: $('token-create'),
   status: $('token-status'),
   fresh: $('token-new'),
   link: $('token-link'),
@@ -26,6 +27,7 @@ const ROLE_KEYS = { interpreter: 'console.tokens.role.interpreter', producer: 'c
 
 export let tokens = [];
 let refreshTimer = 0;
+let ended = false; // this console's own token is gone: the API will refuse it
 let confirming = ''; // the id whose revocation waits for confirmation
 export const revocations = []; // {id, name, clickedAt, answeredAt, ok}
 
@@ -34,6 +36,7 @@ function roleName(r) {
 }
 
 export async function refresh() {
+  if (ended) return;
   const r = await listTokens();
   if (!r.ok) {
     showStatus(el.status, t('console.error.refused', { error: r.error }), 15000);
@@ -130,6 +133,12 @@ async function revoke(tok) {
   entry.ok = r.ok;
   confirming = '';
   record({ kind: 'revoke', id: tok.id, ok: r.ok });
+  if (r.ok && session.you && session.you.id === tok.id) {
+    // This console's own token: it is closed in a moment, and says so.
+    endTokens();
+    showStatus(el.status, t('console.tokens.revoked_one', { name: iso(tok.name || t('console.interp.unnamed')) }));
+    return;
+  }
   if (r.ok) {
     const s = t('console.tokens.revoked_one', { name: iso(tok.name || t('console.interp.unnamed')) });
     showStatus(el.status, s);
@@ -184,6 +193,14 @@ async function copyLink() {
     }
   }
   showStatus(el.status, t(ok ? 'console.tokens.copied' : 'console.tokens.copy_failed'));
+}
+
+// endTokens stops asking the API once this console's token is gone.
+export function endTokens() {
+  ended = true;
+  window.clearInterval(refreshTimer);
+  refreshTimer = 0;
+  el.create.disabled = true;
 }
 
 export function openTokens() {
