@@ -209,6 +209,27 @@ func TestProducerStatusControlsAndSignals(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
+	// Muted by the producer, the language carries the floor alone: nobody
+	// is named on air, though Anne still holds the booth's floor.
+	if code, body := call("POST", prod, "/api/events/test/booths/fr", `{"muted": true}`); code != 200 {
+		t.Fatalf("mute: %d %s", code, body)
+	}
+	eventually(ctx, t, "muted booth in the status (pts)", func() (float64, bool) {
+		fr := status().Languages[1]
+		if fr.Booth == nil {
+			return 0, false
+		}
+		return float64(fr.Booth.PTS), fr.Booth.Muted
+	})
+	if fr := status().Languages[1]; fr.OnAir != nil {
+		t.Errorf("on air while muted: %q, want null", *fr.OnAir)
+	}
+	metrics = get(t, b.http.URL+"/metrics")
+	for _, want := range []string{`tolk_booth_on_air{event="test",lang="fr"} 0`, `tolk_booth_muted{event="test",lang="fr"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q while muted", want)
+		}
+	}
 	anne.close()
 	ws.Close()
 	b.ev.Close()

@@ -250,7 +250,8 @@ func languageStatus(st *eventState, rd Rendition, vs viewerSummary) (LanguageSta
 				Warning: snap.Warning, PTS: snap.PTS}
 			ls.Interpreters = interpreters(snap, st.links.of(rd.Tag))
 			for _, it := range ls.Interpreters {
-				if it.OnAir {
+				// A muted booth keeps its floor holder, but nobody is heard.
+				if it.OnAir && !snap.Muted {
 					name := it.Name
 					ls.OnAir = &name
 				}

@@ -134,8 +134,8 @@ await harness('console', {
     const listening = Date.now() - clicked;
     const lv = await waitFn(page, () => {
       const m = window.tolkConsole.monitorLevel();
-      return m && m.rmsDb > -60 ? m : false;
-    }, null, 10000, `monitor level of ${lang} above silence (-60 dBFS)`);
+      return m && m.rmsDb > -50 ? m : false;
+    }, null, 10000, `monitor level of ${lang} clearly above silence (-50 dBFS)`);
     out.monitor[lang] = {
       rms_db: Math.round(lv.rmsDb * 10) / 10, peak_db: Math.round(lv.peakDb * 10) / 10, listening_ms: listening,
       pressed: await page.getAttribute(`#c${i}-listen`, 'aria-pressed'),
@@ -214,7 +214,7 @@ await harness('console', {
   await waitFn(page, (l) => window.tolkConsole.listening === l, la, 10000, `listening to ${la} again`);
   const lvAgain = await waitFn(page, () => {
     const m = window.tolkConsole.monitorLevel();
-    return m && m.rmsDb > -60 ? m : false;
+    return m && m.rmsDb > -50 ? m : false;
   }, null, 10000, `monitor level of ${la} after reconnecting`);
   const states = await page.evaluate(() => {
     const out = [];
