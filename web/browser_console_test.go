@@ -603,9 +603,10 @@ func TestBrowserConsoleLayout(t *testing.T) {
 			Fits                       bool `json:"fits"`
 		}
 		Locales map[string]struct {
-			Cards      int
-			GridBottom int  `json:"grid_bottom"`
-			Fits       bool `json:"fits"`
+			Cards         int
+			GridBottom    int  `json:"grid_bottom"`
+			NaturalBottom int  `json:"natural_bottom"`
+			Fits          bool `json:"fits"`
 		}
 	}
 	runBrowser(t, "console_layout.mjs", &rep, b.http.URL, "--event", "test", "--token", prod, "--control", ctl.URL,
@@ -629,6 +630,7 @@ func TestBrowserConsoleLayout(t *testing.T) {
 		t.Errorf("%d interface languages measured, want 12", len(rep.Locales))
 	}
 	for loc, m := range rep.Locales {
+		t.Logf("%s at 1366x768: the cards need %d px of 768", loc, m.NaturalBottom)
 		if m.Cards != 13 || !m.Fits {
 			t.Errorf("in %s at 1366x768 the grid reaches %d px with %d cards: it does not fit", loc, m.GridBottom, m.Cards)
 		}

@@ -154,9 +154,13 @@ languages: [{tag: fr}]
 hls: {part_ms: 200, segment_ms: 1000}
 `, floor)
 	sec := int64(audio.SampleRate)
+	// The sentence is said again every 12 s, so a page that goes live late
+	// on a loaded machine still sees one said while it plays.
 	var script []captionstest.ScriptedWord
-	for i, w := range strings.Fields("good morning and welcome to the partner conference") {
-		script = append(script, captionstest.ScriptedWord{Text: w, Start: 8*sec + int64(i)*sec/3, End: 8*sec + int64(i+1)*sec/3})
+	for at := 8 * sec; at < 100*sec; at += 12 * sec {
+		for i, w := range strings.Fields("good morning and welcome to the partner conference") {
+			script = append(script, captionstest.ScriptedWord{Text: w, Start: at + int64(i)*sec/3, End: at + int64(i+1)*sec/3})
+		}
 	}
 	h := startScripted(t, cfg, script)
 	var rep struct {

@@ -14,7 +14,8 @@
 //   ok, error?, step
 //   shots     [{name, file, width, height, scheme, locale, cards, cols, grid_bottom, fits, overflow_x}]:
 //             grid_bottom is the lowest edge of a card or of the traffic panel in CSS pixels;
-//             fits: grid_bottom ≤ the window's height and no horizontal overflow
+//             fits: grid_bottom ≤ the window's height and no horizontal overflow; natural_bottom: where the
+//             cards end when the grid does not stretch them to the window
 //   locales   {ui: {cards, cols, grid_bottom, fits, overflow_x}}: the page in each interface language
 //             (--locales) at the last size; with --every-locale a screenshot of each too
 //   page_errors?, console_errors?
@@ -51,7 +52,13 @@ function measure(page) {
       const r = el.getBoundingClientRect();
       if (r.width && (r.right > window.innerWidth + 1 || r.left < -1) && wide.length < 5) wide.push(`${el.tagName.toLowerCase()}#${el.id}.${el.className}`);
     }
-    return { cards: document.querySelectorAll('.card').length, cols, grid_bottom: Math.round(bottom), fits: bottom <= window.innerHeight && !overflowX, overflow_x: overflowX, wide };
+    // The height the cards need, without the grid stretching them to the
+    // window: the slack left tells how close a locale comes to the edge.
+    const grid = document.getElementById('grid');
+    grid.style.minBlockSize = '0';
+    const natural = Math.max(...[...document.querySelectorAll('.card, .traffic')].map((c) => c.getBoundingClientRect().bottom));
+    grid.style.minBlockSize = '';
+    return { cards: document.querySelectorAll('.card').length, cols, grid_bottom: Math.round(bottom), natural_bottom: Math.round(natural), fits: bottom <= window.innerHeight && !overflowX, overflow_x: overflowX, wide };
   });
 }
 

@@ -4,7 +4,7 @@
 
 import * as shared from '../shared/audio.js';
 import { meterText } from './audio.js';
-import { $, CAPTION_KEYS, LINK_KEYS, db, finite, floorWord, iso, ms, nameOf, num, pct, qualityWord, renditions, say, setData, setHidden, setText, t } from './page.js';
+import { $, CAPTION_KEYS, LINK_KEYS, db, finite, floorWord, iso, ms, nameOf, num, pct, qualityWord, renditions, say, setClamped, setData, setHidden, setText, t } from './page.js';
 
 // ---- link quality -------------------------------------------------------------------
 
@@ -119,16 +119,16 @@ function paintCard(c, l, s, now) {
   if (c.quality) paintQuality(c, s.floor);
 
   const lis = l.listeners || {};
-  setText(c.listeners, t('console.card.listeners_value', { webrtc: num(lis.webrtc), hls: num(lis.hls) }));
+  setClamped(c.listeners, t('console.card.listeners_value', { webrtc: num(lis.webrtc), hls: num(lis.hls) }));
   // Latency in milliseconds, the unit said once by the label.
   const lat = l.latency || {};
   const n = (x) => (finite(x) ? num(x) : t('console.none'));
   if (c.floor) {
     const web = lat.webrtc && lat.webrtc.players > 0 ? n(lat.webrtc.median_ms) : t('console.none');
     const hls = lat.hls && lat.hls.players > 0 ? n(lat.hls.median_ms) : t('console.none');
-    setText(c.latency, t('console.card.latency_floor', { webrtc: web, hls }));
+    setClamped(c.latency, t('console.card.latency_floor', { webrtc: web, hls }));
   } else {
-    setText(c.latency, t('console.card.latency_value', { ear: n(lat.floor_to_ear_ms), mouth: n(lat.mouth_to_webrtc_ms) }));
+    setClamped(c.latency, t('console.card.latency_value', { ear: n(lat.floor_to_ear_ms), mouth: n(lat.mouth_to_webrtc_ms) }));
   }
   const cap = l.captions || {};
   let cs = 'none';
@@ -211,11 +211,11 @@ function paintQuality(c, floor) {
   const on = inputs.find((x) => x && x.on_program) || inputs[0];
   const q = on && on.quality;
   if (!q || !q.verdict) {
-    setText(c.quality, '');
+    setClamped(c.quality, '');
     return;
   }
   setData(c.quality, 'verdict', q.verdict);
-  setText(c.quality, t('console.quality.line', {
+  setClamped(c.quality, t('console.quality.line', {
     verdict: qualityWord(q.verdict),
     snr: num(q.snr_db),
     bw: num(finite(q.bandwidth_hz) ? q.bandwidth_hz / 1000 : null, 1),

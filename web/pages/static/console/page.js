@@ -70,6 +70,13 @@ export function setText(el, s) {
   if (el && el.textContent !== s) el.textContent = s;
 }
 
+// setClamped sets a text the card cuts to its lines, and keeps the whole of
+// it as the element's tooltip.
+export function setClamped(el, s) {
+  setText(el, s);
+  if (el && el.title !== s) el.title = s;
+}
+
 export function setHidden(el, hidden) {
   if (el && el.hidden !== hidden) el.hidden = hidden;
 }
