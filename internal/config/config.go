@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/language"
 	"gopkg.in/yaml.v3"
@@ -42,7 +44,31 @@ type Event struct {
 	HLS       HLS        `yaml:"hls"`
 	Server    Server     `yaml:"server"`
 	Captions  Captions   `yaml:"captions"`
+	Access    Access     `yaml:"access"`
 }
+
+// Access closes an event to viewers: the watch page, WHEP, LL-HLS, live
+// captions and players' reports then need the event's passcode or a token
+// of the event (a listener's, tolk token --role listener). Left out, the
+// event is public.
+type Access struct {
+	// Passcode is what viewers type on the watch page (6..128 characters,
+	// no control characters, no surrounding spaces). Set it from the
+	// environment (TOLK_ACCESS_PASSCODE) to keep it out of the file.
+	Passcode string `yaml:"passcode"`
+	// Tokens closes the event to all but holders of a token when no
+	// passcode is set. A closed event always takes its tokens.
+	Tokens bool `yaml:"tokens"`
+}
+
+// Protected reports whether viewers need a passcode or a token.
+func (a Access) Protected() bool { return a.Passcode != "" || a.Tokens }
+
+// Passcode bounds, in characters.
+const (
+	MinPasscode = 6
+	MaxPasscode = 128
+)
 
 // Captions chooses the speech recognizer of each language.
 type Captions struct {
@@ -350,6 +376,17 @@ func (ev *Event) Validate() Problems {
 		}
 		if !backends[v] {
 			add("captions.languages.%s: %q is not sphinx, google or none", k, v)
+		}
+	}
+	if pc := ev.Access.Passcode; pc != "" {
+		n := utf8.RuneCountInString(pc)
+		switch {
+		case !utf8.ValidString(pc) || strings.IndexFunc(pc, unicode.IsControl) >= 0:
+			add("access.passcode: must be printable text")
+		case n < MinPasscode || n > MaxPasscode:
+			add("access.passcode: %d characters, want %d..%d", n, MinPasscode, MaxPasscode)
+		case strings.TrimSpace(pc) != pc:
+			add("access.passcode: starts or ends with a space")
 		}
 	}
 	for k, m := range ev.Captions.Models {

@@ -123,6 +123,11 @@ func TestParseBad(t *testing.T) {
 		{"captions language backend", good + "captions: {languages: {fr: magic}}\n", []string{"captions.languages.fr"}},
 		{"captions model incomplete", good + "captions: {models: {fr: {acoustic: /m}}}\n", []string{"captions.models.fr"}},
 		{"wrong type", strings.Replace(good, "loop: true", "loop: maybe", 1), []string{"line 7", "maybe"}},
+		{"short passcode", good + "access: {passcode: abc}\n", []string{"access.passcode", "3 characters"}},
+		{"long passcode", good + "access: {passcode: " + strings.Repeat("p", 129) + "}\n", []string{"access.passcode", "129 characters"}},
+		{"passcode with a tab", good + "access: {passcode: \"open\\tsesame\"}\n", []string{"access.passcode", "printable"}},
+		{"passcode with spaces around", good + "access: {passcode: \" sesame42 \"}\n", []string{"access.passcode", "space"}},
+		{"unknown access key", good + "access: {password: sesame42}\n", []string{"field password not found"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -155,6 +160,36 @@ func TestEnvOverrides(t *testing.T) {
 	}
 }
 
+// TestAccess: an event without access settings is public; a passcode, or
+// tokens: true, closes it; the passcode can come from the environment.
+func TestAccess(t *testing.T) {
+	ev, err := Parse([]byte(good), nil)
+	if err != nil || ev.Access.Protected() {
+		t.Fatalf("an event without access is protected: %+v, %v", ev.Access, err)
+	}
+	for _, c := range []struct {
+		yaml     string
+		env      []string
+		passcode string
+		tokens   bool
+	}{
+		{good + "access: {passcode: \"Gala 2026 ✓\"}\n", nil, "Gala 2026 ✓", false},
+		{good + "access: {tokens: true}\n", nil, "", true},
+		{good + "access: {passcode: sesame42, tokens: true}\n", nil, "sesame42", true},
+		{good, []string{"TOLK_ACCESS_PASSCODE=from-the-env"}, "from-the-env", false},
+		{good, []string{"TOLK_ACCESS_TOKENS=true"}, "", true},
+	} {
+		ev, err := Parse([]byte(c.yaml), c.env)
+		if err != nil {
+			t.Errorf("%q %v: %v", c.yaml, c.env, err)
+			continue
+		}
+		if ev.Access.Passcode != c.passcode || ev.Access.Tokens != c.tokens || !ev.Access.Protected() {
+			t.Errorf("%q %v: access %+v", c.yaml, c.env, ev.Access)
+		}
+	}
+}
+
 func TestDemoValid(t *testing.T) {
 	if p := Demo("x.ogg").Validate(); len(p) > 0 {
 		t.Fatal(p)
@@ -165,6 +200,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(good))
 	f.Add([]byte("id: x\nlanguages: [{tag: fr}]"))
 	f.Add([]byte("{{{"))
+	f.Add([]byte(good + "access: {passcode: sesame42, tokens: true}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ev, err := Parse(data, nil)
 		if err == nil && len(ev.Validate()) > 0 {

@@ -42,6 +42,13 @@ var migrations = []string{
 		event TEXT PRIMARY KEY,
 		epoch INTEGER NOT NULL
 	) WITHOUT ROWID;`,
+	// 4: the server's own secret keys by name (e.g. the one that signs
+	// viewers' access cookies), drawn once and kept so that a restart
+	// keeps what they signed valid.
+	`CREATE TABLE keys (
+		name  TEXT PRIMARY KEY,
+		value BLOB NOT NULL
+	) WITHOUT ROWID;`,
 }
 
 // migrate runs the missing steps in one immediate transaction, so two

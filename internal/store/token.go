@@ -23,17 +23,20 @@ import (
 // Role is what a token lets its holder do.
 type Role string
 
-// The roles. Interpreters are bound to one language of one event; producers
-// and editors to one event.
+// The roles. Interpreters are bound to one language of one event; producers,
+// editors and listeners to one event. A listener token opens the viewer side
+// (watch page, WHEP, LL-HLS, live captions) of an event whose access is
+// closed; it opens nothing else.
 const (
 	RoleProducer    Role = "producer"
 	RoleInterpreter Role = "interpreter"
 	RoleEditor      Role = "editor"
+	RoleListener    Role = "listener"
 )
 
-// Valid reports whether r is one of the three roles.
+// Valid reports whether r is one of the four roles.
 func (r Role) Valid() bool {
-	return r == RoleProducer || r == RoleInterpreter || r == RoleEditor
+	return r == RoleProducer || r == RoleInterpreter || r == RoleEditor || r == RoleListener
 }
 
 // Token describes an access token. The secret itself is never stored: only
@@ -99,7 +102,7 @@ func validate(event string, role Role, lang, name string) (string, string, error
 		return "", "", err
 	}
 	if !role.Valid() {
-		return "", "", invalidf("role %q: must be producer, interpreter or editor", role)
+		return "", "", invalidf("role %q: must be listener, producer, interpreter or editor", role)
 	}
 	name = strings.TrimSpace(name)
 	if !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 {
@@ -315,6 +318,20 @@ func (s *Store) RevokedSince(ctx context.Context, since time.Time) ([]string, ti
 		return nil, since, fmt.Errorf("revoked tokens: %w", err)
 	}
 	return ids, latest, nil
+}
+
+// Token returns the token with a public id, revoked or not; ErrNotFound if
+// there is none. A server checks by it that a session it signed for a token
+// (a viewer's cookie) still holds.
+func (s *Store) Token(ctx context.Context, id string) (Token, error) {
+	if !idRE.MatchString(id) {
+		return Token{}, ErrNotFound
+	}
+	t, err := scanToken(s.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, ErrNotFound
+	}
+	return t, err
 }
 
 // Check returns the token a secret belongs to: ErrUnknownToken if none,
