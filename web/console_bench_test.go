@@ -131,3 +131,45 @@ func cpuTime(b *testing.B) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkConsoleFrame is the marginal cost of one console for one status:
+// the hub encodes the status once for all, so each console adds one
+// WebSocket text frame of the status's size (≈ 20 KB for 13 languages and
+// 24 interpreters) written to its connection, here read back by a loopback
+// client in the same process. Five of these a second is what a console
+// costs.
+func BenchmarkConsoleFrame(b *testing.B) {
+	frame := []byte(`{"type":"status","status":` + strings.Repeat(`{"tag":"fr","program_dbfs":-17.3},`, 560) + `{}}`)
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+			if err := ws.WriteMessage(websocket.TextMessage, frame); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	ws, _, err := websocket.DefaultDialer.Dial(strings.Replace(srv.URL, "http", "ws", 1), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ws.Close()
+	b.SetBytes(int64(len(frame)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := ws.WriteMessage(websocket.TextMessage, []byte("n")); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := ws.ReadMessage(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
