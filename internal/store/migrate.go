@@ -49,6 +49,71 @@ var migrations = []string{
 		name  TEXT PRIMARY KEY,
 		value BLOB NOT NULL
 	) WITHOUT ROWID;`,
+	// 5: editable cues. A cue gets a stable id; every change of it is a
+	// version (cue_versions) made by an operation (cue_ops: who, when, what
+	// kind, and which undo took it back). cues holds each cue's latest
+	// version; src_start is the recognizer's key for it (the program-time
+	// start it first gave, NULL for cues an editor made), and orig_* what the
+	// recognizer last wrote. seq, the latest cue_versions row of a cue, grows
+	// with every change, so readers can ask what changed after a seq. The
+	// cues of migration 2 become version 1 of recognizer cues.
+	`ALTER TABLE cues RENAME TO cues_v2;
+	CREATE TABLE cue_ops (
+		id        INTEGER PRIMARY KEY AUTOINCREMENT,
+		event     TEXT NOT NULL,
+		lang      TEXT NOT NULL,
+		kind      TEXT NOT NULL,
+		token     TEXT NOT NULL DEFAULT '',
+		name      TEXT NOT NULL DEFAULT '',
+		role      TEXT NOT NULL,
+		at        INTEGER NOT NULL,
+		undoes    INTEGER REFERENCES cue_ops (id),
+		undone_by INTEGER REFERENCES cue_ops (id)
+	);
+	CREATE INDEX cue_ops_by ON cue_ops (event, lang, token, id);
+	CREATE TABLE cues (
+		id         INTEGER PRIMARY KEY AUTOINCREMENT,
+		event      TEXT NOT NULL,
+		lang       TEXT NOT NULL,
+		start      INTEGER NOT NULL,
+		end        INTEGER NOT NULL,
+		text       TEXT NOT NULL,
+		reviewed   INTEGER NOT NULL DEFAULT 0,
+		deleted    INTEGER NOT NULL DEFAULT 0,
+		version    INTEGER NOT NULL,
+		seq        INTEGER NOT NULL,
+		op         INTEGER NOT NULL REFERENCES cue_ops (id),
+		edited     INTEGER NOT NULL DEFAULT 0,
+		src_start  INTEGER,
+		orig_start INTEGER,
+		orig_end   INTEGER,
+		orig_text  TEXT
+	);
+	CREATE UNIQUE INDEX cues_source ON cues (event, lang, src_start);
+	CREATE INDEX cues_start ON cues (event, lang, start);
+	CREATE INDEX cues_seq ON cues (event, lang, seq);
+	CREATE TABLE cue_versions (
+		seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+		cue      INTEGER NOT NULL REFERENCES cues (id),
+		version  INTEGER NOT NULL,
+		start    INTEGER NOT NULL,
+		end      INTEGER NOT NULL,
+		text     TEXT NOT NULL,
+		reviewed INTEGER NOT NULL,
+		deleted  INTEGER NOT NULL,
+		op       INTEGER NOT NULL REFERENCES cue_ops (id),
+		UNIQUE (cue, version)
+	);
+	CREATE INDEX cue_versions_op ON cue_versions (op);
+	INSERT INTO cue_ops (event, lang, kind, role, at)
+		SELECT DISTINCT event, lang, 'recognizer', 'recognizer', CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM cues_v2;
+	INSERT INTO cues (event, lang, start, end, text, version, seq, op, src_start, orig_start, orig_end, orig_text)
+		SELECT c.event, c.lang, c.start, c.end, c.text, 1, 0, o.id, c.start, c.start, c.end, c.text
+		FROM cues_v2 c JOIN cue_ops o ON o.event = c.event AND o.lang = c.lang ORDER BY c.event, c.lang, c.start;
+	INSERT INTO cue_versions (cue, version, start, end, text, reviewed, deleted, op)
+		SELECT id, 1, start, end, text, 0, 0, op FROM cues ORDER BY id;
+	UPDATE cues SET seq = (SELECT v.seq FROM cue_versions v WHERE v.cue = cues.id);
+	DROP TABLE cues_v2;`,
 }
 
 // migrate runs the missing steps in one immediate transaction, so two

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -38,6 +39,10 @@ type Store struct {
 	db    *sql.DB
 	check *sql.Stmt
 	now   func() time.Time
+	// watch is closed, and replaced, when this Store changes cues; see
+	// CuesChanged.
+	watchMu sync.Mutex
+	watch   chan struct{}
 }
 
 // Open opens (creating if needed) the database in dir and brings its schema
