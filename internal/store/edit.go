@@ -50,6 +50,13 @@ type Author struct {
 	Role  Role
 }
 
+func author(token, name, role string) Author {
+	if Role(role) == RoleRecognizer {
+		return Recognizer
+	}
+	return Author{Token: token, Name: name, Role: Role(role)}
+}
+
 // AuthorOf is the author of changes made with a token.
 func AuthorOf(t Token) Author { return Author{Token: t.ID, Name: t.Name, Role: t.Role} }
 
@@ -163,10 +170,11 @@ type CueOp struct {
 
 // OpResult is what an operation did.
 type OpResult struct {
-	Op      CueOp
-	Changed int         // cues changed; 0 when there was nothing to do (no operation is kept)
-	Cues    []EditedCue // the changed cues as they are now, for operations that return them
-	Seq     int64       // the language's change counter after the operation
+	Op       CueOp
+	Changed  int         // cues changed; 0 when there was nothing to do (no operation is kept)
+	Replaced int         // for a find and replace: the occurrences replaced
+	Cues     []EditedCue // the changed cues as they are now, for operations that return them
+	Seq      int64       // the language's change counter after the operation
 }
 
 // CuePatch is a change to one cue; nil fields stay as they are.
@@ -206,7 +214,7 @@ func scanCue(r scanner) (EditedCue, error) {
 	if err != nil {
 		return EditedCue{}, err
 	}
-	c.By.Role = Role(role)
+	c.By = author(c.By.Token, c.By.Name, role)
 	c.At = time.UnixMilli(at)
 	if ot.Valid {
 		c.Original = &CueText{Start: os.Int64, End: oe.Int64, Text: ot.String}
@@ -372,7 +380,7 @@ func (s *Store) CueVersions(ctx context.Context, event, lang string, id int64) (
 			&v.Op, &kind, &v.By.Token, &v.By.Name, &role, &at, &v.Undone); err != nil {
 			return nil, fmt.Errorf("cue versions: %w", err)
 		}
-		v.Kind, v.By.Role, v.At = OpKind(kind), Role(role), time.UnixMilli(at)
+		v.Kind, v.By, v.At = OpKind(kind), author(v.By.Token, v.By.Name, role), time.UnixMilli(at)
 		vs = append(vs, v)
 	}
 	if err := rows.Err(); err != nil {
@@ -429,7 +437,7 @@ func scanOp(r scanner) (CueOp, error) {
 		at         int64
 	)
 	err := r.Scan(&op.ID, &kind, &op.By.Token, &op.By.Name, &role, &at, &op.Undoes, &op.UndoneBy, &op.Cues)
-	op.Kind, op.By.Role, op.At = OpKind(kind), Role(role), time.UnixMilli(at)
+	op.Kind, op.By, op.At = OpKind(kind), author(op.By.Token, op.By.Name, role), time.UnixMilli(at)
 	return op, err
 }
 

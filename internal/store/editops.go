@@ -319,7 +319,8 @@ func (s *Store) ReplaceText(ctx context.Context, event, lang string, r Replace, 
 	if err != nil {
 		return OpResult{}, invalidf("find: %v", err)
 	}
-	return s.edit(ctx, event, lang, OpReplace, by, false, func(t *editTx) error {
+	replaced := 0
+	res, err := s.edit(ctx, event, lang, OpReplace, by, false, func(t *editTx) error {
 		rows, err := t.tx.QueryContext(t.ctx, `SELECT `+cueColumns+cueFrom+` WHERE c.event = ? AND c.lang = ? AND c.deleted = 0
 			ORDER BY c.start, c.id`, t.event, t.lang)
 		if err != nil {
@@ -328,6 +329,7 @@ func (s *Store) ReplaceText(ctx context.Context, event, lang string, r Replace, 
 		type change struct {
 			c    EditedCue
 			text string
+			n    int
 		}
 		var changes []change
 		for rows.Next() {
@@ -337,7 +339,7 @@ func (s *Store) ReplaceText(ctx context.Context, event, lang string, r Replace, 
 				return fmt.Errorf("read cues: %w", err)
 			}
 			if text, n := replaceAll(c.Text, re, r.With, r.WholeWord); n > 0 && text != c.Text {
-				changes = append(changes, change{c, text})
+				changes = append(changes, change{c, text, n})
 			}
 		}
 		rows.Close()
@@ -357,9 +359,14 @@ func (s *Store) ReplaceText(ctx context.Context, event, lang string, r Replace, 
 			if err := t.put(ch.c, st); err != nil {
 				return err
 			}
+			replaced += ch.n
 		}
 		return nil
 	})
+	if res.Changed > 0 {
+		res.Replaced = replaced
+	}
+	return res, err
 }
 
 // replaceAll replaces the matches of re in s by with (literally) and counts
