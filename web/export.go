@@ -33,8 +33,9 @@ func (s *Server) exportAccess(w http.ResponseWriter, r *http.Request, event stri
 	return ok
 }
 
-// handleExport serves GET /api/events/{event}/captions/{lang}.{srt,vtt,ttml,stl}
-// as an attachment. Optional query parameters offset, from and to (Go
+// handleExport serves GET
+// /api/events/{event}/captions/{lang}.{srt,vtt,ttml,stl,ebu-tt-d.xml} as an
+// attachment, from the edited cues. Optional query parameters offset, from and to (Go
 // durations such as 2s or 1m30s) shift and cut it as `tolk export` does.
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	st, ok := s.lookup(w, r)
@@ -46,17 +47,16 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	file := r.PathValue("file")
-	dot := strings.LastIndexByte(file, '.')
-	if dot <= 0 {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("%q: want LANG.FORMAT, FORMAT one of %s", file, strings.Join(export.Formats, ", ")))
-		return
-	}
-	lang, format := file[:dot], strings.ToLower(file[dot+1:])
-	ctype, ok := export.ContentType(format)
+	lang, format, ok := export.FormatOf(file)
 	if !ok {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown subtitle format %q: want one of %s", format, strings.Join(export.Formats, ", ")))
+		exts := make([]string, len(export.Formats))
+		for i, f := range export.Formats {
+			exts[i] = export.Extension(f)
+		}
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%q: want LANG.FORMAT, FORMAT one of %s", file, strings.Join(exts, ", ")))
 		return
 	}
+	ctype, _ := export.ContentType(format)
 	opts := export.Options{Title: st.ev.Title()}
 	q := r.URL.Query()
 	for _, p := range []struct {
@@ -108,7 +108,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "could not write the subtitle file")
 		return
 	}
-	name := ev + "-" + lang + "." + format
+	name := ev + "-" + lang + "." + export.Extension(format)
 	h := w.Header()
 	h.Set("Content-Type", ctype)
 	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, name, url.PathEscape(name)))

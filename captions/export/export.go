@@ -1,5 +1,6 @@
 // Package export writes an event's caption cues as subtitle files (SubRip,
-// WebVTT, TTML and EBU STL) for the replay, through go-astisub.
+// WebVTT, TTML and EBU STL through go-astisub, EBU-TT-D by its own writer)
+// for the replay.
 //
 // Cue times are program time (48 kHz samples since the event started), and
 // program time 0 is the start of the recording, so a cue at sample n is
@@ -31,14 +32,39 @@ var ErrFormat = errors.New("unknown subtitle format")
 // codes (EBU STL stops at 24 h); a cut with From fixes it.
 var ErrRange = errors.New("cue times out of the format's range")
 
-// Formats lists the formats Write knows, by file extension.
-var Formats = []string{"srt", "vtt", "ttml", "stl"}
+// Formats lists the formats Write knows by name; a file of each ends in
+// its Extension.
+var Formats = []string{"srt", "vtt", "ttml", "stl", "ebu-tt-d"}
 
 var contentTypes = map[string]string{
-	"srt":  "application/x-subrip; charset=utf-8",
-	"vtt":  "text/vtt; charset=utf-8",
-	"ttml": "application/ttml+xml; charset=utf-8",
-	"stl":  "application/octet-stream",
+	"srt":      "application/x-subrip; charset=utf-8",
+	"vtt":      "text/vtt; charset=utf-8",
+	"ttml":     "application/ttml+xml; charset=utf-8",
+	"stl":      "application/octet-stream",
+	"ebu-tt-d": "application/ttml+xml; charset=utf-8",
+}
+
+// Extension is what the name of a file in format ends in, without the dot:
+// the format's name, except "ebu-tt-d.xml" for EBU-TT-D.
+func Extension(format string) string {
+	if format == "ebu-tt-d" {
+		return "ebu-tt-d.xml"
+	}
+	return format
+}
+
+// FormatOf splits a file name such as "fr.srt" or "fr.ebu-tt-d.xml" into
+// its stem and the format its ending names (ignoring case), and whether it
+// names one.
+func FormatOf(file string) (stem, format string, ok bool) {
+	lower := strings.ToLower(file)
+	for _, f := range Formats {
+		ext := "." + Extension(f)
+		if len(lower) > len(ext) && strings.HasSuffix(lower, ext) {
+			return file[:len(file)-len(ext)], f, true
+		}
+	}
+	return "", "", false
 }
 
 // ContentType is the media type of a format, and whether the format is known.
@@ -57,7 +83,7 @@ type Options struct {
 	// counted from From, so the file fits a clip cut at the same points.
 	From, To time.Duration
 	// Title and Lang (BCP 47) go into the file's metadata where the format
-	// has a place for them (TTML, EBU STL).
+	// has a place for them (TTML, EBU-TT-D, EBU STL).
 	Title, Lang string
 }
 
@@ -67,7 +93,7 @@ type item struct {
 	lines      []string
 }
 
-// Write writes cues in a format ("srt", "vtt", "ttml" or "stl"). Partial
+// Write writes cues in a format ("srt", "vtt", "ttml", "stl" or "ebu-tt-d"). Partial
 // cues and cues without text are left out; an empty list gives a valid file
 // with no cues.
 func Write(w io.Writer, format string, cues []captions.Cue, opts Options) error {
@@ -103,6 +129,8 @@ func Write(w io.Writer, format string, cues []captions.Cue, opts Options) error 
 		err = writeTTML(&buf, items, opts)
 	case "stl":
 		err = writeSTL(&buf, items, opts)
+	case "ebu-tt-d":
+		err = writeEBUTTD(&buf, items, opts)
 	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", format, err)

@@ -55,7 +55,7 @@ func read(t testing.TB, format string, b []byte) *astisub.Subtitles {
 		s, err = astisub.ReadFromSRT(bytes.NewReader(b))
 	case "vtt":
 		s, err = astisub.ReadFromWebVTT(bytes.NewReader(b))
-	case "ttml":
+	case "ttml", "ebu-tt-d":
 		s, err = astisub.ReadFromTTML(bytes.NewReader(b))
 	case "stl":
 		s, err = astisub.ReadFromSTL(bytes.NewReader(b), astisub.STLOptions{})

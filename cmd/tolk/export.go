@@ -25,19 +25,21 @@ type exportFlags struct {
 func newExport() *cobra.Command {
 	var f exportFlags
 	c := &cobra.Command{
-		Use:   "export --event ID --lang TAG [--format srt|vtt|ttml|stl] [--out FILE|-]",
+		Use:   "export --event ID --lang TAG [--format srt|vtt|ttml|stl|ebu-tt-d] [--out FILE|-]",
 		Short: "Write an event's captions in one language as a subtitle file",
-		Long: `Write the final captions of one language of an event as SubRip (srt), WebVTT
-(vtt), TTML (ttml) or EBU STL (stl). Times count from the start of the
+		Long: `Write the captions of one language of an event, as the editors left them,
+as SubRip (srt), WebVTT (vtt), TTML (ttml), EBU STL (stl) or EBU-TT-D
+(ebu-tt-d, written to NAME.ebu-tt-d.xml). Times count from the start of the
 recording: program time zero of the event's first run. A later run of the same
 event (tolk serve restarted on the same data directory) continues the
 recording, its cues later by the wall-clock time between the two runs' starts.
 --offset shifts the times, --from and --to cut a range (times then count from
 --from, e.g. to export one run); EBU STL time codes stop at 24 h, so export
-later times with --from. The format defaults to the extension of --out.`,
+later times with --from. The format defaults to the ending of --out.`,
 		Example: `  tolk export --data ./tolk-data --event demo --lang en --format srt --out en.srt
   tolk export --event demo --lang fr --out fr.vtt --offset 2s --from 1m --to 5m
-  tolk export --event demo --lang de --format ttml --out -`,
+  tolk export --event demo --lang de --format ttml --out -
+  tolk export --event demo --lang en --out en.ebu-tt-d.xml`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runExport(c, f) },
 	}
@@ -45,9 +47,9 @@ later times with --from. The format defaults to the extension of --out.`,
 	fl.StringVar(&f.data, "data", "", "data directory (default $TOLK_SERVER_DATA or "+config.DefaultData+")")
 	fl.StringVar(&f.event, "event", "", "event id")
 	fl.StringVar(&f.lang, "lang", "", "caption language (BCP 47)")
-	fl.StringVar(&f.format, "format", "", "srt, vtt, ttml or stl (default: the extension of --out)")
+	fl.StringVar(&f.format, "format", "", "srt, vtt, ttml, stl or ebu-tt-d (default: the ending of --out)")
 	fl.StringVar(&f.out, "out", "-", "output file, or - for standard output")
-	fl.StringVar(&f.title, "title", "", "title in the file's metadata (TTML, STL; default the event id)")
+	fl.StringVar(&f.title, "title", "", "title in the file's metadata (TTML, EBU-TT-D, STL; default the event id)")
 	fl.DurationVar(&f.offset, "offset", 0, "shift every time by this much (e.g. 2s or -500ms)")
 	fl.DurationVar(&f.from, "from", 0, "start of the range to export")
 	fl.DurationVar(&f.to, "to", 0, "end of the range to export (default: the end)")
@@ -63,10 +65,14 @@ func runExport(c *cobra.Command, f exportFlags) error {
 	}
 	format := strings.ToLower(f.format)
 	if format == "" && f.out != "-" {
-		format = strings.TrimPrefix(strings.ToLower(filepath.Ext(f.out)), ".")
+		if _, of, ok := export.FormatOf(filepath.Base(f.out)); ok {
+			format = of
+		} else {
+			format = strings.TrimPrefix(strings.ToLower(filepath.Ext(f.out)), ".")
+		}
 	}
 	if format == "" {
-		return usagef("--format is required when writing to standard output (srt, vtt, ttml or stl)")
+		return usagef("--format is required when writing to standard output (%s)", strings.Join(export.Formats, ", "))
 	}
 	if _, ok := export.ContentType(format); !ok {
 		return usagef("--format %q: want one of %s", format, strings.Join(export.Formats, ", "))
