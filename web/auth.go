@@ -15,6 +15,8 @@ import (
 // Tokens checks, lists, issues and revokes access tokens; *store.Store is one.
 type Tokens interface {
 	Check(ctx context.Context, secret string) (store.Token, error)
+	// Token finds a token by its public id (store.ErrNotFound if none).
+	Token(ctx context.Context, id string) (store.Token, error)
 	Tokens(ctx context.Context, event string) ([]store.Token, error)
 	CreateToken(ctx context.Context, event string, role store.Role, lang, name string) (string, store.Token, error)
 	Revoke(ctx context.Context, idOrSecret string) error

@@ -21,10 +21,12 @@ type liveCue struct {
 }
 
 // handleLiveCaptions streams a language's captions as they are recognized:
-// GET /api/events/{event}/captions/live/{lang} (WebSocket). Viewers need no
-// token, like the watch page. Pages read nothing but the close.
+// GET /api/events/{event}/captions/live/{lang} (WebSocket). Viewers of a
+// public event need nothing, of a closed one access (viewerAccess); revoking
+// the token a socket came with closes it (4003). Pages read nothing but the
+// close.
 func (s *Server) handleLiveCaptions(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.lookup(w, r)
+	st, grant, ok := s.viewer(w, r)
 	if !ok {
 		return
 	}
@@ -39,6 +41,7 @@ func (s *Server) handleLiveCaptions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer end()
+	defer s.holdViewer(grant, func() { revoked(ws) })()
 	sub := feed.Cues().Read("live captions", 64)
 	defer sub.Close()
 	ping := time.NewTicker(15 * time.Second)

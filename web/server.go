@@ -41,6 +41,10 @@ type Options struct {
 	// Cues reads the stored captions for export; without it export
 	// requests fail with 503.
 	Cues CueReader
+	// AccessKey signs viewers' access sessions to closed events (at least
+	// 16 bytes; store.Key keeps one in the data directory). Without it a
+	// key is drawn for the process, and sessions end with it.
+	AccessKey []byte
 }
 
 // Server serves every event it has been given.
@@ -61,6 +65,8 @@ type Server struct {
 	wsConns  map[*websocket.Conn]struct{}
 	// live are the sessions open with each token, which revoking it ends.
 	live liveSessions
+	// gate checks viewers of closed events (access.go).
+	gate *viewerGate
 	// quit stops the server's own goroutines (the revocation watcher);
 	// bg waits for them.
 	quit chan struct{}
@@ -75,6 +81,7 @@ type eventState struct {
 	links   linkRegistry   // the booths' microphones and links now
 	viewers viewerRegistry // what the players report
 	status  *statusHub     // the status every console reads
+	access  eventAccess    // who may watch: public, or a passcode and tokens
 }
 
 // New returns a server with no events.
@@ -110,6 +117,7 @@ func New(opts Options) (*Server, error) {
 		cues:    opts.Cues,
 		wsConns: map[*websocket.Conn]struct{}{},
 		quit:    make(chan struct{}),
+		gate:    newViewerGate(opts.AccessKey),
 	}
 	if s.tokens != nil {
 		s.bg.Add(1)
@@ -132,6 +140,9 @@ func (s *Server) AddEvent(ev Event) error {
 		return fmt.Errorf("event %q already served", ev.ID())
 	}
 	st := &eventState{ev: ev, langs: map[string]*whepLang{}}
+	if cfg := ev.Config(); cfg != nil {
+		st.access = newEventAccess(cfg.Access)
+	}
 	for _, r := range ev.Renditions() {
 		out, ok := ev.Listeners(r.Tag)
 		if !ok {
@@ -181,7 +192,10 @@ func (s *Server) routes() {
 	m.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	m.Handle("GET /static/", http.StripPrefix("/static", pages.Static()))
 	m.HandleFunc("GET /watch/{event}", s.handleWatch)
+	m.HandleFunc("POST /watch/{event}", s.handleWatchPasscode)
 	m.HandleFunc("GET /api/events/{event}", s.handleEventInfo)
+	m.HandleFunc("GET /api/events/{event}/access", s.handleAccessCheck)
+	m.HandleFunc("POST /api/events/{event}/access", s.handleAccessLogin)
 	m.HandleFunc("GET /api/events/{event}/booths", s.handleBooths)
 	m.HandleFunc("GET /api/events/{event}/captions/{file}", s.handleExport)
 	m.HandleFunc("GET /api/events/{event}/captions/live/{lang}", s.handleLiveCaptions)
@@ -279,6 +293,9 @@ type EventInfo struct {
 	Renditions []RenditionInfo `json:"renditions"`
 	// Captions lists the languages with captions and their live feed.
 	Captions []CaptionInfo `json:"captions"`
+	// Access is absent for a public event; "passcode" when the viewer side
+	// needs the passcode or a token, "token" when only a token opens it.
+	Access string `json:"access,omitempty"`
 }
 
 // CaptionInfo is one caption language in the event API.
@@ -290,7 +307,8 @@ type CaptionInfo struct {
 
 func (s *Server) info(st *eventState) EventInfo {
 	ev := st.ev
-	info := EventInfo{ID: ev.ID(), Title: ev.Title(), HLS: "/hls/" + ev.ID() + "/master.m3u8", Floor: ev.FloorState()}
+	info := EventInfo{ID: ev.ID(), Title: ev.Title(), HLS: "/hls/" + ev.ID() + "/master.m3u8", Floor: ev.FloorState(),
+		Access: st.access.mode()}
 	for _, r := range ev.Renditions() {
 		info.Renditions = append(info.Renditions, RenditionInfo{Tag: r.Tag, Name: r.Name, Floor: r.Floor,
 			WHEP: "/whep/" + ev.ID() + "/" + r.Tag})
@@ -313,7 +331,7 @@ func (s *Server) handleEventInfo(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 	st, ok := s.lookup(w, r)
-	if !ok {
+	if !ok || !s.gateWatch(w, r, st) {
 		return
 	}
 	ev := st.ev
@@ -338,6 +356,20 @@ func (s *Server) handleHLS(w http.ResponseWriter, r *http.Request) {
 	st, ok := s.lookup(w, r)
 	if !ok {
 		return
+	}
+	if st.access.protected {
+		if r.Method == http.MethodOptions {
+			hlsPreflight(w)
+			return
+		}
+		g, err := s.viewerAccess(r, st)
+		if err != nil {
+			refuseViewer(w, err)
+			return
+		}
+		pw := newPrivateWriter(w, r, g)
+		defer pw.finish()
+		w = pw
 	}
 	if s.serveSubtitles(w, r, st, r.PathValue("rest")) {
 		return

@@ -101,7 +101,7 @@ func (s *Server) watchRevocations(quit <-chan struct{}) {
 		}
 		since = latest
 		for _, id := range ids {
-			if n := s.live.end(id); n > 0 {
+			if n := s.endToken(id); n > 0 {
 				s.log.Info("token revoked: its sessions end", "token", id, "sessions", n)
 			}
 		}
@@ -127,6 +127,8 @@ func pageLink(r *http.Request, event string, t store.Token, secret string) strin
 		return base + "/booth/" + event + "/" + t.Lang + q
 	case store.RoleProducer:
 		return base + "/console/" + event + q
+	case store.RoleListener:
+		return base + "/watch/" + event + q
 	}
 	return base + "/edit/" + event + q
 }
@@ -217,7 +219,7 @@ func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "could not revoke the token")
 		return
 	}
-	n := s.live.end(id)
+	n := s.endToken(id)
 	s.log.Info("token revoked", "event", st.ev.ID(), "token", id, "sessions_ended", n)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -173,7 +173,7 @@ func (rep viewerReport) check(langs map[string]bool) error {
 
 // handleViewerReport takes a player's report: POST /api/events/{event}/viewers.
 func (s *Server) handleViewerReport(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.lookup(w, r)
+	st, _, ok := s.viewer(w, r)
 	if !ok {
 		return
 	}

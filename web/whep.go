@@ -23,40 +23,49 @@ type whepLang struct {
 	out *ListenerTrack
 
 	mu       sync.Mutex
-	sessions map[string]*webrtc.PeerConnection
+	sessions map[string]whepSession
+}
+
+// whepSession is one listener's peer and what forgets it among its token's
+// live sessions (a no-op without a token).
+type whepSession struct {
+	pc      *webrtc.PeerConnection
+	release func()
 }
 
 func newWhepLang(out *ListenerTrack) *whepLang {
-	return &whepLang{out: out, sessions: map[string]*webrtc.PeerConnection{}}
+	return &whepLang{out: out, sessions: map[string]whepSession{}}
 }
 
 // close ends every session; the track is the event's to close.
 func (l *whepLang) close() {
 	l.mu.Lock()
-	pcs := l.sessions
-	l.sessions = map[string]*webrtc.PeerConnection{}
+	ss := l.sessions
+	l.sessions = map[string]whepSession{}
 	l.mu.Unlock()
-	for _, pc := range pcs {
+	for _, x := range ss {
 		l.out.listeners.Add(-1)
-		_ = pc.Close()
+		x.release()
+		_ = x.pc.Close()
 	}
 }
 
-func (l *whepLang) add(id string, pc *webrtc.PeerConnection) {
+func (l *whepLang) add(id string, pc *webrtc.PeerConnection, release func()) {
 	l.mu.Lock()
-	l.sessions[id] = pc
+	l.sessions[id] = whepSession{pc: pc, release: release}
 	l.mu.Unlock()
 	l.out.listeners.Add(1)
 }
 
 func (l *whepLang) remove(id string) bool {
 	l.mu.Lock()
-	pc, ok := l.sessions[id]
+	x, ok := l.sessions[id]
 	delete(l.sessions, id)
 	l.mu.Unlock()
 	if ok {
 		l.out.listeners.Add(-1)
-		_ = pc.Close()
+		x.release()
+		_ = x.pc.Close()
 	}
 	return ok
 }
@@ -64,7 +73,7 @@ func (l *whepLang) remove(id string) bool {
 func (s *Server) handleWHEPPost(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Set("Access-Control-Expose-Headers", "Location")
-	st, ok := s.lookup(w, r)
+	st, grant, ok := s.viewer(w, r)
 	if !ok {
 		return
 	}
@@ -102,7 +111,8 @@ func (s *Server) handleWHEPPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := randomID()
-	l.add(id, pc)
+	// Revoking the token the listener came with ends the session.
+	l.add(id, pc, s.holdViewer(grant, func() { go l.remove(id) }))
 
 	connected := make(chan struct{})
 	var once sync.Once

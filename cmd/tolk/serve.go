@@ -79,6 +79,14 @@ func serve(c *cobra.Command, f serveFlags) error {
 		return fmt.Errorf("open data directory: %w", err)
 	}
 	defer st.Close()
+	// The key that signs viewers' sessions to a closed event, kept in the
+	// data directory so that a restart keeps them.
+	keyCtx, cancelKey := context.WithTimeout(context.Background(), 30*time.Second)
+	accessKey, err := st.Key(keyCtx, "access")
+	cancelKey()
+	if err != nil {
+		return fmt.Errorf("access key: %w", err)
+	}
 	ln, err := net.Listen("tcp", cfg.Server.HTTP)
 	if err != nil {
 		return usagef("listen on %s: %v", cfg.Server.HTTP, err)
@@ -88,7 +96,7 @@ func serve(c *cobra.Command, f serveFlags) error {
 		ln.Close()
 		return err
 	}
-	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: f.loopback}, Tokens: st, Cues: st})
+	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: f.loopback}, Tokens: st, Cues: st, AccessKey: accessKey})
 	if err != nil {
 		ln.Close()
 		ev.Close()

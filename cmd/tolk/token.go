@@ -32,7 +32,9 @@ func newToken() *cobra.Command {
 		Long: `Issue an access token and print its secret and link. The secret is shown only
 once: the data directory keeps just its hash. Interpreter tokens open the booth
 of one language (/booth/EVENT/LANG), producer tokens the console
-(/console/EVENT), editor tokens the caption editor (/edit/EVENT).
+(/console/EVENT), editor tokens the caption editor (/edit/EVENT), listener
+tokens the watch page and the players of an event whose access is closed
+(/watch/EVENT; access: in the event's configuration).
 
 Tokens can be issued, listed and revoked while tolk serve runs on the same data
 directory; a revocation takes effect at the server's next check.`,
@@ -45,7 +47,7 @@ directory; a revocation takes effect at the server's next check.`,
 	c.PersistentFlags().StringVar(&f.data, "data", "", "data directory (default $TOLK_SERVER_DATA or "+config.DefaultData+")")
 	fl := c.Flags()
 	fl.StringVar(&f.event, "event", "", "event id")
-	fl.StringVar(&f.role, "role", "", "producer, interpreter or editor")
+	fl.StringVar(&f.role, "role", "", "producer, interpreter, editor or listener")
 	fl.StringVar(&f.lang, "lang", "", "the interpreter's target language (BCP 47, e.g. fr or pt-BR)")
 	fl.StringVar(&f.name, "name", "", "who holds the token (required for interpreters, at most 64 characters)")
 	fl.StringVar(&f.base, "base", "", "server base URL, e.g. https://tolk.example.org, to print full links")
@@ -114,7 +116,7 @@ func createToken(c *cobra.Command, f tokenFlags) error {
 	case f.event == "":
 		return usagef("--event is required")
 	case f.role == "":
-		return usagef("--role is required (producer, interpreter or editor)")
+		return usagef("--role is required (producer, interpreter, editor or listener)")
 	}
 	base, err := parseBase(f.base)
 	if err != nil {
@@ -159,6 +161,8 @@ func tokenLink(base string, t store.Token, secret string) string {
 		p = "/booth/" + url.PathEscape(t.Event) + "/" + url.PathEscape(t.Lang)
 	case store.RoleProducer:
 		p = "/console/" + url.PathEscape(t.Event)
+	case store.RoleListener:
+		p = "/watch/" + url.PathEscape(t.Event)
 	default:
 		p = "/edit/" + url.PathEscape(t.Event)
 	}

@@ -54,6 +54,7 @@ func TestTokenCreate(t *testing.T) {
 		{[]string{"--role", "interpreter", "--lang", "PT-br", "--name", "João Silva"}, "/booth/demo/pt-BR?token=", store.RoleInterpreter, "pt-BR"},
 		{[]string{"--role", "producer"}, "/console/demo?token=", store.RoleProducer, ""},
 		{[]string{"--role", "editor", "--name", "Ed"}, "/edit/demo?token=", store.RoleEditor, ""},
+		{[]string{"--role", "listener", "--name", "Press pool"}, "/watch/demo?token=", store.RoleListener, ""},
 		{[]string{"--role", "interpreter", "--lang", "de", "--name", "Dora", "--base", "http://127.0.0.1:8080/"},
 			"http://127.0.0.1:8080/booth/demo/de?token=", store.RoleInterpreter, "de"},
 		{[]string{"--role", "producer", "--base", "https://tolk.example.org/live"},

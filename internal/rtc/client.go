@@ -141,6 +141,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 type Listener struct {
 	pc       *webrtc.PeerConnection
 	location string
+	token    string
 	packets  chan *rtp.Packet
 	done     chan struct{} // closed when the track reader ends
 	started  chan struct{} // closed when the track reader starts
@@ -149,6 +150,12 @@ type Listener struct {
 // DialWHEP connects to a WHEP endpoint; Packets delivers the audio's RTP.
 // queue bounds the undelivered packets (older ones are dropped).
 func DialWHEP(ctx context.Context, api *webrtc.API, endpoint string, queue int) (*Listener, error) {
+	return DialWHEPToken(ctx, api, endpoint, "", queue)
+}
+
+// DialWHEPToken is DialWHEP with a token, sent as "Authorization: Bearer"
+// with the offer and the DELETE (a listener token of a closed event).
+func DialWHEPToken(ctx context.Context, api *webrtc.API, endpoint, token string, queue int) (*Listener, error) {
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, err
@@ -157,7 +164,7 @@ func DialWHEP(ctx context.Context, api *webrtc.API, endpoint string, queue int) 
 		pc.Close()
 		return nil, err
 	}
-	l := &Listener{pc: pc, packets: make(chan *rtp.Packet, queue), done: make(chan struct{}), started: make(chan struct{})}
+	l := &Listener{pc: pc, token: token, packets: make(chan *rtp.Packet, queue), done: make(chan struct{}), started: make(chan struct{})}
 	var once sync.Once
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		once.Do(func() {
@@ -177,7 +184,7 @@ func DialWHEP(ctx context.Context, api *webrtc.API, endpoint string, queue int) 
 			}()
 		})
 	})
-	if err := negotiate(ctx, pc, endpoint, "", &l.location); err != nil {
+	if err := negotiate(ctx, pc, endpoint, token, &l.location); err != nil {
 		pc.Close()
 		return nil, err
 	}
@@ -192,7 +199,7 @@ func (l *Listener) Packets() <-chan *rtp.Packet { return l.packets }
 func (l *Listener) Close(ctx context.Context) error {
 	var err error
 	if ctx.Err() == nil {
-		err = deleteSession(ctx, l.location, "")
+		err = deleteSession(ctx, l.location, l.token)
 	}
 	if cerr := l.pc.Close(); err == nil {
 		err = cerr

@@ -289,6 +289,11 @@ func localeLinks(r *http.Request, current string) []localeLink {
 // render executes a template into a buffer first, so a failure becomes a
 // clean 500 rather than half a page.
 func render(w http.ResponseWriter, t *template.Template, p page, csp string) {
+	renderStatus(w, t, p, csp, http.StatusOK)
+}
+
+// renderStatus is render with another status than 200.
+func renderStatus(w http.ResponseWriter, t *template.Template, p page, csp string, code int) {
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, p); err != nil {
 		writeError(w, http.StatusInternalServerError, "render page: "+err.Error())
@@ -302,6 +307,7 @@ func render(w http.ResponseWriter, t *template.Template, p page, csp string) {
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 	h.Add("Vary", "Accept-Language")
+	w.WriteHeader(code)
 	_, _ = w.Write(buf.Bytes())
 }
 

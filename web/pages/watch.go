@@ -23,6 +23,24 @@ type WatchData struct {
 	// Captions are the languages with live captions. Nil lets the page ask
 	// GET /api/events/{event} itself; empty means none.
 	Captions []Rendition
+	// Access, when set, makes the page the passcode form of a closed event
+	// instead of the player: nothing of the event but its title is shown.
+	Access *AccessForm
+}
+
+// AccessForm is the watch page of a closed event for a viewer without
+// access: a passcode form (or, for an event that opens only with a token, a
+// note saying so) with the reason it is shown again.
+type AccessForm struct {
+	Passcode bool // the event takes a passcode: show the field
+	// Error is why the form is shown again: "" (first visit), "wrong",
+	// "empty", "limit" (too many guesses; RetryAfter seconds), "link" (a
+	// token that does not open the event) or "ended" (a session that no
+	// longer holds: expired, its token revoked, the passcode changed).
+	Error      string
+	RetryAfter int
+	Action     string // where the form posts: the page's own URL
+	Status     int    // the HTTP status of the answer (401, 429)
 }
 
 // watchConfig is handed to the page's script as JSON.
@@ -32,7 +50,8 @@ type watchConfig struct {
 	WHEP       string          `json:"whep"`
 	Locale     string          `json:"locale"`
 	Renditions []renditionJSON `json:"renditions"`
-	Captions   *[]captionJSON  `json:"captions"` // null: the page fetches the event's list
+	Captions   *[]captionJSON  `json:"captions"`         // null: the page fetches the event's list
+	Locked     bool            `json:"locked,omitempty"` // the page is a closed event's passcode form
 }
 
 type captionJSON struct {
@@ -81,6 +100,10 @@ var watchTmpl = pageTemplate("watch")
 // Watch renders the viewer page of one event in the UI locale d.Locale (an
 // unknown locale falls back to English).
 func Watch(w http.ResponseWriter, r *http.Request, d WatchData) {
+	if d.Access != nil {
+		watchLocked(w, r, d)
+		return
+	}
 	cfg := watchConfig{Event: d.EventID, HLS: d.HLSURL, WHEP: d.WHEPURL, Renditions: []renditionJSON{}}
 	for _, rd := range d.Renditions {
 		cfg.Renditions = append(cfg.Renditions, renditionJSON{Tag: rd.Tag, Name: nameOr(rd.Name, rd.Tag), Floor: rd.Floor})
@@ -96,6 +119,21 @@ func Watch(w http.ResponseWriter, r *http.Request, d WatchData) {
 	cfg.Locale = p.Locale
 	p.Data = watchView{WatchData: d, Config: cfg}
 	render(w, watchTmpl, p, policy(originOf(d.HLSURL), originOf(d.WHEPURL)))
+}
+
+// watchLocked renders a closed event's passcode form with the status of
+// d.Access; the page's script only helps with the form.
+func watchLocked(w http.ResponseWriter, r *http.Request, d WatchData) {
+	d = WatchData{EventID: d.EventID, Title: d.Title, Locale: d.Locale, Access: d.Access}
+	cfg := watchConfig{Event: d.EventID, Renditions: []renditionJSON{}, Locked: true}
+	p := newPage(r, "watch", d.Locale)
+	cfg.Locale = p.Locale
+	p.Data = watchView{WatchData: d, Config: cfg}
+	code := d.Access.Status
+	if code == 0 {
+		code = http.StatusUnauthorized
+	}
+	renderStatus(w, watchTmpl, p, policy(), code)
 }
 
 // captionsLive is the path of a language's live caption WebSocket.

@@ -7,6 +7,7 @@
 // import one another only downwards, never in a cycle (shared helpers come
 // from shared/):
 //   page       elements, messages, the first choice of language and mode
+//   access     a closed event's passcode form; reloading when access ends (page)
 //   status     the state line (page)
 //   audio      graph and meter (page)
 //   session    the sessions, their retries, the Play button (audio, page, status)
@@ -20,6 +21,7 @@
 // language and each change of state reaches the report through what is wired
 // here (usePlayers, statusLang, statusChanged).
 
+import { bindAccess } from './watch/access.js';
 import { startCaptions } from './watch/captions.js';
 import { bindControls } from './watch/controls.js';
 import { startHLS } from './watch/hlsplayer.js';
@@ -29,14 +31,17 @@ import { playingLang, usePlayers } from './watch/session.js';
 import { statusChanged, statusLang } from './watch/status.js';
 import { startWebRTC } from './watch/webrtc.js';
 
-usePlayers({ webrtc: startWebRTC, hls: startHLS });
-statusLang(playingLang);
-statusChanged(reportState);
+// A closed event's page without access is its passcode form: no player.
+if (!bindAccess()) {
+  usePlayers({ webrtc: startWebRTC, hls: startHLS });
+  statusLang(playingLang);
+  statusChanged(reportState);
 
-// The report's pagehide comes first: it sends "stopped" before the controls
-// end the session.
-bindReport();
-bindControls();
-startCaptions();
-expose();
+  // The report's pagehide comes first: it sends "stopped" before the
+  // controls end the session.
+  bindReport();
+  bindControls();
+  startCaptions();
+  expose();
+}
 document.documentElement.dataset.ready = 'true';

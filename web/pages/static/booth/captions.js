@@ -26,10 +26,12 @@ export function startFloorCaptions() {
       return;
     }
     const view = captionView(area, { announce: false });
+    // A closed event's captions open to the interpreter's own token.
+    const live = info.access ? withToken(c.live) : c.live;
     box.hidden = false;
     floorCaps.lang = c.tag;
     floorCaps.lines = view.lines;
-    captionFeed(c.live, {
+    captionFeed(live, {
       state: (st) => {
         floorCaps.state = st;
       },
@@ -39,4 +41,13 @@ export function startFloorCaptions() {
       },
     });
   });
+}
+
+// withToken adds the booth's token (from its WebSocket's address) to path.
+function withToken(path) {
+  const token = new URL(config.ws || '', window.location.href).searchParams.get('token');
+  if (!token) return path;
+  const u = new URL(path, window.location.href);
+  u.searchParams.set('token', token);
+  return u.pathname + u.search;
 }

@@ -23,7 +23,12 @@ const el = {
   rows: $('token-rows'),
 };
 
-const ROLE_KEYS = { interpreter: 'console.tokens.role.interpreter', producer: 'console.tokens.role.producer', editor: 'console.tokens.role.editor' };
+const ROLE_KEYS = {
+  interpreter: 'console.tokens.role.interpreter',
+  producer: 'console.tokens.role.producer',
+  editor: 'console.tokens.role.editor',
+  listener: 'console.tokens.role.listener',
+};
 
 export let tokens = [];
 let refreshTimer = 0;

@@ -5,7 +5,9 @@ import { backoff, wsURL } from './net.js';
 // captionFeed keeps a WebSocket to a live caption feed open, reconnecting
 // with backoff, and hands each message ({type: "partial"|"cue", lang, start,
 // end, text}) to on.message; on.state hears 'connecting', 'live',
-// 'reconnecting' and 'off'. close() ends it for good.
+// 'reconnecting' and 'off'. close() ends it for good. A socket the server
+// closes because the token it came with was revoked (4003) is not
+// reopened: on.revoked hears it.
 export function captionFeed(path, on) {
   let sock = null;
   let timer = 0;
@@ -39,9 +41,15 @@ export function captionFeed(path, on) {
       }
       if (m && (m.type === 'partial' || m.type === 'cue') && typeof m.text === 'string') on.message(m);
     });
-    ws.addEventListener('close', () => {
+    ws.addEventListener('close', (ev) => {
       if (sock !== ws) return;
       sock = null;
+      if (ev.code === 4003) {
+        closed = true;
+        state('off');
+        if (on.revoked) on.revoked();
+        return;
+      }
       again();
     });
   }

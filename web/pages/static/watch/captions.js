@@ -5,6 +5,7 @@
 
 import { captionFeed, captionView } from '../shared/captions.js';
 import { eventInfo } from '../shared/net.js';
+import { accessLost } from './access.js';
 import { config, matchTag, params, renditions, store, t, ui } from './page.js';
 import { current } from './session.js';
 import { state } from './status.js';
@@ -40,6 +41,9 @@ function setCaptions(tag) {
   capFeed = captionFeed(c.live, {
     state: (st) => {
       if (capToken === token) capState = st;
+    },
+    revoked: () => {
+      if (capToken === token) accessLost();
     },
     message: (m) => {
       if (capToken !== token) return;

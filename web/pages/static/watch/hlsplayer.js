@@ -1,6 +1,7 @@
 // Playing over LL-HLS: hls.js (window.Hls, loaded before this module), or
 // the browser's own HLS player.
 
+import { accessLost } from './access.js';
 import { volume } from './audio.js';
 import { config, langName, matchTag, t } from './page.js';
 import { attachElement, current, ended, fail, play, retry, wentLive } from './session.js';
@@ -87,6 +88,11 @@ export function startHLS(s) {
     }
     if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
       const code = data.response && data.response.code;
+      if (code === 401) {
+        fail(s, t('watch.error.access'));
+        accessLost();
+        return;
+      }
       retry(s, code ? t('watch.error.http', { status: code }) : t('watch.error.network'));
       return;
     }

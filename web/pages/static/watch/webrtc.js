@@ -2,6 +2,7 @@
 // resource deleted when the session ends.
 
 import { iceGatheringDone } from '../shared/net.js';
+import { accessLost } from './access.js';
 import { config, t } from './page.js';
 import { attachElement, deleteResource, fail, play, retry, wentLive } from './session.js';
 import { setState } from './status.js';
@@ -91,6 +92,12 @@ export async function startWebRTC(s) {
     if (!s.alive) return;
     if (err instanceof HTTPError) {
       const reason = t('watch.error.http', { status: err.status });
+      if (err.status === 401) {
+        // A closed event that no longer lets this page in.
+        fail(s, t('watch.error.access'));
+        accessLost();
+        return;
+      }
       if (err.status >= 400 && err.status < 500 && !retryable.has(err.status)) fail(s, reason);
       else retry(s, reason);
       return;
