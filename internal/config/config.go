@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -45,6 +46,27 @@ type Event struct {
 	Server    Server     `yaml:"server"`
 	Captions  Captions   `yaml:"captions"`
 	Access    Access     `yaml:"access"`
+	// Record records every run of the event under the data directory
+	// (DATA/recordings/{id}/); it defaults to true, record: false turns it
+	// off.
+	Record *bool `yaml:"record"`
+	// End is when the event is scheduled to end (RFC 3339, e.g.
+	// 2026-11-03T17:30:00+01:00), if known: the recorder warns when the
+	// disk will be full before it.
+	End string `yaml:"end"`
+}
+
+// Recording says whether the event's runs are recorded.
+func (ev *Event) Recording() bool { return ev.Record == nil || *ev.Record }
+
+// EndTime is the scheduled end; ok is false when the configuration has
+// none (Validate has checked its form).
+func (ev *Event) EndTime() (t time.Time, ok bool) {
+	if ev.End == "" {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, ev.End)
+	return t, err == nil
 }
 
 // Access closes an event to viewers: the watch page, WHEP, LL-HLS, live
@@ -365,6 +387,11 @@ func (ev *Event) Validate() Problems {
 	if ev.HLS.Window < 3 || ev.HLS.Window > 10000 {
 		add("hls.window: %d is outside 3..10000 segments", ev.HLS.Window)
 	}
+	if ev.End != "" {
+		if _, err := time.Parse(time.RFC3339, ev.End); err != nil {
+			add("end: %q is not a time such as 2026-11-03T17:30:00+01:00 (RFC 3339)", ev.End)
+		}
+	}
 	backends := map[string]bool{"sphinx": true, "google": true, "none": true}
 	if !backends[ev.Captions.Backend] {
 		add("captions.backend: %q is not sphinx, google or none", ev.Captions.Backend)
@@ -491,6 +518,12 @@ func fieldByPath(v reflect.Value, path string) (reflect.Value, bool) {
 
 func setScalar(f reflect.Value, s string) error {
 	switch f.Kind() {
+	case reflect.Pointer: // an optional scalar (record)
+		v := reflect.New(f.Type().Elem())
+		if err := setScalar(v.Elem(), s); err != nil {
+			return err
+		}
+		f.Set(v)
 	case reflect.String:
 		f.SetString(s)
 	case reflect.Bool:

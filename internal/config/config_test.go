@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const good = `
@@ -186,6 +187,39 @@ func TestAccess(t *testing.T) {
 		}
 		if ev.Access.Passcode != c.passcode || ev.Access.Tokens != c.tokens || !ev.Access.Protected() {
 			t.Errorf("%q %v: access %+v", c.yaml, c.env, ev.Access)
+		}
+	}
+}
+
+// TestRecordAndEnd: an event is recorded unless record: false says
+// otherwise (also from TOLK_RECORD); end is an RFC 3339 time.
+func TestRecordAndEnd(t *testing.T) {
+	ev, err := Parse([]byte(good), nil)
+	if err != nil || !ev.Recording() {
+		t.Fatalf("an event without record is not recorded: %v", err)
+	}
+	if _, ok := ev.EndTime(); ok {
+		t.Error("an end without end:")
+	}
+	ev, err = Parse([]byte(good+"record: false\nend: 2026-11-03T17:30:00+01:00\n"), nil)
+	if err != nil || ev.Recording() {
+		t.Fatalf("record: false is recorded: %v", err)
+	}
+	if end, ok := ev.EndTime(); !ok || !end.Equal(time.Date(2026, 11, 3, 16, 30, 0, 0, time.UTC)) {
+		t.Errorf("end %v, %v", end, ok)
+	}
+	for env, want := range map[string]bool{"TOLK_RECORD=false": false, "TOLK_RECORD=true": true} {
+		ev, err := Parse([]byte(good+"record: true\n"), []string{env})
+		if err != nil || ev.Recording() != want {
+			t.Errorf("%s: recording %v, %v", env, ev.Recording(), err)
+		}
+	}
+	if _, err := Parse([]byte(good), []string{"TOLK_RECORD=sometimes"}); err == nil || !strings.Contains(err.Error(), "TOLK_RECORD") {
+		t.Errorf("TOLK_RECORD=sometimes: %v", err)
+	}
+	for _, bad := range []string{"end: tomorrow\n", "end: 2026-11-03 17:30\n"} {
+		if _, err := Parse([]byte(good+bad), nil); err == nil || !strings.Contains(err.Error(), "end:") {
+			t.Errorf("%q: %v", bad, err)
 		}
 	}
 }
