@@ -112,6 +112,7 @@ await harness('watch_report', { event: 'test', lang: 'fr', producer: '', modes: 
           page_ms: window.tolkWatch.delayNow(),
           pdt_ms: l && l.playingDate ? l.now - l.playingDate : null,
           hlsjs_latency_ms: l && l.latency ? l.latency * 1000 : null,
+          program_lag_ms: window.tolkWatch.report().programLagMs,
         };
         const st = await window.tolkWatch.rtcStats();
         const i = st && st.inbound;

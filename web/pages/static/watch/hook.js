@@ -53,6 +53,12 @@ export function expose() {
         latencyMs: report.latencyMs,
         nextMs: report.nextMs,
         clock: { ready: c.ready, rtt: c.rtt, offset: c.offset },
+        // programLagMs: how far the program trails its epoch on the server's
+        // wall clock now (a floor whose clock runs slow, or a loaded
+        // machine); wall clock − program date includes it, the delay not.
+        programLagMs: c.ready && report.epochMs > 0
+          ? performance.now() + c.offset - (report.epochMs + c.programAt(performance.now()) / 48)
+          : null,
         delayText: document.getElementById('delay') ? document.getElementById('delay').textContent : null,
       };
     },
