@@ -88,6 +88,7 @@ export async function startWebRTC(s) {
     const answer = await res.text();
     if (!s.alive) return;
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    watchTransport(s, pc);
   } catch (err) {
     if (!s.alive) return;
     if (err instanceof HTTPError) {
@@ -104,4 +105,16 @@ export async function startWebRTC(s) {
     }
     retry(s, t('watch.error.network'));
   }
+}
+
+// watchTransport retries at once when the server ends the session (its DTLS
+// close alert closes the transport: a restart, a revoked token), rather than
+// after ICE notices the silence and the grace for a network blip.
+function watchTransport(s, pc) {
+  const rx = pc.getReceivers().find((r) => r.transport);
+  const dtls = rx && rx.transport;
+  if (!dtls || !dtls.addEventListener) return;
+  dtls.addEventListener('statechange', () => {
+    if (s.alive && dtls.state === 'closed') retry(s, t('watch.error.network'));
+  });
 }
