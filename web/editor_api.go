@@ -51,6 +51,9 @@ type CueEditor interface {
 	UndoCue(ctx context.Context, event, lang string, id int64, version int, by store.Author) (store.OpResult, error)
 }
 
+// The store is the editor's: keep it so.
+var _ CueEditor = (*store.Store)(nil)
+
 const (
 	// maxEditBody bounds an editor request's body.
 	maxEditBody = 64 << 10
