@@ -87,3 +87,18 @@ func TestWatchAccessForm(t *testing.T) {
 		t.Errorf("a locked page loads %v, want %v", refs, want)
 	}
 }
+
+// TestConsoleOffersListenerTokens: the console's tokens dialog issues
+// listener tokens, named in the console's language.
+func TestConsoleOffersListenerTokens(t *testing.T) {
+	for _, loc := range []string{"en", "ja"} {
+		d := demoConsole
+		d.Locale = loc
+		r := renderConsole(t, d, "/console/demo?token=x")
+		got := options(r.byID("token-role"))
+		want := [2]string{"listener", locales.Catalog(loc)["console.tokens.role.listener"]}
+		if !slices.Contains(got, want) || len(got) != 4 {
+			t.Errorf("%s: token roles %v, want 4 with %v", loc, got, want)
+		}
+	}
+}
