@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"tolk/captions/captionstest"
 	"tolk/cmd/tolk/event"
 	"tolk/internal/audio"
+	"tolk/internal/audio/audiotest"
 	"tolk/internal/rtc"
 	"tolk/internal/store"
 	"tolk/web"
@@ -377,6 +380,27 @@ func TestAccessHLSForPlayers(t *testing.T) {
 	})
 	if resp.StatusCode != 204 || !strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
 		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	// Real players: ffprobe given the master with ?token= follows the URIs
+	// (the token in each), or sends the Bearer header with every request.
+	audiotest.NeedTool(t, "ffprobe")
+	for what, args := range map[string][]string{
+		"?token=": {base + "/hls/test/master.m3u8?" + q},
+		"Bearer":  {"-headers", "Authorization: Bearer " + listener + "\r\n", base + "/hls/test/master.m3u8"},
+		"nothing": {base + "/hls/test/master.m3u8"},
+	} {
+		out, err := exec.CommandContext(ctx, "ffprobe", append([]string{"-v", "error", "-show_entries", "stream=codec_name:stream_tags=language",
+			"-of", "csv=p=0", "-live_start_index", "0"}, args...)...).CombinedOutput()
+		langs := strings.Fields(strings.ReplaceAll(string(out), ",", " "))
+		if what == "nothing" {
+			if err == nil || !strings.Contains(string(out), "401") {
+				t.Errorf("ffprobe without a token: %v %s", err, out)
+			}
+			continue
+		}
+		if err != nil || !slices.Contains(langs, "en") || !slices.Contains(langs, "fr") || !slices.Contains(langs, "opus") {
+			t.Errorf("ffprobe with %s: %v %s", what, err, out)
+		}
 	}
 	// A token-only event shows no passcode field and takes no passcode.
 	resp, body := call(ctx, t, "GET", base+"/watch/test", "", "", nil)
