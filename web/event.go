@@ -6,6 +6,7 @@ import (
 
 	"tolk/captions"
 	"tolk/internal/config"
+	"tolk/internal/recording"
 	"tolk/interpreter"
 	"tolk/mixer"
 	"tolk/web/hls"
@@ -51,6 +52,11 @@ type Event interface {
 	// FloorState is "live", "missing" or "ended".
 	FloorState() string
 	Stats() EventStats
+	// Recording is the state of this run's recording (State "off" when
+	// it is not recorded); Recordings the library of the event's recorded
+	// runs (nil when the server keeps none).
+	Recording() recording.Status
+	Recordings() *recording.Library
 }
 
 // FloorWriter takes one 20 ms floor frame: the decoded samples and the Opus

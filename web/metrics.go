@@ -1,6 +1,8 @@
 package web
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -46,6 +48,13 @@ var (
 	descInputSNR     = prometheus.NewDesc("tolk_floor_input_snr_db", "Speech-to-noise estimate of the floor input.", []string{"event", "input"}, nil)
 	descInputBW      = prometheus.NewDesc("tolk_floor_input_bandwidth_hz", "Audio bandwidth of the floor input.", []string{"event", "input"}, nil)
 	descInputClip    = prometheus.NewDesc("tolk_floor_input_clip_ratio", "Fraction of the floor input's samples clipped over the last 10 s.", []string{"event", "input"}, nil)
+
+	descRecording   = prometheus.NewDesc("tolk_recording", "1 while the run is being recorded.", []string{"event"}, nil)
+	descRecFailed   = prometheus.NewDesc("tolk_recording_failed", "1 when the run's recording stopped on an error (a full disk); the live outputs keep running.", []string{"event"}, nil)
+	descRecBytes    = prometheus.NewDesc("tolk_recording_bytes", "Size of the run's recording file.", []string{"event"}, nil)
+	descRecDropped  = prometheus.NewDesc("tolk_recording_dropped_total", "Packets, cues and fragments the recording lost (also counted per language in tolk_output_dropped_frames_total{output=\"recording\"}).", []string{"event"}, nil)
+	descRecFree     = prometheus.NewDesc("tolk_recording_disk_free_bytes", "Free space on the recordings' disk.", []string{"event"}, nil)
+	descRecFullTime = prometheus.NewDesc("tolk_recording_disk_full_seconds", "Seconds until the recordings' disk is full at the rate the run grows.", []string{"event"}, nil)
 )
 
 // collector reads the events' counters at scrape time, so the hot paths keep
@@ -57,7 +66,8 @@ func (collector) Describe(ch chan<- *prometheus.Desc) {
 		descRestarts, descDropped, descListeners, descPublishers, descCaptioned, descCapFrames, descCapDropped,
 		descCapRestarts, descCapErrors, descCapStalls, descCapCues, descCapLag, descCapRunning, descPeak, descLoudness,
 		descVoice, descBed, descDuck, descOnAir, descMuted, descIntConnected, descIntRTT, descIntLoss, descIntJitter,
-		descIntEar, descPlayerLatency, descInputLive, descInputProgram, descInputLUFS, descInputSNR, descInputBW, descInputClip} {
+		descIntEar, descPlayerLatency, descInputLive, descInputProgram, descInputLUFS, descInputSNR, descInputBW, descInputClip,
+		descRecording, descRecFailed, descRecBytes, descRecDropped, descRecFree, descRecFullTime} {
 		ch <- d
 	}
 }
@@ -142,6 +152,19 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descInputSNR, in.Quality.SNRDB, id, in.ID)
 			gauge(descInputBW, in.Quality.BandwidthHz, id, in.ID)
 			gauge(descInputClip, in.Quality.ClipRatio, id, in.ID)
+		}
+		rec := es.Recording
+		if rec.State != "off" {
+			gauge(descRecording, flag(rec.State == "recording"), id)
+			gauge(descRecFailed, flag(rec.State == "failed"), id)
+			gauge(descRecBytes, float64(rec.Bytes), id)
+			counter(descRecDropped, rec.Dropped, id)
+			if rec.DiskFree != nil {
+				gauge(descRecFree, float64(*rec.DiskFree), id)
+			}
+			if rec.FullAt != nil {
+				gauge(descRecFullTime, max(time.Until(*rec.FullAt).Seconds(), 0), id)
+			}
 		}
 		pubs := 0.0
 		if st.whip != nil {

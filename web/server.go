@@ -208,6 +208,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/events/{event}/captions/{lang}/cues/{id}/{action}", s.handleCueAction)
 	m.HandleFunc("POST /api/events/{event}/booths/{lang}", s.handleBoothSettings)
 	m.HandleFunc("GET /api/events/{event}/status", s.handleStatus)
+	m.HandleFunc("GET /api/events/{event}/recordings", s.handleRecordings)
 	m.HandleFunc("PATCH /api/events/{event}/languages/{lang}", s.handleLanguagePatch)
 	m.HandleFunc("GET /api/events/{event}/signals", s.handleSignals)
 	m.HandleFunc("POST /api/events/{event}/viewers", s.handleViewerReport)

@@ -8,6 +8,7 @@ import (
 
 	"tolk/captions"
 	"tolk/internal/media"
+	"tolk/internal/recording"
 	"tolk/interpreter"
 )
 
@@ -183,6 +184,9 @@ type EventStatus struct {
 		WebRTC ViewerLatency `json:"webrtc"`
 		HLS    ViewerLatency `json:"hls"`
 	} `json:"latency"`
+	// Recording is this run's recording: its state and run, its size,
+	// the free disk and when it will be full against the scheduled end.
+	Recording recording.Status `json:"recording"`
 }
 
 // eventStatus reads every language of st.
@@ -196,6 +200,7 @@ func (s *Server) eventStatus(st *eventState) EventStatus {
 			out.Floor.Source = in.Source
 		}
 	}
+	out.Recording = ev.Recording()
 	vs := st.viewers.summary(time.Now())
 	out.Latency.WebRTC, out.Latency.HLS = vs.latency["webrtc"][""], vs.latency["hls"][""]
 	for _, rd := range ev.Renditions() {

@@ -18,6 +18,7 @@ import (
 	"tolk/cmd/tolk/event"
 	"tolk/internal/config"
 	"tolk/internal/ingest"
+	"tolk/internal/recording"
 	"tolk/internal/rtc"
 	"tolk/internal/store"
 	"tolk/web"
@@ -91,7 +92,10 @@ func serve(c *cobra.Command, f serveFlags) error {
 	if err != nil {
 		return usagef("listen on %s: %v", cfg.Server.HTTP, err)
 	}
-	ev, err := event.New(cfg, event.Options{Log: log, Cues: st})
+	// Every run is recorded under DATA/recordings/{event}/ (unless the
+	// event says record: false); runs a killed process left are recovered.
+	recordings := recording.NewLibrary(filepath.Join(cfg.Server.Data, recording.Dir))
+	ev, err := event.New(cfg, event.Options{Log: log, Cues: st, Recordings: recordings})
 	if err != nil {
 		ln.Close()
 		return err

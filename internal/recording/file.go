@@ -137,6 +137,18 @@ func finalize(f File, size int64) (*index, error) {
 			return ix, fmt.Errorf("cut torn fragment: %w", err)
 		}
 	}
+	if b := ix.closingFragment(); b != nil {
+		// The captions of a killed run end a hold before its audio: close
+		// them with an empty sample, so every track lasts the run. Without
+		// room for it, the run ends as it is.
+		if _, err := f.WriteAt(b, ix.good); err == nil {
+			if err := ix.scanFrom(f, ix.good+int64(len(b))); err != nil {
+				return ix, err
+			}
+		} else {
+			_ = f.Truncate(ix.good)
+		}
+	}
 	if _, err := f.WriteAt(ix.mfra(), ix.good); err != nil {
 		_ = f.Truncate(ix.good)
 		return ix, fmt.Errorf("write index: %w", err)

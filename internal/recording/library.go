@@ -49,6 +49,7 @@ type Run struct {
 // left behind. It is safe for concurrent use.
 type Library struct {
 	root string
+	disk Disk
 	mu   sync.Mutex
 	live map[string]*Recorder // by run file path
 	// summaries caches each file's scan, extended as live files grow.
@@ -63,10 +64,27 @@ type summary struct {
 	start, end int64
 }
 
+// Disk is how a library's recorders make run files and read the free
+// space; the zero value is the real disk. Tests give a disk that fills up.
+type Disk struct {
+	Create CreateFunc
+	Free   func(dir string) (uint64, error)
+}
+
 // NewLibrary returns the library of recordings under root
 // (DATA/recordings).
-func NewLibrary(root string) *Library {
-	return &Library{root: root, live: map[string]*Recorder{}, summaries: map[string]*summary{}}
+func NewLibrary(root string) *Library { return NewLibraryOn(root, Disk{}) }
+
+// NewLibraryOn returns the library under root whose recorders write
+// through disk.
+func NewLibraryOn(root string, disk Disk) *Library {
+	if disk.Create == nil {
+		disk.Create = createFile
+	}
+	if disk.Free == nil {
+		disk.Free = diskFree
+	}
+	return &Library{root: root, disk: disk, live: map[string]*Recorder{}, summaries: map[string]*summary{}}
 }
 
 // Root is the library's directory.

@@ -81,10 +81,9 @@ type Options struct {
 	// Queue bounds the fragments waiting for the disk (default
 	// DefaultQueue); a fragment that finds it full is dropped and counted.
 	Queue int
-	// Create creates the run file (default: a new file on disk).
-	Create CreateFunc
-	// DiskFree reports the free bytes of the disk holding dir (default:
-	// statfs).
+	// Create creates the run file and DiskFree reports the free bytes of
+	// the disk holding dir (default: the library's Disk).
+	Create   CreateFunc
 	DiskFree func(dir string) (uint64, error)
 }
 
@@ -199,10 +198,10 @@ func New(opts Options) (*Recorder, error) {
 		opts.Queue = DefaultQueue
 	}
 	if opts.Create == nil {
-		opts.Create = createFile
+		opts.Create = opts.Library.disk.Create
 	}
 	if opts.DiskFree == nil {
-		opts.DiskFree = diskFree
+		opts.DiskFree = opts.Library.disk.Free
 	}
 	r := &Recorder{opts: opts, dir: dir, log: opts.Log, byTag: map[string]*audioTrack{}, text: map[string]*textTrack{},
 		start: -1, jobs: make(chan job, opts.Queue), done: make(chan struct{})}

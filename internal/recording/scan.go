@@ -292,3 +292,46 @@ func (ix *index) mfra() []byte {
 	binary.BigEndian.PutUint32(b, uint32(len(b)))
 	return b
 }
+
+// closingFragment is a fragment that carries every captions track that
+// ends before the audio up to the audio's end with empty samples, or nil
+// when none does.
+func (ix *index) closingFragment() []byte {
+	start, end := ix.audioRange()
+	if start < 0 || len(ix.frags) == 0 {
+		return nil
+	}
+	ends := make([]int64, len(ix.tracks))
+	for i := range ends {
+		ends[i] = start
+	}
+	for _, f := range ix.frags {
+		for _, sp := range f.spans {
+			ends[sp.track-1] = max(ends[sp.track-1], sp.end)
+		}
+	}
+	var trafs []fmp4.Traf
+	for i, t := range ix.tracks {
+		if t.Kind != fmp4.Text || ends[i] >= end {
+			continue
+		}
+		tr := fmp4.Traf{TrackID: t.ID, Start: ends[i]}
+		for at := ends[i]; at < end; {
+			d := min(end-at, maxCueSamples)
+			s := fmp4.TextSample("")
+			tr.Durs = append(tr.Durs, uint32(d))
+			tr.Sizes = append(tr.Sizes, uint32(len(s)))
+			tr.Data = append(tr.Data, s...)
+			at += d
+		}
+		trafs = append(trafs, tr)
+	}
+	if len(trafs) == 0 {
+		return nil
+	}
+	b, err := fmp4.MultiFragment(ix.frags[len(ix.frags)-1].seq+1, trafs)
+	if err != nil {
+		return nil
+	}
+	return b
+}

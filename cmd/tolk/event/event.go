@@ -18,6 +18,7 @@ import (
 	"tolk/internal/audio"
 	"tolk/internal/config"
 	"tolk/internal/media"
+	"tolk/internal/recording"
 	"tolk/interpreter"
 	"tolk/locales"
 	"tolk/mixer"
@@ -41,6 +42,11 @@ type Options struct {
 	// edge. Zero, the default, publishes them in step with the audio; cues
 	// settled later go into the next segment with their own times.
 	SubtitleDelay time.Duration
+	// Recordings is where the event's runs are recorded (nil: nowhere).
+	// Unless the configuration says record: false, this run is recorded
+	// into it, placed on the recording timeline by Cues when it has
+	// RecordingStart; runs a killed process left are recovered first.
+	Recordings *recording.Library
 }
 
 // Rendition is one language a viewer can pick.
@@ -77,6 +83,9 @@ type Event struct {
 	closed sync.Once
 
 	floor []*floorInput // the program's floor inputs and their sources
+
+	recordings *recording.Library
+	recClock   recording.RecordingClock // nil: the library places the run
 }
 
 // New builds the event's mixes and HLS muxer; Start runs them.
@@ -156,7 +165,9 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		sink = noSink{}
 	} else if rc, ok := sink.(recordingClock); ok {
 		sink = &recordingSink{sink: sink, clock: rc, epoch: e.timeline.Epoch, log: e.log}
+		e.recClock = rc
 	}
+	e.recordings = opts.Recordings
 	hopts.Subtitles = e.newCaptions(recs, sink, hopts)
 	h, err := hls.New(hopts, hr)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"tolk/captions"
 	"tolk/internal/audio"
 	"tolk/internal/media"
+	"tolk/internal/recording"
 	"tolk/interpreter"
 	"tolk/mixer"
 	"tolk/web"
@@ -24,7 +25,7 @@ const (
 
 // outputs are every reader the event attaches to the program's tracks: this
 // is the one place that says what consumes the program. An output added
-// later (recording, video, a push) is one more reader here. Each reader is
+// later (video, a push) is one more reader here. Each reader is
 // bounded and drops and counts what its consumer cannot take, so no output
 // can hold up a mix.
 type outputs struct {
@@ -45,6 +46,12 @@ type outputs struct {
 	// its final cues to the WebVTT rendition.
 	recognize map[string]*media.Reader[media.Unit]
 	webvtt    map[string]*media.Reader[captions.Cue]
+	// recorder records the run: every language's packets as the other
+	// outputs send them (recAudio, the floor's included) and every
+	// captioned language's final cues (recCues). Nil when not recorded.
+	recorder *recording.Recorder
+	recAudio map[string]*media.Reader[media.Unit]
+	recCues  map[string]*media.Reader[captions.Cue]
 
 	wg sync.WaitGroup // the goroutines Start runs: one per reader above
 }
@@ -85,6 +92,9 @@ func (e *Event) attachOutputs() error {
 		return fmt.Errorf("booth feeds: %w", err)
 	}
 	o.feeds = feeds
+	if err := e.attachRecorder(); err != nil {
+		return err
+	}
 	o.previews = map[string]*web.ListenerTrack{}
 	for _, fi := range e.floor {
 		m, err := mixer.New(mixer.Config{Timeline: e.timeline, Lang: "input-" + fi.cfg.ID, Floor: true,
@@ -138,6 +148,69 @@ func (e *Event) runOutputs() {
 			}
 		}()
 	}
+	for tag, sub := range o.recAudio {
+		o.wg.Add(1)
+		go func() {
+			defer o.wg.Done()
+			for u := range sub.C {
+				o.recorder.WritePacket(tag, u)
+			}
+		}()
+	}
+	for tag, sub := range o.recCues {
+		o.wg.Add(1)
+		go func() {
+			defer o.wg.Done()
+			for c := range sub.C {
+				o.recorder.WriteCue(tag, c)
+			}
+		}()
+	}
+}
+
+// attachRecorder recovers the runs a killed process left behind and, unless
+// the event is not recorded, starts this run's recorder with a reader on
+// every language's packets and every captioned language's cues.
+func (e *Event) attachRecorder() error {
+	if e.recordings == nil {
+		return nil
+	}
+	recovered, err := e.recordings.Recover(e.cfg.ID)
+	for _, r := range recovered {
+		e.log.Info("recording recovered after an interruption", "run", r.ID, "duration", r.Duration, "bytes", r.Bytes)
+	}
+	if err != nil {
+		e.log.Warn("recordings", "err", err)
+	}
+	if !e.cfg.Recording() {
+		return nil
+	}
+	o := &e.out
+	opts := recording.Options{Library: e.recordings, Event: e.cfg.ID, Title: e.cfg.Title, Epoch: e.timeline.Epoch,
+		Clock: e.recClock, Log: e.log}
+	if end, ok := e.cfg.EndTime(); ok {
+		opts.End = end
+	}
+	for _, r := range e.renditions {
+		opts.Audio = append(opts.Audio, recording.Lang{Tag: r.Tag, Name: r.Name})
+		if _, ok := e.captions[r.Tag]; ok {
+			opts.Captions = append(opts.Captions, recording.Lang{Tag: r.Tag, Name: r.Name})
+		}
+	}
+	rec, err := recording.New(opts)
+	if err != nil {
+		return fmt.Errorf("recording: %w", err)
+	}
+	o.recorder = rec
+	o.recAudio = map[string]*media.Reader[media.Unit]{}
+	o.recCues = map[string]*media.Reader[captions.Cue]{}
+	for _, r := range e.renditions {
+		o.recAudio[r.Tag] = e.mixes[r.Tag].Packets().Read("recording", outputQueue)
+		if c, ok := e.captions[r.Tag]; ok {
+			o.recCues[r.Tag] = c.pipeline.Cues().Read("recording", cueQueue)
+		}
+	}
+	return nil
 }
 
 // closeOutputs waits for the writers, once their tracks have closed, and
@@ -167,7 +240,41 @@ func (e *Event) closeOutputs() {
 	for _, r := range o.webvtt {
 		r.Close()
 	}
+	for _, r := range o.recAudio {
+		r.Close()
+	}
+	for _, r := range o.recCues {
+		r.Close()
+	}
+	if o.recorder != nil {
+		// Every reader has ended: write what is left and finalise the run.
+		if err := o.recorder.Close(); err != nil {
+			e.log.Error("recording", "err", err)
+		}
+	}
 }
+
+// Recording is the state of this run's recording; Dropped counts what its
+// readers could not queue as well as what the recorder lost.
+func (e *Event) Recording() recording.Status {
+	o := &e.out
+	if o.recorder == nil {
+		return recording.Status{State: "off"}
+	}
+	s := o.recorder.Status()
+	// What the readers could not queue is lost to the recording too.
+	for _, r := range o.recAudio {
+		s.Dropped += r.Dropped()
+	}
+	for _, r := range o.recCues {
+		s.Dropped += r.Dropped()
+	}
+	return s
+}
+
+// Recordings is the library of the event's recorded runs (nil when the
+// event has none).
+func (e *Event) Recordings() *recording.Library { return e.recordings }
 
 // Listeners returns a language's WebRTC output.
 func (e *Event) Listeners(tag string) (*web.ListenerTrack, bool) {
