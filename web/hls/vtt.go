@@ -74,17 +74,7 @@ func NewSubtitles(opts Options, epoch func() (time.Time, bool)) *Subtitles {
 // segment it overlaps, or, when it ended before them, in the next segment
 // to be published.
 func (s *Subtitles) Add(start, end int64, text string) {
-	// A cue's text must not end the cue (blank line) or look like timing.
-	var lines []string
-	for _, l := range strings.Split(strings.ReplaceAll(text, "\r", ""), "\n") {
-		for strings.Contains(l, "-->") {
-			l = strings.ReplaceAll(l, "-->", "->")
-		}
-		if l = strings.TrimSpace(l); l != "" {
-			lines = append(lines, l)
-		}
-	}
-	text = strings.Join(lines, "\n")
+	text = cleanCueText(text)
 	if end <= start || text == "" {
 		return
 	}
@@ -196,6 +186,21 @@ func (s *Subtitles) segment(n int64) ([]byte, bool) {
 		fmt.Fprintf(&b, "%s --> %s\n%s\n\n", vttTime(c.start), vttTime(c.end), c.text)
 	}
 	return []byte(b.String()), true
+}
+
+// cleanCueText makes a cue's text safe inside a WebVTT cue: no blank line
+// (which would end the cue) and nothing that reads as timing.
+func cleanCueText(text string) string {
+	var lines []string
+	for _, l := range strings.Split(strings.ReplaceAll(text, "\r", ""), "\n") {
+		for strings.Contains(l, "-->") {
+			l = strings.ReplaceAll(l, "-->", "->")
+		}
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 func vttTime(pts int64) string {
