@@ -29,6 +29,32 @@ func createFile(path string) (File, error) {
 	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o640)
 }
 
+// lock takes an exclusive advisory lock on a run file being recorded (if it
+// is a real file), so that another process on the same data directory
+// neither recovers it nor lists it as finished. The kernel releases it when
+// the process ends, however it ends.
+func lock(f File) {
+	if fd, ok := f.(interface{ Fd() uintptr }); ok {
+		_ = syscall.Flock(int(fd.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	}
+}
+
+// lockedElsewhere says whether another process records into the file at
+// path now.
+func lockedElsewhere(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	if err == nil {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return false
+	}
+	return errors.Is(err, syscall.EWOULDBLOCK)
+}
+
 // runFile is a run file being written: header, then whole fragments.
 type runFile struct {
 	f      File
@@ -57,6 +83,7 @@ func createRun(create CreateFunc, dir string, meta Meta, specs []fmp4.TrackSpec)
 		if err != nil {
 			return nil, fmt.Errorf("create run file: %w", err)
 		}
+		lock(f)
 		mb, err := meta.box()
 		if err != nil {
 			f.Close()

@@ -37,7 +37,8 @@ type Run struct {
 	Languages []Lang
 	Captions  []Lang
 	Bytes     int64
-	// Live is true while this process records the run.
+	// Live is true while the run is being recorded (by this process or
+	// another on the same data directory).
 	Live bool
 	// Finalized is true once the run was stopped cleanly or recovered.
 	Finalized bool
@@ -158,6 +159,9 @@ func (l *Library) run(event, id, path string) (Run, error) {
 	_, live := l.live[path]
 	s := l.summaries[path]
 	l.mu.Unlock()
+	if !live && (s == nil || !s.ix.closed) {
+		live = lockedElsewhere(path) // another server on this data directory
+	}
 	if s == nil || st.Size() < s.size || (st.Size() > s.size && s.ix.closed) {
 		if s, err = summarize(path); err != nil {
 			return Run{}, err
@@ -256,7 +260,7 @@ func (l *Library) Recover(event string) ([]Run, error) {
 		l.mu.Lock()
 		_, live := l.live[path]
 		l.mu.Unlock()
-		if live || isFinalized(path) {
+		if live || isFinalized(path) || lockedElsewhere(path) {
 			continue
 		}
 		if _, err := recoverFile(path); err != nil {

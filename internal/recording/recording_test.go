@@ -785,3 +785,40 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+// TestRunLockedElsewhere: a run file another server records into (it holds
+// the file's lock) is listed as live and left alone by recovery.
+func TestRunLockedElsewhere(t *testing.T) {
+	whole, _ := recorded(t)
+	root := t.TempDir()
+	dir := filepath.Join(root, "ev")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "20261103T090000Z.mp4")
+	torn := whole[:len(whole)-100]
+	if err := os.WriteFile(path, torn, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	lib := NewLibrary(root)
+	if runs, err := lib.Recover("ev"); err != nil || len(runs) != 0 {
+		t.Errorf("recovered a run being recorded: %+v, %v", runs, err)
+	}
+	if b, _ := os.ReadFile(path); !bytes.Equal(b, torn) {
+		t.Error("the file being recorded was changed")
+	}
+	if runs, err := lib.Runs("ev"); err != nil || len(runs) != 1 || !runs[0].Live {
+		t.Errorf("runs %+v, %v", runs, err)
+	}
+	f.Close() // the other server ends: its lock goes with it
+	if runs, err := lib.Recover("ev"); err != nil || len(runs) != 1 || runs[0].Live {
+		t.Errorf("after the other server ended: %+v, %v", runs, err)
+	}
+}
