@@ -26,6 +26,7 @@ import (
 
 	"tolk/internal/rtc"
 	"tolk/locales"
+	"tolk/web/hls"
 	"tolk/web/pages"
 )
 
@@ -67,6 +68,8 @@ type Server struct {
 	live liveSessions
 	// gate checks viewers of closed events (access.go).
 	gate *viewerGate
+	// vod serves recorded runs as HLS VOD (replay.go).
+	vod *hls.VOD
 	// quit stops the server's own goroutines (the revocation watcher);
 	// bg waits for them.
 	quit chan struct{}
@@ -118,6 +121,9 @@ func New(opts Options) (*Server, error) {
 		wsConns: map[*websocket.Conn]struct{}{},
 		quit:    make(chan struct{}),
 		gate:    newViewerGate(opts.AccessKey),
+	}
+	if s.vod, err = s.newVOD(); err != nil {
+		return nil, err
 	}
 	if s.tokens != nil {
 		s.bg.Add(1)
@@ -171,6 +177,7 @@ func (s *Server) Close() {
 	s.mu.Unlock()
 	s.bg.Wait()
 	s.sessions.Wait()
+	s.closeVOD()
 	for _, st := range evs {
 		if st.whip != nil {
 			st.whip.close()
@@ -193,6 +200,10 @@ func (s *Server) routes() {
 	m.Handle("GET /static/", http.StripPrefix("/static", pages.Static()))
 	m.HandleFunc("GET /watch/{event}", s.handleWatch)
 	m.HandleFunc("POST /watch/{event}", s.handleWatchPasscode)
+	m.HandleFunc("GET /replay/{event}", s.handleReplay)
+	m.HandleFunc("POST /replay/{event}", s.handleReplayPasscode)
+	m.HandleFunc("GET /api/events/{event}/replays", s.handleReplays)
+	m.HandleFunc("/vod/{event}/{rest...}", s.handleVOD)
 	m.HandleFunc("GET /api/events/{event}", s.handleEventInfo)
 	m.HandleFunc("GET /api/events/{event}/access", s.handleAccessCheck)
 	m.HandleFunc("POST /api/events/{event}/access", s.handleAccessLogin)

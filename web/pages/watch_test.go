@@ -384,7 +384,7 @@ func TestPageModulesLayered(t *testing.T) {
 		stack = stack[:len(stack)-1]
 		mark[n] = done
 	}
-	for _, entry := range []string{"booth.js", "watch.js"} {
+	for _, entry := range []string{"booth.js", "watch.js", "replay.js"} {
 		visit(entry)
 	}
 	for name, m := range mark {

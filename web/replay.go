@@ -1,0 +1,256 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"tolk/internal/media"
+	"tolk/internal/recording"
+	"tolk/locales"
+	"tolk/web/hls"
+	"tolk/web/pages"
+)
+
+// Replay: the recorded runs of an event as HLS VOD (/vod/{event}/{run}/…,
+// web/hls.VOD), their public list (GET /api/events/{event}/replays) and the
+// viewer page that plays them (/replay/{event}). All three are the viewer
+// side: open for a public event, and for a closed one only with the access
+// the watch page asks for (viewerAccess: the session cookie, or a token of
+// the event).
+
+// newVOD builds the server's VOD: runs are opened from the library of the
+// event that owns them, captions read from the edited cues.
+func (s *Server) newVOD() (*hls.VOD, error) {
+	opts := hls.VODOptions{
+		Log: s.log,
+		Open: func(event, run string) (*recording.Reader, error) {
+			st, ok := s.event(event)
+			if !ok {
+				return nil, recording.ErrNotFound
+			}
+			lib := st.ev.Recordings()
+			if lib == nil {
+				return nil, recording.ErrNotFound
+			}
+			return lib.Open(event, run)
+		},
+	}
+	if s.cues != nil {
+		cues := s.cues
+		opts.Cues = func(ctx context.Context, event, lang string, from, to int64) ([]media.Cue, error) {
+			return cues.Cues(ctx, event, lang, from, to)
+		}
+	}
+	return hls.NewVOD(opts)
+}
+
+// handleVOD serves /vod/{event}/{rest...}: a recorded run as HLS VOD. A
+// closed event's answers need viewer access and are private; a token given
+// as ?token= is carried into the playlists' URIs, as for the live tree.
+func (s *Server) handleVOD(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	if st.access.protected {
+		if r.Method == http.MethodOptions {
+			hlsPreflight(w)
+			return
+		}
+		g, err := s.viewerAccess(r, st)
+		if err != nil {
+			refuseViewer(w, err)
+			return
+		}
+		pw := newPrivateWriter(w, r, g)
+		defer pw.finish()
+		w = pw
+	}
+	s.vod.ServeHTTP(w, withPath(r, "/"+st.ev.ID()+"/"+r.PathValue("rest")))
+}
+
+// ReplayInfo is one recorded run in GET /api/events/{event}/replays: what a
+// viewer needs to pick and play it, and nothing of the server's files.
+type ReplayInfo struct {
+	ID string `json:"id"`
+	// Start is the wall-clock time of its first recorded second; Duration
+	// its length in seconds.
+	Start    time.Time `json:"start"`
+	Duration float64   `json:"duration"`
+	// Languages are its audio languages, the floor first; Captions the
+	// languages it has captions in.
+	Languages []recording.Lang `json:"languages"`
+	Captions  []recording.Lang `json:"captions"`
+	// Live is true while the run is still being recorded: its playlists
+	// grow.
+	Live bool `json:"live"`
+	// HLS is its master playlist.
+	HLS string `json:"hls"`
+}
+
+// handleReplays serves GET /api/events/{event}/replays: the runs a viewer
+// can play, oldest first. Runs without audio yet are left out.
+func (s *Server) handleReplays(w http.ResponseWriter, r *http.Request) {
+	st, _, ok := s.viewer(w, r)
+	if !ok {
+		return
+	}
+	out := []ReplayInfo{}
+	lib := st.ev.Recordings()
+	if lib == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"replays": out})
+		return
+	}
+	runs, err := lib.Runs(st.ev.ID())
+	if err != nil {
+		s.log.Error("list replays", "event", st.ev.ID(), "err", err)
+		writeError(w, http.StatusInternalServerError, "the recordings cannot be listed")
+		return
+	}
+	for _, run := range runs {
+		if run.Duration <= 0 || len(run.Languages) == 0 {
+			continue
+		}
+		out = append(out, ReplayInfo{ID: run.ID, Start: run.Start.UTC(), Duration: run.Duration.Seconds(),
+			Languages: run.Languages, Captions: run.Captions, Live: !run.Finalized,
+			HLS: "/vod/" + st.ev.ID() + "/" + run.ID + "/master.m3u8"})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"replays": out})
+}
+
+// handleReplay serves the replay page. A closed event's page without access
+// is the watch page's passcode form, posting back here.
+func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.lookup(w, r)
+	if !ok || !s.gateReplay(w, r, st) {
+		return
+	}
+	ev := st.ev
+	d := pages.ReplayData{
+		EventID:  ev.ID(),
+		Title:    ev.Title(),
+		Replays:  "/api/events/" + ev.ID() + "/replays",
+		Locale:   locales.Match(r.Header.Get("Accept-Language"), r.URL.Query().Get("lang")),
+		Watch:    "/watch/" + ev.ID(),
+		Recorded: ev.Recordings() != nil,
+	}
+	pages.Replay(w, r, d)
+}
+
+// gateReplay lets the replay page's GET through (true) or answers it, as
+// gateWatch does for the watch page: a ?token= link becomes the session
+// cookie and a redirect without it; no access, the passcode form.
+func (s *Server) gateReplay(w http.ResponseWriter, r *http.Request, st *eventState) bool {
+	if !st.access.protected {
+		return true
+	}
+	if secret := r.URL.Query().Get("token"); secret != "" && bearer(r) == "" {
+		g, err := s.tokenGrant(r.Context(), st.ev.ID(), secret)
+		if err != nil {
+			s.replayLocked(w, r, st, reasonOf(err), http.StatusUnauthorized, 0)
+			return false
+		}
+		s.setSession(w, r, st, g)
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, replayURL(r, st.ev.ID()), http.StatusSeeOther)
+		return false
+	}
+	g, err := s.viewerAccess(r, st)
+	if err != nil {
+		s.replayLocked(w, r, st, reasonOf(err), http.StatusUnauthorized, 0)
+		return false
+	}
+	if !g.exp.IsZero() && g.exp.Sub(s.gate.now()) < accessTTL/2 {
+		s.setSession(w, r, st, g)
+	}
+	return true
+}
+
+// handleReplayPasscode takes the replay page's passcode form (POST
+// /replay/{event}, field passcode): the session cookie and 303 back to the
+// page, the form again with the error (401), or 429 after too many guesses.
+func (s *Server) handleReplayPasscode(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	if !st.access.protected {
+		http.Redirect(w, r, replayURL(r, st.ev.ID()), http.StatusSeeOther)
+		return
+	}
+	if !sameOrigin(r) {
+		writeError(w, http.StatusForbidden, "cross-origin form refused")
+		return
+	}
+	if !st.access.passcode {
+		s.replayLocked(w, r, st, "", http.StatusUnauthorized, 0)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	if err := r.ParseForm(); err != nil {
+		writeError(w, http.StatusBadRequest, "the form could not be read")
+		return
+	}
+	passcode := r.PostForm.Get("passcode")
+	if strings.TrimSpace(passcode) == "" {
+		s.replayLocked(w, r, st, "empty", http.StatusUnauthorized, 0)
+		return
+	}
+	switch code, wait := s.guess(r, st, passcode); code {
+	case http.StatusTooManyRequests:
+		s.replayLocked(w, r, st, "limit", code, wait)
+		return
+	case http.StatusUnauthorized:
+		s.replayLocked(w, r, st, "wrong", code, 0)
+		return
+	}
+	s.setSession(w, r, st, viewerGrant{via: "passcode"})
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, replayURL(r, st.ev.ID()), http.StatusSeeOther)
+}
+
+// replayLocked renders the closed event's form on the replay page.
+func (s *Server) replayLocked(w http.ResponseWriter, r *http.Request, st *eventState, reason string, code int, wait time.Duration) {
+	form := &pages.AccessForm{
+		Passcode: st.access.passcode,
+		Error:    reason,
+		Action:   replayURL(r, st.ev.ID()),
+		Status:   code,
+	}
+	if code == http.StatusTooManyRequests {
+		form.RetryAfter = retryAfter(wait)
+		w.Header().Set("Retry-After", strconv.Itoa(form.RetryAfter))
+	}
+	if code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tolk"`)
+	}
+	pages.Replay(w, r, pages.ReplayData{
+		EventID: st.ev.ID(),
+		Title:   st.ev.Title(),
+		Locale:  locales.Match(r.Header.Get("Accept-Language"), r.URL.Query().Get("lang")),
+		Access:  form,
+	})
+}
+
+// replayURL is the replay page's path with the request's query but its
+// token.
+func replayURL(r *http.Request, event string) string {
+	q := r.URL.Query()
+	q.Del("token")
+	u := "/replay/" + url.PathEscape(event)
+	if e := q.Encode(); e != "" {
+		u += "?" + e
+	}
+	return u
+}
+
+// closeVOD closes the VOD's open runs (Server.Close).
+func (s *Server) closeVOD() {
+	if s.vod != nil {
+		s.vod.Close()
+	}
+}
