@@ -27,6 +27,15 @@ export function expose() {
     shown,
     position,
     duration,
+    // bufferAhead is how far the element has buffered past the position.
+    bufferAhead: () => {
+      const el = player.el;
+      if (!el) return 0;
+      for (let i = 0; i < el.buffered.length; i++) {
+        if (el.buffered.start(i) <= el.currentTime + 0.05 && el.currentTime < el.buffered.end(i)) return el.buffered.end(i) - el.currentTime;
+      }
+      return 0;
+    },
     paused: () => !player.el || player.el.paused,
     switches: () => player.switches,
     errors: () => player.errors.slice(),

@@ -62,7 +62,8 @@ function showRuns(found) {
       const names = r.languages.map((l) => l.name || l.tag);
       meta.textContent = t('replay.runs.meta', { duration: clock(r.duration), languages: list(names) }) +
         (r.live ? ' · ' + t('replay.runs.live') : '');
-      b.append(head, meta);
+      // The space keeps the two apart in the button's accessible name.
+      b.append(head, ' ', meta);
       b.addEventListener('click', () => choose(r));
       li.append(b);
       return li;

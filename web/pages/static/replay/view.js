@@ -40,7 +40,7 @@ export function when(iso) {
 // list joins names as the locale lists them.
 export function list(names) {
   try {
-    return new Intl.ListFormat(locale, { style: 'short', type: 'conjunction' }).format(names);
+    return new Intl.ListFormat(locale, { style: 'long', type: 'conjunction' }).format(names);
   } catch (e) {
     return names.join(', ');
   }
