@@ -3,6 +3,7 @@ package hls
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -11,8 +12,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -646,5 +649,129 @@ func TestVODPathCanonical(t *testing.T) {
 		if v, err := parseVODPath(p); err == nil {
 			t.Errorf("%q parsed as %+v", p, v)
 		}
+	}
+}
+
+// vodServer serves a recorded run of 40 s and notes the paths asked.
+func vodServer(t *testing.T) (master string, fetched func() string) {
+	t.Helper()
+	lib := recording.NewLibrary(t.TempDir())
+	vr := newVODRecording(t, lib, "gala", vodEpoch)
+	vr.feed(40 * time.Second)
+	run := vr.stop()
+	v, err := NewVOD(VODOptions{Open: lib.Open, Log: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.StripPrefix("/vod", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, strings.TrimPrefix(r.URL.Path, "/gala/"+run+"/"))
+		mu.Unlock()
+		v.ServeHTTP(w, r)
+	})))
+	t.Cleanup(func() {
+		srv.Close()
+		v.Close()
+	})
+	return srv.URL + "/vod/gala/" + run + "/master.m3u8", func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Join(paths, " ")
+	}
+}
+
+// pcmTone is the dominant frequency of float32 little-endian mono PCM.
+func pcmTone(b []byte) (seconds, hz float64) {
+	samples := make([]float32, len(b)/4)
+	for i := range samples {
+		samples[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	hz, _ = audiotest.DominantFrequency(samples, audio.SampleRate, 200, 1200, 5)
+	return float64(len(samples)) / audio.SampleRate, hz
+}
+
+// TestVODFFmpeg: ffmpeg's HLS reader (ffplay's and ffprobe's) decodes the
+// language asked for (French, 660 Hz) by its LANGUAGE, and a seek resolves
+// to the segment that holds the time asked, without fetching the segments
+// before it. (FFmpeg before 8.0, Debian 12's 5.1 among them, then reads no
+// packet from any fragmented-MP4 HLS after a seek, its own output's too:
+// FFmpeg ticket 7359, fixed by its commit 380a518c.)
+func TestVODFFmpeg(t *testing.T) {
+	audiotest.NeedTool(t, "ffprobe")
+	audiotest.NeedTool(t, "ffmpeg")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	master, fetched := vodServer(t)
+
+	pcm, err := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-v", "error", "-xerror", "-i", master,
+		"-map", "0:a:m:language:fr", "-t", "3", "-ac", "1", "-ar", "48000", "-f", "f32le", "-").Output()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v", err)
+	}
+	secs, hz := pcmTone(pcm)
+	t.Logf("ffmpeg decodes fr: %.2f s at %.0f Hz", secs, hz)
+	if secs < 2.9 || math.Abs(hz-660) > 10 {
+		t.Errorf("ffmpeg decoded %.2f s at %.0f Hz, want 3 s at 660 Hz", secs, hz)
+	}
+
+	before := len(fetched())
+	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-read_intervals", "27%+2", "-select_streams", "a:m:language:fr",
+		"-show_entries", "packet=pts_time", "-of", "csv=p=0", master).Output()
+	if err != nil {
+		t.Fatalf("ffprobe: %v %s", err, out)
+	}
+	got := fetched()[before:]
+	t.Logf("ffprobe seeking to 27 s fetched%s; %d packets", got, len(strings.Fields(string(out))))
+	if !strings.Contains(got, " fr/seg4.m4s") || strings.Contains(got, " fr/seg2.m4s") || strings.Contains(got, " fr/seg3.m4s") {
+		t.Errorf("seeking to 27 s fetched%s: want fr/seg4 and neither fr/seg2 nor fr/seg3", got)
+	}
+}
+
+// TestVODVLC has VLC play the VOD from 27 s in French (--audio-language):
+// it fetches the segment holding 27 s and none before it but the two it
+// probes at the start, and plays the French tone.
+func TestVODVLC(t *testing.T) {
+	vlc := audiotest.NeedTool(t, "cvlc")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	master, fetched := vodServer(t)
+	// VLC refuses to run as root: as root it runs as nobody, writing into a
+	// directory nobody may write.
+	dir, err := os.MkdirTemp("", "tolk-vlc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	raw := filepath.Join(dir, "out.raw")
+	args := []string{vlc, "-q", "--intf", "dummy", "--no-video", "--audio-language", "fr", "--aout", "afile",
+		"--audiofile-file", raw, "--audiofile-format", "float32", "--audiofile-channels", "1",
+		"--start-time", "27", "--run-time", "3", "--play-and-exit", master}
+	if os.Geteuid() == 0 {
+		args = append([]string{audiotest.NeedTool(t, "runuser"), "-u", "nobody", "--", "env", "HOME=" + dir}, args...)
+	}
+	if out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("vlc: %v %s", err, out)
+	}
+	pcm, err := os.ReadFile(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// VLC writes a WAV file: the samples follow the data chunk's header.
+	if i := bytes.Index(pcm, []byte("data")); bytes.HasPrefix(pcm, []byte("RIFF")) && i >= 0 && i+8 <= len(pcm) {
+		pcm = pcm[i+8:]
+	}
+	secs, hz := pcmTone(pcm)
+	got := fetched()
+	t.Logf("VLC from 27 s: %.2f s at %.0f Hz; fetched %s", secs, hz, got)
+	if secs < 2 || math.Abs(hz-660) > 10 {
+		t.Errorf("VLC played %.2f s at %.0f Hz, want French (660 Hz)", secs, hz)
+	}
+	if !strings.Contains(got, " fr/seg4.m4s") || strings.Contains(got, " fr/seg2.m4s") || strings.Contains(got, " fr/seg3.m4s") {
+		t.Errorf("VLC starting at 27 s fetched %s: want fr/seg4 and neither fr/seg2 nor fr/seg3", got)
 	}
 }
