@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"tolk/internal/media"
 	"tolk/internal/recording"
 	"tolk/locales"
@@ -45,7 +47,49 @@ func (s *Server) newVOD() (*hls.VOD, error) {
 			return cues.Cues(ctx, event, lang, from, to)
 		}
 	}
-	return hls.NewVOD(opts)
+	v, err := hls.NewVOD(opts)
+	if err != nil {
+		return nil, err
+	}
+	s.reg.MustRegister(vodCollector{v})
+	return v, nil
+}
+
+// The VOD's metrics: server-wide (a run's requests carry its event in the
+// path, not in a label, so that a scrape stays small whatever is replayed).
+var (
+	descVODRequests = prometheus.NewDesc("tolk_vod_requests_total", "Requests to /vod/.", nil, nil)
+	descVODNotFound = prometheus.NewDesc("tolk_vod_not_found_total", "VOD requests answered 404.", nil, nil)
+	descVODBuilds   = prometheus.NewDesc("tolk_vod_builds_total", "VOD segments (audio and WebVTT) built from a run file or the cue store.", nil, nil)
+	descVODHits     = prometheus.NewDesc("tolk_vod_cache_hits_total", "Finished runs' segments served from the cache.", nil, nil)
+	descVODWaits    = prometheus.NewDesc("tolk_vod_build_waits_total", "Segment builds that waited for another to finish.", nil, nil)
+	descVODOpens    = prometheus.NewDesc("tolk_vod_run_opens_total", "Run files opened and indexed.", nil, nil)
+	descVODOpen     = prometheus.NewDesc("tolk_vod_open_runs", "Runs kept open.", nil, nil)
+	descVODBytes    = prometheus.NewDesc("tolk_vod_cache_bytes", "Bytes of cached segments.", nil, nil)
+)
+
+type vodCollector struct{ v *hls.VOD }
+
+func (c vodCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descVODRequests, descVODNotFound, descVODBuilds, descVODHits, descVODWaits,
+		descVODOpens, descVODOpen, descVODBytes} {
+		ch <- d
+	}
+}
+
+func (c vodCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.v.Stats()
+	counter := func(d *prometheus.Desc, v uint64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	counter(descVODRequests, st.Requests)
+	counter(descVODNotFound, st.NotFound)
+	counter(descVODBuilds, st.Builds)
+	counter(descVODHits, st.CacheHits)
+	counter(descVODWaits, st.BuildWaits)
+	counter(descVODOpens, st.Opens)
+	ch <- prometheus.MustNewConstMetric(descVODOpen, prometheus.GaugeValue, float64(st.OpenRuns))
+	ch <- prometheus.MustNewConstMetric(descVODBytes, prometheus.GaugeValue, float64(st.CacheBytes))
 }
 
 // handleVOD serves /vod/{event}/{rest...}: a recorded run as HLS VOD. A

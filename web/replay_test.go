@@ -193,6 +193,14 @@ func TestReplayPublic(t *testing.T) {
 		t.Errorf("replay page: %d", resp.StatusCode)
 	}
 
+	// /metrics counts the replay.
+	metrics := get(t, base+"/metrics")
+	for _, want := range []string{"tolk_vod_requests_total ", "tolk_vod_not_found_total 4", "tolk_vod_open_runs 1", "tolk_vod_run_opens_total 1"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
 	// An editor's change reaches the VOD's WebVTT without a restart.
 	vtt := base + "/vod/test/" + e.run + "/subs/en/seg0.vtt"
 	if _, b := call(ctx, t, "GET", vtt, "", "", nil); !strings.Contains(b, "00:00:01.000 --> 00:00:03.000\nWelcome to the replay\n") {

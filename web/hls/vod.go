@@ -147,16 +147,20 @@ func (v *VOD) Close() {
 
 // VODStats counts what a VOD did.
 type VODStats struct {
-	Requests, NotFound  uint64
-	Opens, Refreshes    uint64
-	Builds, CacheHits   uint64
-	CacheBytes          int64
-	OpenRuns            int
-	BuildWaits, Refused uint64
+	Requests, NotFound uint64
+	// Opens counts run files opened and indexed; Refreshes the looks at a
+	// run being recorded for new fragments.
+	Opens, Refreshes uint64
+	// Builds counts segments built (audio from a run file, WebVTT from the
+	// cues), CacheHits finished runs' segments served from the cache, and
+	// BuildWaits builds that waited for one of MaxBuilds to finish.
+	Builds, CacheHits, BuildWaits uint64
+	CacheBytes                    int64
+	OpenRuns                      int
 }
 
 type vodStats struct {
-	requests, notFound, opens, refreshes, builds, hits, waits, refused atomic.Uint64
+	requests, notFound, opens, refreshes, builds, hits, waits atomic.Uint64
 }
 
 // Stats returns the counters.
@@ -167,7 +171,7 @@ func (v *VOD) Stats() VODStats {
 	s := &v.stats
 	return VODStats{Requests: s.requests.Load(), NotFound: s.notFound.Load(), Opens: s.opens.Load(),
 		Refreshes: s.refreshes.Load(), Builds: s.builds.Load(), CacheHits: s.hits.Load(),
-		CacheBytes: v.cache.size(), OpenRuns: n, BuildWaits: s.waits.Load(), Refused: s.refused.Load()}
+		CacheBytes: v.cache.size(), OpenRuns: n, BuildWaits: s.waits.Load()}
 }
 
 // ---- open runs ---------------------------------------------------------
@@ -226,10 +230,10 @@ func (v *VOD) acquire(ctx context.Context, event, id string) (*vodRun, error) {
 	}
 	v.mu.Unlock()
 
-	v.stats.opens.Add(1)
 	r, err := v.opts.Open(event, id)
 	run.r, run.err = r, err
 	if err == nil {
+		v.stats.opens.Add(1)
 		_, err = run.current(v)
 		run.err = err
 	}
