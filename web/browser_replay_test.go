@@ -4,10 +4,17 @@ package web_test
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"tolk/cmd/tolk/event"
+	"tolk/internal/recording"
+	"tolk/web"
 )
 
 // TestBrowserReplay plays a recorded run on the replay page in Chromium:
@@ -98,5 +105,70 @@ func TestBrowserReplay(t *testing.T) {
 	// The page's requests are all on this server: the run's VOD.
 	if resp, _ := call(ctx, t, http.MethodGet, e.http.URL+"/vod/test/"+e.run+"/subs/en/seg0.vtt", "", "", nil); resp.StatusCode != 200 {
 		t.Errorf("vtt: %d", resp.StatusCode)
+	}
+}
+
+// TestBrowserReplayLive plays a run that is still being recorded: the list
+// says so, Play (K) starts at the run's beginning rather than at its live
+// edge, playback advances, and the length the page shows grows as more is
+// recorded (the EVENT playlist grows with the file).
+func TestBrowserReplayLive(t *testing.T) {
+	leakCheck(t)
+	st, dir := openStore(t)
+	lib := recording.NewLibrary(filepath.Join(dir, recording.Dir))
+	r := startRun(t, lib, st, "test", time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC), nil)
+	r.feed(20 * time.Second)
+	cfg := eventConfig(t, `
+id: test
+title: Replay test
+floor: {language: en, name: English, source: whip, stream_key: %s}
+languages: [{tag: fr, name: Français}, {tag: de, name: Deutsch}]
+hls: {part_ms: 200, segment_ms: 1000}
+captions: {backend: none}
+`, streamKey)
+	h := serve(t, cfg, event.Options{Cues: st, Recordings: lib}, web.Options{Tokens: st, Cues: st})
+	// Once the page plays (the VOD has built segments), 14 s more are
+	// recorded.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			resp, err := http.Get(h.http.URL + "/metrics")
+			if err != nil {
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if m := regexp.MustCompile(`(?m)^tolk_vod_builds_total (\d+)`).FindSubmatch(b); m != nil && string(m[1]) != "0" {
+				break
+			}
+		}
+		r.feed(14 * time.Second)
+	}()
+	var rep struct {
+		Runs []struct {
+			Live bool
+		}
+		Meta    string
+		Started struct{ Position, Duration float64 }
+		Advanced float64
+		Grown    struct {
+			Duration float64
+			MS       int
+		}
+		State  string
+		Errors []string
+	}
+	runBrowser(t, "replay_live.mjs", &rep, h.http.URL, "--event", "test", "--grow", "29")
+	<-done
+	r.stop()
+	if len(rep.Runs) != 1 || !rep.Runs[0].Live || !strings.Contains(rep.Meta, "still being recorded") {
+		t.Errorf("the list: %+v %q", rep.Runs, rep.Meta)
+	}
+	if rep.Started.Position > 3 || rep.Started.Duration < 17.9 || rep.Advanced < rep.Started.Position+1 {
+		t.Errorf("started at %.1f s of %.1f s, %.1f s after 2 s", rep.Started.Position, rep.Started.Duration, rep.Advanced)
+	}
+	if rep.Grown.Duration < 29 || rep.Grown.Duration <= rep.Started.Duration || rep.State != "playing" || len(rep.Errors) > 0 {
+		t.Errorf("grown %+v, state %s, errors %v", rep.Grown, rep.State, rep.Errors)
 	}
 }

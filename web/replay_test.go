@@ -40,6 +40,22 @@ var replayLangs = []struct {
 // id once it is finalised.
 func recordRun(t testing.TB, lib *recording.Library, st *store.Store, event string, epoch time.Time, d time.Duration, cues []media.Cue) string {
 	t.Helper()
+	r := startRun(t, lib, st, event, epoch, cues)
+	r.feed(d)
+	return r.stop()
+}
+
+// liveRun is a run being recorded.
+type liveRun struct {
+	t    testing.TB
+	rec  *recording.Recorder
+	encs map[string]*opus.Encoder
+	next int64 // program time of the next tick
+}
+
+// startRun starts recording a run with cues; feed records its audio.
+func startRun(t testing.TB, lib *recording.Library, st *store.Store, event string, epoch time.Time, cues []media.Cue) *liveRun {
+	t.Helper()
 	var langs, caps []recording.Lang
 	encs := map[string]*opus.Encoder{}
 	for _, l := range replayLangs {
@@ -72,6 +88,7 @@ func recordRun(t testing.TB, lib *recording.Library, st *store.Store, event stri
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = rec.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, c := range cues {
@@ -82,20 +99,38 @@ func recordRun(t testing.TB, lib *recording.Library, st *store.Store, event stri
 			}
 		}
 	}
+	return &liveRun{t: t, rec: rec, encs: encs}
+}
+
+// feed records d more of every language and waits until it is on disk.
+func (r *liveRun) feed(d time.Duration) {
+	r.t.Helper()
 	buf := make([]byte, 1500)
-	for pts := int64(0); pts < audio.Samples(d); pts += audio.FrameSamples {
+	for end := r.next + audio.Samples(d); r.next < end; r.next += audio.FrameSamples {
 		for _, l := range replayLangs {
-			n, err := encs[l.Tag].EncodeFloat32(audiotest.Tone(l.freq, 0.4, int(pts), audio.FrameSamples), buf)
+			n, err := r.encs[l.Tag].EncodeFloat32(audiotest.Tone(l.freq, 0.4, int(r.next), audio.FrameSamples), buf)
 			if err != nil {
-				t.Fatal(err)
+				r.t.Fatal(err)
 			}
-			rec.WritePacket(l.Tag, media.Unit{PTS: pts, Codec: media.Opus, Payload: append([]byte(nil), buf[:n]...)})
+			r.rec.WritePacket(l.Tag, media.Unit{PTS: r.next, Codec: media.Opus, Payload: append([]byte(nil), buf[:n]...)})
 		}
 	}
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
+	// The last second is cut once the next packet comes, or at the stop.
+	deadline := time.Now().Add(30 * time.Second)
+	for r.rec.Status().Seconds < audio.Duration(r.next).Seconds()-1 {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("the recorder wrote %.1f s of %.1f s", r.rec.Status().Seconds, audio.Duration(r.next).Seconds())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	return rec.Status().Run
+}
+
+func (r *liveRun) stop() string {
+	r.t.Helper()
+	if err := r.rec.Close(); err != nil {
+		r.t.Fatal(err)
+	}
+	return r.rec.Status().Run
 }
 
 func containsLang(ls []recording.Lang, tag string) bool {
