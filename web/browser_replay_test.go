@@ -149,8 +149,8 @@ captions: {backend: none}
 		Runs []struct {
 			Live bool
 		}
-		Meta    string
-		Started struct{ Position, Duration float64 }
+		Meta     string
+		Started  struct{ Position, Duration float64 }
 		Advanced float64
 		Grown    struct {
 			Duration float64
