@@ -126,6 +126,7 @@ func serve(c *cobra.Command, f serveFlags) error {
 	fmt.Fprintf(out, "tolk is serving event %q (%s)\n", cfg.ID, cfg.Title)
 	fmt.Fprintf(out, "  watch:   %s/watch/%s\n", base, cfg.ID)
 	fmt.Fprintf(out, "  LL-HLS:  %s/hls/%s/master.m3u8\n", base, cfg.ID)
+	fmt.Fprintf(out, "  replay:  %s/replay/%s\n", base, cfg.ID)
 	for _, r := range ev.Renditions() {
 		fmt.Fprintf(out, "  WHEP %-3s %s/whep/%s/%s\n", r.Tag, base, cfg.ID, r.Tag)
 	}
