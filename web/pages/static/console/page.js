@@ -24,6 +24,7 @@ export const ui = {
   floorLufs: $('floor-lufs'),
   latWebRTC: $('lat-webrtc'),
   latHLS: $('lat-hls'),
+  recState: $('rec-state'),
   monitorText: $('monitor-text'),
   monitorMeter: $('monitor-meter'),
   monitorMeterCover: $('monitor-meter-cover'),
