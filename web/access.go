@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -381,14 +380,24 @@ func (s *Server) handleAccessLogin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, accessAnswer{Access: "passcode", Expires: &exp})
 }
 
-// watchURL is the watch page's path with the request's query but its token:
-// where a form posts and a link lands once its token is in a cookie.
-func watchURL(r *http.Request, event string) string {
-	q := r.URL.Query()
-	q.Del("token")
-	u := "/watch/" + url.PathEscape(event)
-	if e := q.Encode(); e != "" {
-		u += "?" + e
+// mediaViewer lets a request for a closed event's media (the live HLS tree,
+// a VOD) through with the writer to answer on, marked private and carrying
+// a ?token= into the playlists' URIs, and the func that ends it; without
+// viewer access it answers the request and returns false. An open event's
+// requests pass untouched.
+func (s *Server) mediaViewer(w http.ResponseWriter, r *http.Request, st *eventState) (http.ResponseWriter, func(), bool) {
+	if !st.access.protected {
+		return w, func() {}, true
 	}
-	return u
+	if r.Method == http.MethodOptions {
+		hlsPreflight(w)
+		return w, nil, false
+	}
+	g, err := s.viewerAccess(r, st)
+	if err != nil {
+		refuseViewer(w, err)
+		return w, nil, false
+	}
+	pw := newPrivateWriter(w, r, g)
+	return pw, pw.finish, true
 }

@@ -3,9 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,20 +97,11 @@ func (s *Server) handleVOD(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if st.access.protected {
-		if r.Method == http.MethodOptions {
-			hlsPreflight(w)
-			return
-		}
-		g, err := s.viewerAccess(r, st)
-		if err != nil {
-			refuseViewer(w, err)
-			return
-		}
-		pw := newPrivateWriter(w, r, g)
-		defer pw.finish()
-		w = pw
+	w, finish, ok := s.mediaViewer(w, r, st)
+	if !ok {
+		return
 	}
+	defer finish()
 	s.vod.ServeHTTP(w, withPath(r, "/"+st.ev.ID()+"/"+r.PathValue("rest")))
 }
 
@@ -170,7 +158,7 @@ func (s *Server) handleReplays(w http.ResponseWriter, r *http.Request) {
 // is the watch page's passcode form, posting back here.
 func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
 	st, ok := s.lookup(w, r)
-	if !ok || !s.gateReplay(w, r, st) {
+	if !ok || !s.gatePage(w, r, st, replayPage) {
 		return
 	}
 	ev := st.ev
@@ -183,113 +171,6 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
 		Recorded: ev.Recordings() != nil,
 	}
 	pages.Replay(w, r, d)
-}
-
-// gateReplay lets the replay page's GET through (true) or answers it, as
-// gateWatch does for the watch page: a ?token= link becomes the session
-// cookie and a redirect without it; no access, the passcode form.
-func (s *Server) gateReplay(w http.ResponseWriter, r *http.Request, st *eventState) bool {
-	if !st.access.protected {
-		return true
-	}
-	if secret := r.URL.Query().Get("token"); secret != "" && bearer(r) == "" {
-		g, err := s.tokenGrant(r.Context(), st.ev.ID(), secret)
-		if err != nil {
-			s.replayLocked(w, r, st, reasonOf(err), http.StatusUnauthorized, 0)
-			return false
-		}
-		s.setSession(w, r, st, g)
-		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, replayURL(r, st.ev.ID()), http.StatusSeeOther)
-		return false
-	}
-	g, err := s.viewerAccess(r, st)
-	if err != nil {
-		s.replayLocked(w, r, st, reasonOf(err), http.StatusUnauthorized, 0)
-		return false
-	}
-	if !g.exp.IsZero() && g.exp.Sub(s.gate.now()) < accessTTL/2 {
-		s.setSession(w, r, st, g)
-	}
-	return true
-}
-
-// handleReplayPasscode takes the replay page's passcode form (POST
-// /replay/{event}, field passcode): the session cookie and 303 back to the
-// page, the form again with the error (401), or 429 after too many guesses.
-func (s *Server) handleReplayPasscode(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.lookup(w, r)
-	if !ok {
-		return
-	}
-	if !st.access.protected {
-		http.Redirect(w, r, replayURL(r, st.ev.ID()), http.StatusSeeOther)
-		return
-	}
-	if !sameOrigin(r) {
-		writeError(w, http.StatusForbidden, "cross-origin form refused")
-		return
-	}
-	if !st.access.passcode {
-		s.replayLocked(w, r, st, "", http.StatusUnauthorized, 0)
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	if err := r.ParseForm(); err != nil {
-		writeError(w, http.StatusBadRequest, "the form could not be read")
-		return
-	}
-	passcode := r.PostForm.Get("passcode")
-	if strings.TrimSpace(passcode) == "" {
-		s.replayLocked(w, r, st, "empty", http.StatusUnauthorized, 0)
-		return
-	}
-	switch code, wait := s.guess(r, st, passcode); code {
-	case http.StatusTooManyRequests:
-		s.replayLocked(w, r, st, "limit", code, wait)
-		return
-	case http.StatusUnauthorized:
-		s.replayLocked(w, r, st, "wrong", code, 0)
-		return
-	}
-	s.setSession(w, r, st, viewerGrant{via: "passcode"})
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, replayURL(r, st.ev.ID()), http.StatusSeeOther)
-}
-
-// replayLocked renders the closed event's form on the replay page.
-func (s *Server) replayLocked(w http.ResponseWriter, r *http.Request, st *eventState, reason string, code int, wait time.Duration) {
-	form := &pages.AccessForm{
-		Passcode: st.access.passcode,
-		Error:    reason,
-		Action:   replayURL(r, st.ev.ID()),
-		Status:   code,
-	}
-	if code == http.StatusTooManyRequests {
-		form.RetryAfter = retryAfter(wait)
-		w.Header().Set("Retry-After", strconv.Itoa(form.RetryAfter))
-	}
-	if code == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="tolk"`)
-	}
-	pages.Replay(w, r, pages.ReplayData{
-		EventID: st.ev.ID(),
-		Title:   st.ev.Title(),
-		Locale:  locales.Match(r.Header.Get("Accept-Language"), r.URL.Query().Get("lang")),
-		Access:  form,
-	})
-}
-
-// replayURL is the replay page's path with the request's query but its
-// token.
-func replayURL(r *http.Request, event string) string {
-	q := r.URL.Query()
-	q.Del("token")
-	u := "/replay/" + url.PathEscape(event)
-	if e := q.Encode(); e != "" {
-		u += "?" + e
-	}
-	return u
 }
 
 // closeVOD closes the VOD's open runs (Server.Close).

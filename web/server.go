@@ -70,6 +70,8 @@ type Server struct {
 	gate *viewerGate
 	// vod serves recorded runs as HLS VOD (replay.go).
 	vod *hls.VOD
+	// levels keeps the caption editor's audio levels (editor.go).
+	levels levelCache
 	// quit stops the server's own goroutines (the revocation watcher);
 	// bg waits for them.
 	quit chan struct{}
@@ -220,6 +222,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/events/{event}/booths/{lang}", s.handleBoothSettings)
 	m.HandleFunc("GET /api/events/{event}/status", s.handleStatus)
 	m.HandleFunc("GET /api/events/{event}/recordings", s.handleRecordings)
+	m.HandleFunc("GET /api/events/{event}/recordings/{run}/levels/{lang}", s.handleLevels)
 	m.HandleFunc("PATCH /api/events/{event}/languages/{lang}", s.handleLanguagePatch)
 	m.HandleFunc("GET /api/events/{event}/signals", s.handleSignals)
 	m.HandleFunc("POST /api/events/{event}/viewers", s.handleViewerReport)
@@ -235,6 +238,7 @@ func (s *Server) routes() {
 	m.HandleFunc("OPTIONS /whip/{event}", s.handleOptions)
 	m.HandleFunc("GET /console/{event}", s.handleConsolePage)
 	m.HandleFunc("GET /console/{event}/ws", s.handleConsoleWS)
+	m.HandleFunc("GET /edit/{event}", s.handleEditPage)
 	m.HandleFunc("GET /booth/{event}/{lang}", s.handleBoothPage)
 	m.HandleFunc("GET /booth/{event}/{lang}/ws", s.handleBoothWS)
 	m.HandleFunc("POST /whep/{event}/{lang}", s.handleWHEPPost)
@@ -350,7 +354,7 @@ func (s *Server) handleEventInfo(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 	st, ok := s.lookup(w, r)
-	if !ok || !s.gateWatch(w, r, st) {
+	if !ok || !s.gatePage(w, r, st, watchPage) {
 		return
 	}
 	ev := st.ev
@@ -376,20 +380,11 @@ func (s *Server) handleHLS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if st.access.protected {
-		if r.Method == http.MethodOptions {
-			hlsPreflight(w)
-			return
-		}
-		g, err := s.viewerAccess(r, st)
-		if err != nil {
-			refuseViewer(w, err)
-			return
-		}
-		pw := newPrivateWriter(w, r, g)
-		defer pw.finish()
-		w = pw
+	w, finish, ok := s.mediaViewer(w, r, st)
+	if !ok {
+		return
 	}
+	defer finish()
 	if s.serveSubtitles(w, r, st, r.PathValue("rest")) {
 		return
 	}

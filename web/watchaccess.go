@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -17,25 +18,57 @@ import (
 // cookie and lands on the page without it, so the secret leaves the address
 // bar and the history.
 
-// gateWatch lets the watch page's GET through (true) or answers it.
-func (s *Server) gateWatch(w http.ResponseWriter, r *http.Request, st *eventState) bool {
+// viewerPage is a page viewers open (watch, replay): where it lives and how
+// it draws a closed event's form.
+type viewerPage struct {
+	path   string // "/watch/" or "/replay/"
+	render func(w http.ResponseWriter, r *http.Request, st *eventState, form *pages.AccessForm)
+}
+
+var (
+	watchPage = viewerPage{path: "/watch/", render: func(w http.ResponseWriter, r *http.Request, st *eventState, form *pages.AccessForm) {
+		pages.Watch(w, r, pages.WatchData{EventID: st.ev.ID(), Title: st.ev.Title(), Locale: pageLocale(r), Access: form})
+	}}
+	replayPage = viewerPage{path: "/replay/", render: func(w http.ResponseWriter, r *http.Request, st *eventState, form *pages.AccessForm) {
+		pages.Replay(w, r, pages.ReplayData{EventID: st.ev.ID(), Title: st.ev.Title(), Locale: pageLocale(r), Access: form})
+	}}
+)
+
+func pageLocale(r *http.Request) string {
+	return locales.Match(r.Header.Get("Accept-Language"), r.URL.Query().Get("lang"))
+}
+
+// url is the page's path with the request's query but its token: where a
+// ?token= link or a right passcode lands.
+func (p viewerPage) url(r *http.Request, event string) string {
+	q := r.URL.Query()
+	q.Del("token")
+	u := p.path + url.PathEscape(event)
+	if e := q.Encode(); e != "" {
+		u += "?" + e
+	}
+	return u
+}
+
+// gatePage lets a viewer page's GET through (true) or answers it.
+func (s *Server) gatePage(w http.ResponseWriter, r *http.Request, st *eventState, p viewerPage) bool {
 	if !st.access.protected {
 		return true
 	}
 	if secret := r.URL.Query().Get("token"); secret != "" && bearer(r) == "" {
 		g, err := s.tokenGrant(r.Context(), st.ev.ID(), secret)
 		if err != nil {
-			s.watchLocked(w, r, st, reasonOf(err), http.StatusUnauthorized, 0)
+			s.locked(w, r, st, p, reasonOf(err), http.StatusUnauthorized, 0)
 			return false
 		}
 		s.setSession(w, r, st, g)
 		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, watchURL(r, st.ev.ID()), http.StatusSeeOther)
+		http.Redirect(w, r, p.url(r, st.ev.ID()), http.StatusSeeOther)
 		return false
 	}
 	g, err := s.viewerAccess(r, st)
 	if err != nil {
-		s.watchLocked(w, r, st, reasonOf(err), http.StatusUnauthorized, 0)
+		s.locked(w, r, st, p, reasonOf(err), http.StatusUnauthorized, 0)
 		return false
 	}
 	// A session past half its life is renewed by each visit.
@@ -54,15 +87,26 @@ func reasonOf(err error) string {
 
 // handleWatchPasscode takes the watch page's passcode form:
 // POST /watch/{event} (application/x-www-form-urlencoded, field passcode).
-// Right: the session cookie and 303 to the page; wrong: the form again with
-// the error (401); too many guesses: 429 with Retry-After.
 func (s *Server) handleWatchPasscode(w http.ResponseWriter, r *http.Request) {
+	s.takePasscode(w, r, watchPage)
+}
+
+// handleReplayPasscode takes the replay page's passcode form:
+// POST /replay/{event}.
+func (s *Server) handleReplayPasscode(w http.ResponseWriter, r *http.Request) {
+	s.takePasscode(w, r, replayPage)
+}
+
+// takePasscode takes a viewer page's passcode form. Right: the session
+// cookie and 303 to the page; wrong: the form again with the error (401);
+// too many guesses: 429 with Retry-After.
+func (s *Server) takePasscode(w http.ResponseWriter, r *http.Request, p viewerPage) {
 	st, ok := s.lookup(w, r)
 	if !ok {
 		return
 	}
 	if !st.access.protected {
-		http.Redirect(w, r, watchURL(r, st.ev.ID()), http.StatusSeeOther)
+		http.Redirect(w, r, p.url(r, st.ev.ID()), http.StatusSeeOther)
 		return
 	}
 	if !sameOrigin(r) {
@@ -70,7 +114,7 @@ func (s *Server) handleWatchPasscode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !st.access.passcode {
-		s.watchLocked(w, r, st, "", http.StatusUnauthorized, 0)
+		s.locked(w, r, st, p, "", http.StatusUnauthorized, 0)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
@@ -80,29 +124,30 @@ func (s *Server) handleWatchPasscode(w http.ResponseWriter, r *http.Request) {
 	}
 	passcode := r.PostForm.Get("passcode")
 	if strings.TrimSpace(passcode) == "" {
-		s.watchLocked(w, r, st, "empty", http.StatusUnauthorized, 0)
+		s.locked(w, r, st, p, "empty", http.StatusUnauthorized, 0)
 		return
 	}
 	switch code, wait := s.guess(r, st, passcode); code {
 	case http.StatusTooManyRequests:
-		s.watchLocked(w, r, st, "limit", code, wait)
+		s.locked(w, r, st, p, "limit", code, wait)
 		return
 	case http.StatusUnauthorized:
-		s.watchLocked(w, r, st, "wrong", code, 0)
+		s.locked(w, r, st, p, "wrong", code, 0)
 		return
 	}
 	s.setSession(w, r, st, viewerGrant{via: "passcode"})
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, watchURL(r, st.ev.ID()), http.StatusSeeOther)
+	http.Redirect(w, r, p.url(r, st.ev.ID()), http.StatusSeeOther)
 }
 
-// watchLocked renders the closed event's form with the reason it is shown
-// ("" on the first visit; "wrong", "empty", "limit", "link", "ended").
-func (s *Server) watchLocked(w http.ResponseWriter, r *http.Request, st *eventState, reason string, code int, wait time.Duration) {
+// locked renders the closed event's form on a viewer page with the reason
+// it is shown ("" on the first visit; "wrong", "empty", "limit", "link",
+// "ended").
+func (s *Server) locked(w http.ResponseWriter, r *http.Request, st *eventState, p viewerPage, reason string, code int, wait time.Duration) {
 	form := &pages.AccessForm{
 		Passcode: st.access.passcode,
 		Error:    reason,
-		Action:   watchURL(r, st.ev.ID()),
+		Action:   p.url(r, st.ev.ID()),
 		Status:   code,
 	}
 	if code == http.StatusTooManyRequests {
@@ -112,10 +157,5 @@ func (s *Server) watchLocked(w http.ResponseWriter, r *http.Request, st *eventSt
 	if code == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tolk"`)
 	}
-	pages.Watch(w, r, pages.WatchData{
-		EventID: st.ev.ID(),
-		Title:   st.ev.Title(),
-		Locale:  locales.Match(r.Header.Get("Accept-Language"), r.URL.Query().Get("lang")),
-		Access:  form,
-	})
+	p.render(w, r, st, form)
 }
