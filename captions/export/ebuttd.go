@@ -35,9 +35,11 @@ import (
 // Captions go at the bottom of a region inside the 10 % title-safe area,
 // centred, white on a black box padded half a cell on each side of a line.
 
-// ebuttdStandard is the conformsToStandard URI of EBU-TT-D (Tech 3380
-// version 1.0.1).
-const ebuttdStandard = "urn:ebu:tt:distribution:2018-04"
+// ebuttdStandard is the conformsToStandard URI of EBU-TT-D as Tech 3380
+// version 1.0.1 names it (the W3C IMSC test suite marks its EBU-TT-D
+// documents with the same URI); the documents use none of the later
+// versions' additions.
+const ebuttdStandard = "urn:ebu:tt:distribution:2014-01"
 
 func writeEBUTTD(w *bytes.Buffer, items []item, opts Options) error {
 	lang := opts.Lang
