@@ -139,12 +139,20 @@ type Floor struct {
 	Language string `yaml:"language"`
 	// Name is shown to viewers; it defaults to the language's native name.
 	Name string `yaml:"name"`
-	// Source is file:PATH, whip, rtmp://HOST:PORT/APP/KEY or srt://HOST:PORT.
+	// Source is file:PATH, whip, rtmp://HOST:PORT/APP/KEY, srt://HOST:PORT,
+	// or replay:EVENT/RUN (replay:RUN for a run of this event): the
+	// rebroadcast of a recorded run, every language and its captions as
+	// recorded, with no interpreters.
 	Source string `yaml:"source"`
-	// Loop replays a file source from the start when it ends.
+	// Loop replays a file source, or a rebroadcast's run, from the start
+	// when it ends.
 	Loop bool `yaml:"loop"`
 	// StreamKey is the bearer token a WHIP publisher must present.
 	StreamKey string `yaml:"stream_key"`
+	// Start is when a rebroadcast begins (RFC 3339); before it the event
+	// is scheduled and sends nothing. Left out, it begins when the server
+	// starts.
+	Start string `yaml:"start"`
 	// Inputs, instead of Source, lists several floor inputs; the first is
 	// on the program at the start.
 	Inputs []Input `yaml:"inputs"`
@@ -163,6 +171,33 @@ type Input struct {
 
 // MainInput is the id of the one input of a floor given by its source.
 const MainInput = "main"
+
+// ReplayPrefix starts the source of a rebroadcast: replay:EVENT/RUN.
+const ReplayPrefix = "replay:"
+
+// Replay parses a rebroadcast's source: the event and the run it plays;
+// self is the id of the event being configured, the event of a source
+// that names only its run (replay:RUN). ok is false for any other floor.
+func (f Floor) Replay(self string) (event, run string, ok bool) {
+	rest, ok := strings.CutPrefix(f.Source, ReplayPrefix)
+	if !ok || len(f.Inputs) > 0 {
+		return "", "", false
+	}
+	if ev, run, two := strings.Cut(rest, "/"); two {
+		return ev, run, true
+	}
+	return self, rest, true
+}
+
+// StartTime is when a rebroadcast begins; ok is false when the
+// configuration gives no start (Validate has checked its form).
+func (f Floor) StartTime() (t time.Time, ok bool) {
+	if f.Start == "" {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, f.Start)
+	return t, err == nil
+}
 
 // AllInputs lists the floor's inputs: Inputs, or the one Source makes.
 func (f Floor) AllInputs() []Input {
@@ -290,8 +325,8 @@ func checkInput(add func(string, ...any), field string, in Input) {
 	if err := checkSource(in.Source); err != nil {
 		add("%s.source: %v", field, err)
 	}
-	if in.Loop && !strings.HasPrefix(in.Source, "file:") {
-		add("%s.loop: only file sources can loop", field)
+	if in.Loop && !strings.HasPrefix(in.Source, "file:") && !strings.HasPrefix(in.Source, ReplayPrefix) {
+		add("%s.loop: only file sources and rebroadcasts (replay:) can loop", field)
 	}
 	if in.Source == "whip" && len(in.StreamKey) < 16 {
 		add("%s.stream_key: a whip source needs a stream key of at least 16 characters", field)
@@ -308,9 +343,20 @@ func (ev *Event) Validate() Problems {
 	if len(ev.Title) > 200 {
 		add("title: longer than 200 characters")
 	}
+	_, _, replay := ev.Floor.Replay(ev.ID)
 	floorTag, err := parseTag(ev.Floor.Language)
-	if err != nil {
+	switch {
+	case replay && ev.Floor.Language == "":
+		// A rebroadcast's languages are its run's.
+	case err != nil:
 		add("floor.language: %v", err)
+	}
+	if ev.Floor.Start != "" {
+		if _, perr := time.Parse(time.RFC3339, ev.Floor.Start); perr != nil {
+			add("floor.start: %q is not a time such as 2026-11-03T17:00:00+01:00 (RFC 3339)", ev.Floor.Start)
+		} else if !replay {
+			add("floor.start: only a rebroadcast (source: replay:EVENT/RUN) waits for its start")
+		}
 	}
 	if len(ev.Floor.Inputs) > 0 {
 		if ev.Floor.Source != "" || ev.Floor.Loop || ev.Floor.StreamKey != "" {
@@ -333,6 +379,10 @@ func (ev *Event) Validate() Problems {
 			}
 			if in.Source == "whip" {
 				whips++
+			}
+			if strings.HasPrefix(in.Source, ReplayPrefix) {
+				add("%s.source: a rebroadcast is the whole floor: give it as floor.source, without inputs", field)
+				continue
 			}
 			checkInput(add, field, in)
 		}
@@ -452,7 +502,7 @@ func Tag(s string) string {
 func checkSource(s string) error {
 	switch {
 	case s == "":
-		return errors.New("missing (file:PATH, whip, rtmp://HOST:PORT/APP/KEY or srt://HOST:PORT)")
+		return errors.New("missing (file:PATH, whip, rtmp://HOST:PORT/APP/KEY, srt://HOST:PORT or replay:EVENT/RUN)")
 	case s == "whip":
 		return nil
 	case strings.HasPrefix(s, "file:"):
@@ -460,6 +510,8 @@ func checkSource(s string) error {
 			return errors.New("file: needs a path")
 		}
 		return nil
+	case strings.HasPrefix(s, ReplayPrefix):
+		return checkReplay(strings.TrimPrefix(s, ReplayPrefix))
 	case strings.HasPrefix(s, "rtmp://"), strings.HasPrefix(s, "srt://"):
 		u, err := url.Parse(s)
 		if err != nil {
@@ -473,7 +525,27 @@ func checkSource(s string) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("%q: unknown kind (file:PATH, whip, rtmp://HOST:PORT/APP/KEY or srt://HOST:PORT)", s)
+	return fmt.Errorf("%q: unknown kind (file:PATH, whip, rtmp://HOST:PORT/APP/KEY, srt://HOST:PORT or replay:EVENT/RUN)", s)
+}
+
+// runRE is the form of a recorded run's id (internal/recording names runs
+// by the UTC time of their program time zero).
+var runRE = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z(-[0-9]{1,4})?$`)
+
+// checkReplay checks the EVENT/RUN or RUN of a rebroadcast's source; that
+// the run exists is checked when the event starts.
+func checkReplay(s string) error {
+	ev, run, two := strings.Cut(s, "/")
+	if !two {
+		ev, run = "", s
+	}
+	switch {
+	case two && !idRE.MatchString(ev):
+		return fmt.Errorf("replay:%s: %q is not an event id (1-64 characters of a-z, 0-9 and -)", s, ev)
+	case !runRE.MatchString(run):
+		return fmt.Errorf("replay:%s: %q is not a recorded run's id such as 20261103T080000Z (GET /api/events/{event}/recordings lists them)", s, run)
+	}
+	return nil
 }
 
 // ApplyEnv sets fields from TOLK_* variables: the variable's name is the YAML

@@ -242,3 +242,53 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseReplay: a rebroadcast names a recorded run of another event or
+// of its own, may leave its languages to the run, may loop and wait for a
+// start; what is not a rebroadcast's is refused with the field named.
+func TestParseReplay(t *testing.T) {
+	ev, err := Parse([]byte("id: conf-apac\nfloor: {source: \"replay:conf/20261103T080000Z\", start: \"2026-11-03T17:00:00+01:00\", loop: true}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, run, ok := ev.Floor.Replay(ev.ID); !ok || e != "conf" || run != "20261103T080000Z" {
+		t.Errorf("Replay() = %q %q %v", e, run, ok)
+	}
+	if at, ok := ev.Floor.StartTime(); !ok || !at.Equal(time.Date(2026, 11, 3, 16, 0, 0, 0, time.UTC)) {
+		t.Errorf("StartTime() = %v %v", at, ok)
+	}
+	own, err := Parse([]byte("id: conf\nfloor: {language: en, source: \"replay:20261103T080000Z-2\"}\nlanguages: [{tag: fr}]\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, run, ok := own.Floor.Replay(own.ID); !ok || e != "conf" || run != "20261103T080000Z-2" {
+		t.Errorf("replay:RUN: Replay() = %q %q %v", e, run, ok)
+	}
+	if _, ok := own.Floor.StartTime(); ok {
+		t.Error("a start without start:")
+	}
+	if _, _, ok := own.Floor.Replay("x"); !ok {
+		t.Error("not a replay")
+	}
+	live, _ := Parse([]byte(good), nil)
+	if _, _, ok := live.Floor.Replay(live.ID); ok {
+		t.Error("a file floor is a replay")
+	}
+	bad := []struct{ name, yaml, want string }{
+		{"bad run", "id: a\nfloor: {source: \"replay:conf/yesterday\"}\n", "not a recorded run's id"},
+		{"bad event", "id: a\nfloor: {source: \"replay:Conf!/20261103T080000Z\"}\n", "not an event id"},
+		{"empty", "id: a\nfloor: {source: \"replay:\"}\n", "floor.source"},
+		{"bad start", "id: a\nfloor: {source: \"replay:20261103T080000Z\", start: tomorrow}\n", "floor.start"},
+		{"start on a live floor", strings.Replace(good, "loop: true", "start: \"2026-11-03T17:00:00Z\"", 1), "only a rebroadcast"},
+		{"replay among inputs", "id: a\nfloor: {language: en, inputs: [{id: x, source: \"replay:20261103T080000Z\"}]}\n", "floor.inputs[0].source: a rebroadcast is the whole floor"},
+		{"live floor without language", "id: a\nfloor: {source: whip, stream_key: 0123456789abcdef}\n", "floor.language: missing"},
+	}
+	for _, c := range bad {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.yaml), nil)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want %q", err, c.want)
+			}
+		})
+	}
+}
