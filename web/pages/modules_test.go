@@ -102,7 +102,7 @@ func TestModules(t *testing.T) {
 	for n := range reach("replay.js") {
 		viewer[n] = true
 	}
-	pages := []map[string]bool{viewer, reach("booth.js"), reach("console.js")}
+	pages := []map[string]bool{viewer, reach("booth.js"), reach("console.js"), reach("edit.js")}
 	for _, name := range modules(t) {
 		n := 0
 		for _, p := range pages {
