@@ -58,13 +58,19 @@ func TestClockFallsBackToSilenceAndFollowsTheFloor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ev.Close()
-	waitFor(t, "the clock to arm its timer", func() bool { return clock.Pending() > 0 })
+	// advance moves the clock once the mixer has armed its next timer: a
+	// tick is counted before the timer of the next one is armed, and an
+	// advance in between would leave that timer a whole step behind.
+	advance := func(d time.Duration) {
+		waitFor(t, "the clock to arm its timer", func() bool { return clock.Pending() > 0 })
+		clock.Advance(d)
+	}
 
 	// No floor: after the grace period the clock ticks every 20 ms of wall clock.
-	clock.Advance(mixer.FloorGrace)
+	advance(mixer.FloorGrace)
 	waitFor(t, "first silent tick", func() bool { return ev.Stats().Ticks == 1 })
 	for i := 0; i < 4; i++ {
-		clock.Advance(audio.FrameDuration)
+		advance(audio.FrameDuration)
 		n := uint64(i + 2)
 		waitFor(t, "silent tick", func() bool { return ev.Stats().Ticks == n })
 	}
@@ -80,7 +86,7 @@ func TestClockFallsBackToSilenceAndFollowsTheFloor(t *testing.T) {
 		ev.WriteFloor(audiotest.Tone(440, 0.5, i*audio.FrameSamples, audio.FrameSamples))
 	}
 	waitFor(t, "floor ticks", func() bool { return ev.Stats().Ticks == 8 })
-	clock.Advance(mixer.FloorGrace - audio.FrameDuration)
+	advance(mixer.FloorGrace - audio.FrameDuration)
 	if s := ev.Stats(); s.SilentTicks != 5 || s.FloorFrames != 3 {
 		t.Fatalf("stats %+v: the floor should hold off silent ticks", s)
 	}
@@ -89,7 +95,7 @@ func TestClockFallsBackToSilenceAndFollowsTheFloor(t *testing.T) {
 	}
 
 	// The floor stops: silence again after the grace period.
-	clock.Advance(audio.FrameDuration)
+	advance(audio.FrameDuration)
 	waitFor(t, "silent tick after the floor stopped", func() bool { return ev.Stats().SilentTicks == 6 })
 
 	// The French mix saw a continuous program timeline: 9 frames, no gap.
