@@ -75,6 +75,7 @@ function showMeta(c) {
 
 // fill shows cue c in the editor; keepText leaves the editor's own text.
 function fill(c, keepText) {
+  ui.text.lang = model.lang;
   if (document.activeElement !== ui.start) ui.start.value = timecode(runStart(c));
   if (document.activeElement !== ui.end) ui.end.value = timecode(runEnd(c));
   if (!keepText && ui.text.value !== c.text) ui.text.value = c.text;

@@ -26,8 +26,11 @@ function item(v, current) {
   head.textContent = s;
   const times = document.createElement('p');
   times.className = 'version-times num';
+  times.dir = 'ltr';
   times.textContent = t('edit.cues.times', { start: timecode(v.start_ms - model.offset), end: timecode(v.end_ms - model.offset) });
   const text = document.createElement('blockquote');
+  text.dir = 'auto';
+  text.lang = model.lang;
   text.textContent = v.text || t('edit.cues.no_text');
   li.append(head, times, text);
   if (v.version !== current.version && !v.deleted) {

@@ -31,7 +31,12 @@ function makeRow(id) {
   const n = el('span', 'cue-num');
   n.append(el('span', 'sr-only'), el('span', 'cue-n'));
   n.lastChild.setAttribute('aria-hidden', 'true');
-  b.append(n, el('span', 'cue-times num'), el('span', 'cue-text'), el('span', 'cue-flags'));
+  const times = el('span', 'cue-times num');
+  times.dir = 'ltr'; // a time range reads left to right in every script
+  const text = el('span', 'cue-text');
+  text.dir = 'auto'; // the cue's language, not the page's
+  text.lang = model.lang;
+  b.append(n, times, text, el('span', 'cue-flags'));
   li.append(b);
   return li;
 }
