@@ -141,3 +141,100 @@ func TestBrowserEditor(t *testing.T) {
 		t.Errorf("VOD WebVTT after the edit: %d\n%s", x.Status, x.Body)
 	}
 }
+
+// TestBrowserEditorTools works the editor's other tools in Chromium: times
+// typed in milliseconds and nudged with the arrow keys, an overlap refused
+// and said, Alt+R, the reading warnings of a long text, find (Alt+F, Enter)
+// and replace, Alt+Z, shift, the history's restore of the original, a cue
+// added at a playhead set on the strip (Alt+N), deleted and brought back,
+// and a start dragged on the strip.
+func TestBrowserEditorTools(t *testing.T) {
+	leakCheck(t)
+	e := serveReplay(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	tok := editorTokens(ctx, t, e.store)
+	var rep struct {
+		TypedStart int64 `json:"typed_start"`
+		NudgedEnd  int64 `json:"nudged_end"`
+		Overlap    struct {
+			Status string
+			End    int64
+			Field  string
+		}
+		Reviewed struct {
+			Cue bool
+			Row string
+			Box bool
+		}
+		Long struct {
+			Measure  string
+			Typing   []string
+			Warnings []string
+			Flags    string
+		}
+		Find struct {
+			Focus, Count string
+			Selected     int64
+		}
+		Replace struct{ Text, Status string }
+		Undo    struct{ Text string }
+		Shift   struct {
+			Start, End int64
+			Status     string
+		}
+		Restore struct {
+			Text       string
+			Start, End int64
+			Reviewed   bool
+			Versions   []string
+			Dialog     bool
+		}
+		Add struct {
+			Focus      string
+			Count      int
+			Text       string
+			Start, End int64
+		}
+		Remove struct {
+			Count  int
+			Focus  string
+			Undone string
+		}
+		Drag struct{ From, To, Want int64 }
+	}
+	runBrowser(t, "edit_tools.mjs", &rep, e.http.URL, "--event", "test", "--token", tok[store.RoleEditor])
+	if rep.TypedStart != 1200 || rep.NudgedEnd != 3190 {
+		t.Errorf("typed start %d, nudged end %d; want 1200 and 3190", rep.TypedStart, rep.NudgedEnd)
+	}
+	if !strings.Contains(rep.Overlap.Status, "overlap cue 2") || rep.Overlap.End != 3190 || rep.Overlap.Field != "0:03.190" {
+		t.Errorf("overlap %+v", rep.Overlap)
+	}
+	if !rep.Reviewed.Cue || rep.Reviewed.Row != "true" || !rep.Reviewed.Box {
+		t.Errorf("reviewed %+v", rep.Reviewed)
+	}
+	if strings.Join(rep.Long.Warnings, ",") != "reading_speed,line_length" || !strings.Contains(rep.Long.Flags, "Reading speed") ||
+		len(rep.Long.Typing) != 2 || !strings.Contains(rep.Long.Measure, "Characters: 68 · lines: 1 · characters per second: 34.2") {
+		t.Errorf("long text %+v", rep.Long)
+	}
+	if rep.Find.Focus != "find" || rep.Find.Count != "Matching cues: 1" || rep.Replace.Text != "Midway through" || rep.Undo.Text != "Halfway through" {
+		t.Errorf("find %+v, replace %+v, undo %+v", rep.Find, rep.Replace, rep.Undo)
+	}
+	if rep.Shift.Start != 11500 || rep.Shift.End != 14500 || !strings.Contains(rep.Shift.Status, ": 1") {
+		t.Errorf("shift %+v", rep.Shift)
+	}
+	if rep.Restore.Text != "Welcome to the replay" || rep.Restore.Start != 1000 || rep.Restore.End != 3000 || !rep.Restore.Reviewed ||
+		rep.Restore.Dialog || len(rep.Restore.Versions) < 4 || !strings.Contains(rep.Restore.Versions[0], "speech recognition") {
+		t.Errorf("restore %+v", rep.Restore)
+	}
+	if rep.Add.Focus != "cue-text" || rep.Add.Text != "A new cue" || rep.Add.Start < 5800 || rep.Add.Start > 6200 || rep.Add.End != rep.Add.Start+2000 {
+		t.Errorf("add %+v", rep.Add)
+	}
+	if rep.Remove.Undone != "A new cue" || rep.Remove.Focus != "cue-row" {
+		t.Errorf("remove %+v", rep.Remove)
+	}
+	// A pixel of the strip is 10 ms at this width.
+	if d := rep.Drag.To - rep.Drag.Want; d < -30 || d > 30 {
+		t.Errorf("drag %+v", rep.Drag)
+	}
+}

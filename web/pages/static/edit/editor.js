@@ -225,7 +225,14 @@ function commitTime(input) {
     return;
   }
   if (v === cur) return;
-  setTimes(c, { [which]: v });
+  setTimes(c, { [which]: v }).then((cue) => {
+    // A refused time goes back to the cue's, also in a field with the focus.
+    const now = model.byId.get(c.id);
+    if (!cue && now && list.selected === c.id) {
+      input.value = timecode(which === 'start' ? runStart(now) : runEnd(now));
+      showChecks();
+    }
+  });
 }
 
 function nudgeKey(e) {
