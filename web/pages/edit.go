@@ -27,18 +27,17 @@ type EditorData struct {
 
 // editorConfig is handed to the editor's script as JSON.
 type editorConfig struct {
-	Event      string          `json:"event"`
-	Title      string          `json:"title"`
-	Token      string          `json:"token"`
-	You        string          `json:"you"`
-	API        string          `json:"api"`        // /api/events/{event}
-	Recordings string          `json:"recordings"` // the runs to play
-	VOD        string          `json:"vod"`        // /vod/{event}/: {run}/master.m3u8 below it
-	Languages  []renditionJSON `json:"languages"`
-	Recorded   bool            `json:"recorded"`
-	Editable   bool            `json:"editable"`
-	Locale     string          `json:"locale"`
-	Shortcuts  []Shortcut      `json:"shortcuts"`
+	Event     string          `json:"event"`
+	Title     string          `json:"title"`
+	Token     string          `json:"token"`
+	You       string          `json:"you"`
+	API       string          `json:"api"` // /api/events/{event}
+	VOD       string          `json:"vod"` // /vod/{event}/: {run}/master.m3u8 below it
+	Languages []renditionJSON `json:"languages"`
+	Recorded  bool            `json:"recorded"`
+	Editable  bool            `json:"editable"`
+	Locale    string          `json:"locale"`
+	Shortcuts []Shortcut      `json:"shortcuts"`
 }
 
 type editorView struct {
@@ -56,17 +55,16 @@ var editTmpl = pageTemplate("edit")
 func Editor(w http.ResponseWriter, r *http.Request, d EditorData) {
 	ev := url.PathEscape(d.EventID)
 	cfg := editorConfig{
-		Event:      d.EventID,
-		Title:      d.Title,
-		Token:      d.Token,
-		You:        d.You,
-		API:        "/api/events/" + ev,
-		Recordings: "/api/events/" + ev + "/recordings",
-		VOD:        "/vod/" + ev + "/",
-		Languages:  []renditionJSON{},
-		Recorded:   d.Recorded,
-		Editable:   d.Editable,
-		Shortcuts:  Shortcuts,
+		Event:     d.EventID,
+		Title:     d.Title,
+		Token:     d.Token,
+		You:       d.You,
+		API:       "/api/events/" + ev,
+		VOD:       "/vod/" + ev + "/",
+		Languages: []renditionJSON{},
+		Recorded:  d.Recorded,
+		Editable:  d.Editable,
+		Shortcuts: Shortcuts,
 	}
 	for _, rd := range d.Languages {
 		cfg.Languages = append(cfg.Languages, renditionJSON{Tag: rd.Tag, Name: nameOr(rd.Name, rd.Tag), Floor: rd.Floor})
