@@ -57,8 +57,19 @@ function fillRow(li, c, i) {
   li.dataset.reviewed = c.reviewed ? 'true' : 'false';
 }
 
-// render brings the rows in line with the model.
-function render() {
+// render brings the rows in line with the model. When only some cues
+// changed and none came or went, only their rows are filled again.
+function render(ids) {
+  const inPlace = (id) => {
+    const i = indexOf(id);
+    const prev = rows.get(id).previousSibling;
+    return i === 0 ? !prev : !!prev && prev.dataset.id === String(model.cues[i - 1].id);
+  };
+  if (ids && model.cues.length === rows.size && ids.every((id) => rows.has(id) && model.byId.has(id) && inPlace(id))) {
+    for (const id of ids) fillRow(rows.get(id), model.byId.get(id), indexOf(id));
+    count();
+    return;
+  }
   const want = new Set(model.cues.map((c) => c.id));
   for (const [id, li] of rows) {
     if (!want.has(id)) {
@@ -181,7 +192,7 @@ function follow(seconds) {
 
 export function startList() {
   on('cues', (ids, source) => {
-    render();
+    render(ids);
     if (source === 'loaded' && list.selected === null && model.cues.length) select(model.cues[0].id, { scroll: false });
     if (source === 'open') select(null);
   });
