@@ -16,8 +16,9 @@ import (
 )
 
 // boothAccess resolves the event, the booth and the interpreter's token, or
-// answers 404 (unknown event or language), 401 (no, unknown or revoked
-// token) or 403 (a token for another event, language or role).
+// answers 404 (unknown event or language), 409 (a rebroadcast: no booth is
+// open), 401 (no, unknown or revoked token) or 403 (a token for another
+// event, language or role).
 func (s *Server) boothAccess(w http.ResponseWriter, r *http.Request) (*eventState, *interpreter.Booth, store.Token, bool) {
 	st, ok := s.lookup(w, r)
 	if !ok {
@@ -25,6 +26,12 @@ func (s *Server) boothAccess(w http.ResponseWriter, r *http.Request) (*eventStat
 	}
 	lang := r.PathValue("lang")
 	booth, ok := st.ev.Booth(lang)
+	if rb, isRB := st.ev.(rebroadcaster); !ok && isRB {
+		if run, on := rb.Rebroadcast(); on {
+			writeError(w, http.StatusConflict, fmt.Sprintf("event %q is a rebroadcast of the recorded run %s: every language plays as recorded and the booths are closed", st.ev.ID(), run))
+			return nil, nil, store.Token{}, false
+		}
+	}
 	if !ok {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("event %q has no booth for %q", st.ev.ID(), lang))
 		return nil, nil, store.Token{}, false

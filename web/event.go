@@ -6,6 +6,7 @@ import (
 
 	"tolk/captions"
 	"tolk/internal/config"
+	"tolk/internal/media"
 	"tolk/internal/recording"
 	"tolk/interpreter"
 	"tolk/mixer"
@@ -27,7 +28,7 @@ type Event interface {
 	// Voice is an interpreted language's clean voice: what its mix takes as
 	// the interpreter's voice, and what other booths hear as relay.
 	Voice(tag string) (*interpreter.Voice, bool)
-	CaptionFeed(tag string) (*captions.Pipeline, bool)
+	CaptionFeed(tag string) (CaptionFeed, bool)
 	Subtitles(tag string) (*hls.Subtitles, bool)
 	// Listeners is a language's WebRTC output, which WHEP sessions take.
 	Listeners(tag string) (*ListenerTrack, bool)
@@ -57,6 +58,21 @@ type Event interface {
 	// runs (nil when the server keeps none).
 	Recording() recording.Status
 	Recordings() *recording.Library
+}
+
+// CaptionFeed is one language's live captions: the track of partial and
+// final cues on the program timeline, and its counts. A recognizer's
+// pipeline (*captions.Pipeline) is one; a rebroadcast plays recorded cues.
+type CaptionFeed interface {
+	Cues() *media.Track[captions.Cue]
+	Stats() captions.PipelineStats
+}
+
+// rebroadcaster is an event that plays a recorded run out again instead of
+// a live floor (cmd/tolk/event): it has no booths. Run names the run,
+// EVENT/RUN.
+type rebroadcaster interface {
+	Rebroadcast() (run string, ok bool)
 }
 
 // FloorWriter takes one 20 ms floor frame: the decoded samples and the Opus

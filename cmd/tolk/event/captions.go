@@ -15,11 +15,15 @@ import (
 	"tolk/captions/sphinx"
 	"tolk/internal/audio"
 	"tolk/internal/config"
+	"tolk/web"
 	"tolk/web/hls"
 )
 
-// captionLang is one language's captions: its pipeline and its WebVTT rendition.
+// captionLang is one language's captions: its live feed, its WebVTT
+// rendition and, in a live event, the recognizer's pipeline that is the
+// feed (nil in a rebroadcast, whose feed plays recorded cues).
 type captionLang struct {
+	feed     web.CaptionFeed
 	pipeline *captions.Pipeline
 	subs     *hls.Subtitles
 }
@@ -83,10 +87,8 @@ func (e *Event) newCaptions(recs map[string]captions.Recognizer, sink captions.C
 		if rec == nil {
 			continue
 		}
-		e.captions[r.Tag] = &captionLang{
-			pipeline: captions.NewPipeline(e.cfg.ID, r.Tag, rec, tag, sink, e.log, e.clock),
-			subs:     hls.NewSubtitles(hopts, e.timeline.Epoch),
-		}
+		p := captions.NewPipeline(e.cfg.ID, r.Tag, rec, tag, sink, e.log, e.clock)
+		e.captions[r.Tag] = &captionLang{feed: p, pipeline: p, subs: hls.NewSubtitles(hopts, e.timeline.Epoch)}
 		subs = append(subs, hls.SubtitleRendition{ID: "cc-" + r.Tag, Name: r.Name, Language: r.Tag,
 			Default: r.Floor, URI: "subs/" + r.Tag + "/index.m3u8"})
 	}
@@ -94,12 +96,12 @@ func (e *Event) newCaptions(recs map[string]captions.Recognizer, sink captions.C
 }
 
 // CaptionFeed returns a language's live cues (partial and final), if it has captions.
-func (e *Event) CaptionFeed(tag string) (*captions.Pipeline, bool) {
+func (e *Event) CaptionFeed(tag string) (web.CaptionFeed, bool) {
 	c, ok := e.captions[tag]
 	if !ok {
 		return nil, false
 	}
-	return c.pipeline, true
+	return c.feed, true
 }
 
 // Subtitles returns a language's WebVTT rendition, if it has captions.
@@ -134,7 +136,9 @@ func (e *Event) advanceSubtitles(pts int64) {
 
 func (e *Event) closeCaptions() {
 	for _, c := range e.captions {
-		c.pipeline.Close()
+		if c.pipeline != nil {
+			c.pipeline.Close()
+		}
 		// Publish what is left, then end the playlist.
 		c.subs.Advance(max(e.timeline.Now(), 0) + audio.Samples(time.Duration(e.cfg.HLS.SegmentMS)*time.Millisecond))
 		c.subs.Close()

@@ -19,6 +19,7 @@ import (
 	"tolk/internal/config"
 	"tolk/internal/media"
 	"tolk/internal/recording"
+	"tolk/internal/replay"
 	"tolk/interpreter"
 	"tolk/locales"
 	"tolk/mixer"
@@ -86,6 +87,13 @@ type Event struct {
 
 	recordings *recording.Library
 	recClock   recording.RecordingClock // nil: the library places the run
+
+	// A rebroadcast (rebroadcast.go) has a player in place of the program,
+	// the mixes, the booths and the recognizers: the run it plays
+	// (EVENT/RUN), read from replayRun.
+	player      *replay.Player
+	replayRun   *recording.Reader
+	rebroadcast string
 }
 
 // New builds the event's mixes and HLS muxer; Start runs them.
@@ -102,6 +110,13 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		log:      opts.Log.With("event", cfg.ID),
 		mixes:    map[string]*mixer.Mix{},
 		timeline: media.NewTimeline(),
+	}
+	if src, run, ok := cfg.Floor.Replay(cfg.ID); ok {
+		if err := e.newRebroadcast(src, run, opts); err != nil {
+			e.Close()
+			return nil, err
+		}
+		return e, nil
 	}
 
 	floorTag := config.Tag(cfg.Floor.Language)
@@ -139,13 +154,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		e.Close()
 		return nil, err
 	}
-	hopts := hls.Options{
-		Timeline:        e.timeline,
-		PartDuration:    time.Duration(cfg.HLS.PartMS) * time.Millisecond,
-		SegmentDuration: time.Duration(cfg.HLS.SegmentMS) * time.Millisecond,
-		Window:          cfg.HLS.Window,
-		Run:             hls.NewRun(), // one token for this run's audio and captions
-	}
+	hopts := e.hlsOptions()
 	var tags []string
 	for _, r := range e.renditions {
 		tags = append(tags, r.Tag)
@@ -184,6 +193,43 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// hlsOptions are the LL-HLS packager's settings, the WebVTT renditions'
+// too.
+func (e *Event) hlsOptions() hls.Options {
+	return hls.Options{
+		Timeline:        e.timeline,
+		PartDuration:    time.Duration(e.cfg.HLS.PartMS) * time.Millisecond,
+		SegmentDuration: time.Duration(e.cfg.HLS.SegmentMS) * time.Millisecond,
+		Window:          e.cfg.HLS.Window,
+		Run:             hls.NewRun(), // one token for this run's audio and captions
+	}
+}
+
+// newRebroadcast builds an event that plays a recorded run out again: the
+// run's languages and captions on the player's tracks, the same outputs as
+// a live event, no mixes, booths or recognizers (see rebroadcast.go).
+func (e *Event) newRebroadcast(srcEvent, run string, opts Options) error {
+	cfg := *e.cfg // the run's languages are written into the event's own copy
+	e.cfg = &cfg
+	e.recordings = opts.Recordings
+	if err := e.openRebroadcast(srcEvent, run, opts); err != nil {
+		return err
+	}
+	hopts := e.hlsOptions()
+	var hr []hls.AudioRendition
+	for _, r := range e.renditions {
+		hr = append(hr, hls.AudioRendition{ID: r.Tag, Name: r.Name, Language: r.Tag, Default: r.Floor,
+			Translation: !r.Floor, Bitrate: cfg.Audio.Bitrate})
+	}
+	hopts.Subtitles = e.newReplayCaptions(hopts)
+	h, err := hls.New(hopts, hr)
+	if err != nil {
+		return fmt.Errorf("hls: %w", err)
+	}
+	e.hls = h
+	return e.attachOutputs()
 }
 
 // newBooths gives every interpreted language a booth whose voice feeds its mix.
@@ -283,6 +329,12 @@ func (e *Event) Start() error {
 	e.cancel = cancel
 
 	e.runOutputs()
+	if e.player != nil {
+		e.runRebroadcast(ctx)
+		e.log.Info("event started: a rebroadcast", "floor", e.cfg.Floor.Source, "start", e.cfg.Floor.Start,
+			"languages", len(e.renditions), "captions", len(e.captions))
+		return nil
+	}
 	e.inputs.Add(1)
 	go func() {
 		defer e.inputs.Done()
@@ -295,9 +347,12 @@ func (e *Event) Start() error {
 
 // Stats returns the event's counters.
 func (e *Event) Stats() Stats {
-	s := Stats{
-		ProgramStats:  e.program.Stats(),
-		OutputDropped: map[string]uint64{},
+	s := Stats{OutputDropped: map[string]uint64{}}
+	if e.player != nil {
+		st := e.player.Stats()
+		s.ProgramStats = mixer.ProgramStats{Ticks: st.Ticks, LateTicks: st.Late, FloorFrames: st.Ticks, FloorDropped: st.Skipped}
+	} else {
+		s.ProgramStats = e.program.Stats()
 	}
 	for _, fi := range e.floor {
 		s.IngestRestarts += fi.restarts.Load()
@@ -321,6 +376,9 @@ func (e *Event) Close() error {
 			b.Close()
 		}
 		e.closeMixes() // ends the output goroutines and the floor feed
+		if e.player != nil {
+			e.player.Close() // the rebroadcast's tracks: ends its outputs
+		}
 		for _, v := range e.voices {
 			v.Close() // ends the relay feeds and the captions' sources
 		}
@@ -328,6 +386,9 @@ func (e *Event) Close() error {
 		e.closeOutputs()
 		if e.hls != nil { // nil when New failed before building it
 			e.hls.Close()
+		}
+		if e.replayRun != nil {
+			_ = e.replayRun.Close()
 		}
 		e.log.Info("event closed")
 	})

@@ -99,6 +99,9 @@ func (fi *floorInput) state() string {
 // source that ends (a file that does not loop) has played to its end, and
 // the program goes on with silence.
 func (e *Event) FloorState() string {
+	if e.player != nil {
+		return e.replayState()
+	}
 	active := e.program.Active()
 	for _, fi := range e.floor {
 		if fi.in == active {
@@ -110,6 +113,9 @@ func (e *Event) FloorState() string {
 
 // FloorInputs describes every floor input, the one on the program marked.
 func (e *Event) FloorInputs() []web.FloorInput {
+	if e.player != nil {
+		return []web.FloorInput{e.replayInput()}
+	}
 	active := e.program.Active()
 	var out []web.FloorInput
 	for _, fi := range e.floor {
@@ -123,6 +129,9 @@ func (e *Event) FloorInputs() []web.FloorInput {
 
 // SwitchFloor puts floor input id on the program with a short cross-fade.
 func (e *Event) SwitchFloor(id string) error {
+	if e.player != nil {
+		return fmt.Errorf("no floor input %q: a rebroadcast plays its one recorded run", id)
+	}
 	if err := e.program.Switch(id); err != nil {
 		return err
 	}
@@ -141,4 +150,8 @@ func (e *Event) WHIPFloor() (web.FloorWriter, bool) {
 }
 
 // WriteFloor queues one 20 ms frame on the first floor input (tests).
-func (e *Event) WriteFloor(samples []float32) { e.floor[0].in.WriteFloor(samples) }
+func (e *Event) WriteFloor(samples []float32) {
+	if len(e.floor) > 0 {
+		e.floor[0].in.WriteFloor(samples)
+	}
+}

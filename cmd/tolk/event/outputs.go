@@ -53,7 +53,20 @@ type outputs struct {
 	recAudio map[string]*media.Reader[media.Unit]
 	recCues  map[string]*media.Reader[captions.Cue]
 
-	wg sync.WaitGroup // the goroutines Start runs: one per reader above
+	// wg counts the goroutines Start runs, one per reader above; media
+	// counts those of them that write the HLS tree (audio and WebVTT),
+	// which a rebroadcast that ends waits for before ending its playlists.
+	wg, media sync.WaitGroup
+}
+
+// packets is the track of a language's packets as every output takes
+// them: its mix's, or in a rebroadcast the recorded run's.
+func (e *Event) packets(tag string) *media.Track[media.Unit] {
+	if e.player != nil {
+		t, _ := e.player.Packets(tag)
+		return t
+	}
+	return e.mixes[tag].Packets()
 }
 
 // attachOutputs attaches every output to its track. Outputs that write to a
@@ -67,9 +80,9 @@ func (e *Event) attachOutputs() error {
 	o.webvtt = map[string]*media.Reader[captions.Cue]{}
 	voices := map[string]*interpreter.Voice{}
 	for _, r := range e.renditions {
-		m := e.mixes[r.Tag]
-		o.hls[r.Tag] = m.Packets().Read("hls", outputQueue)
-		l, err := web.NewListenerTrack(r.Tag, m.Packets().Read("whep", outputQueue), e.log)
+		packets := e.packets(r.Tag)
+		o.hls[r.Tag] = packets.Read("hls", outputQueue)
+		l, err := web.NewListenerTrack(r.Tag, packets.Read("whep", outputQueue), e.log)
 		if err != nil {
 			return err
 		}
@@ -77,21 +90,27 @@ func (e *Event) attachOutputs() error {
 		if v, ok := e.voices[r.Tag]; ok {
 			voices[r.Tag] = v
 		}
-		if c, ok := e.captions[r.Tag]; ok {
-			if v, ok := e.voices[r.Tag]; ok {
-				o.recognize[r.Tag] = v.PCM().Read("captions", captionQueue)
-			} else {
-				o.recognize[r.Tag] = m.PCM().Read("captions", captionQueue)
-			}
-			o.webvtt[r.Tag] = c.pipeline.Cues().Read("webvtt", cueQueue)
+		c, ok := e.captions[r.Tag]
+		if !ok {
+			continue
 		}
+		switch v, voiced := e.voices[r.Tag]; {
+		case c.pipeline == nil: // a rebroadcast: the cues are recorded
+		case voiced:
+			o.recognize[r.Tag] = v.PCM().Read("captions", captionQueue)
+		default:
+			o.recognize[r.Tag] = e.mixes[r.Tag].PCM().Read("captions", captionQueue)
+		}
+		o.webvtt[r.Tag] = c.feed.Cues().Read("webvtt", cueQueue)
 	}
-	floor := e.mixes[e.renditions[0].Tag]
-	feeds, err := web.NewBoothFeeds(floor.Packets().Read("booth floor", outputQueue), voices)
-	if err != nil {
-		return fmt.Errorf("booth feeds: %w", err)
+	if e.player == nil { // a rebroadcast has no booths
+		floor := e.packets(e.renditions[0].Tag)
+		feeds, err := web.NewBoothFeeds(floor.Read("booth floor", outputQueue), voices)
+		if err != nil {
+			return fmt.Errorf("booth feeds: %w", err)
+		}
+		o.feeds = feeds
 	}
-	o.feeds = feeds
 	if err := e.attachRecorder(); err != nil {
 		return err
 	}
@@ -119,8 +138,10 @@ func (e *Event) runOutputs() {
 	o := &e.out
 	for tag, sub := range o.hls {
 		o.wg.Add(1)
+		o.media.Add(1)
 		go func() {
 			defer o.wg.Done()
+			defer o.media.Done()
 			for p := range sub.C {
 				if err := e.hls.WriteOpus(tag, p.PTS, p.Payload); err != nil {
 					e.log.Warn("hls write", "lang", tag, "err", err)
@@ -130,7 +151,7 @@ func (e *Event) runOutputs() {
 	}
 	for tag, source := range o.recognize {
 		c := e.captions[tag]
-		o.wg.Add(2)
+		o.wg.Add(1)
 		go func() {
 			defer o.wg.Done()
 			// Each frame is a fresh copy, handed over to the pipeline.
@@ -138,9 +159,14 @@ func (e *Event) runOutputs() {
 				c.pipeline.Write(audio.Frame{PTS: f.PTS, Samples: f.PCM})
 			}
 		}()
-		cues := o.webvtt[tag]
+	}
+	for tag, cues := range o.webvtt {
+		c := e.captions[tag]
+		o.wg.Add(1)
+		o.media.Add(1)
 		go func() {
 			defer o.wg.Done()
+			defer o.media.Done()
 			for cue := range cues.C {
 				if cue.Final {
 					c.subs.Add(cue.Start, cue.End, cue.Text)
@@ -172,8 +198,8 @@ func (e *Event) runOutputs() {
 // the event is not recorded, starts this run's recorder with a reader on
 // every language's packets and every captioned language's cues.
 func (e *Event) attachRecorder() error {
-	if e.recordings == nil {
-		return nil
+	if e.recordings == nil || e.player != nil {
+		return nil // nowhere to record, or a rebroadcast: its run is recorded
 	}
 	recovered, err := e.recordings.Recover(e.cfg.ID)
 	for _, r := range recovered {
