@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/Eyevinn/mp4ff/mp4"
 )
 
 func testSpecs() []TrackSpec {
@@ -192,4 +194,29 @@ func FuzzParseMoov(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAACInit: the AAC-LC initialization section reads back as one mono
+// 48 kHz mp4a track with the AudioSpecificConfig of AAC-LC and the
+// language's ISO 639-2/T code.
+func TestAACInit(t *testing.T) {
+	b, err := AACInit("fr-CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := mp4.DecodeFile(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trak := f.Init.Moov.Trak
+	if trak.Mdia.Mdhd.GetLanguage() != "fra" || trak.Mdia.Mdhd.Timescale != Timescale {
+		t.Errorf("mdhd %+v", trak.Mdia.Mdhd)
+	}
+	mp4a := trak.Mdia.Minf.Stbl.Stsd.Mp4a
+	if mp4a == nil || mp4a.ChannelCount != 1 || mp4a.SampleRate != Timescale || mp4a.Esds == nil {
+		t.Fatalf("sample entry %+v", mp4a)
+	}
+	if got := mp4a.Esds.DecConfigDescriptor.DecSpecificInfo.DecConfig; !bytes.Equal(got, AACConfig) {
+		t.Errorf("AudioSpecificConfig % x, want % x", got, AACConfig)
+	}
 }

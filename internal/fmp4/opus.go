@@ -78,13 +78,19 @@ func ISO639(tag string) string {
 // at start. seq is the fragment sequence number (mfhd), increasing along
 // the stream.
 func Fragment(seq, trackID uint32, start int64, sizes []uint32, data []byte) ([]byte, error) {
+	return FrameFragment(seq, trackID, start, audio.FrameSamples, sizes, data)
+}
+
+// FrameFragment is Fragment for samples of frameDur each (Timescale
+// units): 960 for Opus, AACFrameSamples for AAC.
+func FrameFragment(seq, trackID uint32, start int64, frameDur uint32, sizes []uint32, data []byte) ([]byte, error) {
 	frag, err := mp4.CreateFragment(seq, trackID)
 	if err != nil {
 		return nil, fmt.Errorf("create fragment: %w", err)
 	}
 	samples := make([]mp4.Sample, len(sizes))
 	for i, n := range sizes {
-		samples[i] = mp4.Sample{Flags: mp4.SyncSampleFlags, Dur: audio.FrameSamples, Size: n}
+		samples[i] = mp4.Sample{Flags: mp4.SyncSampleFlags, Dur: frameDur, Size: n}
 	}
 	frag.AddSamples(samples, uint64(start))
 	frag.Mdat.SetData(data)
