@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,6 +32,10 @@ type serveFlags struct {
 	demo     bool
 	loopback bool
 	logLevel string
+	// rebroadcast (EVENT/RUN), at and loop play a recorded run out again.
+	rebroadcast string
+	at          string
+	loop        bool
 }
 
 func newServe() *cobra.Command {
@@ -50,6 +55,9 @@ func newServe() *cobra.Command {
 	fl.BoolVar(&f.demo, "demo", false, "run the built-in demo event: a looped speech clip as the floor, three languages")
 	fl.BoolVar(&f.loopback, "webrtc-loopback", false, "offer only loopback ICE candidates (single-machine tests)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&f.rebroadcast, "rebroadcast", "", "play a recorded run out again as a live event: EVENT/RUN (RUN alone: a run of the --config event)")
+	fl.StringVar(&f.at, "at", "", "with --rebroadcast: when it begins, RFC 3339 (default: now)")
+	fl.BoolVar(&f.loop, "loop", false, "with --rebroadcast: play the run again from its beginning when it ends")
 	return c
 }
 
@@ -98,6 +106,9 @@ func serve(c *cobra.Command, f serveFlags) error {
 	ev, err := event.New(cfg, event.Options{Log: log, Cues: st, Recordings: recordings})
 	if err != nil {
 		ln.Close()
+		if errors.Is(err, event.ErrRebroadcast) {
+			return usageError{err}
+		}
 		return err
 	}
 	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: f.loopback}, Tokens: st, Cues: st, AccessKey: accessKey})
@@ -123,7 +134,18 @@ func serve(c *cobra.Command, f serveFlags) error {
 
 	base := "http://" + ln.Addr().String()
 	out := c.OutOrStdout()
-	fmt.Fprintf(out, "tolk is serving event %q (%s)\n", cfg.ID, cfg.Title)
+	fmt.Fprintf(out, "tolk is serving event %q (%s)\n", cfg.ID, ev.Title())
+	if run, ok := ev.Rebroadcast(); ok {
+		when := "now"
+		if at, ok := cfg.Floor.StartTime(); ok {
+			when = at.Format(time.RFC3339)
+		}
+		loop := ""
+		if cfg.Floor.Loop {
+			loop = ", looped"
+		}
+		fmt.Fprintf(out, "  a rebroadcast of the recorded run %s, from %s%s (booths closed)\n", run, when, loop)
+	}
 	fmt.Fprintf(out, "  watch:   %s/watch/%s\n", base, cfg.ID)
 	fmt.Fprintf(out, "  LL-HLS:  %s/hls/%s/master.m3u8\n", base, cfg.ID)
 	fmt.Fprintf(out, "  replay:  %s/replay/%s\n", base, cfg.ID)
@@ -179,6 +201,8 @@ func loadServeConfig(f serveFlags) (*config.Event, error) {
 	switch {
 	case f.demo && f.config != "":
 		return nil, usagef("--demo and --config exclude each other")
+	case f.demo && f.rebroadcast != "":
+		return nil, usagef("--demo and --rebroadcast exclude each other")
 	case f.demo:
 		cfg = config.Demo("demo-floor.ogg")
 		if err := config.ApplyEnv(cfg, os.Environ()); err != nil {
@@ -189,8 +213,34 @@ func loadServeConfig(f serveFlags) (*config.Event, error) {
 		if cfg, err = config.Load(f.config, os.Environ()); err != nil {
 			return nil, usageError{err}
 		}
+	case f.rebroadcast != "":
+		ev, _, ok := strings.Cut(f.rebroadcast, "/")
+		if !ok {
+			return nil, usagef("--rebroadcast %s: give EVENT/RUN (RUN alone only with --config)", f.rebroadcast)
+		}
+		// The repeat runs under the original's id: its watch page, its
+		// replay; the title and languages are the run's.
+		cfg = &config.Event{ID: ev}
+		if err := config.ApplyEnv(cfg, os.Environ()); err != nil {
+			return nil, err
+		}
+		cfg.Defaults()
 	default:
 		return nil, usagef("give an event with --config FILE, or run the demo with --demo")
+	}
+	if f.rebroadcast == "" && (f.at != "" || f.loop) {
+		return nil, usagef("--at and --loop go with --rebroadcast EVENT/RUN")
+	}
+	if f.rebroadcast != "" {
+		if f.at != "" {
+			if _, err := time.Parse(time.RFC3339, f.at); err != nil {
+				return nil, usagef("--at %s: not a time such as 2026-11-03T17:00:00+01:00 (RFC 3339)", f.at)
+			}
+		}
+		// The run replaces the configured floor; a floor language and name
+		// given stay, and must be the run's.
+		cfg.Floor = config.Floor{Language: cfg.Floor.Language, Name: cfg.Floor.Name,
+			Source: config.ReplayPrefix + f.rebroadcast, Start: f.at, Loop: f.loop}
 	}
 	if f.http != "" {
 		cfg.Server.HTTP = f.http
