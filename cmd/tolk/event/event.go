@@ -34,7 +34,9 @@ type Options struct {
 	// Cues stores final cues before they are published (nil: not stored).
 	// A sink that also has RecordingStart (*store.Store) gets them in
 	// recording time: the run's program time plus the time from the
-	// recording's start to this run's program time zero.
+	// recording's start to this run's program time zero. A rebroadcast
+	// saves none: when the sink can read cues too (*store.Store), it plays
+	// the original event's edited cues from it.
 	Cues captions.CueSink
 	// Recognizer, when set, recognizes every language instead of the
 	// configured backends (tests use captionstest.Scripted).
@@ -46,7 +48,8 @@ type Options struct {
 	// Recordings is where the event's runs are recorded (nil: nowhere).
 	// Unless the configuration says record: false, this run is recorded
 	// into it, placed on the recording timeline by Cues when it has
-	// RecordingStart; runs a killed process left are recovered first.
+	// RecordingStart; runs a killed process left are recovered first. A
+	// rebroadcast reads the run it plays from it and records nothing.
 	Recordings *recording.Library
 }
 
