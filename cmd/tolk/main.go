@@ -94,6 +94,11 @@ func newCheck() *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
+			if src, run, ok := ev.Floor.Replay(ev.ID); ok {
+				fmt.Fprintf(c.OutOrStdout(), "%s: ok (event %q, a rebroadcast of the recorded run %s/%s; that it exists is checked when it is served)\n",
+					args[0], ev.ID, src, run)
+				return nil
+			}
 			fmt.Fprintf(c.OutOrStdout(), "%s: ok (event %q, floor %s, %d interpreted languages)\n",
 				args[0], ev.ID, ev.Floor.Language, len(ev.Languages))
 			return nil

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -146,5 +147,18 @@ func TestServeRebroadcast(t *testing.T) {
 		if !strings.Contains(r.stderr.String(), w) {
 			t.Errorf("log lacks %q: %s", w, r.stderr.String())
 		}
+	}
+}
+
+// TestCheckRebroadcast: tolk check names a rebroadcast's run (whose
+// existence only the server, with its data directory, can check).
+func TestCheckRebroadcast(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "apac.yaml")
+	if err := os.WriteFile(path, []byte("id: apac\nfloor: {source: \"replay:conf/20261103T080000Z\", start: \"2026-11-03T17:00:00+01:00\", loop: true}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"check", path}, &out, &errb); code != 0 || !strings.Contains(out.String(), "a rebroadcast of the recorded run conf/20261103T080000Z") {
+		t.Errorf("exit %d: %s%s", code, out.String(), errb.String())
 	}
 }
