@@ -18,7 +18,8 @@ func FuzzParsePath(f *testing.F) {
 		"en/k3x9ab/partx.1.m4s", "é/index.m3u8", "en/init.mp4", "en/seg0.m4s", "en/part12.3.m4s", "en//init.mp4",
 		"en/K3X9AB/seg0.m4s", "en/k3x9ab/k3x9ab/seg0.m4s", "en/a.b/part1.2.m4s", "en/../seg0.m4s", "en/./init.mp4",
 		"en/abcdefghijklmnopq/init.mp4", "en/k3x9ab/seg0.mp4", "en/k3x9ab/init.m4s", "en/k3x9ab/index.m3u8",
-		"en/k3x9ab/", "en/k3x9ab",
+		"en/k3x9ab/", "en/k3x9ab", "en.aac/index.m3u8", "fr-CA.aac/k3x9ab/init.mp4", "en.aac/k3x9ab/part12.3.m4s",
+		"en.aac.aac/index.m3u8", ".aac/index.m3u8", "en.AAC/index.m3u8", "en.opus/index.m3u8",
 	} {
 		f.Add(s)
 	}

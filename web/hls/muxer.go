@@ -1,19 +1,24 @@
 // Package hls packages the event's languages as Low-Latency HLS: one fMP4
-// Opus AUDIO rendition per language, cut into parts and segments at
-// program-time boundaries so every rendition lines up, and served from memory
-// with blocking playlist reload.
+// Opus AUDIO rendition per language and, once EnableAAC is called, one
+// AAC-LC rendition per language in a second AUDIO group with a variant of
+// its own, cut into parts and segments at program-time boundaries so every
+// rendition lines up, and served from memory with blocking playlist reload.
 //
-// Naming, relative to the event's HLS root:
+// Naming, relative to the event's HLS root ({dir} is the rendition's id for
+// Opus, the id and ".aac" for AAC):
 //
-//	master.m3u8                   multivariant playlist
-//	{id}/index.m3u8               media playlist of rendition id
-//	{id}/{run}/init.mp4           initialization section
-//	{id}/{run}/seg{msn}.m4s       media segment msn
-//	{id}/{run}/part{msn}.{i}.m4s  part i (from 0) of segment msn
+//	master.m3u8                    multivariant playlist
+//	{dir}/index.m3u8               media playlist of the rendition
+//	{dir}/{run}/init.mp4           initialization section
+//	{dir}/{run}/seg{msn}.m4s       media segment msn
+//	{dir}/{run}/part{msn}.{i}.m4s  part i (from 0) of segment msn
 //
 // A segment's media sequence number is its program time divided by the
 // segment duration, so the same number names the same span of the event in
-// every rendition and in the caption playlists ({run}/seg{msn}.vtt).
+// every rendition and in the caption playlists ({run}/seg{msn}.vtt). A part
+// or segment holds the frames that start in its span: 20 ms Opus frames
+// fill it exactly, AAC's 1024-sample frames start up to 21 ms after its
+// start.
 // Program time starts at zero in every run of the event, so everything
 // served as immutable lives below the run token (Options.Run): a cache never
 // answers one run's request with another run's media, and a request for
@@ -33,7 +38,7 @@ import (
 	"tolk/internal/media"
 )
 
-// ErrClosed is returned by WriteOpus after Close.
+// ErrClosed is returned by WriteOpus and WriteAAC after Close.
 var ErrClosed = errors.New("hls muxer closed")
 
 // maxPacket bounds one 20 ms Opus packet (RFC 6716 allows 1275 bytes per
@@ -49,10 +54,17 @@ type Muxer struct {
 	segSamples  int64
 	pps         int64 // parts per segment
 	hold        time.Duration
-	master      []byte
-	tracks      map[string]*track
+	renditions  []AudioRendition
+	tracks      map[string]*track // Opus renditions by id
+	aac         map[string]*track // AAC renditions by id, nil until EnableAAC
+	aacBitrate  int
 	order       []*track
-	media       *mediaWriter
+	media       *mediaWriter // Opus playlists' writer: the target duration
+
+	// measured counts the segments measured for BANDWIDTH; master is the
+	// master playlist rendered at a count of them.
+	measured atomic.Int64
+	master   atomic.Pointer[renderedMaster]
 	// blockedCache is the Cache-Control of an answered blocking reload.
 	blockedCache []string
 
@@ -69,17 +81,16 @@ func New(opts Options, renditions []AudioRendition) (*Muxer, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("hls options: %w", err)
 	}
-	master, err := MasterPlaylist(renditions, opts.Subtitles, opts.PartDuration)
-	if err != nil {
+	if _, err := MasterPlaylist(renditions, opts.Subtitles, opts.PartDuration); err != nil {
 		return nil, fmt.Errorf("hls renditions: %w", err)
 	}
 	m := &Muxer{
 		opts:        opts,
 		partSamples: audio.Samples(opts.PartDuration),
 		segSamples:  audio.Samples(opts.SegmentDuration),
-		master:      master,
+		renditions:  append([]AudioRendition(nil), renditions...),
 		tracks:      make(map[string]*track, len(renditions)),
-		media:       newMediaWriter(opts),
+		media:       newMediaWriter(opts, opusCodec),
 	}
 	m.pps = m.segSamples / m.partSamples
 	m.hold = 3 * audio.Duration(m.media.target)
@@ -89,15 +100,86 @@ func New(opts Options, renditions []AudioRendition) (*Muxer, error) {
 		m.timeline = media.NewTimeline()
 	}
 	for _, r := range renditions {
-		init, err := initSegment(r.Language)
+		t, err := newTrack(m, r, opusCodec)
 		if err != nil {
 			return nil, fmt.Errorf("hls rendition %q: %w", r.ID, err)
 		}
-		t := newTrack(m, r, init)
 		m.tracks[r.ID] = t
 		m.order = append(m.order, t)
 	}
 	return m, nil
+}
+
+// EnableAAC adds an AAC-LC rendition beside every Opus one, fed by
+// WriteAAC: a second AUDIO group with the same languages and a variant with
+// CODECS="mp4a.40.2", listed before the Opus variant, for the players that
+// take no Opus (Apple's) or pick the first variant they can play. bitrate
+// (bits/s) is the encoder's, declared until segments are measured. Call it
+// once, before the first write and before serving.
+func (m *Muxer) EnableAAC(bitrate int) error {
+	if m.aac != nil {
+		return errors.New("hls: AAC is already enabled")
+	}
+	if bitrate <= 0 {
+		return fmt.Errorf("hls: AAC bitrate %d is not positive", bitrate)
+	}
+	aac := make(map[string]*track, len(m.renditions))
+	for _, r := range m.renditions {
+		t, err := newTrack(m, r, aacCodec)
+		if err != nil {
+			return fmt.Errorf("hls AAC rendition %q: %w", r.ID, err)
+		}
+		aac[r.ID] = t
+		m.order = append(m.order, t)
+	}
+	m.aac, m.aacBitrate = aac, bitrate
+	m.master.Store(nil)
+	return nil
+}
+
+// renderedMaster is the master playlist as rendered when measured was at.
+type renderedMaster struct {
+	measured int64
+	b        []byte
+}
+
+// masterPlaylist returns the master playlist, rendered again once more
+// segments have been measured: BANDWIDTH is the highest segment bit rate any
+// rendition of the variant's group has had, AVERAGE-BANDWIDTH the highest
+// rendition's average over its segments (Apple's authoring rules), and
+// before the first segment the encoder's bitrate plus the fragments'
+// overhead stands for both.
+func (m *Muxer) masterPlaylist() []byte {
+	n := m.measured.Load()
+	if c := m.master.Load(); c != nil && c.measured == n {
+		return c.b
+	}
+	var vs []variant
+	if m.aac != nil {
+		vs = append(vs, m.variant(aacGroup, aacCodec, m.aac, m.aacBitrate))
+	}
+	peak := 0
+	for _, r := range m.renditions {
+		peak = max(peak, r.Bitrate)
+	}
+	vs = append(vs, m.variant(audioGroup, opusCodec, m.tracks, peak))
+	b := renderMaster(m.renditions, m.opts.Subtitles, vs)
+	m.master.Store(&renderedMaster{measured: n, b: b})
+	return b
+}
+
+func (m *Muxer) variant(group string, c *codec, tracks map[string]*track, bitrate int) variant {
+	v := variant{group: group, c: c}
+	for _, t := range tracks {
+		if peak, avg, ok := t.bitrates(); ok {
+			v.peak, v.avg = max(v.peak, peak), max(v.avg, avg)
+		}
+	}
+	if v.peak == 0 {
+		v.peak = int64(bitrate) + overheadBits(m.opts.PartDuration)
+		v.avg = v.peak
+	}
+	return v
 }
 
 // epochFor returns the wall-clock time of program time zero, fixing it from
@@ -114,6 +196,22 @@ func (m *Muxer) epochFor(pts int64) time.Time {
 // segment (EXT-X-PROGRAM-DATE-TIME); ok is false until it is known.
 // Caption playlists use it to stay aligned with the audio.
 func (m *Muxer) Epoch() (epoch time.Time, ok bool) { return m.timeline.Epoch() }
+
+// WriteAAC appends one raw AAC-LC frame (1024 samples, mono, 48 kHz, no
+// ADTS header) of rendition id at program time pts, a multiple of 1024, as
+// WriteOpus does for Opus. It fails unless EnableAAC was called.
+func (m *Muxer) WriteAAC(id string, pts int64, frame []byte) error {
+	t := m.aac[id]
+	if t == nil {
+		m.stats.rejected.Add(1)
+		return fmt.Errorf("hls: no AAC rendition %q", id)
+	}
+	if err := t.write(pts, frame); err != nil {
+		m.stats.rejected.Add(1)
+		return fmt.Errorf("hls AAC rendition %q: %w", id, err)
+	}
+	return nil
+}
 
 // WriteOpus appends one 20 ms Opus packet of rendition id at program time pts
 // (48 kHz samples since the event started, a multiple of 960). A jump forward
@@ -146,7 +244,7 @@ func (m *Muxer) Close() {
 
 // Stats are cumulative counters of a Muxer, for metrics and benchmarks.
 type Stats struct {
-	Packets        int64 // packets accepted by WriteOpus
+	Packets        int64 // packets accepted by WriteOpus and frames by WriteAAC
 	Rejected       int64 // packets refused (unknown rendition, late, malformed, after Close)
 	FilledFrames   int64 // 20 ms silence frames written into gaps
 	Restarts       int64 // gaps longer than the window that restarted a rendition's window

@@ -22,9 +22,21 @@ const (
 type resource struct {
 	kind  kind
 	id    string
+	aac   bool   // the AAC rendition of id, in "{id}.aac/"
 	run   string // the run named by an init section, segment or part
 	msn   int64
 	index int
+}
+
+// aacSuffix ends the directory of an AAC rendition.
+const aacSuffix = ".aac"
+
+// dir is the rendition's directory: its id, and ".aac" for AAC.
+func (r resource) dir() string {
+	if r.aac {
+		return r.id + aacSuffix
+	}
+	return r.id
 }
 
 // String returns the canonical path of the resource.
@@ -33,13 +45,13 @@ func (r resource) String() string {
 	case kindMaster:
 		return "master.m3u8"
 	case kindPlaylist:
-		return r.id + "/index.m3u8"
+		return r.dir() + "/index.m3u8"
 	case kindInit:
-		return r.id + "/" + r.run + "/init.mp4"
+		return r.dir() + "/" + r.run + "/init.mp4"
 	case kindSegment:
-		return r.id + "/" + r.run + "/" + segmentName(r.msn)
+		return r.dir() + "/" + r.run + "/" + segmentName(r.msn)
 	default:
-		return r.id + "/" + r.run + "/" + partName(r.msn, r.index)
+		return r.dir() + "/" + r.run + "/" + partName(r.msn, r.index)
 	}
 }
 
@@ -70,18 +82,19 @@ func parsePath(p string) (resource, error) {
 		return resource{kind: kindMaster}, nil
 	}
 	id, rest, ok := strings.Cut(p, "/")
+	id, aac := strings.CutSuffix(id, aacSuffix)
 	if !ok || !validID(id) {
 		return resource{}, errNoResource
 	}
 	if rest == "index.m3u8" {
-		return resource{kind: kindPlaylist, id: id}, nil
+		return resource{kind: kindPlaylist, id: id, aac: aac}, nil
 	}
 	// Media lives below the run that made it: {id}/{run}/{file}.
 	run, file, ok := strings.Cut(rest, "/")
 	if !ok || !validRun(run) {
 		return resource{}, errNoResource
 	}
-	r := resource{id: id, run: run}
+	r := resource{id: id, aac: aac, run: run}
 	switch {
 	case file == "init.mp4":
 		r.kind = kindInit

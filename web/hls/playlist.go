@@ -12,8 +12,12 @@ const (
 	// playlistVersion is the protocol version: fMP4 with EXT-X-MAP needs 6,
 	// 7 keeps every attribute we write unambiguous for older parsers.
 	playlistVersion = 7
-	audioGroup      = "audio"
-	subtitleGroup   = "subs"
+	// audioGroup is the Opus AUDIO group (named before there was another),
+	// aacGroup the AAC-LC one: the same languages under the same names in
+	// each.
+	audioGroup    = "audio"
+	aacGroup      = "aac"
+	subtitleGroup = "subs"
 	// fragmentOverhead is the measured size of one part's moof and mdat
 	// header (≈ 120 bytes); it is added to BANDWIDTH.
 	fragmentOverhead = 128
@@ -59,18 +63,24 @@ func appendPartName(b []byte, msn int64, index int) []byte {
 	return append(b, ".m4s"...)
 }
 
-// appendSeconds writes a sample count as seconds with millisecond precision;
-// 20 ms frames make every duration exact.
+// appendSeconds writes a sample count as seconds: with millisecond
+// precision when that is exact (every Opus duration, 20 ms frames), else
+// with microseconds, cut rather than rounded so that a part never lists
+// longer than the PART-TARGET written the same way (AAC's 1024-sample
+// frames: 0.213333).
 func appendSeconds(b []byte, samples int64) []byte {
-	ms := samples * 1000 / audio.SampleRate
-	b = strconv.AppendInt(b, ms/1000, 10)
+	us := samples * 1000000 / audio.SampleRate
+	b = strconv.AppendInt(b, us/1000000, 10)
 	b = append(b, '.')
-	frac := ms % 1000
-	if frac < 100 {
-		b = append(b, '0')
+	frac, digits := us%1000000, 6
+	if frac%1000 == 0 {
+		frac, digits = frac/1000, 3
 	}
-	if frac < 10 {
-		b = append(b, '0')
+	for d, lim := digits-1, int64(10); d > 0; d, lim = d-1, lim*10 {
+		if frac < lim {
+			b = append(b, "00000"[:d]...)
+			break
+		}
 	}
 	return strconv.AppendInt(b, frac, 10)
 }
@@ -84,7 +94,7 @@ func appendDate(b []byte, t time.Time) []byte {
 }
 
 // mediaWriter renders a rendition's media playlist; it is built once per
-// Muxer and called by the writer after every new part.
+// codec of a Muxer and called by the writer after every new part.
 type mediaWriter struct {
 	head       []byte // tags before EXT-X-MEDIA-SEQUENCE
 	tail       []byte // tags after it, up to the first segment
@@ -93,8 +103,13 @@ type mediaWriter struct {
 	dir        []byte // "{run}/": media URIs are relative to the playlist
 }
 
-func newMediaWriter(o Options) *mediaWriter {
-	partSamples := audio.Samples(o.PartDuration)
+// newMediaWriter is the writer of c's playlists. A part holds the frames
+// that start in its span, so the longest lasts the span rounded up to whole
+// frames: that is the PART-TARGET (0.2 s for Opus, 0.213333 s for AAC with
+// 200 ms parts). Segments of AAC are up to a frame longer than the nominal
+// duration, which still rounds to the same target duration.
+func newMediaWriter(o Options, c *codec) *mediaWriter {
+	partSamples := ceilTo(audio.Samples(o.PartDuration), c.frame)
 	segSamples := audio.Samples(o.SegmentDuration)
 	targetSec := targetSeconds(segSamples)
 	var h []byte
@@ -111,7 +126,7 @@ func newMediaWriter(o Options) *mediaWriter {
 		head:       h,
 		tail:       []byte("#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"" + o.Run + "/init.mp4\"\n"),
 		target:     targetSec * audio.SampleRate,
-		partsPerSg: segSamples / partSamples,
+		partsPerSg: segSamples / audio.Samples(o.PartDuration),
 		dir:        []byte(o.Run + "/"),
 	}
 }
@@ -192,10 +207,10 @@ func (w *mediaWriter) appendSegment(b []byte, s *segment, edge int64) []byte {
 	return b
 }
 
-// MasterPlaylist renders the multivariant playlist: one AUDIO group with a
-// rendition per language and, when subtitles are given, one SUBTITLES group.
-// The default audio rendition carries no URI: the variant's URI is its
-// playlist, the layout that both hls.js and ffmpeg switch cleanly.
+// MasterPlaylist renders the multivariant playlist of Opus renditions: one
+// AUDIO group with a rendition per language, one variant whose BANDWIDTH is
+// the highest rendition's Bitrate plus the fragments' overhead and, when
+// subtitles are given, one SUBTITLES group.
 func MasterPlaylist(renditions []AudioRendition, subtitles []SubtitleRendition, partDuration time.Duration) ([]byte, error) {
 	if err := validateRenditions(renditions); err != nil {
 		return nil, err
@@ -206,27 +221,61 @@ func MasterPlaylist(renditions []AudioRendition, subtitles []SubtitleRendition, 
 	if partDuration <= 0 {
 		return nil, fmt.Errorf("part duration %v is not positive", partDuration)
 	}
+	peak := 0
+	for _, r := range renditions {
+		peak = max(peak, r.Bitrate)
+	}
+	v := variant{group: audioGroup, c: opusCodec, peak: int64(peak) + overheadBits(partDuration)}
+	return renderMaster(renditions, subtitles, []variant{v}), nil
+}
+
+// overheadBits is the bit rate of the fragments' headers, one per part.
+func overheadBits(partDuration time.Duration) int64 {
+	return int64(fragmentOverhead*8) * int64(time.Second) / int64(partDuration)
+}
+
+// variant is one EXT-X-STREAM-INF of the master playlist: the AUDIO group
+// of one codec, every language in it, and the bit rates to declare.
+type variant struct {
+	group string
+	c     *codec
+	// peak and avg are BANDWIDTH and AVERAGE-BANDWIDTH in bits/s; an avg
+	// of 0 leaves AVERAGE-BANDWIDTH out.
+	peak, avg int64
+}
+
+// renderMaster writes the multivariant playlist: per variant an AUDIO group
+// with every language (the same NAME and LANGUAGE in each group, the floor
+// the DEFAULT) and the variant itself, then the SUBTITLES group that every
+// variant names. In each group the default rendition carries no URI: the
+// variant's URI is its playlist, the layout that both hls.js and ffmpeg
+// switch cleanly. No variant carries CEA-608/708 captions, so each says
+// CLOSED-CAPTIONS=NONE and players look for captions in SUBTITLES only.
+func renderMaster(renditions []AudioRendition, subtitles []SubtitleRendition, variants []variant) []byte {
 	var b []byte
 	b = append(b, "#EXTM3U\n#EXT-X-VERSION:"...)
 	b = strconv.AppendInt(b, playlistVersion, 10)
 	b = append(b, "\n#EXT-X-INDEPENDENT-SEGMENTS\n"...)
-	peak, def := 0, renditions[0]
+	def := renditions[0]
 	for _, r := range renditions {
-		b = appendMedia(b, "AUDIO", audioGroup, r.Name, r.Language, r.Default)
 		if r.Default {
 			def = r
 		}
-		if r.Translation {
-			b = append(b, ",CHARACTERISTICS=\"public.translation\""...)
+	}
+	for _, v := range variants {
+		for _, r := range renditions {
+			b = appendMedia(b, "AUDIO", v.group, r.Name, r.Language, r.Default)
+			if r.Translation {
+				b = append(b, ",CHARACTERISTICS=\"public.translation\""...)
+			}
+			b = append(b, ",CHANNELS=\"1\""...)
+			if !r.Default {
+				b = append(b, ",URI=\""...)
+				b = appendRenditionDir(b, r.ID, v.c)
+				b = append(b, "/index.m3u8\""...)
+			}
+			b = append(b, '\n')
 		}
-		b = append(b, ",CHANNELS=\"1\""...)
-		if !r.Default {
-			b = append(b, ",URI=\""...)
-			b = append(b, r.ID...)
-			b = append(b, "/index.m3u8\""...)
-		}
-		b = append(b, '\n')
-		peak = max(peak, r.Bitrate)
 	}
 	for _, s := range subtitles {
 		b = appendMedia(b, "SUBTITLES", subtitleGroup, s.Name, s.Language, s.Default)
@@ -234,17 +283,32 @@ func MasterPlaylist(renditions []AudioRendition, subtitles []SubtitleRendition, 
 		b = append(b, s.URI...)
 		b = append(b, "\"\n"...)
 	}
-	overhead := int64(fragmentOverhead*8) * int64(time.Second) / int64(partDuration)
-	b = append(b, "#EXT-X-STREAM-INF:BANDWIDTH="...)
-	b = strconv.AppendInt(b, int64(peak)+overhead, 10)
-	b = append(b, ",CODECS=\"opus\",AUDIO=\""+audioGroup+"\""...)
-	if len(subtitles) > 0 {
-		b = append(b, ",SUBTITLES=\""+subtitleGroup+"\""...)
+	for _, v := range variants {
+		b = append(b, "#EXT-X-STREAM-INF:BANDWIDTH="...)
+		b = strconv.AppendInt(b, v.peak, 10)
+		if v.avg > 0 {
+			b = append(b, ",AVERAGE-BANDWIDTH="...)
+			b = strconv.AppendInt(b, v.avg, 10)
+		}
+		b = append(b, ",CODECS=\""...)
+		b = append(b, v.c.codecs...)
+		b = append(b, "\",AUDIO=\""...)
+		b = append(b, v.group...)
+		b = append(b, '"')
+		if len(subtitles) > 0 {
+			b = append(b, ",SUBTITLES=\""+subtitleGroup+"\""...)
+		}
+		b = append(b, ",CLOSED-CAPTIONS=NONE\n"...)
+		b = appendRenditionDir(b, def.ID, v.c)
+		b = append(b, "/index.m3u8\n"...)
 	}
-	b = append(b, '\n')
-	b = append(b, def.ID...)
-	b = append(b, "/index.m3u8\n"...)
-	return b, nil
+	return b
+}
+
+// appendRenditionDir writes the directory of rendition id of codec c.
+func appendRenditionDir(b []byte, id string, c *codec) []byte {
+	b = append(b, id...)
+	return append(b, c.suffix...)
 }
 
 // appendMedia writes the attributes every EXT-X-MEDIA line of the master

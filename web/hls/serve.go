@@ -21,7 +21,8 @@ var (
 )
 
 // ServeHTTP serves the event's HLS tree; paths are relative to the event's
-// HLS root ("master.m3u8", "en/index.m3u8", "en/k3x9ab2c/part12.3.m4s", ...).
+// HLS root ("master.m3u8", "en/index.m3u8", "en/k3x9ab2c/part12.3.m4s",
+// "en.aac/index.m3u8", ...).
 // Blocking requests wait at most three target durations and never hold a
 // lock; Close releases them.
 func (m *Muxer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -47,12 +48,15 @@ func (m *Muxer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res.kind == kindMaster {
-		m.write(w, r, hdrPlaylist, hdrNoCache, m.master)
+		m.write(w, r, hdrPlaylist, hdrNoCache, m.masterPlaylist())
 		return
 	}
 	t := m.tracks[res.id]
+	if res.aac {
+		t = m.aac[res.id]
+	}
 	if t == nil {
-		m.fail(w, http.StatusNotFound, "unknown rendition "+res.id)
+		m.fail(w, http.StatusNotFound, "unknown rendition "+res.dir())
 		return
 	}
 	if res.kind != kindPlaylist && res.run != m.opts.Run {

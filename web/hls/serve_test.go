@@ -89,8 +89,8 @@ func TestServeResources(t *testing.T) {
 		ctype, cache string
 		body         []byte
 	}{
-		{"GET", "master.m3u8", 200, playlist, "no-cache", m.master},
-		{"GET", "/master.m3u8", 200, playlist, "no-cache", m.master},
+		{"GET", "master.m3u8", 200, playlist, "no-cache", m.masterPlaylist()},
+		{"GET", "/master.m3u8", 200, playlist, "no-cache", m.masterPlaylist()},
 		{"GET", "en/index.m3u8", 200, playlist, "no-cache", s.playlist},
 		{"GET", "en/k3x9ab/init.mp4", 200, mp4, immutable, m.tracks["en"].init},
 		{"GET", "en/k3x9ab/seg1.m4s", 200, mp4, immutable, s.segs[1].data},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"tolk/internal/audio"
+	"tolk/internal/fmp4"
 )
 
 // errLate marks a packet at or before the rendition's write position.
@@ -53,7 +54,9 @@ func (s *snapshot) part(msn int64, index int) *part {
 type track struct {
 	m    *Muxer
 	r    AudioRendition
+	c    *codec
 	init []byte
+	mw   *mediaWriter
 
 	mu     sync.Mutex // serialises write and close
 	next   int64      // program time of the next expected packet, -1 before the first
@@ -66,29 +69,40 @@ type track struct {
 	ended  bool
 
 	snap atomic.Pointer[snapshot]
+
+	// Measured bit rates of the complete segments, for BANDWIDTH and
+	// AVERAGE-BANDWIDTH: the peak segment's, and the bytes and samples of
+	// all of them.
+	peak, bytes, samples atomic.Int64
 }
 
-func newTrack(m *Muxer, r AudioRendition, init []byte) *track {
-	t := &track{m: m, r: r, init: init, next: -1}
+func newTrack(m *Muxer, r AudioRendition, c *codec) (*track, error) {
+	init, err := c.init(r.Language)
+	if err != nil {
+		return nil, err
+	}
+	t := &track{m: m, r: r, c: c, init: init, mw: newMediaWriter(m.opts, c), next: -1}
 	t.snap.Store(&snapshot{lastPart: -1, lastSeg: -1, changed: make(chan struct{})})
-	return t
+	return t, nil
 }
+
+// grid is the first frame boundary at or after program time v: a
+// rendition's frames start on multiples of its frame length.
+func (t *track) grid(v int64) int64 { return ceilTo(v, t.c.frame) }
 
 func floorTo(v, unit int64) int64 { return v / unit * unit }
 
 func ceilTo(v, unit int64) int64 { return (v + unit - 1) / unit * unit }
 
 func (t *track) write(pts int64, packet []byte) error {
-	if n, err := opusSamples(packet); err != nil {
+	if err := t.c.check(packet); err != nil {
 		return err
-	} else if n != audio.FrameSamples {
-		return fmt.Errorf("packet of %d samples, want one %d-sample frame", n, audio.FrameSamples)
 	}
 	if len(packet) > maxPacket {
 		return fmt.Errorf("packet of %d bytes is larger than %d", len(packet), maxPacket)
 	}
-	if pts < 0 || pts%audio.FrameSamples != 0 {
-		return fmt.Errorf("pts %d is not a non-negative multiple of %d", pts, audio.FrameSamples)
+	if pts < 0 || pts%t.c.frame != 0 {
+		return fmt.Errorf("pts %d is not a non-negative multiple of %d", pts, t.c.frame)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -96,10 +110,11 @@ func (t *track) write(pts int64, packet []byte) error {
 		return ErrClosed
 	}
 	if t.next < 0 {
-		// Start at the segment boundary so every segment spans the same
-		// program time in every rendition.
+		// Start at the segment boundary (the first frame boundary in it)
+		// so every segment spans the same program time in every
+		// rendition, to within a frame.
 		t.epoch = t.m.epochFor(pts)
-		t.next = floorTo(pts, t.m.segSamples)
+		t.next = t.grid(floorTo(pts, t.m.segSamples))
 	}
 	if pts < t.next {
 		return fmt.Errorf("pts %d, expected %d: %w", pts, t.next, errLate)
@@ -118,9 +133,9 @@ func (t *track) write(pts int64, packet []byte) error {
 // pts, so the work is bounded and segment numbers stay consecutive.
 func (t *track) fillGap(pts int64) error {
 	seg := t.m.segSamples
-	restart := floorTo(pts, seg) - int64(t.m.opts.Window)*seg
-	if restart > ceilTo(t.next, seg) {
-		if err := t.fill(ceilTo(t.next, seg)); err != nil {
+	restart := t.grid(floorTo(pts, seg) - int64(t.m.opts.Window)*seg)
+	if end := t.grid(ceilTo(t.next, seg)); restart > end {
+		if err := t.fill(end); err != nil {
 			return err
 		}
 		t.done = nil
@@ -133,7 +148,7 @@ func (t *track) fillGap(pts int64) error {
 func (t *track) fill(until int64) error {
 	for t.next < until {
 		t.m.stats.filled.Add(1)
-		if err := t.appendFrame(t.next, silenceFrame); err != nil {
+		if err := t.appendFrame(t.next, t.c.silence); err != nil {
 			return err
 		}
 	}
@@ -146,36 +161,39 @@ func (t *track) appendFrame(pts int64, packet []byte) error {
 	}
 	t.sizes = append(t.sizes, uint32(len(packet)))
 	t.data = append(t.data, packet...)
-	t.next = pts + audio.FrameSamples
-	if t.next%t.m.partSamples == 0 {
+	t.next = pts + t.c.frame
+	if t.next/t.m.partSamples != t.pstart/t.m.partSamples {
+		// The next frame starts in the next part's span.
 		return t.flushPart()
 	}
 	return nil
 }
 
-// flushPart encodes the packets gathered since the last part boundary as one
-// fragment and publishes it.
+// flushPart encodes the frames gathered since the last part boundary as one
+// fragment and publishes it. A part holds the frames that start in its span
+// of program time (part duration long, from a multiple of it), a segment
+// the parts whose spans are in its own.
 func (t *track) flushPart() error {
 	start := t.pstart
-	dur := int64(len(t.sizes)) * audio.FrameSamples
+	dur := int64(len(t.sizes)) * t.c.frame
 	// The fragment sequence number follows program time; it wraps after
 	// 2^32 parts (27 years of 200 ms parts).
-	seq := uint32(start/t.m.partSamples + 1)
-	data, err := fragment(seq, start, t.sizes, t.data)
+	span := start / t.m.partSamples
+	seq := uint32(span + 1)
+	data, err := fmp4.FrameFragment(seq, trackID, start, uint32(t.c.frame), t.sizes, t.data)
 	t.sizes, t.data = t.sizes[:0], t.data[:0]
 	if err != nil {
 		return err
 	}
 	msn := start / t.m.segSamples
 	if t.open == nil {
-		s := msn * t.m.segSamples
-		t.open = &segment{msn: msn, start: s, pdt: t.epoch.Add(audio.Duration(s))}
+		t.open = &segment{msn: msn, start: start, pdt: t.epoch.Add(audio.Duration(start))}
 	}
-	p := &part{msn: msn, index: int((start - t.open.start) / t.m.partSamples), start: start, dur: dur, data: data}
+	p := &part{msn: msn, index: int(span - msn*t.m.pps), start: start, dur: dur, data: data}
 	t.open.parts = append(t.open.parts, p)
 	t.open.dur += dur
 	t.m.stats.parts.Add(1)
-	if (start+dur)%t.m.segSamples == 0 {
+	if (start+dur)/t.m.segSamples != msn {
 		t.completeOpen()
 	}
 	t.publish()
@@ -196,6 +214,7 @@ func (t *track) completeOpen() {
 		s.data = append(s.data, p.data...)
 	}
 	t.done = append(t.done, s)
+	t.measure(s)
 	if over := len(t.done) - t.m.opts.Window; over > 0 {
 		// Shift in place so the dropped segments are not kept alive by
 		// the backing array; snapshots hold their own copies.
@@ -235,7 +254,7 @@ func (t *track) publish() {
 		s.lastPart = last.start / t.m.partSamples
 	}
 	old := t.snap.Load()
-	s.playlist = t.m.media.render(s.segs, s.open, s.ended, len(old.playlist))
+	s.playlist = t.mw.render(s.segs, s.open, s.ended, len(old.playlist))
 	t.m.stats.playlistBuilds.Add(1)
 	t.snap.Store(s)
 	close(old.changed)
@@ -259,4 +278,33 @@ func (t *track) close() {
 	}
 	t.ended = true
 	t.publish()
+}
+
+// measure adds a complete segment to the measured bit rates and tells the
+// master playlist to render them.
+func (t *track) measure(s *segment) {
+	if s.dur <= 0 {
+		return
+	}
+	n := int64(len(s.data))
+	rate := n * 8 * audio.SampleRate / s.dur
+	for {
+		p := t.peak.Load()
+		if rate <= p || t.peak.CompareAndSwap(p, rate) {
+			break
+		}
+	}
+	t.bytes.Add(n)
+	t.samples.Add(s.dur)
+	t.m.measured.Add(1)
+}
+
+// bitrates are the measured peak and average bit rates of the track's
+// segments, ok false before the first segment is complete.
+func (t *track) bitrates() (peak, avg int64, ok bool) {
+	n, d := t.bytes.Load(), t.samples.Load()
+	if d == 0 {
+		return 0, 0, false
+	}
+	return t.peak.Load(), n * 8 * audio.SampleRate / d, true
 }
