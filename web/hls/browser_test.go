@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/hraban/opus"
 
+	"tolk/internal/aac"
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 )
@@ -30,10 +32,22 @@ const hlsjsPage = `<!doctype html><meta charset="utf-8"><title>hls.js check</tit
 <audio id="a"></audio>
 <script src="/hls.js"></script>
 <script>
-const result = window.result = {errors: [], tracks: [], switched: [], before: 0, after: 0, latency: null, played: 0};
+const result = window.result = {errors: [], tracks: [], switched: [], before: 0, after: 0, latency: null, played: 0, levels: [], codec: ''};
 const media = document.getElementById('a');
+// ?force=mp4a plays the variant whose audio codec starts so, as a player
+// that takes no Opus would.
+const force = new URLSearchParams(location.search).get('force');
 const hls = new Hls({lowLatencyMode: true});
 hls.on(Hls.Events.ERROR, (e, d) => result.errors.push({details: d.details, fatal: d.fatal}));
+hls.on(Hls.Events.MANIFEST_PARSED, (e, d) => {
+  result.levels = d.levels.map(l => l.audioCodec || '');
+  if (force) {
+    const i = d.levels.findIndex(l => (l.audioCodec || '').startsWith(force));
+    hls.startLevel = i;
+    hls.currentLevel = i;
+  }
+});
+hls.on(Hls.Events.LEVEL_SWITCHED, (e, d) => { result.codec = hls.levels[d.level].audioCodec || ''; });
 hls.on(Hls.Events.AUDIO_TRACKS_UPDATED, (e, d) => {
   result.tracks = d.audioTracks.map(t => ({name: t.name, lang: t.lang || '', default: !!t.default, characteristics: t.characteristics || ''}));
 });
@@ -82,8 +96,9 @@ async function waitFor(what, cond, ms) {
 })();
 </script>`
 
-// streamTone writes a tone to rendition id in real time until ctx ends.
-func streamTone(ctx context.Context, m *Muxer, id string, freq float64) error {
+// streamTone writes a tone to rendition id in real time until ctx ends, and
+// its PCM to the AAC encoder when there is one.
+func streamTone(ctx context.Context, m *Muxer, ae *aac.Encoder, id string, freq float64) error {
 	enc, err := opus.NewEncoder(audio.SampleRate, 1, opus.AppAudio)
 	if err != nil {
 		return err
@@ -92,7 +107,14 @@ func streamTone(ctx context.Context, m *Muxer, id string, freq float64) error {
 	var failed error
 	audiotest.Paced(ctx, -1, func(i int) bool {
 		pts := int64(i * audio.FrameSamples)
-		n, err := enc.EncodeFloat32(audiotest.Tone(freq, 0.5, int(pts), audio.FrameSamples), buf)
+		pcm := audiotest.Tone(freq, 0.5, int(pts), audio.FrameSamples)
+		if ae != nil {
+			if err := ae.Write(id, pts, pcm); err != nil {
+				failed = err
+				return false
+			}
+		}
+		n, err := enc.EncodeFloat32(pcm, buf)
 		if err == nil {
 			err = m.WriteOpus(id, pts, buf[:n])
 		}
@@ -102,7 +124,35 @@ func streamTone(ctx context.Context, m *Muxer, id string, freq float64) error {
 	return failed
 }
 
+// TestHLSJSPlaysAndSwitchesLanguage: hls.js in Chromium plays the Opus
+// rendition live in low-latency mode and switches language.
 func TestHLSJSPlaysAndSwitchesLanguage(t *testing.T) {
+	codec := playHLSJS(t, false, "")
+	if codec != "opus" {
+		t.Errorf("played %q", codec)
+	}
+}
+
+// TestHLSJSWithBothGroups: with the AAC group beside the Opus one, hls.js
+// in Chromium (which plays both) picks one variant, the lower BANDWIDTH (Opus
+// at 32 kb/s here), and plays and switches language in it; forced to the AAC variant, as a player without Opus
+// takes it, it plays and switches in the AAC group.
+func TestHLSJSWithBothGroups(t *testing.T) {
+	picked := playHLSJS(t, true, "")
+	t.Logf("hls.js picked %q", picked)
+	if picked != "opus" && picked != "mp4a.40.2" {
+		t.Errorf("played %q", picked)
+	}
+	if forced := playHLSJS(t, true, "mp4a"); forced != "mp4a.40.2" {
+		t.Errorf("forced to AAC, played %q", forced)
+	}
+}
+
+// playHLSJS serves en (440 Hz) and fr (880 Hz), with the AAC group when
+// withAAC, opens the page in Chromium (forcing the variant of codec force,
+// if given) and checks that it plays en, switches to fr and uses LL-HLS.
+// It returns the audio codec of the variant played.
+func playHLSJS(t *testing.T, withAAC bool, force string) string {
 	node := requireTool(t, "node")
 	chromium := requireTool(t, "chromium")
 	for _, dir := range []string{"../node_modules/hls.js", "../node_modules/playwright-core"} {
@@ -117,10 +167,26 @@ func TestHLSJSPlaysAndSwitchesLanguage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var ae *aac.Encoder
+	if withAAC {
+		if err := m.EnableAAC(64000); err != nil {
+			t.Fatal(err)
+		}
+		if ae, err = aac.New(aac.Options{IDs: []string{"en", "fr"}, Sink: m}); err != nil {
+			t.Fatal(err)
+		}
+		for !ae.Running() {
+			if ctx.Err() != nil {
+				t.Fatal("the AAC encoder did not start")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 	var (
 		mu       sync.Mutex
 		blocking int
 		parts    int
+		aacReqs  int
 	)
 	mux := http.NewServeMux()
 	mux.Handle("/hls/", http.StripPrefix("/hls/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -130,6 +196,9 @@ func TestHLSJSPlaysAndSwitchesLanguage(t *testing.T) {
 		}
 		if strings.Contains(r.URL.Path, "/part") {
 			parts++
+		}
+		if strings.Contains(r.URL.Path, ".aac/") {
+			aacReqs++
 		}
 		mu.Unlock()
 		m.ServeHTTP(w, r)
@@ -149,20 +218,27 @@ func TestHLSJSPlaysAndSwitchesLanguage(t *testing.T) {
 	defer func() {
 		stopStream()
 		wg.Wait()
+		if ae != nil {
+			ae.Close()
+		}
 		m.Close()
 	}()
 	for id, freq := range map[string]float64{"en": 440, "fr": 880} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := streamTone(streamCtx, m, id, freq); err != nil {
+			if err := streamTone(streamCtx, m, ae, id, freq); err != nil {
 				t.Error(err)
 			}
 		}()
 	}
 	// Let the first segments exist so the player starts at a live edge:
 	// wait for them in the playlists, however slowly the machine writes them.
-	for _, id := range []string{"en", "fr"} {
+	dirs := []string{"en", "fr"}
+	if withAAC {
+		dirs = append(dirs, "en.aac", "fr.aac")
+	}
+	for _, id := range dirs {
 		for {
 			rec := httptest.NewRecorder()
 			m.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/"+id+"/index.m3u8", nil))
@@ -177,7 +253,7 @@ func TestHLSJSPlaysAndSwitchesLanguage(t *testing.T) {
 		}
 	}
 
-	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "hlsjs.mjs"), srv.URL+"/", "60000")
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "hlsjs.mjs"), srv.URL+"/?force="+force, "60000")
 	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -199,6 +275,8 @@ func TestHLSJSPlaysAndSwitchesLanguage(t *testing.T) {
 			After    float64  `json:"after"`
 			Latency  float64  `json:"latency"`
 			Played   float64  `json:"played"`
+			Levels   []string `json:"levels"`
+			Codec    string   `json:"codec"`
 		} `json:"result"`
 		Logs []string `json:"logs"`
 	}
@@ -207,9 +285,16 @@ func TestHLSJSPlaysAndSwitchesLanguage(t *testing.T) {
 	}
 	r := got.Result
 	mu.Lock()
-	t.Logf("tracks %+v switched %v; dominant %.0f Hz then %.0f Hz; latency %.2f s; played %.1f s; %d blocking reloads, %d part requests; errors %+v",
-		r.Tracks, r.Switched, r.Before, r.After, r.Latency, r.Played, blocking, parts, r.Errors)
+	t.Logf("levels %v, played %q; tracks %+v switched %v; dominant %.0f Hz then %.0f Hz; latency %.2f s; played %.1f s; %d blocking reloads, %d part requests, %d AAC requests; errors %+v",
+		r.Levels, r.Codec, r.Tracks, r.Switched, r.Before, r.After, r.Latency, r.Played, blocking, parts, aacReqs, r.Errors)
+	if (r.Codec == "mp4a.40.2") != (aacReqs > 0) {
+		t.Errorf("played %q with %d AAC requests", r.Codec, aacReqs)
+	}
 	mu.Unlock()
+	// hls.js orders the variants by BANDWIDTH, lowest first.
+	if withAAC && (len(r.Levels) != 2 || !slices.Contains(r.Levels, "mp4a.40.2") || !slices.Contains(r.Levels, "opus")) {
+		t.Errorf("levels %v", r.Levels)
+	}
 	for _, e := range r.Errors {
 		if e.Fatal {
 			t.Errorf("hls.js fatal error %q\nlogs: %s", e.Details, strings.Join(got.Logs, "\n"))
@@ -225,4 +310,5 @@ func TestHLSJSPlaysAndSwitchesLanguage(t *testing.T) {
 	if blocking == 0 || parts == 0 {
 		t.Errorf("hls.js made %d blocking reloads and %d part requests: low-latency mode not used", blocking, parts)
 	}
+	return r.Codec
 }
