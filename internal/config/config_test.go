@@ -117,6 +117,8 @@ func TestParseBad(t *testing.T) {
 		{"bad part", good + "hls: {part_ms: 150}\n", []string{"hls.part_ms"}},
 		{"segment not multiple", good + "hls: {segment_ms: 2100}\n", []string{"hls.segment_ms"}},
 		{"bitrate", good + "audio: {bitrate: 1000}\n", []string{"audio.bitrate"}},
+		{"aac bitrate", good + "hls: {aac_bitrate: 8000}\n", []string{"hls.aac_bitrate"}},
+		{"aac not a switch", good + "hls: {aac: sometimes}\n", []string{"sometimes"}},
 		{"several problems at once", "id: X\nfloor: {language: zz-zz-zz-zz-1, source: nope}\n", []string{"id:", "floor.language", "floor.source"}},
 		{"not yaml", "id: [", []string{"parse config"}},
 		{"captions backend", good + "captions: {backend: whisper}\n", []string{"captions.backend"}},
@@ -290,5 +292,31 @@ func TestParseReplay(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestHLSAAC: the AAC group is on unless switched off, in the file or the
+// environment, with a 64 kb/s default.
+func TestHLSAAC(t *testing.T) {
+	ev, err := Parse([]byte(good), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ev.HLS.AACOn() || ev.HLS.AACBitrate != DefaultAACBitrate {
+		t.Errorf("default: on %v at %d", ev.HLS.AACOn(), ev.HLS.AACBitrate)
+	}
+	ev, err = Parse([]byte(good+"hls: {aac: false, aac_bitrate: 96000}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.HLS.AACOn() || ev.HLS.AACBitrate != 96000 {
+		t.Errorf("switched off: on %v at %d", ev.HLS.AACOn(), ev.HLS.AACBitrate)
+	}
+	ev, err = Parse([]byte(good), []string{"TOLK_HLS_AAC=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.HLS.AACOn() {
+		t.Error("TOLK_HLS_AAC=false left AAC on")
 	}
 }
