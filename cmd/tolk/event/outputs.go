@@ -5,7 +5,9 @@ import (
 	"sync"
 
 	"tolk/captions"
+	"tolk/internal/aac"
 	"tolk/internal/audio"
+	"tolk/internal/config"
 	"tolk/internal/media"
 	"tolk/internal/recording"
 	"tolk/interpreter"
@@ -52,6 +54,11 @@ type outputs struct {
 	recorder *recording.Recorder
 	recAudio map[string]*media.Reader[media.Unit]
 	recCues  map[string]*media.Reader[captions.Cue]
+	// aacPCM carries each language's mix, as PCM, to the AAC encoder,
+	// which encodes it once for the LL-HLS AAC group (hls.aac). Nil when
+	// AAC is off, and in a rebroadcast, whose run holds Opus only.
+	aacPCM map[string]*media.Reader[media.Unit]
+	aac    *aac.Encoder
 
 	// wg counts the goroutines Start runs, one per reader above; media
 	// counts those of them that write the HLS tree (audio and WebVTT),
@@ -114,6 +121,9 @@ func (e *Event) attachOutputs() error {
 	if err := e.attachRecorder(); err != nil {
 		return err
 	}
+	if err := e.attachAAC(); err != nil {
+		return err
+	}
 	o.previews = map[string]*web.ListenerTrack{}
 	for _, fi := range e.floor {
 		m, err := mixer.New(mixer.Config{Timeline: e.timeline, Lang: "input-" + fi.cfg.ID, Floor: true,
@@ -174,6 +184,19 @@ func (e *Event) runOutputs() {
 			}
 		}()
 	}
+	for tag, sub := range o.aacPCM {
+		o.wg.Add(1)
+		o.media.Add(1)
+		go func() {
+			defer o.wg.Done()
+			defer o.media.Done()
+			for u := range sub.C {
+				if err := o.aac.Write(tag, u.PTS, u.PCM); err != nil {
+					e.log.Warn("aac write", "lang", tag, "err", err)
+				}
+			}
+		}()
+	}
 	for tag, sub := range o.recAudio {
 		o.wg.Add(1)
 		go func() {
@@ -192,6 +215,37 @@ func (e *Event) runOutputs() {
 			}
 		}()
 	}
+}
+
+// attachAAC adds the AAC group to the LL-HLS tree and starts its encoder
+// with a reader on every mix's PCM, unless hls.aac is off or the event is a
+// rebroadcast.
+func (e *Event) attachAAC() error {
+	if !e.cfg.HLS.AACOn() || e.player != nil {
+		return nil
+	}
+	bitrate := e.cfg.HLS.AACBitrate
+	if bitrate == 0 {
+		bitrate = config.DefaultAACBitrate
+	}
+	if err := e.hls.EnableAAC(bitrate); err != nil {
+		return err
+	}
+	var tags []string
+	for _, r := range e.renditions {
+		tags = append(tags, r.Tag)
+	}
+	enc, err := aac.New(aac.Options{IDs: tags, Bitrate: bitrate, Sink: e.hls, Clock: e.clock, Log: e.log})
+	if err != nil {
+		return fmt.Errorf("aac: %w", err)
+	}
+	o := &e.out
+	o.aac = enc
+	o.aacPCM = map[string]*media.Reader[media.Unit]{}
+	for _, tag := range tags {
+		o.aacPCM[tag] = e.mixes[tag].PCM().Read("aac", outputQueue)
+	}
+	return nil
 }
 
 // attachRecorder recovers the runs a killed process left behind and, unless
@@ -271,6 +325,14 @@ func (e *Event) closeOutputs() {
 	}
 	for _, r := range o.recCues {
 		r.Close()
+	}
+	for _, r := range o.aacPCM {
+		r.Close()
+	}
+	if o.aac != nil {
+		// Its readers have ended: the encoder hands over its last frames
+		// before the playlists end.
+		o.aac.Close()
 	}
 	if o.recorder != nil {
 		// Every reader has ended: write what is left and finalise the run.
