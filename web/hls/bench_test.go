@@ -97,3 +97,42 @@ func BenchmarkPlaylistGetHTTP(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
+
+// aacLike has the size of a 64 kb/s AAC-LC frame (1024 samples at 48 kHz).
+var aacLike = append([]byte{0x21}, make([]byte, 170)...)
+
+// BenchmarkWriteAAC: one AAC frame into the packager (a part and a playlist
+// rebuilt every 9 or 10 frames).
+func BenchmarkWriteAAC(b *testing.B) {
+	m, _ := newTestMuxer(b, Options{})
+	defer m.Close()
+	if err := m.EnableAAC(64000); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(aacLike)))
+	pts := int64(0)
+	for b.Loop() {
+		if err := m.WriteAAC("en", pts, aacLike); err != nil {
+			b.Fatal(err)
+		}
+		pts += 1024
+	}
+}
+
+// BenchmarkMasterGet serves the master playlist with both groups, rendered
+// again only when a segment has been measured.
+func BenchmarkMasterGet(b *testing.B) {
+	m, _ := newTestMuxer(b, Options{})
+	defer m.Close()
+	if err := m.EnableAAC(64000); err != nil {
+		b.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/master.m3u8", nil)
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		m.ServeHTTP(w, r)
+	}
+}
