@@ -267,13 +267,21 @@ func (e *Encoder) runOnce() error {
 			e.readOutput(r, i, in.id, out)
 		}()
 	}
+	// Attach the inputs unless Close came meanwhile: then end them, so
+	// the process sees the end of its input and exits.
+	e.mu.Lock()
 	for i, in := range e.order {
+		if e.closing {
+			ours[i].Close()
+			continue
+		}
 		in.mu.Lock()
 		in.run, in.w = r, ours[i]
 		in.mu.Unlock()
 	}
-	e.mu.Lock()
-	e.cur = r
+	if !e.closing {
+		e.cur = r
+	}
 	e.mu.Unlock()
 	readers.Wait()
 	waitErr := cmd.Wait()
