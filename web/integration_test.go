@@ -232,16 +232,20 @@ drain:
 	if err := json.Unmarshal(out, &probe); err != nil {
 		t.Fatal(err)
 	}
+	// Each language is there twice: the Opus rendition and the AAC one
+	// (hls.aac is on by default).
 	langs := map[string]bool{}
 	for _, s := range probe.Streams {
-		if s.Codec != "opus" {
-			t.Errorf("stream codec %q, want opus", s.Codec)
+		if s.Codec != "opus" && s.Codec != "aac" {
+			t.Errorf("stream codec %q, want opus or aac", s.Codec)
 		}
-		langs[s.Tags["language"]] = true
+		langs[s.Codec+"/"+s.Tags["language"]] = true
 	}
 	for _, want := range []string{"en", "fr", "es"} {
-		if !langs[want] {
-			t.Errorf("ffprobe does not list %s: %s", want, out)
+		for _, codec := range []string{"opus", "aac"} {
+			if !langs[codec+"/"+want] {
+				t.Errorf("ffprobe does not list %s in %s: %s", want, codec, out)
+			}
 		}
 	}
 
