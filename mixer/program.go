@@ -75,6 +75,10 @@ type Program struct {
 	want atomic.Int32
 	pool sync.Pool
 
+	// video carries the floor's pictures (from the input on the program) on
+	// the program timeline; it has no writer while the floor is audio only.
+	video *media.Track[media.Unit]
+
 	ticks, silentTicks, lateTicks atomic.Uint64
 	switches                      atomic.Uint64
 }
@@ -87,7 +91,8 @@ func NewProgram(clock audio.Clock, timeline *media.Timeline, mixes []*Mix, input
 	if len(inputs) == 0 {
 		return nil, errors.New("program: no floor input")
 	}
-	p := &Program{clock: clock, timeline: timeline, mixes: mixes, onTick: onTick}
+	p := &Program{clock: clock, timeline: timeline, mixes: mixes, onTick: onTick,
+		video: media.NewTrack[media.Unit]("video")}
 	p.pool.New = func() any { return new(floorFrame) }
 	seen := map[string]bool{}
 	for _, c := range inputs {
@@ -101,6 +106,11 @@ func NewProgram(clock audio.Clock, timeline *media.Timeline, mixes []*Mix, input
 	p.want.Store(-1)
 	return p, nil
 }
+
+// Video is the program's video track: the floor's frames (media.H264 or
+// media.VP8 units) stamped on the program timeline so that they line up with
+// every language's mix. Outputs read it like any other track.
+func (p *Program) Video() *media.Track[media.Unit] { return p.video }
 
 // Inputs lists the floor inputs, in their configured order.
 func (p *Program) Inputs() []*Input { return append([]*Input(nil), p.inputs...) }
