@@ -86,6 +86,28 @@ func TestServeDemo(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// The demo prints the producer's console and the caption editor with a
+	// token that opens them.
+	for _, page := range []string{"console:", "editor:"} {
+		var link string
+		for _, line := range strings.Split(r.stdout.String(), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == page {
+				link = f[1]
+			}
+		}
+		if link == "" {
+			t.Errorf("no %s link printed: %s", page, r.stdout.String())
+			continue
+		}
+		resp, err := http.Get(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s %s: %s", page, link, resp.Status)
+		}
+	}
 	r.stop(t)
 	if !strings.Contains(r.stderr.String(), "stopped") {
 		t.Errorf("no clean stop logged: %s", r.stderr.String())

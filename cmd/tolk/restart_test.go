@@ -35,6 +35,7 @@ type liveCue struct {
 type serveRun struct {
 	cmd    *exec.Cmd
 	stderr audiotest.LockedBuffer
+	stdout audiotest.LockedBuffer // what follows the watch link
 	base   string // http://host:port
 }
 
@@ -60,7 +61,7 @@ func startServe(ctx context.Context, t *testing.T, bin string, args ...string) *
 			break
 		}
 	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }() // ends when the process does
+	go func() { _, _ = io.Copy(&r.stdout, stdout) }() // ends when the process does
 	if r.base == "" {
 		_ = r.cmd.Wait()
 		t.Fatalf("no watch link printed; stderr: %s", r.stderr.String())

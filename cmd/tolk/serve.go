@@ -162,6 +162,9 @@ func serve(c *cobra.Command, f serveFlags) error {
 			log.Warn("demo tokens", "err", err)
 		}
 		fmt.Fprintf(out, "  producer token: %s (Authorization: Bearer …, for %s/api/events/%s/booths)\n", producer, base, cfg.ID)
+		fmt.Fprintf(out, "  console: %s/console/%s?token=%s\n", base, cfg.ID, producer)
+		// The producer token also opens the caption editor.
+		fmt.Fprintf(out, "  editor:  %s/edit/%s?token=%s\n", base, cfg.ID, producer)
 		for _, lang := range langs {
 			for i, tok := range booths[lang] {
 				fmt.Fprintf(out, "  booth %s (interpreter %c): %s/booth/%s/%s?token=%s\n", lang, 'A'+i, base, cfg.ID, lang, tok)
