@@ -10,6 +10,7 @@ import (
 	"tolk/internal/media"
 	"tolk/internal/recording"
 	"tolk/interpreter"
+	"tolk/mixer"
 )
 
 // LanguageSettings are a language's live controls.
@@ -132,6 +133,10 @@ type LanguageStatus struct {
 	// Outputs are the mix's tracks with every reader's counts (HLS, WHEP,
 	// booth feeds, captions): who falls behind and drops.
 	Outputs []media.TrackStats `json:"outputs"`
+	// Rebroadcast is true when the language plays a recorded run: it has no
+	// mix, booth or controls, and no meters (the run's packets go out as
+	// recorded, undecoded).
+	Rebroadcast bool `json:"rebroadcast,omitempty"`
 }
 
 // LatencyStatus is a language's glass-to-glass latency, measured per path.
@@ -220,7 +225,7 @@ func (s *Server) eventStatus(st *eventState) EventStatus {
 func languageStatus(st *eventState, rd Rendition, vs viewerSummary) (LanguageStatus, bool) {
 	m, ok := st.ev.Mix(rd.Tag)
 	if !ok {
-		return LanguageStatus{}, false
+		return replayLanguageStatus(st, rd, vs)
 	}
 	set, mt := m.Settings(), m.Meters()
 	ls := LanguageStatus{
@@ -263,6 +268,35 @@ func languageStatus(st *eventState, rd Rendition, vs viewerSummary) (LanguageSta
 			}
 			ls.Latency.FloorToEarMS, ls.Latency.MouthToWebRTCMS = boothLatency(ls.Interpreters, ls.Latency.WebRTC)
 		}
+	}
+	return ls, true
+}
+
+// replayLanguageStatus is a language of a rebroadcast, which has no mix: who
+// listens, how late, and its recorded captions.
+func replayLanguageStatus(st *eventState, rd Rendition, vs viewerSummary) (LanguageStatus, bool) {
+	rb, ok := st.ev.(rebroadcaster)
+	if !ok {
+		return LanguageStatus{}, false
+	}
+	if _, ok := rb.Rebroadcast(); !ok {
+		return LanguageStatus{}, false
+	}
+	silent := round(mixer.SilenceDB)
+	ls := LanguageStatus{
+		Tag: rd.Tag, Name: rd.Name, Floor: rd.Floor, Rebroadcast: true,
+		ProgramDBFS: silent, FloorBedDB: silent, LimiterDB: 0,
+		Program:      Meter{PeakDB: silent, RMSDB: silent, ShortTermLUFS: silent},
+		Listeners:    Listeners{HLS: vs.hls[rd.Tag]},
+		Latency:      LatencyStatus{WebRTC: vs.latency["webrtc"][rd.Tag], HLS: vs.latency["hls"][rd.Tag]},
+		Interpreters: []InterpreterStatus{},
+		Outputs:      []media.TrackStats{},
+	}
+	if l, ok := st.langs[rd.Tag]; ok {
+		ls.Listeners.WebRTC = l.out.Listeners()
+	}
+	if feed, ok := st.ev.CaptionFeed(rd.Tag); ok {
+		ls.Captions = captionStatus(feed.Stats())
 	}
 	return ls, true
 }

@@ -275,6 +275,26 @@ func TestRebroadcastPlaysARecordedRun(t *testing.T) {
 	if code, body := get(t, ctx, hs.URL+"/booth/conf-apac/fr?token="+tok); code != http.StatusConflict || !strings.Contains(body, "rebroadcast") {
 		t.Errorf("booth page: %d %s", code, body)
 	}
+	// The producer's status lists every language as a rebroadcast.
+	ptok, _, err := st.CreateToken(ctx, "conf-apac", store.RoleProducer, "", "Pat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var status web.EventStatus
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, hs.URL+"/api/events/conf-apac/status", nil)
+	req.Header.Set("Authorization", "Bearer "+ptok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || json.Unmarshal(body, &status) != nil {
+		t.Fatalf("status %d %s", resp.StatusCode, body)
+	}
+	if len(status.Languages) != 2 || !status.Languages[0].Rebroadcast || status.Languages[1].Tag != "fr" || !status.Languages[1].Rebroadcast {
+		t.Errorf("status languages %+v", status.Languages)
+	}
 	code, master := get(t, ctx, hs.URL+"/hls/conf-apac/master.m3u8")
 	for _, want := range []string{`LANGUAGE="en"`, `LANGUAGE="fr"`, `TYPE=SUBTITLES`, `NAME="Français"`} {
 		if code != 200 || !strings.Contains(master, want) {

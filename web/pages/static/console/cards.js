@@ -83,6 +83,11 @@ function paintCard(c, l, s, now) {
     const st = s.floor && s.floor.state ? s.floor.state : 'missing';
     setData(c.onair, 'state', st === 'live' ? 'original' : 'missing');
     setText(c.onair, t('console.card.original_state', { state: floorWord(st) }));
+  } else if (l.rebroadcast) {
+    // A rebroadcast plays each language as recorded: no booth to steer.
+    setData(c.onair, 'state', 'rebroadcast');
+    setText(c.onair, t('console.card.rebroadcast'));
+    if (c.mute) c.mute.hidden = true;
   } else {
     setData(c.onair, 'state', muted ? 'muted' : onAir ? 'air' : 'floor');
     setText(c.onair, muted ? t('console.card.muted') : onAir ? t('console.card.on_air', { name: iso(onAir) }) : t('console.card.floor_only'));
