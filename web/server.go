@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
@@ -371,6 +372,14 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 	d.Captions = []pages.Rendition{}
 	for _, rd := range ev.CaptionRenditions() {
 		d.Captions = append(d.Captions, pages.Rendition{Tag: rd.Tag, Name: rd.Name, Floor: rd.Floor})
+	}
+	// A rebroadcast scheduled for later: the page says when it starts.
+	if at, ok := ev.Config().Floor.StartTime(); ok && time.Now().Before(at) {
+		if rb, ok := ev.(rebroadcaster); ok {
+			if _, ok := rb.Rebroadcast(); ok {
+				d.Starts = at
+			}
+		}
 	}
 	pages.Watch(w, r, d)
 }

@@ -3,6 +3,7 @@ package pages
 import (
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // Rendition is one audio language of an event as the viewer picks it.
@@ -26,6 +27,9 @@ type WatchData struct {
 	// Access, when set, makes the page the passcode form of a closed event
 	// instead of the player: nothing of the event but its title is shown.
 	Access *AccessForm
+	// Starts, when set, is when a scheduled event (a rebroadcast) begins:
+	// the page says so until then.
+	Starts time.Time
 }
 
 // AccessForm is the watch page of a closed event for a viewer without
@@ -52,6 +56,7 @@ type watchConfig struct {
 	Renditions []renditionJSON `json:"renditions"`
 	Captions   *[]captionJSON  `json:"captions"`         // null: the page fetches the event's list
 	Locked     bool            `json:"locked,omitempty"` // the page is a closed event's passcode form
+	Starts     string          `json:"starts,omitempty"` // RFC 3339: the event has not begun yet
 }
 
 type captionJSON struct {
@@ -105,6 +110,9 @@ func Watch(w http.ResponseWriter, r *http.Request, d WatchData) {
 		return
 	}
 	cfg := watchConfig{Event: d.EventID, HLS: d.HLSURL, WHEP: d.WHEPURL, Renditions: []renditionJSON{}}
+	if !d.Starts.IsZero() {
+		cfg.Starts = d.Starts.UTC().Format(time.RFC3339)
+	}
 	for _, rd := range d.Renditions {
 		cfg.Renditions = append(cfg.Renditions, renditionJSON{Tag: rd.Tag, Name: nameOr(rd.Name, rd.Tag), Floor: rd.Floor})
 	}

@@ -275,6 +275,10 @@ func TestRebroadcastPlaysARecordedRun(t *testing.T) {
 	if code, body := get(t, ctx, hs.URL+"/booth/conf-apac/fr?token="+tok); code != http.StatusConflict || !strings.Contains(body, "rebroadcast") {
 		t.Errorf("booth page: %d %s", code, body)
 	}
+	// The watch page knows when the rebroadcast starts, to say so.
+	if code, body := get(t, ctx, hs.URL+"/watch/conf-apac"); code != 200 || !strings.Contains(body, `"starts":"`) || !strings.Contains(body, `id="starts"`) {
+		t.Errorf("watch page before the start (%d) lacks its start time", code)
+	}
 	// The producer's status lists every language as a rebroadcast.
 	ptok, _, err := st.CreateToken(ctx, "conf-apac", store.RoleProducer, "", "Pat")
 	if err != nil {

@@ -25,6 +25,7 @@ import { bindAccess } from './watch/access.js';
 import { startCaptions } from './watch/captions.js';
 import { bindControls } from './watch/controls.js';
 import { startHLS } from './watch/hlsplayer.js';
+import { showStart } from './watch/starts.js';
 import { expose } from './watch/hook.js';
 import { bindReport, reportState } from './watch/report.js';
 import { playingLang, usePlayers } from './watch/session.js';
@@ -42,6 +43,7 @@ if (!bindAccess()) {
   bindReport();
   bindControls();
   startCaptions();
+  showStart();
   expose();
 }
 document.documentElement.dataset.ready = 'true';
