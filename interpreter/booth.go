@@ -179,10 +179,12 @@ func (b *Booth) Leave(id string, conn Conn) {
 		wasOnAir := b.st.onAir == id
 		m.conn, m.mic = nil, nil
 		b.st.leave(id)
-		b.changed()
+		// Before the change: the release must not wait for the pages to
+		// be told.
 		if wasOnAir {
 			b.mix.ReleaseNow()
 		}
+		b.changed()
 		b.log.Info("booth leave", "lang", b.Lang, "member", id, "was_on_air", wasOnAir)
 		return nil
 	})
@@ -211,7 +213,7 @@ func (b *Booth) Do(id string, conn Conn, a Action) error {
 			wasOnAir := b.st.onAir == id
 			err = b.st.mic(id, a.On)
 			if err == nil && wasOnAir && !a.On {
-				b.mix.ReleaseNow()
+				b.mix.ReleaseNow() // before changed(), below
 			}
 		case "cough":
 			err = b.st.cough(id, a.Down)
@@ -266,10 +268,10 @@ func (b *Booth) SetMuted(on bool) {
 			return nil
 		}
 		b.st.muted = on
-		b.changed()
 		if on {
 			b.mix.ReleaseNow()
 		}
+		b.changed()
 		b.log.Info("booth muted by the producer", "lang", b.Lang, "muted", on)
 		return nil
 	})

@@ -225,9 +225,12 @@ func (m *Mix) SetVoice(src Source) {
 // floor for the whole hold and release.
 const FastRelease = 150 * time.Millisecond
 
-// ReleaseNow tells the ducker that the voice is gone (the interpreter left or
-// the mic closed): from the next tick the floor skips the hold and returns to
-// full level within FastRelease, unless the voice speaks again.
+// ReleaseNow tells the ducker that the voice is going (the interpreter left,
+// the mic closed, the booth was muted): from the first tick that mixes no
+// voice, the floor skips the hold and returns to full level within
+// FastRelease, unless the voice speaks again. Waiting for that tick lets the
+// booth call it before it changes what the voice carries, so the release
+// never trails the change.
 func (m *Mix) ReleaseNow() { m.releaseNow.Store(true) }
 
 // SetDuckDepth changes how far the floor goes down under the voice (dB, ≤ 0,
@@ -297,7 +300,7 @@ func (m *Mix) process(pts int64, floor []float32, packet []byte) {
 		}
 	}
 
-	if m.releaseNow.Swap(false) {
+	if voice == nil && m.releaseNow.Load() && m.releaseNow.CompareAndSwap(true, false) {
 		m.duck.releaseNow(FastRelease)
 	}
 	m.duck.process(voice, math.Float64frombits(m.depthDB.Load()), m.duckGain[:])
