@@ -60,6 +60,7 @@ type Muxer struct {
 	aacBitrate  int
 	order       []*track
 	media       *mediaWriter // Opus playlists' writer: the target duration
+	video       *videoTrack  // the floor's H.264, once WriteVideo is called
 
 	// measured counts the segments measured for BANDWIDTH; master is the
 	// master playlist rendered at a count of them.
@@ -99,6 +100,7 @@ func New(opts Options, renditions []AudioRendition) (*Muxer, error) {
 	if m.timeline == nil {
 		m.timeline = media.NewTimeline()
 	}
+	m.video = newVideoTrack(m)
 	for _, r := range renditions {
 		t, err := newTrack(m, r, opusCodec)
 		if err != nil {
@@ -163,6 +165,22 @@ func (m *Muxer) masterPlaylist() []byte {
 		peak = max(peak, r.Bitrate)
 	}
 	vs = append(vs, m.variant(audioGroup, opusCodec, m.tracks, peak))
+	if info, ok := m.Video(); ok {
+		// The video variants come first, AAC before Opus: a player that
+		// takes the first variant it can play gets the picture and the
+		// codec every player decodes. Each declares the video's measured
+		// bit rates plus its audio group's.
+		vpeak, vavg, _ := m.video.bitrates()
+		var av []variant
+		for _, a := range vs {
+			group := audioVideoGroup
+			if a.group == aacGroup {
+				group = aacVideoGroup
+			}
+			av = append(av, variant{group: group, c: a.c, peak: a.peak + vpeak, avg: a.avg + vavg, video: &info})
+		}
+		vs = append(av, vs...)
+	}
 	b := renderMaster(m.renditions, m.opts.Subtitles, vs)
 	m.master.Store(&renderedMaster{measured: n, b: b})
 	return b
@@ -239,6 +257,7 @@ func (m *Muxer) Close() {
 		for _, t := range m.order {
 			t.close()
 		}
+		m.video.close()
 	})
 }
 
@@ -258,12 +277,16 @@ type Stats struct {
 	NotFound       int64 // 404 answers
 	BytesServed    int64 // response body bytes written
 	PlaylistBuilds int64 // media playlists rendered
+	VideoFrames    int64 // video frames accepted by WriteVideo
+	VideoSkipped   int64 // video frames skipped while waiting for a key frame
+	VideoRejected  int64 // video frames refused (not H.264, malformed, late, after Close)
 }
 
 type counters struct {
 	packets, rejected, filled, restarts, parts, segments        atomic.Int64
 	requests, blocked, waiting, timeouts, badRequests, notFound atomic.Int64
 	bytesServed, playlistBuilds                                 atomic.Int64
+	videoFrames, videoSkipped, videoRejected                    atomic.Int64
 }
 
 // Stats returns a snapshot of the counters.
@@ -284,5 +307,8 @@ func (m *Muxer) Stats() Stats {
 		NotFound:       c.notFound.Load(),
 		BytesServed:    c.bytesServed.Load(),
 		PlaylistBuilds: c.playlistBuilds.Load(),
+		VideoFrames:    c.videoFrames.Load(),
+		VideoSkipped:   c.videoSkipped.Load(),
+		VideoRejected:  c.videoRejected.Load(),
 	}
 }

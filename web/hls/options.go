@@ -197,6 +197,9 @@ func validateRenditions(rs []AudioRendition) error {
 		if err := validateMedia("rendition", r.ID, r.Name, r.Language, seen); err != nil {
 			return err
 		}
+		if r.ID == videoDir {
+			return fmt.Errorf("rendition id %q is the video rendition's directory", r.ID)
+		}
 		if r.Bitrate <= 0 {
 			return fmt.Errorf("rendition %q: bitrate %d is not positive", r.ID, r.Bitrate)
 		}

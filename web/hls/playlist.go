@@ -15,9 +15,14 @@ const (
 	// audioGroup is the Opus AUDIO group (named before there was another),
 	// aacGroup the AAC-LC one: the same languages under the same names in
 	// each.
-	audioGroup    = "audio"
-	aacGroup      = "aac"
-	subtitleGroup = "subs"
+	audioGroup = "audio"
+	aacGroup   = "aac"
+	// The video variants' AUDIO groups: the same languages, each with a
+	// URI (the variant's own playlist is the video's), so they cannot be
+	// the audio-only variants' groups, whose default has none.
+	audioVideoGroup = "audio-v"
+	aacVideoGroup   = "aac-v"
+	subtitleGroup   = "subs"
 	// fragmentOverhead is the measured size of one part's moof and mdat
 	// header (≈ 120 bytes); it is added to BANDWIDTH.
 	fragmentOverhead = 128
@@ -32,6 +37,10 @@ type segment struct {
 	pdt   time.Time
 	parts []*part
 	data  []byte // the parts back to back; nil while the segment is open
+	// gen is the video configuration (initialization section) of the
+	// segment; indep says it starts with a key frame. Audio: 0 and false.
+	gen   int
+	indep bool
 }
 
 // part is one LL-HLS partial segment, an fMP4 fragment.
@@ -41,6 +50,10 @@ type part struct {
 	start int64
 	dur   int64
 	data  []byte
+	// seq numbers a video part along the run; indep marks one that starts
+	// with a key frame. Audio parts leave them zero.
+	seq   int64
+	indep bool
 }
 
 func segmentName(msn int64) string { return string(appendSegmentName(nil, msn)) }
@@ -242,6 +255,10 @@ type variant struct {
 	// peak and avg are BANDWIDTH and AVERAGE-BANDWIDTH in bits/s; an avg
 	// of 0 leaves AVERAGE-BANDWIDTH out.
 	peak, avg int64
+	// video, when set, makes it a video variant: its URI is the video
+	// rendition, every language of its group has a URI, and it declares
+	// the video's codec, RESOLUTION and FRAME-RATE.
+	video *VideoInfo
 }
 
 // renderMaster writes the multivariant playlist: per variant an AUDIO group
@@ -269,7 +286,7 @@ func renderMaster(renditions []AudioRendition, subtitles []SubtitleRendition, va
 				b = append(b, ",CHARACTERISTICS=\"public.translation\""...)
 			}
 			b = append(b, ",CHANNELS=\"1\""...)
-			if !r.Default {
+			if !r.Default || v.video != nil {
 				b = append(b, ",URI=\""...)
 				b = appendRenditionDir(b, r.ID, v.c)
 				b = append(b, "/index.m3u8\""...)
@@ -291,14 +308,31 @@ func renderMaster(renditions []AudioRendition, subtitles []SubtitleRendition, va
 			b = strconv.AppendInt(b, v.avg, 10)
 		}
 		b = append(b, ",CODECS=\""...)
+		if v.video != nil {
+			b = append(b, v.video.Codecs...)
+			b = append(b, ',')
+		}
 		b = append(b, v.c.codecs...)
-		b = append(b, "\",AUDIO=\""...)
+		b = append(b, '"')
+		if v.video != nil {
+			b = append(b, ",RESOLUTION="...)
+			b = strconv.AppendInt(b, int64(v.video.Width), 10)
+			b = append(b, 'x')
+			b = strconv.AppendInt(b, int64(v.video.Height), 10)
+			b = append(b, ",FRAME-RATE="...)
+			b = strconv.AppendFloat(b, v.video.FrameRate, 'f', 3, 64)
+		}
+		b = append(b, ",AUDIO=\""...)
 		b = append(b, v.group...)
 		b = append(b, '"')
 		if len(subtitles) > 0 {
 			b = append(b, ",SUBTITLES=\""+subtitleGroup+"\""...)
 		}
 		b = append(b, ",CLOSED-CAPTIONS=NONE\n"...)
+		if v.video != nil {
+			b = append(b, videoDir+"/index.m3u8\n"...)
+			continue
+		}
 		b = appendRenditionDir(b, def.ID, v.c)
 		b = append(b, "/index.m3u8\n"...)
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"tolk/internal/audio"
@@ -14,6 +16,7 @@ import (
 var (
 	hdrPlaylist  = []string{"application/vnd.apple.mpegurl"}
 	hdrMP4       = []string{"audio/mp4"}
+	hdrVideoMP4  = []string{"video/mp4"}
 	hdrNoCache   = []string{"no-cache"}
 	hdrImmutable = []string{"public, max-age=31536000, immutable"}
 	hdrAnyOrigin = []string{"*"}
@@ -40,6 +43,10 @@ func (m *Muxer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		h["Allow"] = hdrAllow
 		m.fail(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed")
+		return
+	}
+	if rest, ok := strings.CutPrefix(strings.TrimPrefix(r.URL.Path, "/"), videoDir+"/"); ok {
+		m.serveVideo(w, r, rest)
 		return
 	}
 	res, err := parsePath(r.URL.Path)
@@ -87,8 +94,8 @@ const (
 
 // await returns the first snapshot for which ready holds, or the newest once
 // the rendition has ended. It waits at most m.hold on the Muxer's clock.
-func (m *Muxer) await(r *http.Request, t *track, ready func(*snapshot) bool) (*snapshot, waitResult) {
-	s := t.snap.Load()
+func (m *Muxer) await(r *http.Request, snap *atomic.Pointer[snapshot], ready func(*snapshot) bool) (*snapshot, waitResult) {
+	s := snap.Load()
 	if ready(s) || s.ended {
 		return s, waitReady
 	}
@@ -101,7 +108,7 @@ func (m *Muxer) await(r *http.Request, t *track, ready func(*snapshot) bool) (*s
 		select {
 		case <-s.changed:
 		case <-timer.C():
-			if s = t.snap.Load(); ready(s) || s.ended {
+			if s = snap.Load(); ready(s) || s.ended {
 				return s, waitReady
 			}
 			m.stats.timeouts.Add(1)
@@ -109,7 +116,7 @@ func (m *Muxer) await(r *http.Request, t *track, ready func(*snapshot) bool) (*s
 		case <-r.Context().Done():
 			return nil, waitGone
 		}
-		if s = t.snap.Load(); ready(s) || s.ended {
+		if s = snap.Load(); ready(s) || s.ended {
 			return s, waitReady
 		}
 	}
@@ -129,7 +136,7 @@ func (m *Muxer) servePlaylist(w http.ResponseWriter, r *http.Request, t *track) 
 		return
 	}
 	if !q.hasMSN {
-		s, res := m.await(r, t, func(s *snapshot) bool { return s.playlist != nil })
+		s, res := m.await(r, &t.snap, func(s *snapshot) bool { return s.playlist != nil })
 		m.finishPlaylist(w, r, s, res, hdrNoCache)
 		return
 	}
@@ -148,7 +155,7 @@ func (m *Muxer) servePlaylist(w http.ResponseWriter, r *http.Request, t *track) 
 	if q.hasPart {
 		ready = func(s *snapshot) bool { return s.lastPart >= abs }
 	}
-	s, res := m.await(r, t, ready)
+	s, res := m.await(r, &t.snap, ready)
 	cache := hdrNoCache
 	if res == waitReady && ready(s) {
 		// The answer to this URL holds the asked part for good, so shared
@@ -179,7 +186,7 @@ func (m *Muxer) serveSegment(w http.ResponseWriter, r *http.Request, t *track, m
 		m.fail(w, http.StatusNotFound, "no segment "+strconv.FormatInt(msn, 10))
 		return
 	}
-	s, res := m.await(r, t, func(s *snapshot) bool { return s.lastSeg >= msn })
+	s, res := m.await(r, &t.snap, func(s *snapshot) bool { return s.lastSeg >= msn })
 	m.finishMedia(w, r, res, func() []byte {
 		if seg := s.segment(msn); seg != nil && seg.data != nil {
 			return seg.data
@@ -200,7 +207,7 @@ func (m *Muxer) servePart(w http.ResponseWriter, r *http.Request, t *track, msn 
 		m.fail(w, http.StatusNotFound, "no part "+strconv.FormatInt(msn, 10)+"."+strconv.Itoa(index))
 		return
 	}
-	s, res := m.await(r, t, func(s *snapshot) bool { return s.lastPart >= abs })
+	s, res := m.await(r, &t.snap, func(s *snapshot) bool { return s.lastPart >= abs })
 	m.finishMedia(w, r, res, func() []byte {
 		if p := s.part(msn, index); p != nil {
 			return p.data
@@ -210,13 +217,17 @@ func (m *Muxer) servePart(w http.ResponseWriter, r *http.Request, t *track, msn 
 }
 
 func (m *Muxer) finishMedia(w http.ResponseWriter, r *http.Request, res waitResult, body func() []byte) {
+	m.finishMediaAs(w, r, hdrMP4, res, body)
+}
+
+func (m *Muxer) finishMediaAs(w http.ResponseWriter, r *http.Request, ctype []string, res waitResult, body func() []byte) {
 	switch res {
 	case waitGone:
 	case waitTimeout:
 		m.fail(w, http.StatusServiceUnavailable, "media not ready in time")
 	default:
 		if b := body(); b != nil {
-			m.writeMedia(w, r, b)
+			m.writeMediaAs(w, r, ctype, b)
 		} else {
 			m.fail(w, http.StatusNotFound, "media was skipped")
 		}
@@ -226,14 +237,19 @@ func (m *Muxer) finishMedia(w http.ResponseWriter, r *http.Request, res waitResu
 // writeMedia sends an immutable fMP4 body; requests with a Range header go
 // through http.ServeContent.
 func (m *Muxer) writeMedia(w http.ResponseWriter, r *http.Request, body []byte) {
+	m.writeMediaAs(w, r, hdrMP4, body)
+}
+
+// writeMediaAs is writeMedia with a content type (video/mp4 for video).
+func (m *Muxer) writeMediaAs(w http.ResponseWriter, r *http.Request, ctype []string, body []byte) {
 	if _, ok := r.Header["Range"]; ok {
 		h := w.Header()
-		h["Content-Type"] = hdrMP4
+		h["Content-Type"] = ctype
 		h["Cache-Control"] = hdrImmutable
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 		return
 	}
-	m.write(w, r, hdrMP4, hdrImmutable, body)
+	m.write(w, r, ctype, hdrImmutable, body)
 }
 
 // write sends a precomputed body.

@@ -24,6 +24,9 @@ type snapshot struct {
 	lastSeg  int64      // msn of the newest complete segment, -1 before any
 	ended    bool
 	changed  chan struct{} // closed when a newer snapshot replaces this one
+	// inits are the video rendition's initialization sections by
+	// configuration; nil for audio.
+	inits map[int][]byte
 }
 
 func (s *snapshot) segment(msn int64) *segment {

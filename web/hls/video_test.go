@@ -1,0 +1,210 @@
+package hls
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Eyevinn/mp4ff/mp4"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+
+	"tolk/internal/audio"
+	"tolk/internal/media"
+	"tolk/internal/media/videotest"
+)
+
+// clip is a real libx264 clip for the video tests.
+func clip(t *testing.T, o videotest.Options) []media.Unit {
+	t.Helper()
+	requireTool(t, "ffmpeg")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	units, err := videotest.Clip(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return units
+}
+
+// shift puts a clip at program time off.
+func shift(units []media.Unit, off int64) []media.Unit {
+	out := make([]media.Unit, len(units))
+	for i, u := range units {
+		u.PTS += off
+		u.DTS += off
+		out[i] = u
+	}
+	return out
+}
+
+// body serves target from m and returns the status and body.
+func body(m *Muxer, target string) (int, []byte) {
+	w := get(m, http.MethodGet, target)
+	return w.Code, w.Body.Bytes()
+}
+
+// videoSample is one sample of a video fragment as decoded by mp4ff.
+type videoSample struct {
+	dts, pts int64
+	dur      uint32
+	sync     bool
+	idr      bool
+}
+
+func decodeVideo(t *testing.T, b []byte) []videoSample {
+	t.Helper()
+	f, err := mp4.DecodeFile(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("decode video fragments: %v", err)
+	}
+	var out []videoSample
+	for _, seg := range f.Segments {
+		for _, fr := range seg.Fragments {
+			full, err := fr.GetFullSamples(&mp4.TrexBox{TrackID: trackID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range full {
+				var au h264.AVCC
+				if err := au.Unmarshal(s.Data); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, videoSample{dts: int64(s.DecodeTime), pts: int64(s.PresentationTime()), dur: s.Dur,
+					sync: s.IsSync(), idr: h264.IsRandomAccess(au)})
+			}
+		}
+	}
+	return out
+}
+
+func TestVideoRendition(t *testing.T) {
+	units := shift(clip(t, videotest.Options{Seconds: 7, FPS: 30, GOP: 60}), sec(0.5))
+	m, _ := newTestMuxer(t, Options{SegmentDuration: 2 * time.Second, Window: 10})
+
+	writeRange(t, m, "en", 0, sec(3))
+	writeRange(t, m, "fr", 0, sec(3))
+	if _, ok := m.Video(); ok {
+		t.Error("video listed before any frame")
+	}
+	_, master := body(m, "/master.m3u8")
+	if bytes.Contains(master, []byte("video")) {
+		t.Errorf("audio-only master names video:\n%s", master)
+	}
+	// The first frames are no key frame: skipped until one comes.
+	if err := m.WriteVideo(units[1]); err != nil {
+		t.Fatal(err)
+	}
+	if st := m.Stats(); st.VideoSkipped != 1 || st.VideoFrames != 0 {
+		t.Errorf("stats %+v after a frame before the key frame", st)
+	}
+	for _, u := range units {
+		if err := m.WriteVideo(u); err != nil {
+			t.Fatalf("frame at %d: %v", u.DTS, err)
+		}
+	}
+	writeRange(t, m, "en", sec(3), sec(8))
+	writeRange(t, m, "fr", sec(3), sec(8))
+
+	info, ok := m.Video()
+	if !ok || info.Width != 1280 || info.Height != 720 || !strings.HasPrefix(info.Codecs, "avc1.") || info.FrameRate != 30 {
+		t.Errorf("video %+v, %v", info, ok)
+	}
+	_, master = body(m, "/master.m3u8")
+	t.Logf("master:\n%s", master)
+	variant := regexp.MustCompile(`(?m)^#EXT-X-STREAM-INF:BANDWIDTH=(\d+),AVERAGE-BANDWIDTH=(\d+),CODECS="` + regexp.QuoteMeta(info.Codecs) +
+		`,opus",RESOLUTION=1280x720,FRAME-RATE=30\.000,AUDIO="audio-v",CLOSED-CAPTIONS=NONE\nvideo/index\.m3u8$`)
+	if !variant.Match(master) {
+		t.Errorf("no video variant in\n%s", master)
+	}
+	for _, want := range []string{
+		`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio-v",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="1",URI="en/index.m3u8"`,
+		`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio-v",NAME="Français",LANGUAGE="fr",DEFAULT=NO,AUTOSELECT=YES,CHARACTERISTICS="public.translation",CHANNELS="1",URI="fr/index.m3u8"`,
+		`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="1"` + "\n",
+		"CODECS=\"opus\",AUDIO=\"audio\",CLOSED-CAPTIONS=NONE\nen/index.m3u8\n",
+	} {
+		if !bytes.Contains(master, []byte(want)) {
+			t.Errorf("master lacks %q", want)
+		}
+	}
+	if i, j := bytes.Index(master, []byte("video/index.m3u8")), bytes.Index(master, []byte("\nen/index.m3u8")); i < 0 || j < i {
+		t.Error("the video variant is not listed before the audio-only one")
+	}
+
+	_, pl := body(m, "/video/index.m3u8")
+	t.Logf("video playlist:\n%s", pl)
+	for _, want := range []string{"#EXT-X-TARGETDURATION:4\n", "#EXT-X-PART-INF:PART-TARGET=0.216666\n",
+		"#EXT-X-MEDIA-SEQUENCE:0\n", "#EXT-X-INDEPENDENT-SEGMENTS\n", `#EXT-X-MAP:URI="` + testRun + `/init0.mp4"`,
+		"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.650\n"} {
+		if !bytes.Contains(pl, []byte(want)) {
+			t.Errorf("video playlist lacks %q", want)
+		}
+	}
+	code, init := body(m, "/video/"+testRun+"/init0.mp4")
+	if code != 200 {
+		t.Fatalf("init: %d", code)
+	}
+	f, err := mp4.DecodeFile(bytes.NewReader(init))
+	if err != nil {
+		t.Fatal(err)
+	}
+	avc := f.Init.Moov.Trak.Mdia.Minf.Stbl.Stsd.AvcX
+	if avc == nil || avc.Width != 1280 || avc.Height != 720 || f.Init.Moov.Trak.Mdia.Mdhd.Timescale != audio.SampleRate {
+		t.Errorf("init section: %+v", avc)
+	}
+
+	// Every segment starts with an IDR and spans what the audio segment
+	// of the same number does: key frames every 2 s at 0.5 s, 2.5 s, ...
+	segs := regexp.MustCompile(`(?m)^`+testRun+`/seg(\d+)\.m4s$`).FindAllSubmatch(pl, -1)
+	if len(segs) < 3 {
+		t.Fatalf("%d segments", len(segs))
+	}
+	var next int64 = -1
+	frames := 0
+	for _, sm := range segs {
+		msn, _ := strconv.ParseInt(string(sm[1]), 10, 64)
+		_, b := body(m, "/video/"+testRun+"/seg"+string(sm[1])+".m4s")
+		ss := decodeVideo(t, b)
+		if !ss[0].sync || !ss[0].idr {
+			t.Errorf("segment %d starts with %+v", msn, ss[0])
+		}
+		if msn != ss[0].pts/sec(2) {
+			t.Errorf("segment %d starts at program time %d", msn, ss[0].pts)
+		}
+		if next >= 0 && ss[0].dts != next {
+			t.Errorf("segment %d starts at %d, the previous ended at %d", msn, ss[0].dts, next)
+		}
+		for i, s := range ss {
+			u := units[frames+i]
+			if s.dts != u.DTS || s.pts != u.PTS || s.sync != u.Key {
+				t.Fatalf("segment %d sample %d: %+v, unit DTS %d PTS %d key %v", msn, i, s, u.DTS, u.PTS, u.Key)
+			}
+		}
+		frames += len(ss)
+		last := ss[len(ss)-1]
+		next = last.dts + int64(last.dur)
+	}
+	// Parts: INDEPENDENT=YES exactly on those that start with a key frame.
+	parts := regexp.MustCompile(`(?m)^#EXT-X-PART:DURATION=([0-9.]+),URI="`+testRun+`/part(\d+)\.m4s"(,INDEPENDENT=YES)?$`).FindAllSubmatch(pl, -1)
+	if len(parts) == 0 {
+		t.Fatal("no parts listed")
+	}
+	for _, p := range parts {
+		d, _ := strconv.ParseFloat(string(p[1]), 64)
+		_, b := body(m, "/video/"+testRun+"/part"+string(p[2])+".m4s")
+		ss := decodeVideo(t, b)
+		if (len(p[3]) > 0) != ss[0].sync {
+			t.Errorf("part %s: INDEPENDENT %q, first sample %+v", p[2], p[3], ss[0])
+		}
+		if d > 0.216666 || d < 0.19 {
+			t.Errorf("part %s lasts %.3f s", p[2], d)
+		}
+	}
+	if !regexp.MustCompile(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="` + testRun + `/part\d+\.m4s"\n$`).Match(pl) {
+		t.Error("no preload hint at the end")
+	}
+}
