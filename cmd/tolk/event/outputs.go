@@ -23,6 +23,10 @@ const (
 	captionQueue = 250
 	// cueQueue bounds the cues waiting for the WebVTT rendition.
 	cueQueue = 64
+	// hlsVideoQueue bounds the video frames waiting for the LL-HLS
+	// packager (≈ 2 s at 60 frames a second): frames may come ahead of
+	// their audio.
+	hlsVideoQueue = 128
 )
 
 // outputs are every reader the event attaches to the program's tracks: this
@@ -33,6 +37,9 @@ const (
 type outputs struct {
 	// hls carries each language's packets to the LL-HLS packager.
 	hls map[string]*media.Reader[media.Unit]
+	// hlsVideo carries the program's video to the LL-HLS packager's video
+	// rendition (nil without a program: a rebroadcast).
+	hlsVideo *media.Reader[media.Unit]
 	// listeners are each language's WebRTC output (WHEP sessions take it).
 	listeners map[string]*web.ListenerTrack
 	// feeds are what booths hear: the floor rendition, and each booth's
@@ -89,6 +96,9 @@ func (e *Event) attachOutputs() error {
 	for _, r := range e.renditions {
 		packets := e.packets(r.Tag)
 		o.hls[r.Tag] = packets.Read("hls", outputQueue)
+		if o.hlsVideo == nil && e.program != nil {
+			o.hlsVideo = e.program.Video().Read("hls", hlsVideoQueue)
+		}
 		l, err := web.NewListenerTrack(r.Tag, packets.Read("whep", outputQueue), e.log)
 		if err != nil {
 			return err
@@ -155,6 +165,17 @@ func (e *Event) runOutputs() {
 			for p := range sub.C {
 				if err := e.hls.WriteOpus(tag, p.PTS, p.Payload); err != nil {
 					e.log.Warn("hls write", "lang", tag, "err", err)
+				}
+			}
+		}()
+	}
+	if sub := o.hlsVideo; sub != nil {
+		o.wg.Add(1)
+		go func() {
+			defer o.wg.Done()
+			for u := range sub.C {
+				if err := e.hls.WriteVideo(u); err != nil {
+					e.log.Warn("hls video write", "err", err)
 				}
 			}
 		}()
@@ -297,6 +318,11 @@ func (e *Event) attachRecorder() error {
 // stops the network outputs. Safe on outputs attachOutputs left half built.
 func (e *Event) closeOutputs() {
 	o := &e.out
+	// The program's video track outlives the clock: the packager's reader
+	// ends here, once the frames it holds are written.
+	if o.hlsVideo != nil {
+		o.hlsVideo.Close()
+	}
 	o.wg.Wait()
 	for _, l := range o.listeners {
 		l.Close()
