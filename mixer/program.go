@@ -39,6 +39,10 @@ var ErrInputNotLive = errors.New("the input is not live")
 type floorFrame struct {
 	pcm    [audio.FrameSamples]float32
 	packet []byte
+	// clk and src place the frame on its source clock (see WriteFloorAt);
+	// clk is 0 when the source does not say.
+	clk uint64
+	src int64
 }
 
 // ProgramStats counts the program clock's ticks and the floor it was given.
@@ -47,6 +51,10 @@ type ProgramStats struct {
 	FloorFrames, FloorDropped     uint64
 	// Switches counts the cross-fades from one floor input to another.
 	Switches uint64
+	// VideoFrames were written to the program's video track; VideoDropped
+	// were pictures of the input on the program left out (a full queue,
+	// a clock gone by, a gap waiting for the next key frame).
+	VideoFrames, VideoDropped uint64
 }
 
 // InputConfig names one floor input of the program.
@@ -78,8 +86,10 @@ type Program struct {
 	// video carries the floor's pictures (from the input on the program) on
 	// the program timeline; it has no writer while the floor is audio only.
 	video *media.Track[media.Unit]
+	vsw   videoSwitch // owned by Run
 
 	ticks, silentTicks, lateTicks atomic.Uint64
+	videoFrames, videoDropped     atomic.Uint64
 	switches                      atomic.Uint64
 }
 
@@ -92,7 +102,7 @@ func NewProgram(clock audio.Clock, timeline *media.Timeline, mixes []*Mix, input
 		return nil, errors.New("program: no floor input")
 	}
 	p := &Program{clock: clock, timeline: timeline, mixes: mixes, onTick: onTick,
-		video: media.NewTrack[media.Unit]("video")}
+		video: media.NewTrack[media.Unit]("video"), vsw: videoSwitch{want: -1, needKey: true}}
 	p.pool.New = func() any { return new(floorFrame) }
 	seen := map[string]bool{}
 	for _, c := range inputs {
@@ -101,7 +111,7 @@ func NewProgram(clock audio.Clock, timeline *media.Timeline, mixes []*Mix, input
 		}
 		seen[c.ID] = true
 		p.inputs = append(p.inputs, &Input{ID: c.ID, Name: c.Name, q: make(chan *floorFrame, FloorQueue),
-			pool: &p.pool, clock: clock, quality: NewQualityMeter()})
+			vq: make(chan videoFrame, VideoQueue), pool: &p.pool, clock: clock, quality: NewQualityMeter()})
 	}
 	p.want.Store(-1)
 	return p, nil
@@ -158,6 +168,11 @@ func (p *Program) Stats() ProgramStats {
 		s.FloorFrames += in.frames.Load()
 		s.FloorDropped += in.dropped.Load()
 	}
+	s.VideoFrames = p.videoFrames.Load()
+	s.VideoDropped = p.videoDropped.Load()
+	if on := p.inputs[p.active.Load()]; on != nil {
+		s.VideoDropped += on.vdropped.Load()
+	}
 	return s
 }
 
@@ -209,6 +224,11 @@ func (p *Program) Run(ctx context.Context) {
 		if w := int(p.want.Swap(-1)); w >= 0 && w != cur && fd == nil {
 			fd = &fade{from: cur, to: w}
 			p.switches.Add(1)
+			// The pictures follow at the new input's next key frame.
+			p.vsw.want = w
+			if w == p.vsw.on {
+				p.vsw.want = -1
+			}
 		}
 		floor, packet := silence, []byte(nil)
 		if f != nil {
@@ -229,11 +249,14 @@ func (p *Program) Run(ctx context.Context) {
 		for i, in := range p.inputs {
 			switch {
 			case i == cur:
+				in.place(pts, f)
 				in.previewFrame(pts, f)
 			case fd != nil && i == fd.to:
+				in.place(pts, next)
 				in.previewFrame(pts, next)
 			default:
 				x := in.standby()
+				in.place(pts, x)
 				in.previewFrame(pts, x)
 				if x != nil {
 					p.pool.Put(x)
@@ -241,6 +264,7 @@ func (p *Program) Run(ctx context.Context) {
 			}
 		}
 		tick(floor, packet)
+		p.moveVideo()
 		if next != nil {
 			p.pool.Put(next)
 		}
@@ -302,6 +326,9 @@ type InputStats struct {
 	Frames, Dropped uint64
 	// Last is when its latest frame arrived (zero before the first).
 	Last time.Time
+	// VideoFrames were the input's pictures queued; VideoDropped were
+	// refused by a full queue or left behind by their source clock.
+	VideoFrames, VideoDropped uint64
 }
 
 // Input is one floor input of the program: a studio, a link, a file. Its
@@ -318,6 +345,14 @@ type Input struct {
 	frames, dropped atomic.Uint64
 	last            atomic.Int64 // unix ns of the latest frame written
 	taken           atomic.Int64 // unix ns of the latest frame the clock took
+
+	// vq holds the input's pictures for the clock (video.go); vhead is one
+	// it took but cannot place yet, smap where the input's source clock
+	// stands on the program. vhead and smap are the clock's.
+	vq                chan videoFrame
+	vhead             *videoFrame
+	smap              sourceMap
+	vframes, vdropped atomic.Uint64
 
 	// preview is the input alone, encoded while previewOn says someone
 	// listens (a producer choosing what to put on the program).
@@ -355,6 +390,10 @@ func (in *Input) WriteFloor(samples []float32) { in.WriteFloorPacket(samples, ni
 // forwards without re-encoding while this input is on the program. It never
 // blocks: when the clock is behind, the frame is dropped and counted.
 func (in *Input) WriteFloorPacket(samples []float32, packet []byte) {
+	in.writeFloor(samples, packet, 0, 0)
+}
+
+func (in *Input) writeFloor(samples []float32, packet []byte, clk uint64, src int64) {
 	if len(samples) != audio.FrameSamples {
 		in.dropped.Add(1)
 		return
@@ -366,6 +405,7 @@ func (in *Input) WriteFloorPacket(samples []float32, packet []byte) {
 	buf := in.pool.Get().(*floorFrame)
 	copy(buf.pcm[:], samples)
 	buf.packet = append(buf.packet[:0], packet...) // empty: no packet
+	buf.clk, buf.src = clk, src
 	select {
 	case in.q <- buf:
 		in.frames.Add(1)
@@ -405,7 +445,8 @@ func (in *Input) Quality() InputQuality { return in.quality.Read() }
 
 // Stats returns the input's counters.
 func (in *Input) Stats() InputStats {
-	s := InputStats{Frames: in.frames.Load(), Dropped: in.dropped.Load()}
+	s := InputStats{Frames: in.frames.Load(), Dropped: in.dropped.Load(),
+		VideoFrames: in.vframes.Load(), VideoDropped: in.vdropped.Load()}
 	if ns := in.last.Load(); ns != 0 {
 		s.Last = time.Unix(0, ns)
 	}

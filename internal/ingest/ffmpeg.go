@@ -52,6 +52,9 @@ type ffmpegRun struct {
 	// and becomes the run's error. No frame is delivered before every line
 	// ffmpeg wrote ahead of it has been checked.
 	refuse func(line string) error
+	// video, if set, reads ffmpeg's second output, which the args write to
+	// pipe:3, until its end; run waits for it.
+	video func(r io.Reader)
 }
 
 // run starts ffmpeg and calls frame for every audio.FrameSamples samples it
@@ -102,14 +105,39 @@ func (r ffmpegRun) run(ctx context.Context, frame func([]float32) error) error {
 	cmd.Stderr = errW
 	// Bounds Wait if stdout stays open after the kill.
 	cmd.WaitDelay = 2 * time.Second
+	var videoR, videoW *os.File
+	if r.video != nil {
+		if videoR, videoW, err = os.Pipe(); err != nil {
+			errW.Close()
+			<-copied
+			return fmt.Errorf("ffmpeg video pipe: %w", err)
+		}
+		cmd.ExtraFiles = []*os.File{videoW} // fd 3 in ffmpeg
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err == nil {
 		err = cmd.Start()
 	}
+	if videoW != nil {
+		videoW.Close() // ffmpeg holds its own copy: its exit ends the pipe
+	}
 	if err != nil {
+		if videoR != nil {
+			videoR.Close()
+		}
 		errW.Close()
 		<-copied
 		return &ProcessError{Err: fmt.Errorf("start: %w", err)}
+	}
+	videoDone := make(chan struct{})
+	if videoR != nil {
+		go func() {
+			defer close(videoDone)
+			defer videoR.Close()
+			r.video(videoR)
+		}()
+	} else {
+		close(videoDone)
 	}
 
 	first := true
@@ -140,6 +168,7 @@ func (r ffmpegRun) run(ctx context.Context, frame func([]float32) error) error {
 		cancel(readErr)
 	}
 	waitErr := cmd.Wait()
+	<-videoDone
 	errW.Close()
 	<-copied
 	said := redact(stderr.String(), r.secrets)

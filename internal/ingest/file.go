@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -23,6 +24,7 @@ type file struct {
 	path  string
 	loop  bool
 	clock audio.Clock
+	log   *slog.Logger
 }
 
 // NewFile returns a Source that plays an audio file of any format ffmpeg reads,
@@ -30,8 +32,19 @@ type file struct {
 // past the first frame. With loop set the file repeats without a gap (ffmpeg's
 // -stream_loop, not a restart); without it Run returns ErrEnded at the end.
 // A path that is missing or not a regular file makes Run fail at once.
+// When the Writer is a VideoWriter the file's first video stream goes to it
+// too (H.264 only; other codecs are logged and left out).
 func NewFile(path string, loop bool, clock audio.Clock) Source {
-	return &file{path: path, loop: loop, clock: clock}
+	return &file{path: path, loop: loop, clock: clock, log: slog.New(slog.DiscardHandler)}
+}
+
+// NewFileLog is NewFile with a logger for what becomes of the file's video.
+func NewFileLog(path string, loop bool, clock audio.Clock, log *slog.Logger) Source {
+	f := NewFile(path, loop, clock).(*file)
+	if log != nil {
+		f.log = log
+	}
+	return f
 }
 
 func (f *file) String() string {
@@ -61,15 +74,32 @@ func (f *file) Run(ctx context.Context, w Writer) error {
 	// file: and the whitelist keep a path such as "http://..." or a playlist
 	// inside the file from reaching the network.
 	args = append(args, "-protocol_whitelist", "file", "-i", "file:"+abs)
+	vw, video := w.(VideoWriter)
+	if video {
+		args = append(args, audioTimed...)
+	}
 	args = append(args, outputArgs...)
+	run := ffmpegRun{args: args}
+	clk := newSourceClock()
+	if video {
+		run.args = append(run.args, videoOutputArgs...)
+		vr := &videoReader{clk: clk, w: vw, log: f.log, source: f.String()}
+		run.video = vr.run
+	}
 
 	p := pacer{clock: f.clock}
 	defer p.stop()
-	err = ffmpegRun{args: args}.run(ctx, func(samples []float32) error {
+	var src int64
+	err = run.run(ctx, func(samples []float32) error {
 		if err := p.wait(ctx); err != nil {
 			return err
 		}
-		w.WriteFloor(samples)
+		if video {
+			vw.WriteFloorAt(clk, src, samples)
+		} else {
+			w.WriteFloor(samples)
+		}
+		src += audio.FrameSamples
 		return nil
 	})
 	switch {

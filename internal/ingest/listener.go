@@ -72,9 +72,20 @@ func (l *Listener) Run(ctx context.Context, w Writer) error {
 		args = append(args, fastStartArgs...)
 	}
 	args = append(args, l.ep.input()...)
+	vw, video := w.(VideoWriter)
+	if video {
+		args = append(args, audioTimed...)
+	}
 	// Hand each decoded packet over at once rather than when a buffer fills.
 	args = append(args, "-flush_packets", "1")
 	args = append(args, outputArgs...)
+	clk := newSourceClock()
+	var vr *videoReader
+	if video {
+		args = append(args, "-flush_packets", "1")
+		args = append(args, videoOutputArgs...)
+		vr = &videoReader{clk: clk, w: vw, log: l.log, source: l.String()}
+	}
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	var frames atomic.Int64
@@ -90,15 +101,25 @@ func (l *Listener) Run(ctx context.Context, w Writer) error {
 
 	bucket := tokenBucket{clock: l.clock, burst: burstFrames}
 	run := ffmpegRun{args: args, secrets: l.ep.secrets(), refuse: l.ep.refuse}
+	if vr != nil {
+		run.video = vr.run
+	}
+	var src int64
 	err := run.run(runCtx, func(samples []float32) error {
 		if frames.Add(1) == 1 {
 			l.log.Info("floor publisher connected", "source", l.String())
 		}
+		at := src
+		src += audio.FrameSamples
 		if !bucket.take() {
 			l.dropped.Add(1)
 			return nil
 		}
-		w.WriteFloor(samples)
+		if video {
+			vw.WriteFloorAt(clk, at, samples)
+		} else {
+			w.WriteFloor(samples)
+		}
 		return nil
 	})
 	if ctx.Err() != nil {

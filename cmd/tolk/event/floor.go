@@ -51,7 +51,7 @@ func (e *Event) sourceOf(c config.Input) (ingest.Source, error) {
 	case s == "whip":
 		return nil, nil
 	case strings.HasPrefix(s, "file:"):
-		return ingest.NewFile(strings.TrimPrefix(s, "file:"), c.Loop, e.clock), nil
+		return ingest.NewFileLog(strings.TrimPrefix(s, "file:"), c.Loop, e.clock, e.log), nil
 	default:
 		return ingest.NewListener(s, e.log)
 	}
