@@ -89,6 +89,9 @@ type viewerGate struct {
 	key     []byte
 	now     func() time.Time
 	guesses *guessLimiter
+	// tokenGuesses counts each client's unknown tokens, on every route
+	// that takes a token (auth.go).
+	tokenGuesses *guessLimiter
 
 	mu sync.Mutex
 	// ids are the tokens met (by cookie or secret): event, and whether
@@ -116,7 +119,7 @@ func newViewerGate(key []byte) *viewerGate {
 		key = make([]byte, 32)
 		_, _ = rand.Read(key)
 	}
-	return &viewerGate{key: key, now: time.Now, guesses: newGuessLimiter(),
+	return &viewerGate{key: key, now: time.Now, guesses: newGuessLimiter(), tokenGuesses: newTokenGuessLimiter(),
 		ids: map[string]tokenState{}, secrets: map[[sha256.Size]byte]string{}}
 }
 
@@ -164,20 +167,30 @@ func (g *viewerGate) knownSecret(h [sha256.Size]byte) (string, tokenState, bool)
 	return id, st, ok
 }
 
-// tokenGrant judges a token's secret for the event.
-func (s *Server) tokenGrant(ctx context.Context, event, secret string) (viewerGrant, error) {
+// tokenGrant judges a token's secret for the event. A secret the gate has met
+// costs nothing; a new one is looked up, unless its client has guessed too
+// many unknown tokens (a *guessWait error then), so that many viewers behind
+// one address (a CDN) with good tokens pass while a guesser waits.
+func (s *Server) tokenGrant(r *http.Request, event, secret string) (viewerGrant, error) {
 	if s.tokens == nil {
 		return viewerGrant{}, errTokenUnknown
 	}
 	h := sha256.Sum256([]byte(secret))
 	id, st, ok := s.gate.knownSecret(h)
 	if !ok {
-		t, err := s.tokens.Check(ctx, secret)
+		client, now := guessClient(r), s.gate.now()
+		if ok, wait := s.gate.tokenGuesses.may(client, now); !ok {
+			return viewerGrant{}, &guessWait{wait}
+		}
+		t, err := s.tokens.Check(r.Context(), secret)
 		switch {
 		case errors.Is(err, store.ErrRevoked):
 			s.gate.learn(t, h, false)
 			return viewerGrant{}, errTokenRevoked
 		case err != nil:
+			if errors.Is(err, store.ErrUnknownToken) {
+				s.gate.tokenGuesses.take(client, now)
+			}
 			return viewerGrant{}, errTokenUnknown
 		}
 		s.gate.learn(t, h, true)
@@ -233,10 +246,10 @@ func (s *Server) viewerAccess(r *http.Request, st *eventState) (viewerGrant, err
 		return viewerGrant{via: "public"}, nil
 	}
 	if secret := bearer(r); secret != "" {
-		return s.tokenGrant(r.Context(), st.ev.ID(), secret)
+		return s.tokenGrant(r, st.ev.ID(), secret)
 	}
 	if secret := r.URL.Query().Get("token"); secret != "" {
-		return s.tokenGrant(r.Context(), st.ev.ID(), secret)
+		return s.tokenGrant(r, st.ev.ID(), secret)
 	}
 	if c, err := r.Cookie(accessCookiePrefix + st.ev.ID()); err == nil {
 		return s.sessionGrant(r.Context(), st, c.Value)
@@ -260,6 +273,11 @@ func (s *Server) viewer(w http.ResponseWriter, r *http.Request) (*eventState, vi
 }
 
 func refuseViewer(w http.ResponseWriter, err error) {
+	var gw *guessWait
+	if errors.As(err, &gw) {
+		tooManyGuesses(w, gw.wait)
+		return
+	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="tolk"`)
 	writeError(w, http.StatusUnauthorized, err.Error())
 }

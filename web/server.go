@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -51,17 +52,19 @@ type Options struct {
 
 // Server serves every event it has been given.
 type Server struct {
-	log    *slog.Logger
-	api    *webrtc.API
-	cert   webrtc.Certificate
-	maxL   int
-	reg    *prometheus.Registry
-	mux    *http.ServeMux
-	mu     sync.Mutex
-	events map[string]*eventState
-	closed bool
-	tokens Tokens
-	cues   CueReader
+	log  *slog.Logger
+	api  *webrtc.API
+	cert webrtc.Certificate
+	maxL int
+	reg  *prometheus.Registry
+	mux  *http.ServeMux
+	// patterns are the routes registered on mux, in order (Routes).
+	patterns []string
+	mu       sync.Mutex
+	events   map[string]*eventState
+	closed   bool
+	tokens   Tokens
+	cues     CueReader
 	// sessions counts running booth sessions, so Close can wait for them.
 	sessions sync.WaitGroup
 	wsConns  map[*websocket.Conn]struct{}
@@ -192,11 +195,36 @@ func (s *Server) Close() {
 	}
 }
 
-// ServeHTTP routes a request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP routes a request, every answer carrying the security headers.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	securityHeaders(w.Header(), r)
+	s.mux.ServeHTTP(w, r)
+}
+
+// Routes lists the patterns the server answers (as http.ServeMux takes
+// them), in the order they were registered. The role matrix test walks it, so
+// a new route cannot go untested.
+func (s *Server) Routes() []string { return slices.Clone(s.patterns) }
+
+// routeMux is an http.ServeMux that remembers the patterns registered on it.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+// Handle registers h for pattern.
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+// HandleFunc registers f for pattern.
+func (m *routeMux) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(f))
+}
 
 func (s *Server) routes() {
-	m := http.NewServeMux()
+	m := &routeMux{ServeMux: http.NewServeMux()}
 	m.HandleFunc("GET /{$}", s.handleIndex)
 	m.HandleFunc("GET /healthz", s.handleHealth)
 	m.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
@@ -249,7 +277,7 @@ func (s *Server) routes() {
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such page: "+r.URL.Path)
 	})
-	s.mux = m
+	s.mux, s.patterns = m.ServeMux, m.patterns
 }
 
 func (s *Server) event(id string) (*eventState, bool) {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -56,9 +57,9 @@ func (s *Server) gatePage(w http.ResponseWriter, r *http.Request, st *eventState
 		return true
 	}
 	if secret := r.URL.Query().Get("token"); secret != "" && bearer(r) == "" {
-		g, err := s.tokenGrant(r.Context(), st.ev.ID(), secret)
+		g, err := s.tokenGrant(r, st.ev.ID(), secret)
 		if err != nil {
-			s.locked(w, r, st, p, reasonOf(err), http.StatusUnauthorized, 0)
+			s.refusePage(w, r, st, p, err)
 			return false
 		}
 		s.setSession(w, r, st, g)
@@ -68,7 +69,7 @@ func (s *Server) gatePage(w http.ResponseWriter, r *http.Request, st *eventState
 	}
 	g, err := s.viewerAccess(r, st)
 	if err != nil {
-		s.locked(w, r, st, p, reasonOf(err), http.StatusUnauthorized, 0)
+		s.refusePage(w, r, st, p, err)
 		return false
 	}
 	// A session past half its life is renewed by each visit.
@@ -76,6 +77,17 @@ func (s *Server) gatePage(w http.ResponseWriter, r *http.Request, st *eventState
 		s.setSession(w, r, st, g)
 	}
 	return true
+}
+
+// refusePage shows a viewer page's form for a refused access: 429 after too
+// many unknown tokens, else 401 with the reason.
+func (s *Server) refusePage(w http.ResponseWriter, r *http.Request, st *eventState, p viewerPage, err error) {
+	var gw *guessWait
+	if errors.As(err, &gw) {
+		s.locked(w, r, st, p, "limit", http.StatusTooManyRequests, gw.wait)
+		return
+	}
+	s.locked(w, r, st, p, reasonOf(err), http.StatusUnauthorized, 0)
 }
 
 func reasonOf(err error) string {
