@@ -3,10 +3,13 @@ package hls
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -206,5 +209,88 @@ func TestVideoRendition(t *testing.T) {
 	}
 	if !regexp.MustCompile(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="` + testRun + `/part\d+\.m4s"\n$`).Match(pl) {
 		t.Error("no preload hint at the end")
+	}
+}
+
+// TestFFprobeReadsVideoAndEveryLanguage: with video (with B-frames) beside
+// both audio groups, ffprobe on the master finds the H.264 picture at
+// 1280x720 and every language in AAC and in Opus, and ffmpeg decodes every
+// frame of the video rendition.
+func TestFFprobeReadsVideoAndEveryLanguage(t *testing.T) {
+	requireTool(t, "ffprobe")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	units := clip(t, videotest.Options{Seconds: 6, FPS: 30, GOP: 60, BFrames: 2})
+	renditions := []AudioRendition{
+		{ID: "en", Name: "English", Language: "en", Default: true, Bitrate: 64000},
+		{ID: "fr", Name: "Français", Language: "fr", Translation: true, Bitrate: 64000},
+	}
+	s := newAACTestServer(t, renditions)
+	end := int64(6 * audio.SampleRate)
+	var wg sync.WaitGroup
+	for _, r := range renditions {
+		oenc := newOpusEncoder(t)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.writeProgram(t, oenc, r.ID, 0, end, burstSample)
+		}()
+	}
+	for _, u := range units {
+		if err := s.m.WriteVideo(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	s.finish()
+
+	out, err := run(ctx, "ffprobe", "-v", "error", "-show_streams", "-of", "json", s.srv.URL+"/master.m3u8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var probe struct {
+		Streams []struct {
+			CodecName string            `json:"codec_name"`
+			Width     int               `json:"width"`
+			Height    int               `json:"height"`
+			Tags      map[string]string `json:"tags"`
+		} `json:"streams"`
+	}
+	if err := json.Unmarshal(out, &probe); err != nil {
+		t.Fatalf("ffprobe: %v\n%s", err, out)
+	}
+	seen := map[string]int{}
+	for _, st := range probe.Streams {
+		k := st.CodecName + " " + st.Tags["language"]
+		if st.CodecName == "h264" {
+			k = fmt.Sprintf("h264 %dx%d", st.Width, st.Height)
+		}
+		seen[k]++
+	}
+	t.Logf("ffprobe streams: %v", seen)
+	for _, k := range []string{"h264 1280x720", "aac en", "aac fr", "opus en", "opus fr"} {
+		if seen[k] == 0 {
+			t.Errorf("ffprobe found no %q (%v)", k, seen)
+		}
+	}
+	if len(seen) != 5 {
+		t.Errorf("ffprobe streams %v", seen)
+	}
+	out, err = run(ctx, "ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+		"-show_entries", "stream=nb_read_frames,codec_name,width,height", "-of", "json", s.srv.URL+"/video/index.m3u8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vid struct {
+		Streams []struct {
+			NbReadFrames string `json:"nb_read_frames"`
+		} `json:"streams"`
+	}
+	if err := json.Unmarshal(out, &vid); err != nil || len(vid.Streams) != 1 {
+		t.Fatalf("ffprobe video: %v\n%s", err, out)
+	}
+	t.Logf("video rendition: %s", out)
+	if n, _ := strconv.Atoi(vid.Streams[0].NbReadFrames); n != len(units) {
+		t.Errorf("ffmpeg decoded %s frames of the video rendition, %d written", vid.Streams[0].NbReadFrames, len(units))
 	}
 }
