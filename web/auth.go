@@ -112,3 +112,49 @@ func tooManyGuesses(w http.ResponseWriter, wait time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
 	writeError(w, http.StatusTooManyRequests, (&guessWait{wait}).Error())
 }
+
+// keyGuarded counts a refused stream key (the WHIP routes answer 401 to a
+// Bearer that is not the floor's key) as a token guess of the client, and
+// refuses a client past its guesses with 429 before h sees the key.
+func (s *Server) keyGuarded(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if bearer(r) == "" {
+			h(w, r)
+			return
+		}
+		client, now := guessClient(r), s.gate.now()
+		if ok, wait := s.gate.tokenGuesses.may(client, now); !ok {
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+			tooManyGuesses(w, wait)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		h(sw, r)
+		if sw.code == http.StatusUnauthorized {
+			s.gate.tokenGuesses.take(client, now)
+		}
+	}
+}
+
+// statusWriter remembers the status a handler answered.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
