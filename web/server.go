@@ -348,6 +348,26 @@ type EventInfo struct {
 	// Access is absent for a public event; "passcode" when the viewer side
 	// needs the passcode or a token, "token" when only a token opens it.
 	Access string `json:"access,omitempty"`
+	// Video is the floor's picture as the LL-HLS master lists it (codec,
+	// size, frame rate); absent while it lists none (an audio-only floor,
+	// or before the first video segment).
+	Video *hls.VideoInfo `json:"video,omitempty"`
+}
+
+// videoLister is an event's LL-HLS tree that can say whether its master
+// lists video (*hls.Muxer).
+type videoLister interface {
+	Video() (hls.VideoInfo, bool)
+}
+
+// eventVideo is the video the event's master playlist lists, if any.
+func eventVideo(ev Event) *hls.VideoInfo {
+	if v, ok := ev.HLS().(videoLister); ok {
+		if info, ok := v.Video(); ok {
+			return &info
+		}
+	}
+	return nil
 }
 
 // CaptionInfo is one caption language in the event API.
@@ -360,7 +380,7 @@ type CaptionInfo struct {
 func (s *Server) info(st *eventState) EventInfo {
 	ev := st.ev
 	info := EventInfo{ID: ev.ID(), Title: ev.Title(), HLS: "/hls/" + ev.ID() + "/master.m3u8", Floor: ev.FloorState(),
-		Access: st.access.mode()}
+		Access: st.access.mode(), Video: eventVideo(ev)}
 	for _, r := range ev.Renditions() {
 		info.Renditions = append(info.Renditions, RenditionInfo{Tag: r.Tag, Name: r.Name, Floor: r.Floor,
 			WHEP: "/whep/" + ev.ID() + "/" + r.Tag})
@@ -393,6 +413,7 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 		HLSURL:  "/hls/" + ev.ID() + "/master.m3u8",
 		WHEPURL: "/whep/" + ev.ID() + "/{lang}",
 		Locale:  locales.Match(r.Header.Get("Accept-Language"), r.URL.Query().Get("lang")),
+		Video:   eventVideo(ev) != nil,
 	}
 	for _, rd := range ev.Renditions() {
 		d.Renditions = append(d.Renditions, pages.Rendition{Tag: rd.Tag, Name: rd.Name, Floor: rd.Floor})

@@ -30,6 +30,10 @@ type WatchData struct {
 	// Starts, when set, is when a scheduled event (a rebroadcast) begins:
 	// the page says so until then.
 	Starts time.Time
+	// Video tells that the event's LL-HLS master lists the floor's
+	// picture: the page shows it. Without it the page looks for video in
+	// the event API while it plays, and starts the picture when it comes.
+	Video bool
 }
 
 // AccessForm is the watch page of a closed event for a viewer without
@@ -57,6 +61,7 @@ type watchConfig struct {
 	Captions   *[]captionJSON  `json:"captions"`         // null: the page fetches the event's list
 	Locked     bool            `json:"locked,omitempty"` // the page is a closed event's passcode form
 	Starts     string          `json:"starts,omitempty"` // RFC 3339: the event has not begun yet
+	Video      bool            `json:"video,omitempty"`  // the master lists the floor's picture
 }
 
 type captionJSON struct {
@@ -109,7 +114,7 @@ func Watch(w http.ResponseWriter, r *http.Request, d WatchData) {
 		watchLocked(w, r, d)
 		return
 	}
-	cfg := watchConfig{Event: d.EventID, HLS: d.HLSURL, WHEP: d.WHEPURL, Renditions: []renditionJSON{}}
+	cfg := watchConfig{Event: d.EventID, HLS: d.HLSURL, WHEP: d.WHEPURL, Renditions: []renditionJSON{}, Video: d.Video}
 	if !d.Starts.IsZero() {
 		cfg.Starts = d.Starts.UTC().Format(time.RFC3339)
 	}

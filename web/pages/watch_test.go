@@ -85,8 +85,20 @@ func TestWatchContent(t *testing.T) {
 	}
 
 	// Every form control has a label.
-	if n := checkLabelled(t, r, "select", "input"); n != 5 { // audio, captions, two modes, volume
-		t.Errorf("%d form controls, want 5", n)
+	if n := checkLabelled(t, r, "select", "input"); n != 6 { // audio, captions, captions over the picture, two modes, volume
+		t.Errorf("%d form controls, want 6", n)
+	}
+	// The stage for the floor's picture, hidden until a picture plays,
+	// named for screen readers in the page's language.
+	if st := r.byID("stage"); st == nil {
+		t.Error("no stage for the picture")
+	} else if _, hidden := attr(st, "hidden"); !hidden {
+		t.Error("the stage is shown before any picture")
+	}
+	if pic := r.byID("picture"); pic == nil {
+		t.Error("no picture group")
+	} else if l, _ := attr(pic, "aria-label"); l != "Vidéo de la salle" {
+		t.Errorf("picture labelled %q", l)
 	}
 	var modes []string
 	for _, n := range r.all("input") {

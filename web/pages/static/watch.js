@@ -13,6 +13,7 @@
 //   session    the sessions, their retries, the Play button (audio, page, status)
 //   hlsplayer  playing over LL-HLS (audio, page, session, status)
 //   webrtc     playing over WebRTC (page, session, status)
+//   picture    the stage that shows a session's picture; captions over it (page)
 //   captions   the caption picker and view (page, session, status)
 //   report     the players' report and the delay shown (audio, page, session, status)
 //   controls   Play, language, mode, volume (hlsplayer, page, session, status)
@@ -27,6 +28,7 @@ import { bindControls } from './watch/controls.js';
 import { startHLS } from './watch/hlsplayer.js';
 import { showStart } from './watch/starts.js';
 import { expose } from './watch/hook.js';
+import { bindPicture } from './watch/picture.js';
 import { bindReport, reportState } from './watch/report.js';
 import { playingLang, usePlayers } from './watch/session.js';
 import { statusChanged, statusLang } from './watch/status.js';
@@ -43,6 +45,7 @@ if (!bindAccess()) {
   bindReport();
   bindControls();
   startCaptions();
+  bindPicture();
   showStart();
   expose();
 }

@@ -4,7 +4,8 @@
 import { accessLost } from './access.js';
 import { volume } from './audio.js';
 import { config, langName, matchTag, t } from './page.js';
-import { attachElement, current, ended, fail, play, retry, wentLive } from './session.js';
+import { showPicture, watchForVideo } from './picture.js';
+import { attachElement, current, ended, fail, play, restart, retry, wentLive } from './session.js';
 import { setState, state } from './status.js';
 
 function hlsTrackIndex(tracks, tag) {
@@ -16,8 +17,15 @@ function hlsTrackIndex(tracks, tag) {
 }
 
 export function startHLS(s) {
-  const el = document.createElement('audio');
+  // A <video> element plays either: the picture when the master lists
+  // one, audio alone otherwise (the stage then stays hidden).
+  const el = document.createElement('video');
   el.preload = 'auto';
+  el.setAttribute('aria-label', t('watch.video.label'));
+  showPicture(el);
+  // An audio-only start looks for a picture that comes later and, when
+  // it does, starts again with the master that lists it.
+  watchForVideo(() => current === s && s.alive, () => restart());
   const hlsjs = !!(window.Hls && window.Hls.isSupported());
   if (!hlsjs && !el.canPlayType('application/vnd.apple.mpegurl')) {
     fail(s, t('watch.error.unsupported'));

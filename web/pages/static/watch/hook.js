@@ -42,6 +42,22 @@ export function expose() {
       return tr ? Object.assign({ switches: current.switches, missing: !!current.missing }, tr) : null;
     },
     level: measure,
+    // picture is what the stage shows: the element's size, its decoded
+    // frames, whether the stage is visible and the captions over it.
+    picture() {
+      const el = current && current.el;
+      const stage = document.getElementById('stage');
+      const q = el && el.getVideoPlaybackQuality ? el.getVideoPlaybackQuality() : null;
+      return {
+        video: !!(el && el.tagName === 'VIDEO'),
+        width: el ? el.videoWidth || 0 : 0,
+        height: el ? el.videoHeight || 0 : 0,
+        frames: q ? q.totalVideoFrames : 0,
+        time: el ? el.currentTime : 0,
+        shown: !!(stage && !stage.hidden),
+        captionsOver: !!(stage && document.getElementById('caption-area') && document.getElementById('caption-area').parentNode === stage),
+      };
+    },
     report() {
       const c = report.clock;
       return {

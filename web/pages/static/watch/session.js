@@ -7,6 +7,7 @@ import { release } from '../shared/audio.js';
 import { backoff } from '../shared/net.js';
 import { analyser, applyGain, ctx, ensureGraph, startMeter, stopMeter, volume } from './audio.js';
 import { initialLang, initialMode, t, ui } from './page.js';
+import { hidePicture } from './picture.js';
 import { setState } from './status.js';
 
 // The language and mode chosen: the next session plays them.
@@ -87,6 +88,7 @@ function teardown(s) {
     });
   } else if (pc) pc.close();
   release(s.node, s.el);
+  if (s.el) hidePicture(s.el);
   if (s.el) {
     s.el.removeAttribute('src');
     try {
