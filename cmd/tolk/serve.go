@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -128,7 +127,7 @@ func serve(c *cobra.Command, f serveFlags) error {
 		ev.Close()
 		return err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	hs := newHTTPServer(srv, defaultHTTPLimits)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 
