@@ -39,10 +39,6 @@ var sourceClocks atomic.Uint64
 // newSourceClock returns an id no other run of any source has.
 func newSourceClock() uint64 { return sourceClocks.Add(1) }
 
-// videoFD is the file descriptor ffmpeg writes the video to: the first of
-// exec.Cmd.ExtraFiles.
-const videoFD = 3
-
 // audioTimed makes the decoded audio follow its timestamps on the source
 // clock: ffmpeg pads the start with silence up to source time 0 (where the
 // remuxed video's timestamps count from too), fills a gap in the input's
