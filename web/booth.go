@@ -129,15 +129,16 @@ func (s *Server) handleBoothWS(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// sameOrigin accepts WebSockets from pages of this server (and from
-// non-browser clients, which send no Origin).
+// sameOrigin accepts WebSockets and forms from pages of this server, of the
+// origins the operator allowed (Options.Origins, withOrigins) and from
+// non-browser clients, which send no Origin.
 func sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return true
 	}
 	u, err := url.Parse(o)
-	return err == nil && u.Host == r.Host
+	return (err == nil && u.Host == r.Host) || originAllowed(r, o)
 }
 
 // track registers a booth WebSocket so Close can end it; false once closed.

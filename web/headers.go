@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strings"
 )
@@ -41,4 +42,34 @@ func isBoothPage(p string) bool {
 	}
 	parts := strings.Split(strings.TrimSuffix(rest, "/"), "/")
 	return len(parts) == 2 && parts[0] != "" && parts[1] != ""
+}
+
+// originsKey carries the server's allowed origins in a request's context
+// to sameOrigin.
+type originsKey struct{}
+
+func allowedOrigins(list []string) map[string]bool {
+	if len(list) == 0 {
+		return nil
+	}
+	m := make(map[string]bool, len(list))
+	for _, o := range list {
+		m[strings.ToLower(strings.TrimSuffix(o, "/"))] = true
+	}
+	return m
+}
+
+// withOrigins gives a request that comes with an Origin the server's allowed
+// origins (only then: LL-HLS requests stay free of the copy).
+func (s *Server) withOrigins(r *http.Request) *http.Request {
+	if len(s.origins) == 0 || r.Header.Get("Origin") == "" {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), originsKey{}, s.origins))
+}
+
+// originAllowed reports whether origin o is one the operator allowed.
+func originAllowed(r *http.Request, o string) bool {
+	m, _ := r.Context().Value(originsKey{}).(map[string]bool)
+	return m[strings.ToLower(o)]
 }

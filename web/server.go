@@ -48,6 +48,10 @@ type Options struct {
 	// 16 bytes; store.Key keeps one in the data directory). Without it a
 	// key is drawn for the process, and sessions end with it.
 	AccessKey []byte
+	// Origins are other sites (scheme://host[:port]) whose pages may open
+	// the WebSockets and post the passcode forms; the server's own pages
+	// always may.
+	Origins []string
 }
 
 // Server serves every event it has been given.
@@ -60,11 +64,13 @@ type Server struct {
 	mux  *http.ServeMux
 	// patterns are the routes registered on mux, in order (Routes).
 	patterns []string
-	mu       sync.Mutex
-	events   map[string]*eventState
-	closed   bool
-	tokens   Tokens
-	cues     CueReader
+	// origins are Options.Origins, lower-cased (sameOrigin).
+	origins map[string]bool
+	mu      sync.Mutex
+	events  map[string]*eventState
+	closed  bool
+	tokens  Tokens
+	cues    CueReader
 	// sessions counts running booth sessions, so Close can wait for them.
 	sessions sync.WaitGroup
 	wsConns  map[*websocket.Conn]struct{}
@@ -127,6 +133,7 @@ func New(opts Options) (*Server, error) {
 		wsConns: map[*websocket.Conn]struct{}{},
 		quit:    make(chan struct{}),
 		gate:    newViewerGate(opts.AccessKey),
+		origins: allowedOrigins(opts.Origins),
 	}
 	if s.vod, err = s.newVOD(); err != nil {
 		return nil, err
@@ -198,7 +205,7 @@ func (s *Server) Close() {
 // ServeHTTP routes a request, every answer carrying the security headers.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w.Header(), r)
-	s.mux.ServeHTTP(w, r)
+	s.mux.ServeHTTP(w, s.withOrigins(r))
 }
 
 // Routes lists the patterns the server answers (as http.ServeMux takes

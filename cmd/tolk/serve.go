@@ -110,7 +110,8 @@ func serve(c *cobra.Command, f serveFlags) error {
 		}
 		return err
 	}
-	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: f.loopback}, Tokens: st, Cues: st, AccessKey: accessKey})
+	srv, err := web.New(web.Options{Log: log, RTC: rtc.Options{Loopback: f.loopback}, Tokens: st, Cues: st, AccessKey: accessKey,
+		Origins: cfg.Server.Origins})
 	if err != nil {
 		ln.Close()
 		ev.Close()

@@ -243,6 +243,23 @@ func (h HLS) AACOn() bool { return h.AAC == nil || *h.AAC }
 type Server struct {
 	HTTP string `yaml:"http"`
 	Data string `yaml:"data"`
+	// Origins are other sites (scheme://host[:port]) whose pages may open
+	// this server's WebSockets and post its passcode forms, such as an
+	// event site that embeds the watch page. Pages of the server itself
+	// always may.
+	Origins []string `yaml:"origins"`
+}
+
+// checkOrigin reports what is wrong with an allowed origin, or "".
+func checkOrigin(o string) string {
+	u, err := url.Parse(o)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return "must be http:// or https:// and a host"
+	case u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return "must be only scheme://host[:port], without a path"
+	}
+	return ""
 }
 
 // Problems lists every validation failure of a configuration.
@@ -356,6 +373,14 @@ func (ev *Event) Validate() Problems {
 	}
 	if len(ev.Title) > 200 {
 		add("title: longer than 200 characters")
+	}
+	if len(ev.Server.Origins) > 32 {
+		add("server.origins: at most 32 origins")
+	}
+	for i, o := range ev.Server.Origins {
+		if msg := checkOrigin(o); msg != "" {
+			add("server.origins[%d]: %q %s", i, o, msg)
+		}
 	}
 	_, _, replay := ev.Floor.Replay(ev.ID)
 	floorTag, err := parseTag(ev.Floor.Language)
