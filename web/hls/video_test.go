@@ -294,3 +294,125 @@ func TestFFprobeReadsVideoAndEveryLanguage(t *testing.T) {
 		t.Errorf("ffmpeg decoded %s frames of the video rendition, %d written", vid.Streams[0].NbReadFrames, len(units))
 	}
 }
+
+// TestVideoNewConfigurationAndGap: a key frame with another SPS (another
+// size) starts init1 after a discontinuity, and the master follows; a gap of
+// more than a second ends the segment and the rendition goes on at the next
+// key frame; frames at or before the last decode time and other codecs are
+// refused; Close ends the playlist.
+func TestVideoNewConfigurationAndGap(t *testing.T) {
+	small := clip(t, videotest.Options{Seconds: 4, Width: 640, Height: 360, FPS: 25, GOP: 50})
+	large := shift(clip(t, videotest.Options{Seconds: 4, FPS: 30, GOP: 60}), sec(4))
+	m, _ := newTestMuxer(t, Options{SegmentDuration: 2 * time.Second, Window: 10})
+	defer m.Close()
+	for _, u := range append(append([]media.Unit(nil), small...), large...) {
+		if err := m.WriteVideo(u); err != nil {
+			t.Fatalf("frame at %d: %v", u.DTS, err)
+		}
+	}
+	if info, _ := m.Video(); info.Width != 1280 || info.FrameRate != 30 {
+		t.Errorf("after the new configuration the master lists %+v", info)
+	}
+	_, pl := body(m, "video/index.m3u8")
+	for _, want := range []string{`#EXT-X-MAP:URI="` + testRun + `/init0.mp4"`, "#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"" + testRun + "/init1.mp4\"\n"} {
+		if !bytes.Contains(pl, []byte(want)) {
+			t.Errorf("playlist lacks %q:\n%s", want, pl)
+		}
+	}
+	for g, w := range map[string]int{"0": 640, "1": 1280} {
+		code, b := body(m, "video/"+testRun+"/init"+g+".mp4")
+		if code != 200 {
+			t.Fatalf("init%s: %d", g, code)
+		}
+		f, err := mp4.DecodeFile(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if avc := f.Init.Moov.Trak.Mdia.Minf.Stbl.Stsd.AvcX; avc == nil || int(avc.Width) != w {
+			t.Errorf("init%s: %+v", g, avc)
+		}
+	}
+	// Refused: late, repeated, not H.264, malformed.
+	last := large[len(large)-1]
+	for name, u := range map[string]media.Unit{
+		"repeated": last,
+		"vp8":      {Codec: media.VP8, DTS: last.DTS + 5000, PTS: last.DTS + 5000, Payload: []byte{1, 2, 3}},
+		"garbage":  {Codec: media.H264, DTS: last.DTS + 5000, PTS: last.DTS + 5000, Payload: []byte{0, 0, 0, 9, 1}},
+		"reversed": {Codec: media.H264, DTS: last.DTS + 5000, PTS: last.DTS + 4000, Payload: last.Payload},
+	} {
+		if err := m.WriteVideo(u); err == nil {
+			t.Errorf("%s frame taken", name)
+		}
+	}
+	// A gap of 3 s: the open segment ends; frames up to the next key
+	// frame are skipped, and it starts the next segment.
+	before := m.Stats()
+	resume := shift(large[30:], sec(7)) // from the middle of a GOP
+	for _, u := range resume {
+		if err := m.WriteVideo(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := m.Stats()
+	if skipped := st.VideoSkipped - before.VideoSkipped; skipped != 30 {
+		t.Errorf("%d frames skipped after the gap, want the 30 before the key frame", skipped)
+	}
+	m.Close()
+	_, pl = body(m, "video/index.m3u8")
+	if !bytes.HasSuffix(pl, []byte("#EXT-X-ENDLIST\n")) {
+		t.Errorf("closed playlist:\n%s", pl)
+	}
+	segs := regexp.MustCompile(`(?m)^` + testRun + `/seg(\d+)\.m4s$`).FindAllSubmatch(pl, -1)
+	prev := int64(-1)
+	for _, sm := range segs {
+		msn, _ := strconv.ParseInt(string(sm[1]), 10, 64)
+		if prev >= 0 && msn != prev+1 {
+			t.Errorf("segment numbers %d then %d", prev, msn)
+		}
+		prev = msn
+		_, b := body(m, "video/"+testRun+"/seg"+string(sm[1])+".m4s")
+		if ss := decodeVideo(t, b); !ss[0].idr {
+			t.Errorf("segment %d starts without a key frame", msn)
+		}
+	}
+	t.Logf("%d segments; stats %+v", len(segs), st)
+}
+
+// TestVideoBlockingReload: a request for the next part of the video
+// playlist, and for the hinted part itself, waits until it is out.
+func TestVideoBlockingReload(t *testing.T) {
+	units := clip(t, videotest.Options{Seconds: 3, FPS: 30, GOP: 60})
+	m, clock := newTestMuxer(t, Options{SegmentDuration: 2 * time.Second})
+	defer m.Close()
+	for _, u := range units[:40] {
+		if err := m.WriteVideo(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := m.video.snap.Load()
+	msn, idx, ok := s.openIndex()
+	if !ok {
+		t.Fatal("no open segment")
+	}
+	next := s.lastPart + 1
+	pl := getAsync(m, "video/index.m3u8?_HLS_msn="+strconv.FormatInt(msn, 10)+"&_HLS_part="+strconv.Itoa(idx+1))
+	part := getAsync(m, "video/"+testRun+"/part"+strconv.FormatInt(next, 10)+".m4s")
+	waitTimers(t, clock, 2)
+	for _, u := range units[40:50] {
+		if err := m.WriteVideo(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w := <-pl; w.Code != 200 || !strings.Contains(w.Body.String(), "part"+strconv.FormatInt(next, 10)+".m4s\"") {
+		t.Errorf("blocking reload: %d\n%s", w.Code, w.Body.String())
+	}
+	if w := <-part; w.Code != 200 || w.Header().Get("Content-Type") != "video/mp4" {
+		t.Errorf("hinted part: %d %q", w.Code, w.Header().Get("Content-Type"))
+	}
+	if w := get(m, http.MethodGet, "video/index.m3u8?_HLS_msn="+strconv.FormatInt(msn+5, 10)); w.Code != 400 {
+		t.Errorf("msn far ahead: %d", w.Code)
+	}
+	if w := get(m, http.MethodGet, "video/other1/part0.m4s"); w.Code != 404 {
+		t.Errorf("another run's part: %d", w.Code)
+	}
+}
