@@ -362,7 +362,7 @@ func TestVideoNewConfigurationAndGap(t *testing.T) {
 	if !bytes.HasSuffix(pl, []byte("#EXT-X-ENDLIST\n")) {
 		t.Errorf("closed playlist:\n%s", pl)
 	}
-	segs := regexp.MustCompile(`(?m)^` + testRun + `/seg(\d+)\.m4s$`).FindAllSubmatch(pl, -1)
+	segs := regexp.MustCompile(`(?m)^`+testRun+`/seg(\d+)\.m4s$`).FindAllSubmatch(pl, -1)
 	prev := int64(-1)
 	for _, sm := range segs {
 		msn, _ := strconv.ParseInt(string(sm[1]), 10, 64)
