@@ -1,0 +1,103 @@
+package mixer
+
+import (
+	"testing"
+	"time"
+
+	"tolk/internal/audio"
+	"tolk/internal/audio/audiotest"
+	"tolk/internal/media"
+)
+
+// The clock's placing of pictures, step by step (no goroutine: the steps
+// Run takes on each tick, called in order).
+func TestProgramVideoPlacing(t *testing.T) {
+	tl := media.NewTimeline()
+	tl.Fix(time.Unix(1000, 0))
+	p, err := NewProgram(audiotest.NewClock(), tl, nil, []InputConfig{{ID: "a"}, {ID: "b"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := p.inputs[0], p.inputs[1]
+	r := p.Video().Read("test", 100)
+	got := func() (out []media.Unit) {
+		p.moveVideo()
+		for {
+			select {
+			case u := <-r.C:
+				out = append(out, u)
+			default:
+				return out
+			}
+		}
+	}
+	pic := func(in *Input, clk uint64, src int64, key bool) {
+		in.WriteVideo(clk, media.Unit{Codec: media.H264, Payload: []byte{0, 0, 0, 1, 0x65}, Key: key, PTS: src, DTS: src})
+	}
+	const frame = audio.FrameSamples
+
+	// Pictures wait for their clock's audio; then the first is a key frame.
+	pic(a, 5, 0, false)
+	pic(a, 5, 1600, true)
+	if u := got(); len(u) != 0 {
+		t.Fatalf("placed %d pictures before any audio of their clock", len(u))
+	}
+	a.place(10*frame, &floorFrame{clk: 5, src: 0}) // source 0 played at program 10 frames
+	u := got()
+	if len(u) != 1 || !u[0].Key || u[0].PTS != 10*frame+1600+VideoDelay {
+		t.Fatalf("placed %+v, want the key frame at %d", u, 10*frame+1600+VideoDelay)
+	}
+	if !u[0].Wall.Equal(tl.Wall(u[0].PTS)) {
+		t.Errorf("wall %v, want %v", u[0].Wall, tl.Wall(u[0].PTS))
+	}
+
+	// The clock ran on silence for 3 ticks: the pictures move with the audio.
+	a.place(14*frame, &floorFrame{clk: 5, src: frame})
+	pic(a, 5, 3200, false)
+	if u := got(); len(u) != 1 || u[0].PTS != 13*frame+3200+VideoDelay {
+		t.Fatalf("after silence: %+v, want PTS %d", u, 13*frame+3200+VideoDelay)
+	}
+
+	// Audio dropped: the source runs ahead, the next picture would go back
+	// in time: dropped, and so is what follows up to a key frame.
+	a.place(15*frame, &floorFrame{clk: 5, src: 10 * frame})
+	pic(a, 5, 4800, false)
+	pic(a, 5, 6400, false)
+	pic(a, 5, 12000, true)
+	u = got()
+	if len(u) != 1 || !u[0].Key || u[0].PTS != 5*frame+12000+VideoDelay {
+		t.Fatalf("after a drop: %+v, want only the key frame", u)
+	}
+	if s := p.Stats(); s.VideoDropped != 3 || s.VideoFrames != 3 { // the first, before a key frame, too
+		t.Fatalf("stats %+v, want 3 written, 3 dropped", s)
+	}
+
+	// A new source clock (a new publisher): older pictures are dropped,
+	// newer ones wait for its audio.
+	pic(a, 5, 13600, false)
+	pic(a, 6, 0, true)
+	a.place(20*frame, &floorFrame{clk: 6, src: 0})
+	if u := got(); len(u) != 1 || u[0].PTS != 20*frame+VideoDelay {
+		t.Fatalf("new clock: %+v", u)
+	}
+
+	// Input b's pictures are drained, not written, until a switch to it;
+	// then a's go on until b has a key frame.
+	b.place(21*frame, &floorFrame{clk: 7, src: 0})
+	pic(b, 7, 0, true)
+	if u := got(); len(u) != 0 {
+		t.Fatalf("an input off the program wrote %d pictures", len(u))
+	}
+	p.vsw.want = 1
+	pic(a, 6, 1600, false)
+	pic(b, 7, 1600, false)
+	pic(b, 7, 3200, true)
+	u = got()
+	if len(u) != 2 || u[0].PTS != 20*frame+1600+VideoDelay || !u[1].Key || u[1].PTS != 21*frame+3200+VideoDelay {
+		t.Fatalf("switch: %+v", u)
+	}
+	pic(a, 6, 3200, true)
+	if u := got(); len(u) != 0 {
+		t.Fatalf("the input switched from still writes: %+v", u)
+	}
+}
