@@ -286,7 +286,7 @@ type matrixEvent struct {
 	cookie  *http.Cookie
 }
 
-func newMatrixEvent(t *testing.T, access string) *matrixEvent {
+func newMatrixEvent(t testing.TB, access string) *matrixEvent {
 	t.Helper()
 	st, _ := openStore(t)
 	cfg := eventConfig(t, `
