@@ -16,15 +16,17 @@ import (
 
 // videoFile makes a floor file with a picture: testsrc2 at 1280x720, 30 fps,
 // a key frame every 2 s (libx264), and a sine of freq Hz (AAC).
-func videoFile(t testing.TB, freq, seconds int) string {
+// The picture starts after delay seconds of sound (MPEG-TS keeps the
+// streams' own timestamps: -copyts and setpts put the first picture there).
+func videoFile(t testing.TB, freq, seconds, delay int) string {
 	t.Helper()
 	audiotest.NeedTool(t, "ffmpeg")
-	path := filepath.Join(t.TempDir(), "floor.mp4")
-	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error",
-		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=1280x720:rate=30:duration=%d", seconds),
+	path := filepath.Join(t.TempDir(), "floor.ts")
+	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-copyts",
+		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=1280x720:rate=30:duration=%d,setpts=PTS+%d/TB", seconds-delay, delay),
 		"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d:sample_rate=48000:duration=%d", freq, seconds),
 		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
-		"-c:a", "aac", "-ac", "1", "-af", "volume=0.5", "-shortest", path).CombinedOutput(); err != nil {
+		"-fps_mode", "passthrough", "-c:a", "aac", "-ac", "1", "-af", "volume=0.5", path).CombinedOutput(); err != nil {
 		t.Fatalf("make floor: %v %s", err, out)
 	}
 	return path
@@ -37,7 +39,7 @@ func videoFile(t testing.TB, freq, seconds int) string {
 // the picture by keyboard.
 func TestBrowserWatchShowsFloorVideo(t *testing.T) {
 	leakCheck(t)
-	floor := videoFile(t, 440, 20)
+	floor := videoFile(t, 440, 20, 0)
 	cfg := eventConfig(t, `
 id: test
 title: Browser test
@@ -94,6 +96,7 @@ captions: {backend: none}
 			State        string
 		}
 		CaptionsOver bool `json:"captions_over"`
+		VideoAtLoad  bool `json:"video_at_load"`
 	}
 	runBrowser(t, "watch_video.mjs", &rep, h.http.URL, "--event", "test", "--langs", "fr")
 	if !rep.Picture.Video || !rep.Picture.Shown || rep.Picture.Width != 1280 || rep.Picture.Height != 720 || rep.Picture.Frames <= 10 {
@@ -114,5 +117,45 @@ captions: {backend: none}
 	}
 	if !rep.CaptionsOver {
 		t.Error("the captions did not go over the picture")
+	}
+}
+
+// TestBrowserWatchPictureComesLater: the floor's picture starts 8 s after
+// its sound; the watch page opened before plays the sound alone, with no
+// stage, then finds the video in the event API, reads the master again and
+// shows the picture.
+func TestBrowserWatchPictureComesLater(t *testing.T) {
+	leakCheck(t)
+	floor := videoFile(t, 440, 30, 8)
+	cfg := eventConfig(t, `
+id: test
+title: Browser test
+floor: {language: en, source: "file:%s", loop: false}
+languages: [{tag: fr}]
+hls: {part_ms: 200, segment_ms: 2000}
+captions: {backend: none}
+`, floor)
+	h := start(t, cfg)
+	var rep struct {
+		VideoAtLoad    bool `json:"video_at_load"`
+		PictureAtStart struct {
+			Shown bool
+		} `json:"picture_at_start"`
+		Picture struct {
+			Video         bool
+			Width, Height int
+			Frames        int
+			Shown         bool
+		}
+	}
+	runBrowser(t, "watch_video.mjs", &rep, h.http.URL, "--event", "test")
+	if rep.VideoAtLoad {
+		t.Error("the page was told of video before the floor sent any")
+	}
+	if rep.PictureAtStart.Shown {
+		t.Error("the stage showed before the floor sent a picture")
+	}
+	if !rep.Picture.Shown || rep.Picture.Width != 1280 || rep.Picture.Frames <= 10 {
+		t.Errorf("picture %+v", rep.Picture)
 	}
 }

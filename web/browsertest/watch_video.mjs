@@ -9,6 +9,8 @@
 //
 // Prints one JSON object:
 //   ok, error?        finished / why not
+//   video_at_load     the page's configuration said the event has video
+//   picture_at_start  the same as picture, when the page first plays
 //   picture           {video, width, height, frames, shown} once playing
 //   switches          per language: {lang, track, frames_before, frames_after, peak_hz, state}
 //   captions_over     the caption area sits on the stage after the checkbox is ticked by keyboard
@@ -18,13 +20,17 @@ import { run, openWatch, chooseMode, chooseLang, pressPlay, stablePeak, sleep } 
 
 await run('watch_video', { event: 'demo', langs: [], timeout: 120 }, async ({ opts, out, page }) => {
   await openWatch(page, opts, out);
+  // Whether the page knew of the picture when it loaded, or found it later
+  // through the event API.
+  out.video_at_load = await page.evaluate(() => !!JSON.parse(document.getElementById('tolk-config').textContent).video);
   await chooseMode(page, 'hls', out);
   out.connect_ms = await pressPlay(page, out);
+  out.picture_at_start = await page.evaluate(() => window.tolkWatch.picture());
   out.step = 'picture';
   await page.waitForFunction(() => {
     const p = window.tolkWatch.picture();
     return p.shown && p.width > 0 && p.frames > 10;
-  }, null, { timeout: 30000, polling: 100 });
+  }, null, { timeout: 45000, polling: 100 });
   out.picture = await page.evaluate(() => window.tolkWatch.picture());
   out.tracks = await page.evaluate(() => window.tolkWatch.audioTracks().map((t) => ({ name: t.name, lang: t.lang })));
   out.switches = [];
