@@ -19,6 +19,8 @@ const (
 	Audio Kind = iota + 1
 	// Text tracks carry 3GPP timed text (tx3g): captions.
 	Text
+	// Video tracks carry H.264 access units in AVCC form (avc1).
+	Video
 )
 
 // String names the kind as the recordings API does.
@@ -28,6 +30,8 @@ func (k Kind) String() string {
 		return "audio"
 	case Text:
 		return "captions"
+	case Video:
+		return "video"
 	}
 	return "unknown"
 }
@@ -57,6 +61,10 @@ type TrackSpec struct {
 	Role string
 	// Enabled marks the track players take by default (tkhd enabled flag).
 	Enabled bool
+	// SPS and PPS are a Video track's parameter sets (one NAL unit each,
+	// without a length or start code): its avc1 sample entry is built from
+	// them, and they give the picture's size.
+	SPS, PPS []byte
 }
 
 // alternate groups (tkhd): the tracks of a group are alternatives of each
@@ -88,6 +96,16 @@ func Init(specs []TrackSpec) ([]byte, error) {
 			trak = init.AddEmptyTrack(Timescale, "sbtl", ISO639(s.Lang))
 			trak.Mdia.Minf.Stbl.Stsd.AddChild(tx3gSampleEntry())
 			trak.Tkhd.AlternateGroup = textGroup
+		case Video:
+			if len(s.SPS) == 0 || len(s.PPS) == 0 {
+				return nil, fmt.Errorf("track %d: video without SPS and PPS", s.ID)
+			}
+			// The program's time scale, like every other track: a frame's
+			// decode time is its program time, as in the live outputs.
+			trak = init.AddEmptyTrack(Timescale, "video", ISO639(s.Lang))
+			if err := trak.SetAVCDescriptor("avc1", [][]byte{s.SPS}, [][]byte{s.PPS}, true); err != nil {
+				return nil, fmt.Errorf("track %d: %w", s.ID, err)
+			}
 		default:
 			return nil, fmt.Errorf("track %d: unknown kind %d", s.ID, s.Kind)
 		}
@@ -132,6 +150,11 @@ type Traf struct {
 	Durs  []uint32
 	Sizes []uint32
 	Data  []byte
+	// CTOs are video samples' composition offsets (presentation minus
+	// decode time), nil for none; Sync marks the sync samples (key
+	// frames), nil when every sample is one (audio, text).
+	CTOs []int32
+	Sync []bool
 }
 
 // Duration is the traf's total duration.
@@ -172,13 +195,23 @@ func MultiFragment(seq uint32, trafs []Traf) ([]byte, error) {
 		if t.Durs != nil && len(t.Durs) != len(t.Sizes) {
 			return nil, fmt.Errorf("track %d: %d durations for %d samples", t.TrackID, len(t.Durs), len(t.Sizes))
 		}
+		if (t.CTOs != nil && len(t.CTOs) != len(t.Sizes)) || (t.Sync != nil && len(t.Sync) != len(t.Sizes)) {
+			return nil, fmt.Errorf("track %d: offsets or sync marks do not match its %d samples", t.TrackID, len(t.Sizes))
+		}
 		var total int
 		for j, n := range t.Sizes {
 			d := t.Dur
 			if t.Durs != nil {
 				d = t.Durs[j]
 			}
-			if err := frag.AddSampleToTrack(mp4.Sample{Flags: mp4.SyncSampleFlags, Dur: d, Size: n}, t.TrackID, uint64(t.Start)); err != nil {
+			s := mp4.Sample{Flags: mp4.SyncSampleFlags, Dur: d, Size: n}
+			if t.Sync != nil && !t.Sync[j] {
+				s.Flags = mp4.NonSyncSampleFlags
+			}
+			if t.CTOs != nil {
+				s.CompositionTimeOffset = t.CTOs[j]
+			}
+			if err := frag.AddSampleToTrack(s, t.TrackID, uint64(t.Start)); err != nil {
 				return nil, fmt.Errorf("track %d: %w", t.TrackID, err)
 			}
 			total += int(n)

@@ -227,6 +227,8 @@ func parseMdia(body []byte, t *TrackInfo) error {
 		t.Kind = Audio
 	case "tx3g":
 		t.Kind = Text
+	case "avc1":
+		t.Kind = Video
 	}
 	return nil
 }

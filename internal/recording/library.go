@@ -36,7 +36,9 @@ type Run struct {
 	// captioned languages.
 	Languages []Lang
 	Captions  []Lang
-	Bytes     int64
+	// Video is true when the run holds the floor's picture (H.264).
+	Video bool
+	Bytes int64
 	// Live is true while the run is being recorded (by this process or
 	// another on the same data directory).
 	Live bool
@@ -184,10 +186,13 @@ func (l *Library) run(event, id, path string) (Run, error) {
 		r.Start, r.End = m.Epoch, m.Epoch
 	}
 	for _, t := range tracksOf(s.ix.tracks) {
-		if t.Kind == fmp4.Audio {
+		switch t.Kind {
+		case fmp4.Audio:
 			r.Languages = append(r.Languages, Lang{Tag: t.Lang, Name: t.Name})
-		} else {
+		case fmp4.Text:
 			r.Captions = append(r.Captions, Lang{Tag: t.Lang, Name: t.Name})
+		case fmp4.Video:
+			r.Video = true
 		}
 	}
 	return r, nil

@@ -1,7 +1,9 @@
 package recording
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,6 +61,13 @@ type Options struct {
 	// first; Captions the languages whose final cues are.
 	Audio    []Lang
 	Captions []Lang
+	// Video says the program may carry H.264 video (WriteVideo): the run
+	// gets a video track, its avc1 sample entry made from the first key
+	// frame's SPS and PPS, when a key frame comes before the first
+	// fragment is written. The first fragment waits for one while the
+	// audio runs up to lagSamples past its end; a run whose video starts
+	// later than that holds audio and captions only.
+	Video bool
 	// Epoch is the wall-clock time of the run's program time zero, fixed
 	// by the time the first packet comes.
 	Epoch func() (time.Time, bool)
@@ -129,8 +138,10 @@ type Recorder struct {
 	audio    []*audioTrack
 	text     map[string]*textTrack
 	texts    []*textTrack
-	start    int64 // program time where the next fragment begins; -1 before the first packet
-	maxReach int64 // program time after the newest packet of any track
+	video    *videoTrack // nil without Options.Video, or once the run is made without video
+	decided  bool        // the run's tracks are fixed (the first fragment is cut)
+	start    int64       // program time where the next fragment begins; -1 before the first packet
+	maxReach int64       // program time after the newest packet of any track
 	seq      uint32
 	closed   bool
 	jobs     chan job
@@ -153,6 +164,38 @@ type audioTrack struct {
 	reach int64 // program time after the newest packet
 }
 
+// videoTrack is the run's H.264 video: frames wait here, in decode order,
+// until the fragment holding their decode time is cut.
+type videoTrack struct {
+	id       uint32
+	sps, pps []byte // of the first key frame: the sample entry's
+	pend     []vframe
+	last     int64 // decode time of the newest frame taken; -1 before the first
+	interval int64 // between the latest two frames: the last frame's duration when its successor is missing
+	// keyed is true from a key frame on: frames before one, or after a
+	// frame was lost, cannot be decoded and are not taken.
+	keyed bool
+	// chain is the same for what the fragments hold: a frame dropped at
+	// a cut breaks it until the next key frame.
+	chain bool
+}
+
+type vframe struct {
+	dts, pts int64
+	key      bool
+	data     []byte
+}
+
+// Limits of the video a recorder keeps waiting.
+const (
+	// maxPendingVideo bounds the frames waiting for their fragment:
+	// 10 s at 60 frames a second.
+	maxPendingVideo = 600
+	// defaultInterval is a frame's duration before two frames have come
+	// (30 frames a second).
+	defaultInterval = audio.SampleRate / 30
+)
+
 type textTrack struct {
 	id   uint32
 	lang string
@@ -162,6 +205,7 @@ type textTrack struct {
 
 // job is one fragment for the disk goroutine.
 type job struct {
+	specs      []fmp4.TrackSpec // the run's tracks, with the first fragment
 	seq        uint32
 	trafs      []fmp4.Traf
 	start, end int64 // audio program time; start < 0 for captions alone
@@ -224,6 +268,13 @@ func New(opts Options) (*Recorder, error) {
 		r.texts = append(r.texts, t)
 		id++
 	}
+	if opts.Video {
+		// The last track: the audio and captions keep their ids whether
+		// or not a run has video.
+		r.video = &videoTrack{id: id, last: -1, interval: defaultInterval}
+	} else {
+		r.decided = true
+	}
 	r.st = Status{State: "waiting"}
 	if !opts.End.IsZero() {
 		end := opts.End.UTC()
@@ -247,7 +298,108 @@ func (r *Recorder) specs() []fmp4.TrackSpec {
 		out = append(out, fmp4.TrackSpec{ID: r.texts[i].id, Kind: fmp4.Text, Lang: l.Tag, Name: l.Name, Role: fmp4.RoleCaption,
 			Enabled: l.Tag == r.opts.Audio[0].Tag})
 	}
+	if v := r.video; v != nil {
+		// The floor's picture: its language is the floor's.
+		out = append(out, fmp4.TrackSpec{ID: v.id, Kind: fmp4.Video, Lang: r.opts.Audio[0].Tag, Name: "Video",
+			Role: fmp4.RoleMain, Enabled: true, SPS: v.sps, PPS: v.pps})
+	}
 	return out
+}
+
+// WriteVideo records a frame of the program's video (H.264 in AVCC, as
+// Program.Video carries it), placed by its decode time on the run's
+// timeline; its presentation time becomes the sample's composition
+// offset. Frames before the first key frame, and after a lost frame until
+// the next key frame, are left out: the file holds only decodable
+// pictures. Other codecs (VP8 from a WHIP floor) are not recorded.
+func (r *Recorder) WriteVideo(u media.Unit) {
+	if u.Codec != media.H264 || u.PTS < u.DTS || u.DTS < 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v := r.video
+	if v == nil || r.closed {
+		return
+	}
+	if !v.keyed {
+		if !u.Key {
+			return // undecodable: wait for a key frame
+		}
+		if v.sps == nil {
+			sps, pps, ok := paramSets(u.Payload)
+			if !ok {
+				r.dropped.Add(1)
+				return
+			}
+			v.sps, v.pps = sps, pps
+		}
+	}
+	if u.DTS <= v.last || (r.start >= 0 && u.DTS < r.start) || len(v.pend) >= maxPendingVideo {
+		// Repeated, late for its fragment, or too many waiting: lost, and
+		// the pictures after it until a key frame with it. (Before the
+		// first fragment, a frame earlier than the run is no loss.)
+		if r.seq > 0 || u.DTS >= r.start {
+			r.dropped.Add(1)
+		}
+		v.keyed = false
+		return
+	}
+	v.keyed = true
+	if v.last >= 0 && u.DTS-v.last <= audio.SampleRate {
+		v.interval = u.DTS - v.last
+	}
+	v.last = u.DTS
+	v.pend = append(v.pend, vframe{dts: u.DTS, pts: u.PTS, key: u.Key, data: u.Payload})
+	if r.start >= 0 {
+		r.cutReady()
+	}
+}
+
+// paramSets finds the SPS and PPS of an AVCC access unit.
+func paramSets(au []byte) (sps, pps []byte, ok bool) {
+	for len(au) >= 4 {
+		n := int(binary.BigEndian.Uint32(au))
+		if n == 0 || n > len(au)-4 {
+			return nil, nil, false
+		}
+		nalu := au[4 : 4+n]
+		switch nalu[0] & 0x1f {
+		case 7:
+			if sps == nil {
+				sps = bytes.Clone(nalu)
+			}
+		case 8:
+			if pps == nil {
+				pps = bytes.Clone(nalu)
+			}
+		}
+		au = au[4+n:]
+	}
+	return sps, pps, sps != nil && pps != nil
+}
+
+// videoReady says whether the fragment ending at b may be cut as far as
+// the video goes, and fixes the run's tracks before the first fragment:
+// with video if a key frame has come, without it once the audio has run
+// lagSamples past b (or final, at Close). A fragment waits for a frame
+// decoding at or after b, which gives its last frame a duration, unless
+// the video has stopped for as long.
+func (r *Recorder) videoReady(b int64, final bool) bool {
+	v := r.video
+	if !r.decided {
+		switch {
+		case v.sps != nil:
+		case final || r.maxReach >= b+lagSamples:
+			r.video = nil
+			r.log.Info("recording: no video key frame by the first fragment; this run holds audio and captions only")
+		default:
+			return false
+		}
+		r.decided = true
+		return true
+	}
+	return v == nil || final || v.last >= b || len(v.pend) == 0 || r.maxReach >= b+lagSamples
 }
 
 // WritePacket records a language's packet as the live outputs sent it. The
@@ -326,6 +478,9 @@ func (r *Recorder) cutReady() {
 		if least < b && r.maxReach < b+lagSamples {
 			return
 		}
+		if !r.videoReady(b, false) {
+			return
+		}
 		if next, ok := r.jump(b); ok {
 			// Every track jumped past this fragment: start again there
 			// rather than write seconds of silence.
@@ -361,6 +516,11 @@ func (r *Recorder) cut(b, textUntil int64, final, wait bool) {
 		for _, t := range r.audio {
 			j.trafs = append(j.trafs, r.audioTraf(t, r.start, b))
 		}
+		if r.video != nil {
+			if tr, ok := r.videoTraf(r.video, r.start, b); ok {
+				j.trafs = append(j.trafs, tr)
+			}
+		}
 		r.start = b
 	}
 	for _, t := range r.texts {
@@ -370,6 +530,9 @@ func (r *Recorder) cut(b, textUntil int64, final, wait bool) {
 	}
 	if len(j.trafs) == 0 {
 		return
+	}
+	if r.seq == 0 {
+		j.specs = r.specs() // the tracks are fixed now
 	}
 	r.seq++
 	if wait {
@@ -425,6 +588,62 @@ func (r *Recorder) audioTraf(t *audioTrack, from, to int64) fmp4.Traf {
 	return tr
 }
 
+// videoTraf writes the frames that decode in [from, to): each lasts until
+// the next frame's decode time (the last one, without a successor yet, as
+// long as the frame before it), its composition offset its presentation
+// minus decode time, key frames marked as sync samples.
+func (r *Recorder) videoTraf(v *videoTrack, from, to int64) (fmp4.Traf, bool) {
+	tr := fmp4.Traf{TrackID: v.id, Durs: []uint32{}}
+	k := 0
+	prev := int64(0) // decode time of the frame written last
+	for ; k < len(v.pend) && v.pend[k].dts < to; k++ {
+		f := v.pend[k]
+		if f.dts < from {
+			if r.seq > 0 {
+				r.dropped.Add(1) // the fragment it belonged to is written
+			} // else it came before the run's first audio
+			v.chain = false
+			continue
+		}
+		if !v.chain && !f.key {
+			r.dropped.Add(1) // undecodable after the loss
+			continue
+		}
+		v.chain = true
+		if n := len(tr.Sizes); n == 0 {
+			tr.Start = f.dts
+		} else {
+			tr.Durs[n-1] = uint32(frameDur(f.dts-prev, v.interval))
+		}
+		prev = f.dts
+		tr.Durs = append(tr.Durs, 0)
+		tr.Sizes = append(tr.Sizes, uint32(len(f.data)))
+		tr.Data = append(tr.Data, f.data...)
+		tr.CTOs = append(tr.CTOs, int32(f.pts-f.dts))
+		tr.Sync = append(tr.Sync, f.key)
+	}
+	if n := len(tr.Sizes); n > 0 {
+		d := v.interval
+		if k < len(v.pend) {
+			d = v.pend[k].dts - prev
+		}
+		tr.Durs[n-1] = uint32(frameDur(d, v.interval))
+	}
+	rest := copy(v.pend, v.pend[k:])
+	clear(v.pend[rest:])
+	v.pend = v.pend[:rest]
+	return tr, len(tr.Sizes) > 0
+}
+
+// frameDur is d, or the frame interval when d is not a frame's duration
+// (the video stopped for more than a second).
+func frameDur(d, interval int64) int64 {
+	if d <= 0 || d > audio.SampleRate {
+		return interval
+	}
+	return d
+}
+
 // textTraf writes the captions track up to until: each cue that starts
 // before it (cut to start where the track is written up to), with empty
 // samples between.
@@ -469,6 +688,9 @@ func (r *Recorder) Close() error {
 	r.mu.Lock()
 	if !r.closed {
 		r.closed = true
+		if r.start >= 0 && !r.decided {
+			r.videoReady(r.start, true)
+		}
 		if r.start >= 0 {
 			end := r.maxReach
 			for b := (r.start/FragmentSamples + 1) * FragmentSamples; b <= end; b += FragmentSamples {
@@ -538,7 +760,7 @@ func (r *Recorder) run() {
 		}
 		if rf == nil {
 			var err error
-			if rf, err = r.create(); err != nil {
+			if rf, err = r.create(j.specs); err != nil {
 				fail(err)
 				continue
 			}
@@ -589,7 +811,7 @@ func (r *Recorder) run() {
 
 // create makes the run file once the run's epoch and place on the
 // recording timeline are known.
-func (r *Recorder) create() (*runFile, error) {
+func (r *Recorder) create(specs []fmp4.TrackSpec) (*runFile, error) {
 	epoch, ok := r.opts.Epoch()
 	if !ok {
 		return nil, errors.New("the program has no epoch")
@@ -601,7 +823,7 @@ func (r *Recorder) create() (*runFile, error) {
 	}
 	meta := Meta{Format: metaFormat, Version: 1, Event: r.opts.Event, Title: r.opts.Title, Epoch: epoch.UTC(),
 		RecordingStart: recStart.UTC(), Offset: offset, FragmentSamples: FragmentSamples}
-	rf, err := r.opts.Library.create(r, func() (*runFile, error) { return createRun(r.opts.Create, r.dir, meta, r.specs()) })
+	rf, err := r.opts.Library.create(r, func() (*runFile, error) { return createRun(r.opts.Create, r.dir, meta, specs) })
 	if err != nil {
 		return nil, err
 	}

@@ -197,8 +197,12 @@ func (ix *index) readFragment(r io.ReaderAt, pos int64, h fmp4.Header, size int6
 		}
 		sp := span{track: t.TrackID, samples: uint32(len(t.Samples)), start: t.Start(), end: t.End()}
 		f.spans = append(f.spans, sp)
-		if ix.tracks[t.TrackID-1].Kind == fmp4.Text {
+		switch ix.tracks[t.TrackID-1].Kind {
+		case fmp4.Text:
 			f.hasText = true
+			continue
+		case fmp4.Video:
+			// A fragment's time is its audio's: frames straddle its ends.
 			continue
 		}
 		if f.start < 0 || sp.start < f.start {

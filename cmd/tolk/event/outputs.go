@@ -27,6 +27,9 @@ const (
 	// packager (≈ 2 s at 60 frames a second): frames may come ahead of
 	// their audio.
 	hlsVideoQueue = 128
+	// videoQueue bounds each output's backlog of video frames (≈ 4 s at
+	// 60 frames a second): frames may come ahead of their audio.
+	videoQueue = 256
 )
 
 // outputs are every reader the event attaches to the program's tracks: this
@@ -61,6 +64,9 @@ type outputs struct {
 	recorder *recording.Recorder
 	recAudio map[string]*media.Reader[media.Unit]
 	recCues  map[string]*media.Reader[captions.Cue]
+	// recVideo carries the program's video to the recorder (nil without
+	// a program: a rebroadcast, or no recording).
+	recVideo *media.Reader[media.Unit]
 	// aacPCM carries each language's mix, as PCM, to the AAC encoder,
 	// which encodes it once for the LL-HLS AAC group (hls.aac). Nil when
 	// AAC is off, and in a rebroadcast, whose run holds Opus only.
@@ -236,6 +242,15 @@ func (e *Event) runOutputs() {
 			}
 		}()
 	}
+	if sub := o.recVideo; sub != nil {
+		o.wg.Add(1)
+		go func() {
+			defer o.wg.Done()
+			for u := range sub.C {
+				o.recorder.WriteVideo(u)
+			}
+		}()
+	}
 }
 
 // attachAAC adds the AAC group to the LL-HLS tree and starts its encoder
@@ -292,6 +307,7 @@ func (e *Event) attachRecorder() error {
 	if end, ok := e.cfg.EndTime(); ok {
 		opts.End = end
 	}
+	opts.Video = e.program != nil
 	for _, r := range e.renditions {
 		opts.Audio = append(opts.Audio, recording.Lang{Tag: r.Tag, Name: r.Name})
 		if _, ok := e.captions[r.Tag]; ok {
@@ -311,6 +327,9 @@ func (e *Event) attachRecorder() error {
 			o.recCues[r.Tag] = c.pipeline.Cues().Read("recording", cueQueue)
 		}
 	}
+	if opts.Video {
+		o.recVideo = e.program.Video().Read("recording", videoQueue)
+	}
 	return nil
 }
 
@@ -322,6 +341,11 @@ func (e *Event) closeOutputs() {
 	// ends here, once the frames it holds are written.
 	if o.hlsVideo != nil {
 		o.hlsVideo.Close()
+	}
+	// The program's video track outlives the clock: its readers end here,
+	// after what they hold is taken.
+	if o.recVideo != nil {
+		o.recVideo.Close()
 	}
 	o.wg.Wait()
 	for _, l := range o.listeners {
@@ -382,6 +406,9 @@ func (e *Event) Recording() recording.Status {
 	}
 	for _, r := range o.recCues {
 		s.Dropped += r.Dropped()
+	}
+	if o.recVideo != nil {
+		s.Dropped += o.recVideo.Dropped()
 	}
 	return s
 }
