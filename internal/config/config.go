@@ -47,6 +47,9 @@ type Event struct {
 	Server    Server     `yaml:"server"`
 	Captions  Captions   `yaml:"captions"`
 	Access    Access     `yaml:"access"`
+	// Outputs push languages to platforms over RTMP, RTMPS or SRT
+	// (outputs.go).
+	Outputs []Output `yaml:"outputs"`
 	// Record records every run of the event under the data directory
 	// (DATA/recordings/{id}/); it defaults to true, record: false turns it
 	// off.
@@ -497,6 +500,7 @@ func (ev *Event) Validate() Problems {
 			add("captions.languages.%s: %q is not sphinx, google or none", k, v)
 		}
 	}
+	ev.checkOutputs(add, seen, replay)
 	if pc := ev.Access.Passcode; pc != "" {
 		n := utf8.RuneCountInString(pc)
 		switch {
