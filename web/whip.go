@@ -5,11 +5,15 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
+	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"tolk/internal/audio"
+	"tolk/internal/media"
 	"tolk/internal/rtc"
 )
 
@@ -22,7 +26,30 @@ type whipIngest struct {
 	pc   *webrtc.PeerConnection
 	wg   sync.WaitGroup
 	once sync.Once
+
+	// sync puts the audio and the pictures on one source clock through the
+	// publisher's sender reports; clk is the source clock's id for the
+	// audio stream now playing (0 before the first frame), audioSSRC its
+	// track's.
+	sync      *rtc.SenderClock
+	clk       atomic.Uint64
+	audioSSRC atomic.Uint32
 }
+
+// floorVideo is a floor that also takes pictures, each audio frame and
+// picture stamped with its source time (mixer.Input): the program places
+// the pictures where their sound is.
+type floorVideo interface {
+	WriteFloorPacketAt(clk uint64, src int64, samples []float32, packet []byte)
+	WriteVideo(clk uint64, u media.Unit)
+}
+
+// whipClocks hands out the WHIP floor's source clock ids: one per audio
+// stream of a publisher, rising, as the program needs.
+var whipClocks atomic.Uint64
+
+// pliInterval spaces the key frame requests while one is awaited.
+const pliInterval = time.Second
 
 func (w *whipIngest) close() {
 	w.once.Do(func() { _ = w.pc.Close() })
@@ -77,13 +104,21 @@ func (s *Server) handleWHIPPost(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "could not create a peer connection")
 		return
 	}
-	in := &whipIngest{id: randomID(), pc: pc}
+	in := &whipIngest{id: randomID(), pc: pc, sync: rtc.NewSenderClock()}
 	log := s.log.With("event", st.ev.ID(), "whip", in.id[:8])
-	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		in.wg.Add(1)
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		in.wg.Add(2)
 		go func() {
 			defer in.wg.Done()
-			s.readWHIPTrack(t, st, log)
+			in.readReports(r, t.Codec().ClockRate)
+		}()
+		go func() {
+			defer in.wg.Done()
+			if t.Kind() == webrtc.RTPCodecTypeVideo {
+				s.readWHIPVideo(t, st, in, log)
+				return
+			}
+			s.readWHIPTrack(t, st, in, log)
 		}()
 	})
 	pc.OnConnectionStateChange(func(cs webrtc.PeerConnectionState) {
@@ -120,19 +155,99 @@ func (s *Server) endWHIP(st *eventState, in *whipIngest) {
 	in.close()
 }
 
-// readWHIPTrack decodes the publisher's Opus into the floor; video is read and
-// dropped unparsed. It returns when the track ends. One buffer and one
-// rtp.Packet serve the whole track (ReadRTP allocates both per packet): the
-// receiver and the floor copy what they keep.
-func (s *Server) readWHIPTrack(t *webrtc.TrackRemote, st *eventState, log *slog.Logger) {
+// readReports takes a track's RTCP sender reports (pion's interceptors need
+// the RTCP read in any case) until the track ends.
+func (in *whipIngest) readReports(r *webrtc.RTPReceiver, rate uint32) {
+	for {
+		pkts, _, err := r.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			if sr, ok := p.(*rtcp.SenderReport); ok {
+				in.sync.Report(sr, rate)
+			}
+		}
+	}
+}
+
+// readWHIPVideo passes the publisher's H.264 or VP8 pictures to the floor,
+// each on the source clock of the audio (through the sender reports), and
+// asks the publisher for a key frame (PLI) when a picture is needed to
+// start or go on after a loss. Other codecs are read and dropped. It
+// returns when the track ends.
+func (s *Server) readWHIPVideo(t *webrtc.TrackRemote, st *eventState, in *whipIngest, log *slog.Logger) {
 	buf := make([]byte, maxRTP)
-	if t.Kind() != webrtc.RTPCodecTypeAudio {
+	drain := func() {
 		for {
 			if _, _, err := t.Read(buf); err != nil {
 				return
 			}
 		}
 	}
+	floor, _ := st.ev.WHIPFloor()
+	fv, ok := floor.(floorVideo)
+	if !ok {
+		drain()
+		return
+	}
+	vr, err := rtc.NewVideoReceiver(t.Codec().MimeType)
+	if err != nil {
+		log.Warn("whip video not passed through; the floor stays audio only", "err", err)
+		drain()
+		return
+	}
+	log.Info("whip video track", "codec", t.Codec().MimeType)
+	ssrc := uint32(t.SSRC())
+	var lastPLI time.Time
+	pli := func() {
+		if now := time.Now(); now.Sub(lastPLI) >= pliInterval {
+			lastPLI = now
+			_ = in.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+		}
+	}
+	pli()
+	waitKey := false // a picture was left out: the next one written must be a key frame
+	var p rtp.Packet
+	for {
+		n, _, err := t.Read(buf)
+		if err != nil {
+			vs := vr.Stats()
+			log.Info("whip video track ended", "frames", vs.Frames, "keys", vs.Keys, "skipped", vs.Skipped, "invalid", vs.Invalid)
+			return
+		}
+		if p.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		// The sample builder keeps packets until their frame is whole.
+		pk := p
+		pk.Payload = append([]byte(nil), p.Payload...)
+		needKey := vr.Push(&pk, func(u media.Unit, ts uint32) {
+			clk := in.clk.Load()
+			src, ok := in.sync.Source(ssrc, ts)
+			if clk == 0 || !ok {
+				waitKey = true // no audio or no report yet: nothing to place it by
+				return
+			}
+			if waitKey && !u.Key {
+				return
+			}
+			waitKey = false
+			u.PTS, u.DTS = src, src // WebRTC does not reorder pictures
+			fv.WriteVideo(clk, u)
+		})
+		if needKey || waitKey {
+			pli()
+		}
+	}
+}
+
+// readWHIPTrack decodes the publisher's Opus into the floor. It returns when
+// the track ends. One buffer and one rtp.Packet serve the whole track
+// (ReadRTP allocates both per packet): the receiver and the floor copy what
+// they keep.
+func (s *Server) readWHIPTrack(t *webrtc.TrackRemote, st *eventState, in *whipIngest, log *slog.Logger) {
+	buf := make([]byte, maxRTP)
 	// The publisher's packets go through the same jitter buffer (FEC, loss
 	// concealment, drift) as an interpreter's microphone, played out onto the
 	// floor every 20 ms; whole packets are forwarded as they came.
@@ -147,7 +262,24 @@ func (s *Server) readWHIPTrack(t *webrtc.TrackRemote, st *eventState, log *slog.
 	go func() {
 		defer play.Done()
 		floor, _ := st.ev.WHIPFloor()
-		mic.Play(audio.SystemClock{}, quit, floor.WriteFloorPacket)
+		fv, video := floor.(floorVideo)
+		ssrc := uint32(t.SSRC())
+		in.audioSSRC.Store(ssrc)
+		var stream uint64
+		clk := uint64(0)
+		mic.PlayAt(audio.SystemClock{}, quit, func(samples []float32, packet []byte, at rtc.Played) {
+			if video {
+				if src, ok := in.sync.Source(ssrc, uint32(at.RTP)); ok {
+					if clk == 0 || at.Stream != stream {
+						clk, stream = whipClocks.Add(1), at.Stream
+						in.clk.Store(clk)
+					}
+					fv.WriteFloorPacketAt(clk, src, samples, packet)
+					return
+				}
+			}
+			floor.WriteFloorPacket(samples, packet)
+		})
 	}()
 	defer play.Wait()
 	defer close(quit)

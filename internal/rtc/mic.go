@@ -286,6 +286,21 @@ func (m *Mic) ReadFrame(pts int64) (audio.Frame, bool) {
 // that it can be forwarded without re-encoding. Both are valid until the next
 // call.
 func (m *Mic) ReadPacket(pts int64) (audio.Frame, []byte, bool) {
+	f, packet, _, ok := m.ReadPacketAt(pts)
+	return f, packet, ok
+}
+
+// Played says where a frame came from on the publisher's RTP clock: the
+// extended RTP timestamp of its first sample (concealment while a late
+// packet was awaited can put it a few milliseconds early) and the stream
+// it belongs to, which changes when the publisher starts a new stream.
+type Played struct {
+	RTP    int64
+	Stream uint64
+}
+
+// ReadPacketAt is ReadPacket that also says where the frame came from.
+func (m *Mic) ReadPacketAt(pts int64) (audio.Frame, []byte, Played, bool) {
 	m.mu.Lock()
 	fresh := m.gen != m.readGen
 	if fresh {
@@ -294,6 +309,7 @@ func (m *Mic) ReadPacket(pts int64) (audio.Frame, []byte, bool) {
 	}
 	whole := m.n == 0 // no audio of an earlier packet is still to play
 	k, ok := m.planLocked()
+	played := Played{RTP: m.lastEnd, Stream: m.gen}
 	m.mu.Unlock()
 
 	if fresh {
@@ -305,7 +321,7 @@ func (m *Mic) ReadPacket(pts int64) (audio.Frame, []byte, bool) {
 	if !ok {
 		m.fifo.Store(int64(m.n))
 		m.level.Store(math.Float64bits(audio.SilenceDB))
-		return audio.Frame{}, nil, false
+		return audio.Frame{}, nil, Played{}, false
 	}
 	decoded := true
 	for i := range k {
@@ -319,11 +335,14 @@ func (m *Mic) ReadPacket(pts int64) (audio.Frame, []byte, bool) {
 		clear(m.pcm[m.n:audio.FrameSamples])
 		m.n = audio.FrameSamples
 	}
+	// lastEnd follows the end of what is decoded: the frame starts that
+	// much before it.
+	played.RTP -= int64(m.n)
 	copy(m.out[:], m.pcm[:audio.FrameSamples])
 	m.n = copy(m.pcm[:], m.pcm[audio.FrameSamples:m.n])
 	m.fifo.Store(int64(m.n))
 	m.level.Store(math.Float64bits(audio.LevelDB(m.out[:])))
-	return audio.Frame{PTS: pts, Samples: m.out[:]}, packet, true
+	return audio.Frame{PTS: pts, Samples: m.out[:]}, packet, played, true
 }
 
 // runStep decodes one planned step onto the end of the PCM FIFO. A packet that
@@ -631,6 +650,11 @@ func (j *micJitter) target(packetDur int) int {
 // frame by frame; one far behind (a stalled machine) starts the schedule
 // again instead of bursting.
 func (m *Mic) Play(clock audio.Clock, quit <-chan struct{}, emit func(samples []float32, packet []byte)) {
+	m.PlayAt(clock, quit, func(samples []float32, packet []byte, _ Played) { emit(samples, packet) })
+}
+
+// PlayAt is Play that also says where each frame came from (see Played).
+func (m *Mic) PlayAt(clock audio.Clock, quit <-chan struct{}, emit func(samples []float32, packet []byte, at Played)) {
 	due := clock.Now().Add(audio.FrameDuration)
 	t := clock.NewTimer(audio.FrameDuration)
 	defer t.Stop()
@@ -646,8 +670,8 @@ func (m *Mic) Play(clock audio.Clock, quit <-chan struct{}, emit func(samples []
 			due = now
 		}
 		for !due.After(now) {
-			if f, packet, ok := m.ReadPacket(pts); ok {
-				emit(f.Samples, packet)
+			if f, packet, at, ok := m.ReadPacketAt(pts); ok {
+				emit(f.Samples, packet, at)
 			}
 			pts += audio.FrameSamples
 			due = due.Add(audio.FrameDuration)

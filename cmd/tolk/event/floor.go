@@ -8,6 +8,7 @@ import (
 
 	"tolk/internal/config"
 	"tolk/internal/ingest"
+	"tolk/internal/media"
 	"tolk/mixer"
 	"tolk/web"
 )
@@ -154,4 +155,13 @@ func (e *Event) WriteFloor(samples []float32) {
 	if len(e.floor) > 0 {
 		e.floor[0].in.WriteFloor(samples)
 	}
+}
+
+// Video is the program's video track: the floor's pictures on the program
+// timeline (nil in a rebroadcast, which has no program).
+func (e *Event) Video() *media.Track[media.Unit] {
+	if e.program == nil {
+		return nil
+	}
+	return e.program.Video()
 }
