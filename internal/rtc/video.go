@@ -3,6 +3,7 @@ package rtc
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/pion/rtp"
@@ -15,7 +16,12 @@ import (
 
 // videoMaxLate is how many packets the sample builder holds back waiting for
 // a missing one: a 720p key frame at 2 Mb/s is about 60 packets.
-const videoMaxLate = 512
+// videoMaxDelay bounds that wait in time: past it a lost packet is given up
+// (and a key frame asked for) rather than holding the picture back longer.
+const (
+	videoMaxLate  = 512
+	videoMaxDelay = 200 * time.Millisecond
+)
 
 // VideoReceiverStats counts a video receiver's frames.
 type VideoReceiverStats struct {
@@ -45,10 +51,10 @@ func NewVideoReceiver(mime string) (*VideoReceiver, error) {
 	switch {
 	case strings.EqualFold(mime, webrtc.MimeTypeH264):
 		v.codec = media.H264
-		v.sb = samplebuilder.New(videoMaxLate, &codecs.H264Packet{}, 90000)
+		v.sb = samplebuilder.New(videoMaxLate, &codecs.H264Packet{}, 90000, samplebuilder.WithMaxTimeDelay(videoMaxDelay))
 	case strings.EqualFold(mime, webrtc.MimeTypeVP8):
 		v.codec = media.VP8
-		v.sb = samplebuilder.New(videoMaxLate, &codecs.VP8Packet{}, 90000)
+		v.sb = samplebuilder.New(videoMaxLate, &codecs.VP8Packet{}, 90000, samplebuilder.WithMaxTimeDelay(videoMaxDelay))
 	default:
 		return nil, fmt.Errorf("video codec %s is not passed through (H.264 and VP8 are)", mime)
 	}
