@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -106,6 +107,19 @@ func (s *Server) handleWHEPPost(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "could not add the audio track")
 		return
 	}
+	// A viewer that asks for video gets the program's picture beside the
+	// language, in the language's stream so that the browser lip-syncs
+	// them (the sender reports of both map their RTP clocks to one wall
+	// clock).
+	var videoSender *webrtc.RTPSender
+	if vo, ok := videoOf(st.ev); ok && strings.Contains(offer, "m=video") {
+		if videoSender, err = pc.AddTrack(vo.track.Local("tolk-" + lang)); err != nil {
+			_ = pc.Close()
+			writeError(w, http.StatusInternalServerError, "could not add the video track")
+			return
+		}
+		go rtc.ReadVideoRTCP(videoSender, func() { vo.keyRequests.Add(1) })
+	}
 	answer, ok := answerOffer(w, r, pc, offer)
 	if !ok {
 		return
@@ -141,6 +155,14 @@ func (s *Server) handleWHEPPost(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Location", "/whep/"+st.ev.ID()+"/"+lang+"/"+id)
 	w.WriteHeader(http.StatusCreated)
 	_, _ = w.Write([]byte(answer))
+}
+
+// videoOf is the event's video output, if it has one.
+func videoOf(ev Event) (*VideoOutput, bool) {
+	if ve, ok := ev.(videoEvent); ok {
+		return ve.VideoOutput()
+	}
+	return nil, false
 }
 
 func (s *Server) handleWHEPDelete(w http.ResponseWriter, r *http.Request) {

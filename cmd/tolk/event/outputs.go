@@ -45,6 +45,9 @@ type outputs struct {
 	hlsVideo *media.Reader[media.Unit]
 	// listeners are each language's WebRTC output (WHEP sessions take it).
 	listeners map[string]*web.ListenerTrack
+	// video is the program's picture for WHEP sessions (nil without a
+	// program: a rebroadcast).
+	video *web.VideoOutput
 	// feeds are what booths hear: the floor rendition, and each booth's
 	// voice as relay while some booth takes it.
 	feeds *web.BoothFeeds
@@ -125,6 +128,9 @@ func (e *Event) attachOutputs() error {
 			o.recognize[r.Tag] = e.mixes[r.Tag].PCM().Read("captions", captionQueue)
 		}
 		o.webvtt[r.Tag] = c.feed.Cues().Read("webvtt", cueQueue)
+	}
+	if e.program != nil {
+		o.video = web.NewVideoOutput(e.program.Video().Read("whep", videoQueue), e.ProgramAt, e.log)
 	}
 	if e.player == nil { // a rebroadcast has no booths
 		floor := e.packets(e.renditions[0].Tag)
@@ -351,6 +357,9 @@ func (e *Event) closeOutputs() {
 	for _, l := range o.listeners {
 		l.Close()
 	}
+	if o.video != nil {
+		o.video.Close()
+	}
 	if o.feeds != nil {
 		o.feeds.Close()
 	}
@@ -421,6 +430,11 @@ func (e *Event) Recordings() *recording.Library { return e.recordings }
 func (e *Event) Listeners(tag string) (*web.ListenerTrack, bool) {
 	l, ok := e.out.listeners[tag]
 	return l, ok
+}
+
+// VideoOutput returns the program's picture as WHEP sessions take it.
+func (e *Event) VideoOutput() (*web.VideoOutput, bool) {
+	return e.out.video, e.out.video != nil
 }
 
 // FloorPreview returns floor input id alone, as WebRTC listeners take it.
