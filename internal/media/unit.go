@@ -18,6 +18,9 @@ const (
 	H264
 	// VP8: the payload is one VP8 frame.
 	VP8
+	// AAC: the payload is one raw AAC-LC frame (no ADTS header) of 1024
+	// samples, mono 48 kHz, whose first sample is at PTS.
+	AAC
 )
 
 // String names the codec.
@@ -31,6 +34,8 @@ func (c Codec) String() string {
 		return "h264"
 	case VP8:
 		return "vp8"
+	case AAC:
+		return "aac"
 	}
 	return "unknown"
 }

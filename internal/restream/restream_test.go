@@ -1,0 +1,395 @@
+package restream
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"tolk/internal/aac"
+	"tolk/internal/audio/audiotest"
+	"tolk/internal/media"
+	"tolk/internal/media/videotest"
+)
+
+// program feeds a push's tracks as an event does: a language's mix (a
+// tone) through the real AAC encoder on a 20 ms tick, and a real H.264
+// clip, looped on the program timeline, written a little ahead of the
+// audio of the same instant.
+type program struct {
+	aacT   *aac.Tracks
+	enc    *aac.Encoder
+	video  *media.Track[media.Unit]
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+const toneHz = 660
+
+func startProgram(t *testing.T, clip []media.Unit) *program {
+	t.Helper()
+	p := &program{aacT: aac.NewTracks([]string{"fr"}, nil), video: media.NewTrack[media.Unit]("video"), done: make(chan struct{})}
+	enc, err := aac.New(aac.Options{IDs: []string{"fr"}, Sink: p.aacT})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.enc = enc
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	var clipLen int64
+	if n := len(clip); n > 0 {
+		clipLen = clip[n-1].DTS + (clip[1].DTS - clip[0].DTS)
+	}
+	go func() {
+		defer close(p.done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		var pts int64
+		next, loop := 0, int64(0)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			_ = enc.Write("fr", pts, audiotest.Tone(toneHz, 0.3, int(pts), 960))
+			pts += 960
+			for len(clip) > 0 {
+				u := clip[next]
+				u.PTS += loop * clipLen
+				u.DTS += loop * clipLen
+				if u.DTS > pts+9600 { // pictures come up to 200 ms early
+					break
+				}
+				p.video.Write(u)
+				if next++; next == len(clip) {
+					next, loop = 0, loop+1
+				}
+			}
+		}
+	}()
+	return p
+}
+
+func (p *program) audio() *media.Track[media.Unit] {
+	tr, _ := p.aacT.Track("fr")
+	return tr
+}
+
+func (p *program) stop() {
+	p.cancel()
+	<-p.done
+	p.enc.Close()
+	p.aacT.Close()
+	p.video.Close()
+}
+
+// rtmpServer is a real RTMP server: Debian's nginx with its RTMP module
+// (libnginx-mod-rtmp), recording every publisher into its own FLV file.
+type rtmpServer struct {
+	dir, conf string
+	port      int
+	cmd       *exec.Cmd
+	done      chan error
+}
+
+const rtmpModule = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
+
+func newRTMPServer(t *testing.T, port int) *rtmpServer {
+	t.Helper()
+	audiotest.NeedTool(t, "nginx")
+	if _, err := os.Stat(rtmpModule); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("libnginx-mod-rtmp is missing in CI: %v", err)
+		}
+		t.Skip("libnginx-mod-rtmp not installed")
+	}
+	dir := t.TempDir()
+	for _, d := range []string{"rec", "logs"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf := fmt.Sprintf(`daemon off;
+master_process off;
+error_log %[1]s/logs/error.log info;
+pid %[1]s/nginx.pid;
+load_module %[3]s;
+events { worker_connections 64; }
+rtmp {
+  server {
+    listen 127.0.0.1:%[2]d;
+    application live {
+      live on;
+      record all;
+      record_path %[1]s/rec;
+      record_unique on;
+    }
+  }
+}
+`, dir, port, rtmpModule)
+	s := &rtmpServer{dir: dir, conf: filepath.Join(dir, "nginx.conf"), port: port}
+	if err := os.WriteFile(s.conf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// start runs the server and waits until it takes connections.
+func (s *rtmpServer) start(t *testing.T) {
+	t.Helper()
+	s.cmd = exec.Command("nginx", "-p", s.dir, "-c", s.conf)
+	var stderr strings.Builder
+	s.cmd.Stderr = &stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.cmd.Wait() }()
+	waitFor(t, "nginx to listen", 10*time.Second, func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+}
+
+// stop ends the server at once, as a platform dropping the stream would.
+func (s *rtmpServer) stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	s.cmd = nil
+}
+
+// recordings lists the FLV files, one per publisher, oldest first.
+func (s *rtmpServer) recordings(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(s.dir, "rec", "*.flv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	return files
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// waitFor polls cond until it holds or the test's deadline nears.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// probe returns the codecs of a file's streams, "h264 aac".
+func probe(t *testing.T, path string) string {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name,sample_rate,channels,width,height",
+		"-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// checkTone decodes a file's audio and checks that it is the language's
+// tone.
+func checkTone(t *testing.T, path string) {
+	t.Helper()
+	pcm, err := audiotest.Decode(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pcm) < 48000 {
+		t.Fatalf("%s: %d samples of audio", path, len(pcm))
+	}
+	mid := pcm[len(pcm)/2-12000 : len(pcm)/2+12000]
+	f, amp := audiotest.DominantFrequency(mid, 48000, 200, 2000, 10)
+	t.Logf("%s: %.1f s of audio, dominant %v Hz at %.3f", filepath.Base(path), float64(len(pcm))/48000, f, amp)
+	if f != toneHz || amp < 0.1 {
+		t.Fatalf("%s: dominant %v Hz at %.3f, want the language's %d Hz", path, f, amp, toneHz)
+	}
+}
+
+func TestPushRTMPReconnects(t *testing.T) {
+	audiotest.NeedTool(t, "ffmpeg")
+	audiotest.NeedTool(t, "ffprobe")
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	clip, err := videotest.Clip(ctx, videotest.Options{Seconds: 2, Width: 640, Height: 360, FPS: 25, GOP: 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	srv := newRTMPServer(t, port)
+	srv.start(t)
+	defer srv.stop()
+	prog := startProgram(t, clip)
+	defer prog.stop()
+	p, err := New(Options{ID: "fr-1", Lang: "fr", Name: "YouTube FR", URL: fmt.Sprintf("rtmp://127.0.0.1:%d/live/streamkey123", port),
+		Audio: prog.audio(), Video: prog.video})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Start()
+	waitFor(t, "the push to connect", 30*time.Second, func() bool { return p.Status().State == StateConnected })
+	st := p.Status()
+	if !st.Video || st.URL != fmt.Sprintf("rtmp://127.0.0.1:%d/live/****", port) || st.Protocol != "rtmp" {
+		t.Fatalf("status %+v", st)
+	}
+	waitFor(t, "4 s of stream", 30*time.Second, func() bool { return p.Status().SentSeconds >= 4 })
+	t.Logf("connected: %+v", p.Status())
+
+	// The platform drops the stream, and comes back.
+	srv.stop()
+	waitFor(t, "the push to notice", 30*time.Second, func() bool { return p.Status().State != StateConnected })
+	st = p.Status()
+	t.Logf("dropped: state %s, last error %q", st.State, st.LastError)
+	if strings.Contains(st.LastError, "streamkey123") {
+		t.Fatalf("the last error shows the key: %q", st.LastError)
+	}
+	srv.start(t)
+	waitFor(t, "the push to reconnect", 30*time.Second, func() bool {
+		s := p.Status()
+		return s.State == StateConnected && s.Reconnects == 1
+	})
+	waitFor(t, "4 s more", 30*time.Second, func() bool { return p.Status().SentSeconds >= 4 })
+	st = p.Status()
+	t.Logf("reconnected: %+v", st)
+	if st.BitrateBPS <= 0 {
+		t.Errorf("bitrate %v while connected", st.BitrateBPS)
+	}
+	p.Stop()
+	if s := p.Status(); s.State != StateStopped {
+		t.Fatalf("after Stop: %+v", s)
+	}
+	srv.stop()
+	files := srv.recordings(t)
+	if len(files) != 2 {
+		t.Fatalf("recorded %v, want one file per connection", files)
+	}
+	for _, path := range files {
+		streams := probe(t, path)
+		t.Logf("%s: %s", filepath.Base(path), strings.ReplaceAll(streams, "\n", " | "))
+		if !strings.Contains(streams, "h264,640,360") || !strings.Contains(streams, "aac,48000,1") {
+			t.Fatalf("%s: streams %q, want h264 640x360 and mono 48 kHz AAC", path, streams)
+		}
+		checkTone(t, path)
+	}
+}
+
+func TestPushAudioOnly(t *testing.T) {
+	audiotest.NeedTool(t, "ffmpeg")
+	defer goleak.VerifyNone(t)
+	port := freePort(t)
+	srv := newRTMPServer(t, port)
+	srv.start(t)
+	defer srv.stop()
+	prog := startProgram(t, nil) // a floor without a picture: the video track stays silent
+	defer prog.stop()
+	p, err := New(Options{ID: "fr-1", Lang: "fr", URL: fmt.Sprintf("rtmp://127.0.0.1:%d/live/streamkey123", port),
+		Audio: prog.audio(), Video: prog.video})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Start()
+	waitFor(t, "the push to connect", 30*time.Second, func() bool { return p.Status().State == StateConnected })
+	waitFor(t, "3 s of audio", 30*time.Second, func() bool { return p.Status().SentSeconds >= 3 })
+	if st := p.Status(); st.Video {
+		t.Fatalf("an audio-only push says video: %+v", st)
+	}
+	p.Close()
+	srv.stop()
+	files := srv.recordings(t)
+	if len(files) != 1 {
+		t.Fatalf("recorded %v", files)
+	}
+	path := files[0]
+	if streams := probe(t, path); streams != "aac,48000,1" {
+		t.Fatalf("streams %q, want mono 48 kHz AAC alone", streams)
+	}
+	checkTone(t, path)
+}
+
+// TestBackoff: a push that cannot connect fails, waits a growing, jittered,
+// bounded pause on the injected clock, and tries again.
+func TestBackoff(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	clock := audiotest.NewClock()
+	a := media.NewTrack[media.Unit]("fr/aac")
+	defer a.Close()
+	port := freePort(t) // nobody listens
+	p, err := New(Options{ID: "fr-1", Lang: "fr", URL: fmt.Sprintf("rtmp://127.0.0.1:%d/live/streamkey123", port),
+		Audio: a, Clock: clock, Jitter: func() float64 { return 0.5 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Start()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	feed := make(chan struct{})
+	go func() { // the language's audio: 3 s of it lets the connection start audio-only
+		defer wg.Done()
+		for pts := int64(0); ; pts += 1024 {
+			select {
+			case <-feed:
+				return
+			default:
+			}
+			a.Write(media.Unit{PTS: pts, Codec: media.AAC, Payload: []byte{1}})
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	defer func() { close(feed); wg.Wait() }()
+	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+		waitFor(t, "a failure", 20*time.Second, func() bool { return p.Status().State == StateFailed })
+		st := p.Status()
+		if st.LastError == "" || strings.Contains(st.LastError, "streamkey123") {
+			t.Fatalf("attempt %d: last error %q", i, st.LastError)
+		}
+		clock.Advance(want - time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
+		if s := p.Status().State; s != StateFailed {
+			t.Fatalf("attempt %d: %s before the %v pause is over", i, s, want)
+		}
+		clock.Advance(time.Millisecond)
+		waitFor(t, "the next attempt", 20*time.Second, func() bool { return p.Status().State != StateFailed })
+	}
+	if got := jittered(maxBackoff, 0.999); got > 36*time.Second || jittered(minBackoff, 0) != 800*time.Millisecond {
+		t.Fatalf("jitter bounds: %v", got)
+	}
+}
