@@ -51,6 +51,10 @@ var whipClocks atomic.Uint64
 // pliInterval spaces the key frame requests while one is awaited.
 const pliInterval = time.Second
 
+// opusDelay is libopus's encoder delay at 48 kHz (its pre-skip, which RTP
+// does not signal and the decoder does not remove).
+const opusDelay = 312
+
 func (w *whipIngest) close() {
 	w.once.Do(func() { _ = w.pc.Close() })
 	w.wg.Wait()
@@ -274,7 +278,10 @@ func (s *Server) readWHIPTrack(t *webrtc.TrackRemote, st *eventState, in *whipIn
 						clk, stream = whipClocks.Add(1), at.Stream
 						in.clk.Store(clk)
 					}
-					fv.WriteFloorPacketAt(clk, src, samples, packet)
+					// Decoded Opus lags what the publisher's encoder was given by
+					// the encoder's delay: the sound of an instant comes that
+					// much after its RTP timestamp.
+					fv.WriteFloorPacketAt(clk, src-opusDelay, samples, packet)
 					return
 				}
 			}
