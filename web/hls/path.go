@@ -16,6 +16,7 @@ const (
 	kindInit
 	kindSegment
 	kindPart
+	kindIFrames // the video rendition's I-frame playlist
 )
 
 // resource is a parsed request path.
@@ -128,8 +129,12 @@ type reload struct {
 }
 
 // parseReload reads _HLS_msn and _HLS_part from a raw query. Other
-// parameters are ignored (players add cache busters); _HLS_skip is ignored
-// because delta updates are never advertised.
+// parameters are ignored (players add cache busters) and never change the
+// answer, so a cache in front may key a playlist on these two alone;
+// _HLS_skip is ignored because delta updates are never advertised. What a
+// cache could read as one of them and this server would not is refused: a
+// name spelled in another case or percent-encoded (nginx's $arg_ matches
+// names case-insensitively), a value that is not plain digits.
 func parseReload(rawQuery string) (reload, error) {
 	var q reload
 	if rawQuery == "" {
@@ -138,6 +143,18 @@ func parseReload(rawQuery string) (reload, error) {
 	vals, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return q, fmt.Errorf("bad query: %w", err)
+	}
+	for pair := range strings.SplitSeq(rawQuery, "&") {
+		raw, val, _ := strings.Cut(pair, "=")
+		name, _ := url.QueryUnescape(raw) // ParseQuery has checked it
+		if (raw == "_HLS_msn" || raw == "_HLS_part") && strings.ContainsAny(val, "%+") {
+			return q, fmt.Errorf("%s=%q is not plain digits", raw, val)
+		}
+		for _, want := range []string{"_HLS_msn", "_HLS_part", "_HLS_skip"} {
+			if raw != want && (strings.EqualFold(raw, want) || strings.EqualFold(name, want)) {
+				return q, fmt.Errorf("query parameter %q must be spelled %s", raw, want)
+			}
+		}
 	}
 	if q.msn, q.hasMSN, err = queryNumber(vals, "_HLS_msn"); err != nil {
 		return q, err

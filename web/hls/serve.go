@@ -19,6 +19,15 @@ var (
 	hdrVideoMP4  = []string{"video/mp4"}
 	hdrNoCache   = []string{"no-cache"}
 	hdrImmutable = []string{"public, max-age=31536000, immutable"}
+	// hdrLivePlaylist: a live media playlist asked without _HLS_msn changes
+	// with every part. A shared cache may hold it for one second, the least
+	// Cache-Control can say (half a part, rounded up): it collapses the
+	// reloads of players that do not block, and an LL-HLS player blocks on
+	// _HLS_msn/_HLS_part after its first load anyway.
+	hdrLivePlaylist = []string{"public, max-age=1"}
+	// hdrMaster: the master changes only when a variant's measured
+	// BANDWIDTH rises or video comes or goes, and players read it once.
+	hdrMaster    = []string{"public, max-age=2"}
 	hdrAnyOrigin = []string{"*"}
 	hdrAllow     = []string{"GET, HEAD, OPTIONS"}
 )
@@ -55,7 +64,7 @@ func (m *Muxer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res.kind == kindMaster {
-		m.write(w, r, hdrPlaylist, hdrNoCache, m.masterPlaylist())
+		m.write(w, r, hdrPlaylist, hdrMaster, m.masterPlaylist())
 		return
 	}
 	t := m.tracks[res.id]
@@ -137,7 +146,7 @@ func (m *Muxer) servePlaylist(w http.ResponseWriter, r *http.Request, t *track) 
 	}
 	if !q.hasMSN {
 		s, res := m.await(r, &t.snap, func(s *snapshot) bool { return s.playlist != nil })
-		m.finishPlaylist(w, r, s, res, hdrNoCache)
+		m.finishPlaylist(w, r, s, res, hdrLivePlaylist)
 		return
 	}
 	abs := q.msn*m.pps + q.part // both ≤ 15 digits: no overflow
@@ -156,6 +165,8 @@ func (m *Muxer) servePlaylist(w http.ResponseWriter, r *http.Request, t *track) 
 		ready = func(s *snapshot) bool { return s.lastPart >= abs }
 	}
 	s, res := m.await(r, &t.snap, ready)
+	// An ended rendition answers at once without the asked part: a cache
+	// must not give that answer to the next player who asks for the part.
 	cache := hdrNoCache
 	if res == waitReady && ready(s) {
 		// The answer to this URL holds the asked part for good, so shared

@@ -89,9 +89,9 @@ func TestServeResources(t *testing.T) {
 		ctype, cache string
 		body         []byte
 	}{
-		{"GET", "master.m3u8", 200, playlist, "no-cache", m.masterPlaylist()},
-		{"GET", "/master.m3u8", 200, playlist, "no-cache", m.masterPlaylist()},
-		{"GET", "en/index.m3u8", 200, playlist, "no-cache", s.playlist},
+		{"GET", "master.m3u8", 200, playlist, "public, max-age=2", m.masterPlaylist()},
+		{"GET", "/master.m3u8", 200, playlist, "public, max-age=2", m.masterPlaylist()},
+		{"GET", "en/index.m3u8", 200, playlist, "public, max-age=1", s.playlist},
 		{"GET", "en/k3x9ab/init.mp4", 200, mp4, immutable, m.tracks["en"].init},
 		{"GET", "en/k3x9ab/seg1.m4s", 200, mp4, immutable, s.segs[1].data},
 		{"GET", "en/k3x9ab/part1.2.m4s", 200, mp4, immutable, s.segs[1].parts[2].data},
@@ -262,15 +262,28 @@ func TestBlockingReloadBadParameters(t *testing.T) {
 		"_HLS_msn=9999999999999999",        // too many digits
 		"_HLS_msn=999999999999999&x=1",     // far ahead
 		"_HLS_msn=1&_HLS_part=99999999999", // far ahead
+		// What a cache could key as _HLS_msn or _HLS_part, and we would not
+		// read as such: refused, never answered as another request.
+		"_hls_msn=1",
+		"_HLS_MSN=1&_HLS_part=0",
+		"_HLS_msn=1&_hls_part=0",
+		"%5FHLS_msn=1",
+		"_HLS%5Fpart=0&_HLS_msn=1",
+		"_HLS_msn=%31",
+		"_HLS_msn=1&_HLS_part=+0",
+		"_hls_skip=YES&_HLS_msn=0",
 	} {
 		assertJSONError(t, get(m, "GET", "en/index.m3u8?"+q), http.StatusBadRequest)
 	}
 	if st := m.Stats(); st.Blocked != 0 {
 		t.Errorf("a bad request blocked: %+v", st)
 	}
-	// Unknown parameters are ignored.
-	if w := get(m, "GET", "en/index.m3u8?_HLS_msn=0&cb=123&_HLS_skip=YES"); w.Code != 200 {
-		t.Errorf("cache buster: %d", w.Code)
+	// Unknown parameters are ignored: the answer is the one a cache keyed on
+	// _HLS_msn and _HLS_part alone holds.
+	plain := get(m, "GET", "en/index.m3u8?_HLS_msn=0&_HLS_part=1")
+	if w := get(m, "GET", "en/index.m3u8?cb=123&_HLS_msn=0&x=%41&_HLS_skip=YES&_HLS_part=1"); w.Code != 200 ||
+		!bytes.Equal(w.Body.Bytes(), plain.Body.Bytes()) || w.Header().Get("Cache-Control") != plain.Header().Get("Cache-Control") {
+		t.Errorf("cache buster: %d %q\n%s", w.Code, w.Header().Get("Cache-Control"), w.Body)
 	}
 }
 

@@ -525,7 +525,10 @@ func (v *VOD) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "the recording cannot be read")
 		return
 	}
-	playlistCache := hdrNoCache
+	// While recorded, the playlists grow by whole segments: short-lived,
+	// as live ones. Whole segments never change, so they are immutable
+	// from the start.
+	playlistCache := hdrLivePlaylist
 	if vw.final {
 		playlistCache = hdrFinished
 	}
@@ -572,8 +575,9 @@ func (v *VOD) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 var (
 	// hdrFinished: a finished run's playlists change only if the run is
-	// deleted; a day keeps a cache from serving a deleted run for long.
-	hdrFinished = []string{"public, max-age=86400"}
+	// deleted; a day keeps a cache from serving a deleted run for long, and
+	// immutable keeps players from asking again meanwhile.
+	hdrFinished = []string{"public, max-age=86400, immutable"}
 	hdrVTT      = []string{"text/vtt; charset=utf-8"}
 )
 

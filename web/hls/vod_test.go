@@ -439,6 +439,19 @@ func TestVODLiveRun(t *testing.T) {
 
 	pl := getOK(t, base+"fr/index.m3u8")
 	checkVODPlaylist(t, pl, false, 12, 2)
+	// Caches: the growing playlists are short-lived, whole segments
+	// immutable from the start.
+	cacheOf := func(path string) string {
+		t.Helper()
+		resp, _ := vodGet(t, base+path)
+		return resp.Header.Get("Cache-Control")
+	}
+	for path, want := range map[string]string{"fr/index.m3u8": "public, max-age=1", "master.m3u8": "public, max-age=1",
+		"fr/seg1.m4s": "public, max-age=31536000, immutable", "fr/init.mp4": "public, max-age=31536000, immutable"} {
+		if got := cacheOf(path); got != want {
+			t.Errorf("live run %s: Cache-Control %q, want %q", path, got, want)
+		}
+	}
 	if !bytes.Contains(getOK(t, base+"master.m3u8"), []byte("LANGUAGE=\"de-CH\"")) {
 		t.Error("master of a live run lacks a language")
 	}
@@ -464,6 +477,11 @@ func TestVODLiveRun(t *testing.T) {
 	clock.t = clock.t.Add(time.Second)
 	final := getOK(t, base+"fr/index.m3u8")
 	checkVODPlaylist(t, final, true, 25, 5)
+	for _, path := range []string{"fr/index.m3u8", "master.m3u8"} {
+		if got := cacheOf(path); got != "public, max-age=86400, immutable" {
+			t.Errorf("finished run %s: Cache-Control %q", path, got)
+		}
+	}
 	checkSegment(t, init, getOK(t, base+"fr/seg4.m4s"), 24*vodSec, 25*vodSec, vr.sent["fr"])
 	if s := v.Stats(); s.Opens != 1 || s.Refreshes < 2 {
 		t.Errorf("stats %+v: want one open and a refresh per look", s)

@@ -234,7 +234,7 @@ func (s *Subtitles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			t.Stop()
 		}
 		h["Content-Type"] = hdrPlaylist
-		h["Cache-Control"] = hdrNoCache
+		h["Cache-Control"] = hdrLivePlaylist
 		_, _ = w.Write(*s.playlist.Load())
 		return
 	}
