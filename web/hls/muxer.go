@@ -180,8 +180,13 @@ func (m *Muxer) masterPlaylist() []byte {
 			av = append(av, variant{group: group, c: a.c, peak: a.peak + vpeak, avg: a.avg + vavg, video: &info})
 		}
 		vs = append(av, vs...)
+		ipeak, iavg := m.video.iframeRates()
+		return m.storeMaster(n, renderMaster(m.renditions, m.opts.Subtitles, vs, iframeVariant{info: info, peak: ipeak, avg: iavg}))
 	}
-	b := renderMaster(m.renditions, m.opts.Subtitles, vs)
+	return m.storeMaster(n, renderMaster(m.renditions, m.opts.Subtitles, vs))
+}
+
+func (m *Muxer) storeMaster(n int64, b []byte) []byte {
 	m.master.Store(&renderedMaster{measured: n, b: b})
 	return b
 }

@@ -41,6 +41,10 @@ type segment struct {
 	// segment; indep says it starts with a key frame. Audio: 0 and false.
 	gen   int
 	indep bool
+	// iframe is the length of the segment's first fragment up to the end
+	// of its key frame (moof, mdat header, the key frame): the byte range
+	// of the I-frame playlist. 0 when the segment starts without one.
+	iframe int64
 }
 
 // part is one LL-HLS partial segment, an fMP4 fragment.
@@ -268,7 +272,7 @@ type variant struct {
 // variant's URI is its playlist, the layout that both hls.js and ffmpeg
 // switch cleanly. No variant carries CEA-608/708 captions, so each says
 // CLOSED-CAPTIONS=NONE and players look for captions in SUBTITLES only.
-func renderMaster(renditions []AudioRendition, subtitles []SubtitleRendition, variants []variant) []byte {
+func renderMaster(renditions []AudioRendition, subtitles []SubtitleRendition, variants []variant, iframes ...iframeVariant) []byte {
 	var b []byte
 	b = append(b, "#EXTM3U\n#EXT-X-VERSION:"...)
 	b = strconv.AppendInt(b, playlistVersion, 10)
@@ -336,7 +340,30 @@ func renderMaster(renditions []AudioRendition, subtitles []SubtitleRendition, va
 		b = appendRenditionDir(b, def.ID, v.c)
 		b = append(b, "/index.m3u8\n"...)
 	}
+	for _, f := range iframes {
+		if f.peak <= 0 {
+			continue
+		}
+		b = append(b, "#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH="...)
+		b = strconv.AppendInt(b, f.peak, 10)
+		b = append(b, ",AVERAGE-BANDWIDTH="...)
+		b = strconv.AppendInt(b, max(f.avg, 1), 10)
+		b = append(b, ",CODECS=\""...)
+		b = append(b, f.info.Codecs...)
+		b = append(b, "\",RESOLUTION="...)
+		b = strconv.AppendInt(b, int64(f.info.Width), 10)
+		b = append(b, 'x')
+		b = strconv.AppendInt(b, int64(f.info.Height), 10)
+		b = append(b, ",URI=\""+videoDir+"/iframes.m3u8\"\n"...)
+	}
 	return b
+}
+
+// iframeVariant is the master's EXT-X-I-FRAME-STREAM-INF of the video
+// rendition: its key frames, for scrubbing and scanning.
+type iframeVariant struct {
+	info      VideoInfo
+	peak, avg int64
 }
 
 // appendRenditionDir writes the directory of rendition id of codec c.

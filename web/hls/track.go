@@ -27,6 +27,9 @@ type snapshot struct {
 	// inits are the video rendition's initialization sections by
 	// configuration; nil for audio.
 	inits map[int][]byte
+	// iframes is the video rendition's I-frame playlist; nil before its
+	// first complete segment, and for audio.
+	iframes []byte
 }
 
 func (s *snapshot) segment(msn int64) *segment {

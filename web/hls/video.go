@@ -80,8 +80,10 @@ type videoTrack struct {
 	// listed is the video as the master playlist declares it, set once a
 	// segment of the configuration is complete.
 	listed atomic.Pointer[VideoInfo]
-	// Measured bit rates of complete segments, as for audio.
+	// Measured bit rates of complete segments, as for audio, and of
+	// their key frames as the I-frame playlist serves them.
 	peak, bytes, samples atomic.Int64
+	ipeak, ibytes        atomic.Int64
 }
 
 func newVideoTrack(m *Muxer) *videoTrack {
@@ -261,6 +263,12 @@ func (t *videoTrack) flushPart(complete bool) error {
 	}
 	t.partSeq++
 	p := &part{msn: t.open.msn, index: len(t.open.parts), seq: seq, start: first.dts, dur: dur, indep: first.key, data: data}
+	if len(t.open.parts) == 0 && first.key && len(data) >= 8 {
+		// The fragment starts with its moof; the key frame is the first
+		// sample of the mdat after it.
+		moof := int64(uint32(data[0])<<24 | uint32(data[1])<<16 | uint32(data[2])<<8 | uint32(data[3]))
+		t.open.iframe = min(moof+8+int64(len(first.data)), int64(len(data)))
+	}
 	t.open.parts = append(t.open.parts, p)
 	t.open.dur += dur
 	t.m.stats.parts.Add(1)
@@ -345,6 +353,16 @@ func (t *videoTrack) measure(s *segment) {
 	}
 	t.bytes.Add(n)
 	t.samples.Add(s.dur)
+	if s.iframe > 0 {
+		rate := s.iframe * 8 * audio.SampleRate / s.dur
+		for {
+			p := t.ipeak.Load()
+			if rate <= p || t.ipeak.CompareAndSwap(p, rate) {
+				break
+			}
+		}
+		t.ibytes.Add(s.iframe)
+	}
 	if s.gen == t.gen {
 		info := t.params.info
 		if info.FrameRate == 0 {
@@ -389,6 +407,9 @@ func (t *videoTrack) publish() {
 	old := t.snap.Load()
 	if t.partTarget > 0 && (len(s.segs) > 0 || s.open != nil) {
 		s.playlist = t.render(s, len(old.playlist))
+	}
+	if len(s.segs) > 0 {
+		s.iframes = t.renderIFrames(s)
 	}
 	t.m.stats.playlistBuilds.Add(1)
 	t.snap.Store(s)
@@ -498,6 +519,66 @@ func (t *videoTrack) render(s *snapshot, prev int) []byte {
 	return append(b, ".m4s\"\n"...)
 }
 
+// renderIFrames writes the I-frame playlist: the key frame that starts
+// each complete segment, as a byte range of the segment (Apple's players
+// scrub and scan with it), on the same media sequence numbers, dates and
+// discontinuities as the media playlist.
+func (t *videoTrack) renderIFrames(s *snapshot) []byte {
+	run := t.m.opts.Run
+	b := make([]byte, 0, 128+96*len(s.segs))
+	b = append(b, "#EXTM3U\n#EXT-X-VERSION:"...)
+	b = strconv.AppendInt(b, playlistVersion, 10)
+	b = append(b, "\n#EXT-X-TARGETDURATION:"...)
+	b = strconv.AppendInt(b, t.target/audio.SampleRate, 10)
+	b = append(b, "\n#EXT-X-MEDIA-SEQUENCE:"...)
+	b = strconv.AppendInt(b, s.segs[0].msn, 10)
+	b = append(b, '\n')
+	if g := s.segs[0].gen; g > 0 {
+		b = append(b, "#EXT-X-DISCONTINUITY-SEQUENCE:"...)
+		b = strconv.AppendInt(b, int64(g), 10)
+		b = append(b, '\n')
+	}
+	b = append(b, "#EXT-X-I-FRAMES-ONLY\n"...)
+	gen := -1
+	for _, sg := range s.segs {
+		if sg.gen != gen {
+			if gen >= 0 {
+				b = append(b, "#EXT-X-DISCONTINUITY\n"...)
+			}
+			gen = sg.gen
+			b = append(b, "#EXT-X-MAP:URI=\""+run+"/init"...)
+			b = strconv.AppendInt(b, int64(gen), 10)
+			b = append(b, ".mp4\"\n"...)
+		}
+		b = append(b, "#EXT-X-PROGRAM-DATE-TIME:"...)
+		b = appendDate(b, sg.pdt)
+		b = append(b, '\n')
+		if sg.iframe == 0 {
+			// A segment cut without a key frame: its span is a gap.
+			b = append(b, "#EXT-X-GAP\n"...)
+		}
+		b = append(b, "#EXTINF:"...)
+		b = appendSeconds(b, sg.dur)
+		b = append(b, ",\n#EXT-X-BYTERANGE:"...)
+		b = strconv.AppendInt(b, max(sg.iframe, 1), 10)
+		b = append(b, "@0\n"+run+"/"...)
+		b = appendSegmentName(b, sg.msn)
+		b = append(b, '\n')
+	}
+	if s.ended {
+		b = append(b, "#EXT-X-ENDLIST\n"...)
+	}
+	return b
+}
+
+// iframeRates are the I-frame playlist's peak and average bit rates.
+func (t *videoTrack) iframeRates() (peak, avg int64) {
+	if d := t.samples.Load(); d > 0 {
+		return t.ipeak.Load(), t.ibytes.Load() * 8 * audio.SampleRate / d
+	}
+	return 0, 0
+}
+
 // lastIndex is the index of the newest part in the open segment, -1 when
 // none is open.
 func (s *snapshot) openIndex() (msn int64, index int, ok bool) {
@@ -540,8 +621,11 @@ type videoResource struct {
 
 // parseVideoPath maps a path relative to video/ to a resource.
 func parseVideoPath(p string) (videoResource, error) {
-	if p == "index.m3u8" {
+	switch p {
+	case "index.m3u8":
 		return videoResource{kind: kindPlaylist}, nil
+	case "iframes.m3u8":
+		return videoResource{kind: kindIFrames}, nil
 	}
 	run, file, ok := stringsCut(p, '/')
 	if !ok || !validRun(run) {
@@ -585,13 +669,19 @@ func (m *Muxer) serveVideo(w http.ResponseWriter, r *http.Request, p string) {
 		return
 	}
 	t := m.video
-	if res.kind != kindPlaylist && res.run != m.opts.Run {
+	if res.kind != kindPlaylist && res.kind != kindIFrames && res.run != m.opts.Run {
 		m.fail(w, http.StatusNotFound, "not found: named by another run")
 		return
 	}
 	switch res.kind {
 	case kindPlaylist:
 		m.serveVideoPlaylist(w, r, t)
+	case kindIFrames:
+		if b := t.snap.Load().iframes; b != nil {
+			m.write(w, r, hdrPlaylist, hdrNoCache, b)
+			return
+		}
+		m.fail(w, http.StatusNotFound, "no complete video segment yet")
 	case kindInit:
 		if b := t.snap.Load().inits[int(min(res.n, 1<<30))]; b != nil {
 			m.writeMediaAs(w, r, hdrVideoMP4, b)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -209,6 +210,46 @@ func TestVideoRendition(t *testing.T) {
 	}
 	if !regexp.MustCompile(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="` + testRun + `/part\d+\.m4s"\n$`).Match(pl) {
 		t.Error("no preload hint at the end")
+	}
+
+	// The I-frame playlist: each complete segment's key frame as a byte
+	// range of the segment, named by the master.
+	if !regexp.MustCompile(`(?m)^#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=\d+,AVERAGE-BANDWIDTH=\d+,CODECS="` + regexp.QuoteMeta(info.Codecs) +
+		`",RESOLUTION=1280x720,URI="video/iframes\.m3u8"$`).Match(master) {
+		t.Error("the master names no I-frame playlist")
+	}
+	code, ifr := body(m, "video/iframes.m3u8")
+	t.Logf("I-frame playlist:\n%s", ifr)
+	if code != 200 || !bytes.Contains(ifr, []byte("#EXT-X-I-FRAMES-ONLY\n")) {
+		t.Fatalf("I-frame playlist: %d", code)
+	}
+	ranges := regexp.MustCompile(`(?m)^#EXT-X-BYTERANGE:(\d+)@0\n`+testRun+`/seg(\d+)\.m4s$`).FindAllSubmatch(ifr, -1)
+	if len(ranges) != len(segs) {
+		t.Errorf("%d I-frames for %d segments", len(ranges), len(segs))
+	}
+	for _, rg := range ranges {
+		n, _ := strconv.Atoi(string(rg[1]))
+		w := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/video/"+testRun+"/seg"+string(rg[2])+".m4s", nil)
+		req.Header.Set("Range", "bytes=0-"+strconv.Itoa(n-1))
+		m.ServeHTTP(w, req)
+		b := w.Body.Bytes()
+		if w.Code != http.StatusPartialContent || len(b) != n {
+			t.Fatalf("range of segment %s: %d, %d bytes", rg[2], w.Code, len(b))
+		}
+		box, err := mp4.DecodeBox(0, bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		moof, ok := box.(*mp4.MoofBox)
+		if !ok {
+			t.Fatalf("segment %s starts with %s", rg[2], box.Type())
+		}
+		trun := moof.Traf.Trun
+		first := trun.Samples[0]
+		if int(moof.Size())+8+int(first.Size) != n || !mp4.IsSyncSampleFlags(first.Flags) {
+			t.Errorf("segment %s: range %d, moof %d, first sample %d bytes, flags %x", rg[2], n, moof.Size(), first.Size, first.Flags)
+		}
 	}
 }
 
