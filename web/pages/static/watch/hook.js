@@ -124,14 +124,27 @@ export function expose() {
       if (!pc) return null;
       const report = await pc.getStats();
       let inbound = null;
+      let video = null;
       const codecs = {};
       report.forEach((r) => {
         if (r.type === 'inbound-rtp' && r.kind === 'audio') inbound = r;
+        if (r.type === 'inbound-rtp' && r.kind === 'video') video = r;
         if (r.type === 'codec') codecs[r.id] = r.mimeType;
       });
-      if (!inbound) return { connectionState: pc.connectionState, inbound: null };
+      const shown = document.querySelector('#picture video');
+      const videoStats = video && {
+        framesDecoded: video.framesDecoded || 0,
+        frameWidth: video.frameWidth || 0,
+        frameHeight: video.frameHeight || 0,
+        keyFramesDecoded: video.keyFramesDecoded || 0,
+        pliCount: video.pliCount || 0,
+        codec: codecs[video.codecId] || null,
+        elementWidth: shown ? shown.videoWidth : 0,
+      };
+      if (!inbound) return { connectionState: pc.connectionState, inbound: null, video: videoStats };
       return {
         connectionState: pc.connectionState,
+        video: videoStats,
         inbound: {
           packetsReceived: inbound.packetsReceived,
           packetsLost: inbound.packetsLost,

@@ -1,10 +1,16 @@
 // Playing over WebRTC (WHEP): one peer connection per language, its
-// resource deleted when the session ends.
+// resource deleted when the session ends. The peer asks for the floor's
+// picture too: the server sends it beside the language (in the language's
+// stream, so the browser lip-syncs them) when the event has video, and it
+// plays in a <video> on the stage. A language switch is a new session: the
+// picture shown stays on the stage (its last frame once its session ends)
+// until the new session decodes one, so the picture never goes blank.
 
 import { iceGatheringDone } from '../shared/net.js';
 import { accessLost } from './access.js';
 import { config, t } from './page.js';
-import { attachElement, deleteResource, fail, play, retry, wentLive } from './session.js';
+import { hidePicture, showPicture } from './picture.js';
+import { attachElement, current, deleteResource, fail, play, retry, wentLive } from './session.js';
 import { setState } from './status.js';
 
 class HTTPError extends Error {
@@ -16,6 +22,59 @@ class HTTPError extends Error {
 
 // Client errors other than these will not heal by retrying.
 const retryable = new Set([404, 408, 409, 425, 429]);
+
+// The picture on the stage: its element and the session it came with.
+let picture = null;
+let pictureCheck = 0;
+
+// showVideo plays a session's video track in a <video> of its own (the
+// session's audio element is the one the session ends with) and puts it on
+// the stage once it has decoded a picture, in place of the one before.
+function showVideo(s, track) {
+  const el = document.createElement('video');
+  el.muted = true; // the sound plays from the session's audio
+  el.autoplay = true;
+  el.setAttribute('playsinline', '');
+  el.setAttribute('aria-label', t('watch.video.label'));
+  el.srcObject = new MediaStream([track]);
+  const ready = () => {
+    if (!s.alive || el.videoWidth === 0 || (picture && picture.el === el)) return;
+    picture = { el, s };
+    showPicture(el);
+    watchPicture();
+  };
+  el.addEventListener('loadedmetadata', ready);
+  el.addEventListener('resize', ready);
+  const p = el.play();
+  if (p && p.catch) p.catch(() => {});
+}
+
+// watchPicture takes the picture off the stage when no WebRTC session
+// plays any more (stopped, or another mode), or when the session after it
+// has had 10 s to show its own and has none (the floor stopped sending
+// video).
+function watchPicture() {
+  window.clearInterval(pictureCheck);
+  let since = 0;
+  pictureCheck = window.setInterval(() => {
+    if (!picture) {
+      window.clearInterval(pictureCheck);
+      return;
+    }
+    const c = current;
+    let gone = !c || c.mode !== 'webrtc';
+    if (!gone && c !== picture.s) {
+      since = since || Date.now();
+      gone = Date.now() - since > 10000;
+    } else since = 0;
+    if (gone) {
+      hidePicture(picture.el);
+      picture.el.srcObject = null;
+      picture = null;
+      window.clearInterval(pictureCheck);
+    }
+  }, 500);
+}
 
 export async function startWebRTC(s) {
   if (!window.RTCPeerConnection) {
@@ -31,9 +90,14 @@ export async function startWebRTC(s) {
   }
   s.pc = pc;
   pc.addTransceiver('audio', { direction: 'recvonly' });
+  pc.addTransceiver('video', { direction: 'recvonly' });
   pc.addEventListener('track', (ev) => {
     if (!s.alive) return;
-    const stream = (ev.streams && ev.streams[0]) || new MediaStream([ev.track]);
+    if (ev.track.kind === 'video') {
+      showVideo(s, ev.track);
+      return;
+    }
+    const stream = new MediaStream([ev.track]);
     const el = document.createElement('audio');
     el.autoplay = true;
     el.srcObject = stream;
