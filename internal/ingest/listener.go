@@ -25,6 +25,12 @@ const (
 // instead of probing the input for seconds.
 var fastStartArgs = []string{"-fflags", "nobuffer", "-probesize", "4096", "-analyzeduration", "0"}
 
+// fastStartVideoArgs are fastStartArgs when the video is taken too: not
+// nobuffer, which throws away the packets read while probing, and with them
+// the publisher's first key frame (a whole GOP without a picture). The probe
+// is 4 KB: keeping it costs next to nothing.
+var fastStartVideoArgs = []string{"-probesize", "4096", "-analyzeduration", "0"}
+
 // Listener is a live floor input: an ffmpeg subprocess listening for one RTMP
 // or SRT publisher. A run ends when the publisher leaves (ErrLeft), stops
 // sending for a few seconds (ErrStalled), uses the wrong RTMP app or stream key
@@ -68,11 +74,15 @@ func (l *Listener) Run(ctx context.Context, w Writer) error {
 	// Warnings, not just errors: that is where ffmpeg reports a publisher with
 	// the wrong app or stream key.
 	args = append(args, "-loglevel", "warning")
-	if l.fastStart {
+	_, video := w.(VideoWriter)
+	switch {
+	case l.fastStart && video:
+		args = append(args, fastStartVideoArgs...)
+	case l.fastStart:
 		args = append(args, fastStartArgs...)
 	}
 	args = append(args, l.ep.input()...)
-	vw, video := w.(VideoWriter)
+	vw, _ := w.(VideoWriter)
 	if video {
 		args = append(args, audioTimed...)
 	}

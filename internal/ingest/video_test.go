@@ -7,6 +7,7 @@ import (
 	"math"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -208,6 +209,11 @@ func TestFileAudioOnlyHasNoVideo(t *testing.T) {
 // startVideoPublisher pushes testsrc2 and a sine over RTMP in real time,
 // as OBS would; audioOnly leaves the picture out.
 func startVideoPublisher(t testing.TB, port int, key string, audioOnly bool) *publisher {
+	return startVideoPublisherTo(t, "rtmp", port, key, audioOnly)
+}
+
+// startVideoPublisherTo is startVideoPublisher over RTMP or SRT (MPEG-TS).
+func startVideoPublisherTo(t testing.TB, scheme string, port int, key string, audioOnly bool) *publisher {
 	t.Helper()
 	args := []string{"-nostdin", "-hide_banner", "-loglevel", "error", "-re"}
 	if !audioOnly {
@@ -217,7 +223,12 @@ func startVideoPublisher(t testing.TB, port int, key string, audioOnly bool) *pu
 	if !audioOnly {
 		args = append(args, "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p")
 	}
-	args = append(args, "-c:a", "aac", "-b:a", "128k", "-f", "flv", fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", port, key))
+	args = append(args, "-c:a", "aac", "-b:a", "128k")
+	if scheme == "srt" {
+		args = append(args, "-f", "mpegts", fmt.Sprintf("srt://127.0.0.1:%d?mode=caller", port))
+	} else {
+		args = append(args, "-f", "flv", fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", port, key))
+	}
 	p := &publisher{cmd: exec.Command("ffmpeg", args...)}
 	p.cmd.Stdout = &p.out
 	p.cmd.Stderr = &p.out
@@ -228,18 +239,25 @@ func startVideoPublisher(t testing.TB, port int, key string, audioOnly bool) *pu
 	return p
 }
 
-// An RTMP publisher's pictures reach the VideoWriter with key frames, on
-// the clock of its audio; an audio-only publisher's audio arrives as before
-// and no picture.
+// An RTMP or SRT publisher's pictures reach the VideoWriter with key
+// frames, on the clock of its audio; an audio-only publisher's audio
+// arrives as before and no picture.
 func TestListenerVideo(t *testing.T) {
 	needFFmpeg(t)
 	defer goleak.VerifyNone(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	for _, audioOnly := range []bool{false, true} {
-		port := freePort(t, "tcp")
-		src, err := NewListener(fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", port, testKey),
-			slog.New(slog.NewTextHandler(&logWriter{t: t}, nil)))
+	for _, c := range []struct {
+		scheme    string
+		audioOnly bool
+	}{{"rtmp", false}, {"rtmp", true}, {"srt", false}} {
+		audioOnly := c.audioOnly
+		network, url := "tcp", "rtmp://127.0.0.1:%d/live/"+testKey
+		if c.scheme == "srt" {
+			network, url = "udp", "srt://127.0.0.1:%d"
+		}
+		port := freePort(t, network)
+		src, err := NewListener(fmt.Sprintf(url, port), slog.New(slog.NewTextHandler(&logWriter{t: t}, nil)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -247,8 +265,8 @@ func TestListenerVideo(t *testing.T) {
 		runCtx, stop := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- src.Run(runCtx, rec) }()
-		eventually(t, 10*time.Second, "the listener", func() bool { return portBound(t, "tcp", port) })
-		pub := startVideoPublisher(t, port, testKey, audioOnly)
+		eventually(t, 10*time.Second, "the listener", func() bool { return portBound(t, network, port) })
+		pub := startVideoPublisherTo(t, c.scheme, port, testKey, audioOnly)
 		eventually(t, 30*time.Second, "3 s of audio", func() bool { n, _ := rec.snapshot(); return n >= 150 })
 		if !audioOnly {
 			eventually(t, 30*time.Second, "90 pictures", func() bool { _, v := rec.snapshot(); return len(v) >= 90 })
@@ -277,10 +295,40 @@ func TestListenerVideo(t *testing.T) {
 		// Both on one clock: the latest picture is near the latest audio.
 		last := video[len(video)-1].PTS
 		end := int64(frames * audio.FrameSamples)
-		t.Logf("%d pictures (%d key) and %d audio frames; last picture at %.3f s, audio up to %.3f s",
-			len(video), keys, frames, float64(last)/48000, float64(end)/48000)
+		t.Logf("%s: %d pictures (%d key) and %d audio frames; last picture at %.3f s, audio up to %.3f s",
+			c.scheme, len(video), keys, frames, float64(last)/48000, float64(end)/48000)
 		if d := math.Abs(float64(last - end)); d > 2*audio.SampleRate {
 			t.Fatalf("last picture at %d, audio at %d: not one clock", last, end)
 		}
+	}
+}
+
+// A file whose video is not H.264 (MPEG-4 Part 2 here): its audio plays,
+// no picture is passed, and the log says why, once.
+func TestFileOtherVideoCodec(t *testing.T) {
+	needFFmpeg(t)
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "mpeg4.ts")
+	runTool(t, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
+		"-t", "2", "-c:v", "mpeg4", "-c:a", "aac", path)
+	var logs audiotest.LockedBuffer
+	clock := audiotest.NewClock()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { defer close(done); drive(clock, stop) }()
+	rec := newVRecorder()
+	err := NewFileLog(path, false, clock, slog.New(slog.NewTextHandler(&logs, nil))).Run(ctx, rec)
+	close(stop)
+	<-done
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if len(rec.video) != 0 || rec.frames < 95 {
+		t.Fatalf("%d pictures, %d audio frames", len(rec.video), rec.frames)
+	}
+	if n := strings.Count(logs.String(), "not H.264"); n != 1 {
+		t.Fatalf("the log says %d times that the video is not H.264:\n%s", n, logs.String())
 	}
 }
