@@ -132,3 +132,30 @@ func FuzzVideoReceiver(f *testing.F) {
 		}
 	})
 }
+
+// VP8 frames come out as they were sent, key frames marked (RFC 6386: the
+// frame tag's lowest bit clear), one frame over several packets too.
+func TestVideoReceiverVP8(t *testing.T) {
+	v, err := NewVideoReceiver("video/VP8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []media.Unit
+	emit := func(u media.Unit, _ uint32) { got = append(got, u) }
+	pkt := func(seq uint16, ts uint32, start bool, marker bool, data ...byte) *rtp.Packet {
+		desc := byte(0)
+		if start {
+			desc = 0x10 // S: start of a partition
+		}
+		return &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: marker},
+			Payload: append([]byte{desc}, data...)}
+	}
+	v.Push(pkt(1, 0, true, false, 0x10, 0x02, 0x00), emit) // key frame, first half
+	v.Push(pkt(2, 0, false, true, 0x9d, 0x01, 0x2a), emit) // second half
+	v.Push(pkt(3, 3000, true, true, 0x31, 0x01, 0x00), emit) // inter frame
+	v.Push(pkt(4, 6000, true, true, 0x31, 0x02, 0x00), emit)
+	if len(got) != 2 || !got[0].Key || got[1].Key || got[0].Codec != media.VP8 ||
+		string(got[0].Payload) != "\x10\x02\x00\x9d\x01\x2a" {
+		t.Fatalf("got %+v", got)
+	}
+}
