@@ -150,8 +150,8 @@ func TestVideoReceiverVP8(t *testing.T) {
 		return &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: marker},
 			Payload: append([]byte{desc}, data...)}
 	}
-	v.Push(pkt(1, 0, true, false, 0x10, 0x02, 0x00), emit) // key frame, first half
-	v.Push(pkt(2, 0, false, true, 0x9d, 0x01, 0x2a), emit) // second half
+	v.Push(pkt(1, 0, true, false, 0x10, 0x02, 0x00), emit)   // key frame, first half
+	v.Push(pkt(2, 0, false, true, 0x9d, 0x01, 0x2a), emit)   // second half
 	v.Push(pkt(3, 3000, true, true, 0x31, 0x01, 0x00), emit) // inter frame
 	v.Push(pkt(4, 6000, true, true, 0x31, 0x02, 0x00), emit)
 	if len(got) != 2 || !got[0].Key || got[1].Key || got[0].Codec != media.VP8 ||
