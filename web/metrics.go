@@ -55,6 +55,8 @@ var (
 	descRecDropped  = prometheus.NewDesc("tolk_recording_dropped_total", "Packets, cues and fragments the recording lost (also counted per language in tolk_output_dropped_frames_total{output=\"recording\"}).", []string{"event"}, nil)
 	descRecFree     = prometheus.NewDesc("tolk_recording_disk_free_bytes", "Free space on the recordings' disk.", []string{"event"}, nil)
 	descRecFullTime = prometheus.NewDesc("tolk_recording_disk_full_seconds", "Seconds until the recordings' disk is full at the rate the run grows.", []string{"event"}, nil)
+
+	descHLSRequests = prometheus.NewDesc("tolk_hls_requests_total", "HLS requests (live and recorded) that reached this server, by what they asked for; behind a caching edge they grow with the objects, not the viewers.", []string{"event", "kind"}, nil)
 )
 
 // collector reads the events' counters at scrape time, so the hot paths keep
@@ -67,7 +69,7 @@ func (collector) Describe(ch chan<- *prometheus.Desc) {
 		descCapRestarts, descCapErrors, descCapStalls, descCapCues, descCapLag, descCapRunning, descPeak, descLoudness,
 		descVoice, descBed, descDuck, descOnAir, descMuted, descIntConnected, descIntRTT, descIntLoss, descIntJitter,
 		descIntEar, descPlayerLatency, descInputLive, descInputProgram, descInputLUFS, descInputSNR, descInputBW, descInputClip,
-		descRecording, descRecFailed, descRecBytes, descRecDropped, descRecFree, descRecFullTime} {
+		descRecording, descRecFailed, descRecBytes, descRecDropped, descRecFree, descRecFullTime, descHLSRequests} {
 		ch <- d
 	}
 }
@@ -86,6 +88,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descFloorFrames, s.FloorFrames, id)
 		counter(descFloorDrop, s.FloorDropped, id)
 		counter(descRestarts, s.IngestRestarts, id)
+		for i, kind := range hlsKinds {
+			counter(descHLSRequests, st.hlsReqs[i].Load(), id, kind)
+		}
 		es := c.s.eventStatus(st)
 		gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)

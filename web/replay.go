@@ -97,6 +97,7 @@ func (s *Server) handleVOD(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	st.hlsReqs.count(r.PathValue("rest"))
 	w, finish, ok := s.mediaViewer(w, r, st)
 	if !ok {
 		return

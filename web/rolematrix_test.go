@@ -161,6 +161,8 @@ var matrix = map[string]route{
 	"DELETE /api/events/{event}/tokens/{id}":                      {path: "/api/events/test/tokens/nosuchtoken", who: producers},
 	"POST /api/events/{event}/notices":                            {path: "/api/events/test/notices", who: producers},
 	"POST /api/events/{event}/floor":                              {path: "/api/events/test/floor", who: producers},
+	"GET /api/events/{event}/outputs":                             {path: "/api/events/test/outputs", who: producers},
+	"POST /api/events/{event}/outputs/{id}/{action}":              {path: "/api/events/test/outputs/fr-1/stop", who: producers},
 	"/hls/{event}/{rest...}":                                      {method: "GET", path: "/hls/test/master.m3u8", who: viewers},
 	"POST /whip/{event}":                                          {path: "/whip/test", who: keyHolder},
 	"DELETE /whip/{event}/{id}":                                   {path: "/whip/test/nosuchsession", who: keyHolder},

@@ -97,6 +97,7 @@ type eventState struct {
 	viewers viewerRegistry // what the players report
 	status  *statusHub     // the status every console reads
 	access  eventAccess    // who may watch: public, or a passcode and tokens
+	hlsReqs hlsRequests    // HLS requests that reached this server, by kind
 }
 
 // New returns a server with no events.
@@ -445,6 +446,7 @@ func (s *Server) handleHLS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	st.hlsReqs.count(r.PathValue("rest"))
 	w, finish, ok := s.mediaViewer(w, r, st)
 	if !ok {
 		return

@@ -9,6 +9,7 @@ import (
 	"tolk/captions"
 	"tolk/internal/media"
 	"tolk/internal/recording"
+	"tolk/internal/restream"
 	"tolk/interpreter"
 	"tolk/mixer"
 )
@@ -192,6 +193,9 @@ type EventStatus struct {
 	// Recording is this run's recording: its state and run, its size,
 	// the free disk and when it will be full against the scheduled end.
 	Recording recording.Status `json:"recording"`
+	// Pushes are the outputs to platforms (config outputs:), stream keys
+	// redacted.
+	Pushes []restream.Status `json:"pushes"`
 }
 
 // eventStatus reads every language of st.
@@ -206,6 +210,7 @@ func (s *Server) eventStatus(st *eventState) EventStatus {
 		}
 	}
 	out.Recording = ev.Recording()
+	out.Pushes = pushesOf(ev)
 	vs := st.viewers.summary(time.Now())
 	out.Latency.WebRTC, out.Latency.HLS = vs.latency["webrtc"][""], vs.latency["hls"][""]
 	for _, rd := range ev.Renditions() {

@@ -69,10 +69,10 @@ func TestRedact(t *testing.T) {
 		"rtmp://user:pw@host/app/key":                              "rtmp://****@host/app/****",
 		"rtmp://host/key":                                          "rtmp://host/****",
 		"srt://h:9000?streamid=secret&passphrase=p":                "srt://h:9000?passphrase=****&streamid=****",
-		"srt://h:9000":                                             "srt://h:9000",
-		"rtmp://host/app/key#frag":                                 "rtmp://host/app/****#****",
-		"rtmp://ho st/%zz/key":                                     "rtmp://****",
-		"garbage with key":                                         "****",
+		"srt://h:9000":             "srt://h:9000",
+		"rtmp://host/app/key#frag": "rtmp://host/app/****#****",
+		"rtmp://ho st/%zz/key":     "rtmp://****",
+		"garbage with key":         "****",
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)

@@ -3,14 +3,10 @@ package restream
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +16,7 @@ import (
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/media"
 	"tolk/internal/media/videotest"
+	"tolk/internal/restream/restreamtest"
 )
 
 // program feeds a push's tracks as an event does: a language's mix (a
@@ -94,112 +91,6 @@ func (p *program) stop() {
 	p.video.Close()
 }
 
-// rtmpServer is a real RTMP server: Debian's nginx with its RTMP module
-// (libnginx-mod-rtmp), recording every publisher into its own FLV file.
-type rtmpServer struct {
-	dir, conf string
-	port      int
-	cmd       *exec.Cmd
-	done      chan error
-}
-
-const rtmpModule = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
-
-func newRTMPServer(t *testing.T, port int) *rtmpServer {
-	t.Helper()
-	audiotest.NeedTool(t, "nginx")
-	if _, err := os.Stat(rtmpModule); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("libnginx-mod-rtmp is missing in CI: %v", err)
-		}
-		t.Skip("libnginx-mod-rtmp not installed")
-	}
-	dir := t.TempDir()
-	for _, d := range []string{"rec", "logs"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conf := fmt.Sprintf(`daemon off;
-master_process off;
-error_log %[1]s/logs/error.log info;
-pid %[1]s/nginx.pid;
-load_module %[3]s;
-events { worker_connections 64; }
-rtmp {
-  server {
-    listen 127.0.0.1:%[2]d;
-    application live {
-      live on;
-      record all;
-      record_path %[1]s/rec;
-      record_unique on;
-    }
-  }
-}
-`, dir, port, rtmpModule)
-	s := &rtmpServer{dir: dir, conf: filepath.Join(dir, "nginx.conf"), port: port}
-	if err := os.WriteFile(s.conf, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// start runs the server and waits until it takes connections.
-func (s *rtmpServer) start(t *testing.T) {
-	t.Helper()
-	s.cmd = exec.Command("nginx", "-p", s.dir, "-c", s.conf)
-	var stderr strings.Builder
-	s.cmd.Stderr = &stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s.done = make(chan error, 1)
-	go func() { s.done <- s.cmd.Wait() }()
-	waitFor(t, "nginx to listen", 10*time.Second, func() bool {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.port))
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-}
-
-// stop ends the server at once, as a platform dropping the stream would.
-func (s *rtmpServer) stop() {
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-	s.cmd = nil
-}
-
-// recordings lists the FLV files, one per publisher, oldest first.
-func (s *rtmpServer) recordings(t *testing.T) []string {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(s.dir, "rec", "*.flv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(files)
-	return files
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // waitFor polls cond until it holds or the test's deadline nears.
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
@@ -252,10 +143,10 @@ func TestPushRTMPReconnects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
-	srv := newRTMPServer(t, port)
-	srv.start(t)
-	defer srv.stop()
+	port := restreamtest.FreePort(t)
+	srv := restreamtest.NewServer(t, port)
+	srv.Start(t)
+	defer srv.Stop()
 	prog := startProgram(t, clip)
 	defer prog.stop()
 	p, err := New(Options{ID: "fr-1", Lang: "fr", Name: "YouTube FR", URL: fmt.Sprintf("rtmp://127.0.0.1:%d/live/streamkey123", port),
@@ -274,14 +165,14 @@ func TestPushRTMPReconnects(t *testing.T) {
 	t.Logf("connected: %+v", p.Status())
 
 	// The platform drops the stream, and comes back.
-	srv.stop()
+	srv.Stop()
 	waitFor(t, "the push to notice", 30*time.Second, func() bool { return p.Status().State != StateConnected })
 	st = p.Status()
 	t.Logf("dropped: state %s, last error %q", st.State, st.LastError)
 	if strings.Contains(st.LastError, "streamkey123") {
 		t.Fatalf("the last error shows the key: %q", st.LastError)
 	}
-	srv.start(t)
+	srv.Start(t)
 	waitFor(t, "the push to reconnect", 30*time.Second, func() bool {
 		s := p.Status()
 		return s.State == StateConnected && s.Reconnects == 1
@@ -296,8 +187,8 @@ func TestPushRTMPReconnects(t *testing.T) {
 	if s := p.Status(); s.State != StateStopped {
 		t.Fatalf("after Stop: %+v", s)
 	}
-	srv.stop()
-	files := srv.recordings(t)
+	srv.Stop()
+	files := srv.Recordings(t)
 	if len(files) != 2 {
 		t.Fatalf("recorded %v, want one file per connection", files)
 	}
@@ -314,10 +205,10 @@ func TestPushRTMPReconnects(t *testing.T) {
 func TestPushAudioOnly(t *testing.T) {
 	audiotest.NeedTool(t, "ffmpeg")
 	defer goleak.VerifyNone(t)
-	port := freePort(t)
-	srv := newRTMPServer(t, port)
-	srv.start(t)
-	defer srv.stop()
+	port := restreamtest.FreePort(t)
+	srv := restreamtest.NewServer(t, port)
+	srv.Start(t)
+	defer srv.Stop()
 	prog := startProgram(t, nil) // a floor without a picture: the video track stays silent
 	defer prog.stop()
 	p, err := New(Options{ID: "fr-1", Lang: "fr", URL: fmt.Sprintf("rtmp://127.0.0.1:%d/live/streamkey123", port),
@@ -332,8 +223,8 @@ func TestPushAudioOnly(t *testing.T) {
 		t.Fatalf("an audio-only push says video: %+v", st)
 	}
 	p.Close()
-	srv.stop()
-	files := srv.recordings(t)
+	srv.Stop()
+	files := srv.Recordings(t)
 	if len(files) != 1 {
 		t.Fatalf("recorded %v", files)
 	}
@@ -351,7 +242,7 @@ func TestBackoff(t *testing.T) {
 	clock := audiotest.NewClock()
 	a := media.NewTrack[media.Unit]("fr/aac")
 	defer a.Close()
-	port := freePort(t) // nobody listens
+	port := restreamtest.FreePort(t) // nobody listens
 	p, err := New(Options{ID: "fr-1", Lang: "fr", URL: fmt.Sprintf("rtmp://127.0.0.1:%d/live/streamkey123", port),
 		Audio: a, Clock: clock, Jitter: func() float64 { return 0.5 }})
 	if err != nil {

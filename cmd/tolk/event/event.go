@@ -332,6 +332,7 @@ func (e *Event) Start() error {
 	e.cancel = cancel
 
 	e.runOutputs()
+	e.runPushes()
 	if e.player != nil {
 		e.runRebroadcast(ctx)
 		e.log.Info("event started: a rebroadcast", "floor", e.cfg.Floor.Source, "start", e.cfg.Floor.Start,

@@ -75,6 +75,10 @@ type outputs struct {
 	// AAC is off, and in a rebroadcast, whose run holds Opus only.
 	aacPCM map[string]*media.Reader[media.Unit]
 	aac    *aac.Encoder
+	// aacTracks hand the encoder's frames on per language, to the pushes;
+	// push are the outputs to platforms (restream.go).
+	aacTracks *aac.Tracks
+	push      pushes
 
 	// wg counts the goroutines Start runs, one per reader above; media
 	// counts those of them that write the HLS tree (audio and WebVTT),
@@ -144,6 +148,9 @@ func (e *Event) attachOutputs() error {
 		return err
 	}
 	if err := e.attachAAC(); err != nil {
+		return err
+	}
+	if err := e.attachPushes(); err != nil {
 		return err
 	}
 	o.previews = map[string]*web.ListenerTrack{}
@@ -260,28 +267,32 @@ func (e *Event) runOutputs() {
 }
 
 // attachAAC adds the AAC group to the LL-HLS tree and starts its encoder
-// with a reader on every mix's PCM, unless hls.aac is off or the event is a
-// rebroadcast.
+// with a reader on every mix's PCM, unless hls.aac is off and nothing is
+// pushed, or the event is a rebroadcast.
 func (e *Event) attachAAC() error {
-	if !e.cfg.HLS.AACOn() || e.player != nil {
+	if (!e.cfg.HLS.AACOn() && !e.wantsAAC()) || e.player != nil {
 		return nil
 	}
 	bitrate := e.cfg.HLS.AACBitrate
 	if bitrate == 0 {
 		bitrate = config.DefaultAACBitrate
 	}
-	if err := e.hls.EnableAAC(bitrate); err != nil {
-		return err
-	}
 	var tags []string
 	for _, r := range e.renditions {
 		tags = append(tags, r.Tag)
 	}
-	enc, err := aac.New(aac.Options{IDs: tags, Bitrate: bitrate, Sink: e.hls, Clock: e.clock, Log: e.log})
+	o := &e.out
+	o.aacTracks = aac.NewTracks(tags, nil)
+	if e.cfg.HLS.AACOn() {
+		if err := e.hls.EnableAAC(bitrate); err != nil {
+			return err
+		}
+		o.aacTracks = aac.NewTracks(tags, e.hls)
+	}
+	enc, err := aac.New(aac.Options{IDs: tags, Bitrate: bitrate, Sink: o.aacTracks, Clock: e.clock, Log: e.log})
 	if err != nil {
 		return fmt.Errorf("aac: %w", err)
 	}
-	o := &e.out
 	o.aac = enc
 	o.aacPCM = map[string]*media.Reader[media.Unit]{}
 	for _, tag := range tags {
@@ -343,6 +354,8 @@ func (e *Event) attachRecorder() error {
 // stops the network outputs. Safe on outputs attachOutputs left half built.
 func (e *Event) closeOutputs() {
 	o := &e.out
+	// The pushes first: they read the AAC tracks and the program's video.
+	e.closePushes()
 	// The program's video track outlives the clock: the packager's reader
 	// ends here, once the frames it holds are written.
 	if o.hlsVideo != nil {
@@ -392,6 +405,9 @@ func (e *Event) closeOutputs() {
 		// Its readers have ended: the encoder hands over its last frames
 		// before the playlists end.
 		o.aac.Close()
+	}
+	if o.aacTracks != nil {
+		o.aacTracks.Close()
 	}
 	if o.recorder != nil {
 		// Every reader has ended: write what is left and finalise the run.

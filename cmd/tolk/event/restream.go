@@ -1,0 +1,94 @@
+package event
+
+import (
+	"fmt"
+
+	"tolk/internal/config"
+	"tolk/internal/restream"
+	"tolk/web"
+)
+
+// pushes are the event's outputs to platforms (config outputs:): each
+// language's AAC from the encoder's tracks with the program's video, one
+// restream.Push per output.
+type pushes struct {
+	list []*restream.Push
+	byID map[string]*restream.Push
+	on   []bool // whether each starts with the event
+}
+
+// wantsAAC reports whether the AAC encoder must run for pushes, even with
+// the LL-HLS AAC group off.
+func (e *Event) wantsAAC() bool { return len(e.cfg.Outputs) > 0 && e.player == nil }
+
+// attachPushes makes the configured pushes, stopped; runPushes starts the
+// enabled ones. The AAC encoder's tracks must be there (attachAAC).
+func (e *Event) attachPushes() error {
+	if !e.wantsAAC() {
+		return nil
+	}
+	o := &e.out
+	o.push.byID = map[string]*restream.Push{}
+	ids := e.cfg.OutputIDs()
+	for i, out := range e.cfg.Outputs {
+		tag := config.Tag(out.Lang)
+		a, ok := o.aacTracks.Track(tag)
+		if !ok {
+			return fmt.Errorf("push %s: no language %q", ids[i], tag)
+		}
+		p, err := restream.New(restream.Options{ID: ids[i], Lang: tag, Name: out.Name, URL: out.URL, Audio: a,
+			Video: e.program.Video(), Clock: e.clock, Log: e.log})
+		if err != nil {
+			return err
+		}
+		o.push.list = append(o.push.list, p)
+		o.push.byID[ids[i]] = p
+		o.push.on = append(o.push.on, out.On())
+	}
+	return nil
+}
+
+// runPushes starts the pushes the configuration enables.
+func (e *Event) runPushes() {
+	for i, p := range e.out.push.list {
+		if e.out.push.on[i] {
+			p.Start()
+		}
+	}
+}
+
+// closePushes stops every push and waits for it.
+func (e *Event) closePushes() {
+	for _, p := range e.out.push.list {
+		p.Close()
+	}
+}
+
+// Pushes returns every push's state, in the configuration's order.
+func (e *Event) Pushes() []restream.Status {
+	out := make([]restream.Status, 0, len(e.out.push.list))
+	for _, p := range e.out.push.list {
+		out = append(out, p.Status())
+	}
+	return out
+}
+
+// StartPush starts a push (the producer's Start); a running one goes on.
+func (e *Event) StartPush(id string) error {
+	p, ok := e.out.push.byID[id]
+	if !ok {
+		return fmt.Errorf("%w: %q", web.ErrNoPush, id)
+	}
+	p.Start()
+	return nil
+}
+
+// StopPush stops a push until it is started again.
+func (e *Event) StopPush(id string) error {
+	p, ok := e.out.push.byID[id]
+	if !ok {
+		return fmt.Errorf("%w: %q", web.ErrNoPush, id)
+	}
+	p.Stop()
+	return nil
+}
