@@ -3,6 +3,8 @@ package web
 import (
 	"time"
 
+	"tolk/internal/restream"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -57,6 +59,13 @@ var (
 	descRecFullTime = prometheus.NewDesc("tolk_recording_disk_full_seconds", "Seconds until the recordings' disk is full at the rate the run grows.", []string{"event"}, nil)
 
 	descHLSRequests = prometheus.NewDesc("tolk_hls_requests_total", "HLS requests (live and recorded) that reached this server, by what they asked for; behind a caching edge they grow with the objects, not the viewers.", []string{"event", "kind"}, nil)
+
+	descPushConnected  = prometheus.NewDesc("tolk_push_connected", "1 while the push to a platform is connected and sending.", []string{"event", "push", "lang"}, nil)
+	descPushState      = prometheus.NewDesc("tolk_push_state", "1 for the push's state now: stopped, connecting, connected or failed.", []string{"event", "push", "lang", "state"}, nil)
+	descPushBitrate    = prometheus.NewDesc("tolk_push_bitrate_bps", "What the push sent over the last seconds, in bits/s.", []string{"event", "push", "lang"}, nil)
+	descPushBytes      = prometheus.NewDesc("tolk_push_sent_bytes_total", "Bytes the push sent, every connection together.", []string{"event", "push", "lang"}, nil)
+	descPushReconnects = prometheus.NewDesc("tolk_push_reconnects_total", "Connections the push made after its first.", []string{"event", "push", "lang"}, nil)
+	descPushDropped    = prometheus.NewDesc("tolk_push_dropped_frames_total", "Frames the push lost because it fell behind.", []string{"event", "push", "lang"}, nil)
 )
 
 // collector reads the events' counters at scrape time, so the hot paths keep
@@ -69,7 +78,8 @@ func (collector) Describe(ch chan<- *prometheus.Desc) {
 		descCapRestarts, descCapErrors, descCapStalls, descCapCues, descCapLag, descCapRunning, descPeak, descLoudness,
 		descVoice, descBed, descDuck, descOnAir, descMuted, descIntConnected, descIntRTT, descIntLoss, descIntJitter,
 		descIntEar, descPlayerLatency, descInputLive, descInputProgram, descInputLUFS, descInputSNR, descInputBW, descInputClip,
-		descRecording, descRecFailed, descRecBytes, descRecDropped, descRecFree, descRecFullTime, descHLSRequests} {
+		descRecording, descRecFailed, descRecBytes, descRecDropped, descRecFree, descRecFullTime, descHLSRequests,
+		descPushConnected, descPushState, descPushBitrate, descPushBytes, descPushReconnects, descPushDropped} {
 		ch <- d
 	}
 }
@@ -170,6 +180,17 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			if rec.FullAt != nil {
 				gauge(descRecFullTime, max(time.Until(*rec.FullAt).Seconds(), 0), id)
 			}
+		}
+		for _, p := range es.Pushes {
+			who := []string{id, p.ID, p.Lang}
+			gauge(descPushConnected, flag(p.State == restream.StateConnected), who...)
+			for _, state := range []string{restream.StateStopped, restream.StateConnecting, restream.StateConnected, restream.StateFailed} {
+				gauge(descPushState, flag(p.State == state), id, p.ID, p.Lang, state)
+			}
+			gauge(descPushBitrate, p.BitrateBPS, who...)
+			counter(descPushBytes, p.Bytes, who...)
+			counter(descPushReconnects, p.Reconnects, who...)
+			counter(descPushDropped, p.Dropped, who...)
 		}
 		pubs := 0.0
 		if st.whip != nil {

@@ -268,6 +268,8 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /api/events/{event}/tokens/{id}", s.handleRevokeToken)
 	m.HandleFunc("POST /api/events/{event}/notices", s.handleNotice)
 	m.HandleFunc("POST /api/events/{event}/floor", s.handleFloorSwitch)
+	m.HandleFunc("GET /api/events/{event}/outputs", s.handlePushes)
+	m.HandleFunc("POST /api/events/{event}/outputs/{id}/{action}", s.handlePushAction)
 	m.HandleFunc("/hls/{event}/{rest...}", s.handleHLS)
 	m.HandleFunc("POST /whip/{event}", s.keyGuarded(s.handleWHIPPost))
 	m.HandleFunc("DELETE /whip/{event}/{id}", s.keyGuarded(s.handleWHIPDelete))
