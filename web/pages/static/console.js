@@ -17,8 +17,9 @@
 //   alerts    booth traffic, replies, notices (api, audio, page)
 //   detail    one language's controls and facts (alerts, api, cards, kv, monitor, page, state)
 //   tokens    the tokens dialog (api, page, state)
+//   pushes    the pushes to platforms, started and stopped (api, kv, page)
 //   controls  card and top-bar buttons (audio, detail, monitor, page)
-//   protocol  messages from the server (alerts, cards, conn, detail, monitor, page, state, topbar)
+//   protocol  messages from the server (alerts, cards, conn, detail, monitor, page, pushes, state, topbar)
 //   hook      window.tolkConsole for the browser tests
 // What the connection hands up (a message, a drop, a state) is wired here.
 

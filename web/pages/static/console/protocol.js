@@ -7,6 +7,7 @@ import { onPong, state as connState, welcomed } from './conn.js';
 import { paintDetail } from './detail.js';
 import { onListening, onOffer, onRefused } from './monitor.js';
 import { record, setData, ui } from './page.js';
+import { paintPushes } from './pushes.js';
 import { applyStatus, applyWelcome, statusAt } from './state.js';
 import { paintTop } from './topbar.js';
 
@@ -30,6 +31,7 @@ export function onMessage(data) {
       if (applyStatus(m.status)) {
         paintTop(m.status);
         paintCards(m.status);
+        paintPushes(m.status);
         paintDetail(false);
         checkStale();
       }
