@@ -216,3 +216,48 @@ func BenchmarkOpenAndRead(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRecorderVideo: the cost of recording the program's video, per
+// 720p30 frame (testsrc2 by libx264), beside one language: WriteVideo, the
+// frame's place in its fragment, the fragment's encoding and its write with
+// a sync a second (the process's CPU time, as for BenchmarkRecorder12; the
+// language's 5/3 packets a frame are in it, about 2 µs).
+func BenchmarkRecorderVideo(b *testing.B) {
+	units := clip(b, 4)
+	pkts := speechPackets(b)
+	lib := NewLibrary(b.TempDir())
+	r, err := New(Options{Library: lib, Event: "bench", Audio: langs(1), Video: true, Epoch: fixed(testEpoch), Log: quiet,
+		Queue: 1 << 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	lap := units[len(units)-1].DTS + units[1].DTS - units[0].DTS
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	k := 0
+	bytes := 0
+	for i := range b.N {
+		u := units[i%len(units)]
+		off := int64(i/len(units)) * lap
+		u.DTS += off
+		u.PTS += off
+		r.WriteVideo(u)
+		bytes += len(u.Payload)
+		for ; int64(k)*audio.FrameSamples <= u.DTS; k++ {
+			p := pkts[k%len(pkts)]
+			p.PTS = int64(k) * audio.FrameSamples
+			r.WritePacket("en", p)
+		}
+	}
+	if err := r.Close(); err != nil {
+		b.Fatal(err)
+	}
+	used := cpuTime() - cpu
+	b.StopTimer()
+	b.ReportMetric(used.Seconds()/float64(b.N)*1e6, "µs-cpu/frame")
+	b.ReportMetric(float64(bytes)/float64(b.N)*8*30/1e6, "Mb/s-at-30fps")
+	if st := r.Status(); st.Dropped != 0 {
+		b.Errorf("dropped %d", st.Dropped)
+	}
+}
