@@ -279,3 +279,125 @@ hls: {part_ms: 200, segment_ms: 1000, aac: false}
 		t.Logf("ffmpeg decoded %.2f s through the edge", float64(st.Size()-44)/96000)
 	}
 }
+
+// TestEdgeLoad measures the origin's HLS request rate with N simulated
+// LL-HLS viewers at the live edge, straight to the origin and through the
+// edge (figures in docs/benchmarks.md). Each viewer does what an LL-HLS
+// player does: a blocking reload for the next part, then the part. Not in
+// CI: TOLK_EDGE_LOAD=1 runs it, TOLK_EDGE_VIEWERS lists the viewer counts.
+func TestEdgeLoad(t *testing.T) {
+	if os.Getenv("TOLK_EDGE_LOAD") == "" {
+		t.Skip("set TOLK_EDGE_LOAD=1 to measure the origin's request rate with and without the edge")
+	}
+	leakCheck(t)
+	floor := toneFile(t, 440, 1, 30)
+	cfg := eventConfig(t, `
+id: test
+floor: {language: en, source: "file:%s", loop: true}
+languages: [{tag: fr}]
+hls: {part_ms: 200, segment_ms: 1000, aac: false}
+`, floor)
+	h := serve(t, cfg, event.Options{}, web.Options{})
+	if err := h.ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e := startEdge(t, strings.TrimPrefix(h.http.URL, "http://"))
+	counts := []int{100, 300, 1000}
+	if v := os.Getenv("TOLK_EDGE_VIEWERS"); v != "" {
+		counts = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts = append(counts, n)
+		}
+	}
+	const window = 10 * time.Second
+	t.Logf("%-8s %-7s %14s %16s %14s %8s", "viewers", "via", "viewer req/s", "origin req/s", "per viewer", "errors")
+	for _, n := range counts {
+		for _, via := range []string{"origin", "edge"} {
+			base := h.http.URL
+			if via == "edge" {
+				base = e.URL
+			}
+			before := hlsRequests(t, h.http.URL, "test")
+			done, errs := viewerLoad(t, base+"/hls/test/", n, window)
+			after := hlsRequests(t, h.http.URL, "test")
+			origin := 0
+			for k, v := range after {
+				origin += v - before[k]
+			}
+			rate := float64(origin) / window.Seconds()
+			t.Logf("%-8d %-7s %14.0f %16.1f %14.3f %8d", n, via, float64(done)/window.Seconds(), rate, rate/float64(n), errs)
+		}
+	}
+}
+
+// viewerLoad runs n LL-HLS viewers against base for d and returns the
+// requests they made and how many failed.
+func viewerLoad(t *testing.T, base string, n int, d time.Duration) (done, errs int) {
+	t.Helper()
+	tr := &http.Transport{MaxIdleConnsPerHost: n + 10, MaxIdleConns: n + 10}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	get := func(u string) ([]byte, bool) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, false
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return b, err == nil && resp.StatusCode == 200
+	}
+	hintRE := regexp.MustCompile(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([a-z0-9]+)/part(\d+)\.(\d+)\.m4s"`)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Viewers arrive over the first second.
+			select {
+			case <-time.After(time.Duration(i) * time.Second / time.Duration(n)):
+			case <-ctx.Done():
+				return
+			}
+			var ok, bad int
+			defer func() {
+				mu.Lock()
+				done, errs = done+ok+bad, errs+bad
+				mu.Unlock()
+			}()
+			pl, good := get(base + "en/index.m3u8")
+			for ctx.Err() == nil {
+				if !good {
+					if ctx.Err() == nil {
+						bad++
+					}
+					time.Sleep(100 * time.Millisecond)
+					pl, good = get(base + "en/index.m3u8")
+					continue
+				}
+				ok++
+				m := hintRE.FindSubmatch(pl)
+				if m == nil {
+					good = false
+					continue
+				}
+				run, msn, idx := string(m[1]), string(m[2]), string(m[3])
+				if _, g := get(base + "en/" + run + "/part" + msn + "." + idx + ".m4s"); g {
+					ok++
+				} else if ctx.Err() == nil {
+					bad++
+				}
+				pl, good = get(base + "en/index.m3u8?_HLS_msn=" + msn + "&_HLS_part=" + idx)
+			}
+		}()
+	}
+	wg.Wait()
+	return done, errs
+}
