@@ -51,10 +51,13 @@ function item(p) {
 }
 
 async function toggle(it) {
+  // aria-disabled, not disabled: a disabled button would drop the focus
+  // of the producer who just pressed it.
+  if (it.btn.getAttribute('aria-disabled') === 'true') return;
   const action = it.btn.dataset.action === 'stop' ? 'stop' : 'start';
-  it.btn.disabled = true;
+  it.btn.setAttribute('aria-disabled', 'true');
   const res = await call('POST', '/outputs/' + encodeURIComponent(it.id) + '/' + action);
-  it.btn.disabled = false;
+  it.btn.removeAttribute('aria-disabled');
   record({ kind: 'push', id: it.id, action, ok: res.ok, status: res.status });
   if (!res.ok) {
     it.err.dataset.error = 'true';
