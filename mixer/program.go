@@ -264,7 +264,7 @@ func (p *Program) Run(ctx context.Context) {
 			}
 		}
 		tick(floor, packet)
-		p.moveVideo()
+		p.moveVideo(pts)
 		if next != nil {
 			p.pool.Put(next)
 		}

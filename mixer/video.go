@@ -1,6 +1,8 @@
 package mixer
 
 import (
+	"math"
+
 	"tolk/internal/media"
 )
 
@@ -73,10 +75,10 @@ func (in *Input) place(pts int64, f *floorFrame) {
 }
 
 // nextVideo returns the input's next picture that the clock can place (its
-// program PTS and DTS set), or false when there is none yet. Pictures of a
-// clock older than the audio's are dropped; one of a newer clock is kept
-// back until its audio has been taken.
-func (in *Input) nextVideo() (media.Unit, bool) {
+// program PTS and DTS set) with a DTS up to limit, or false when there is
+// none yet. Pictures of a clock older than the audio's are dropped; one of
+// a newer clock, or beyond limit, is kept back.
+func (in *Input) nextVideo(limit int64) (media.Unit, bool) {
 	for {
 		if in.vhead == nil {
 			select {
@@ -95,10 +97,13 @@ func (in *Input) nextVideo() (media.Unit, bool) {
 			in.vdropped.Add(1)
 			continue
 		}
-		in.vhead = nil
 		u := f.u
 		u.PTS += in.smap.off + VideoDelay
 		u.DTS += in.smap.off + VideoDelay
+		if u.DTS > limit {
+			return media.Unit{}, false
+		}
+		in.vhead = nil
 		return u, true
 	}
 }
@@ -114,15 +119,23 @@ type videoSwitch struct {
 
 // moveVideo puts every picture the inputs can place now on the program's
 // video track: those of the input on the program, until the input switched
-// to has a key frame, from which on that one's. DTS never goes back: a
-// picture that would (its source clock moved back against the program's,
-// when the clock dropped audio of it) is dropped, and so is every picture
-// up to the next key frame, which a decoder needs after a gap.
-func (p *Program) moveVideo() {
+// to has a key frame, from which on that one's. While a switch waits for
+// that key frame, the input leaving goes on only up to the program time now
+// (pictures come ahead of their sound: were they to keep their lead, the
+// new input's key frames, placed by a shorter lead, could never pass them).
+// DTS never goes back: a picture that would (its source clock moved back
+// against the program's, when the clock dropped audio of it) is dropped,
+// and so is every picture up to the next key frame, which a decoder needs
+// after a gap.
+func (p *Program) moveVideo(now int64) {
 	vs := &p.vsw
 	for i, in := range p.inputs {
+		limit := int64(math.MaxInt64)
+		if i == vs.on && vs.want >= 0 {
+			limit = now
+		}
 		for {
-			u, ok := in.nextVideo()
+			u, ok := in.nextVideo(limit)
 			if !ok {
 				break
 			}

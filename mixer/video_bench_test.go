@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func BenchmarkProgramVideo(b *testing.B) {
 	for b.Loop() {
 		dts += 1600
 		in.WriteVideo(1, media.Unit{Codec: media.H264, Payload: payload, Key: true, PTS: dts, DTS: dts})
-		p.moveVideo()
+		p.moveVideo(math.MaxInt64)
 		<-r.C
 	}
 	if p.videoFrames.Load() == 0 {

@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -21,7 +22,7 @@ func TestProgramVideoPlacing(t *testing.T) {
 	a, b := p.inputs[0], p.inputs[1]
 	r := p.Video().Read("test", 100)
 	got := func() (out []media.Unit) {
-		p.moveVideo()
+		p.moveVideo(math.MaxInt64)
 		for {
 			select {
 			case u := <-r.C:
@@ -99,5 +100,39 @@ func TestProgramVideoPlacing(t *testing.T) {
 	pic(a, 6, 3200, true)
 	if u := got(); len(u) != 0 {
 		t.Fatalf("the input switched from still writes: %+v", u)
+	}
+}
+
+// While a switch waits for the new input's key frame, the input leaving
+// goes on only up to the program time now: its pictures' lead must not keep
+// the new input's key frames (placed by a shorter lead) out for good.
+func TestProgramVideoSwitchCapsTheLead(t *testing.T) {
+	tl := media.NewTimeline()
+	tl.Fix(time.Unix(1000, 0))
+	p, err := NewProgram(audiotest.NewClock(), tl, nil, []InputConfig{{ID: "a"}, {ID: "b"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := p.inputs[0], p.inputs[1]
+	r := p.Video().Read("test", 100)
+	a.place(0, &floorFrame{clk: 1})
+	b.place(0, &floorFrame{clk: 2})
+	pic := func(in *Input, clk uint64, dts int64, key bool) {
+		in.WriteVideo(clk, media.Unit{Codec: media.H264, Payload: []byte{0, 0, 0, 1, 0x65}, Key: key, PTS: dts, DTS: dts})
+	}
+	pic(a, 1, 0, true)
+	p.moveVideo(0)
+	p.vsw.want = 1
+	pic(a, 1, 1000, false)
+	pic(a, 1, 5000, false) // ahead of the program: held back
+	p.moveVideo(3000)
+	pic(b, 2, 4000, true)
+	p.moveVideo(3000)
+	var dts []int64
+	for len(r.C) > 0 {
+		dts = append(dts, (<-r.C).DTS-VideoDelay)
+	}
+	if len(dts) != 3 || dts[0] != 0 || dts[1] != 1000 || dts[2] != 4000 || p.vsw.on != 1 {
+		t.Fatalf("written %v, on %d: want a's 0 and 1000, then b's key frame at 4000", dts, p.vsw.on)
 	}
 }

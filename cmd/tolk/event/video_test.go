@@ -303,3 +303,87 @@ func TestRTMPFloorAudioOnly(t *testing.T) {
 	}
 	t.Logf("audio only: %d floor frames, no picture", ve.ev.Stats().FloorFrames)
 }
+
+// A switch of floor input switches the pictures at the new input's next
+// key frame: two studios with video (black with white flashes, testsrc2),
+// the program's pictures are the first's until the switch, then, from a key
+// frame on, the second's; DTS never goes back.
+func TestFloorSwitchSwitchesVideo(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	audiotest.NeedTool(t, "ffmpeg")
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.mp4")
+	if err := videotest.FlashBeep(ctx, a, 4, 30, 0); err != nil {
+		t.Fatal(err)
+	}
+	b := filepath.Join(dir, "b.mp4")
+	if out, err := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "4", "-c:v", "libx264", "-preset", "ultrafast",
+		"-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", b).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, out)
+	}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+id: t
+floor:
+  language: en
+  inputs:
+    - {id: a, source: "file:%s", loop: true}
+    - {id: b, source: "file:%s", loop: true}
+languages: [{tag: fr}]
+record: false
+hls: {aac: false}
+`, a, b)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs audiotest.LockedBuffer
+	ev, err := New(cfg, Options{Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	video := ev.Video().Read("test", 2000)
+	if err := ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pics []media.Unit
+	collect := func(until func() bool) {
+		for !until() {
+			select {
+			case u := <-video.C:
+				pics = append(pics, u)
+			case <-ctx.Done():
+				t.Fatalf("timed out: %d pictures, %+v\n%s", len(pics), ev.Stats(), logs.String())
+			}
+		}
+	}
+	collect(func() bool { return len(pics) >= 60 })
+	if err := ev.SwitchFloor("b"); err != nil {
+		t.Fatal(err)
+	}
+	at := len(pics)
+	collect(func() bool { return len(pics) >= at+90 })
+	ev.Close()
+	// Input a's pictures are all tiny (black, or one white frame); b's are
+	// not: the first large picture is where the switch took.
+	first := -1
+	for i, u := range pics {
+		if i > 0 && u.DTS <= pics[i-1].DTS {
+			t.Fatalf("picture %d: DTS %d after %d", i, u.DTS, pics[i-1].DTS)
+		}
+		big := len(u.Payload) > 5000
+		if big && first < 0 {
+			first = i
+		}
+		if first >= 0 && !big && i > first {
+			t.Fatalf("picture %d (%d bytes) after the switch took at %d: input a's again?", i, len(u.Payload), first)
+		}
+	}
+	if first < at || !pics[first].Key {
+		t.Fatalf("the switch was asked at picture %d; the second input's first picture is %d (key %v)", at, first, first >= 0 && pics[first].Key)
+	}
+	t.Logf("switch asked after picture %d (program %.3f s), the second input's pictures from %d (program %.3f s), a key frame",
+		at, float64(pics[at-1].PTS)/48000, first, float64(pics[first].PTS)/48000)
+}
