@@ -33,7 +33,8 @@ var aacConfig = mpeg4audio.AudioSpecificConfig{Type: mpeg4audio.ObjectTypeAACLC,
 
 // rtmpConn is a connection to an RTMP or RTMPS server.
 type rtmpConn struct {
-	c     *gortmplib.Client
+	c     gortmplib.Conn
+	nc    net.Conn // for the write deadline; nil in benchmarks
 	w     *gortmplib.Writer
 	video *gortmplib.Track
 	audio *gortmplib.Track
@@ -60,7 +61,7 @@ func dialRTMP(ctx context.Context, u *url.URL, pic *picture) (conn, error) {
 	if err := c.Initialize(ctx); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	rc := &rtmpConn{c: c, audio: &gortmplib.Track{Codec: &codecs.MPEG4Audio{Config: &aacConfig}}}
+	rc := &rtmpConn{c: c, nc: c.NetConn(), audio: &gortmplib.Track{Codec: &codecs.MPEG4Audio{Config: &aacConfig}}}
 	tracks := []*gortmplib.Track{}
 	if pic != nil {
 		rc.video = &gortmplib.Track{Codec: &codecs.H264{SPS: pic.sps, PPS: pic.pps}}
@@ -79,19 +80,29 @@ func dialRTMP(ctx context.Context, u *url.URL, pic *picture) (conn, error) {
 	return rc, nil
 }
 
+// deadline bounds the next write: a platform that stops reading fails the
+// connection instead of holding the push.
+func (r *rtmpConn) deadline() {
+	if r.nc != nil {
+		_ = r.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	}
+}
+
 func (r *rtmpConn) writeVideo(pts, dts time.Duration, au [][]byte) error {
-	_ = r.c.NetConn().SetWriteDeadline(time.Now().Add(writeTimeout))
+	r.deadline()
 	return r.w.WriteH264(r.video, pts, dts, au)
 }
 
 func (r *rtmpConn) writeAudio(pts time.Duration, frame []byte) error {
-	_ = r.c.NetConn().SetWriteDeadline(time.Now().Add(writeTimeout))
+	r.deadline()
 	return r.w.WriteMPEG4Audio(r.audio, pts, frame)
 }
 
 func (r *rtmpConn) sent() uint64 { return r.c.BytesSent() }
 
 func (r *rtmpConn) close() error {
-	r.c.Close()
+	if r.nc != nil {
+		return r.nc.Close()
+	}
 	return nil
 }
