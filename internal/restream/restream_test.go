@@ -3,10 +3,12 @@ package restream
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -283,4 +285,98 @@ func TestBackoff(t *testing.T) {
 	if got := jittered(maxBackoff, 0.999); got > 36*time.Second || jittered(minBackoff, 0) != 800*time.Millisecond {
 		t.Fatalf("jitter bounds: %v", got)
 	}
+}
+
+// TestPushSRT: a push to srt:// reaches a real SRT receiver (FFmpeg with
+// libsrt listening) with the picture and the language.
+func TestPushSRT(t *testing.T) {
+	audiotest.NeedTool(t, "ffmpeg")
+	audiotest.NeedTool(t, "ffprobe")
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	clip, err := videotest.Clip(ctx, videotest.Options{Seconds: 2, Width: 640, Height: 360, FPS: 25, GOP: 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := restreamtest.FreePort(t)
+	out := filepath.Join(t.TempDir(), "srt.ts")
+	recv := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
+		"-i", fmt.Sprintf("srt://127.0.0.1:%d?mode=listener&streamid=fr", port), "-c", "copy", "-f", "mpegts", out)
+	var stderr strings.Builder
+	recv.Stderr = &stderr
+	if err := recv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- recv.Wait() }()
+	prog := startProgram(t, clip)
+	defer prog.stop()
+	p, err := New(Options{ID: "fr-1", Lang: "fr", URL: fmt.Sprintf("srt://127.0.0.1:%d?streamid=fr", port),
+		Audio: prog.audio(), Video: prog.video})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Start()
+	waitFor(t, "4 s over SRT", 40*time.Second, func() bool { s := p.Status(); return s.State == StateConnected && s.SentSeconds >= 4 })
+	st := p.Status()
+	t.Logf("srt push: %+v", st)
+	if st.Protocol != "srt" || !st.Video || strings.Contains(st.URL, "=fr") {
+		t.Fatalf("status %+v", st)
+	}
+	p.Close() // FFmpeg ends its SRT session; the receiver sees the end
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = recv.Process.Signal(os.Interrupt)
+		<-done
+	}
+	streams := probe(t, out)
+	t.Logf("received: %s", strings.ReplaceAll(streams, "\n", " | "))
+	if !strings.Contains(streams, "h264,640,360") || !strings.Contains(streams, "aac,48000,1") {
+		t.Fatalf("received %q (%s)", streams, stderr.String())
+	}
+	checkTone(t, out)
+}
+
+// nullConn takes everything.
+type nullConn struct{ n uint64 }
+
+func (c *nullConn) writeVideo(pts, dts time.Duration, au [][]byte) error {
+	c.n++
+	return nil
+}
+func (c *nullConn) writeAudio(pts time.Duration, frame []byte) error { c.n++; return nil }
+func (c *nullConn) sent() uint64                                     { return c.n }
+func (c *nullConn) close() error                                     { return nil }
+
+// FuzzSender: whatever units come (malformed AVCC, parameter sets or none,
+// times out of order, other codecs), the sender neither panics nor sends a
+// picture before its start or out of decode order.
+func FuzzSender(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 2, 0x67, 1, 0, 0, 0, 2, 0x68, 2, 0, 0, 0, 2, 0x65, 3}, int64(0), int64(1600), true, uint8(media.H264))
+	f.Add([]byte{0, 0, 0, 9, 0x65}, int64(-5), int64(-10), true, uint8(media.H264))
+	f.Add([]byte{1, 2, 3}, int64(1024), int64(0), false, uint8(media.AAC))
+	f.Fuzz(func(t *testing.T, payload []byte, pts, dts int64, key bool, codec uint8) {
+		var sps, pps []byte
+		if au, err := splitAVCC(payload); err == nil {
+			sps, pps = paramSets(au)
+		}
+		for _, pic := range []*picture{nil, {sps: sps, pps: pps}} {
+			s := &sender{c: &nullConn{}, base: 100, pic: pic, lastDTS: -1 << 62, lastAudio: -1 << 62, sent: new(atomic.Int64)}
+			for i := int64(0); i < 3; i++ {
+				u := media.Unit{PTS: pts + i*1600, DTS: dts + i*1600, Key: key, Codec: media.Codec(codec % 6), Payload: payload}
+				if err := s.take(u); err != nil && err != errRestart {
+					t.Fatalf("take: %v", err)
+				}
+				_ = s.audio(media.Unit{PTS: pts + i*1024, Codec: media.AAC, Payload: payload})
+			}
+			if s.lastDTS != -1<<62 && s.lastDTS < s.base {
+				t.Fatalf("a picture before the start: %d < %d", s.lastDTS, s.base)
+			}
+			if len(s.pending) > maxPending {
+				t.Fatalf("%d pictures pending", len(s.pending))
+			}
+		}
+	})
 }
