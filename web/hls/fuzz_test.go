@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -46,6 +47,7 @@ func FuzzParseReload(f *testing.F) {
 	for _, s := range []string{
 		"", "_HLS_msn=1", "_HLS_msn=1&_HLS_part=2", "_HLS_part=2", "_HLS_msn=-1", "_HLS_msn=1&_HLS_msn=1",
 		"_HLS_msn=%zz", "_HLS_skip=YES&_HLS_msn=3", "_HLS_msn=999999999999999&_HLS_part=999999999999999", ";;",
+		"_hls_msn=1", "%5FHLS_msn=1&_HLS_part=0", "_HLS_msn=%31", "cb=1&_HLS_msn=2&_HLS_part=0",
 	} {
 		f.Add(s)
 	}
@@ -64,7 +66,33 @@ func FuzzParseReload(f *testing.F) {
 		if r.hasMSN && vals.Get("_HLS_msn") == "" {
 			t.Fatalf("%q: msn from nowhere", q)
 		}
+		// A cache keyed on nginx's $arg__HLS_msn and $arg__HLS_part reads
+		// what the server read: the same numbers, or none.
+		for _, c := range []struct {
+			name string
+			has  bool
+			n    int64
+		}{{"_HLS_msn", r.hasMSN, r.msn}, {"_HLS_part", r.hasPart, r.part}} {
+			want := ""
+			if c.has {
+				want = strconv.FormatInt(c.n, 10)
+			}
+			if got := nginxArg(q, c.name); got != want {
+				t.Fatalf("%q: nginx reads %s=%q, the server %q", q, c.name, got, want)
+			}
+		}
 	})
+}
+
+// nginxArg is nginx's $arg_name: the raw value of the first parameter whose
+// name matches case-insensitively, "" when there is none.
+func nginxArg(rawQuery, name string) string {
+	for pair := range strings.SplitSeq(rawQuery, "&") {
+		if len(pair) > len(name) && pair[len(name)] == '=' && strings.EqualFold(pair[:len(name)], name) {
+			return pair[len(name)+1:]
+		}
+	}
+	return ""
 }
 
 // FuzzServeHTTP sends arbitrary paths and queries to a closed Muxer (nothing
