@@ -40,6 +40,8 @@ type Fragment struct {
 	Start, End int64
 	Offset     int64
 	Size       int64
+	// VideoBytes is how much of Size is the picture's samples.
+	VideoBytes int64
 }
 
 // Reader reads one run file. It is safe for concurrent use. A run still
@@ -171,7 +173,7 @@ func (r *Reader) Fragments() []Fragment {
 		if f.start < 0 {
 			continue // captions alone (the end of a run)
 		}
-		out = append(out, Fragment{Start: f.start, End: f.end, Offset: f.offset, Size: f.size})
+		out = append(out, Fragment{Start: f.start, End: f.end, Offset: f.offset, Size: f.size, VideoBytes: f.video})
 	}
 	return out
 }

@@ -33,6 +33,7 @@ type fragment struct {
 	end     int64 // and after their last
 	spans   []span
 	hasText bool
+	video   int64 // bytes of video samples
 }
 
 // index is what a scan of a run file found.
@@ -203,6 +204,9 @@ func (ix *index) readFragment(r io.ReaderAt, pos int64, h fmp4.Header, size int6
 			continue
 		case fmp4.Video:
 			// A fragment's time is its audio's: frames straddle its ends.
+			for _, x := range t.Samples {
+				f.video += int64(x.Size)
+			}
 			continue
 		}
 		if f.start < 0 || sp.start < f.start {

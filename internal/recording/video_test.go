@@ -149,7 +149,11 @@ func TestRecorderVideo(t *testing.T) {
 	if s, e := rd.Range(); s != 0 || e != n*audio.FrameSamples {
 		t.Errorf("audio range %d-%d", s, e)
 	}
+	frags := rd.Fragments()
 	rd.Close()
+	if len(frags) != 6 || frags[2].VideoBytes <= 0 || frags[2].VideoBytes >= frags[2].Size {
+		t.Errorf("fragments %+v", frags)
+	}
 	if len(tracks) != 6 || tracks[5].Kind != fmp4.Video || tracks[5].ID != 6 {
 		t.Fatalf("tracks %+v", tracks)
 	}

@@ -397,7 +397,8 @@ func peakBitrate(frags []recording.Fragment) int {
 		if d < recording.FragmentSamples/2 {
 			continue // a short first or last fragment: its header weighs too much
 		}
-		peak = max(peak, f.Size*8*audio.SampleRate/d)
+		// The audio variants' bandwidth: a run's picture is not in them.
+		peak = max(peak, (f.Size-f.VideoBytes)*8*audio.SampleRate/d)
 	}
 	return int(min(peak, 1<<31-1))
 }
