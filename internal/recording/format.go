@@ -13,7 +13,8 @@
 //	uuid (Meta)           the run's facts as JSON: event, run, epoch, offset
 //	moov                  one trak per track: each language's program as
 //	                      Opus (the floor first, then the interpretations),
-//	                      then each captioned language as tx3g; every trak
+//	                      then each captioned language as tx3g, then the
+//	                      floor's picture (avc1) when it has one; every trak
 //	                      has its language (mdhd ISO 639-2/T, elng BCP 47),
 //	                      its name (hdlr) and its role (udta/kind)
 //	moof mdat, moof mdat  one fragment per second of program time: in each,
