@@ -15,6 +15,8 @@ var (
 	descFloorFrames = prometheus.NewDesc("tolk_floor_frames_total", "Floor frames received.", []string{"event"}, nil)
 	descFloorDrop   = prometheus.NewDesc("tolk_floor_dropped_frames_total", "Floor frames dropped because the clock was behind.", []string{"event"}, nil)
 	descRestarts    = prometheus.NewDesc("tolk_ingest_restarts_total", "Restarts of the floor source.", []string{"event"}, nil)
+	descVideoFrames = prometheus.NewDesc("tolk_floor_video_frames_total", "Floor pictures written to the program's video track.", []string{"event"}, nil)
+	descVideoDrop   = prometheus.NewDesc("tolk_floor_video_dropped_total", "Pictures of the floor on the program left out (a full queue, a source clock gone by, a gap waiting for a key frame).", []string{"event"}, nil)
 	descDropped     = prometheus.NewDesc("tolk_output_dropped_frames_total", "Encoded frames an output lost because it fell behind.", []string{"event", "lang", "output"}, nil)
 	descListeners   = prometheus.NewDesc("tolk_listeners", "Listeners now: WebRTC (WHEP peers) and HLS (players that reported in the last 15 s).", []string{"event", "lang", "protocol"}, nil)
 	descPublishers  = prometheus.NewDesc("tolk_whip_publishers", "Connected WHIP floor publishers.", []string{"event"}, nil)
@@ -79,7 +81,8 @@ func (collector) Describe(ch chan<- *prometheus.Desc) {
 		descVoice, descBed, descDuck, descOnAir, descMuted, descIntConnected, descIntRTT, descIntLoss, descIntJitter,
 		descIntEar, descPlayerLatency, descInputLive, descInputProgram, descInputLUFS, descInputSNR, descInputBW, descInputClip,
 		descRecording, descRecFailed, descRecBytes, descRecDropped, descRecFree, descRecFullTime, descHLSRequests,
-		descPushConnected, descPushState, descPushBitrate, descPushBytes, descPushReconnects, descPushDropped} {
+		descPushConnected, descPushState, descPushBitrate, descPushBytes, descPushReconnects, descPushDropped,
+		descVideoFrames, descVideoDrop} {
 		ch <- d
 	}
 }
@@ -98,6 +101,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descFloorFrames, s.FloorFrames, id)
 		counter(descFloorDrop, s.FloorDropped, id)
 		counter(descRestarts, s.IngestRestarts, id)
+		counter(descVideoFrames, s.VideoFrames, id)
+		counter(descVideoDrop, s.VideoDropped, id)
 		for i, kind := range hlsKinds {
 			counter(descHLSRequests, st.hlsReqs[i].Load(), id, kind)
 		}

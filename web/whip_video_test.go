@@ -3,10 +3,12 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +126,10 @@ func TestWHIPFloorVideoLipSync(t *testing.T) {
 	t.Logf("%d pictures on the program (%d key frames) of %d sent; %d key frame requests", len(pics), keys, len(frames), plis)
 	if len(pics) < 90 || keys < 3 || !pics[0].Key || plis < 1 {
 		t.Fatalf("%d pictures, %d key frames, first key %v, %d PLIs", len(pics), keys, len(pics) > 0 && pics[0].Key, plis)
+	}
+	metrics := get(t, h.http.URL+"/metrics")
+	if want := fmt.Sprintf("tolk_floor_video_frames_total{event=\"test\"} %d", h.ev.Stats().VideoFrames); !strings.Contains(metrics, want) {
+		t.Errorf("/metrics lacks %q", want)
 	}
 	flashes, err := videotest.Flashes(ctx, pics)
 	if err != nil {
