@@ -380,3 +380,64 @@ func FuzzSender(f *testing.F) {
 		}
 	})
 }
+
+// avcc builds an AVCC access unit of the given NAL units.
+func avcc(nalus ...[]byte) []byte {
+	var b []byte
+	for _, n := range nalus {
+		b = append(b, byte(len(n)>>24), byte(len(n)>>16), byte(len(n)>>8), byte(len(n)))
+		b = append(b, n...)
+	}
+	return b
+}
+
+// TestSenderOrderAndRestarts: pictures wait for the language's audio to
+// reach their decode time; a picture on an audio-only connection, or a key
+// frame with other parameter sets, asks for a new connection.
+func TestSenderOrderAndRestarts(t *testing.T) {
+	sps, pps := []byte{0x67, 1, 2}, []byte{0x68, 3}
+	key := func(dts int64, sps []byte) media.Unit {
+		return media.Unit{PTS: dts, DTS: dts, Key: true, Codec: media.H264, Payload: avcc(sps, pps, []byte{0x65, 9})}
+	}
+	inter := func(dts int64) media.Unit {
+		return media.Unit{PTS: dts, DTS: dts, Codec: media.H264, Payload: avcc([]byte{0x41, 9})}
+	}
+	aacAt := func(pts int64) media.Unit { return media.Unit{PTS: pts, Codec: media.AAC, Payload: []byte{1, 2}} }
+
+	c := &nullConn{}
+	s := &sender{c: c, base: 48000, pic: &picture{sps: sps, pps: pps}, lastDTS: -1 << 62, lastAudio: -1 << 62, sent: new(atomic.Int64)}
+	for _, u := range []media.Unit{key(48000, sps), inter(49600), inter(51200)} {
+		if err := s.take(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.n != 0 || len(s.pending) != 3 {
+		t.Fatalf("pictures went out before their audio: sent %d, pending %d", c.n, len(s.pending))
+	}
+	if err := s.audio(aacAt(49600)); err != nil { // releases the pictures up to 49600
+		t.Fatal(err)
+	}
+	if c.n != 3 || len(s.pending) != 1 || s.lastDTS != 49600 || s.sent.Load() != 1600 {
+		t.Fatalf("after audio at 49600: sent %d, pending %d, last DTS %d, sent media %d", c.n, len(s.pending), s.lastDTS, s.sent.Load())
+	}
+	if err := s.take(inter(49600)); err != nil || len(s.pending) != 1 {
+		t.Fatalf("a picture out of decode order was queued (%v, pending %d)", err, len(s.pending))
+	}
+	if err := s.audio(aacAt(40000)); err != nil || c.n != 3 {
+		t.Fatalf("audio before the start went out (%v, sent %d)", err, c.n)
+	}
+	if err := s.take(key(52800, []byte{0x67, 7, 7})); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.audio(aacAt(53000)); err != errRestart {
+		t.Fatalf("new parameter sets: %v, want a new connection", err)
+	}
+
+	a := &sender{c: &nullConn{}, base: 0, lastDTS: -1 << 62, lastAudio: -1 << 62, sent: new(atomic.Int64)}
+	if err := a.take(inter(1600)); err != nil {
+		t.Fatalf("a picture that is no key frame on an audio-only connection: %v", err)
+	}
+	if err := a.take(key(3200, sps)); err != errRestart {
+		t.Fatalf("a key frame on an audio-only connection: %v, want a new connection", err)
+	}
+}
