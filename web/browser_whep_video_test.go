@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// TestBrowserWHEPVideo: a file floor with H.264 (1280x720, 30 fps, a key
-// frame a second); the watch page in Chromium, in low-latency mode, gets
+// TestBrowserWHEPVideo: a file floor with H.264 (High profile, 1280x720,
+// 30 fps, a key frame a second); the watch page in Chromium, in low-latency mode, gets
 // the picture over WHEP beside the English floor: frames decoded at
 // 1280x720 on the stage, 440 Hz heard; switching to French (a new WHEP
 // session) keeps a picture on the stage throughout, the new session

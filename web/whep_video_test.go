@@ -16,8 +16,10 @@ import (
 	"tolk/internal/rtc"
 )
 
-// tsFloor makes a floor file: testsrc2 1280x720 at 30 fps in H.264 (a key
-// frame every gop frames, no B-frames, as WebRTC wants) and a sine (AAC).
+// tsFloor makes a floor file: testsrc2 1280x720 at 30 fps in H.264 High
+// profile as OBS sends it (browsers decode it under the constrained
+// baseline the SDP names), a key frame every gop frames, no B-frames, as
+// WebRTC wants; and a sine (AAC).
 func tsFloor(t testing.TB, seconds, gop int) string {
 	t.Helper()
 	audiotest.NeedTool(t, "ffmpeg")
@@ -25,7 +27,7 @@ func tsFloor(t testing.TB, seconds, gop int) string {
 	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error",
 		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=1280x720:rate=30:duration=%d", seconds),
 		"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=440:sample_rate=48000:duration=%d", seconds),
-		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-bf", "0",
+		"-c:v", "libx264", "-preset", "superfast", "-profile:v", "high", "-pix_fmt", "yuv420p", "-bf", "0",
 		"-g", fmt.Sprint(gop), "-keyint_min", fmt.Sprint(gop), "-sc_threshold", "0",
 		"-c:a", "aac", "-ac", "1", path).CombinedOutput(); err != nil {
 		t.Fatalf("make floor: %v %s", err, out)
