@@ -206,13 +206,8 @@ func TestFileAudioOnlyHasNoVideo(t *testing.T) {
 	}
 }
 
-// startVideoPublisher pushes testsrc2 and a sine over RTMP in real time,
-// as OBS would; audioOnly leaves the picture out.
-func startVideoPublisher(t testing.TB, port int, key string, audioOnly bool) *publisher {
-	return startVideoPublisherTo(t, "rtmp", port, key, audioOnly)
-}
-
-// startVideoPublisherTo is startVideoPublisher over RTMP or SRT (MPEG-TS).
+// startVideoPublisherTo pushes testsrc2 and a sine in real time over RTMP
+// (as OBS would) or SRT (MPEG-TS); audioOnly leaves the picture out.
 func startVideoPublisherTo(t testing.TB, scheme string, port int, key string, audioOnly bool) *publisher {
 	t.Helper()
 	args := []string{"-nostdin", "-hide_banner", "-loglevel", "error", "-re"}
