@@ -275,3 +275,26 @@ func TestRecorderVideoLateOrNone(t *testing.T) {
 		})
 	}
 }
+
+// FuzzWriteVideo: any access unit, key or not, at any time, is taken or
+// refused without a panic, and the run still closes into a file that
+// scans.
+func FuzzWriteVideo(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 2, 0x67, 0x42, 0, 0, 0, 2, 0x68, 1, 0, 0, 0, 1, 0x65}, true, int64(0), int64(0))
+	f.Add([]byte{0, 0, 0, 9, 1}, false, int64(100), int64(50))
+	f.Fuzz(func(t *testing.T, au []byte, key bool, pts, dts int64) {
+		lib := NewLibrary(t.TempDir())
+		r, err := New(Options{Library: lib, Event: "ev", Audio: testAudio[:1], Video: true, Epoch: fixed(testEpoch), Log: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.WriteVideo(media.Unit{Codec: media.H264, Key: key, Payload: au, PTS: pts, DTS: dts})
+		for k := range 60 {
+			r.WritePacket("en", media.Unit{PTS: int64(k) * audio.FrameSamples, Codec: media.Opus, Payload: fmp4.SilenceFrame})
+			if k == 10 {
+				r.WriteVideo(media.Unit{Codec: media.H264, Key: key, Payload: au, PTS: pts + sec, DTS: dts + sec})
+			}
+		}
+		_ = r.Close() // an SPS that does not parse fails the run: refused input, not a panic
+	})
+}

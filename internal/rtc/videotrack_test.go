@@ -155,3 +155,28 @@ func BenchmarkVideoTrack(b *testing.B) {
 		})
 	}
 }
+
+// FuzzVideoTrackWriteFrame: any payload, as H.264 (AVCC) or VP8, key or
+// not, is packetized or refused without a panic, and what is sent to a
+// peer ends on a marked packet.
+func FuzzVideoTrackWriteFrame(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 5, 0x65, 1, 2, 3, 4}, true, false)
+	f.Add([]byte{0, 0, 0, 2, 0x67, 1, 0, 0, 0, 2, 0x68, 1, 0, 0, 0, 1, 0x65}, true, false)
+	f.Add([]byte{0, 0, 0, 9, 1}, false, false)
+	f.Add([]byte{0x10, 2, 3}, true, true)
+	f.Fuzz(func(t *testing.T, payload []byte, key, vp8 bool) {
+		v := NewVideoTrack()
+		w := &countWriter{}
+		if _, err := v.Local("s").Bind(peerCtx{id: "p", ssrc: 1, codecs: []webrtc.RTPCodecParameters{h264Params, vp8Params}, w: w}); err != nil {
+			t.Fatal(err)
+		}
+		u := media.Unit{Codec: media.H264, Key: key, Payload: payload}
+		if vp8 {
+			u.Codec = media.VP8
+		}
+		_ = v.WriteFrame(u)
+		if w.packets > 0 && w.markers != 1 {
+			t.Fatalf("%d packets, %d marked", w.packets, w.markers)
+		}
+	})
+}
