@@ -18,6 +18,9 @@ var (
 	descVideoFrames = prometheus.NewDesc("tolk_floor_video_frames_total", "Floor pictures written to the program's video track.", []string{"event"}, nil)
 	descVideoDrop   = prometheus.NewDesc("tolk_floor_video_dropped_total", "Pictures of the floor on the program left out (a full queue, a source clock gone by, a gap waiting for a key frame).", []string{"event"}, nil)
 	descDropped     = prometheus.NewDesc("tolk_output_dropped_frames_total", "Encoded frames an output lost because it fell behind.", []string{"event", "lang", "output"}, nil)
+	descVideoPeers  = prometheus.NewDesc("tolk_whep_video_peers", "WHEP viewers that take the picture now.", []string{"event"}, nil)
+	descVideoKeyReq = prometheus.NewDesc("tolk_whep_video_key_requests_total", "Picture loss indications and full intra requests from WHEP viewers (pass-through video cannot answer them: the picture heals at the next key frame).", []string{"event"}, nil)
+	descVideoWait   = prometheus.NewDesc("tolk_whep_video_waiting_frames_total", "Pictures WHEP viewers skipped while they waited for a key frame (joining, or after a lost picture).", []string{"event"}, nil)
 	descListeners   = prometheus.NewDesc("tolk_listeners", "Listeners now: WebRTC (WHEP peers) and HLS (players that reported in the last 15 s).", []string{"event", "lang", "protocol"}, nil)
 	descPublishers  = prometheus.NewDesc("tolk_whip_publishers", "Connected WHIP floor publishers.", []string{"event"}, nil)
 	descCaptioned   = prometheus.NewDesc("tolk_captions_available", "1 when a language has a working recognizer backend, 0 when it has no captions.", []string{"event", "lang"}, nil)
@@ -82,7 +85,7 @@ func (collector) Describe(ch chan<- *prometheus.Desc) {
 		descIntEar, descPlayerLatency, descInputLive, descInputProgram, descInputLUFS, descInputSNR, descInputBW, descInputClip,
 		descRecording, descRecFailed, descRecBytes, descRecDropped, descRecFree, descRecFullTime, descHLSRequests,
 		descPushConnected, descPushState, descPushBitrate, descPushBytes, descPushReconnects, descPushDropped,
-		descVideoFrames, descVideoDrop} {
+		descVideoFrames, descVideoDrop, descVideoPeers, descVideoKeyReq, descVideoWait} {
 		ch <- d
 	}
 }
@@ -103,6 +106,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descRestarts, s.IngestRestarts, id)
 		counter(descVideoFrames, s.VideoFrames, id)
 		counter(descVideoDrop, s.VideoDropped, id)
+		if vo, ok := videoOf(st.ev); ok {
+			vs := vo.Stats()
+			ch <- prometheus.MustNewConstMetric(descVideoPeers, prometheus.GaugeValue, float64(vs.Track.Peers), id)
+			counter(descVideoKeyReq, vs.KeyRequests, id)
+			counter(descVideoWait, vs.Track.Waiting, id)
+		}
 		for i, kind := range hlsKinds {
 			counter(descHLSRequests, st.hlsReqs[i].Load(), id, kind)
 		}

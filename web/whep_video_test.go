@@ -3,6 +3,8 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -158,6 +160,18 @@ captions: {backend: none}
 	}
 	st := vo.Stats()
 	t.Logf("video output: %+v", st)
+	resp, err := http.Get(h.http.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, m := range []string{`tolk_whep_video_peers{event="test"} 0`, `tolk_whep_video_key_requests_total{event="test"}`,
+		`tolk_whep_video_waiting_frames_total{event="test"}`} {
+		if !strings.Contains(string(metrics), m) {
+			t.Errorf("/metrics has no %s", m)
+		}
+	}
 	if st.Track.Sent == 0 || st.Reader.Dropped != 0 {
 		t.Errorf("stats %+v", st)
 	}
