@@ -30,7 +30,7 @@ captions: {backend: none}
 	}
 	type video struct {
 		FramesDecoded, FrameWidth, FrameHeight, KeyFramesDecoded, PliCount, ElementWidth int
-		Codec                                                                              string
+		Codec                                                                            string
 	}
 	var rep struct {
 		State          string
