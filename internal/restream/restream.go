@@ -39,6 +39,8 @@ const (
 	audioQueue = 192
 	// videoQueue bounds its backlog of video frames (≈ 4 s at 60 fps).
 	videoQueue = 256
+	// cueQueue bounds the cues waiting to be captioned.
+	cueQueue = 64
 	// maxPending bounds the video frames held until the language's audio
 	// reaches them; past it the oldest goes out anyway.
 	maxPending = 240
@@ -69,6 +71,9 @@ type Options struct {
 	// Audio is the language's AAC track (media.AAC units); Video the
 	// program's pictures (media.H264), nil when there are none.
 	Audio, Video *media.Track[media.Unit]
+	// Captions, when set, are the language's cues: final ones go out as
+	// CEA-608 captions in the pictures (none without video).
+	Captions *media.Track[media.Cue]
 	// Clock times the backoff and the bitrate (default the system clock).
 	Clock audio.Clock
 	Log   *slog.Logger
@@ -186,8 +191,12 @@ func (p *Push) Start() {
 	if p.opts.Video != nil {
 		v = p.opts.Video.Read("push "+p.opts.ID, videoQueue)
 	}
+	var c *media.Reader[media.Cue]
+	if p.opts.Captions != nil {
+		c = p.opts.Captions.Read("push "+p.opts.ID, cueQueue)
+	}
 	p.setStateLocked(StateConnecting)
-	go p.run(ctx, a, v, p.done)
+	go p.run(ctx, readers{a: a, v: v, c: c}, p.done)
 }
 
 // Stop stops pushing and waits until the connection is closed.
@@ -280,10 +289,26 @@ func (p *Push) fail(err error) {
 // audio-only connection, or its parameter sets changed.
 var errRestart = errors.New("the picture changed")
 
+// readers are a push's queues: the language's AAC, the program's
+// pictures and the language's cues (v and c may be nil).
+type readers struct {
+	a, v *media.Reader[media.Unit]
+	c    *media.Reader[media.Cue]
+}
+
+// cueC is the cue channel, nil (never ready) without captions.
+func (r readers) cueC() chan media.Cue {
+	if r.c == nil {
+		return nil
+	}
+	return r.c.C
+}
+
 // run is the push's goroutine: connect, send, and after a failure wait
 // out the backoff, until ctx ends. It detaches its readers on return.
-func (p *Push) run(ctx context.Context, a, v *media.Reader[media.Unit], done chan struct{}) {
+func (p *Push) run(ctx context.Context, rd readers, done chan struct{}) {
 	defer close(done)
+	a, v := rd.a, rd.v
 	defer func() {
 		p.dropped.Add(a.Dropped())
 		a.Close()
@@ -291,11 +316,14 @@ func (p *Push) run(ctx context.Context, a, v *media.Reader[media.Unit], done cha
 			p.dropped.Add(v.Dropped())
 			v.Close()
 		}
+		if rd.c != nil {
+			rd.c.Close()
+		}
 	}()
 	backoff := minBackoff
 	for ctx.Err() == nil {
 		began := p.opts.Clock.Now()
-		err := p.session(ctx, a, v)
+		err := p.session(ctx, rd)
 		if ctx.Err() != nil {
 			return
 		}
@@ -309,7 +337,7 @@ func (p *Push) run(ctx context.Context, a, v *media.Reader[media.Unit], done cha
 		p.fail(err)
 		wait := jittered(backoff, p.opts.Jitter())
 		p.opts.Log.Warn("push failed; trying again", "err", p.lastError(), "in", wait)
-		if !p.pause(ctx, wait, a, v) {
+		if !p.pause(ctx, wait, rd) {
 			return
 		}
 		backoff = min(2*backoff, maxBackoff)
@@ -330,10 +358,10 @@ func jittered(d time.Duration, r float64) time.Duration {
 
 // pause waits d on the clock while throwing away what the readers bring:
 // a push that comes back starts from the live edge.
-func (p *Push) pause(ctx context.Context, d time.Duration, a, v *media.Reader[media.Unit]) bool {
+func (p *Push) pause(ctx context.Context, d time.Duration, rd readers) bool {
 	t := p.opts.Clock.NewTimer(d)
 	defer t.Stop()
-	vc := videoC(v)
+	a, vc, cc := rd.a, videoC(rd.v), rd.cueC()
 	for {
 		select {
 		case <-ctx.Done():
@@ -347,6 +375,10 @@ func (p *Push) pause(ctx context.Context, d time.Duration, a, v *media.Reader[me
 		case _, ok := <-vc:
 			if !ok {
 				vc = nil
+			}
+		case _, ok := <-cc:
+			if !ok {
+				cc = nil
 			}
 		}
 	}

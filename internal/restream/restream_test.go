@@ -441,3 +441,61 @@ func TestSenderOrderAndRestarts(t *testing.T) {
 		t.Fatalf("a key frame on an audio-only connection: %v, want a new connection", err)
 	}
 }
+
+// TestPushCaptions: the language's final cues reach the RTMP server as
+// CEA-608 captions in the pictures, which FFmpeg's decoder reads back.
+func TestPushCaptions(t *testing.T) {
+	audiotest.NeedTool(t, "ffmpeg")
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	clip, err := videotest.Clip(ctx, videotest.Options{Seconds: 2, Width: 640, Height: 360, FPS: 25, GOP: 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := restreamtest.FreePort(t)
+	srv := restreamtest.NewServer(t, port)
+	srv.Start(t)
+	defer srv.Stop()
+	prog := startProgram(t, clip)
+	defer prog.stop()
+	cues := media.NewTrack[media.Cue]("fr/cues")
+	defer cues.Close()
+	p, err := New(Options{ID: "fr-1", Lang: "fr", URL: fmt.Sprintf("rtmp://127.0.0.1:%d/live/streamkey123", port),
+		Audio: prog.audio(), Video: prog.video, Captions: cues})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Start()
+	waitFor(t, "the push to connect", 30*time.Second, func() bool { return p.Status().State == StateConnected })
+	// A cue a second; each goes out from the next picture on.
+	for i := 0; i < 5; i++ {
+		time.Sleep(time.Second)
+		cues.Write(media.Cue{Lang: "fr", Start: 0, End: 1 << 40, Text: fmt.Sprintf("Bonjour à tous, phrase %d. Ça marche très bien", i), Final: true})
+	}
+	waitFor(t, "7 s", 30*time.Second, func() bool { return p.Status().SentSeconds >= 7 })
+	p.Close()
+	srv.Stop()
+	files := srv.Recordings(t)
+	if len(files) != 1 {
+		t.Fatalf("recorded %v", files)
+	}
+	srt := filepath.Join(t.TempDir(), "cc.srt")
+	if out, err := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+		"movie="+files[0]+"[out0+subcc]", "-map", "0:1", srt).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg reading the captions: %v: %s", err, out)
+	}
+	b, err := os.ReadFile(srt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("captions read back:\n%s", b)
+	for i := 0; i < 5; i++ {
+		if !strings.Contains(string(b), fmt.Sprintf("phrase %d", i)) {
+			t.Errorf("phrase %d missing", i)
+		}
+	}
+	if !strings.Contains(string(b), "Bonjour \u00e0 tous") && !strings.Contains(string(b), "Bonjour a tous") {
+		t.Errorf("the first words are not read back")
+	}
+}

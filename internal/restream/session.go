@@ -21,9 +21,10 @@ type picture struct {
 }
 
 // session makes one connection and sends until it fails or ctx ends.
-func (p *Push) session(ctx context.Context, a, v *media.Reader[media.Unit]) error {
+func (p *Push) session(ctx context.Context, rd readers) error {
+	a, v := rd.a, rd.v
 	p.setState(StateConnecting, false)
-	first, pic, held, err := p.startPoint(ctx, a, v)
+	first, pic, held, err := p.startPoint(ctx, rd)
 	if err != nil {
 		return err
 	}
@@ -47,16 +48,27 @@ func (p *Push) session(ctx context.Context, a, v *media.Reader[media.Unit]) erro
 	p.opts.Log.Info("push connected", "video", pic != nil)
 	p.sentPTS.Store(0)
 	s := &sender{c: c, base: first, pic: pic, lastDTS: -1 << 62, lastAudio: -1 << 62, sent: &p.sentPTS}
+	if pic != nil && rd.c != nil {
+		s.cc = &cc608{}
+	}
 	for _, u := range held {
 		if err := s.take(u); err != nil {
 			return err
 		}
 	}
-	vc := videoC(v)
+	vc, cc := videoC(v), rd.cueC()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case cue, ok := <-cc:
+			if !ok {
+				cc = nil
+				continue
+			}
+			if s.cc != nil && cue.End >= s.base {
+				s.cc.add(cue)
+			}
 		case u, ok := <-a.C:
 			if !ok {
 				return errors.New("the language's audio ended")
@@ -81,13 +93,17 @@ func (p *Push) session(ctx context.Context, a, v *media.Reader[media.Unit]) erro
 // run audioOnlyAfter with no picture (keyWait when pictures come but no
 // key frame). first is the program time the connection's timestamps count
 // from; held the units to send first, in order.
-func (p *Push) startPoint(ctx context.Context, a, v *media.Reader[media.Unit]) (first int64, pic *picture, held []media.Unit, err error) {
-	vc := videoC(v)
+func (p *Push) startPoint(ctx context.Context, rd readers) (first int64, pic *picture, held []media.Unit, err error) {
+	a, vc, cc := rd.a, videoC(rd.v), rd.cueC()
 	audioFrom, sawVideo := int64(-1), false
 	for {
 		select {
 		case <-ctx.Done():
 			return 0, nil, nil, ctx.Err()
+		case _, ok := <-cc: // cues before the start are not captioned
+			if !ok {
+				cc = nil
+			}
 		case u, ok := <-a.C:
 			if !ok {
 				return 0, nil, nil, errors.New("the language's audio ended")
@@ -154,6 +170,7 @@ type sender struct {
 	lastDTS   int64 // of the last picture sent
 	lastAudio int64 // PTS of the last audio frame sent
 	sent      *atomic.Int64
+	cc        *cc608 // the captions the pictures carry; nil: none
 }
 
 // ts is a program time as a timestamp of the connection.
@@ -214,6 +231,16 @@ func (s *sender) sendVideo() error {
 	if u.Key {
 		if sps, pps := paramSets(au); sps != nil && (!bytes.Equal(sps, s.pic.sps) || !bytes.Equal(pps, s.pic.pps)) {
 			return errRestart // a new picture size or profile: announce it again
+		}
+	}
+	if s.cc != nil && u.PTS != u.DTS {
+		// Reordered pictures (B-frames) would carry the caption bytes in
+		// decode order, which a decoder reads garbled: no captions then.
+		s.cc = nil
+	}
+	if s.cc != nil {
+		if sei := s.cc.sei(u.PTS); sei != nil {
+			au = withSEI(au, sei)
 		}
 	}
 	if err := s.c.writeVideo(s.ts(u.PTS), s.ts(u.DTS), au); err != nil {

@@ -36,8 +36,12 @@ func (e *Event) attachPushes() error {
 		if !ok {
 			return fmt.Errorf("push %s: no language %q", ids[i], tag)
 		}
-		p, err := restream.New(restream.Options{ID: ids[i], Lang: tag, Name: out.Name, URL: out.URL, Audio: a,
-			Video: e.program.Video(), Clock: e.clock, Log: e.log})
+		opts := restream.Options{ID: ids[i], Lang: tag, Name: out.Name, URL: out.URL, Audio: a,
+			Video: e.program.Video(), Clock: e.clock, Log: e.log}
+		if c, ok := e.captions[tag]; ok && c.feed != nil {
+			opts.Captions = c.feed.Cues() // as CEA-608 in the pictures
+		}
+		p, err := restream.New(opts)
 		if err != nil {
 			return err
 		}
