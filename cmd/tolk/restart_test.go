@@ -61,7 +61,14 @@ func startServe(ctx context.Context, t *testing.T, bin string, args ...string) *
 			break
 		}
 	}
-	go func() { _, _ = io.Copy(&r.stdout, stdout) }() // ends when the process does
+	// The scanner may already hold the lines after the watch link: keep
+	// reading through it. It ends when the process does.
+	go func() {
+		for sc.Scan() {
+			_, _ = r.stdout.Write(append(sc.Bytes(), '\n'))
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
 	if r.base == "" {
 		_ = r.cmd.Wait()
 		t.Fatalf("no watch link printed; stderr: %s", r.stderr.String())
