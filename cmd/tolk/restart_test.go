@@ -36,7 +36,7 @@ type serveRun struct {
 	cmd    *exec.Cmd
 	stderr audiotest.LockedBuffer
 	stdout audiotest.LockedBuffer // what follows the watch link
-	base   string // http://host:port
+	base   string                 // http://host:port
 }
 
 // startServe runs `tolk serve ARGS --http 127.0.0.1:0` and waits for its
