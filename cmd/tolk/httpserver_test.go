@@ -108,11 +108,12 @@ func TestIdleConnections(t *testing.T) {
 	}
 	defer srv.Close()
 	hs := newHTTPServer(srv, testLimits)
-	var open, peak atomic.Int64
+	var open, peak, arrived atomic.Int64
 	var lastClose atomic.Int64 // when the server last closed one, in Unix nanoseconds
 	hs.ConnState = func(_ net.Conn, s http.ConnState) {
 		switch s {
 		case http.StateNew:
+			arrived.Add(1)
 			if v := open.Add(1); v > peak.Load() {
 				peak.Store(v)
 			}
@@ -162,25 +163,33 @@ func TestIdleConnections(t *testing.T) {
 		return ""
 	}
 	report["dialled"] = next("dialled")
-	// Wait until the server holds them all.
-	for open.Load() < int64(n) {
+	// Wait until every one has reached the server. On a loaded machine
+	// the first may already be cut by the header timeout before the last
+	// arrives: the cost is measured over those held at that moment.
+	for arrived.Load() < int64(n) {
 		if ctx.Err() != nil {
-			t.Fatalf("the server holds %d of %d connections", open.Load(), n)
+			t.Fatalf("%d of %d connections reached the server", arrived.Load(), n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	held := time.Now()
 	memHeld, rssHeld := goMem(), rss()
-	perGo := float64(memHeld-memBefore) / float64(n)
-	perRSS := float64(int64(rssHeld)-int64(rssBefore)) / float64(n)
-	t.Logf("%d connections dialled and held in %v: heap+stacks %.1f → %.1f MiB (%.1f KiB per connection), RSS %.1f → %.1f MiB (%.1f KiB per connection)",
-		n, held.Sub(start).Round(time.Millisecond), mib(memBefore), mib(memHeld), perGo/1024, mib(rssBefore), mib(rssHeld), perRSS/1024)
-	rssBound := 128.0
-	if raceEnabled {
-		rssBound = 512 // the race detector's shadow memory
-	}
-	if perGo > 64<<10 || perRSS > rssBound*1024 {
-		t.Errorf("an idle connection costs %.1f KiB of heap and stacks and %.1f KiB of RSS; want at most 64 and %.0f", perGo/1024, perRSS/1024, rssBound)
+	holding := open.Load()
+	t.Logf("%d connections dialled in %v; %d held at once", n, held.Sub(start).Round(time.Millisecond), holding)
+	if holding >= int64(n)/2 {
+		perGo := float64(int64(memHeld)-int64(memBefore)) / float64(holding)
+		perRSS := float64(int64(rssHeld)-int64(rssBefore)) / float64(holding)
+		t.Logf("heap+stacks %.1f → %.1f MiB (%.1f KiB per connection), RSS %.1f → %.1f MiB (%.1f KiB per connection)",
+			mib(memBefore), mib(memHeld), perGo/1024, mib(rssBefore), mib(rssHeld), perRSS/1024)
+		rssBound := 128.0
+		if raceEnabled {
+			rssBound = 512 // the race detector's shadow memory
+		}
+		if perGo > 64<<10 || perRSS > rssBound*1024 {
+			t.Errorf("an idle connection costs %.1f KiB of heap and stacks and %.1f KiB of RSS; want at most 64 and %.0f", perGo/1024, perRSS/1024, rssBound)
+		}
+	} else {
+		t.Logf("too few held at once to measure their cost (the machine is too slow to dial them within the header timeout)")
 	}
 	// The server answers while it holds them.
 	t0 := time.Now()
