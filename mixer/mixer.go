@@ -100,7 +100,7 @@ type Mix struct {
 	enc *opus.Encoder
 
 	voice      atomic.Pointer[voiceRef]
-	releaseNow atomic.Int64 // samples: a release requested for the next tick without voice, 0 if none
+	releaseNow atomic.Int64  // samples: a release requested for the next tick without voice, 0 if none
 	depthDB    atomic.Uint64 // float64 bits: requested duck depth
 	voiceGain  atomic.Uint64 // float64 bits: requested g_v (linear)
 	floorGain  atomic.Uint64 // float64 bits: requested g_f (linear)

@@ -113,12 +113,12 @@ type Mic struct {
 	steps   [micMaxSteps]micStep
 	out     [audio.FrameSamples]float32
 
-	target atomic.Int64  // samples
-	fifo   atomic.Int64  // len of pcm, for Stats
+	target atomic.Int64 // samples
+	fifo   atomic.Int64 // len of pcm, for Stats
 	// starved is set when the last frame ended in concealment with nothing
 	// newer received (see Starved).
 	starved atomic.Bool
-	level  atomic.Uint64 // float64 bits, dBFS
+	level   atomic.Uint64 // float64 bits, dBFS
 
 	packets, late, dups, lost, fec, concealed atomic.Uint64
 	overflow, underruns, skipped, invalid     atomic.Uint64
