@@ -157,8 +157,13 @@ func (v *Voice) ReadFrame(pts int64) (audio.Frame, bool) {
 		target = 1
 	}
 	if v.watchCut(target == 1, live) {
+		// Absent for the mix, so its floor comes back; silent for the
+		// voice's subscribers, as the interpreter is still on air: a
+		// recognizer hears the sentence end, a relay booth silence.
 		v.fadeFrom = nil
 		v.level.Store(math.Float64bits(audio.SilenceDB))
+		clear(v.out[:])
+		v.publish(pts)
 		return audio.Frame{}, false
 	}
 	if v.cur == nil || (target == 0 && v.gain == 0) {
