@@ -402,7 +402,25 @@ func TestVoiceCutMidSentenceReleasesFloor(t *testing.T) {
 	resume = resume[:min(len(resume), 150)]
 	arr := append(all[:gone:gone], resume...)
 	r := newLossRig(t)
+	pcm := r.voice.PCM().Read("test", 1000)
+	defer pcm.Close()
 	recs := r.run(arr, 0, gone+away+len(resume)-3)
+	// The voice's subscribers (captions, relays) get every tick, silence
+	// during the cut: the interpreter is still on air.
+	absentFrom := c0(recs)
+	for k := range recs {
+		select {
+		case u := <-pcm.C:
+			if u.PTS != int64(k*audio.FrameSamples) {
+				t.Fatalf("voice PCM at %d, want tick %d", u.PTS, k)
+			}
+			if k >= absentFrom && !recs[k].voiced && audio.Peak(u.PCM) != 0 {
+				t.Fatalf("tick %d: the voice's PCM is not silent during the cut", k)
+			}
+		default:
+			t.Fatalf("voice PCM stops at tick %d", k)
+		}
+	}
 
 	c := measureCut(t, recs, cut-10)
 	lastArrival := float64(gone-1) * 20
@@ -445,6 +463,66 @@ func TestVoiceCutMidSentenceReleasesFloor(t *testing.T) {
 		t.Fatalf("after the link resumed: ducked %v, cut %v", ducked, r.voice.Cut())
 	}
 	t.Logf("link back: packets from tick %d, voice live from tick %d (%d ms)", resumeTick, back, (back-resumeTick)*20)
+}
+
+// c0 is the first tick the voice was absent from the mix.
+func c0(recs []tickRec) int {
+	for k, r := range recs {
+		if !r.voiced {
+			return k
+		}
+	}
+	return len(recs)
+}
+
+// TestBoothReconnectAfterCut: the booth page reconnects after its link was
+// cut (a new connection and stream, before the old one has left): the
+// interpreter is still on air, opens the microphone again and is heard,
+// with the floor ducked under them.
+func TestBoothReconnectAfterCut(t *testing.T) {
+	x := lossSpeech(t, 4)
+	pk := lossPackets(t, x)
+	r := newLossRig(t)
+	recs := r.run(lossStream(pk[:100], 1, 100, 0), 0, 120) // 2 s of speech, then nothing
+	c := measureCut(t, recs, 50)
+	if r.voice.Cuts() != 1 {
+		t.Fatalf("%d cuts, want 1", r.voice.Cuts())
+	}
+	// The new connection: another microphone and stream.
+	m, err := rtc.NewMic(r.clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := r.conn
+	r.mic, r.conn = &watchedMic{Mic: m}, &recConn{}
+	if err := r.booth.Join("A", "Anne", r.mic, nil, r.conn); err != nil {
+		t.Fatal(err)
+	}
+	r.booth.Leave("A", old) // the old connection's late leave changes nothing
+	if snap, _ := r.booth.Snapshot(); snap.OnAir == nil || *snap.OnAir != "A" {
+		t.Fatalf("after the reconnect: %+v, want Anne still on air", snap)
+	}
+	if err := r.booth.Do("A", r.conn, Action{Type: "mic", On: true}); err != nil {
+		t.Fatal(err)
+	}
+	const rejoin = 130
+	again := r.run(lossStream(pk[100:], 2, 5000, rejoin*audio.FrameDuration), 120, len(pk)-100)
+	first := -1
+	for k, rec := range again {
+		if rec.live {
+			first = k
+			break
+		}
+	}
+	ducked := false
+	for _, rec := range again {
+		ducked = ducked || rec.duckDB < mixer.DefaultDepthDB+1
+	}
+	t.Logf("cut: floor back %.0f ms after the last audio; reconnected: packets from tick %d, voice live from tick %d, floor ducked again %v",
+		c.backMS, rejoin, 120+first, ducked)
+	if first < 0 || 120+first > rejoin+5 || !ducked {
+		t.Fatalf("voice not back on air after the reconnect: first live tick %d, ducked %v", 120+first, ducked)
+	}
 }
 
 // TestVoiceLossBursts: a burst of loss no longer than CutAfter is concealed
