@@ -35,8 +35,9 @@ const (
 // barely intelligible) a cut came every 77 s on average, each exactly where
 // the microphone had run out of concealment, so the floor comes up only
 // where listeners would otherwise hear nothing over it. A shorter threshold
-// would pump the floor on lossy links; a longer one leaves listeners under a
-// ducked floor with nobody speaking.
+// pumps the floor on lossy links (at 40 ms, four packets lost in a row, seen
+// within 8 s at 10 % loss, muted the voice and lifted the floor 3.5 dB); a
+// longer one leaves listeners under a ducked floor with nobody speaking.
 const CutAfter = 100 * time.Millisecond
 
 // cutAfterSamples is CutAfter on the program clock.
