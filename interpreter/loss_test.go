@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,14 +30,24 @@ const (
 	lossFloorAmp  = 0.25
 )
 
-// lossSpeech is the first secs seconds of testdata/voice-a.wav.
+var speechOnce struct {
+	sync.Once
+	x   []float32
+	err error
+}
+
+// lossSpeech is the first secs seconds of testdata/voice-a.wav (decoded
+// once for all the tests).
 func lossSpeech(t *testing.T, secs int) []float32 {
 	t.Helper()
 	audiotest.NeedTool(t, "ffmpeg")
-	x, err := audiotest.Decode(context.Background(), filepath.Join("..", "testdata", "voice-a.wav"))
-	if err != nil {
-		t.Fatal(err)
+	speechOnce.Do(func() {
+		speechOnce.x, speechOnce.err = audiotest.Decode(context.Background(), filepath.Join("..", "testdata", "voice-a.wav"))
+	})
+	if speechOnce.err != nil {
+		t.Fatal(speechOnce.err)
 	}
+	x := speechOnce.x
 	return x[:min(len(x), secs*audio.SampleRate)]
 }
 
