@@ -102,13 +102,17 @@ type Booth struct {
 var ErrClosed = errors.New("booth closed")
 
 // NewBooth starts a booth for lang whose on-air voice is voice and which
-// releases mix's ducking when its interpreter goes.
+// releases mix's ducking when its interpreter goes (or, through the voice,
+// when the on-air interpreter's link is cut).
 func NewBooth(lang string, voice *Voice, mix Releaser, clock audio.Clock, log *slog.Logger) *Booth {
 	b := &Booth{
 		Lang: lang, log: log, voice: voice, mix: mix, clock: clock,
 		cmds: make(chan func(), 16), done: make(chan struct{}), stopped: make(chan struct{}),
 		st: newState(), conns: map[string]*boothMember{}, signals: media.NewTrack[Signal](lang + "/signals"),
 	}
+	// The voice tells the mix itself when the on-air link is cut: it sees
+	// that on the tick, long before a connection times out.
+	voice.setReleaser(mix)
 	go b.run()
 	return b
 }
