@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hraban/opus"
+	"github.com/pion/rtp"
+	"go.uber.org/goleak"
+
+	"tolk/internal/audio"
+	"tolk/internal/audio/audiotest"
+	"tolk/internal/media"
+	"tolk/internal/restream"
+	"tolk/internal/sfu/janustest"
+	"tolk/internal/store"
+)
+
+// sfuLeakCheck checks for leaked goroutines once the test's cleanups ran.
+func sfuLeakCheck(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		http.DefaultClient.CloseIdleConnections()
+		goleak.VerifyNone(t, ignore)
+	})
+}
+
+// toneFile writes a WAV of a tone at freq (48 kHz mono, 10 s) for a
+// looping file floor.
+func toneFile(ctx context.Context, t *testing.T, dir string, freq int) string {
+	t.Helper()
+	audiotest.NeedTool(t, "ffmpeg")
+	p := filepath.Join(dir, fmt.Sprintf("tone%d.wav", freq))
+	out, err := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+		fmt.Sprintf("sine=frequency=%d:sample_rate=48000:duration=10", freq), "-ac", "1", "-y", p).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, out)
+	}
+	return p
+}
+
+// sfuEvent writes an event with a 440 Hz English floor and French, and
+// the config's extra lines, and returns its path, a producer token and a
+// French interpreter's token.
+func sfuEvent(ctx context.Context, t *testing.T, dir, event, extra string) (cfg, data, producer, anne string) {
+	t.Helper()
+	floor := toneFile(ctx, t, dir, 440)
+	cfg = filepath.Join(dir, event+".yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
+id: %s
+title: SFU
+floor: {language: en, name: English, source: "file:%s", loop: true}
+languages: [{tag: fr, name: Français}]
+captions: {backend: none}
+record: false
+%s
+`, event, floor, extra)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data = filepath.Join(dir, "data-"+event)
+	st, err := store.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	producer, _, err = st.CreateToken(ctx, event, store.RoleProducer, "", "Pat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anne, _, err = st.CreateToken(ctx, event, store.RoleInterpreter, "fr", "Anne")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, data, producer, anne
+}
+
+// output waits until the event lists output id in state, and returns it.
+func (r *serveRun) output(ctx context.Context, t *testing.T, event, token, id, state string) restream.Status {
+	t.Helper()
+	for {
+		var v struct{ Outputs []restream.Status }
+		r.getJSON(ctx, t, "/api/events/"+event+"/outputs", token, &v)
+		for _, o := range v.Outputs {
+			if o.ID == id && o.State == state {
+				return o
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("output %s never %s: %+v; stderr: %s", id, state, v.Outputs, r.stderr.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// rtpTap decodes Opus RTP packets onto the timeline of their timestamps
+// (counted from the first packet's), so what is measured is a stretch of
+// the stream's own time, however late it arrives.
+func rtpTap(t *testing.T, pkts <-chan *rtp.Packet, stop <-chan struct{}) *audiotest.Tap {
+	t.Helper()
+	dec, err := opus.NewDecoder(audio.SampleRate, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	units := make(chan media.Unit, 64)
+	go func() {
+		defer close(units)
+		first, have := uint32(0), false
+		pcm := make([]float32, 5760)
+		for {
+			var p *rtp.Packet
+			select {
+			case <-stop:
+				return
+			case p = <-pkts:
+			}
+			if !have {
+				first, have = p.Timestamp, true
+			}
+			n, err := dec.DecodeFloat32(p.Payload, pcm)
+			if err != nil {
+				continue
+			}
+			units <- media.Unit{PTS: int64(p.Timestamp - first), PCM: append([]float32(nil), pcm[:n]...)}
+		}
+	}()
+	return audiotest.NewTap(units)
+}
+
+// dominant measures 2 s of a tap from 1 s into it.
+func dominant(ctx context.Context, t *testing.T, tap *audiotest.Tap) (hz, amp float64) {
+	t.Helper()
+	span, err := tap.Span(ctx, audio.SampleRate, 3*audio.SampleRate)
+	if err != nil {
+		t.Fatalf("no 3 s of audio: %v", err)
+	}
+	return audiotest.DominantFrequency(span, audio.SampleRate, 200, 2000, 10)
+}
+
+// TestServeJanus: `tolk serve` with sfu.janus creates a mountpoint per
+// language on a Janus started for the test (through its HTTP API, Janus
+// picking the ports) and forwards each language's program to it. A pion
+// peer watches the French mountpoint through the Janus API: its Opus, put
+// on its RTP timestamps, decodes to the French mix, where the interpreter's
+// 880 Hz dominates the 440 Hz floor; the English mountpoint carries 440 Hz.
+// The producer's outputs list both forwards, connected, counting packets.
+func TestServeJanus(t *testing.T) {
+	sfuLeakCheck(t)
+	j := janustest.Start(t, "")
+	bin := tolkBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	const event = "sfu"
+	cfg, data, producer, anne := sfuEvent(ctx, t, dir, event, fmt.Sprintf(
+		"sfu: {janus: {api: %q, admin_key: %q, secret: s3cret, mountpoint_base: 500}}", j.API, j.AdminKey))
+	r := startServe(ctx, t, bin, "--config", cfg, "--data", data, "--webrtc-loopback")
+	defer r.stop(t)
+	stopMic := interpreter(ctx, t, r.base, event, anne)
+	defer stopMic()
+	r.output(ctx, t, event, producer, "janus-en", restream.StateConnected)
+	st := r.output(ctx, t, event, producer, "janus-fr", restream.StateConnected)
+	t.Logf("janus-fr: %+v", st)
+
+	for _, c := range []struct {
+		id   int
+		want float64
+	}{{501, 880}, {500, 440}} {
+		pkts, stopWatch := janustest.Watch(ctx, t, j.API, c.id, 500)
+		stop := make(chan struct{})
+		tap := rtpTap(t, pkts, stop)
+		hz, amp := dominant(ctx, t, tap)
+		close(stop)
+		<-tap.Done()
+		stopWatch()
+		t.Logf("mountpoint %d: %.0f Hz at %.3f", c.id, hz, amp)
+		if hz < c.want-15 || hz > c.want+15 || amp < 0.05 {
+			t.Errorf("mountpoint %d: %.0f Hz at %.3f, want %.0f Hz", c.id, hz, amp, c.want)
+		}
+	}
+	st = r.output(ctx, t, event, producer, "janus-fr", restream.StateConnected)
+	if st.Packets < 150 || st.Errors != 0 || st.Protocol != "janus" {
+		t.Errorf("janus-fr status %+v", st)
+	}
+}
+
