@@ -189,4 +189,3 @@ func TestServeJanus(t *testing.T) {
 		t.Errorf("janus-fr status %+v", st)
 	}
 }
-
