@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/media"
 	"tolk/internal/restream"
+	"tolk/internal/rtc"
 	"tolk/internal/sfu/janustest"
 	"tolk/internal/store"
 )
@@ -187,5 +190,115 @@ func TestServeJanus(t *testing.T) {
 	st = r.output(ctx, t, event, producer, "janus-fr", restream.StateConnected)
 	if st.Packets < 150 || st.Errors != 0 || st.Protocol != "janus" {
 		t.Errorf("janus-fr status %+v", st)
+	}
+}
+
+// TestServeWHIPEgress: one `tolk serve` (A) publishes its French program
+// over WHIP (sfu.whip, a bearer token) to a second `tolk serve` (B) whose
+// floor is a WHIP input. A starts first: its publication fails (nobody
+// listens) and says why. B starts: A's next attempt connects, B's floor
+// goes live and its WHEP listeners hear A's interpreter (880 Hz over A's
+// 440 Hz floor). B restarts: A publishes again (one reconnect). When A
+// stops it deletes its WHIP session: B's floor is no longer live.
+func TestServeWHIPEgress(t *testing.T) {
+	sfuLeakCheck(t)
+	bin := tolkBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+
+	const key = "b-floor-stream-key-0123"
+	cfgB := filepath.Join(dir, "b.yaml")
+	if err := os.WriteFile(cfgB, []byte(fmt.Sprintf(`
+id: b
+title: B
+floor: {language: fr, name: Français, source: whip, stream_key: %q}
+captions: {backend: none}
+record: false
+`, key)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dataB := filepath.Join(dir, "data-b")
+	stB, err := store.Open(dataB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	producerB, _, err := stB.CreateToken(ctx, "b", store.RoleProducer, "", "Pat")
+	stB.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrB := fmt.Sprintf("127.0.0.1:%d", janustest.FreePort(t, "tcp"))
+
+	cfgA, dataA, producer, anne := sfuEvent(ctx, t, dir, "a", fmt.Sprintf(
+		"sfu: {whip: [{lang: fr, url: %q, token: %q, name: B}]}", "http://"+addrB+"/whip/b", key))
+	a := startServe(ctx, t, bin, "--config", cfgA, "--data", dataA, "--webrtc-loopback")
+	var once sync.Once
+	stopA := interpreter(ctx, t, a.base, "a", anne)
+	stopMic := func() { once.Do(stopA) }
+	defer stopMic()
+	st := a.output(ctx, t, "a", producer, "whip-fr-1", restream.StateFailed)
+	t.Logf("whip-fr-1 before B: %+v", st)
+	if st.LastError == "" || strings.Contains(st.LastError, key) {
+		t.Errorf("last error %q", st.LastError)
+	}
+
+	b := startServeOn(ctx, t, bin, addrB, "--config", cfgB, "--data", dataB, "--webrtc-loopback")
+	st = a.output(ctx, t, "a", producer, "whip-fr-1", restream.StateConnected)
+	t.Logf("whip-fr-1: %+v", st)
+	if st.Protocol != "whip" || st.Name != "B" || strings.Contains(st.URL, key) {
+		t.Errorf("status %+v", st)
+	}
+	listen := func(b *serveRun) {
+		t.Helper()
+		api, err := rtc.NewAPI(rtc.Options{Loopback: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := rtc.DialWHEP(ctx, api, b.base+"/whep/b/fr", 500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		tap := rtpTap(t, l.Packets(), stop)
+		hz, amp := dominant(ctx, t, tap)
+		close(stop)
+		<-tap.Done()
+		_ = l.Close(ctx)
+		t.Logf("B's floor over WHEP: %.0f Hz at %.3f", hz, amp)
+		if hz < 865 || hz > 895 || amp < 0.05 {
+			t.Errorf("B's floor plays %.0f Hz at %.3f, want A's French (880 Hz)", hz, amp)
+		}
+	}
+	listen(b)
+
+	// B restarts: A notices its session ended and publishes again.
+	b.stop(t)
+	a.output(ctx, t, "a", producer, "whip-fr-1", restream.StateFailed)
+	b = startServeOn(ctx, t, bin, addrB, "--config", cfgB, "--data", dataB, "--webrtc-loopback")
+	defer b.stop(t)
+	st = a.output(ctx, t, "a", producer, "whip-fr-1", restream.StateConnected)
+	t.Logf("whip-fr-1 after B restarted: %+v", st)
+	if st.Reconnects != 1 || st.Packets < 150 || st.Errors != 0 {
+		t.Errorf("status %+v", st)
+	}
+	listen(b)
+
+	// A stops: its DELETE ends B's WHIP session, so B's floor is not live.
+	stopMic()
+	a.stop(t)
+	for {
+		var s struct {
+			Floor struct{ State string }
+		}
+		b.getJSON(ctx, t, "/api/events/b/status", producerB, &s)
+		if s.Floor.State != "live" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("B's floor stays live after A stopped; B: %s", b.stderr.String())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
