@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -190,6 +192,25 @@ func TestServeJanus(t *testing.T) {
 	st = r.output(ctx, t, event, producer, "janus-fr", restream.StateConnected)
 	if st.Packets < 150 || st.Errors != 0 || st.Protocol != "janus" {
 		t.Errorf("janus-fr status %+v", st)
+	}
+	// /metrics counts the forward's packets.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	found := false
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, `tolk_push_sent_packets_total{event="sfu",lang="fr",push="janus-fr"} `) {
+			n, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			found = n >= 150
+			t.Log(line)
+		}
+	}
+	if !found || !strings.Contains(string(body), `tolk_push_connected{event="sfu",lang="fr",push="janus-fr"} 1`) {
+		t.Errorf("/metrics has no connected janus-fr with packets")
 	}
 }
 
