@@ -132,14 +132,56 @@ func (j *Janus) do(req *http.Request, r *janusReply) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s", resp.Status)
 	}
+	return parseReply(b, r)
+}
+
+// parseReply reads a Janus API answer; a Janus "error" answer is a
+// *JanusError.
+func parseReply(b []byte, r *janusReply) error {
 	*r = janusReply{}
 	if err := json.Unmarshal(b, r); err != nil {
 		return fmt.Errorf("janus answer: %w", err)
 	}
-	if r.Janus == "error" && r.Error != nil {
+	if r.Janus == "error" {
+		if r.Error == nil {
+			return &JanusError{Reason: "unexplained error"}
+		}
 		return &JanusError{Code: r.Error.Code, Reason: r.Error.Reason}
 	}
 	return nil
+}
+
+// pluginData returns a plugin's answer, or its error as a *JanusError;
+// nil for an "ack" (the answer comes as an event).
+func pluginData(r *janusReply) (json.RawMessage, error) {
+	if r.PluginData == nil {
+		return nil, nil
+	}
+	var e struct {
+		Code   int    `json:"error_code"`
+		Reason string `json:"error"`
+	}
+	if json.Unmarshal(r.PluginData.Data, &e) == nil && e.Code != 0 {
+		return nil, &JanusError{Code: e.Code, Reason: e.Reason}
+	}
+	return r.PluginData.Data, nil
+}
+
+// createdPort reads the port of a mountpoint's first stream from the
+// streaming plugin's answer to "create".
+func createdPort(data json.RawMessage) (int, bool) {
+	var created struct {
+		Stream struct {
+			Ports []struct {
+				Port int `json:"port"`
+			} `json:"ports"`
+		} `json:"stream"`
+	}
+	if err := json.Unmarshal(data, &created); err != nil || len(created.Stream.Ports) == 0 {
+		return 0, false
+	}
+	p := created.Stream.Ports[0].Port
+	return p, p > 0 && p < 65536
 }
 
 // Message sends a request to the streaming plugin and returns its data
@@ -154,17 +196,7 @@ func (j *Janus) Message(ctx context.Context, body map[string]any, jsep *JSEP) (j
 	if err := j.post(ctx, j.handleURL(), msg, &r); err != nil {
 		return nil, err
 	}
-	if r.PluginData == nil {
-		return nil, nil // "ack": the answer comes as an event
-	}
-	var e struct {
-		Code   int    `json:"error_code"`
-		Reason string `json:"error"`
-	}
-	if json.Unmarshal(r.PluginData.Data, &e) == nil && e.Code != 0 {
-		return nil, &JanusError{Code: e.Code, Reason: e.Reason}
-	}
-	return r.PluginData.Data, nil
+	return pluginData(&r)
 }
 
 // Event long-polls the session for the next event of the plugin (the
@@ -242,21 +274,13 @@ func (j *Janus) CreateMountpoint(ctx context.Context, m Mountpoint) (port int, e
 	if err != nil {
 		return 0, fmt.Errorf("create mountpoint %d: %w", m.ID, err)
 	}
-	var created struct {
-		Stream struct {
-			Ports []struct {
-				Port int `json:"port"`
-			} `json:"ports"`
-		} `json:"stream"`
+	if p, ok := createdPort(data); ok {
+		return p, nil
 	}
-	if err := json.Unmarshal(data, &created); err != nil || len(created.Stream.Ports) == 0 ||
-		created.Stream.Ports[0].Port <= 0 {
-		if m.Port > 0 {
-			return m.Port, nil
-		}
-		return 0, fmt.Errorf("create mountpoint %d: janus named no port: %s", m.ID, data)
+	if m.Port > 0 {
+		return m.Port, nil
 	}
-	return created.Stream.Ports[0].Port, nil
+	return 0, fmt.Errorf("create mountpoint %d: janus named no port", m.ID)
 }
 
 // DestroyMountpoint removes a mountpoint.

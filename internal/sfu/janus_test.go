@@ -3,7 +3,9 @@ package sfu_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,7 +99,7 @@ func TestJanusForward(t *testing.T) {
 
 	cfg := config.Janus{API: j.API, AdminKey: j.AdminKey, Secret: "s3cret", MountpointBase: 7000}
 	o, err := sfu.NewJanus(sfu.JanusOptions{Common: sfu.Common{ID: "janus-fr", Lang: "fr", Packets: tr},
-		Janus: cfg, Mount: config.JanusMount{Lang: "fr", ID: 7001}})
+		Janus: cfg, Mount: config.JanusMount{Lang: "fr", ID: 7001}, Check: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,14 +130,80 @@ func TestJanusForward(t *testing.T) {
 	if st.Packets < 100 || st.Errors != 0 || st.Protocol != "janus" {
 		t.Errorf("status %+v", st)
 	}
-	o.Stop()
+
+	// Janus forgets the mountpoint (a restart, an operator): the forward
+	// notices at its next check and makes it again.
 	jc, err := sfu.DialJanus(ctx, j.API, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer jc.Close()
+	if err := jc.DestroyMountpoint(ctx, 7001, "s3cret"); err != nil {
+		t.Fatal(err)
+	}
+	for st = o.Status(); st.Reconnects != 1 || st.State != restream.StateConnected; st = o.Status() {
+		if ctx.Err() != nil {
+			t.Fatalf("the forward never made its mountpoint again: %+v", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("after the mountpoint was destroyed: %+v", st)
+	if !strings.Contains(st.LastError, "455") {
+		t.Errorf("last error %q, want janus's 455 (no such mountpoint)", st.LastError)
+	}
+	if err := jc.MountpointInfo(ctx, 7001, "s3cret"); err != nil {
+		t.Errorf("the mountpoint is not there again: %v", err)
+	}
+
+	o.Stop()
 	var je *sfu.JanusError
 	if err := jc.MountpointInfo(ctx, 7001, "s3cret"); !errors.As(err, &je) || je.Code != 455 {
 		t.Errorf("after stop, mountpoint info: %v, want 455 no such mountpoint", err)
+	}
+}
+
+// TestJanusPreconfigured: a mountpoint in janus.plugin.streaming.jcfg, no
+// API given to tolk: the forward sends RTP to the configured port, and a
+// watcher decodes the program (440 Hz) from it.
+func TestJanusPreconfigured(t *testing.T) {
+	port := janustest.FreePort(t, "udp")
+	j := janustest.Start(t, fmt.Sprintf(`tolk-en: {
+	type = "rtp"
+	id = 300
+	media = ({ type = "audio", mid = "a", port = %d, pt = 111, codec = "opus" })
+}`, port))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	defer http.DefaultClient.CloseIdleConnections()
+	srcCtx, srcStop := context.WithCancel(ctx)
+	tr, wait := toneTrack(srcCtx, t, 440, 0)
+	defer wait()
+	defer srcStop()
+	o, err := sfu.NewJanus(sfu.JanusOptions{Common: sfu.Common{ID: "janus-en", Lang: "en", Packets: tr},
+		Janus: config.Janus{RTPHost: "127.0.0.1", MountpointBase: 300, PortBase: port},
+		Mount: config.JanusMount{Lang: "en", ID: 300, Port: port}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Start()
+	defer o.Close()
+	pkts, stopWatch := janustest.Watch(ctx, t, j.API, 300, 500)
+	stopTap := make(chan struct{})
+	tap := tapRTP(t, pkts, stopTap)
+	span, err := tap.Span(ctx, audio.SampleRate/2, audio.SampleRate/2+2*audio.SampleRate)
+	close(stopTap)
+	<-tap.Done()
+	stopWatch()
+	if err != nil {
+		t.Fatalf("no 2 s of audio from janus: %v; status %+v", err, o.Status())
+	}
+	f, amp := audiotest.DominantFrequency(span, audio.SampleRate, 200, 2000, 10)
+	st := o.Status()
+	t.Logf("pre-configured mountpoint 300: %.0f Hz at %.3f; status %+v", f, amp, st)
+	if f < 430 || f > 450 || amp < 0.1 {
+		t.Errorf("heard %.0f Hz at %.3f, want 440 Hz", f, amp)
+	}
+	if st.State != restream.StateConnected || st.URL != fmt.Sprintf("rtp://127.0.0.1:%d (mountpoint 300)", port) {
+		t.Errorf("status %+v", st)
 	}
 }
