@@ -32,6 +32,8 @@ type Server struct {
 	AdminKey string
 	// Dir holds the configuration and the log.
 	Dir string
+	// Pid is the Janus process's.
+	Pid int
 	log *lockedBuffer
 }
 
@@ -184,6 +186,7 @@ cors: {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	s.Pid = cmd.Process.Pid
 	exited := make(chan struct{})
 	go func() {
 		_ = cmd.Wait()
