@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -321,5 +322,47 @@ record: false
 			t.Fatalf("B's floor stays live after A stopped; B: %s", b.stderr.String())
 		case <-time.After(100 * time.Millisecond):
 		}
+	}
+}
+
+// TestCheckSFU: `tolk check` accepts an sfu: section and names each
+// mistake in one, exit 2, without showing the WHIP token.
+func TestCheckSFU(t *testing.T) {
+	dir := t.TempDir()
+	base := "id: sfu\nfloor: {language: en, source: \"file:../../testdata/floor.wav\"}\nlanguages: [{tag: fr}]\n"
+	good := filepath.Join(dir, "good.yaml")
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(good, []byte(base+`sfu:
+  janus: {api: "http://127.0.0.1:8088/janus", admin_key: k, mountpoint_base: 10}
+  whip: [{lang: fr, url: "https://whip.example.com/pub/fr", token: tok-secret-1234}]
+  watch: "https://sfu.example.org/janus"
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte(base+`sfu:
+  janus: {mountpoint_base: 10}
+  whip: [{lang: de, url: "rtmp://whip.example.com/pub/fr", token: tok-secret-1234}]
+  watch: "nowhere"
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"check", good}, &out, &errb); code != 0 {
+		t.Fatalf("check good: exit %d: %s", code, errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	code := run([]string{"check", bad}, &out, &errb)
+	all := out.String() + errb.String()
+	if code != 2 {
+		t.Fatalf("check bad: exit %d: %s", code, all)
+	}
+	for _, w := range []string{"sfu.janus.port_base", "sfu.janus.rtp_host", "sfu.whip[0].lang: de", "sfu.whip[0].url", "sfu.watch"} {
+		if !strings.Contains(all, w) {
+			t.Errorf("check bad: no %q in %s", w, all)
+		}
+	}
+	if strings.Contains(all, "tok-secret") {
+		t.Errorf("the token shows: %s", all)
 	}
 }
