@@ -73,7 +73,7 @@ func TestBrowserWatchJanus(t *testing.T) {
 		WHEP []struct{ Method, Path string }
 	}
 	cmd := exec.CommandContext(ctx, "node", "../../web/browsertest/watch_janus.mjs", r.base,
-		"--event", event, "--lang", "en", "--switch", "fr")
+		"--event", event, "--lang", "en", "--switch", "fr", "--listen", "1")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
