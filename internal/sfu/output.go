@@ -105,12 +105,13 @@ type Output struct {
 	packets, bytes, errs, reconnects, dropped atomic.Uint64
 	sentPTS                                   atomic.Int64 // media time sent on this link
 	seq                                       uint16       // the stream's sequence number, kept across links
+	ssrc                                      uint32       // the stream's, random (a WHIP peer sets its own)
 }
 
 func newOutput(opts Common, protocol, target string, dial func(context.Context) (link, error)) *Output {
 	opts.defaults()
 	o := &Output{opts: opts, protocol: protocol, dial: dial, state: restream.StateStopped, since: opts.Clock.Now(),
-		target: target}
+		target: target, ssrc: rand.Uint32() | 1}
 	o.opts.Log = opts.Log.With("sfu", opts.ID, "lang", opts.Lang)
 	return o
 }
@@ -251,6 +252,7 @@ func (o *Output) session(ctx context.Context, r *media.Reader[media.Unit]) error
 	o.opts.Log.Info("sfu output connected", "to", l.target())
 	o.sentPTS.Store(0)
 	pkt := rtc.OpusPacket()
+	pkt.SSRC = o.ssrc
 	first := int64(-1)
 	for {
 		select {
