@@ -185,7 +185,10 @@ func TestServeJanus(t *testing.T) {
 		close(stop)
 		<-tap.Done()
 		stopWatch()
-		t.Logf("mountpoint %d: %.0f Hz at %.3f", c.id, hz, amp)
+		t.Logf("mountpoint %d: %.0f Hz at %.3f; %d samples missing on the RTP timeline", c.id, hz, amp, tap.Missing())
+		if tap.Missing() > audio.SampleRate/2 {
+			t.Errorf("mountpoint %d: %d samples missing in the RTP timestamps", c.id, tap.Missing())
+		}
 		if hz < c.want-15 || hz > c.want+15 || amp < 0.05 {
 			t.Errorf("mountpoint %d: %.0f Hz at %.3f, want %.0f Hz", c.id, hz, amp, c.want)
 		}

@@ -74,7 +74,10 @@ export async function startJanus(s) {
         keepalive: true,
       }).catch(() => {});
     };
-    if (!s.alive) return;
+    if (!s.alive) {
+      s.onEnd(); // ended while Janus made the session
+      return;
+    }
     const handle = await request(s, path, { janus: 'attach', plugin: 'janus.plugin.streaming' });
     const hpath = path + '/' + handle.data.id;
     await request(s, hpath, { janus: 'message', body: { request: 'watch', id: mount } });
