@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -206,7 +207,7 @@ func (j *Janus) Event(ctx context.Context) (json.RawMessage, *JSEP, error) {
 	for {
 		u := j.sessionURL() + "?maxev=1"
 		if j.secret != "" {
-			u += "&apisecret=" + j.secret
+			u += "&apisecret=" + url.QueryEscape(j.secret)
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
