@@ -103,7 +103,7 @@ func transaction() string {
 
 // post sends one request and reads its answer; a Janus "error" answer is a
 // *JanusError.
-func (j *Janus) post(ctx context.Context, url string, msg map[string]any, r *janusReply) error {
+func (j *Janus) post(ctx context.Context, to string, msg map[string]any, r *janusReply) error {
 	msg["transaction"] = transaction()
 	if j.secret != "" {
 		msg["apisecret"] = j.secret
@@ -112,7 +112,7 @@ func (j *Janus) post(ctx context.Context, url string, msg map[string]any, r *jan
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
