@@ -345,7 +345,12 @@ func NewJanus(opts JanusOptions) (*Output, error) {
 	}
 	target := "rtp://" + net.JoinHostPort(host, strconv.Itoa(opts.Mount.Port))
 	if opts.Mount.Port == 0 {
-		target = config.Redact(opts.Janus.API)
+		// Until Janus names the port: its API, which holds no secret
+		// (whatever user or query it has is left out).
+		target = opts.Janus.API
+		if u, err := url.Parse(opts.Janus.API); err == nil {
+			target = u.Scheme + "://" + u.Host + u.Path
+		}
 	}
 	o := newOutput(opts.Common, "janus", target, func(ctx context.Context) (link, error) {
 		return dialForward(ctx, opts, host)
