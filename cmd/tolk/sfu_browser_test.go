@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +25,8 @@ import (
 // its Janus mountpoint (440 Hz, the floor), then switches to French (a new
 // Janus session: the interpreter's 880 Hz), with audio packets arriving
 // throughout, and never asks tolk's WHEP. Stop destroys the Janus
-// sessions.
+// sessions. The producer's console, in another tab, shows both forwards
+// connected with the RTP packets they sent and no failed sends.
 func TestBrowserWatchJanus(t *testing.T) {
 	sfuLeakCheck(t)
 	audiotest.NeedTool(t, "node")
@@ -70,10 +73,14 @@ func TestBrowserWatchJanus(t *testing.T) {
 			Method, Kind string
 			Status       int
 		}
-		WHEP []struct{ Method, Path string }
+		WHEP    []struct{ Method, Path string }
+		Console []struct {
+			ID, State, Name, URL string
+			Facts                map[string]string
+		}
 	}
 	cmd := exec.CommandContext(ctx, "node", "../../web/browsertest/watch_janus.mjs", r.base,
-		"--event", event, "--lang", "en", "--switch", "fr", "--listen", "1")
+		"--event", event, "--lang", "en", "--switch", "fr", "--listen", "1", "--token", producer)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -109,5 +116,18 @@ func TestBrowserWatchJanus(t *testing.T) {
 	}
 	if len(rep.WHEP) != 0 {
 		t.Errorf("the page asked tolk's WHEP: %+v", rep.WHEP)
+	}
+
+	// The producer's console lists both forwards, connected, with the
+	// packets they sent and no failed sends.
+	if len(rep.Console) != 2 {
+		t.Fatalf("console outputs %+v", rep.Console)
+	}
+	for _, o := range rep.Console {
+		n, err := strconv.Atoi(strings.ReplaceAll(o.Facts["RTP packets sent"], ",", ""))
+		if o.State != "connected" || !strings.HasPrefix(o.ID, "janus-") || err != nil || n < 100 ||
+			o.Facts["Send errors"] != "0" || !strings.Contains(o.URL, "mountpoint 90") {
+			t.Errorf("console shows %+v", o)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-// watch_janus.mjs BASE_URL [--event demo] [--lang en] [--switch fr] [--listen 2] [--timeout 60]
+// watch_janus.mjs BASE_URL [--event demo] [--lang en] [--switch fr] [--listen 2] [--token PRODUCER] [--timeout 60]
 //
 // Opens /watch/{event} of an event whose low-latency mode plays from Janus
 // (config sfu.watch), chooses Low latency, picks the language, presses Play
@@ -6,7 +6,9 @@
 // the page's Web Audio analyser, and the inbound-rtp audio stats. --switch
 // changes language through the picker (a new Janus session each) and
 // measures again. Finally it presses Stop. Every request to the Janus API
-// and to tolk's WHEP is listed.
+// and to tolk's WHEP is listed. With --token (a producer's), it then opens
+// the console in another tab and reads its Restreams panel once every
+// output listed is connected.
 //
 // Prints one JSON object:
 //   ok, error?                       finished / why not
@@ -16,10 +18,11 @@
 //                                     "message:watch", "message:start", "destroy", "poll")
 //   whep                              WHEP requests seen (none expected)
 //   stopped                           Stop pressed and the state went back to "idle"
+//   console                           with --token: [{id, state, name, url, facts: {term: value}}]
 
 import { run, openWatch, chooseMode, chooseLang, pressPlay, waitState, stablePeak, sleep } from './lib.mjs';
 
-await run('watch_janus', { event: 'demo', lang: 'en', switch: [], listen: 2, timeout: 60 }, async ({ opts, out, page }) => {
+await run('watch_janus', { event: 'demo', lang: 'en', switch: [], listen: 2, token: '', timeout: 60 }, async ({ opts, out, page }) => {
   const janus = [];
   const whep = [];
   page.on('response', (r) => {
@@ -89,4 +92,28 @@ await run('watch_janus', { event: 'demo', lang: 'en', switch: [], listen: 2, tim
   out.stopped = true;
   out.janus = janus;
   out.whep = whep;
+  if (opts.token) out.console = await readConsole(await page.context().newPage(), opts);
 });
+
+// readConsole reads the console's outputs once all are connected.
+async function readConsole(page, opts) {
+  const q = new URLSearchParams({ token: opts.token });
+  const resp = await page.goto(`${opts.url}/console/${encodeURIComponent(opts.event)}?${q}`, { waitUntil: 'load', timeout: 20000 });
+  if (!resp || resp.status() !== 200) throw new Error(`console page: ${resp ? resp.status() : 'no response'}`);
+  await page.waitForFunction(() => {
+    const items = document.querySelectorAll('#pushes:not([hidden]) .push');
+    return items.length > 0 && Array.from(items).every((li) => li.dataset.state === 'connected');
+  }, null, { timeout: 15000 });
+  return page.$$eval('#pushes .push', (items) => items.map((li) => {
+    const facts = {};
+    li.querySelectorAll('dl.kv dt').forEach((dt) => {
+      const dd = dt.nextElementSibling;
+      facts[dt.textContent.trim()] = dd ? dd.textContent.trim() : '';
+    });
+    const text = (sel) => {
+      const el = li.querySelector(sel);
+      return el ? el.textContent.trim() : '';
+    };
+    return { id: li.dataset.id, state: li.dataset.state, name: text('.push-name'), url: text('.push-url'), facts };
+  }));
+}
