@@ -73,6 +73,8 @@ var (
 	descPushBytes      = prometheus.NewDesc("tolk_push_sent_bytes_total", "Bytes the push sent, every connection together.", []string{"event", "push", "lang"}, nil)
 	descPushReconnects = prometheus.NewDesc("tolk_push_reconnects_total", "Connections the push made after its first.", []string{"event", "push", "lang"}, nil)
 	descPushDropped    = prometheus.NewDesc("tolk_push_dropped_frames_total", "Frames the push lost because it fell behind.", []string{"event", "push", "lang"}, nil)
+	descPushPackets    = prometheus.NewDesc("tolk_push_sent_packets_total", "RTP packets an output to an SFU (Janus, WHIP) sent.", []string{"event", "push", "lang"}, nil)
+	descPushSendErrors = prometheus.NewDesc("tolk_push_send_errors_total", "Sends of an output to an SFU (Janus, WHIP) that failed.", []string{"event", "push", "lang"}, nil)
 )
 
 // collector reads the events' counters at scrape time, so the hot paths keep
@@ -87,6 +89,7 @@ func (collector) Describe(ch chan<- *prometheus.Desc) {
 		descIntEar, descPlayerLatency, descInputLive, descInputProgram, descInputLUFS, descInputSNR, descInputBW, descInputClip,
 		descRecording, descRecFailed, descRecBytes, descRecDropped, descRecFree, descRecFullTime, descHLSRequests,
 		descPushConnected, descPushState, descPushBitrate, descPushBytes, descPushReconnects, descPushDropped,
+		descPushPackets, descPushSendErrors,
 		descVideoFrames, descVideoDrop, descVideoPeers, descVideoKeyReq, descVideoWait} {
 		ch <- d
 	}
@@ -211,6 +214,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			counter(descPushBytes, p.Bytes, who...)
 			counter(descPushReconnects, p.Reconnects, who...)
 			counter(descPushDropped, p.Dropped, who...)
+			if p.Protocol == "janus" || p.Protocol == "whip" {
+				counter(descPushPackets, p.Packets, who...)
+				counter(descPushSendErrors, p.Errors, who...)
+			}
 		}
 		pubs := 0.0
 		if st.whip != nil {

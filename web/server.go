@@ -428,6 +428,13 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 	for _, rd := range ev.Renditions() {
 		d.Renditions = append(d.Renditions, pages.Rendition{Tag: rd.Tag, Name: rd.Name, Floor: rd.Floor})
 	}
+	if c := ev.Config(); c.SFU.Watch != "" {
+		// Low latency plays from the event's Janus mountpoints (config sfu.watch).
+		d.Janus = &pages.JanusWatch{API: c.SFU.Watch, Mounts: map[string]int{}}
+		for _, m := range c.JanusMounts() {
+			d.Janus.Mounts[m.Lang] = m.ID
+		}
+	}
 	d.Captions = []pages.Rendition{}
 	for _, rd := range ev.CaptionRenditions() {
 		d.Captions = append(d.Captions, pages.Rendition{Tag: rd.Tag, Name: rd.Name, Floor: rd.Floor})

@@ -43,7 +43,13 @@ type serveRun struct {
 // links.
 func startServe(ctx context.Context, t *testing.T, bin string, args ...string) *serveRun {
 	t.Helper()
-	args = append(append([]string{"serve"}, args...), "--http", "127.0.0.1:0")
+	return startServeOn(ctx, t, bin, "127.0.0.1:0", args...)
+}
+
+// startServeOn is startServe listening on addr.
+func startServeOn(ctx context.Context, t *testing.T, bin, addr string, args ...string) *serveRun {
+	t.Helper()
+	args = append(append([]string{"serve"}, args...), "--http", addr)
 	r := &serveRun{cmd: exec.CommandContext(ctx, bin, args...)}
 	stdout, err := r.cmd.StdoutPipe()
 	if err != nil {

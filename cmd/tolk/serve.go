@@ -102,7 +102,7 @@ func serve(c *cobra.Command, f serveFlags) error {
 	// Every run is recorded under DATA/recordings/{event}/ (unless the
 	// event says record: false); runs a killed process left are recovered.
 	recordings := recording.NewLibrary(filepath.Join(cfg.Server.Data, recording.Dir))
-	ev, err := event.New(cfg, event.Options{Log: log, Cues: st, Recordings: recordings})
+	ev, err := event.New(cfg, event.Options{Log: log, Cues: st, Recordings: recordings, WebRTC: rtc.Options{Loopback: f.loopback}})
 	if err != nil {
 		ln.Close()
 		if errors.Is(err, event.ErrRebroadcast) {

@@ -20,6 +20,7 @@ import (
 	"tolk/internal/media"
 	"tolk/internal/recording"
 	"tolk/internal/replay"
+	"tolk/internal/rtc"
 	"tolk/interpreter"
 	"tolk/locales"
 	"tolk/mixer"
@@ -51,6 +52,9 @@ type Options struct {
 	// RecordingStart; runs a killed process left are recovered first. A
 	// rebroadcast reads the run it plays from it and records nothing.
 	Recordings *recording.Library
+	// WebRTC selects the network of the event's own peers: its WHIP
+	// publications to SFUs (config sfu.whip).
+	WebRTC rtc.Options
 }
 
 // Rendition is one language a viewer can pick.
@@ -63,9 +67,10 @@ var _ web.Event = (*Event)(nil)
 
 // Event is one running event.
 type Event struct {
-	cfg   *config.Event
-	clock audio.Clock
-	log   *slog.Logger
+	cfg    *config.Event
+	clock  audio.Clock
+	log    *slog.Logger
+	webrtc rtc.Options
 
 	// timeline is the program's: every output stamps what it writes from it.
 	timeline   *media.Timeline
@@ -111,6 +116,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		cfg:      cfg,
 		clock:    opts.Clock,
 		log:      opts.Log.With("event", cfg.ID),
+		webrtc:   opts.WebRTC,
 		mixes:    map[string]*mixer.Mix{},
 		timeline: media.NewTimeline(),
 	}
