@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,12 +67,13 @@ type conference struct {
 	client  *http.Client
 	api     *webrtc.API
 	epoch   time.Time // program time zero as HLS dates it
-	// clock is program time zero on the program clock: the median of the
-	// last 15 booth pongs' (30 s), since the clock follows the floor, whose
-	// frames may come in bursts.
-	clock atomic.Pointer[time.Time]
-	pongs []time.Time // the latest pongs' epochs, oldest first (one reader)
-	langs []string    // the event's renditions
+	// clock is program time zero on the program clock, as the latest booth
+	// pong places it (every 500 ms): the clock follows the floor, so its
+	// place against the wall clock moves with the floor's arrival.
+	clock  atomic.Pointer[time.Time]
+	pongMu sync.Mutex
+	pongs  []time.Time // every pong's epoch, oldest first
+	langs  []string    // the event's renditions
 
 	server, nginx *exec.Cmd
 	serverLog     bytes.Buffer
@@ -359,13 +359,13 @@ func (c *conference) startBooths(ctx context.Context) error {
 			c.booths = append(c.booths, b)
 		}
 	}
-	// The first interpreter asks where the program clock is every 2 s
+	// The first interpreter asks where the program clock is every 500 ms
 	// (the booth protocol's ping: the pong carries the program time being
 	// played and the server's wall clock).
 	c.boothsDone.Add(1)
 	go func() {
 		defer c.boothsDone.Done()
-		t := time.NewTicker(2 * time.Second)
+		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
 		for {
 			_ = c.booths[0].Send(map[string]any{"type": "ping", "t": 1})
@@ -408,19 +408,31 @@ func (c *conference) pong(m map[string]any) {
 		return
 	}
 	e := time.UnixMilli(int64(ms)).Add(-audio.Duration(int64(pts)))
+	c.clock.Store(&e)
+	c.pongMu.Lock()
 	c.pongs = append(c.pongs, e)
-	if len(c.pongs) > 15 {
-		c.pongs = c.pongs[1:]
-	}
-	m2 := medianTime(c.pongs)
-	c.clock.Store(&m2)
+	c.pongMu.Unlock()
 }
 
-// medianTime is the median of ts (not empty); ts is left as it was.
-func medianTime(ts []time.Time) time.Time {
-	s := append([]time.Time(nil), ts...)
-	sort.Slice(s, func(i, j int) bool { return s[i].Before(s[j]) })
-	return s[len(s)/2]
+// clockSpread is how far the program clock's place against the wall clock
+// moved among the pongs since the index from (max − min of their epochs),
+// and the index to pass next time.
+func (c *conference) clockSpread(from int) (time.Duration, int) {
+	c.pongMu.Lock()
+	defer c.pongMu.Unlock()
+	if from >= len(c.pongs) {
+		return 0, len(c.pongs)
+	}
+	lo, hi := c.pongs[from], c.pongs[from]
+	for _, e := range c.pongs[from:] {
+		if e.Before(lo) {
+			lo = e
+		}
+		if e.After(hi) {
+			hi = e
+		}
+	}
+	return hi.Sub(lo), len(c.pongs)
 }
 
 // clockEpoch is program time zero on the program clock, as the latest pong

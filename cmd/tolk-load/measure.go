@@ -57,6 +57,10 @@ type stepRow struct {
 	WHEPLost    int64   `json:"whep_lost_packets"`
 	WHEPP50MS   float64 `json:"whep_latency_p50_ms"`
 	WHEPP99MS   float64 `json:"whep_latency_p99_ms"`
+	// ClockSpreadMS is how far the program clock's place against the wall
+	// clock moved over the window (the booth pongs' spread): latency is
+	// measured against the clock, so it moves by as much.
+	ClockSpreadMS float64 `json:"program_clock_spread_ms"`
 }
 
 // sample is a reading of every CPU counter and the server's metrics.
@@ -131,6 +135,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // window measures the scenario for d with whatever audience is attached.
 func (c *conference) window(ctx context.Context, d time.Duration, row *stepRow) error {
+	_, from := c.clockSpread(1 << 30)
 	a, err := c.sample(ctx)
 	if err != nil {
 		return err
@@ -141,6 +146,8 @@ func (c *conference) window(ctx context.Context, d time.Duration, row *stepRow) 
 		return err
 	}
 	row.fill(a, b, c.o.event)
+	spread, _ := c.clockSpread(from)
+	row.ClockSpreadMS = ms(spread)
 	return ctx.Err()
 }
 

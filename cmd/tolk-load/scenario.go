@@ -101,12 +101,12 @@ func writeTable(w io.Writer, rep *conferenceReport) {
 	fmt.Fprintf(w, "limits (%d cores): a part (%d B) over loopback HTTP costs the origin %.1f µs and the client %.1f µs (%.0f req/s with 8 clients); nginx serves it from cache for %.1f µs (%.0f req/s)\n",
 		l.Cores, l.PartBytes, l.OriginPartUS, l.ClientPartUS, l.OriginPartPS, l.EdgePartUS, l.EdgePartPS)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\thls\twhep\tserver\tffmpeg\tnginx\ttool\tmachine\torigin req/s\tviewer req/s\terrors\tdropped\tlate ticks\tparts\tmissed\tlate\thls p50\thls p99\twhep pkts\tlost\twhep p50\twhep p99\t")
+	fmt.Fprintln(tw, "phase\thls\twhep\tserver\tffmpeg\tnginx\ttool\tmachine\torigin req/s\tviewer req/s\terrors\tdropped\tlate ticks\tparts\tmissed\tlate\thls p50\thls p99\twhep pkts\tlost\twhep p50\twhep p99\tclock spread\t")
 	for _, r := range rep.Steps {
-		fmt.Fprintf(tw, "%s\t%d\t%d/%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f\t%.1f\t%.0f\t%d\t%.0f\t%.0f\t%d\t%d\t%d\t%.0f\t%.0f\t%d\t%d\t%.1f\t%.1f\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%d/%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f\t%.1f\t%.0f\t%d\t%.0f\t%.0f\t%d\t%d\t%d\t%.0f\t%.0f\t%d\t%d\t%.1f\t%.1f\t%.0f\t\n",
 			r.Phase, r.HLSViewers, r.WHEPConnected, r.WHEPListeners, r.ServerCPU, r.ChildrenCPU, r.NginxCPU, r.ToolCPU, r.MachineCPU,
 			r.OriginHLS, r.ViewerReqs, r.ViewerErrors, r.Dropped, r.LateTicks, r.Parts, r.Missed, r.Late, r.HLSP50MS, r.HLSP99MS,
-			r.WHEPPackets, r.WHEPLost, r.WHEPP50MS, r.WHEPP99MS)
+			r.WHEPPackets, r.WHEPLost, r.WHEPP50MS, r.WHEPP99MS, r.ClockSpreadMS)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "CPU in cores; latency in ms from the program clock's time of the first sample (booth pongs) to its arrival: HLS the end of the part's body, WHEP the packet (every tenth); the playlists' program date times are %.0f ms ahead of the program clock\n", rep.PDTAheadMS)
@@ -127,16 +127,17 @@ type soakRow struct {
 	Dropped    float64 // since the soak began
 	Missed     int64   // HLS parts viewers skipped, since the soak began
 	Lost       int64   // WHEP packets lost, since the soak began
+	Spread     float64 // the program clock's spread over the sample, ms
 }
 
 var soakHeader = []string{"minutes", "rss_mb", "goroutines", "open_fds", "server_cpu_cores", "tool_cpu_cores",
-	"hls_p50_ms", "hls_p99_ms", "whep_p50_ms", "whep_p99_ms", "dropped_frames", "hls_missed_parts", "whep_lost_packets"}
+	"hls_p50_ms", "hls_p99_ms", "whep_p50_ms", "whep_p99_ms", "dropped_frames", "hls_missed_parts", "whep_lost_packets", "clock_spread_ms"}
 
 func (r soakRow) record() []string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 	return []string{f(r.Minutes), f(r.RSSMB), f(r.Goroutines), f(r.OpenFDs), f(r.ServerCPU), f(r.ToolCPU),
 		f(r.HLSP50MS), f(r.HLSP99MS), f(r.WHEPP50MS), f(r.WHEPP99MS), f(r.Dropped),
-		strconv.FormatInt(r.Missed, 10), strconv.FormatInt(r.Lost, 10)}
+		strconv.FormatInt(r.Missed, 10), strconv.FormatInt(r.Lost, 10), f(r.Spread)}
 }
 
 // runSoak runs the conference with a fixed audience for dur, sampling the
@@ -167,6 +168,7 @@ func runSoak(ctx context.Context, o confOptions, hls, whep int, dur, every time.
 	sleepCtx(ctx, 4*time.Second)
 	a.hls.Take()
 	a.whep.Take()
+	_, from := c.clockSpread(1 << 30)
 	first, err := c.sample(ctx)
 	if err != nil {
 		return nil, err
@@ -189,6 +191,8 @@ func runSoak(ctx context.Context, o confOptions, hls, whep int, dur, every time.
 		h, wh := a.hls.Take(), a.whep.Take()
 		row.fillHLS(h)
 		row.fillWHEP(wh)
+		var spread time.Duration
+		spread, from = c.clockSpread(from)
 		missed += h.Missed
 		lost += wh.Lost
 		var total stepRow
@@ -196,7 +200,7 @@ func runSoak(ctx context.Context, o confOptions, hls, whep int, dur, every time.
 		r := soakRow{Minutes: s.at.Sub(first.at).Minutes(), RSSMB: s.m.Sum("process_resident_memory_bytes") / (1 << 20),
 			Goroutines: s.m.Sum("go_goroutines"), OpenFDs: s.m.Sum("process_open_fds"), ServerCPU: row.ServerCPU,
 			ToolCPU: row.ToolCPU, HLSP50MS: row.HLSP50MS, HLSP99MS: row.HLSP99MS, WHEPP50MS: row.WHEPP50MS,
-			WHEPP99MS: row.WHEPP99MS, Dropped: total.Dropped, Missed: missed, Lost: lost}
+			WHEPP99MS: row.WHEPP99MS, Dropped: total.Dropped, Missed: missed, Lost: lost, Spread: ms(spread)}
 		rows = append(rows, r)
 		if err := w.Write(r.record()); err != nil {
 			return rows, err

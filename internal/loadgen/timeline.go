@@ -18,9 +18,16 @@ import (
 // PartStart returns the program time (samples at 48 kHz, as tolk stamps its
 // fragments) of a part's first sample, from its moof's tfdt.
 func PartStart(part []byte) (int64, error) {
+	start, _, err := PartSpan(part)
+	return start, err
+}
+
+// PartSpan returns the program time of a part's first sample and the time
+// just after its last (its first moof's first track).
+func PartSpan(part []byte) (start, end int64, err error) {
 	boxes, err := fmp4.Children(part)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for _, b := range boxes {
 		if b.Type != "moof" {
@@ -28,14 +35,14 @@ func PartStart(part []byte) (int64, error) {
 		}
 		m, err := fmp4.ParseMoof(b.Body, func(uint32) (uint32, uint32) { return audio.FrameSamples, 0 })
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if len(m.Trafs) == 0 || len(m.Trafs[0].Samples) == 0 {
-			return 0, errors.New("part without samples")
+			return 0, 0, errors.New("part without samples")
 		}
-		return m.Trafs[0].Start(), nil
+		return m.Trafs[0].Start(), m.Trafs[0].End(), nil
 	}
-	return 0, errors.New("part without a moof")
+	return 0, 0, errors.New("part without a moof")
 }
 
 // Epoch finds the wall-clock time of program time zero from a live media
