@@ -90,6 +90,7 @@ record: false
 	if err != nil {
 		t.Fatal(err)
 	}
+	began := time.Now()
 	r := startServe(ctx, t, bin, "--config", cfg, "--data", data, "--webrtc-loopback", "--log-level", "warn")
 	defer r.stop(t)
 	playlist := r.base + "/hls/stall/fr/index.m3u8"
@@ -109,6 +110,7 @@ record: false
 	}); err != nil {
 		t.Fatalf("no live playlist: %v; stderr: %s", err, r.stderr.String())
 	}
+	t.Logf("live playlist %v after start", time.Since(began).Round(time.Millisecond))
 	api, err := rtc.NewAPI(rtc.Options{Loopback: true})
 	if err != nil {
 		t.Fatal(err)
@@ -158,6 +160,7 @@ record: false
 		}
 	}
 
+	t.Logf("stalled clients in place %v after start", time.Since(began).Round(time.Millisecond))
 	// The healthy listener and viewer, from now on.
 	before := metricsOf(ctx, t, client, r.base)
 	healthy, err := rtc.DialWHEP(ctx, api, r.base+"/whep/stall/fr", 2048)
@@ -204,6 +207,7 @@ record: false
 	if ticks*audio.FrameSamples < float64(span) {
 		t.Errorf("the program clock ticked %v times while the healthy clients received %.2f s of program", ticks, seconds64(span))
 	}
+	t.Logf("checked %v after start", time.Since(began).Round(time.Millisecond))
 	t.Logf("ticks %v, late ticks %v, console statuses dropped %v, output frames dropped %v", ticks,
 		after.Sum("tolk_late_ticks_total")-before.Sum("tolk_late_ticks_total"),
 		after.Sum("tolk_console_dropped_statuses_total"), after.Sum("tolk_output_dropped_frames_total"))
