@@ -347,18 +347,32 @@ func (c *consoleSession) writeLoop() {
 	defer c.wg.Done()
 	ping := time.NewTicker(boothPingEvery)
 	defer ping.Stop()
+	write := func(typ int, b []byte) bool {
+		_ = c.ws.SetWriteDeadline(time.Now().Add(boothWriteTimeout))
+		if err := c.ws.WriteMessage(typ, b); err != nil {
+			c.stop()
+			return false
+		}
+		return true
+	}
 	for {
+		// Messages that must arrive go first, in their order (the welcome
+		// before any status).
 		select {
 		case b := <-c.out:
-			_ = c.ws.SetWriteDeadline(time.Now().Add(boothWriteTimeout))
-			if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
-				c.stop()
+			if !write(websocket.TextMessage, b) {
+				return
+			}
+			continue
+		default:
+		}
+		select {
+		case b := <-c.out:
+			if !write(websocket.TextMessage, b) {
 				return
 			}
 		case b := <-c.status:
-			_ = c.ws.SetWriteDeadline(time.Now().Add(boothWriteTimeout))
-			if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
-				c.stop()
+			if !write(websocket.TextMessage, b) {
 				return
 			}
 		case <-ping.C:
