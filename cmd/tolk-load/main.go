@@ -23,6 +23,10 @@
 // into a CSV and a PNG chart:
 //
 //	tolk-load --mode soak --serve ./tolk --hls 300 --whep 100 --duration 1h --sample 1m --csv soak.csv --png soak.png
+//
+// The chart of a soak's CSV (a cut run's too) drawn again:
+//
+//	tolk-load --mode plot --csv soak.csv --png soak.png --label "1 h, 300 HLS viewers"
 package main
 
 import (
@@ -64,7 +68,7 @@ func main() {
 	n := flag.Int("listeners", 200, "WHEP listeners to attach (1..2000)")
 	dur := flag.Duration("duration", 20*time.Second, "how long to measure with every listener attached (1s..10m; soak: up to 24h)")
 	loopback := flag.Bool("loopback", true, "offer only loopback candidates")
-	mode := flag.String("mode", "whep", "whep (listeners), booths (interpreters), conference (steps of viewers) or soak")
+	mode := flag.String("mode", "whep", "whep (listeners), booths (interpreters), conference (steps of viewers), soak, or plot (a soak's CSV charted again)")
 	data := flag.String("data", "./tolk-data", "the server's data directory (tokens for the booths are created there)")
 	perBooth := flag.Int("per-booth", 2, "interpreters per booth (booths, conference and soak modes, 0..4)")
 	serveBin := flag.String("serve", "", "conference and soak: start this tolk binary with the scenario's event instead of using --base")
@@ -88,8 +92,14 @@ func main() {
 	var hSteps, wSteps []int
 	var err error
 	switch {
+	case *mode == "plot":
+		if err := replot(*csvPath, *pngPath, *label); err != nil {
+			fmt.Fprintln(os.Stderr, "tolk-load:", err)
+			os.Exit(1)
+		}
+		return
 	case *mode != "whep" && *mode != "booths" && !conf:
-		usage("--mode is whep, booths, conference or soak")
+		usage("--mode is whep, booths, conference, soak or plot")
 	case *mode != "soak" && (*dur < time.Second || *dur > 10*time.Minute):
 		usage("--duration must be 1s..10m")
 	case *mode == "soak" && (*dur < 10*time.Second || *dur > 24*time.Hour):

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,6 +101,20 @@ func TestSoakOutputs(t *testing.T) {
 		{Minutes: 1, RSSMB: 82, Goroutines: 402, OpenFDs: 90, HLSP50MS: 340, HLSP99MS: 720}}
 	if len(rows[0].record()) != len(soakHeader) {
 		t.Errorf("%d values for %d columns", len(rows[0].record()), len(soakHeader))
+	}
+	var c bytes.Buffer
+	w := csv.NewWriter(&c)
+	_ = w.Write(soakHeader)
+	for _, r := range rows {
+		_ = w.Write(r.record())
+	}
+	w.Flush()
+	back, err := readSoakCSV(&c)
+	if err != nil || len(back) != 2 || back[1] != rows[1] {
+		t.Errorf("read back %+v, %v", back, err)
+	}
+	if _, err := readSoakCSV(strings.NewReader("a,b\n1,2\n")); err == nil {
+		t.Error("a CSV of other columns was read")
 	}
 	var b bytes.Buffer
 	if err := soakPlot(rows, "test").WritePNG(&b); err != nil {

@@ -270,3 +270,49 @@ func parseSteps(s string, maxN int) ([]int, error) {
 	}
 	return out, nil
 }
+
+// readSoakCSV reads the samples a soak wrote (a cut run's too).
+func readSoakCSV(r io.Reader) ([]soakRow, error) {
+	recs, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 || strings.Join(recs[0], ",") != strings.Join(soakHeader, ",") {
+		return nil, fmt.Errorf("not a soak CSV: the first line must be %s", strings.Join(soakHeader, ","))
+	}
+	var rows []soakRow
+	for i, rec := range recs[1:] {
+		v := make([]float64, len(rec))
+		for k, f := range rec {
+			if v[k], err = strconv.ParseFloat(f, 64); err != nil {
+				return nil, fmt.Errorf("line %d, %s: %w", i+2, soakHeader[k], err)
+			}
+		}
+		rows = append(rows, soakRow{Minutes: v[0], RSSMB: v[1], Goroutines: v[2], OpenFDs: v[3], ServerCPU: v[4],
+			ToolCPU: v[5], HLSP50MS: v[6], HLSP99MS: v[7], WHEPP50MS: v[8], WHEPP99MS: v[9], Dropped: v[10],
+			Missed: int64(v[11]), Lost: int64(v[12]), Spread: v[13]})
+	}
+	return rows, nil
+}
+
+// replot draws the chart of a soak's CSV again.
+func replot(csvPath, pngPath, label string) error {
+	f, err := os.Open(csvPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rows, err := readSoakCSV(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", csvPath, err)
+	}
+	out, err := os.Create(pngPath)
+	if err != nil {
+		return err
+	}
+	if err := soakPlot(rows, label).WritePNG(out); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -190,7 +190,7 @@ func TestPlotPNG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w, h := img.Bounds().Dx(), img.Bounds().Dy(); w != plotW || h != titleH+2*(panelH+panelGap)+30 {
+	if w, h := img.Bounds().Dx(), img.Bounds().Dy(); w != plotW || h != 12+titleLine+2*(panelH+panelGap)+10 {
 		t.Errorf("size %dx%d", w, h)
 	}
 	found := map[int]bool{}
@@ -206,6 +206,14 @@ func TestPlotPNG(t *testing.T) {
 	}
 	if !found[0] || !found[1] {
 		t.Errorf("line colours drawn: %v", found)
+	}
+	if got := wrap("a bb ccc dddd", 6); len(got) != 3 || got[0] != "a bb" || got[2] != "dddd" {
+		t.Errorf("wrap: %q", got)
+	}
+	for v, want := range map[float64]string{0: "0", 2500: "2500", 0.5: "0.5", 1.5: "1.5", 25000: "25K", 2e6: "2M"} {
+		if got := formatTick(v); got != want {
+			t.Errorf("formatTick(%v) = %q, want %q", v, got, want)
+		}
 	}
 	if niceCeil(7.3) != 10 || niceCeil(0.42) != 0.5 || niceCeil(1200) != 2000 {
 		t.Errorf("niceCeil: %v %v %v", niceCeil(7.3), niceCeil(0.42), niceCeil(1200))

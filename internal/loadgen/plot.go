@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -40,8 +41,8 @@ const (
 	panelH     = 200
 	marginL    = 90
 	marginR    = 20
-	titleH     = 40
-	panelGap   = 56
+	titleLine  = 22
+	panelGap   = 84
 	fontScale  = 2
 	glyphW     = 6 * fontScale // 5 pixels and a space
 	glyphH     = 7 * fontScale
@@ -58,13 +59,17 @@ var (
 
 // WritePNG draws the plot to w.
 func (p Plot) WritePNG(w io.Writer) error {
-	h := titleH + len(p.Panels)*(panelH+panelGap) + 30
+	title := wrap(p.Title, (plotW-marginL-marginR)/glyphW)
+	titleH := 12 + len(title)*titleLine
+	h := titleH + len(p.Panels)*(panelH+panelGap) + 10
 	img := image.NewRGBA(image.Rect(0, 0, plotW, h))
 	fill(img, img.Bounds(), colBG)
-	text(img, marginL, 12, p.Title, colText)
+	for i, l := range title {
+		text(img, marginL, 12+i*titleLine, l, colText)
+	}
 	xmin, xmax := bounds(p.X)
 	for i, pn := range p.Panels {
-		top := titleH + i*(panelH+panelGap) + 24
+		top := titleH + i*(panelH+panelGap) + 30
 		area := image.Rect(marginL, top, plotW-marginR, top+panelH)
 		p.panel(img, area, pn, xmin, xmax)
 	}
@@ -109,17 +114,19 @@ func (p Plot) panel(img *image.RGBA, area image.Rectangle, pn Panel, xmin, xmax 
 		l := formatTick(v)
 		text(img, area.Min.X-tickLength-4-textWidth(l), y-glyphH/2, l, colText)
 	}
-	// X ticks at every sample up to ten labels.
-	step := max(1, (len(p.X)+9)/10)
-	for k := 0; k < len(p.X); k += step {
-		x := xpos(area, p.X[k], xmin, xmax)
-		vline(img, x, area.Min.Y, area.Max.Y, colGrid)
-		vline(img, x, area.Max.Y, area.Max.Y+tickLength, colAxis)
-		l := formatTick(p.X[k])
-		text(img, x-textWidth(l)/2, area.Max.Y+tickLength+3, l, colText)
+	// X ticks at round values, about eight of them.
+	if xmax > xmin {
+		step := niceCeil((xmax - xmin) / 8)
+		for v := math.Ceil(xmin/step) * step; v <= xmax+step*1e-9; v += step {
+			x := xpos(area, v, xmin, xmax)
+			vline(img, x, area.Min.Y, area.Max.Y, colGrid)
+			vline(img, x, area.Max.Y, area.Max.Y+tickLength, colAxis)
+			l := formatTick(math.Round(v/step) * step)
+			text(img, x-textWidth(l)/2, area.Max.Y+tickLength+3, l, colText)
+		}
 	}
 	xl := p.XLabel
-	text(img, area.Max.X-textWidth(xl), area.Max.Y+tickLength+glyphH+7, xl, colText)
+	text(img, area.Min.X+(area.Dx()-textWidth(xl))/2, area.Max.Y+tickLength+glyphH+10, xl, colText)
 	hline(img, area.Min.X, area.Max.X, area.Max.Y, colAxis)
 	vline(img, area.Min.X, area.Min.Y, area.Max.Y, colAxis)
 	for k, s := range pn.Series {
@@ -175,15 +182,34 @@ func niceCeil(v float64) float64 {
 
 func formatTick(v float64) string {
 	switch a := math.Abs(v); {
-	case a == 0:
+	case a < 1e-9:
 		return "0"
 	case a >= 1e6:
-		return fmt.Sprintf("%.4gM", v/1e6)
+		return fmt.Sprintf("%.3gM", v/1e6)
 	case a >= 1e4:
-		return fmt.Sprintf("%.4gK", v/1e3)
+		return fmt.Sprintf("%.3gK", v/1e3)
+	case a >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
 	default:
-		return fmt.Sprintf("%.4g", v)
+		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
+}
+
+// wrap splits s into lines of at most n characters at spaces.
+func wrap(s string, n int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		if line != "" && len([]rune(line))+1+len([]rune(w)) > n {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	return append(lines, line)
 }
 
 func fill(img *image.RGBA, r image.Rectangle, c color.RGBA) {
