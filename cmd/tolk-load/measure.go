@@ -40,9 +40,12 @@ type stepRow struct {
 	// Dropped is what the server's track readers dropped
 	// (tolk_output_dropped_frames_total, every language and output) plus
 	// floor frames dropped; LateTicks the program clock's late ticks.
-	Dropped   float64 `json:"server_dropped_frames"`
-	LateTicks float64 `json:"late_ticks"`
-	Ticks     float64 `json:"ticks"`
+	Dropped float64 `json:"server_dropped_frames"`
+	// DroppedBy splits the readers' drops by output (hls, whep, booth
+	// floor, recording, …); floor frames dropped are "floor".
+	DroppedBy map[string]float64 `json:"server_dropped_by_output,omitempty"`
+	LateTicks float64            `json:"late_ticks"`
+	Ticks     float64            `json:"ticks"`
 	// HLS viewers: parts received, parts skipped (a gap on their
 	// timeline), parts later than the part hold-back, and part latency
 	// (end of the part's body at the viewer − its program date time).
@@ -112,6 +115,21 @@ func (r *stepRow) fill(a, b sample, event string) {
 	r.MachineCPU = (b.busy - a.busy) / d
 	r.OriginHLS = delta("tolk_hls_requests_total", ev) / d
 	r.Dropped = delta("tolk_output_dropped_frames_total", ev) + delta("tolk_floor_dropped_frames_total", ev)
+	before := a.m.SumBy("tolk_output_dropped_frames_total", "output", ev)
+	for out, v := range b.m.SumBy("tolk_output_dropped_frames_total", "output", ev) {
+		if d := v - before[out]; d > 0 {
+			if r.DroppedBy == nil {
+				r.DroppedBy = map[string]float64{}
+			}
+			r.DroppedBy[out] = d
+		}
+	}
+	if d := delta("tolk_floor_dropped_frames_total", ev); d > 0 {
+		if r.DroppedBy == nil {
+			r.DroppedBy = map[string]float64{}
+		}
+		r.DroppedBy["floor"] = d
+	}
 	r.LateTicks = delta("tolk_late_ticks_total", ev)
 	r.Ticks = delta("tolk_ticks_total", ev)
 }

@@ -109,6 +109,11 @@ func writeTable(w io.Writer, rep *conferenceReport) {
 			r.WHEPPackets, r.WHEPLost, r.WHEPP50MS, r.WHEPP99MS, r.ClockSpreadMS)
 	}
 	tw.Flush()
+	for _, r := range rep.Steps {
+		if len(r.DroppedBy) > 0 {
+			fmt.Fprintf(w, "dropped at %s hls=%d whep=%d, by output: %v\n", r.Phase, r.HLSViewers, r.WHEPListeners, r.DroppedBy)
+		}
+	}
 	fmt.Fprintf(w, "CPU in cores; latency in ms from the program clock's time of the first sample (booth pongs) to its arrival: HLS the end of the part's body, WHEP the packet (every tenth); the playlists' program date times are %.0f ms ahead of the program clock\n", rep.PDTAheadMS)
 }
 

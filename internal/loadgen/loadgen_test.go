@@ -104,6 +104,9 @@ func TestParseMetrics(t *testing.T) {
 			t.Errorf("Sum(%s, %v) = %v, want %v", c.name, c.match, got, c.want)
 		}
 	}
+	if by := m.SumBy("tolk_hls_requests_total", "kind", `event="conf"`); len(by) != 2 || by["part"] != 100 || by["playlist"] != 90 {
+		t.Errorf("SumBy kind: %v", by)
+	}
 	if _, err := ParseMetrics(strings.NewReader("nonsense\n")); err == nil {
 		t.Error("a line without a value was read")
 	}

@@ -81,6 +81,32 @@ func (m Metrics) Sum(name string, match ...string) float64 {
 	return s
 }
 
+// SumBy is Sum split by the value of one label: series without it are
+// left out.
+func (m Metrics) SumBy(name, label string, match ...string) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range m {
+		n, labels, _ := strings.Cut(k, "{")
+		if n != name {
+			continue
+		}
+		ok := true
+		for _, want := range match {
+			if !strings.Contains(labels, want) {
+				ok = false
+				break
+			}
+		}
+		_, rest, found := strings.Cut(labels, label+`="`)
+		if !ok || !found {
+			continue
+		}
+		val, _, _ := strings.Cut(rest, `"`)
+		out[val] += v
+	}
+	return out
+}
+
 // Percentile returns the p-th percentile (0..100, nearest rank) of d; d is
 // sorted in place. Zero for no samples.
 func Percentile(d []time.Duration, p float64) time.Duration {
