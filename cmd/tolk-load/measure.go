@@ -54,6 +54,9 @@ type stepRow struct {
 	Late     int64   `json:"hls_late_parts"`
 	HLSP50MS float64 `json:"hls_latency_p50_ms"`
 	HLSP99MS float64 `json:"hls_latency_p99_ms"`
+	// The same from the parts' program date times.
+	HLSPDTP50MS float64 `json:"hls_pdt_latency_p50_ms"`
+	HLSPDTP99MS float64 `json:"hls_pdt_latency_p99_ms"`
 	// WHEP listeners: packets, sequence gaps, latency (arrival − the
 	// program time of the RTP timestamp).
 	WHEPPackets int64   `json:"whep_packets"`
@@ -141,6 +144,8 @@ func (r *stepRow) fillHLS(s loadgen.HLSStats) {
 	r.ViewerErrors, r.Parts, r.Missed, r.Late = s.Errors, s.Parts, s.Missed, s.Late
 	r.HLSP50MS = ms(loadgen.Percentile(s.Latency, 50))
 	r.HLSP99MS = ms(loadgen.Percentile(s.Latency, 99))
+	r.HLSPDTP50MS = ms(loadgen.Percentile(s.PDTLatency, 50))
+	r.HLSPDTP99MS = ms(loadgen.Percentile(s.PDTLatency, 99))
 }
 
 func (r *stepRow) fillWHEP(s loadgen.WHEPStats) {

@@ -101,12 +101,12 @@ func writeTable(w io.Writer, rep *conferenceReport) {
 	fmt.Fprintf(w, "limits (%d cores): a part (%d B) over loopback HTTP costs the origin %.1f µs and the client %.1f µs (%.0f req/s with 8 clients); nginx serves it from cache for %.1f µs (%.0f req/s)\n",
 		l.Cores, l.PartBytes, l.OriginPartUS, l.ClientPartUS, l.OriginPartPS, l.EdgePartUS, l.EdgePartPS)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\thls\twhep\tserver\tffmpeg\tnginx\ttool\tmachine\torigin req/s\tviewer req/s\terrors\tdropped\tlate ticks\tparts\tmissed\tlate\thls p50\thls p99\twhep pkts\tlost\twhep p50\twhep p99\tclock spread\t")
+	fmt.Fprintln(tw, "phase\thls\twhep\tserver\tffmpeg\tnginx\ttool\tmachine\torigin req/s\tviewer req/s\terrors\tdropped\tlate ticks\tparts\tmissed\tlate\thls p50\thls p99\tvs PDT p50\tp99\twhep pkts\tlost\twhep p50\twhep p99\tclock spread\t")
 	for _, r := range rep.Steps {
-		fmt.Fprintf(tw, "%s\t%d\t%d/%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f\t%.1f\t%.0f\t%d\t%.0f\t%.0f\t%d\t%d\t%d\t%.0f\t%.0f\t%d\t%d\t%.1f\t%.1f\t%.0f\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%d/%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f\t%.1f\t%.0f\t%d\t%.0f\t%.0f\t%d\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t%d\t%.1f\t%.1f\t%.0f\t\n",
 			r.Phase, r.HLSViewers, r.WHEPConnected, r.WHEPListeners, r.ServerCPU, r.ChildrenCPU, r.NginxCPU, r.ToolCPU, r.MachineCPU,
 			r.OriginHLS, r.ViewerReqs, r.ViewerErrors, r.Dropped, r.LateTicks, r.Parts, r.Missed, r.Late, r.HLSP50MS, r.HLSP99MS,
-			r.WHEPPackets, r.WHEPLost, r.WHEPP50MS, r.WHEPP99MS, r.ClockSpreadMS)
+			r.HLSPDTP50MS, r.HLSPDTP99MS, r.WHEPPackets, r.WHEPLost, r.WHEPP50MS, r.WHEPP99MS, r.ClockSpreadMS)
 	}
 	tw.Flush()
 	for _, r := range rep.Steps {

@@ -34,6 +34,10 @@ type HLSStats struct {
 	// HLSSink.Clock, that sample's time on the program clock) to the end of
 	// its body at the viewer.
 	Latency []time.Duration
+	// PDTLatency is, per part, the end of its body at the viewer less its
+	// program date time as the playlist gives it (with HLSSink.Clock the
+	// two differ by how far the dates and the clock have moved apart).
+	PDTLatency []time.Duration
 }
 
 // HLSSink gathers what viewers see as they see it; Take empties it, so a
@@ -92,6 +96,7 @@ func (s *HLSStats) add(o HLSStats) {
 	s.Missed += o.Missed
 	s.Late += o.Late
 	s.Latency = append(s.Latency, o.Latency...)
+	s.PDTLatency = append(s.PDTLatency, o.PDTLatency...)
 }
 
 // watch is one viewer of one media playlist until ctx ends.
@@ -138,6 +143,7 @@ func watch(ctx context.Context, client *http.Client, playlist string, sink *HLSS
 					}
 				}
 				o.Latency = []time.Duration{at.Sub(start)}
+				o.PDTLatency = []time.Duration{at.Sub(h.PDT)}
 				if p.PartHoldBack > 0 && at.Sub(start) > p.PartTarget+p.PartHoldBack {
 					o.Late = 1
 				}
