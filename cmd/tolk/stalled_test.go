@@ -92,7 +92,12 @@ record: false
 	}
 	began := time.Now()
 	r := startServe(ctx, t, bin, "--config", cfg, "--data", data, "--webrtc-loopback", "--log-level", "warn")
-	defer r.stop(t)
+	defer func() {
+		// Killed, not stopped: a clean stop would wait up to 5 s for the
+		// stalled requests (TestServeDemo checks the clean stop).
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+	}()
 	playlist := r.base + "/hls/stall/fr/index.m3u8"
 	client := &http.Client{Timeout: 20 * time.Second}
 	defer client.CloseIdleConnections()
