@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -98,6 +99,9 @@ type eventState struct {
 	status  *statusHub     // the status every console reads
 	access  eventAccess    // who may watch: public, or a passcode and tokens
 	hlsReqs hlsRequests    // HLS requests that reached this server, by kind
+	// consoleDropped counts statuses replaced by a newer one before a slow
+	// console took them.
+	consoleDropped atomic.Uint64
 }
 
 // New returns a server with no events.
