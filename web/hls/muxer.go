@@ -71,6 +71,13 @@ type Muxer struct {
 
 	timeline *media.Timeline
 
+	// base is the media sequence number of program time zero
+	// (Options.Continue), baseSamples its media time: every segment's
+	// number and every fragment's decode time is offset by them.
+	base, baseSamples int64
+	// persist keeps the state file; nil without Options.StateFile.
+	persist *persister
+
 	closeOnce sync.Once
 	stats     counters
 }
@@ -100,6 +107,8 @@ func New(opts Options, renditions []AudioRendition) (*Muxer, error) {
 	if m.timeline == nil {
 		m.timeline = media.NewTimeline()
 	}
+	m.base = opts.Continue.MSN
+	m.baseSamples = m.base * m.segSamples
 	m.video = newVideoTrack(m)
 	for _, r := range renditions {
 		t, err := newTrack(m, r, opusCodec)
@@ -109,7 +118,34 @@ func New(opts Options, renditions []AudioRendition) (*Muxer, error) {
 		m.tracks[r.ID] = t
 		m.order = append(m.order, t)
 	}
+	if opts.StateFile != "" {
+		// Written before any segment exists: a run killed before its
+		// first segment completes still moves the next run's numbers on.
+		st := State{Version: stateVersion, NextMSN: m.base + stateMargin, Discontinuity: m.discontinuity(),
+			EdgeMSN: m.base, Edge: opts.Clock.Now(), SegmentMS: opts.SegmentDuration.Milliseconds(), Run: opts.Run}
+		p, err := newPersister(opts.StateFile, st)
+		if err != nil {
+			return nil, err
+		}
+		m.persist = p
+	}
 	return m, nil
+}
+
+// discontinuity is the discontinuity sequence number of this run's
+// segments.
+func (m *Muxer) discontinuity() int64 {
+	if m.opts.Continue.Resumed {
+		return m.opts.Continue.Discontinuity + 1
+	}
+	return m.opts.Continue.Discontinuity
+}
+
+// segmentDone notes a completed segment in the state file.
+func (m *Muxer) segmentDone(s *segment) {
+	if m.persist != nil {
+		m.persist.completed(s.msn, s.pdt.Add(audio.Duration(s.dur)))
+	}
 }
 
 // EnableAAC adds an AAC-LC rendition beside every Opus one, fed by
@@ -263,6 +299,9 @@ func (m *Muxer) Close() {
 			t.close()
 		}
 		m.video.close()
+		if m.persist != nil {
+			m.persist.close()
+		}
 	})
 }
 
@@ -285,6 +324,8 @@ type Stats struct {
 	VideoFrames    int64 // video frames accepted by WriteVideo
 	VideoSkipped   int64 // video frames skipped while waiting for a key frame
 	VideoRejected  int64 // video frames refused (not H.264, malformed, late, after Close)
+	StateWrites    int64 // state files written (Options.StateFile)
+	StateFailures  int64 // state file writes that failed
 }
 
 type counters struct {
@@ -315,5 +356,14 @@ func (m *Muxer) Stats() Stats {
 		VideoFrames:    c.videoFrames.Load(),
 		VideoSkipped:   c.videoSkipped.Load(),
 		VideoRejected:  c.videoRejected.Load(),
+		StateWrites:    m.stateCount(func(p *persister) int64 { return p.writes.Load() }),
+		StateFailures:  m.stateCount(func(p *persister) int64 { return p.failures.Load() }),
 	}
+}
+
+func (m *Muxer) stateCount(f func(*persister) int64) int64 {
+	if m.persist == nil {
+		return 0
+	}
+	return f(m.persist)
 }

@@ -41,6 +41,16 @@ type Options struct {
 	// run's seg0 with the old run's. 1 to 16 of a-z 0-9; empty picks a new
 	// one (NewRun). Give the Muxer and the Subtitles of an event the same.
 	Run string
+	// Continue numbers this run after an earlier run of the event
+	// (LoadContinuation): media sequence numbers from Continue.MSN, media
+	// timestamps from its program time, and, when Continue.Resumed, an
+	// EXT-X-DISCONTINUITY before the first segment. The zero value is a
+	// fresh event. Give the Muxer and the Subtitles of an event the same.
+	Continue Continuation
+	// StateFile, when set, is where the Muxer keeps what the event's next
+	// run needs to continue its playlists (State): written in New and
+	// whenever a segment completes.
+	StateFile string
 }
 
 // runLen is the length of a generated run token: 40 random bits.
@@ -139,6 +149,9 @@ func (o Options) validate() error {
 	}
 	if o.Window < 1 || o.Window > 10000 {
 		return fmt.Errorf("window %d is not between 1 and 10000 segments", o.Window)
+	}
+	if o.Continue.MSN < 0 || o.Continue.MSN > 1e12 || o.Continue.Discontinuity < 0 || o.Continue.Discontinuity > 1e12 {
+		return fmt.Errorf("continuation at %d, discontinuity %d, is out of range", o.Continue.MSN, o.Continue.Discontinuity)
 	}
 	if !validRun(o.Run) {
 		return fmt.Errorf("run %q is not 1-16 of a-z 0-9", o.Run)
