@@ -150,7 +150,7 @@ func (o Options) validate() error {
 	if o.Window < 1 || o.Window > 10000 {
 		return fmt.Errorf("window %d is not between 1 and 10000 segments", o.Window)
 	}
-	if o.Continue.MSN < 0 || o.Continue.MSN > 1e12 || o.Continue.Discontinuity < 0 || o.Continue.Discontinuity > 1e12 {
+	if o.Continue.MSN < 0 || o.Continue.MSN > maxContinue || o.Continue.Discontinuity < 0 || o.Continue.Discontinuity > maxContinue {
 		return fmt.Errorf("continuation at %d, discontinuity %d, is out of range", o.Continue.MSN, o.Continue.Discontinuity)
 	}
 	if !validRun(o.Run) {

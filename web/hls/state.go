@@ -36,6 +36,10 @@ const stateVersion = 1
 // more for a write that lags behind by a segment.
 const stateMargin = 3
 
+// maxContinue bounds the numbers a continuation takes (Options.validate):
+// far above any event's, far below where media times would overflow.
+const maxContinue = 1e12
+
 // State is the content of the state file.
 type State struct {
 	Version int `json:"version"`
@@ -84,7 +88,8 @@ func LoadContinuation(path string, segment time.Duration, now time.Time) (Contin
 	var st State
 	if err == nil {
 		err = json.Unmarshal(b, &st)
-		if err == nil && (st.Version != stateVersion || st.NextMSN < 0 || st.Discontinuity < 0 || st.EdgeMSN < 0) {
+		if err == nil && (st.Version != stateVersion || st.NextMSN < 0 || st.Discontinuity < 0 || st.EdgeMSN < 0 ||
+			st.NextMSN > maxContinue || st.Discontinuity > maxContinue || st.EdgeMSN > maxContinue) {
 			err = fmt.Errorf("version %d, next %d, discontinuity %d: not a state this server writes", st.Version, st.NextMSN, st.Discontinuity)
 		}
 	}
@@ -108,6 +113,7 @@ func continueFrom(st State, segment time.Duration, now time.Time) Continuation {
 		gap := int64(now.Sub(st.Edge) / segment)
 		c.MSN = max(c.MSN, st.EdgeMSN+gap+1)
 	}
+	c.MSN = min(c.MSN, maxContinue)
 	return c
 }
 

@@ -67,7 +67,7 @@ func NewSubtitles(opts Options, epoch func() (time.Time, bool)) *Subtitles {
 	if !validRun(opts.Run) {
 		opts.Run = NewRun()
 	}
-	if opts.Continue.MSN < 0 || opts.Continue.MSN > 1e12 || opts.Continue.Discontinuity < 0 {
+	if opts.Continue.MSN < 0 || opts.Continue.MSN > maxContinue || opts.Continue.Discontinuity < 0 {
 		opts.Continue = Continuation{}
 	}
 	s := &Subtitles{seg: audio.Samples(opts.SegmentDuration), window: opts.Window, run: opts.Run, epoch: epoch,
