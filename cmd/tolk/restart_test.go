@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -39,11 +40,14 @@ type serveRun struct {
 	base   string                 // http://host:port
 }
 
-// startServe runs `tolk serve ARGS --http 127.0.0.1:0` and waits for its
-// links.
+// startServe runs `tolk serve ARGS --http 127.0.0.1:0` (unless ARGS give
+// --http) and waits for its links.
 func startServe(ctx context.Context, t *testing.T, bin string, args ...string) *serveRun {
 	t.Helper()
-	args = append(append([]string{"serve"}, args...), "--http", "127.0.0.1:0")
+	if !slices.Contains(args, "--http") {
+		args = append(args, "--http", "127.0.0.1:0")
+	}
+	args = append([]string{"serve"}, args...)
 	r := &serveRun{cmd: exec.CommandContext(ctx, bin, args...)}
 	stdout, err := r.cmd.StdoutPipe()
 	if err != nil {
