@@ -43,10 +43,21 @@ type Options struct {
 	Run string
 	// Continue numbers this run after an earlier run of the event
 	// (LoadContinuation): media sequence numbers from Continue.MSN, media
-	// timestamps from its program time, and, when Continue.Resumed, an
-	// EXT-X-DISCONTINUITY before the first segment. The zero value is a
+	// timestamps from its program time, and, when Continue.Resumed and
+	// RestartDiscontinuity, an EXT-X-DISCONTINUITY before the first
+	// segment. The zero value is a
 	// fresh event. Give the Muxer and the Subtitles of an event the same.
 	Continue Continuation
+	// RestartDiscontinuity marks the first segment of a continuing run
+	// (Continue.Resumed) with EXT-X-DISCONTINUITY. Off, the default, the
+	// run goes on in the same discontinuity sequence: its decode times are
+	// its media sequence number times the segment duration, as the earlier
+	// run's were, so a player sees the restart as segments missing from
+	// one timeline. hls.js (1.7) needs that: at a discontinuity it waits
+	// for the new timestamps of the variant's own playlist, which it never
+	// loads while it plays an alternate audio rendition of an audio-only
+	// variant (every interpreted language), and so stalls.
+	RestartDiscontinuity bool
 	// StateFile, when set, is where the Muxer keeps what the event's next
 	// run needs to continue its playlists (State): written in New and
 	// whenever a segment completes.
@@ -133,6 +144,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Run == "" {
 		o.Run = NewRun()
+	}
+	if !o.RestartDiscontinuity {
+		o.Continue.Resumed = false
 	}
 	return o
 }

@@ -225,9 +225,10 @@ func (w *mediaWriter) render(segs []*segment, open *segment, ended bool, prev in
 // that continues an earlier one (resumed), whose segments before the run
 // had disc: while the run's first segment, which carries the
 // EXT-X-DISCONTINUITY, is listed first (restart) the sequence is disc, and
-// once it has left the window, disc+1. A fresh event writes none.
+// once it has left the window, disc+1. A run that is not marked writes
+// disc, and a fresh event none.
 func appendDiscontinuity(b []byte, resumed bool, disc int64, restart bool) []byte {
-	if !resumed {
+	if !resumed && disc == 0 {
 		return b
 	}
 	if !restart {

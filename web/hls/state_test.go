@@ -85,9 +85,10 @@ func TestLoadContinuation(t *testing.T) {
 
 // TestMuxerContinuesAfterKill: a muxer killed without Close leaves a state
 // file from which the next run's playlists continue: numbers above every
-// one shown, a discontinuity before the first segment, decode times after
-// the killed run's, blocking reloads in the new numbering; once the first
-// segment leaves the window, the discontinuity sequence rises.
+// one shown, decode times after the killed run's, blocking reloads in the
+// new numbering; marked (RestartDiscontinuity), a discontinuity before the
+// first segment, and once that segment leaves the window the
+// discontinuity sequence rises.
 func TestMuxerContinuesAfterKill(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "hls", "ev.json")
 	m1, _ := newTestMuxer(t, Options{StateFile: state, Run: "first"})
@@ -143,12 +144,22 @@ func TestMuxerContinuesAfterKill(t *testing.T) {
 	if c.MSN <= shown || !c.Resumed || c.Discontinuity != 0 {
 		t.Fatalf("continuation %+v after a run that showed msn %d", c, shown)
 	}
-	m2, _ := newTestMuxer(t, Options{StateFile: state, Run: "second", Continue: c})
+	// Unmarked (the default), the run goes on in the same discontinuity
+	// sequence.
+	plain, _ := newTestMuxer(t, Options{Run: "plain", Continue: c})
+	writeRange(t, plain, "en", 0, sec(1.4))
+	pl := get(plain, http.MethodGet, "en/index.m3u8").Body.Bytes()
+	plain.Close()
+	if playlistNumber(t, pl, "#EXT-X-MEDIA-SEQUENCE") != c.MSN || strings.Contains(string(pl), "DISCONTINUITY") {
+		t.Errorf("an unmarked continuation:\n%s", pl)
+	}
+
+	m2, _ := newTestMuxer(t, Options{StateFile: state, Run: "second", Continue: c, RestartDiscontinuity: true})
 	defer m2.Close()
 	for _, id := range []string{"en", "fr"} {
 		writeRange(t, m2, id, 0, sec(1.4))
 	}
-	pl := get(m2, http.MethodGet, "en/index.m3u8").Body.Bytes()
+	pl = get(m2, http.MethodGet, "en/index.m3u8").Body.Bytes()
 	t.Logf("after the restart:\n%s", pl)
 	if seq := playlistNumber(t, pl, "#EXT-X-MEDIA-SEQUENCE"); seq != c.MSN {
 		t.Errorf("media sequence %d, want %d", seq, c.MSN)
@@ -222,7 +233,7 @@ func TestMuxerContinuesAfterKill(t *testing.T) {
 // its cue times onto the audio's shifted decode times.
 func TestSubtitlesContinue(t *testing.T) {
 	c := Continuation{MSN: 50, Discontinuity: 3, Resumed: true}
-	s := NewSubtitles(Options{SegmentDuration: time.Second, Window: 2, Run: "second", Continue: c},
+	s := NewSubtitles(Options{SegmentDuration: time.Second, Window: 2, Run: "second", Continue: c, RestartDiscontinuity: true},
 		func() (time.Time, bool) { return time.Unix(1e9, 0), true })
 	s.Add(sec(0.5), sec(1.5), "hello")
 	s.Advance(sec(2))
