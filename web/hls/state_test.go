@@ -156,8 +156,26 @@ func TestMuxerContinuesAfterKill(t *testing.T) {
 
 	m2, _ := newTestMuxer(t, Options{StateFile: state, Run: "second", Continue: c, RestartDiscontinuity: true})
 	defer m2.Close()
+	// Until the new run lists a whole segment, playlist requests wait,
+	// blocking or not: a playlist of parts alone reads as empty.
+	early := getAsync(m2, "en/index.m3u8")
+	earlyBlocking := getAsync(m2, "en/index.m3u8?_HLS_msn="+strconv.FormatInt(shown, 10)+"&_HLS_part=4")
+	writeRange(t, m2, "en", 0, sec(0.4))
+	for _, ch := range []<-chan *httptest.ResponseRecorder{early, earlyBlocking} {
+		select {
+		case w := <-ch:
+			t.Fatalf("answered before the first segment: %d\n%s", w.Code, w.Body)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	writeRange(t, m2, "fr", 0, sec(0.4))
 	for _, id := range []string{"en", "fr"} {
-		writeRange(t, m2, id, 0, sec(1.4))
+		writeRange(t, m2, id, sec(0.4), sec(1.4))
+	}
+	for _, ch := range []<-chan *httptest.ResponseRecorder{early, earlyBlocking} {
+		if w := receive(t, ch); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "#EXTINF") {
+			t.Errorf("first answer: %d\n%s", w.Code, w.Body)
+		}
 	}
 	pl = get(m2, http.MethodGet, "en/index.m3u8").Body.Bytes()
 	t.Logf("after the restart:\n%s", pl)
