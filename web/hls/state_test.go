@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"tolk/internal/audio"
+	"tolk/internal/media/videotest"
 )
 
 // playlistTags returns the value of every line that starts with tag, in
@@ -300,4 +301,38 @@ func FuzzLoadContinuation(f *testing.F) {
 			t.Fatalf("continuation %+v refused: %v", c, err)
 		}
 	})
+}
+
+// TestVideoContinues: the video rendition of a continuing run numbers its
+// segments from the continuation, with decode times shifted to match, and
+// marks the restart only when asked, before its initialization section.
+func TestVideoContinues(t *testing.T) {
+	units := clip(t, videotest.Options{Seconds: 3, FPS: 30, GOP: 30})
+	for _, marked := range []bool{false, true} {
+		c := Continuation{MSN: 20, Discontinuity: 2, Resumed: true}
+		m, _ := newTestMuxer(t, Options{Continue: c, RestartDiscontinuity: marked})
+		for _, u := range units {
+			if err := m.WriteVideo(u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		code, pl := body(m, "video/index.m3u8")
+		if code != http.StatusOK || playlistNumber(t, pl, "#EXT-X-MEDIA-SEQUENCE") != 20 {
+			t.Fatalf("marked %v: %d\n%s", marked, code, pl)
+		}
+		disc := playlistNumber(t, pl, "#EXT-X-DISCONTINUITY-SEQUENCE")
+		tag := strings.Index(string(pl), "#EXT-X-DISCONTINUITY\n")
+		if mapAt := strings.Index(string(pl), "#EXT-X-MAP:"); disc != 2 || (tag >= 0) != marked || tag > mapAt {
+			t.Errorf("marked %v: discontinuity sequence %d, tag at %d, map at %d:\n%s", marked, disc, tag, mapAt, pl)
+		}
+		code, seg := body(m, "video/"+testRun+"/seg20.m4s")
+		if code != http.StatusOK {
+			t.Fatalf("segment 20: %d", code)
+		}
+		samples := decodeVideo(t, seg)
+		if want := 20 * int64(audio.SampleRate); samples[0].dts != want+units[0].DTS {
+			t.Errorf("marked %v: first decode time %d, want %d", marked, samples[0].dts, want+units[0].DTS)
+		}
+		m.Close()
+	}
 }

@@ -714,8 +714,11 @@ func (m *Muxer) serveVideoPlaylist(w http.ResponseWriter, r *http.Request, t *vi
 		m.fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	// As the audio's (servePlaylist): a continuing run answers once it
+	// lists a whole segment.
+	listed := func(s *snapshot) bool { return s.playlist != nil && (m.base == 0 || s.lastSeg >= 0 || s.ended) }
 	if !q.hasMSN {
-		s, res := m.await(r, &t.snap, func(s *snapshot) bool { return s.playlist != nil })
+		s, res := m.await(r, &t.snap, listed)
 		m.finishPlaylist(w, r, s, res, hdrLivePlaylist)
 		return
 	}
@@ -734,6 +737,9 @@ func (m *Muxer) serveVideoPlaylist(w http.ResponseWriter, r *http.Request, t *vi
 		}
 	}
 	ready := func(s *snapshot) bool {
+		if !listed(s) {
+			return false
+		}
 		if s.lastSeg >= q.msn {
 			return true
 		}
