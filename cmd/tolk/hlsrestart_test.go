@@ -162,6 +162,16 @@ captions: {languages: {fr: none}}
 			t.Errorf("run 2 shows msn %d again", n)
 		}
 	}
+	// Dates go on: the new run's first is after the killed run's last, and
+	// the numbers have moved on at least as far as the clock has, so that
+	// media time (number × segment) never falls behind the dates.
+	last1, first2 := lastDate(t, pl1), firstDate(t, pl2)
+	if !first2.After(last1) {
+		t.Errorf("run 2 dated %v, not after run 1's %v", first2, last1)
+	}
+	if msn1 := lastSegmentMSN(t, pl1); time.Duration(seq-msn1)*time.Second < first2.Sub(last1)-time.Second {
+		t.Errorf("numbers moved %d segments from %d, the clock %v", seq-msn1, msn1, first2.Sub(last1))
+	}
 	// The restart is segments missing from one timeline, not a
 	// discontinuity (hls.Options.RestartDiscontinuity).
 	if strings.Contains(pl2, "DISCONTINUITY") {
@@ -224,4 +234,38 @@ func sameURIs(a, b string) bool {
 		return strings.Join(out, "\n")
 	}
 	return uris(a) == uris(b) && uris(a) != ""
+}
+
+// dates returns a playlist's EXT-X-PROGRAM-DATE-TIME values in order.
+func dates(t *testing.T, pl string) []time.Time {
+	t.Helper()
+	var out []time.Time
+	for _, l := range strings.Split(pl, "\n") {
+		if v, ok := strings.CutPrefix(l, "#EXT-X-PROGRAM-DATE-TIME:"); ok {
+			d, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				t.Fatalf("program date-time %q: %v", v, err)
+			}
+			out = append(out, d)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no date in the playlist:\n%s", pl)
+	}
+	return out
+}
+
+func firstDate(t *testing.T, pl string) time.Time { return dates(t, pl)[0] }
+
+func lastDate(t *testing.T, pl string) time.Time { d := dates(t, pl); return d[len(d)-1] }
+
+// lastSegmentMSN is the media sequence number of the last dated segment
+// (complete or open) of a playlist.
+func lastSegmentMSN(t *testing.T, pl string) int64 {
+	t.Helper()
+	seq, err := strconv.ParseInt(tagValue(pl, "#EXT-X-MEDIA-SEQUENCE"), 10, 64)
+	if err != nil {
+		t.Fatalf("media sequence: %v\n%s", err, pl)
+	}
+	return seq + int64(len(dates(t, pl))) - 1
 }

@@ -123,11 +123,7 @@ func New(opts Options, renditions []AudioRendition) (*Muxer, error) {
 		// first segment completes still moves the next run's numbers on.
 		st := State{Version: stateVersion, NextMSN: m.base + stateMargin, Discontinuity: m.discontinuity(),
 			EdgeMSN: m.base, Edge: opts.Clock.Now(), SegmentMS: opts.SegmentDuration.Milliseconds(), Run: opts.Run}
-		p, err := newPersister(opts.StateFile, st)
-		if err != nil {
-			return nil, err
-		}
-		m.persist = p
+		m.persist = newPersister(opts.StateFile, st)
 	}
 	return m, nil
 }
@@ -359,6 +355,15 @@ func (m *Muxer) Stats() Stats {
 		StateWrites:    m.stateCount(func(p *persister) int64 { return p.writes.Load() }),
 		StateFailures:  m.stateCount(func(p *persister) int64 { return p.failures.Load() }),
 	}
+}
+
+// StateErr returns the last error writing Options.StateFile, nil if the
+// last write succeeded or there is no state file.
+func (m *Muxer) StateErr() error {
+	if m.persist == nil {
+		return nil
+	}
+	return m.persist.err()
 }
 
 func (m *Muxer) stateCount(f func(*persister) int64) int64 {

@@ -175,15 +175,24 @@ type persister struct {
 	lastErr          atomic.Pointer[error]
 }
 
-func newPersister(path string, st State) (*persister, error) {
-	if err := writeState(path, st); err != nil {
-		return nil, fmt.Errorf("write hls state: %w", err)
-	}
-	p := &persister{path: path, st: st, wake: make(chan struct{}, 1),
+// newPersister writes st at once and starts the goroutine. A failed write
+// is counted (Stats.StateFailures) and tried again with the next segment:
+// the event goes on either way, at the risk that a crash before a write
+// succeeds numbers the next run from an older state.
+func newPersister(path string, st State) *persister {
+	p := &persister{path: path, st: st, dirty: true, wake: make(chan struct{}, 1),
 		quit: make(chan struct{}), done: make(chan struct{})}
-	p.writes.Add(1)
+	p.flush()
 	go p.run()
-	return p, nil
+	return p
+}
+
+// err returns the last write error, nil if there was none.
+func (p *persister) err() error {
+	if e := p.lastErr.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 // completed notes that segment msn, which ended at wall-clock time end, is
@@ -227,10 +236,15 @@ func (p *persister) flush() {
 		return
 	}
 	if err := writeState(p.path, st); err != nil {
+		err = fmt.Errorf("write hls state: %w", err)
 		p.failures.Add(1)
 		p.lastErr.Store(&err)
+		p.mu.Lock()
+		p.dirty = true // the next segment tries again
+		p.mu.Unlock()
 		return
 	}
+	p.lastErr.Store(nil)
 	p.writes.Add(1)
 }
 

@@ -336,3 +336,22 @@ func TestVideoContinues(t *testing.T) {
 		m.Close()
 	}
 }
+
+// TestStateWriteFails: a state file that cannot be written is counted and
+// reported, and the muxer works on.
+func TestStateWriteFails(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := newTestMuxer(t, Options{StateFile: filepath.Join(blocker, "hls", "ev.json")})
+	writeRange(t, m, "en", 0, sec(1.2))
+	m.Close()
+	if s := m.Stats(); s.StateFailures < 1 || s.StateWrites != 0 || m.StateErr() == nil {
+		t.Errorf("writes %d, failures %d, error %v", s.StateWrites, s.StateFailures, m.StateErr())
+	}
+	if w := get(m, http.MethodGet, "en/index.m3u8"); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "#EXTINF") {
+		t.Errorf("playlist: %d\n%s", w.Code, w.Body)
+	}
+}

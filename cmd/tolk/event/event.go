@@ -194,6 +194,9 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		e.Close()
 		return nil, fmt.Errorf("hls: %w", err)
 	}
+	if err := h.StateErr(); err != nil {
+		e.log.Warn("hls state not saved: a crash now would number the next run's playlists from an older state", "err", err)
+	}
 	e.hls = h
 	if err := e.newBooths(); err != nil {
 		e.Close()
