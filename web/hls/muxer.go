@@ -14,12 +14,16 @@
 //	{dir}/{run}/part{msn}.{i}.m4s  part i (from 0) of segment msn
 //
 // A segment's media sequence number is its program time divided by the
-// segment duration, so the same number names the same span of the event in
-// every rendition and in the caption playlists ({run}/seg{msn}.vtt). A part
+// segment duration, plus the number the run continues from
+// (Options.Continue, zero in an event's first run), so the same number
+// names the same span of the event in every rendition and in the caption
+// playlists ({run}/seg{msn}.vtt). A part
 // or segment holds the frames that start in its span: 20 ms Opus frames
 // fill it exactly, AAC's 1024-sample frames start up to 21 ms after its
 // start.
-// Program time starts at zero in every run of the event, so everything
+// Program time starts at zero in every run of the event; media sequence
+// numbers and decode times go on from the run before (Options.Continue,
+// state.go), so that players at the live edge follow a restart. Everything
 // served as immutable lives below the run token (Options.Run): a cache never
 // answers one run's request with another run's media, and a request for
 // another run's name is a 404. File names still end in the sequence number,

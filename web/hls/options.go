@@ -35,15 +35,16 @@ type Options struct {
 	// Muxer does not serve them: the caller routes their URIs elsewhere.
 	Subtitles []SubtitleRendition
 	// Run is the directory, below each rendition, of everything served as
-	// immutable (init sections, segments, parts, WebVTT segments). Program
-	// time, and so every media sequence number, starts again at zero when
-	// the event restarts: a new Run keeps a cache from answering the new
-	// run's seg0 with the old run's. 1 to 16 of a-z 0-9; empty picks a new
+	// immutable (init sections, segments, parts, WebVTT segments). Without
+	// a continuation (Continue) media sequence numbers start again at zero
+	// when the event restarts: a new Run keeps a cache from answering the
+	// new run's seg0 with the old run's, and with one, from answering any
+	// name with another run's bytes. 1 to 16 of a-z 0-9; empty picks a new
 	// one (NewRun). Give the Muxer and the Subtitles of an event the same.
 	Run string
 	// Continue numbers this run after an earlier run of the event
-	// (LoadContinuation): media sequence numbers from Continue.MSN, media
-	// timestamps from its program time, and, when Continue.Resumed and
+	// (LoadContinuation): media sequence numbers from Continue.MSN, decode
+	// times from Continue.MSN segment durations, and, when Continue.Resumed and
 	// RestartDiscontinuity, an EXT-X-DISCONTINUITY before the first
 	// segment. The zero value is a
 	// fresh event. Give the Muxer and the Subtitles of an event the same.

@@ -18,7 +18,7 @@ import (
 // covers the same span as segment N of every audio rendition, published as
 // the audio's are. Cue times are program time, and each segment's
 // X-TIMESTAMP-MAP maps them onto the audio's media timeline (fMP4 decode
-// time = program time).
+// time = program time plus the continuation's, Options.Continue).
 //
 // Recognition settles a cue after its words were spoken, often after the
 // segments it spans were published. Published segments never change, so such
