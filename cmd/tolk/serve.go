@@ -102,7 +102,10 @@ func serve(c *cobra.Command, f serveFlags) error {
 	// Every run is recorded under DATA/recordings/{event}/ (unless the
 	// event says record: false); runs a killed process left are recovered.
 	recordings := recording.NewLibrary(filepath.Join(cfg.Server.Data, recording.Dir))
-	ev, err := event.New(cfg, event.Options{Log: log, Cues: st, Recordings: recordings, WebRTC: rtc.Options{Loopback: f.loopback}})
+	// The LL-HLS numbering is kept beside them, so that after a crash the
+	// playlists go on where players left them.
+	ev, err := event.New(cfg, event.Options{Log: log, Cues: st, Recordings: recordings, WebRTC: rtc.Options{Loopback: f.loopback},
+		HLSState: filepath.Join(cfg.Server.Data, "hls", cfg.ID+".json")})
 	if err != nil {
 		ln.Close()
 		if errors.Is(err, event.ErrRebroadcast) {

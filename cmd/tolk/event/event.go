@@ -55,6 +55,12 @@ type Options struct {
 	// WebRTC selects the network of the event's own peers: its WHIP
 	// publications to SFUs (config sfu.whip).
 	WebRTC rtc.Options
+	// HLSState is the file where the event keeps its LL-HLS numbering
+	// between runs (hls.State; serve puts it at DATA/hls/{event}.json):
+	// a run started after a crash continues the playlists of the run
+	// before, which players at the live edge follow without reloading.
+	// Empty: every run's playlists start at zero.
+	HLSState string
 }
 
 // Rendition is one language a viewer can pick.
@@ -74,6 +80,7 @@ type Event struct {
 
 	// timeline is the program's: every output stamps what it writes from it.
 	timeline   *media.Timeline
+	hlsState   string // Options.HLSState
 	renditions []Rendition
 	mixes      map[string]*mixer.Mix
 	order      []*mixer.Mix
@@ -119,6 +126,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		webrtc:   opts.WebRTC,
 		mixes:    map[string]*mixer.Mix{},
 		timeline: media.NewTimeline(),
+		hlsState: opts.HLSState,
 	}
 	if src, run, ok := cfg.Floor.Replay(cfg.ID); ok {
 		if err := e.newRebroadcast(src, run, opts); err != nil {
@@ -192,6 +200,9 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		e.Close()
 		return nil, fmt.Errorf("hls: %w", err)
 	}
+	if err := h.StateErr(); err != nil {
+		e.log.Warn("hls state not saved: a crash now would number the next run's playlists from an older state", "err", err)
+	}
 	e.hls = h
 	if err := e.newBooths(); err != nil {
 		e.Close()
@@ -205,15 +216,35 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 }
 
 // hlsOptions are the LL-HLS packager's settings, the WebVTT renditions'
-// too.
+// too: numbered on from the run before when the state file says where it
+// stopped.
 func (e *Event) hlsOptions() hls.Options {
-	return hls.Options{
+	o := hls.Options{
 		Timeline:        e.timeline,
 		PartDuration:    time.Duration(e.cfg.HLS.PartMS) * time.Millisecond,
 		SegmentDuration: time.Duration(e.cfg.HLS.SegmentMS) * time.Millisecond,
 		Window:          e.cfg.HLS.Window,
 		Run:             hls.NewRun(), // one token for this run's audio and captions
+		StateFile:       e.hlsState,
 	}
+	if e.hlsState == "" {
+		return o
+	}
+	seg := o.SegmentDuration
+	if seg == 0 {
+		seg = 2 * time.Second // hls.Options' default
+	}
+	c, err := hls.LoadContinuation(e.hlsState, seg, e.clock.Now())
+	if err != nil {
+		// The continuation is still safe (numbered from the clock): the
+		// event goes on, players may have to reload.
+		e.log.Warn("hls state unreadable: playlists numbered from the clock", "err", err)
+	}
+	o.Continue = c
+	if c.Resumed {
+		e.log.Info("hls playlists continue an earlier run", "msn", c.MSN, "discontinuity", c.Discontinuity+1)
+	}
+	return o
 }
 
 // newRebroadcast builds an event that plays a recorded run out again: the
