@@ -50,6 +50,7 @@ await run('watch_janus', { event: 'demo', lang: 'en', switch: [], listen: 2, tok
 
   const listen = async (lang) => {
     out.step = `listen to ${lang}`;
+    // A peer just connected may have no inbound statistics yet: none counts as 0 packets.
     const first = await page.evaluate(() => window.tolkWatch.rtcStats());
     const peak = await stablePeak(page, { timeoutMs: 10000 });
     await sleep(opts.listen * 1000);
@@ -65,7 +66,7 @@ await run('watch_janus', { event: 'demo', lang: 'en', switch: [], listen: 2, tok
       level_rms_dbfs: level ? Math.round(level.rmsDb * 10) / 10 : null,
       connection_state: stats ? stats.connectionState : null,
       inbound: inb,
-      packets_growing: !!(inb && firstInb && inb.packetsReceived > firstInb.packetsReceived),
+      packets_growing: !!(inb && inb.packetsReceived > (firstInb ? firstInb.packetsReceived : 0)),
     };
   };
 
