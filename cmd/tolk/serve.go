@@ -21,6 +21,7 @@ import (
 	"tolk/internal/recording"
 	"tolk/internal/rtc"
 	"tolk/internal/store"
+	interp "tolk/interpreter"
 	"tolk/web"
 )
 
@@ -102,7 +103,16 @@ func serve(c *cobra.Command, f serveFlags) error {
 	// Every run is recorded under DATA/recordings/{event}/ (unless the
 	// event says record: false); runs a killed process left are recovered.
 	recordings := recording.NewLibrary(filepath.Join(cfg.Server.Data, recording.Dir))
-	ev, err := event.New(cfg, event.Options{Log: log, Cues: st, Recordings: recordings})
+	// Who is on air in each booth is kept under DATA/booths/{event}.json, so
+	// that after a restart, even a kill, the interpreter on air is on air
+	// again when their page reconnects.
+	booths, err := interp.OpenStateFile(filepath.Join(cfg.Server.Data, "booths", cfg.ID+".json"), log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer booths.Close() // after the event's booths have stopped saving
+	ev, err := event.New(cfg, event.Options{Log: log, Cues: st, Recordings: recordings, BoothState: booths})
 	if err != nil {
 		ln.Close()
 		if errors.Is(err, event.ErrRebroadcast) {

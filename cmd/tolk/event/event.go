@@ -51,6 +51,10 @@ type Options struct {
 	// RecordingStart; runs a killed process left are recovered first. A
 	// rebroadcast reads the run it plays from it and records nothing.
 	Recordings *recording.Library
+	// BoothState keeps who is on air in each booth across restarts (nil:
+	// nothing is kept): each booth starts from what it holds and saves
+	// every change to it.
+	BoothState *interpreter.StateFile
 }
 
 // Rendition is one language a viewer can pick.
@@ -187,7 +191,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		return nil, fmt.Errorf("hls: %w", err)
 	}
 	e.hls = h
-	if err := e.newBooths(); err != nil {
+	if err := e.newBooths(opts.BoothState); err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -235,8 +239,9 @@ func (e *Event) newRebroadcast(srcEvent, run string, opts Options) error {
 	return e.attachOutputs()
 }
 
-// newBooths gives every interpreted language a booth whose voice feeds its mix.
-func (e *Event) newBooths() error {
+// newBooths gives every interpreted language a booth whose voice feeds its
+// mix, starting from what kept holds for it.
+func (e *Event) newBooths(kept *interpreter.StateFile) error {
 	e.booths = map[string]*interpreter.Booth{}
 	e.voices = map[string]*interpreter.Voice{}
 	for _, r := range e.renditions[1:] {
@@ -247,7 +252,13 @@ func (e *Event) newBooths() error {
 		m := e.mixes[r.Tag]
 		m.SetVoice(v)
 		e.voices[r.Tag] = v
-		e.booths[r.Tag] = interpreter.NewBooth(r.Tag, v, m, e.clock, e.log)
+		var o interpreter.BoothOptions
+		if kept != nil {
+			tag := r.Tag
+			o.Saved = kept.Load(tag)
+			o.Save = func(sv interpreter.Saved) { kept.Save(tag, sv) }
+		}
+		e.booths[r.Tag] = interpreter.NewBoothWith(r.Tag, v, m, e.clock, e.log, o)
 	}
 	return nil
 }

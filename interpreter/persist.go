@@ -1,0 +1,212 @@
+package interpreter
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ResumeGrace is how long a booth waits for the interpreter who was on air
+// when their connection was lost, or when the server stopped: returning
+// within it puts them back on air without a click. The language carries the
+// floor at full level meanwhile, as it does without an interpreter.
+const ResumeGrace = 2 * time.Minute
+
+// Saved is what a booth keeps across a restart of the server: who was on
+// air (or awaited back on air), the members' names, and the producer's
+// settings for the booth. A pending handover, coughs and the partners'
+// microphones are not kept: they belong to a moment, not to the booth.
+type Saved struct {
+	// OnAir is the member (token id) on air, "" for nobody.
+	OnAir      string        `json:"on_air,omitempty"`
+	Members    []SavedMember `json:"members,omitempty"`
+	Muted      bool          `json:"muted,omitempty"`
+	DirectTake bool          `json:"direct_take,omitempty"`
+}
+
+// SavedMember is a member of a saved booth.
+type SavedMember struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+func (a Saved) equal(b Saved) bool {
+	return a.OnAir == b.OnAir && a.Muted == b.Muted && a.DirectTake == b.DirectTake && slices.Equal(a.Members, b.Members)
+}
+
+// saved is the state to keep: a member awaited back on air counts as on air,
+// so that a restart during the wait still brings them back.
+func (s *state) saved() Saved {
+	sv := Saved{OnAir: s.onAir, Muted: s.muted, DirectTake: s.directTake}
+	if sv.OnAir == "" && s.resume != nil {
+		sv.OnAir = s.resume.ID
+	}
+	for _, id := range s.order {
+		sv.Members = append(sv.Members, SavedMember{ID: id, Name: s.members[id].Name})
+	}
+	return sv
+}
+
+// restore starts from what a previous run saved: its members listed as not
+// connected, its settings, and the member on air awaited back until until.
+func (s *state) restore(sv Saved, until time.Time) {
+	for _, m := range sv.Members {
+		if m.ID != "" {
+			s.add(m.ID, m.Name)
+		}
+	}
+	s.muted, s.directTake = sv.Muted, sv.DirectTake
+	if sv.OnAir != "" {
+		s.add(sv.OnAir, "")
+		s.resume = &Resume{ID: sv.OnAir, Until: until}
+	}
+}
+
+// StateFile keeps the saved state of an event's booths in one small JSON
+// file, {"lang": Saved, …}, rewritten whole on every change: written to a
+// temporary file, synced and renamed over the old one, so that a crash at
+// any moment leaves either the old state or the new one, never a mix.
+// Writes happen on a goroutine of their own; a burst of changes writes the
+// latest state once.
+type StateFile struct {
+	path string
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	booths  map[string]Saved
+	dirty   bool
+	writing bool
+	closed  bool
+	idle    *sync.Cond // signalled when a write ends
+}
+
+// OpenStateFile reads the state saved at path, if any. A missing file is an
+// empty state; an unreadable one is logged and replaced, since booths can
+// always start afresh.
+func OpenStateFile(path string, log *slog.Logger) (*StateFile, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("booth state: %w", err)
+	}
+	// A temporary file is what a crash in the middle of a write leaves.
+	if ents, err := os.ReadDir(filepath.Dir(path)); err == nil {
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), filepath.Base(path)+".tmp") {
+				os.Remove(filepath.Join(filepath.Dir(path), e.Name()))
+			}
+		}
+	}
+	f := &StateFile{path: path, log: log, booths: map[string]Saved{}}
+	f.idle = sync.NewCond(&f.mu)
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("booth state: %w", err)
+	default:
+		if err := json.Unmarshal(b, &f.booths); err != nil {
+			log.Warn("booth state unreadable: starting afresh", "path", path, "err", err)
+			f.booths = map[string]Saved{}
+		}
+	}
+	return f, nil
+}
+
+// Load returns what was saved for lang (zero: nothing).
+func (f *StateFile) Load(lang string) Saved {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.booths[lang]
+}
+
+// Save records lang's state and writes the file soon, without waiting.
+func (f *StateFile) Save(lang string, sv Saved) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return
+	}
+	f.booths[lang] = sv
+	f.dirty = true
+	if !f.writing {
+		f.writing = true
+		go f.writer()
+	}
+}
+
+// writer writes the file until nothing is left to write, then ends.
+func (f *StateFile) writer() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for f.dirty {
+		f.dirty = false
+		b, err := json.Marshal(f.booths)
+		f.mu.Unlock()
+		if err == nil {
+			err = writeAtomic(f.path, b)
+		}
+		f.mu.Lock()
+		if err != nil {
+			f.log.Error("booth state not saved", "path", f.path, "err", err)
+		}
+	}
+	f.writing = false
+	f.idle.Broadcast()
+}
+
+// Flush waits until every saved state is on disk.
+func (f *StateFile) Flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for f.writing {
+		f.idle.Wait()
+	}
+}
+
+// Close stops taking saves and waits until what was saved is on disk.
+func (f *StateFile) Close() {
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
+	f.Flush()
+}
+
+// writeAtomic replaces path with b: a synced temporary file renamed over
+// it, then the directory synced so the rename itself survives a crash.
+func writeAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	_, err = tmp.Write(b)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(name, path)
+	}
+	if err != nil {
+		os.Remove(name)
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
