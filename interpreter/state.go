@@ -89,11 +89,17 @@ func newState() *state { return &state{members: map[string]*Member{}} }
 // the member's place is kept, the microphone comes back closed). A member
 // awaited back on air (resume) who returns before the deadline, with nobody
 // else on air, is on air again with the microphone open: restored says so.
+// So is a member on air whose new connection replaces one the server has
+// not yet seen drop.
 func (s *state) join(id, name string, now time.Time) (restored bool) {
 	m := s.add(id, name)
+	replacesOnAir := m.Connected && s.onAir == id && m.Mic
 	m.Connected = true
-	m.Mic = false
+	m.Mic = replacesOnAir
 	m.Cough = false
+	if replacesOnAir {
+		return true
+	}
 	if r := s.resume; r != nil && r.ID == id {
 		s.resume = nil
 		if s.onAir == "" && now.Before(r.Until) {

@@ -170,6 +170,11 @@ func TestBoothStateMachine(t *testing.T) {
 			{do: "after 2m", want: "air= A:"},
 			{do: "join A", want: "air= A:c"},
 		}},
+		{"a new connection of the member on air keeps them on air", []step{
+			{do: "join A"}, {do: "join B"}, {do: "mic A on"}, {do: "cough A down"}, {do: "offer A"},
+			{do: "join A", want: "air=A A:cm B:c hand=A>B"},
+			{do: "join B", want: "air=A A:cm B:c hand=A>B"},
+		}},
 		{"a member who left on air is not awaited", []step{
 			{do: "join A"}, {do: "mic A on"},
 			{do: "leave A", want: "air= A:"},
