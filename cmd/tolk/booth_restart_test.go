@@ -321,6 +321,11 @@ const voiceThreshold = 0.01
 func voiceAfter(ctx context.Context, t *testing.T, tap *audiotest.Tap, pts int64, clip, other []float32, what string) int64 {
 	t.Helper()
 	const win = audio.SampleRate / 10
+	// A listener that connected after pts holds what came since.
+	if err := tap.Wait(ctx, 0); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	pts = max(pts, tap.Start())
 	for at := pts; at < pts+10*audio.SampleRate; at += win {
 		x, err := tap.Span(ctx, at, at+win)
 		if err != nil {
@@ -477,6 +482,7 @@ type frStatus struct {
 	Awaited   string // who is awaited back on air, "" for nobody
 	Connected bool   // Anne is connected
 	PTS       int64  // the program time the booth's state is mixed from
+	OnAir     string // the name of who is on air, "" for nobody
 }
 
 // waitStatus polls the producer's status until cond holds for the French
@@ -487,6 +493,7 @@ func (r *serveRun) waitStatus(ctx context.Context, t *testing.T, e *boothEvent, 
 		var st struct {
 			Languages []struct {
 				Tag   string
+				OnAir *string `json:"on_air"`
 				Booth *struct {
 					Resume *struct{ ID string }
 					PTS    int64
@@ -502,6 +509,9 @@ func (r *serveRun) waitStatus(ctx context.Context, t *testing.T, e *boothEvent, 
 		for _, l := range st.Languages {
 			if l.Tag != "fr" {
 				continue
+			}
+			if l.OnAir != nil {
+				got.OnAir = *l.OnAir
 			}
 			if l.Booth != nil {
 				got.PTS = l.Booth.PTS
