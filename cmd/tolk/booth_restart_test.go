@@ -315,9 +315,12 @@ const voiceThreshold = 0.01
 
 // voiceAfter waits, on the program timeline from pts on, for the first
 // 100 ms of the interpreter's voice in tap (within 10 s of program time),
-// then checks that the 3 s from there sound like the interpreter's clip,
-// and more so than like another voice. It returns the program time where
-// the voice came.
+// then checks the 3 s after the next half second (where the jitter buffer
+// of a new connection has settled): a voice is heard in most of it (the
+// floor is a 12 kHz tone: nothing else is in the speech band), the floor is
+// ducked under it, as it is only while the booth is on air, and its
+// envelope follows the interpreter's clip. It returns the program time
+// where the voice came.
 func voiceAfter(ctx context.Context, t *testing.T, tap *audiotest.Tap, pts int64, clip, other []float32, what string) int64 {
 	t.Helper()
 	const win = audio.SampleRate / 10
@@ -334,30 +337,54 @@ func voiceAfter(ctx context.Context, t *testing.T, tap *audiotest.Tap, pts int64
 		if audio.RMS(speechBand(x)) < voiceThreshold {
 			continue
 		}
-		// The first half second is the jitter buffer settling on a new
-		// connection: the 3 s after it are compared.
 		heard, err := tap.Span(ctx, at+audio.SampleRate/2, at+7*audio.SampleRate/2)
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
+		active, all := voiced(heard), voiced(clip)
 		corr, unlike := likeClip(heard, clip), likeClip(heard, other)
-		floor := audiotest.Goertzel(heard, boothFloorHz, audio.SampleRate)
-		t.Logf("%s: voice %.0f ms of program time after pts %d; like the interpreter's clip %.2f (like another voice %.2f); floor under it %.1f dBFS",
-			what, float64(at-pts)*1000/audio.SampleRate, pts, corr, unlike, audio.GainToDB(floor))
-		// Typically 0.9 or more against 0.4 to 0.6 for another voice; a
-		// loaded machine's concealed packets blur the envelope somewhat.
-		if corr < 0.5 || corr <= unlike {
-			var lv []string
-			for i := 0; i+win <= len(heard); i += win {
-				lv = append(lv, fmt.Sprintf("%.0f", audio.GainToDB(audio.RMS(speechBand(heard[i:i+win])))))
-			}
-			t.Errorf("%s: what the listener hears is not the interpreter's voice (envelope correlation %.2f, with another voice %.2f); speech band in 100 ms steps (dBFS): %s",
-				what, corr, unlike, strings.Join(lv, " "))
+		floor := audio.GainToDB(audiotest.Goertzel(heard, boothFloorHz, audio.SampleRate))
+		t.Logf("%s: voice %.0f ms of program time after pts %d; voiced %.0f %% of the time (the clip %.0f %%); floor under it %.1f dBFS; "+
+			"envelope like the interpreter's clip %.2f (like another voice %.2f)",
+			what, float64(at-pts)*1000/audio.SampleRate, pts, 100*active, 100*all, floor, corr, unlike)
+		var lv []string
+		for i := 0; i+win <= len(heard); i += win {
+			lv = append(lv, fmt.Sprintf("%.0f", audio.GainToDB(audio.RMS(speechBand(heard[i:i+win])))))
+		}
+		if active < all/2 {
+			t.Errorf("%s: a voice in %.0f %% of 3 s, the interpreter speaks %.0f %% of the time; speech band in 100 ms steps (dBFS): %s",
+				what, 100*active, 100*all, strings.Join(lv, " "))
+		}
+		// The floor is a −17 dBFS tone; ducked, it is 10 dB lower or more.
+		if floor > -21 {
+			t.Errorf("%s: the floor is at %.1f dBFS under the voice: not ducked", what, floor)
+		}
+		// Typically 0.9 or more; a loaded machine's concealed packets blur
+		// the envelope somewhat.
+		if corr < 0.5 {
+			t.Errorf("%s: what the listener hears does not follow the interpreter's voice (envelope correlation %.2f); speech band in 100 ms steps (dBFS): %s",
+				what, corr, strings.Join(lv, " "))
 		}
 		return at
 	}
 	t.Fatalf("%s: no voice in 10 s of program time from %d", what, pts)
 	return 0
+}
+
+// voiced is the share of 100 ms steps of x with a voice in the speech band.
+func voiced(x []float32) float64 {
+	const win = audio.SampleRate / 10
+	n, on := 0, 0
+	for i := 0; i+win <= len(x); i += win {
+		n++
+		if audio.RMS(speechBand(x[i:i+win])) >= voiceThreshold {
+			on++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(on) / float64(n)
 }
 
 // silentFor checks that tap holds no voice in [from, to).
