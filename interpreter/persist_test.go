@@ -271,3 +271,49 @@ func (c *recConn) states() []StateMsg {
 	}
 	return out
 }
+
+// FuzzStateFile: whatever the file holds, opening it neither fails nor
+// panics, and a booth restored from any language's state starts, awaits at
+// most the member on air, and saves back what it restored.
+func FuzzStateFile(f *testing.F) {
+	f.Add([]byte(`{"fr":{"on_air":"t1","members":[{"id":"t1","name":"Anne"},{"id":"t2"}],"muted":true,"direct_take":true}}`))
+	f.Add([]byte(`{"fr":{"on_air":"ghost"},"es":{}}`))
+	f.Add([]byte(`{"fr":{"members":[{"id":""},{"id":"a"},{"id":"a"}]}}`))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"fr": {"on_air": 3`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "ev.json")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		sf, err := OpenStateFile(path, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sf.Close()
+		for _, lang := range []string{"fr", "es"} {
+			sv := sf.Load(lang)
+			s := newState()
+			until := time.Date(2026, 1, 1, 9, 2, 0, 0, time.UTC)
+			s.restore(sv, until)
+			snap := s.snapshot()
+			if snap.OnAir != nil {
+				t.Fatalf("restored %+v with someone on air", sv)
+			}
+			if (snap.Resume != nil) != (sv.OnAir != "") || (snap.Resume != nil && snap.Resume.ID != sv.OnAir) {
+				t.Fatalf("restored %+v awaits %+v", sv, snap.Resume)
+			}
+			for _, m := range snap.Members {
+				if m.Connected || m.Mic {
+					t.Fatalf("restored %+v: member %+v", sv, m)
+				}
+			}
+			if back := s.saved(); back.OnAir != sv.OnAir || back.Muted != sv.Muted || back.DirectTake != sv.DirectTake {
+				t.Fatalf("restored %+v saves %+v", sv, back)
+			}
+			if sv.OnAir != "" && !s.join(sv.OnAir, "", until.Add(-time.Second)) {
+				t.Fatalf("restored %+v: the member on air is not back on air", sv)
+			}
+		}
+	})
+}
