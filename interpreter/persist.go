@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"tolk/internal/audio"
 )
 
 // ResumeGrace is how long a booth waits for the interpreter who was on air
@@ -70,30 +72,50 @@ func (s *state) restore(sv Saved, until time.Time) {
 	}
 }
 
+// AliveEvery is how often a StateFile notes that its server still runs:
+// how stale the last sign of life of a killed server can be.
+const AliveEvery = 10 * time.Second
+
 // StateFile keeps the saved state of an event's booths in one small JSON
-// file, {"lang": Saved, …}, rewritten whole on every change: written to a
-// temporary file, synced and renamed over the old one, so that a crash at
-// any moment leaves either the old state or the new one, never a mix.
-// Writes happen on a goroutine of their own; a burst of changes writes the
-// latest state once.
+// file, {"alive": time, "booths": {"lang": Saved, …}}, rewritten whole on
+// every change and every AliveEvery (alive: the server still ran then):
+// written to a temporary file, synced and renamed over the old one, so that
+// a crash at any moment leaves either the old state or the new one, never a
+// mix. Writes happen on a goroutine of their own; a burst of changes writes
+// the latest state once.
 type StateFile struct {
-	path string
-	log  *slog.Logger
+	path  string
+	log   *slog.Logger
+	clock audio.Clock
+	quit  chan struct{}
+	beat  chan struct{} // closed when the heartbeat goroutine ends
 
 	mu      sync.Mutex
-	booths  map[string]Saved
+	data    stateData
 	dirty   bool
 	writing bool
 	closed  bool
 	idle    *sync.Cond // signalled when a write ends
 }
 
-// OpenStateFile reads the state saved at path, if any. A missing file is an
-// empty state; an unreadable one is logged and replaced, since booths can
-// always start afresh.
-func OpenStateFile(path string, log *slog.Logger) (*StateFile, error) {
+// stateData is the file's content.
+type stateData struct {
+	Alive  time.Time        `json:"alive"`
+	Booths map[string]Saved `json:"booths"`
+}
+
+// OpenStateFile reads the state saved at path, if any, and keeps it up to
+// date from then on (Close stops it). A missing file is an empty state; an
+// unreadable one is logged and replaced, since booths can always start
+// afresh. When the server that wrote it gave its last sign of life more than
+// ResumeGrace ago, nobody is awaited back on air: the members and settings
+// are kept, who was on air is not.
+func OpenStateFile(path string, clock audio.Clock, log *slog.Logger) (*StateFile, error) {
 	if log == nil {
 		log = slog.Default()
+	}
+	if clock == nil {
+		clock = audio.SystemClock{}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("booth state: %w", err)
@@ -106,7 +128,7 @@ func OpenStateFile(path string, log *slog.Logger) (*StateFile, error) {
 			}
 		}
 	}
-	f := &StateFile{path: path, log: log, booths: map[string]Saved{}}
+	f := &StateFile{path: path, log: log, clock: clock, quit: make(chan struct{}), beat: make(chan struct{})}
 	f.idle = sync.NewCond(&f.mu)
 	b, err := os.ReadFile(path)
 	switch {
@@ -114,19 +136,55 @@ func OpenStateFile(path string, log *slog.Logger) (*StateFile, error) {
 	case err != nil:
 		return nil, fmt.Errorf("booth state: %w", err)
 	default:
-		if err := json.Unmarshal(b, &f.booths); err != nil {
+		if err := json.Unmarshal(b, &f.data); err != nil {
 			log.Warn("booth state unreadable: starting afresh", "path", path, "err", err)
-			f.booths = map[string]Saved{}
+			f.data = stateData{}
 		}
 	}
+	if f.data.Booths == nil {
+		f.data.Booths = map[string]Saved{}
+	}
+	if down := clock.Now().Sub(f.data.Alive); !f.data.Alive.IsZero() && down > ResumeGrace {
+		for lang, sv := range f.data.Booths {
+			if sv.OnAir != "" {
+				log.Info("booth state: the server was down too long to await the interpreter on air", "lang", lang,
+					"member", sv.OnAir, "down", down.Round(time.Second))
+				sv.OnAir = ""
+				f.data.Booths[lang] = sv
+			}
+		}
+	}
+	f.mu.Lock()
+	f.touch()
+	f.mu.Unlock()
+	go f.heartbeat()
 	return f, nil
+}
+
+// heartbeat notes every AliveEvery that the server still runs.
+func (f *StateFile) heartbeat() {
+	defer close(f.beat)
+	for {
+		t := f.clock.NewTimer(AliveEvery)
+		select {
+		case <-t.C():
+		case <-f.quit:
+			t.Stop()
+			return
+		}
+		f.mu.Lock()
+		if !f.closed {
+			f.touch()
+		}
+		f.mu.Unlock()
+	}
 }
 
 // Load returns what was saved for lang (zero: nothing).
 func (f *StateFile) Load(lang string) Saved {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.booths[lang]
+	return f.data.Booths[lang]
 }
 
 // Save records lang's state and writes the file soon, without waiting.
@@ -136,7 +194,13 @@ func (f *StateFile) Save(lang string, sv Saved) {
 	if f.closed {
 		return
 	}
-	f.booths[lang] = sv
+	f.data.Booths[lang] = sv
+	f.touch()
+}
+
+// touch stamps the state as alive now and has it written; f.mu is held.
+func (f *StateFile) touch() {
+	f.data.Alive = f.clock.Now().UTC()
 	f.dirty = true
 	if !f.writing {
 		f.writing = true
@@ -150,7 +214,7 @@ func (f *StateFile) writer() {
 	defer f.mu.Unlock()
 	for f.dirty {
 		f.dirty = false
-		b, err := json.Marshal(f.booths)
+		b, err := json.Marshal(f.data)
 		f.mu.Unlock()
 		if err == nil {
 			err = writeAtomic(f.path, b)
@@ -176,8 +240,13 @@ func (f *StateFile) Flush() {
 // Close stops taking saves and waits until what was saved is on disk.
 func (f *StateFile) Close() {
 	f.mu.Lock()
+	already := f.closed
 	f.closed = true
 	f.mu.Unlock()
+	if !already {
+		close(f.quit)
+	}
+	<-f.beat
 	f.Flush()
 }
 

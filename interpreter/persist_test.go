@@ -1,6 +1,7 @@
 package interpreter
 
 import (
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -211,7 +212,8 @@ func TestStateFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "booths", "ev.json")
 	log := slog.New(slog.DiscardHandler)
-	f, err := OpenStateFile(path, log)
+	clock := audiotest.NewClock()
+	f, err := OpenStateFile(path, clock, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +231,7 @@ func TestStateFile(t *testing.T) {
 	if err := os.WriteFile(path+".tmp123", []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g, err := OpenStateFile(path, log)
+	g, err := OpenStateFile(path, clock, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,16 +248,84 @@ func TestStateFile(t *testing.T) {
 	g.Save("fr", Saved{}) // after Close: ignored
 	f.Close()
 
-	if err := os.WriteFile(path, []byte(`{"fr": {"on_air": 3`), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(`{"booths": {"fr": {"on_air": 3`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h, err := OpenStateFile(path, log)
+	h, err := OpenStateFile(path, clock, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer h.Close()
 	if got := h.Load("fr"); !got.equal(Saved{}) {
 		t.Errorf("a torn file gave %+v", got)
+	}
+}
+
+// alive reads the file's last sign of life.
+func alive(t *testing.T, path string) time.Time {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d stateData
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d.Alive
+}
+
+// A running server's file says it is alive every AliveEvery; a file whose
+// server was down longer than ResumeGrace awaits nobody back on air, though
+// it keeps the members and settings.
+func TestStateFileAlive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ev.json")
+	log := slog.New(slog.DiscardHandler)
+	clock := audiotest.NewClock()
+	f, err := OpenStateFile(path, clock, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := Saved{OnAir: "tok1", Members: []SavedMember{{"tok1", "Anne"}}, Muted: true}
+	f.Save("fr", fr)
+	f.Flush()
+	if got := alive(t, path); !got.Equal(clock.Now()) {
+		t.Fatalf("alive %v, want %v", got, clock.Now())
+	}
+	start := clock.Now()
+	for range 3 {
+		waitFor(t, "the heartbeat to wait", func() bool { return clock.Pending() > 0 })
+		clock.Advance(AliveEvery)
+		waitFor(t, "the heartbeat", func() bool { f.Flush(); return alive(t, path).Equal(clock.Now()) })
+	}
+	if d := clock.Now().Sub(start); d != 3*AliveEvery {
+		t.Fatalf("clock moved %v", d)
+	}
+	f.Close() // the server is killed here: nothing more is written
+
+	// Back within the grace: Anne is awaited.
+	clock.Advance(ResumeGrace)
+	g, err := OpenStateFile(path, clock, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Load("fr"); !got.equal(fr) {
+		t.Errorf("back %v after the last sign of life: %+v, want %+v", ResumeGrace, got, fr)
+	}
+	g.Close()
+
+	// Down longer than the grace (since the reopening's last sign of
+	// life): nobody is awaited.
+	clock.Advance(ResumeGrace + time.Second)
+	h, err := OpenStateFile(path, clock, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	want := fr
+	want.OnAir = ""
+	if got := h.Load("fr"); !got.equal(want) {
+		t.Errorf("back %v after the last sign of life: %+v, want %+v", ResumeGrace+time.Second, got, want)
 	}
 }
 
@@ -276,17 +346,19 @@ func (c *recConn) states() []StateMsg {
 // panics, and a booth restored from any language's state starts, awaits at
 // most the member on air, and saves back what it restored.
 func FuzzStateFile(f *testing.F) {
-	f.Add([]byte(`{"fr":{"on_air":"t1","members":[{"id":"t1","name":"Anne"},{"id":"t2"}],"muted":true,"direct_take":true}}`))
-	f.Add([]byte(`{"fr":{"on_air":"ghost"},"es":{}}`))
-	f.Add([]byte(`{"fr":{"members":[{"id":""},{"id":"a"},{"id":"a"}]}}`))
+	f.Add([]byte(`{"alive":"2026-01-01T09:00:00Z","booths":{"fr":{"on_air":"t1","members":[{"id":"t1","name":"Anne"},{"id":"t2"}],"muted":true,"direct_take":true}}}`))
+	f.Add([]byte(`{"alive":"2026-01-01T08:00:00Z","booths":{"fr":{"on_air":"ghost"},"es":{}}}`))
+	f.Add([]byte(`{"booths":{"fr":{"members":[{"id":""},{"id":"a"},{"id":"a"}]}}}`))
+	f.Add([]byte(`{"alive":"x","booths":null}`))
 	f.Add([]byte(`[]`))
-	f.Add([]byte(`{"fr": {"on_air": 3`))
+	f.Add([]byte(`{"booths": {"fr": {"on_air": 3`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(t.TempDir(), "ev.json")
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		sf, err := OpenStateFile(path, slog.New(slog.DiscardHandler))
+		clock := audiotest.NewClock() // 2026-01-01 09:00 UTC
+		sf, err := OpenStateFile(path, clock, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}

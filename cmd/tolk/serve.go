@@ -106,7 +106,7 @@ func serve(c *cobra.Command, f serveFlags) error {
 	// Who is on air in each booth is kept under DATA/booths/{event}.json, so
 	// that after a restart, even a kill, the interpreter on air is on air
 	// again when their page reconnects.
-	booths, err := interp.OpenStateFile(filepath.Join(cfg.Server.Data, "booths", cfg.ID+".json"), log)
+	booths, err := interp.OpenStateFile(filepath.Join(cfg.Server.Data, "booths", cfg.ID+".json"), nil, log)
 	if err != nil {
 		ln.Close()
 		return err
