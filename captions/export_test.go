@@ -11,5 +11,6 @@ var CheckCues = checkCues
 const (
 	StallAudio  = stallAudio
 	WriteHang   = writeHang
+	HangAudio   = hangAudio
 	QueueFrames = queueFrames
 )

@@ -36,6 +36,13 @@ type Health struct {
 	LastError error
 }
 
+// progressReporter is implemented by streams that work on the audio out of
+// the pipeline's sight (their own queue and goroutine): Progress is the
+// program time just after the last audio the recognizer has consumed (the
+// decoder's count, not what its queue took), -1 before any. The pipeline
+// restarts a stream whose progress stops while it is given audio.
+type progressReporter interface{ Progress() int64 }
+
 // healthReporter is implemented by streams with their own queue or their own
 // recovery; the pipeline folds their counts into its own and logs each new
 // failure.
@@ -56,7 +63,11 @@ type PipelineStats struct {
 	// service sessions that failed, and cues the sink refused.
 	Errors uint64
 	// Stalls counts service sessions that stopped taking audio.
-	Stalls    uint64
+	Stalls uint64
+	// Hangs counts streams restarted because they stopped working: a Write
+	// that did not return, or a recognizer whose progress stopped while
+	// it was given audio (also counted as errors and restarts).
+	Hangs     uint64
 	LastError string
 	// Cues counts final cues published.
 	Cues uint64
@@ -77,8 +88,20 @@ const (
 	queueFrames = 250 // 5 s of audio between the audio clock and the stream
 	backoffMin  = 250 * time.Millisecond
 	backoffMax  = 10 * time.Second
-	// A Write that has not returned after writeHang means a hung stream.
-	writeHang = 5 * time.Second
+	// A Write that has not returned after writeHang, while hangAudio of
+	// audio has queued behind it, means a hung stream. Both must hold: a
+	// machine that stalled as a whole (the audio stopped coming too) is slow,
+	// not hung.
+	writeHang = time.Second
+	// hangAudio of audio given to a stream that reports its progress
+	// (progressReporter) without the progress moving means a hung
+	// recognizer: it took the audio but stopped working on it. Silence is
+	// audio it works on too, so pauses never count, and a slow recognizer
+	// still moves, however far behind it is.
+	hangAudio = time.Second
+	// A stream that took workedAudio of audio worked, even if it said
+	// nothing: its end does not back off the next one.
+	workedAudio = 10 * time.Second
 	// A stream that was given stallAudio of sound without saying anything
 	// has stopped recognizing (silence does not count).
 	stallAudio = 60 * time.Second
@@ -110,7 +133,7 @@ type Pipeline struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 
-	nFrames, dropped, lost, restarts, errs, cues, stalls atomic.Uint64
+	nFrames, dropped, lost, restarts, errs, cues, stalls, hangs atomic.Uint64
 	// writingSince is the clock time (UnixNano) a Write began, 0 between writes.
 	writingSince atomic.Int64
 	// voiced is the audio (in samples) of sound given to the stream since
@@ -183,7 +206,7 @@ func (p *Pipeline) Stats() PipelineStats {
 	return PipelineStats{
 		Backend: p.rec != nil,
 		Frames:  p.nFrames.Load(), Dropped: p.dropped.Load(), Lost: p.lost.Load(),
-		Restarts: p.restarts.Load(), Errors: p.errs.Load(), Stalls: p.stalls.Load(), LastError: p.lastErr,
+		Restarts: p.restarts.Load(), Errors: p.errs.Load(), Stalls: p.stalls.Load(), Hangs: p.hangs.Load(), LastError: p.lastErr,
 		Cues: p.cues.Load(), Running: p.running.Load(),
 		LastCue: p.lastCue, LastCueAt: p.lastCueAt, LagMS: p.lagMS,
 	}
@@ -232,9 +255,13 @@ func (p *Pipeline) fail(err error) {
 }
 
 // run supervises streams: open one, feed it until it ends, back off, repeat.
+//
+// The first restart after a stream that worked is immediate: a crash or a
+// hang costs only the time to notice it and to open the next stream.
+// Failures in a row back off from backoffMin, doubling up to backoffMax.
 func (p *Pipeline) run() {
 	defer p.wg.Done()
-	backoff := backoffMin
+	var backoff time.Duration
 	for {
 		lostBefore := p.lost.Load()
 		sctx, scancel := context.WithCancel(p.ctx)
@@ -252,13 +279,13 @@ func (p *Pipeline) run() {
 			}
 			p.restarts.Add(1)
 			if healthy {
-				backoff = backoffMin
+				backoff = 0
 			}
 		}
-		if !p.pause(backoff) {
+		if backoff > 0 && !p.pause(backoff) {
 			return
 		}
-		backoff = min(2*backoff, backoffMax)
+		backoff = min(max(2*backoff, backoffMin), backoffMax)
 		if n := p.lost.Load() - lostBefore; n > 0 {
 			p.log.Warn("captions: gap while the recognizer restarts",
 				"lost", time.Duration(n)*audio.FrameDuration, "restarts", p.restarts.Load())
@@ -284,7 +311,8 @@ func (p *Pipeline) pause(d time.Duration) bool {
 }
 
 // session feeds one stream until it ends, fails, hangs or the pipeline
-// closes; healthy reports whether it produced any result.
+// closes; healthy reports whether it produced any result or took
+// workedAudio of audio.
 func (p *Pipeline) session(st Stream, scancel context.CancelFunc) (healthy bool) {
 	var once sync.Once
 	var stopped atomic.Bool // by us: what the stream says next is not news
@@ -301,14 +329,22 @@ func (p *Pipeline) session(st Stream, scancel context.CancelFunc) (healthy bool)
 	p.mu.Lock()
 	p.seen = Health{}
 	p.mu.Unlock()
+	var given, givenAtProgress int64 // samples given to this stream
 	go p.read(st, done, stop, &got)
 	p.running.Store(true)
+	pr, _ := st.(progressReporter)
+	lastProgress, progressAt := int64(-1), p.clock.Now()
+	if pr != nil {
+		lastProgress = pr.Progress()
+	}
 	defer func() {
 		p.running.Store(false)
 		stop()
 		<-done
 		p.foldHealth(st)
-		healthy = got.Load()
+		// A stream that said something, or that took a while of audio
+		// (silence says nothing), worked: its failure is not one in a row.
+		healthy = got.Load() || given >= audio.Samples(workedAudio)
 	}()
 	for {
 		select {
@@ -337,6 +373,19 @@ func (p *Pipeline) session(st Stream, scancel context.CancelFunc) (healthy bool)
 			}
 			p.nFrames.Add(1)
 			p.fed.Store(f.PTS + int64(len(f.Samples)))
+			given += int64(len(f.Samples))
+			if pr != nil {
+				// Both the audio and the clock must have moved on: audio
+				// that comes in a burst after the machine stalled is not
+				// the recognizer's fault.
+				if g := pr.Progress(); g != lastProgress {
+					lastProgress, givenAtProgress, progressAt = g, given, p.clock.Now()
+				} else if given-givenAtProgress >= audio.Samples(hangAudio) && p.clock.Now().Sub(progressAt) >= hangAudio {
+					p.hangs.Add(1)
+					p.fail(fmt.Errorf("recognizer hung: no progress over %v of audio", hangAudio))
+					return
+				}
+			}
 			if audio.RMS(f.Samples) > voicedRMS &&
 				p.voiced.Add(int64(len(f.Samples))) > audio.Samples(stallAudio) {
 				p.fail(fmt.Errorf("no result after %v of sound", stallAudio))
@@ -356,7 +405,7 @@ func (p *Pipeline) read(st Stream, done chan<- struct{}, stop func(), got *atomi
 			p.out.Write(Cue{Lang: p.lang})
 		}
 	}()
-	t := p.clock.NewTimer(writeHang / 2)
+	t := p.clock.NewTimer(writeHang / 4)
 	defer t.Stop()
 	closing := p.ctx.Done()
 	for {
@@ -375,11 +424,13 @@ func (p *Pipeline) read(st Stream, done chan<- struct{}, stop func(), got *atomi
 			live = p.handle(r)
 		case now := <-t.C():
 			p.foldHealth(st)
-			if since := p.writingSince.Load(); since != 0 && now.Sub(time.Unix(0, since)) >= writeHang {
-				p.fail(fmt.Errorf("write blocked for %v", writeHang))
+			if since := p.writingSince.Load(); since != 0 && now.Sub(time.Unix(0, since)) >= writeHang &&
+				len(p.frames) >= int(hangAudio/audio.FrameDuration) {
+				p.hangs.Add(1)
+				p.fail(fmt.Errorf("write blocked for %v with %v of audio waiting", writeHang, hangAudio))
 				stop()
 			}
-			t.Reset(writeHang / 2)
+			t.Reset(writeHang / 4)
 		}
 	}
 }

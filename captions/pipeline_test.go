@@ -474,3 +474,83 @@ func TestPipelineCountsSelfRecoveringStream(t *testing.T) {
 		t.Errorf("failures not logged:\n%s", buf.String())
 	}
 }
+
+// progressing is a recognizer whose streams report their progress as the
+// test sets it, and say nothing.
+type progressing struct {
+	progress atomic.Int64
+	opens    atomic.Int64
+}
+
+func (r *progressing) NewStream(ctx context.Context, tag language.Tag) (captions.Stream, error) {
+	r.opens.Add(1)
+	return &progressStream{stuckStream: stuckStream{out: make(chan captions.Result), closed: make(chan struct{})}, r: r}, nil
+}
+
+type progressStream struct {
+	stuckStream
+	r *progressing
+}
+
+func (s *progressStream) Progress() int64 { return s.r.progress.Load() }
+
+// TestPipelineHangNeedsAudioAndClock: a recognizer that is slow (its
+// progress moves only every 0.8 s) is not restarted; nor is one whose audio
+// came as a burst after the machine stalled (2 s of audio, no clock); one
+// whose progress stops while audio and clock go on is restarted within a
+// second of audio.
+func TestPipelineHangNeedsAudioAndClock(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	clk := audiotest.NewClock()
+	rec := &progressing{}
+	rec.progress.Store(-1)
+	p := captions.NewPipeline("ev", "en", rec, language.English, nil, nil, clk)
+	defer p.Close()
+	give := func(pts int64, clock bool) {
+		t.Helper()
+		before := p.Stats()
+		p.Write(audio.Frame{PTS: pts, Samples: make([]float32, audio.FrameSamples)})
+		if clock {
+			clk.Advance(audio.FrameDuration)
+		}
+		waitFor(t, "the frame to be taken", nil, 0, func() bool {
+			s := p.Stats()
+			return s.Frames+s.Lost+s.Dropped > before.Frames+before.Lost+before.Dropped
+		})
+	}
+	var pts int64
+	for k := range 150 { // 3 s, the decoder catching up every 0.8 s
+		if k%40 == 39 {
+			rec.progress.Store(pts)
+		}
+		give(pts, true)
+		pts += audio.FrameSamples
+	}
+	if s := p.Stats(); s.Restarts != 0 {
+		t.Fatalf("a slow recognizer was restarted: %+v", s)
+	}
+	rec.progress.Store(pts)
+	for range 100 { // 2 s at once: the machine stalled, the audio catches up
+		give(pts, false)
+		pts += audio.FrameSamples
+	}
+	if s := p.Stats(); s.Restarts != 0 {
+		t.Fatalf("a burst of audio after a stall restarted the stream: %+v", s)
+	}
+	// Now audio and clock go on and the progress does not move.
+	frames := 0
+	for p.Stats().Restarts == 0 {
+		if frames > 200 {
+			t.Fatalf("no restart after %d frames without progress: %+v", frames, p.Stats())
+		}
+		give(pts, true)
+		pts += audio.FrameSamples
+		frames++
+	}
+	s := p.Stats()
+	t.Logf("restarted after %d ms of audio and clock without progress; %+v", frames*20, s)
+	if s.Hangs != 1 || !strings.Contains(s.LastError, "no progress") || frames > 51 {
+		t.Fatalf("after %d frames: %+v", frames, s)
+	}
+	waitFor(t, "the next stream", clk, 0, func() bool { return rec.opens.Load() == 2 })
+}

@@ -108,7 +108,8 @@ type Booth struct {
 var ErrClosed = errors.New("booth closed")
 
 // NewBooth starts a booth for lang whose on-air voice is voice and which
-// releases mix's ducking when its interpreter goes.
+// releases mix's ducking when its interpreter goes (or, through the voice,
+// when the on-air interpreter's link is cut).
 func NewBooth(lang string, voice *Voice, mix Releaser, clock audio.Clock, log *slog.Logger) *Booth {
 	return NewBoothWith(lang, voice, mix, clock, log, BoothOptions{})
 }
@@ -146,6 +147,9 @@ func NewBoothWith(lang string, voice *Voice, mix Releaser, clock audio.Clock, lo
 		log.Info("booth awaits its interpreter back on air", "lang", lang, "member", b.st.resume.ID, "until", b.st.resume.Until)
 	}
 	b.armResume()
+	// The voice tells the mix itself when the on-air link is cut: it sees
+	// that on the tick, long before a connection times out.
+	voice.setReleaser(mix)
 	go b.run()
 	return b
 }

@@ -83,11 +83,12 @@ type ducker struct {
 	active   bool    // voice above threshold or holding at the last sub-block
 }
 
-// releaseNow skips the hold and brings the floor back within r: the voice is
-// gone for good (the interpreter left or closed the mic), not pausing.
-func (d *ducker) releaseNow(r time.Duration) {
+// releaseNow skips the hold and brings the floor back within r samples: the
+// voice is gone for good (the interpreter left or closed the mic, or the link
+// was cut), not pausing.
+func (d *ducker) releaseNow(r int64) {
 	d.holdLeft = 0
-	d.fast = max(float64(audio.Samples(r)), 1)
+	d.fast = max(float64(r), 1)
 }
 
 func newDucker(d Ducking) ducker {

@@ -235,36 +235,46 @@ func TestSetDuckDepth(t *testing.T) {
 }
 
 func TestReleaseNowSkipsHoldAndReturnsFast(t *testing.T) {
-	m, err := New(Config{Lang: "fr", Ducking: DefaultDucking()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	floor := make([]float32, audio.FrameSamples)
-	voice := &steady{amp: 0.3}
-	m.SetVoice(voice)
-	var pts int64
-	for i := 0; i < 25; i++ { // 500 ms of speech: fully ducked
-		m.Process(pts, floor)
-		pts += audio.FrameSamples
-	}
-	if d := m.Meters().DuckDB; d > DefaultDepthDB+0.5 {
-		t.Fatalf("not ducked after speech: %.1f dB", d)
-	}
-	m.SetVoice(nil)
-	m.ReleaseNow()
-	frames := 0
-	for m.Meters().DuckDB < -0.01 {
-		m.Process(pts, floor)
-		pts += audio.FrameSamples
-		frames++
-		if frames > 100 {
-			t.Fatal("the floor never came back")
+	for _, c := range []struct {
+		name    string
+		release func(m *Mix)
+		within  time.Duration
+	}{
+		{"ReleaseNow", (*Mix).ReleaseNow, FastRelease},
+		{"ReleaseWithin(CutRelease)", func(m *Mix) { m.ReleaseWithin(CutRelease) }, CutRelease},
+	} {
+		m, err := New(Config{Lang: "fr", Ducking: DefaultDucking()})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	// 150 ms is 7.5 frames: full level by the 8th tick, not after hold + release (45 ticks).
-	if frames > int(FastRelease/audio.FrameDuration)+1 {
-		t.Fatalf("floor back at full after %d frames, want ≤ %d", frames, int(FastRelease/audio.FrameDuration)+1)
+		defer m.Close()
+		floor := make([]float32, audio.FrameSamples)
+		voice := &steady{amp: 0.3}
+		m.SetVoice(voice)
+		var pts int64
+		for i := 0; i < 25; i++ { // 500 ms of speech: fully ducked
+			m.Process(pts, floor)
+			pts += audio.FrameSamples
+		}
+		if d := m.Meters().DuckDB; d > DefaultDepthDB+0.5 {
+			t.Fatalf("%s: not ducked after speech: %.1f dB", c.name, d)
+		}
+		m.SetVoice(nil)
+		c.release(m)
+		frames := 0
+		for m.Meters().DuckDB < -0.01 {
+			m.Process(pts, floor)
+			pts += audio.FrameSamples
+			frames++
+			if frames > 100 {
+				t.Fatalf("%s: the floor never came back", c.name)
+			}
+		}
+		// 150 ms is 7.5 frames: full level by the 8th tick, not after hold
+		// + release (45 ticks); 80 ms by the 4th.
+		if want := int(c.within/audio.FrameDuration) + 1; frames > want || frames < want-1 {
+			t.Fatalf("%s: floor back at full after %d frames, want %d", c.name, frames, want)
+		}
 	}
 }
 

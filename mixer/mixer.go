@@ -100,7 +100,7 @@ type Mix struct {
 	enc *opus.Encoder
 
 	voice      atomic.Pointer[voiceRef]
-	releaseNow atomic.Bool
+	releaseNow atomic.Int64  // samples: a release requested for the next tick without voice, 0 if none
 	depthDB    atomic.Uint64 // float64 bits: requested duck depth
 	voiceGain  atomic.Uint64 // float64 bits: requested g_v (linear)
 	floorGain  atomic.Uint64 // float64 bits: requested g_f (linear)
@@ -231,7 +231,20 @@ const FastRelease = 150 * time.Millisecond
 // FastRelease, unless the voice speaks again. Waiting for that tick lets the
 // booth call it before it changes what the voice carries, so the release
 // never trails the change.
-func (m *Mix) ReleaseNow() { m.releaseNow.Store(true) }
+func (m *Mix) ReleaseNow() { m.ReleaseWithin(FastRelease) }
+
+// CutRelease is how quickly the floor returns after a cut: the interpreter's
+// link went silent mid-sentence (see interpreter.CutAfter). The concealment
+// that decided it was a cut has already used most of the time listeners may
+// be left under a ducked floor, so the floor comes up faster than after a
+// mic that was closed on purpose.
+const CutRelease = 80 * time.Millisecond
+
+// ReleaseWithin is ReleaseNow with the time the floor takes to return to
+// full level (at least one sample).
+func (m *Mix) ReleaseWithin(d time.Duration) {
+	m.releaseNow.Store(max(audio.Samples(d), 1))
+}
 
 // SetDuckDepth changes how far the floor goes down under the voice (dB, ≤ 0,
 // clamped to −60..0). The depth in force glides toward it at 40 dB/s.
@@ -300,8 +313,10 @@ func (m *Mix) process(pts int64, floor []float32, packet []byte) {
 		}
 	}
 
-	if voice == nil && m.releaseNow.Load() && m.releaseNow.CompareAndSwap(true, false) {
-		m.duck.releaseNow(FastRelease)
+	if voice == nil && m.releaseNow.Load() != 0 {
+		if r := m.releaseNow.Swap(0); r != 0 {
+			m.duck.releaseNow(r)
+		}
 	}
 	m.duck.process(voice, math.Float64frombits(m.depthDB.Load()), m.duckGain[:])
 	gv0, gf0 := m.gv, m.gf

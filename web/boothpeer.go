@@ -185,7 +185,13 @@ func (s *boothSession) sampleLink() {
 	for {
 		select {
 		case <-t.C:
-			s.link.sample(s.pc)
+			s.statsMu.Lock()
+			select {
+			case <-s.quit: // closed or closing: no stats to read
+			default:
+				s.link.sample(s.pc)
+			}
+			s.statsMu.Unlock()
 		case <-s.quit:
 			return
 		}

@@ -70,7 +70,10 @@ type boothSession struct {
 	relayIdle, partnerIdle *webrtc.TrackLocalStaticRTP
 	partnerNow             webrtc.TrackLocal
 	mu                     sync.Mutex // guards partnerNow
-	relayLang              string     // the relay taken as input, "" for none; read loop only
+	// statsMu keeps the link sampler's GetStats and the peer's Close
+	// apart: pion's Close clears what GetStats reads without its lock.
+	statsMu   sync.Mutex
+	relayLang string // the relay taken as input, "" for none; read loop only
 }
 
 // Serve runs a booth page's session until the page goes or the booth closes.
@@ -286,6 +289,8 @@ func (s *boothSession) stop() {
 	s.once.Do(func() {
 		close(s.quit)
 		_ = s.ws.Close()
+		s.statsMu.Lock()
 		_ = s.pc.Close()
+		s.statsMu.Unlock()
 	})
 }

@@ -36,6 +36,8 @@ var (
 	descPeak     = prometheus.NewDesc("tolk_program_peak_dbfs", "Peak of what listeners hear over the last 300 ms.", []string{"event", "lang"}, nil)
 	descLoudness = prometheus.NewDesc("tolk_program_loudness_lufs", "Short-term loudness (BS.1770, 3 s) of what listeners hear.", []string{"event", "lang"}, nil)
 	descVoice    = prometheus.NewDesc("tolk_voice_dbfs", "Level of the interpreter's clean voice.", []string{"event", "lang"}, nil)
+	descVoiceCut = prometheus.NewDesc("tolk_voice_cut", "1 while the on-air interpreter's link is cut (no audio for over 100 ms with the mic open): the floor is back at full level.", []string{"event", "lang"}, nil)
+	descCuts     = prometheus.NewDesc("tolk_voice_cuts_total", "Cuts of the on-air interpreter's link (no audio for over 100 ms with the mic open).", []string{"event", "lang"}, nil)
 	descBed      = prometheus.NewDesc("tolk_floor_bed_dbfs", "Level of the floor under the voice, after its gain and the ducking.", []string{"event", "lang"}, nil)
 	descDuck     = prometheus.NewDesc("tolk_duck_db", "Ducking applied to the floor bed now (0 = full level).", []string{"event", "lang"}, nil)
 	descOnAir    = prometheus.NewDesc("tolk_booth_on_air", "1 while an interpreter is heard in the language, 0 while it carries the floor alone.", []string{"event", "lang"}, nil)
@@ -81,7 +83,7 @@ func (collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descTicks, descSilentTicks, descLateTicks, descFloorFrames, descFloorDrop,
 		descRestarts, descDropped, descListeners, descPublishers, descCaptioned, descCapFrames, descCapDropped,
 		descCapRestarts, descCapErrors, descCapStalls, descCapCues, descCapLag, descCapRunning, descPeak, descLoudness,
-		descVoice, descBed, descDuck, descOnAir, descMuted, descIntConnected, descIntRTT, descIntLoss, descIntJitter,
+		descVoice, descVoiceCut, descCuts, descBed, descDuck, descOnAir, descMuted, descIntConnected, descIntRTT, descIntLoss, descIntJitter,
 		descIntEar, descPlayerLatency, descInputLive, descInputProgram, descInputLUFS, descInputSNR, descInputBW, descInputClip,
 		descRecording, descRecFailed, descRecBytes, descRecDropped, descRecFree, descRecFullTime, descHLSRequests,
 		descPushConnected, descPushState, descPushBitrate, descPushBytes, descPushReconnects, descPushDropped,
@@ -155,6 +157,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			}
 			if ls.VoiceDB != nil {
 				gauge(descVoice, *ls.VoiceDB, id, lang)
+			}
+			if ls.VoiceCut != nil && ls.VoiceCuts != nil {
+				gauge(descVoiceCut, flag(*ls.VoiceCut), id, lang)
+				counter(descCuts, *ls.VoiceCuts, id, lang)
 			}
 			gauge(descOnAir, flag(ls.OnAir != nil), id, lang)
 			gauge(descMuted, flag(ls.Booth.Muted), id, lang)

@@ -204,6 +204,7 @@ func TestProducerStatusControlsAndSignals(t *testing.T) {
 		`tolk_booth_on_air{event="test",lang="fr"} 1`, `tolk_program_peak_dbfs{event="test",lang="fr"}`,
 		`tolk_floor_input_live{event="test",input="main"} 1`, `tolk_listeners{event="test",lang="en",protocol="hls"} 0`,
 		`tolk_output_dropped_frames_total{event="test",lang="en",output="booth floor"}`,
+		`tolk_voice_cut{event="test",lang="fr"}`, `tolk_voice_cuts_total{event="test",lang="fr"}`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q", want)

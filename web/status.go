@@ -123,6 +123,11 @@ type LanguageStatus struct {
 	// VoiceDB is the clean voice's level (the booth's on-air interpreter);
 	// absent for the floor rendition.
 	VoiceDB *float64 `json:"voice_db,omitempty"`
+	// VoiceCut is true while the on-air interpreter's link is cut (no
+	// audio for over 100 ms with the mic open: the floor is back at full);
+	// VoiceCuts counts the cuts. Absent for the floor rendition.
+	VoiceCut  *bool   `json:"voice_cut,omitempty"`
+	VoiceCuts *uint64 `json:"voice_cuts,omitempty"`
 	// FloorBedDB is the floor as it goes into the mix, after its gain and
 	// the ducking.
 	FloorBedDB float64 `json:"floor_bed_db"`
@@ -259,6 +264,8 @@ func languageStatus(st *eventState, rd Rendition, vs viewerSummary) (LanguageSta
 	if v, ok := st.ev.Voice(rd.Tag); ok {
 		db := round(v.LevelDB())
 		ls.VoiceDB = &db
+		cut, cuts := v.Cut(), v.Cuts()
+		ls.VoiceCut, ls.VoiceCuts = &cut, &cuts
 	}
 	if feed, ok := st.ev.CaptionFeed(rd.Tag); ok {
 		ls.Captions = captionStatus(feed.Stats())

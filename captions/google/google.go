@@ -55,7 +55,9 @@ type Config struct {
 	// Chunk is the audio sent per request in steady state (100 ms).
 	Chunk time.Duration
 	// BackoffMin and BackoffMax bound the wait between failed streams
-	// (500 ms doubling up to 30 s).
+	// (500 ms doubling up to 30 s). A stream that worked (the service
+	// answered and it lived a second) is replaced at once when it fails;
+	// only failures in a row wait.
 	BackoffMin, BackoffMax time.Duration
 }
 

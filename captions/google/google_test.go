@@ -540,3 +540,43 @@ func TestUndeterminedLanguage(t *testing.T) {
 		t.Errorf("Und: %v, want ErrUnsupported", err)
 	}
 }
+
+// TestBreakAfterWorkingReopensAtOnce: the service breaks a stream that has
+// been working (a crash on its side); the next one opens without a backoff
+// (the backoff clock never moves here, so a wait would never end) and no
+// word is lost. The time from the break to the new session is measured on
+// the sender's real-time schedule, that is in audio.
+func TestBreakAfterWorkingReopensAtOnce(t *testing.T) {
+	t.Parallel()
+	script := layout(ms(500), 4, 4, 4)
+	clip := render(t, script, 5000)
+	srv, s, stop := start(t, setup{cfg: Config{Clock: audiotest.NewClock()}})
+	defer stop()
+	measured := make(chan time.Duration, 1)
+	go func() {
+		defer close(measured)
+		// Mid-stream, once the first utterance is settled and the stream
+		// has lived a second.
+		for deadline := time.Now().Add(20 * time.Second); srv.Stats().Finals == 0 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond)
+		at := time.Now()
+		srv.Break(codes.Unavailable)
+		for deadline := time.Now().Add(20 * time.Second); s.Stats().Sessions < 2 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		measured <- time.Since(at)
+	}()
+	r := feed(t, s, clip, nil)
+	d := <-measured
+	sameWords(t, wordsOf(r.finals), want(script))
+	st := s.Stats()
+	t.Logf("service broke the stream: next session open %v later (audio paced in real time); stats %+v", d.Round(time.Millisecond), st)
+	if st.Errors != 1 || st.Sessions != 2 {
+		t.Errorf("stats %+v: want the break as the one error and one new session, without a backoff", st)
+	}
+	if h := s.Health(); h.Restarts != 1 || h.Errors != 1 {
+		t.Errorf("Health() = %+v", h)
+	}
+}

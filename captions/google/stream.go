@@ -273,7 +273,12 @@ func (s *Stream) run() {
 			}
 			return
 		}
-		if res.responded {
+		// A session that worked (the service answered, and it took a second
+		// of audio at least) and then failed is replaced at once: only
+		// failures in a row back off, so a service that broke one stream
+		// costs no time, and one that fails every stream is not hammered.
+		worked := res.responded && s.tl.off >= audio.Samples(time.Second)
+		if worked {
 			attempt = 0
 		}
 		wait := false
@@ -287,7 +292,7 @@ func (s *Stream) run() {
 			wait = res.lived < time.Second
 		default:
 			s.fail(res.err)
-			wait = true
+			wait = !worked
 		}
 		if wait {
 			if !s.backoff(attempt) {

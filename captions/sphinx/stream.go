@@ -58,6 +58,9 @@ type Stream struct {
 	err       error // set by the goroutine before done closes
 
 	droppedFrames, droppedInterims, droppedFinals atomic.Uint64
+	// progress is the program time just after the last audio the decoder
+	// consumed, -1 before any.
+	progress atomic.Int64
 
 	pool sync.Pool
 
@@ -91,6 +94,7 @@ func newStream(parent context.Context, dec *decoder, cfg Config) *Stream {
 		nextPTS: -1,
 	}
 	s.pool.New = func() any { b := make([]float32, 0, audio.FrameSamples); return &b }
+	s.progress.Store(-1)
 	go s.run()
 	return s
 }
@@ -163,6 +167,16 @@ func (s *Stream) Stats() Stats {
 	}
 }
 
+// Progress is the program time just after the last audio the decoder has
+// consumed (-1 before any): the caption pipeline restarts a stream whose
+// decoder stops moving while it is given audio, which Write alone cannot
+// show since it only queues.
+func (s *Stream) Progress() int64 { return s.progress.Load() }
+
+// decodeFault, when set (by tests only), runs before each frame is decoded:
+// it stands for a decoder that fails or gets stuck.
+var decodeFault atomic.Pointer[func(s *Stream, pts int64) error]
+
 // Health reports the frames the decoder's queue dropped, for the caption
 // pipeline's counters.
 func (s *Stream) Health() captions.Health {
@@ -210,6 +224,12 @@ func (s *Stream) flush() {
 }
 
 func (s *Stream) decode(c chunk) error {
+	if f := decodeFault.Load(); f != nil {
+		if err := (*f)(s, c.pts); err != nil {
+			s.pool.Put(c.samples)
+			return err
+		}
+	}
 	samples := *c.samples
 	if c.pts != s.nextPTS {
 		s.anchors = append(s.anchors, anchor{pos: s.fed, pts: c.pts})
@@ -226,6 +246,7 @@ func (s *Stream) decode(c chunk) error {
 	if err := s.dec.process(s.pcm); err != nil {
 		return err
 	}
+	s.progress.Store(s.nextPTS)
 	speech := s.dec.inSpeech()
 	switch {
 	case speech && !s.inUtt:

@@ -113,9 +113,12 @@ type Mic struct {
 	steps   [micMaxSteps]micStep
 	out     [audio.FrameSamples]float32
 
-	target atomic.Int64  // samples
-	fifo   atomic.Int64  // len of pcm, for Stats
-	level  atomic.Uint64 // float64 bits, dBFS
+	target atomic.Int64 // samples
+	fifo   atomic.Int64 // len of pcm, for Stats
+	// starved is set when the last frame ended in concealment with nothing
+	// newer received (see Starved).
+	starved atomic.Bool
+	level   atomic.Uint64 // float64 bits, dBFS
 
 	packets, late, dups, lost, fec, concealed atomic.Uint64
 	overflow, underruns, skipped, invalid     atomic.Uint64
@@ -321,6 +324,7 @@ func (m *Mic) ReadPacketAt(pts int64) (audio.Frame, []byte, Played, bool) {
 	if !ok {
 		m.fifo.Store(int64(m.n))
 		m.level.Store(math.Float64bits(audio.SilenceDB))
+		m.starved.Store(false)
 		return audio.Frame{}, nil, Played{}, false
 	}
 	decoded := true
@@ -382,6 +386,8 @@ func (m *Mic) planLocked() (int, bool) {
 	if !m.playing && !m.startLocked() {
 		return 0, false
 	}
+	starved := false
+	defer func() { m.starved.Store(starved) }()
 	target := int(m.target.Load())
 	m.trimLocked(m.n+m.bufferedLocked(m.nextSeq), target)
 	need := audio.FrameSamples - m.n
@@ -416,7 +422,9 @@ func (m *Mic) planLocked() (int, bool) {
 			m.stallRun += st.dur
 			m.concealRun += st.dur
 			m.concealed.Add(1)
+			starved = m.nextSeq > m.highSeq
 		case s != nil:
+			starved = false
 			st.kind, st.dur = micDecode, s.dur
 			st.n = copy(st.buf[:], m.payloadLocked(s))
 			s.ok = false
@@ -424,6 +432,7 @@ func (m *Mic) planLocked() (int, bool) {
 			m.lastDur, m.lastEnd, m.concealRun = s.dur, s.ts+int64(s.dur), 0
 		default:
 			// A hole with later packets behind it: this one is lost.
+			starved = false
 			m.lost.Add(1)
 			if next := m.slotLocked(m.nextSeq + 1); next != nil && next.fec {
 				st.kind, st.dur = micFEC, m.lastDur
@@ -537,6 +546,15 @@ func (m *Mic) skipLocked() int {
 	m.skipped.Add(1)
 	return max(dur, micMinFrame)
 }
+
+// Starved reports whether the last frame ReadFrame returned ended in
+// concealment of audio that has not arrived while no later packet had
+// arrived either: the stream may have stopped (a cut link), which loss alone
+// does not look like, since a lost packet is concealed with later ones
+// already waiting behind it. A frame that played a packet, rebuilt one from
+// FEC or concealed a hole clears it, and so does a false ReadFrame (the
+// caller sees that for itself).
+func (m *Mic) Starved() bool { return m.starved.Load() }
 
 // Level returns the RMS of the last frame ReadFrame returned, in dBFS
 // (−120 when it returned nothing).

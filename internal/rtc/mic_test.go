@@ -858,3 +858,43 @@ func FuzzMicPush(f *testing.F) {
 		}
 	})
 }
+
+// TestMicStarvedTellsCutFromLoss: a lost packet with later ones behind it is
+// concealed without starving; when the stream stops, the concealment that
+// follows is starved until concealment runs out and playout stops.
+func TestMicStarvedTellsCutFromLoss(t *testing.T) {
+	x := audiotest.Tone(440, 0.5, 0, 2*audio.SampleRate)
+	pk := micBrowser.encode(t, x)
+	arr := micStream(pk, audio.FrameSamples, 7, 100, 0, audio.FrameDuration)
+	arr = append(arr[:40:40], arr[41:60]...) // packet 40 lost, the stream stops after 59
+	m, clk := micNew(t)
+	var starved []bool
+	_, played := micRun(t, m, clk, arr, 80, func(int) { starved = append(starved, m.Starved()) })
+	st := m.Stats()
+	var lossStarved, cutStarved, cutPlayed int
+	lastPacket := -1
+	for k := range played {
+		if played[k] && !starved[k] {
+			lastPacket = k
+		}
+		if k < 50 && starved[k] {
+			lossStarved++
+		}
+	}
+	for k := lastPacket + 1; k < len(played); k++ {
+		if played[k] {
+			cutPlayed++
+			if starved[k] {
+				cutStarved++
+			}
+		}
+	}
+	t.Logf("lost %d (FEC %d), concealed %d; starved ticks around the loss %d; after the last packet played (tick %d): %d concealed ticks, %d of them starved, then %d silent",
+		st.Lost, st.FECRecovered, st.Concealed, lossStarved, lastPacket, cutPlayed, cutStarved, len(played)-lastPacket-1-cutPlayed)
+	if st.Lost != 1 || lossStarved != 0 {
+		t.Fatalf("loss: %+v, %d starved ticks", st, lossStarved)
+	}
+	if cutPlayed != micMaxConceal/audio.FrameSamples || cutStarved != cutPlayed || st.Underruns != 1 {
+		t.Fatalf("cut: %d concealed ticks, %d starved, stats %+v", cutPlayed, cutStarved, st)
+	}
+}

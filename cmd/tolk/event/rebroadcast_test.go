@@ -364,9 +364,18 @@ func TestRebroadcastPlaysARecordedRun(t *testing.T) {
 	if s := ev.Stats(); s.Ticks != 250 {
 		t.Errorf("%d ticks, want 250 (5 s)", s.Ticks)
 	}
+	// The outputs close their playlists after the floor has said it ended:
+	// wait for each to end rather than read it at once.
 	for _, p := range []string{"/hls/conf-apac/en/index.m3u8", "/hls/conf-apac/fr/index.m3u8", "/hls/conf-apac/subs/en/index.m3u8"} {
-		if code, body := get(t, ctx, hs.URL+p); code != 200 || !strings.Contains(body, "#EXT-X-ENDLIST") {
-			t.Errorf("%s (%d) does not end:\n%s", p, code, body)
+		for {
+			code, body := get(t, ctx, hs.URL+p)
+			if code == 200 && strings.Contains(body, "#EXT-X-ENDLIST") {
+				break
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("%s (%d) does not end:\n%s", p, code, body)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 	_, subs := get(t, ctx, hs.URL+"/hls/conf-apac/subs/en/index.m3u8")
