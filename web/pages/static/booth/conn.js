@@ -79,10 +79,13 @@ export function refreshConn() {
   const [s, reason] = deriveConn();
   if (s === 'connected') everConnected = true;
   const changed = s !== conn || reason !== connReason;
+  // A new reason within the same state (the socket is back, the audio not
+  // yet) is shown, not said again.
+  const said = s !== conn || (s === 'error' && reason !== connReason);
   conn = s;
   connReason = reason;
-  if (changed) {
-    record({ kind: 'conn', state: s, reason });
+  if (changed) record({ kind: 'conn', state: s, reason });
+  if (said) {
     if (s === 'error') say(t('booth.conn.error', { reason }));
     else if (s === 'revoked') say(t('booth.revoked.detail'));
     else say(t(connKeys[s]));
