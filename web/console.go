@@ -148,7 +148,7 @@ func (s *Server) handleConsoleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.untrack(ws)
 	defer s.live.hold(tok.ID, func() { revoked(ws) })()
-	c := &consoleSession{s: s, st: st, ws: ws, out: make(chan []byte, consoleOutbox), quit: make(chan struct{}),
+	c := &consoleSession{s: s, st: st, ws: ws, out: make(chan []byte, consoleOutbox), status: make(chan []byte, 1), quit: make(chan struct{}),
 		log: s.log.With("event", st.ev.ID(), "console", tok.ID)}
 	if err := c.run(tok); err != nil {
 		c.log.Warn("console session", "err", err)
@@ -158,14 +158,18 @@ func (s *Server) handleConsoleWS(w http.ResponseWriter, r *http.Request) {
 // consoleSession is one console page's connection: status and booth
 // signals out, and a peer on which the producer hears any language.
 type consoleSession struct {
-	s    *Server
-	st   *eventState
-	ws   *websocket.Conn
-	log  *slog.Logger
-	out  chan []byte
-	quit chan struct{}
-	once sync.Once
-	wg   sync.WaitGroup
+	s   *Server
+	st  *eventState
+	ws  *websocket.Conn
+	log *slog.Logger
+	out chan []byte
+	// status holds the newest status not yet written: a newer one replaces
+	// it (counted in the event's dropped statuses), so a console that
+	// stops reading never queues stale statuses nor holds up the others.
+	status chan []byte
+	quit   chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
 
 	pc       *webrtc.PeerConnection
 	sender   *webrtc.RTPSender
@@ -321,12 +325,21 @@ func (c *consoleSession) sendJSON(v any) {
 	}
 }
 
-// sendStatus queues a status message, or drops it when the outbox is full:
-// the next one, 200 ms later, says everything it said.
+// sendStatus queues a status message in place of any still unwritten,
+// which is dropped and counted: the newer one says everything it said. Only
+// the session's status goroutine calls it.
 func (c *consoleSession) sendStatus(b []byte) {
-	select {
-	case c.out <- b:
-	default:
+	for {
+		select {
+		case c.status <- b:
+			return
+		default:
+		}
+		select {
+		case <-c.status:
+			c.st.consoleDropped.Add(1)
+		default:
+		}
 	}
 }
 
@@ -334,12 +347,32 @@ func (c *consoleSession) writeLoop() {
 	defer c.wg.Done()
 	ping := time.NewTicker(boothPingEvery)
 	defer ping.Stop()
+	write := func(typ int, b []byte) bool {
+		_ = c.ws.SetWriteDeadline(time.Now().Add(boothWriteTimeout))
+		if err := c.ws.WriteMessage(typ, b); err != nil {
+			c.stop()
+			return false
+		}
+		return true
+	}
 	for {
+		// Messages that must arrive go first, in their order (the welcome
+		// before any status).
 		select {
 		case b := <-c.out:
-			_ = c.ws.SetWriteDeadline(time.Now().Add(boothWriteTimeout))
-			if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
-				c.stop()
+			if !write(websocket.TextMessage, b) {
+				return
+			}
+			continue
+		default:
+		}
+		select {
+		case b := <-c.out:
+			if !write(websocket.TextMessage, b) {
+				return
+			}
+		case b := <-c.status:
+			if !write(websocket.TextMessage, b) {
 				return
 			}
 		case <-ping.C:

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"tolk/cmd/tolk/event"
+	"tolk/internal/loadgen"
 	"tolk/web"
 )
 
@@ -334,8 +335,8 @@ hls: {part_ms: 200, segment_ms: 1000, aac: false}
 	}
 }
 
-// viewerLoad runs n LL-HLS viewers against base for d and returns the
-// requests they made and how many failed.
+// viewerLoad runs n LL-HLS viewers (loadgen's, which tolk-load runs too)
+// against base for d and returns the requests they made and how many failed.
 func viewerLoad(t *testing.T, base string, n int, d time.Duration) (done, errs int) {
 	t.Helper()
 	tr := &http.Transport{MaxIdleConnsPerHost: n + 10, MaxIdleConns: n + 10}
@@ -343,61 +344,9 @@ func viewerLoad(t *testing.T, base string, n int, d time.Duration) (done, errs i
 	client := &http.Client{Transport: tr, Timeout: 20 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	get := func(u string) ([]byte, bool) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, false
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return b, err == nil && resp.StatusCode == 200
-	}
-	hintRE := regexp.MustCompile(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([a-z0-9]+)/part(\d+)\.(\d+)\.m4s"`)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Viewers arrive over the first second.
-			select {
-			case <-time.After(time.Duration(i) * time.Second / time.Duration(n)):
-			case <-ctx.Done():
-				return
-			}
-			var ok, bad int
-			defer func() {
-				mu.Lock()
-				done, errs = done+ok+bad, errs+bad
-				mu.Unlock()
-			}()
-			pl, good := get(base + "en/index.m3u8")
-			for ctx.Err() == nil {
-				if !good {
-					if ctx.Err() == nil {
-						bad++
-					}
-					time.Sleep(100 * time.Millisecond)
-					pl, good = get(base + "en/index.m3u8")
-					continue
-				}
-				ok++
-				m := hintRE.FindSubmatch(pl)
-				if m == nil {
-					good = false
-					continue
-				}
-				run, msn, idx := string(m[1]), string(m[2]), string(m[3])
-				if _, g := get(base + "en/" + run + "/part" + msn + "." + idx + ".m4s"); g {
-					ok++
-				} else if ctx.Err() == nil {
-					bad++
-				}
-				pl, good = get(base + "en/index.m3u8?_HLS_msn=" + msn + "&_HLS_part=" + idx)
-			}
-		}()
-	}
-	wg.Wait()
-	return done, errs
+	var sink loadgen.HLSSink
+	// Viewers arrive over the first second.
+	loadgen.HLSViewers(ctx, client, []string{base + "en/index.m3u8"}, n, time.Second, &sink)
+	s := sink.Take()
+	return int(s.Requests), int(s.Errors)
 }

@@ -65,6 +65,7 @@ var (
 	descRecFree     = prometheus.NewDesc("tolk_recording_disk_free_bytes", "Free space on the recordings' disk.", []string{"event"}, nil)
 	descRecFullTime = prometheus.NewDesc("tolk_recording_disk_full_seconds", "Seconds until the recordings' disk is full at the rate the run grows.", []string{"event"}, nil)
 
+	descConsoleDrop = prometheus.NewDesc("tolk_console_dropped_statuses_total", "Status messages a slow console never got: replaced by a newer one before it took them.", []string{"event"}, nil)
 	descHLSRequests = prometheus.NewDesc("tolk_hls_requests_total", "HLS requests (live and recorded) that reached this server, by what they asked for; behind a caching edge they grow with the objects, not the viewers.", []string{"event", "kind"}, nil)
 
 	descPushConnected  = prometheus.NewDesc("tolk_push_connected", "1 while the push to a platform is connected and sending.", []string{"event", "push", "lang"}, nil)
@@ -73,6 +74,8 @@ var (
 	descPushBytes      = prometheus.NewDesc("tolk_push_sent_bytes_total", "Bytes the push sent, every connection together.", []string{"event", "push", "lang"}, nil)
 	descPushReconnects = prometheus.NewDesc("tolk_push_reconnects_total", "Connections the push made after its first.", []string{"event", "push", "lang"}, nil)
 	descPushDropped    = prometheus.NewDesc("tolk_push_dropped_frames_total", "Frames the push lost because it fell behind.", []string{"event", "push", "lang"}, nil)
+	descPushPackets    = prometheus.NewDesc("tolk_push_sent_packets_total", "RTP packets an output to an SFU (Janus, WHIP) sent.", []string{"event", "push", "lang"}, nil)
+	descPushSendErrors = prometheus.NewDesc("tolk_push_send_errors_total", "Sends of an output to an SFU (Janus, WHIP) that failed.", []string{"event", "push", "lang"}, nil)
 )
 
 // collector reads the events' counters at scrape time, so the hot paths keep
@@ -85,8 +88,9 @@ func (collector) Describe(ch chan<- *prometheus.Desc) {
 		descCapRestarts, descCapErrors, descCapStalls, descCapCues, descCapLag, descCapRunning, descPeak, descLoudness,
 		descVoice, descVoiceCut, descCuts, descBed, descDuck, descOnAir, descMuted, descIntConnected, descIntRTT, descIntLoss, descIntJitter,
 		descIntEar, descPlayerLatency, descInputLive, descInputProgram, descInputLUFS, descInputSNR, descInputBW, descInputClip,
-		descRecording, descRecFailed, descRecBytes, descRecDropped, descRecFree, descRecFullTime, descHLSRequests,
+		descRecording, descRecFailed, descRecBytes, descRecDropped, descRecFree, descRecFullTime, descHLSRequests, descConsoleDrop,
 		descPushConnected, descPushState, descPushBitrate, descPushBytes, descPushReconnects, descPushDropped,
+		descPushPackets, descPushSendErrors,
 		descVideoFrames, descVideoDrop, descVideoPeers, descVideoKeyReq, descVideoWait} {
 		ch <- d
 	}
@@ -117,6 +121,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		for i, kind := range hlsKinds {
 			counter(descHLSRequests, st.hlsReqs[i].Load(), id, kind)
 		}
+		counter(descConsoleDrop, st.consoleDropped.Load(), id)
 		es := c.s.eventStatus(st)
 		gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
@@ -211,6 +216,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			counter(descPushBytes, p.Bytes, who...)
 			counter(descPushReconnects, p.Reconnects, who...)
 			counter(descPushDropped, p.Dropped, who...)
+			if p.Protocol == "janus" || p.Protocol == "whip" {
+				counter(descPushPackets, p.Packets, who...)
+				counter(descPushSendErrors, p.Errors, who...)
+			}
 		}
 		pubs := 0.0
 		if st.whip != nil {

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -98,6 +99,9 @@ type eventState struct {
 	status  *statusHub     // the status every console reads
 	access  eventAccess    // who may watch: public, or a passcode and tokens
 	hlsReqs hlsRequests    // HLS requests that reached this server, by kind
+	// consoleDropped counts statuses replaced by a newer one before a slow
+	// console took them.
+	consoleDropped atomic.Uint64
 }
 
 // New returns a server with no events.
@@ -427,6 +431,13 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, rd := range ev.Renditions() {
 		d.Renditions = append(d.Renditions, pages.Rendition{Tag: rd.Tag, Name: rd.Name, Floor: rd.Floor})
+	}
+	if c := ev.Config(); c.SFU.Watch != "" {
+		// Low latency plays from the event's Janus mountpoints (config sfu.watch).
+		d.Janus = &pages.JanusWatch{API: c.SFU.Watch, Mounts: map[string]int{}}
+		for _, m := range c.JanusMounts() {
+			d.Janus.Mounts[m.Lang] = m.ID
+		}
 	}
 	d.Captions = []pages.Rendition{}
 	for _, rd := range ev.CaptionRenditions() {

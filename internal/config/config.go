@@ -50,6 +50,9 @@ type Event struct {
 	// Outputs push languages to platforms over RTMP, RTMPS or SRT
 	// (outputs.go).
 	Outputs []Output `yaml:"outputs"`
+	// SFU forwards languages to Janus and WHIP servers, which serve their
+	// WebRTC listeners (sfu.go).
+	SFU SFU `yaml:"sfu"`
 	// Record records every run of the event under the data directory
 	// (DATA/recordings/{id}/); it defaults to true, record: false turns it
 	// off.
@@ -501,6 +504,7 @@ func (ev *Event) Validate() Problems {
 		}
 	}
 	ev.checkOutputs(add, seen, replay)
+	ev.checkSFU(add, seen, replay)
 	if pc := ev.Access.Passcode; pc != "" {
 		n := utf8.RuneCountInString(pc)
 		switch {

@@ -237,6 +237,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("id: x\nlanguages: [{tag: fr}]"))
 	f.Add([]byte("{{{"))
 	f.Add([]byte(good + "access: {passcode: sesame42, tokens: true}\n"))
+	f.Add([]byte(withSFU))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ev, err := Parse(data, nil)
 		if err == nil && len(ev.Validate()) > 0 {

@@ -105,7 +105,11 @@ type Status struct {
 	// Reconnects counts the connections made after the first.
 	Reconnects uint64 `json:"reconnects"`
 	// Dropped counts the frames its readers lost because it fell behind.
-	Dropped   uint64 `json:"dropped"`
+	Dropped uint64 `json:"dropped"`
+	// Packets counts the RTP packets an SFU output sent (internal/sfu);
+	// Errors the sends that failed. Pushes to platforms leave them 0.
+	Packets   uint64 `json:"packets,omitempty"`
+	Errors    uint64 `json:"errors,omitempty"`
 	LastError string `json:"last_error,omitempty"`
 	// LastErrorAt is when the last error happened.
 	LastErrorAt *time.Time `json:"last_error_at,omitempty"`

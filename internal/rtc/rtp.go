@@ -18,17 +18,33 @@ import (
 // continuous. While idle returns true, units are read and not sent (nobody
 // listens). onErr, when set, hears each failed write.
 func WriteUnits(r *media.Reader[media.Unit], t *webrtc.TrackLocalStaticRTP, seq *uint16, idle func() bool, onErr func(error)) {
-	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111}}
+	pkt := OpusPacket()
 	for u := range r.C {
 		if idle != nil && idle() {
 			continue
 		}
-		*seq++
-		pkt.SequenceNumber, pkt.Timestamp, pkt.Payload = *seq, uint32(u.PTS), u.Payload
+		NextPacket(&pkt, seq, u)
 		if err := t.WriteRTP(&pkt); err != nil && onErr != nil {
 			onErr(err)
 		}
 	}
+}
+
+// OpusPayloadType is the RTP payload type of the Opus tolk sends.
+const OpusPayloadType = 111
+
+// OpusPacket is the RTP packet every Opus stream tolk sends starts from.
+func OpusPacket() rtp.Packet {
+	return rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: OpusPayloadType}}
+}
+
+// NextPacket makes pkt carry unit u as the next packet of a stream whose
+// sequence number seq is kept by the caller: the timestamp is the unit's
+// program time, so every stream of an event, over WebRTC or plain RTP,
+// carries the same clock. The payload is the unit's, not copied.
+func NextPacket(pkt *rtp.Packet, seq *uint16, u media.Unit) {
+	*seq++
+	pkt.SequenceNumber, pkt.Timestamp, pkt.Payload = *seq, uint32(u.PTS), u.Payload
 }
 
 // DrainRTCP reads a sender's RTCP until its peer closes: pion's interceptors

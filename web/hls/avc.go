@@ -150,7 +150,7 @@ type vframe struct {
 // videoFragment encodes frames as one fragment: a moof whose trun carries
 // each frame's duration, size, key-frame flags and composition offset
 // (PTS − DTS), and an mdat with the access units.
-func videoFragment(seq uint32, frames []vframe) ([]byte, error) {
+func videoFragment(seq uint32, frames []vframe, offset int64) ([]byte, error) {
 	frag, err := mp4.CreateFragment(seq, trackID)
 	if err != nil {
 		return nil, fmt.Errorf("create fragment: %w", err)
@@ -169,7 +169,7 @@ func videoFragment(seq uint32, frames []vframe) ([]byte, error) {
 			CompositionTimeOffset: int32(f.pts - f.dts)})
 		data = append(data, f.data...)
 	}
-	frag.Moof.Traf.Tfdt.SetBaseMediaDecodeTime(uint64(frames[0].dts))
+	frag.Moof.Traf.Tfdt.SetBaseMediaDecodeTime(uint64(offset + frames[0].dts))
 	frag.Mdat.SetData(data)
 	sw := bits.NewFixedSliceWriter(int(frag.Size()))
 	if err := frag.EncodeSW(sw); err != nil {

@@ -14,12 +14,16 @@
 //	{dir}/{run}/part{msn}.{i}.m4s  part i (from 0) of segment msn
 //
 // A segment's media sequence number is its program time divided by the
-// segment duration, so the same number names the same span of the event in
-// every rendition and in the caption playlists ({run}/seg{msn}.vtt). A part
+// segment duration, plus the number the run continues from
+// (Options.Continue, zero in an event's first run), so the same number
+// names the same span of the event in every rendition and in the caption
+// playlists ({run}/seg{msn}.vtt). A part
 // or segment holds the frames that start in its span: 20 ms Opus frames
 // fill it exactly, AAC's 1024-sample frames start up to 21 ms after its
 // start.
-// Program time starts at zero in every run of the event, so everything
+// Program time starts at zero in every run of the event; media sequence
+// numbers and decode times go on from the run before (Options.Continue,
+// state.go), so that players at the live edge follow a restart. Everything
 // served as immutable lives below the run token (Options.Run): a cache never
 // answers one run's request with another run's media, and a request for
 // another run's name is a 404. File names still end in the sequence number,
@@ -71,6 +75,13 @@ type Muxer struct {
 
 	timeline *media.Timeline
 
+	// base is the media sequence number of program time zero
+	// (Options.Continue), baseSamples its media time: every segment's
+	// number and every fragment's decode time is offset by them.
+	base, baseSamples int64
+	// persist keeps the state file; nil without Options.StateFile.
+	persist *persister
+
 	closeOnce sync.Once
 	stats     counters
 }
@@ -100,6 +111,8 @@ func New(opts Options, renditions []AudioRendition) (*Muxer, error) {
 	if m.timeline == nil {
 		m.timeline = media.NewTimeline()
 	}
+	m.base = opts.Continue.MSN
+	m.baseSamples = m.base * m.segSamples
 	m.video = newVideoTrack(m)
 	for _, r := range renditions {
 		t, err := newTrack(m, r, opusCodec)
@@ -109,7 +122,30 @@ func New(opts Options, renditions []AudioRendition) (*Muxer, error) {
 		m.tracks[r.ID] = t
 		m.order = append(m.order, t)
 	}
+	if opts.StateFile != "" {
+		// Written before any segment exists: a run killed before its
+		// first segment completes still moves the next run's numbers on.
+		st := State{Version: stateVersion, NextMSN: m.base + stateMargin, Discontinuity: m.discontinuity(),
+			EdgeMSN: m.base, Edge: opts.Clock.Now(), SegmentMS: opts.SegmentDuration.Milliseconds(), Run: opts.Run}
+		m.persist = newPersister(opts.StateFile, st)
+	}
 	return m, nil
+}
+
+// discontinuity is the discontinuity sequence number of this run's
+// segments.
+func (m *Muxer) discontinuity() int64 {
+	if m.opts.Continue.Resumed {
+		return m.opts.Continue.Discontinuity + 1
+	}
+	return m.opts.Continue.Discontinuity
+}
+
+// segmentDone notes a completed segment in the state file.
+func (m *Muxer) segmentDone(s *segment) {
+	if m.persist != nil {
+		m.persist.completed(s.msn, s.pdt.Add(audio.Duration(s.dur)))
+	}
 }
 
 // EnableAAC adds an AAC-LC rendition beside every Opus one, fed by
@@ -263,6 +299,9 @@ func (m *Muxer) Close() {
 			t.close()
 		}
 		m.video.close()
+		if m.persist != nil {
+			m.persist.close()
+		}
 	})
 }
 
@@ -285,6 +324,8 @@ type Stats struct {
 	VideoFrames    int64 // video frames accepted by WriteVideo
 	VideoSkipped   int64 // video frames skipped while waiting for a key frame
 	VideoRejected  int64 // video frames refused (not H.264, malformed, late, after Close)
+	StateWrites    int64 // state files written (Options.StateFile)
+	StateFailures  int64 // state file writes that failed
 }
 
 type counters struct {
@@ -315,5 +356,23 @@ func (m *Muxer) Stats() Stats {
 		VideoFrames:    c.videoFrames.Load(),
 		VideoSkipped:   c.videoSkipped.Load(),
 		VideoRejected:  c.videoRejected.Load(),
+		StateWrites:    m.stateCount(func(p *persister) int64 { return p.writes.Load() }),
+		StateFailures:  m.stateCount(func(p *persister) int64 { return p.failures.Load() }),
 	}
+}
+
+// StateErr returns the last error writing Options.StateFile, nil if the
+// last write succeeded or there is no state file.
+func (m *Muxer) StateErr() error {
+	if m.persist == nil {
+		return nil
+	}
+	return m.persist.err()
+}
+
+func (m *Muxer) stateCount(f func(*persister) int64) int64 {
+	if m.persist == nil {
+		return 0
+	}
+	return f(m.persist)
 }

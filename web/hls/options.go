@@ -35,12 +35,34 @@ type Options struct {
 	// Muxer does not serve them: the caller routes their URIs elsewhere.
 	Subtitles []SubtitleRendition
 	// Run is the directory, below each rendition, of everything served as
-	// immutable (init sections, segments, parts, WebVTT segments). Program
-	// time, and so every media sequence number, starts again at zero when
-	// the event restarts: a new Run keeps a cache from answering the new
-	// run's seg0 with the old run's. 1 to 16 of a-z 0-9; empty picks a new
+	// immutable (init sections, segments, parts, WebVTT segments). Without
+	// a continuation (Continue) media sequence numbers start again at zero
+	// when the event restarts: a new Run keeps a cache from answering the
+	// new run's seg0 with the old run's, and with one, from answering any
+	// name with another run's bytes. 1 to 16 of a-z 0-9; empty picks a new
 	// one (NewRun). Give the Muxer and the Subtitles of an event the same.
 	Run string
+	// Continue numbers this run after an earlier run of the event
+	// (LoadContinuation): media sequence numbers from Continue.MSN, decode
+	// times from Continue.MSN segment durations, and, when Continue.Resumed and
+	// RestartDiscontinuity, an EXT-X-DISCONTINUITY before the first
+	// segment. The zero value is a
+	// fresh event. Give the Muxer and the Subtitles of an event the same.
+	Continue Continuation
+	// RestartDiscontinuity marks the first segment of a continuing run
+	// (Continue.Resumed) with EXT-X-DISCONTINUITY. Off, the default, the
+	// run goes on in the same discontinuity sequence: its decode times are
+	// its media sequence number times the segment duration, as the earlier
+	// run's were, so a player sees the restart as segments missing from
+	// one timeline. hls.js (1.7) needs that: at a discontinuity it waits
+	// for the new timestamps of the variant's own playlist, which it never
+	// loads while it plays an alternate audio rendition of an audio-only
+	// variant (every interpreted language), and so stalls.
+	RestartDiscontinuity bool
+	// StateFile, when set, is where the Muxer keeps what the event's next
+	// run needs to continue its playlists (State): written in New and
+	// whenever a segment completes.
+	StateFile string
 }
 
 // runLen is the length of a generated run token: 40 random bits.
@@ -124,6 +146,9 @@ func (o Options) withDefaults() Options {
 	if o.Run == "" {
 		o.Run = NewRun()
 	}
+	if !o.RestartDiscontinuity {
+		o.Continue.Resumed = false
+	}
 	return o
 }
 
@@ -139,6 +164,9 @@ func (o Options) validate() error {
 	}
 	if o.Window < 1 || o.Window > 10000 {
 		return fmt.Errorf("window %d is not between 1 and 10000 segments", o.Window)
+	}
+	if o.Continue.MSN < 0 || o.Continue.MSN > maxContinue || o.Continue.Discontinuity < 0 || o.Continue.Discontinuity > maxContinue {
+		return fmt.Errorf("continuation at %d, discontinuity %d, is out of range", o.Continue.MSN, o.Continue.Discontinuity)
 	}
 	if !validRun(o.Run) {
 		return fmt.Errorf("run %q is not 1-16 of a-z 0-9", o.Run)

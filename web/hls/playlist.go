@@ -45,6 +45,9 @@ type segment struct {
 	// of its key frame (moof, mdat header, the key frame): the byte range
 	// of the I-frame playlist. 0 when the segment starts without one.
 	iframe int64
+	// restart marks the first segment of a run that continues an earlier
+	// run's playlists (Continuation.Resumed): an EXT-X-DISCONTINUITY.
+	restart bool
 }
 
 // part is one LL-HLS partial segment, an fMP4 fragment.
@@ -113,9 +116,13 @@ func appendDate(b []byte, t time.Time) []byte {
 // mediaWriter renders a rendition's media playlist; it is built once per
 // codec of a Muxer and called by the writer after every new part.
 type mediaWriter struct {
-	head       []byte // tags before EXT-X-MEDIA-SEQUENCE
-	tail       []byte // tags after it, up to the first segment
-	target     int64  // target duration, samples
+	head []byte // tags before EXT-X-MEDIA-SEQUENCE
+	tail []byte // the EXT-X-MAP, after the tags that follow EXT-X-MEDIA-SEQUENCE
+	// disc is the discontinuity sequence before the run; resumed says the
+	// run continues an earlier one (Options.Continue).
+	disc       int64
+	resumed    bool
+	target     int64 // target duration, samples
 	partsPerSg int64
 	dir        []byte // "{run}/": media URIs are relative to the playlist
 }
@@ -141,7 +148,9 @@ func newMediaWriter(o Options, c *codec) *mediaWriter {
 	h = append(h, "\n#EXT-X-MEDIA-SEQUENCE:"...)
 	return &mediaWriter{
 		head:       h,
-		tail:       []byte("#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"" + o.Run + "/init.mp4\"\n"),
+		tail:       []byte("#EXT-X-MAP:URI=\"" + o.Run + "/init.mp4\"\n"),
+		disc:       o.Continue.Discontinuity,
+		resumed:    o.Continue.Resumed,
 		target:     targetSec * audio.SampleRate,
 		partsPerSg: segSamples / audio.Samples(o.PartDuration),
 		dir:        []byte(o.Run + "/"),
@@ -160,12 +169,12 @@ func (w *mediaWriter) render(segs []*segment, open *segment, ended bool, prev in
 		s := segs[len(segs)-1]
 		last = s.parts[len(s.parts)-1]
 	}
-	first := int64(0)
+	first, restart := int64(0), false
 	switch {
 	case len(segs) > 0:
-		first = segs[0].msn
+		first, restart = segs[0].msn, segs[0].restart
 	case open != nil:
-		first = open.msn
+		first, restart = open.msn, open.restart
 	}
 	edge := int64(0)
 	if last != nil {
@@ -175,6 +184,14 @@ func (w *mediaWriter) render(segs []*segment, open *segment, ended bool, prev in
 	b = append(b, w.head...)
 	b = strconv.AppendInt(b, first, 10)
 	b = append(b, '\n')
+	b = appendDiscontinuity(b, w.resumed, w.disc, restart)
+	b = append(b, "#EXT-X-INDEPENDENT-SEGMENTS\n"...)
+	if restart {
+		// Before the EXT-X-MAP, so that the initialization section is
+		// taken as the new run's (hls.js dates it with the discontinuity
+		// sequence in force where the tag stands).
+		b = append(b, "#EXT-X-DISCONTINUITY\n"...)
+	}
 	b = append(b, w.tail...)
 	for _, s := range segs {
 		b = w.appendSegment(b, s, edge)
@@ -202,6 +219,24 @@ func (w *mediaWriter) render(segs []*segment, open *segment, ended bool, prev in
 		b = append(b, "\"\n"...)
 	}
 	return b
+}
+
+// appendDiscontinuity writes the EXT-X-DISCONTINUITY-SEQUENCE of a run
+// that continues an earlier one (resumed), whose segments before the run
+// had disc: while the run's first segment, which carries the
+// EXT-X-DISCONTINUITY, is listed first (restart) the sequence is disc, and
+// once it has left the window, disc+1. A run that is not marked writes
+// disc, and a fresh event none.
+func appendDiscontinuity(b []byte, resumed bool, disc int64, restart bool) []byte {
+	if !resumed && disc == 0 {
+		return b
+	}
+	if !restart {
+		disc++
+	}
+	b = append(b, "#EXT-X-DISCONTINUITY-SEQUENCE:"...)
+	b = strconv.AppendInt(b, disc, 10)
+	return append(b, '\n')
 }
 
 // appendSegment writes a segment's date and, near the live edge, its parts.

@@ -144,8 +144,14 @@ func (m *Muxer) servePlaylist(w http.ResponseWriter, r *http.Request, t *track) 
 		m.fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	// A run that continues an earlier one answers once it lists a whole
+	// segment: its first playlists, parts only, replace ones that had
+	// segments, and a player takes a live playlist without segments for
+	// an empty one (hls.js: a fatal levelEmptyError once its retries are
+	// spent). A fresh event answers from its first part.
+	listed := func(s *snapshot) bool { return s.playlist != nil && (m.base == 0 || s.lastSeg >= 0 || s.ended) }
 	if !q.hasMSN {
-		s, res := m.await(r, &t.snap, func(s *snapshot) bool { return s.playlist != nil })
+		s, res := m.await(r, &t.snap, listed)
 		m.finishPlaylist(w, r, s, res, hdrLivePlaylist)
 		return
 	}
@@ -160,9 +166,9 @@ func (m *Muxer) servePlaylist(w http.ResponseWriter, r *http.Request, t *track) 
 			return
 		}
 	}
-	ready := func(s *snapshot) bool { return s.lastSeg >= q.msn }
+	ready := func(s *snapshot) bool { return s.lastSeg >= q.msn && listed(s) }
 	if q.hasPart {
-		ready = func(s *snapshot) bool { return s.lastPart >= abs }
+		ready = func(s *snapshot) bool { return s.lastPart >= abs && listed(s) }
 	}
 	s, res := m.await(r, &t.snap, ready)
 	// An ended rendition answers at once without the asked part: a cache

@@ -20,7 +20,7 @@ type snapshot struct {
 	playlist []byte     // rendered media playlist; nil before the first part
 	segs     []*segment // complete segments of the window, consecutive msn
 	open     *segment   // segment being written, nil between segments
-	lastPart int64      // program-time index (start / part duration) of the newest part, -1 before any
+	lastPart int64      // msn × parts per segment + index of the newest part, -1 before any
 	lastSeg  int64      // msn of the newest complete segment, -1 before any
 	ended    bool
 	changed  chan struct{} // closed when a newer snapshot replaces this one
@@ -73,6 +73,7 @@ type track struct {
 	open   *segment
 	done   []*segment
 	ended  bool
+	begun  bool // a segment was opened in this run
 
 	snap atomic.Pointer[snapshot]
 
@@ -184,22 +185,27 @@ func (t *track) flushPart() error {
 	dur := int64(len(t.sizes)) * t.c.frame
 	// The fragment sequence number follows program time; it wraps after
 	// 2^32 parts (27 years of 200 ms parts).
+	// Both, like the decode time, go on from an earlier run's
+	// (Options.Continue).
 	span := start / t.m.partSamples
-	seq := uint32(span + 1)
-	data, err := fmp4.FrameFragment(seq, trackID, start, uint32(t.c.frame), t.sizes, t.data)
+	seq := uint32(span + 1 + t.m.base*t.m.pps)
+	data, err := fmp4.FrameFragment(seq, trackID, t.m.baseSamples+start, uint32(t.c.frame), t.sizes, t.data)
 	t.sizes, t.data = t.sizes[:0], t.data[:0]
 	if err != nil {
 		return err
 	}
-	msn := start / t.m.segSamples
+	rel := start / t.m.segSamples
+	msn := t.m.base + rel
 	if t.open == nil {
-		t.open = &segment{msn: msn, start: start, pdt: t.epoch.Add(audio.Duration(start))}
+		t.open = &segment{msn: msn, start: start, pdt: t.epoch.Add(audio.Duration(start)),
+			restart: t.m.opts.Continue.Resumed && !t.begun}
+		t.begun = true
 	}
-	p := &part{msn: msn, index: int(span - msn*t.m.pps), start: start, dur: dur, data: data}
+	p := &part{msn: msn, index: int(span - rel*t.m.pps), start: start, dur: dur, data: data}
 	t.open.parts = append(t.open.parts, p)
 	t.open.dur += dur
 	t.m.stats.parts.Add(1)
-	if (start+dur)/t.m.segSamples != msn {
+	if (start+dur)/t.m.segSamples != rel {
 		t.completeOpen()
 	}
 	t.publish()
@@ -221,6 +227,7 @@ func (t *track) completeOpen() {
 	}
 	t.done = append(t.done, s)
 	t.measure(s)
+	t.m.segmentDone(s)
 	if over := len(t.done) - t.m.opts.Window; over > 0 {
 		// Shift in place so the dropped segments are not kept alive by
 		// the backing array; snapshots hold their own copies.
@@ -257,7 +264,7 @@ func (t *track) publish() {
 		}
 	}
 	if last != nil {
-		s.lastPart = last.start / t.m.partSamples
+		s.lastPart = last.msn*t.m.pps + int64(last.index)
 	}
 	old := t.snap.Load()
 	s.playlist = t.mw.render(s.segs, s.open, s.ended, len(old.playlist))

@@ -232,10 +232,13 @@ func (t *videoTrack) add(f vframe) error {
 		}
 	}
 	if t.open == nil {
+		restart := false
 		if t.nextMSN < 0 {
-			t.nextMSN = f.pts / seg
+			t.nextMSN = t.m.base + f.pts/seg
+			restart = t.m.opts.Continue.Resumed
 		}
-		t.open = &segment{msn: t.nextMSN, start: f.dts, pdt: t.epoch.Add(audio.Duration(f.pts)), gen: t.gen, indep: f.key}
+		t.open = &segment{msn: t.nextMSN, start: f.dts, pdt: t.epoch.Add(audio.Duration(f.pts)), gen: t.gen, indep: f.key,
+			restart: restart}
 		t.nextMSN++
 		t.openPTS = f.pts
 	}
@@ -254,7 +257,7 @@ func (t *videoTrack) flushPart(complete bool) error {
 		dur += f.dur
 	}
 	seq := t.partSeq
-	data, err := videoFragment(uint32(seq+1), t.cur)
+	data, err := videoFragment(uint32(seq+1), t.cur, t.m.baseSamples)
 	first := t.cur[0]
 	clear(t.cur)
 	t.cur = t.cur[:0]
@@ -337,6 +340,7 @@ func (t *videoTrack) completeOpen() {
 	}
 	t.m.stats.segments.Add(1)
 	t.measure(s)
+	t.m.segmentDone(s)
 }
 
 func (t *videoTrack) measure(s *segment) {
@@ -462,19 +466,14 @@ func (t *videoTrack) render(s *snapshot, prev int) []byte {
 	b = append(b, "\n#EXT-X-MEDIA-SEQUENCE:"...)
 	b = strconv.AppendInt(b, first.msn, 10)
 	b = append(b, '\n')
-	if first.gen > 0 {
-		// Each new configuration is one discontinuity.
-		b = append(b, "#EXT-X-DISCONTINUITY-SEQUENCE:"...)
-		b = strconv.AppendInt(b, int64(first.gen), 10)
-		b = append(b, '\n')
-	}
+	b = t.appendDiscontinuity(b, first)
 	if indep {
 		b = append(b, "#EXT-X-INDEPENDENT-SEGMENTS\n"...)
 	}
 	gen := -1
 	seg := func(sg *segment) {
 		if sg.gen != gen {
-			if gen >= 0 {
+			if gen >= 0 || sg.restart {
 				b = append(b, "#EXT-X-DISCONTINUITY\n"...)
 			}
 			gen = sg.gen
@@ -519,6 +518,24 @@ func (t *videoTrack) render(s *snapshot, prev int) []byte {
 	return append(b, ".m4s\"\n"...)
 }
 
+// appendDiscontinuity writes the EXT-X-DISCONTINUITY-SEQUENCE of a
+// playlist whose first segment is first: each new configuration is one
+// discontinuity, and a run that continues an earlier one (Options.Continue)
+// starts one more, marked on its first segment.
+func (t *videoTrack) appendDiscontinuity(b []byte, first *segment) []byte {
+	c := t.m.opts.Continue
+	seq := c.Discontinuity + int64(first.gen)
+	if c.Resumed && !first.restart {
+		seq++
+	}
+	if seq == 0 && !c.Resumed {
+		return b
+	}
+	b = append(b, "#EXT-X-DISCONTINUITY-SEQUENCE:"...)
+	b = strconv.AppendInt(b, seq, 10)
+	return append(b, '\n')
+}
+
 // renderIFrames writes the I-frame playlist: the key frame that starts
 // each complete segment, as a byte range of the segment (Apple's players
 // scrub and scan with it), on the same media sequence numbers, dates and
@@ -533,16 +550,12 @@ func (t *videoTrack) renderIFrames(s *snapshot) []byte {
 	b = append(b, "\n#EXT-X-MEDIA-SEQUENCE:"...)
 	b = strconv.AppendInt(b, s.segs[0].msn, 10)
 	b = append(b, '\n')
-	if g := s.segs[0].gen; g > 0 {
-		b = append(b, "#EXT-X-DISCONTINUITY-SEQUENCE:"...)
-		b = strconv.AppendInt(b, int64(g), 10)
-		b = append(b, '\n')
-	}
+	b = t.appendDiscontinuity(b, s.segs[0])
 	b = append(b, "#EXT-X-I-FRAMES-ONLY\n"...)
 	gen := -1
 	for _, sg := range s.segs {
 		if sg.gen != gen {
-			if gen >= 0 {
+			if gen >= 0 || sg.restart {
 				b = append(b, "#EXT-X-DISCONTINUITY\n"...)
 			}
 			gen = sg.gen
@@ -701,8 +714,11 @@ func (m *Muxer) serveVideoPlaylist(w http.ResponseWriter, r *http.Request, t *vi
 		m.fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	// As the audio's (servePlaylist): a continuing run answers once it
+	// lists a whole segment.
+	listed := func(s *snapshot) bool { return s.playlist != nil && (m.base == 0 || s.lastSeg >= 0 || s.ended) }
 	if !q.hasMSN {
-		s, res := m.await(r, &t.snap, func(s *snapshot) bool { return s.playlist != nil })
+		s, res := m.await(r, &t.snap, listed)
 		m.finishPlaylist(w, r, s, res, hdrLivePlaylist)
 		return
 	}
@@ -721,6 +737,9 @@ func (m *Muxer) serveVideoPlaylist(w http.ResponseWriter, r *http.Request, t *vi
 		}
 	}
 	ready := func(s *snapshot) bool {
+		if !listed(s) {
+			return false
+		}
 		if s.lastSeg >= q.msn {
 			return true
 		}

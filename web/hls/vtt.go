@@ -18,7 +18,7 @@ import (
 // covers the same span as segment N of every audio rendition, published as
 // the audio's are. Cue times are program time, and each segment's
 // X-TIMESTAMP-MAP maps them onto the audio's media timeline (fMP4 decode
-// time = program time).
+// time = program time plus the continuation's, Options.Continue).
 //
 // Recognition settles a cue after its words were spoken, often after the
 // segments it spans were published. Published segments never change, so such
@@ -29,8 +29,11 @@ type Subtitles struct {
 	seg    int64 // segment length in samples
 	window int
 	run    string // names segments, as Options.Run does the audio's
-	epoch  func() (time.Time, bool)
-	clock  audio.Clock
+	// cont numbers the segments after an earlier run's, as the audio's
+	// (Options.Continue): segment n of the program is named cont.MSN+n.
+	cont  Continuation
+	epoch func() (time.Time, bool)
+	clock audio.Clock
 	// firstSeg is closed once the playlist lists a segment (or has ended):
 	// until then a playlist request waits, because a player that meets an
 	// empty live subtitle playlist gives up on it (hls.js: levelEmptyError).
@@ -64,8 +67,11 @@ func NewSubtitles(opts Options, epoch func() (time.Time, bool)) *Subtitles {
 	if !validRun(opts.Run) {
 		opts.Run = NewRun()
 	}
+	if opts.Continue.MSN < 0 || opts.Continue.MSN > maxContinue || opts.Continue.Discontinuity < 0 {
+		opts.Continue = Continuation{}
+	}
 	s := &Subtitles{seg: audio.Samples(opts.SegmentDuration), window: opts.Window, run: opts.Run, epoch: epoch,
-		clock: opts.Clock, firstSeg: make(chan struct{})}
+		clock: opts.Clock, firstSeg: make(chan struct{}), cont: opts.Continue}
 	s.render()
 	return s
 }
@@ -137,10 +143,16 @@ func (s *Subtitles) render() {
 	b = append(b, "\n#EXT-X-TARGETDURATION:"...)
 	b = strconv.AppendInt(b, targetSeconds(s.seg), 10)
 	b = append(b, "\n#EXT-X-MEDIA-SEQUENCE:"...)
-	b = strconv.AppendInt(b, s.first, 10)
+	b = strconv.AppendInt(b, s.cont.MSN+s.first, 10)
 	b = append(b, '\n')
+	// The program's first segment is the run's first: after an earlier
+	// run's, a discontinuity, as in the audio playlists.
+	b = appendDiscontinuity(b, s.cont.Resumed, s.cont.Discontinuity, s.first == 0)
 	epoch, haveEpoch := s.epoch()
 	for n := s.first; (n+1)*s.seg <= s.edge; n++ {
+		if n == 0 && s.cont.Resumed {
+			b = append(b, "#EXT-X-DISCONTINUITY\n"...)
+		}
 		if haveEpoch {
 			b = append(b, "#EXT-X-PROGRAM-DATE-TIME:"...)
 			b = appendDate(b, epoch.Add(audio.Duration(n*s.seg)))
@@ -151,7 +163,7 @@ func (s *Subtitles) render() {
 		b = append(b, ",\n"...)
 		b = append(b, s.run...)
 		b = append(b, "/seg"...)
-		b = strconv.AppendInt(b, n, 10)
+		b = strconv.AppendInt(b, s.cont.MSN+n, 10)
 		b = append(b, ".vtt\n"...)
 	}
 	if s.ended {
@@ -160,7 +172,8 @@ func (s *Subtitles) render() {
 	s.playlist.Store(&b)
 }
 
-// segment renders WebVTT segment n, or false if it is not published.
+// segment renders WebVTT segment n (its media sequence number less
+// cont.MSN), or false if it is not published.
 func (s *Subtitles) segment(n int64) ([]byte, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -171,9 +184,13 @@ func (s *Subtitles) segment(n int64) ([]byte, bool) {
 	}
 	from, to := n*s.seg, (n+1)*s.seg
 	var b strings.Builder
-	// Cue times are program time; MPEGTS 0 is program time 0 on the audio's
-	// media timeline (its decode times are program time too).
-	b.WriteString("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n\n")
+	// Cue times are program time; LOCAL 0 is program time 0, which is
+	// media time cont.MSN segments on the audio's timeline (its decode
+	// times are program time plus that), in 90 kHz MPEG-TS ticks.
+	b.WriteString("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:")
+	// A segment is whole 20 ms frames: its 90 kHz length is exact.
+	b.WriteString(strconv.FormatInt(s.cont.MSN*(s.seg*90000/audio.SampleRate), 10))
+	b.WriteString(",LOCAL:00:00:00.000\n\n")
 	for _, c := range s.cues {
 		if c.start >= to {
 			break
@@ -245,7 +262,7 @@ func (s *Subtitles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such subtitle resource")
 		return
 	}
-	body, ok := s.segment(n)
+	body, ok := s.segment(n - s.cont.MSN)
 	if !ok {
 		writeError(w, http.StatusNotFound, "segment not available")
 		return

@@ -34,6 +34,18 @@ type WatchData struct {
 	// picture: the page shows it. Without it the page looks for video in
 	// the event API while it plays, and starts the picture when it comes.
 	Video bool
+	// Janus, when set, makes the low-latency mode play from a Janus
+	// streaming plugin instead of WHEP (config sfu.watch).
+	Janus *JanusWatch
+}
+
+// JanusWatch is where the watch page finds each language on Janus.
+type JanusWatch struct {
+	// API is Janus's HTTP API as browsers reach it.
+	API string
+	// Mounts are the languages' mountpoint ids, by tag; a language
+	// without one plays from WHEP.
+	Mounts map[string]int
 }
 
 // AccessForm is the watch page of a closed event for a viewer without
@@ -62,6 +74,12 @@ type watchConfig struct {
 	Locked     bool            `json:"locked,omitempty"` // the page is a closed event's passcode form
 	Starts     string          `json:"starts,omitempty"` // RFC 3339: the event has not begun yet
 	Video      bool            `json:"video,omitempty"`  // the master lists the floor's picture
+	Janus      *janusJSON      `json:"janus,omitempty"`  // low latency plays from Janus
+}
+
+type janusJSON struct {
+	API    string         `json:"api"`
+	Mounts map[string]int `json:"mounts"`
 }
 
 type captionJSON struct {
@@ -115,6 +133,11 @@ func Watch(w http.ResponseWriter, r *http.Request, d WatchData) {
 		return
 	}
 	cfg := watchConfig{Event: d.EventID, HLS: d.HLSURL, WHEP: d.WHEPURL, Renditions: []renditionJSON{}, Video: d.Video}
+	janusOrigin := ""
+	if d.Janus != nil && d.Janus.API != "" {
+		cfg.Janus = &janusJSON{API: d.Janus.API, Mounts: d.Janus.Mounts}
+		janusOrigin = originOf(d.Janus.API)
+	}
 	if !d.Starts.IsZero() {
 		cfg.Starts = d.Starts.UTC().Format(time.RFC3339)
 	}
@@ -131,7 +154,7 @@ func Watch(w http.ResponseWriter, r *http.Request, d WatchData) {
 	p := newPage(r, "watch", d.Locale)
 	cfg.Locale = p.Locale
 	p.Data = watchView{WatchData: d, Config: cfg}
-	render(w, watchTmpl, p, policy(originOf(d.HLSURL), originOf(d.WHEPURL)))
+	render(w, watchTmpl, p, policy(originOf(d.HLSURL), originOf(d.WHEPURL), janusOrigin))
 }
 
 // watchLocked renders a closed event's passcode form with the status of

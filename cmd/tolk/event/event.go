@@ -20,6 +20,7 @@ import (
 	"tolk/internal/media"
 	"tolk/internal/recording"
 	"tolk/internal/replay"
+	"tolk/internal/rtc"
 	"tolk/interpreter"
 	"tolk/locales"
 	"tolk/mixer"
@@ -51,6 +52,15 @@ type Options struct {
 	// RecordingStart; runs a killed process left are recovered first. A
 	// rebroadcast reads the run it plays from it and records nothing.
 	Recordings *recording.Library
+	// WebRTC selects the network of the event's own peers: its WHIP
+	// publications to SFUs (config sfu.whip).
+	WebRTC rtc.Options
+	// HLSState is the file where the event keeps its LL-HLS numbering
+	// between runs (hls.State; serve puts it at DATA/hls/{event}.json):
+	// a run started after a crash continues the playlists of the run
+	// before, which players at the live edge follow without reloading.
+	// Empty: every run's playlists start at zero.
+	HLSState string
 	// BoothState keeps who is on air in each booth across restarts (nil:
 	// nothing is kept): each booth starts from what it holds and saves
 	// every change to it.
@@ -67,12 +77,14 @@ var _ web.Event = (*Event)(nil)
 
 // Event is one running event.
 type Event struct {
-	cfg   *config.Event
-	clock audio.Clock
-	log   *slog.Logger
+	cfg    *config.Event
+	clock  audio.Clock
+	log    *slog.Logger
+	webrtc rtc.Options
 
 	// timeline is the program's: every output stamps what it writes from it.
 	timeline   *media.Timeline
+	hlsState   string // Options.HLSState
 	renditions []Rendition
 	mixes      map[string]*mixer.Mix
 	order      []*mixer.Mix
@@ -115,8 +127,10 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		cfg:      cfg,
 		clock:    opts.Clock,
 		log:      opts.Log.With("event", cfg.ID),
+		webrtc:   opts.WebRTC,
 		mixes:    map[string]*mixer.Mix{},
 		timeline: media.NewTimeline(),
+		hlsState: opts.HLSState,
 	}
 	if src, run, ok := cfg.Floor.Replay(cfg.ID); ok {
 		if err := e.newRebroadcast(src, run, opts); err != nil {
@@ -190,6 +204,9 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		e.Close()
 		return nil, fmt.Errorf("hls: %w", err)
 	}
+	if err := h.StateErr(); err != nil {
+		e.log.Warn("hls state not saved: a crash now would number the next run's playlists from an older state", "err", err)
+	}
 	e.hls = h
 	if err := e.newBooths(opts.BoothState); err != nil {
 		e.Close()
@@ -203,15 +220,35 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 }
 
 // hlsOptions are the LL-HLS packager's settings, the WebVTT renditions'
-// too.
+// too: numbered on from the run before when the state file says where it
+// stopped.
 func (e *Event) hlsOptions() hls.Options {
-	return hls.Options{
+	o := hls.Options{
 		Timeline:        e.timeline,
 		PartDuration:    time.Duration(e.cfg.HLS.PartMS) * time.Millisecond,
 		SegmentDuration: time.Duration(e.cfg.HLS.SegmentMS) * time.Millisecond,
 		Window:          e.cfg.HLS.Window,
 		Run:             hls.NewRun(), // one token for this run's audio and captions
+		StateFile:       e.hlsState,
 	}
+	if e.hlsState == "" {
+		return o
+	}
+	seg := o.SegmentDuration
+	if seg == 0 {
+		seg = 2 * time.Second // hls.Options' default
+	}
+	c, err := hls.LoadContinuation(e.hlsState, seg, e.clock.Now())
+	if err != nil {
+		// The continuation is still safe (numbered from the clock): the
+		// event goes on, players may have to reload.
+		e.log.Warn("hls state unreadable: playlists numbered from the clock", "err", err)
+	}
+	o.Continue = c
+	if c.Resumed {
+		e.log.Info("hls playlists continue an earlier run", "msn", c.MSN, "discontinuity", c.Discontinuity+1)
+	}
+	return o
 }
 
 // newRebroadcast builds an event that plays a recorded run out again: the

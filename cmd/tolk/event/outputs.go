@@ -153,6 +153,9 @@ func (e *Event) attachOutputs() error {
 	if err := e.attachPushes(); err != nil {
 		return err
 	}
+	if err := e.attachSFU(); err != nil {
+		return err
+	}
 	o.previews = map[string]*web.ListenerTrack{}
 	for _, fi := range e.floor {
 		m, err := mixer.New(mixer.Config{Timeline: e.timeline, Lang: "input-" + fi.cfg.ID, Floor: true,

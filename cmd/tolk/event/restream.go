@@ -10,11 +10,32 @@ import (
 
 // pushes are the event's outputs to platforms (config outputs:): each
 // language's AAC from the encoder's tracks with the program's video, one
-// restream.Push per output.
+// restream.Push per output; and its outputs to SFUs (config sfu:, sfu.go),
+// which the producer sees and drives the same way.
 type pushes struct {
-	list []*restream.Push
-	byID map[string]*restream.Push
+	list []pushOutput
+	byID map[string]pushOutput
 	on   []bool // whether each starts with the event
+}
+
+// pushOutput is what the producer starts, stops and watches: a
+// restream.Push or an sfu.Output.
+type pushOutput interface {
+	ID() string
+	Start()
+	Stop()
+	Close()
+	Status() restream.Status
+}
+
+// add lists an output.
+func (p *pushes) add(o pushOutput, on bool) {
+	if p.byID == nil {
+		p.byID = map[string]pushOutput{}
+	}
+	p.list = append(p.list, o)
+	p.byID[o.ID()] = o
+	p.on = append(p.on, on)
 }
 
 // wantsAAC reports whether the AAC encoder must run for pushes, even with
@@ -28,7 +49,6 @@ func (e *Event) attachPushes() error {
 		return nil
 	}
 	o := &e.out
-	o.push.byID = map[string]*restream.Push{}
 	ids := e.cfg.OutputIDs()
 	for i, out := range e.cfg.Outputs {
 		tag := config.Tag(out.Lang)
@@ -45,9 +65,7 @@ func (e *Event) attachPushes() error {
 		if err != nil {
 			return err
 		}
-		o.push.list = append(o.push.list, p)
-		o.push.byID[ids[i]] = p
-		o.push.on = append(o.push.on, out.On())
+		o.push.add(p, out.On())
 	}
 	return nil
 }

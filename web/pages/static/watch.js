@@ -13,6 +13,7 @@
 //   session    the sessions, their retries, the Play button (audio, page, status)
 //   hlsplayer  playing over LL-HLS (audio, page, session, status)
 //   webrtc     playing over WebRTC (page, session, status)
+//   janus      playing over WebRTC from a Janus mountpoint (page, session, status, webrtc)
 //   picture    the stage that shows a session's picture; captions over it (page)
 //   captions   the caption picker and view (page, session, status)
 //   report     the players' report and the delay shown (audio, page, session, status)
@@ -25,18 +26,21 @@
 import { bindAccess } from './watch/access.js';
 import { startCaptions } from './watch/captions.js';
 import { bindControls } from './watch/controls.js';
+import { startJanus } from './watch/janus.js';
 import { startHLS } from './watch/hlsplayer.js';
 import { showStart } from './watch/starts.js';
 import { expose } from './watch/hook.js';
 import { bindPicture } from './watch/picture.js';
 import { bindReport, reportState } from './watch/report.js';
+import { config } from './watch/page.js';
 import { playingLang, usePlayers } from './watch/session.js';
 import { statusChanged, statusLang } from './watch/status.js';
 import { startWebRTC } from './watch/webrtc.js';
 
 // A closed event's page without access is its passcode form: no player.
 if (!bindAccess()) {
-  usePlayers({ webrtc: startWebRTC, hls: startHLS });
+  // Low latency plays from Janus when the event forwards there (sfu.watch).
+  usePlayers({ webrtc: config.janus ? startJanus : startWebRTC, hls: startHLS });
   statusLang(playingLang);
   statusChanged(reportState);
 

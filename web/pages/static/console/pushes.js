@@ -92,6 +92,11 @@ function paintOne(p) {
     [t('console.push.bitrate'), t('console.push.kbps', { v: num((Number(p.bitrate_bps) || 0) / 1000) })],
     [t('console.push.reconnects'), num(Number(p.reconnects) || 0)],
   ];
+  // Outputs to an SFU (Janus, WHIP) count RTP packets and failed sends.
+  if (p.protocol === 'janus' || p.protocol === 'whip') {
+    pairs.push([t('console.push.packets'), num(Number(p.packets) || 0)]);
+    pairs.push([t('console.push.send_errors'), num(Number(p.errors) || 0), Number(p.errors) > 0 ? 'bad' : '']);
+  }
   if (typeof p.last_error === 'string' && p.last_error) pairs.push([t('console.push.last_error'), p.last_error, state === 'failed' ? 'bad' : '']);
   fillKV(it.kv, pairs);
   if (it.last && it.last !== state) say(t('console.push.now', { name: iso(it.label), state: t(STATE_KEYS[state]) }));

@@ -58,6 +58,13 @@ export function startHLS(s) {
   }
 
   const Hls = window.Hls;
+  const rideRetry = { maxNumRetry: 20, retryDelayMs: 500, maxRetryDelayMs: 1000 };
+  const ridePolicy = {
+    default: {
+      maxTimeToFirstByteMs: 10000, maxLoadTimeMs: 20000,
+      timeoutRetry: rideRetry, errorRetry: rideRetry,
+    },
+  };
   const hls = new Hls({
     lowLatencyMode: true,
     enableWorker: false, // no blob: worker, so the page's CSP stays strict
@@ -67,6 +74,11 @@ export function startHLS(s) {
     // edge WebVTT cues arrive after their words. hls.js only lists them.
     subtitleDisplay: false,
     renderTextTracksNatively: false,
+    // A server restarting (a deploy, a crash) is away for a few seconds and
+    // its playlists go on where they were: keep asking, about 15 s, before
+    // giving up and starting the player again.
+    playlistLoadPolicy: ridePolicy,
+    fragLoadPolicy: ridePolicy,
   });
   s.hls = hls;
   hls.on(Hls.Events.MANIFEST_PARSED, () => {

@@ -74,6 +74,7 @@ function teardown(s) {
   window.clearTimeout(s.graceTimer);
   window.clearTimeout(s.waitTimer);
   if (s.abort) s.abort.abort();
+  if (s.onEnd) s.onEnd(); // a player's own end (janus.js)
   if (s.hls) s.hls.destroy();
   // Close the peer connection only once the DELETE is answered (or after
   // 2 s), so the server hears "gone" from the resource, not from a dead
