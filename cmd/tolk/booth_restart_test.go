@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -49,40 +46,6 @@ func freeAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
-}
-
-// startServeAt is startServe on a given address.
-func startServeAt(ctx context.Context, t *testing.T, bin, addr string, args ...string) *serveRun {
-	t.Helper()
-	args = append(append([]string{"serve"}, args...), "--http", addr)
-	r := &serveRun{cmd: exec.CommandContext(ctx, bin, args...)}
-	stdout, err := r.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.cmd.Stderr = &r.stderr
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = r.cmd.Process.Kill(); _ = r.cmd.Wait() })
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "watch:" {
-			r.base = f[1][:strings.Index(f[1], "/watch/")]
-			break
-		}
-	}
-	go func() {
-		for sc.Scan() {
-			_, _ = r.stdout.Write(append(sc.Bytes(), '\n'))
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	if r.base == "" {
-		_ = r.cmd.Wait()
-		t.Fatalf("no watch link printed; stderr: %s", r.stderr.String())
-	}
-	return r
 }
 
 // kill ends the server with SIGKILL, as a crash would.
@@ -588,7 +551,7 @@ func TestServeBoothBackOnAirAfterKill(t *testing.T) {
 	defer sp.stop()
 
 	t0 := time.Now()
-	r1 := startServeAt(ctx, t, bin, addr, e.args...)
+	r1 := startServeOn(ctx, t, bin, addr, e.args...)
 	t.Logf("%v: started", time.Since(t0).Round(time.Millisecond))
 	r1.waitProgram(ctx, t, e)
 	tap, stopTap := listen(ctx, t, r1.base, e.id, "fr")
@@ -632,7 +595,7 @@ func TestServeBoothBackOnAirAfterKill(t *testing.T) {
 	r1.kill(t)
 	sp.use(nil)
 	c.Close()
-	r2 := startServeAt(ctx, t, bin, addr, e.args...)
+	r2 := startServeOn(ctx, t, bin, addr, e.args...)
 	t.Logf("%v: restarted", time.Since(t0).Round(time.Millisecond))
 	r2.waitStatus(ctx, t, e, "Anne is awaited", func(s frStatus) bool { return s.Awaited == e.anneID && !s.Connected })
 	r2.waitProgram(ctx, t, e)

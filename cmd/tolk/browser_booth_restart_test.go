@@ -48,7 +48,7 @@ func TestBrowserBoothBackOnAirAfterKill(t *testing.T) {
 	e := newBoothEvent(ctx, t)
 	addr := freeAddr(t)
 	t0 := time.Now()
-	r1 := startServeAt(ctx, t, bin, addr, e.args...)
+	r1 := startServeOn(ctx, t, bin, addr, e.args...)
 	r1.waitProgram(ctx, t, e)
 
 	// The page, driven by a script that reports its progress on stderr and
@@ -109,7 +109,7 @@ func TestBrowserBoothBackOnAirAfterKill(t *testing.T) {
 	r1.waitStatus(ctx, t, e, "Anne on air", func(s frStatus) bool { return s.OnAir == "Anne" })
 
 	r1.kill(t)
-	r2 := startServeAt(ctx, t, bin, addr, e.args...)
+	r2 := startServeOn(ctx, t, bin, addr, e.args...)
 	t.Logf("%v: killed and started again", time.Since(t0).Round(time.Millisecond))
 	tap, stopTap := listen(ctx, t, r2.base, e.id, "fr")
 	defer stopTap()
