@@ -95,6 +95,12 @@ type Booth struct {
 	conns map[string]*boothMember
 	pts   int64 // program time from which the current state is mixed
 
+	grace     time.Duration
+	save      func(Saved)
+	lastSaved Saved
+	resumeT   audio.Timer // fires when the awaited member's time is up
+	resumeAt  time.Time   // the deadline resumeT is set for
+
 	signals *media.Track[Signal]
 }
 
@@ -105,11 +111,42 @@ var ErrClosed = errors.New("booth closed")
 // releases mix's ducking when its interpreter goes (or, through the voice,
 // when the on-air interpreter's link is cut).
 func NewBooth(lang string, voice *Voice, mix Releaser, clock audio.Clock, log *slog.Logger) *Booth {
+	return NewBoothWith(lang, voice, mix, clock, log, BoothOptions{})
+}
+
+// BoothOptions are a booth's optional settings: what it keeps across a
+// restart of the server.
+type BoothOptions struct {
+	// Saved is what the previous run saved (zero: nothing): its members
+	// and settings come back, and its member on air is awaited back on
+	// air for Grace from now.
+	Saved Saved
+	// Save, when set, is handed the booth's state to keep after every
+	// change of it (who is on air or awaited, the members, the producer's
+	// settings), on the booth's goroutine: it must not block.
+	Save func(Saved)
+	// Grace is how long a member lost while on air is awaited back on air
+	// (0: ResumeGrace).
+	Grace time.Duration
+}
+
+// NewBoothWith is NewBooth with options.
+func NewBoothWith(lang string, voice *Voice, mix Releaser, clock audio.Clock, log *slog.Logger, o BoothOptions) *Booth {
+	if o.Grace <= 0 {
+		o.Grace = ResumeGrace
+	}
 	b := &Booth{
 		Lang: lang, log: log, voice: voice, mix: mix, clock: clock,
 		cmds: make(chan func(), 16), done: make(chan struct{}), stopped: make(chan struct{}),
 		st: newState(), conns: map[string]*boothMember{}, signals: media.NewTrack[Signal](lang + "/signals"),
+		grace: o.Grace, save: o.Save,
 	}
+	b.st.restore(o.Saved, clock.Now().Add(o.Grace))
+	b.lastSaved = b.st.saved()
+	if b.st.resume != nil {
+		log.Info("booth awaits its interpreter back on air", "lang", lang, "member", b.st.resume.ID, "until", b.st.resume.Until)
+	}
+	b.armResume()
 	// The voice tells the mix itself when the on-air link is cut: it sees
 	// that on the tick, long before a connection times out.
 	voice.setReleaser(mix)
@@ -120,14 +157,52 @@ func NewBooth(lang string, voice *Voice, mix Releaser, clock audio.Clock, log *s
 // run executes commands until Close; it is the only goroutine touching state.
 func (b *Booth) run() {
 	defer close(b.stopped)
+	defer func() {
+		if b.resumeT != nil {
+			b.resumeT.Stop()
+		}
+	}()
 	for {
+		var expired <-chan time.Time
+		if b.resumeT != nil {
+			expired = b.resumeT.C()
+		}
 		select {
 		case f := <-b.cmds:
 			f()
+		case <-expired:
+			b.resumeT = nil
+			if b.st.expire(b.clock.Now()) {
+				b.log.Info("booth: the interpreter lost on air did not come back in time", "lang", b.Lang)
+				b.changed()
+			} else {
+				b.armResume()
+			}
 		case <-b.done:
 			return
 		}
 	}
+}
+
+// armResume sets the timer for the awaited member's deadline, or stops it
+// when nobody is awaited.
+func (b *Booth) armResume() {
+	r := b.st.resume
+	if r == nil {
+		if b.resumeT != nil {
+			b.resumeT.Stop()
+			b.resumeT = nil
+		}
+		return
+	}
+	if b.resumeT != nil && b.resumeAt.Equal(r.Until) {
+		return
+	}
+	if b.resumeT != nil {
+		b.resumeT.Stop()
+	}
+	b.resumeAt = r.Until
+	b.resumeT = b.clock.NewTimer(max(r.Until.Sub(b.clock.Now()), 0))
 }
 
 // exec runs f on the booth goroutine and waits for it.
@@ -165,16 +240,24 @@ func (b *Booth) Join(id, name string, mic Mic, forward Forward, conn Conn) error
 			old.conn.Replaced()
 		}
 		b.conns[id] = &boothMember{mic: mic, forward: forward, conn: conn, input: "floor"}
-		b.st.join(id, name)
+		restored := b.st.join(id, name, b.clock.Now())
 		b.changed()
-		b.log.Info("booth join", "lang", b.Lang, "member", id)
+		b.log.Info("booth join", "lang", b.Lang, "member", id, "back_on_air", restored)
 		return nil
 	})
 }
 
-// Leave removes a member's connection, if conn is still its current one.
-// A member on air leaves the floor to come back at full level at once.
-func (b *Booth) Leave(id string, conn Conn) {
+// Leave removes a member's connection, if conn is still its current one:
+// the member left (closed the page). A member on air leaves the floor to
+// come back at full level at once.
+func (b *Booth) Leave(id string, conn Conn) { b.leave(id, conn, false) }
+
+// Lost is Leave for a connection that was lost rather than closed: the
+// floor comes back at full level at once all the same, but a member who was
+// on air is awaited back on air for the booth's grace time (Snapshot.Resume).
+func (b *Booth) Lost(id string, conn Conn) { b.leave(id, conn, true) }
+
+func (b *Booth) leave(id string, conn Conn, lost bool) {
 	_ = b.exec(func() error {
 		m, ok := b.conns[id]
 		if !ok || m.conn != conn {
@@ -182,14 +265,19 @@ func (b *Booth) Leave(id string, conn Conn) {
 		}
 		wasOnAir := b.st.onAir == id
 		m.conn, m.mic = nil, nil
-		b.st.leave(id)
+		if lost {
+			b.st.lost(id, b.clock.Now().Add(b.grace))
+		} else {
+			b.st.leave(id)
+		}
 		// Before the change: the release must not wait for the pages to
 		// be told.
 		if wasOnAir {
 			b.mix.ReleaseNow()
 		}
 		b.changed()
-		b.log.Info("booth leave", "lang", b.Lang, "member", id, "was_on_air", wasOnAir)
+		b.log.Info("booth leave", "lang", b.Lang, "member", id, "was_on_air", wasOnAir, "lost", lost,
+			"awaited", b.st.resume != nil && b.st.resume.ID == id)
 		return nil
 	})
 }
@@ -347,8 +435,14 @@ func (b *Booth) person(id string) Person {
 	return Person{ID: id}
 }
 
-// changed pushes the new state to the voice, the partner feeds and every page.
+// changed pushes the new state to the voice, the partner feeds and every
+// page, and hands what is to be kept to Save when it changed.
 func (b *Booth) changed() {
+	b.armResume()
+	if sv := b.st.saved(); b.save != nil && !sv.equal(b.lastSaved) {
+		b.lastSaved = sv
+		b.save(sv)
+	}
 	onAir, open := b.st.gate()
 	sel := &selection{open: open}
 	for id, m := range b.conns {

@@ -7,6 +7,7 @@ package interpreter
 import (
 	"errors"
 	"sort"
+	"time"
 	"unicode/utf8"
 )
 
@@ -53,6 +54,17 @@ type Snapshot struct {
 	// this state, to within one tick: where a handover, a cough or a leave
 	// falls on the program's timeline.
 	PTS int64 `json:"pts"`
+	// Resume names the member who was on air when their connection was lost
+	// (or the server stopped): until Until, their return puts them back on
+	// air with the microphone open. Meanwhile the language carries the floor
+	// at full level. Null when nobody is awaited.
+	Resume *Resume `json:"resume"`
+}
+
+// Resume is a member lost while on air and awaited back.
+type Resume struct {
+	ID    string    `json:"id"`
+	Until time.Time `json:"until"`
 }
 
 // WarnTwoMics is raised while two members have their microphones open.
@@ -67,23 +79,72 @@ type state struct {
 	handover   *Handover
 	directTake bool
 	muted      bool
+	// resume is the member lost while on air, awaited back on air.
+	resume *Resume
 }
 
 func newState() *state { return &state{members: map[string]*Member{}} }
 
 // join adds a member or marks a returning one connected (a rejoin resumes:
-// the member's place is kept, the microphone comes back closed).
-func (s *state) join(id, name string) {
+// the member's place is kept, the microphone comes back closed). A member
+// awaited back on air (resume) who returns before the deadline, with nobody
+// else on air, is on air again with the microphone open: restored says so.
+// So is a member on air whose new connection replaces one the server has
+// not yet seen drop.
+func (s *state) join(id, name string, now time.Time) (restored bool) {
+	m := s.add(id, name)
+	replacesOnAir := m.Connected && s.onAir == id && m.Mic
+	m.Connected = true
+	m.Mic = replacesOnAir
+	m.Cough = false
+	if replacesOnAir {
+		return true
+	}
+	if r := s.resume; r != nil && r.ID == id {
+		s.resume = nil
+		if s.onAir == "" && now.Before(r.Until) {
+			m.Mic = true
+			s.onAir = id
+			return true
+		}
+	}
+	return false
+}
+
+// add returns a member, adding it (not connected) if it is new.
+func (s *state) add(id, name string) *Member {
 	m, ok := s.members[id]
 	if !ok {
-		m = &Member{ID: id, Name: name}
+		m = &Member{ID: id}
 		s.members[id] = m
 		s.order = append(s.order, id)
 	}
-	m.Name = name
-	m.Connected = true
-	m.Mic = false
-	m.Cough = false
+	if name != "" {
+		m.Name = name
+	}
+	return m
+}
+
+// lost is a leave the member did not ask for (a dropped connection): a
+// member on air with the microphone open is awaited back on air until
+// until.
+func (s *state) lost(id string, until time.Time) {
+	m, ok := s.members[id]
+	onAir := ok && m.Connected && s.onAir == id && m.Mic
+	s.leave(id)
+	if onAir {
+		s.resume = &Resume{ID: id, Until: until}
+	}
+}
+
+// expire gives up on an awaited member whose deadline has passed; true if
+// it did.
+func (s *state) expire(now time.Time) bool {
+	if s.resume == nil || now.Before(s.resume.Until) {
+		return false
+	}
+	s.resume = nil
+	return true
 }
 
 // leave marks a member gone: off air, microphone closed, pending handovers
@@ -121,6 +182,7 @@ func (s *state) mic(id string, on bool) error {
 	switch {
 	case on && s.onAir == "":
 		s.onAir = id
+		s.resume = nil // someone else has the channel now
 	case !on && s.onAir == id:
 		s.onAir = ""
 		if s.handover != nil && s.handover.From == id {
@@ -201,6 +263,7 @@ func (s *state) switchTo(id string) {
 	s.members[id].Mic = true
 	s.onAir = id
 	s.handover = nil
+	s.resume = nil
 }
 
 // partnerOf is the first other connected member.
@@ -225,6 +288,10 @@ func (s *state) gate() (onAir string, open bool) {
 
 func (s *state) snapshot() Snapshot {
 	snap := Snapshot{DirectTake: s.directTake, Muted: s.muted}
+	if s.resume != nil {
+		r := *s.resume
+		snap.Resume = &r
+	}
 	open := 0
 	for _, id := range s.order {
 		m := *s.members[id]

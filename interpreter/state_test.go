@@ -4,23 +4,39 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // step is one event in a booth's life and what the booth must answer.
 type step struct {
-	do   string // "join A", "leave A", "mic A on", "cough A down", "offer A", "accept B", "cancel A", "take B", "direct on"
+	do   string // "join A", "leave A", "lost A", "mic A on", "cough A down", "offer A", "accept B", "cancel A", "take B", "direct on", "after 3m"
 	err  error
 	want string // expected summary after the step, "" to skip: on-air id, then each member id:flags
 }
 
-func apply(s *state, do string) error {
+// testGrace is how long a member lost on air is awaited in these tables.
+const testGrace = 2 * time.Minute
+
+// apply runs a step at *now ("after D" moves it on).
+func apply(s *state, now *time.Time, do string) error {
 	f := strings.Fields(do)
 	switch f[0] {
 	case "join":
-		s.join(f[1], "Name "+f[1])
+		s.join(f[1], "Name "+f[1], *now)
 		return nil
 	case "leave":
 		s.leave(f[1])
+		return nil
+	case "lost":
+		s.lost(f[1], now.Add(testGrace))
+		return nil
+	case "after":
+		d, err := time.ParseDuration(f[1])
+		if err != nil {
+			panic(err)
+		}
+		*now = now.Add(d)
+		s.expire(*now)
 		return nil
 	case "mic":
 		return s.mic(f[1], f[2] == "on")
@@ -67,6 +83,9 @@ func summary(s *state) string {
 	}
 	if snap.Warning != nil {
 		b.WriteString(" !" + *snap.Warning)
+	}
+	if snap.Resume != nil {
+		b.WriteString(" awaiting=" + snap.Resume.ID)
 	}
 	return b.String()
 }
@@ -139,6 +158,46 @@ func TestBoothStateMachine(t *testing.T) {
 			{do: "join A", want: "air= A:c"},
 			{do: "mic A on", want: "air=A A:cm"},
 		}},
+		{"a member lost on air is back on air on rejoining", []step{
+			{do: "join A"}, {do: "join B"}, {do: "mic A on"}, {do: "cough A down"},
+			{do: "lost A", want: "air= B:c A: awaiting=A"},
+			{do: "after 119s"},
+			{do: "join A", want: "air=A A:cm B:c"},
+		}},
+		{"a member lost on air and back too late is off air", []step{
+			{do: "join A"}, {do: "mic A on"},
+			{do: "lost A", want: "air= A: awaiting=A"},
+			{do: "after 2m", want: "air= A:"},
+			{do: "join A", want: "air= A:c"},
+		}},
+		{"a new connection of the member on air keeps them on air", []step{
+			{do: "join A"}, {do: "join B"}, {do: "mic A on"}, {do: "cough A down"}, {do: "offer A"},
+			{do: "join A", want: "air=A A:cm B:c hand=A>B"},
+			{do: "join B", want: "air=A A:cm B:c hand=A>B"},
+		}},
+		{"a member who left on air is not awaited", []step{
+			{do: "join A"}, {do: "mic A on"},
+			{do: "leave A", want: "air= A:"},
+			{do: "join A", want: "air= A:c"},
+		}},
+		{"a member lost off air is not awaited", []step{
+			{do: "join A"}, {do: "join B"}, {do: "mic A on"}, {do: "mic B on"},
+			{do: "lost B", want: "air=A A:cm B:"},
+			{do: "join B", want: "air=A A:cm B:c"},
+		}},
+		{"a partner taking the channel ends the wait", []step{
+			{do: "join A"}, {do: "join B"}, {do: "mic A on"},
+			{do: "lost A", want: "air= B:c A: awaiting=A"},
+			{do: "mic B on", want: "air=B B:cm A:"},
+			{do: "mic B off"},
+			{do: "join A", want: "air= A:c B:c"},
+		}},
+		{"a take ends the wait", []step{
+			{do: "join A"}, {do: "join B"}, {do: "mic A on"},
+			{do: "lost A"},
+			{do: "take B", want: "air=B B:cm A:"},
+			{do: "join A", want: "air=B A:c B:cm"},
+		}},
 		{"partner leaving cancels an offer to it", []step{
 			{do: "join A"}, {do: "join B"}, {do: "mic A on"}, {do: "offer A"},
 			{do: "leave B", want: "air=A A:cm B:"},
@@ -158,8 +217,9 @@ func TestBoothStateMachine(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := newState()
+			now := time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
 			for i, st := range c.steps {
-				err := apply(s, st.do)
+				err := apply(s, &now, st.do)
 				if !errors.Is(err, st.err) {
 					t.Fatalf("step %d %q: error %v, want %v", i, st.do, err, st.err)
 				}
@@ -175,7 +235,7 @@ func TestBoothStateMachine(t *testing.T) {
 
 func TestGate(t *testing.T) {
 	s := newState()
-	s.join("A", "A")
+	s.join("A", "A", time.Time{})
 	if id, open := s.gate(); id != "" || open {
 		t.Fatal("empty booth has a voice")
 	}

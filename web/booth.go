@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -118,11 +119,15 @@ func (s *Server) handleBoothWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.untrack(ws)
-	defer s.live.hold(tok.ID, func() { revoked(ws) })()
+	var gone atomic.Bool
+	defer s.live.hold(tok.ID, func() {
+		gone.Store(true)
+		revoked(ws)
+	})()
 	err = serveBoothSession(ws, boothSessionConfig{
 		API: s.api, Cert: s.cert, Booth: booth, Feeds: st.ev.BoothFeeds(), Clock: audio.SystemClock{},
 		Log: s.log.With("event", ev.ID()), Member: interpreter.Person{ID: tok.ID, Name: tok.Name},
-		Welcome: wel, Relays: relays, Links: &st.links, ProgramAt: ev.ProgramAt,
+		Welcome: wel, Relays: relays, Links: &st.links, ProgramAt: ev.ProgramAt, Revoked: &gone,
 	})
 	if err != nil {
 		s.log.Warn("booth session", "err", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -46,6 +47,9 @@ type boothSessionConfig struct {
 	// ProgramAt, when set, gives the program time being played at a wall
 	// clock time: pongs carry it, so the page can measure its latency.
 	ProgramAt func(time.Time) int64
+	// Revoked, when set, is true once the member's token was revoked: the
+	// session's end is then a leave, not a lost connection.
+	Revoked *atomic.Bool
 }
 
 // boothSession is one booth page's connection: its WebSocket, its peer, its mic.
@@ -104,8 +108,15 @@ func serveBoothSession(ws *websocket.Conn, cfg boothSessionConfig) error {
 	if err := s.sendOffer(false); err != nil {
 		s.log.Warn("booth offer", "err", err)
 	}
-	s.readLoop()
-	cfg.Booth.Leave(cfg.Member.ID, s)
+	// A page that closes its socket (1000, or 1001 as a tab closes) has
+	// left; any other end (the network, a dead or too slow page, the
+	// server stopping) is a lost connection, and a member lost on air is
+	// awaited back on air. A revoked token has left for good.
+	if err := s.readLoop(); pageLeft(err) || (cfg.Revoked != nil && cfg.Revoked.Load()) {
+		cfg.Booth.Leave(cfg.Member.ID, s)
+	} else {
+		cfg.Booth.Lost(cfg.Member.ID, s)
+	}
 	s.stop()
 	s.wg.Wait()
 	s.setRelayLang("")
@@ -180,11 +191,19 @@ type boothInbound struct {
 // maxReportedLatencyMS bounds what a page may report as its latency.
 const maxReportedLatencyMS = 60000
 
-func (s *boothSession) readLoop() {
+// pageLeft tells whether the read loop ended because the page closed the
+// socket on purpose.
+func pageLeft(err error) bool {
+	return websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway)
+}
+
+// readLoop handles the page's messages until the socket ends, and returns
+// why it ended.
+func (s *boothSession) readLoop() error {
 	for {
 		_, data, err := s.ws.ReadMessage()
 		if err != nil {
-			return
+			return err
 		}
 		if err := s.handle(data); err != nil {
 			code := "bad_message"
@@ -194,7 +213,7 @@ func (s *boothSession) readLoop() {
 			case errors.Is(err, interpreter.ErrBadState), errors.Is(err, interpreter.ErrNoMember):
 				code = "bad_state"
 			case errors.Is(err, interpreter.ErrClosed):
-				return
+				return err
 			}
 			s.Send(map[string]string{"type": "error", "code": code, "message": err.Error()})
 		}

@@ -79,6 +79,10 @@ type BoothStatus struct {
 	Warning *string `json:"warning"`
 	// PTS is the program time the booth's state is mixed from.
 	PTS int64 `json:"pts"`
+	// Resume names the interpreter lost while on air (a dropped connection
+	// or a restart of the server) and until when their return puts them
+	// back on air; null when nobody is awaited.
+	Resume *interpreter.Resume `json:"resume"`
 }
 
 // CaptionStatus is a language's recognizer as the producer sees it.
@@ -269,7 +273,7 @@ func languageStatus(st *eventState, rd Rendition, vs viewerSummary) (LanguageSta
 	if b, ok := st.ev.Booth(rd.Tag); ok {
 		if snap, err := b.Snapshot(); err == nil {
 			ls.Booth = &BoothStatus{Muted: snap.Muted, DirectTake: snap.DirectTake, Handover: snap.Handover,
-				Warning: snap.Warning, PTS: snap.PTS}
+				Warning: snap.Warning, PTS: snap.PTS, Resume: snap.Resume}
 			ls.Interpreters = interpreters(snap, st.links.of(rd.Tag))
 			for _, it := range ls.Interpreters {
 				// A muted booth keeps its floor holder, but nobody is heard.

@@ -21,6 +21,7 @@ import (
 	"tolk/internal/recording"
 	"tolk/internal/rtc"
 	"tolk/internal/store"
+	interp "tolk/interpreter"
 	"tolk/web"
 )
 
@@ -103,9 +104,18 @@ func serve(c *cobra.Command, f serveFlags) error {
 	// event says record: false); runs a killed process left are recovered.
 	recordings := recording.NewLibrary(filepath.Join(cfg.Server.Data, recording.Dir))
 	// The LL-HLS numbering is kept beside them, so that after a crash the
-	// playlists go on where players left them.
+	// playlists go on where players left them; and who is on air in each
+	// booth, under DATA/booths/{event}.json, so that after a restart, even a
+	// kill, the interpreter on air is on air again when their page
+	// reconnects.
+	booths, err := interp.OpenStateFile(filepath.Join(cfg.Server.Data, "booths", cfg.ID+".json"), nil, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer booths.Close() // after the event's booths have stopped saving
 	ev, err := event.New(cfg, event.Options{Log: log, Cues: st, Recordings: recordings, WebRTC: rtc.Options{Loopback: f.loopback},
-		HLSState: filepath.Join(cfg.Server.Data, "hls", cfg.ID+".json")})
+		HLSState: filepath.Join(cfg.Server.Data, "hls", cfg.ID+".json"), BoothState: booths})
 	if err != nil {
 		ln.Close()
 		if errors.Is(err, event.ErrRebroadcast) {

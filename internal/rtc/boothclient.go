@@ -166,7 +166,17 @@ func (c *BoothClient) Speak(packet []byte, d time.Duration) error {
 	return c.mic.WriteSample(media.Sample{Data: packet, Duration: d})
 }
 
-// Close drops the connection (like a closed tab) and waits for the readers.
+// Leave closes the connection as a page that is closed does (close code
+// 1000: the interpreter left, and is not awaited back on air), then Close.
+func (c *BoothClient) Leave() {
+	c.wmu.Lock()
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"), time.Now().Add(time.Second))
+	c.wmu.Unlock()
+	c.Close()
+}
+
+// Close drops the connection, as a lost network would (no close message),
+// and waits for the readers.
 func (c *BoothClient) Close() {
 	_ = c.ws.Close()
 	if c.pc != nil {

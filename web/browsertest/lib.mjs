@@ -101,7 +101,10 @@ export async function harness(name, defaults, body) {
     process.exitCode = code;
   };
   const closeAll = async () => {
-    await Promise.race([Promise.all(browsers.map((b) => b.close().catch(() => {}))), sleep(5000)]);
+    // The bound's timer must not keep the script alive once the browsers
+    // are closed: unref'd, node exits as soon as they are.
+    const bound = new Promise((r) => setTimeout(r, 5000).unref());
+    await Promise.race([Promise.all(browsers.map((b) => b.close().catch(() => {}))), bound]);
     for (const fn of closers) fn();
   };
   const deadline = setTimeout(async () => {

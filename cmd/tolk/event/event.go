@@ -61,6 +61,10 @@ type Options struct {
 	// before, which players at the live edge follow without reloading.
 	// Empty: every run's playlists start at zero.
 	HLSState string
+	// BoothState keeps who is on air in each booth across restarts (nil:
+	// nothing is kept): each booth starts from what it holds and saves
+	// every change to it.
+	BoothState *interpreter.StateFile
 }
 
 // Rendition is one language a viewer can pick.
@@ -204,7 +208,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		e.log.Warn("hls state not saved: a crash now would number the next run's playlists from an older state", "err", err)
 	}
 	e.hls = h
-	if err := e.newBooths(); err != nil {
+	if err := e.newBooths(opts.BoothState); err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -272,8 +276,9 @@ func (e *Event) newRebroadcast(srcEvent, run string, opts Options) error {
 	return e.attachOutputs()
 }
 
-// newBooths gives every interpreted language a booth whose voice feeds its mix.
-func (e *Event) newBooths() error {
+// newBooths gives every interpreted language a booth whose voice feeds its
+// mix, starting from what kept holds for it.
+func (e *Event) newBooths(kept *interpreter.StateFile) error {
 	e.booths = map[string]*interpreter.Booth{}
 	e.voices = map[string]*interpreter.Voice{}
 	for _, r := range e.renditions[1:] {
@@ -284,7 +289,13 @@ func (e *Event) newBooths() error {
 		m := e.mixes[r.Tag]
 		m.SetVoice(v)
 		e.voices[r.Tag] = v
-		e.booths[r.Tag] = interpreter.NewBooth(r.Tag, v, m, e.clock, e.log)
+		var o interpreter.BoothOptions
+		if kept != nil {
+			tag := r.Tag
+			o.Saved = kept.Load(tag)
+			o.Save = func(sv interpreter.Saved) { kept.Save(tag, sv) }
+		}
+		e.booths[r.Tag] = interpreter.NewBoothWith(r.Tag, v, m, e.clock, e.log, o)
 	}
 	return nil
 }

@@ -25,8 +25,9 @@
 //   protocol   messages from the server (chat, conn, latency, media, mic, notices, page, render, state)
 //   keys       shortcuts (controls)
 //   hook       window.tolkBooth for the browser tests (reads most of the above)
-// What a lower part hands up (conn: a message, a drop, a ping, a refreshed
-// state, the end of the session; mic: a new track, a repaint) is wired
+// What a lower part hands up (conn: a message, a drop, a lost connection, a
+// ping, a refreshed state, the end of the session; mic: a new track, a
+// repaint) is wired
 // here, with wireConn and wireMic, before anything starts. The ping (every
 // 2 s) also measures the floor's delay; a revoked session lets go of the
 // microphone.
@@ -44,6 +45,7 @@ import { ensureMic, releaseMic, wireMic } from './booth/mic.js';
 import { ui } from './booth/page.js';
 import { onMessage } from './booth/protocol.js';
 import { fillInputs, paintBooth, paintControls } from './booth/render.js';
+import { connectionLost } from './booth/state.js';
 import { pollStats } from './booth/stats.js';
 
 wireConn({
@@ -59,6 +61,7 @@ wireConn({
   refreshed: paintControls,
   mediaState: () => (media ? media.state : null),
   over: releaseMic,
+  lost: connectionLost,
 });
 wireMic({ trackChanged: useMicTrack, paint: paintControls });
 

@@ -14,12 +14,14 @@ import { PING_MS, PONG_LOSS, config, record, say, setText, t, ui } from './page.
 // message from the server), dropped (the socket ended: close the audio),
 // ping (each ping sent: poll the statistics), refreshed (the state was
 // refreshed: repaint what depends on it), mediaState (the audio
-// connection's state, null without one) and over (the session ended for
-// good: the token was revoked).
+// connection's state, null without one), over (the session ended for
+// good: the token was revoked) and lost (the socket ended and the page
+// tries again: the connection was lost, not refused or replaced).
 
 const hooks = {
   message: () => {},
   dropped: () => {},
+  lost: () => {},
   ping: () => {},
   refreshed: () => {},
   mediaState: () => null,
@@ -77,10 +79,13 @@ export function refreshConn() {
   const [s, reason] = deriveConn();
   if (s === 'connected') everConnected = true;
   const changed = s !== conn || reason !== connReason;
+  // A new reason within the same state (the socket is back, the audio not
+  // yet) is shown, not said again.
+  const said = s !== conn || (s === 'error' && reason !== connReason);
   conn = s;
   connReason = reason;
-  if (changed) {
-    record({ kind: 'conn', state: s, reason });
+  if (changed) record({ kind: 'conn', state: s, reason });
+  if (said) {
     if (s === 'error') say(t('booth.conn.error', { reason }));
     else if (s === 'revoked') say(t('booth.revoked.detail'));
     else say(t(connKeys[s]));
@@ -210,6 +215,7 @@ async function probeStatus() {
 }
 
 function scheduleReconnect() {
+  hooks.lost();
   window.clearTimeout(wsTimer);
   wsAttempts++;
   const delay = backoff(wsAttempts, 15000);

@@ -12,7 +12,7 @@ import { coughHeld, mic } from './mic.js';
 import { notices } from './notices.js';
 import { copy, history } from './page.js';
 import { rtcStats } from './stats.js';
-import { booth, handoverRole, isMe, me, myMic, onAirOf } from './state.js';
+import { awaitingBack, booth, handoverRole, isMe, me, myMic, onAirOf } from './state.js';
 
 export function expose() {
   window.tolkBooth = Object.freeze({
@@ -56,6 +56,13 @@ export function expose() {
     },
     get muted() {
       return booth.muted;
+    },
+    // Lost while on air and not yet told by the server whether back on air.
+    get awaitingBack() {
+      return awaitingBack;
+    },
+    get resume() {
+      return booth.resume ? copy(booth.resume) : null;
     },
     notices: () => copy(notices),
     chimes: () => chimes,

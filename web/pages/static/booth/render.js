@@ -6,7 +6,7 @@ import { applyGains } from './audio.js';
 import { welcomed, wsOpen } from './conn.js';
 import { mic } from './mic.js';
 import { iso, setText, t, ui } from './page.js';
-import { booth, floor, handoverRole, isMe, me, myMic, nameOf, onAirOf, partners, relays } from './state.js';
+import { awaitingBack, booth, floor, handoverRole, isMe, me, myMic, nameOf, onAirOf, partners, relays } from './state.js';
 
 function enable(btn, on) {
   btn.setAttribute('aria-disabled', on ? 'false' : 'true');
@@ -30,6 +30,21 @@ export function paintControls() {
   enable(ui.slowDown, live);
   // What the page last heard may be out of date while it is not connected.
   ui.onair.dataset.stale = String(!live);
+  paintWho();
+}
+
+// paintWho names who the on-air light is about: the partner on air, the
+// producer's mute, this interpreter on their way back on air after a lost
+// connection, or a partner awaited back on air.
+function paintWho() {
+  const s = booth;
+  const air = s.muted ? 'muted' : onAirOf(s);
+  let who = '';
+  if (air === 'partner') who = nameOf(s, s.on_air);
+  else if (air === 'muted') who = t('booth.onair.muted_floor');
+  else if (awaitingBack) who = t('booth.onair.reconnecting');
+  else if (air === 'off' && s.resume && !isMe(s.resume.id)) who = t('booth.onair.awaiting', { name: nameOf(s, s.resume.id) });
+  setText(ui.onairWho, who);
 }
 
 const airKeys = { on: 'booth.onair.on', partner: 'booth.onair.partner', off: 'booth.onair.off', muted: 'booth.onair.muted' };
@@ -41,7 +56,6 @@ export function paintBooth() {
   const air = s.muted ? 'muted' : onAirOf(s);
   ui.onair.dataset.state = air;
   setText(ui.onairText, t(airKeys[air]));
-  setText(ui.onairWho, air === 'partner' ? nameOf(s, s.on_air) : air === 'muted' ? t('booth.onair.muted_floor') : '');
   ui.mutedBanner.hidden = !s.muted;
 
   const open = myMic(s);

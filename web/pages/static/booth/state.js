@@ -20,8 +20,26 @@ export function applyWelcome(m) {
 
 // ---- booth state --------------------------------------------------------------
 
-export let booth = { members: [], on_air: null, handover: null, warning: null, input: 'floor', direct_take: false, muted: false };
+export let booth = { members: [], on_air: null, handover: null, warning: null, input: 'floor', direct_take: false, muted: false, resume: null };
 let haveState = false;
+
+// ---- back on air after a lost connection ----------------------------------------
+// A connection lost while this interpreter is on air (the network, or the
+// server restarting) keeps their place: the server puts them back on air by
+// itself when the page reconnects within its grace time (resume in the
+// state), and the floor is heard meanwhile. The page says so when the
+// connection goes and when it comes back.
+
+export let awaitingBack = false;
+
+// connectionLost notes a lost connection (each failed attempt calls it
+// again; only the first counts).
+export function connectionLost() {
+  if (awaitingBack || !haveState || onAirOf(booth) !== 'on') return;
+  awaitingBack = true;
+  record({ kind: 'lost-on-air' });
+  say(t('booth.announce.lost_on_air'));
+}
 
 // onState takes the booth state the server sends and announces what changed;
 // painting it is the caller's (protocol.js).
@@ -45,10 +63,20 @@ export function onState(m) {
     // The producer has taken the language back to the floor: nobody in
     // the booth is heard until released.
     muted: m.muted === true,
+    // Who was lost while on air and is awaited back on air.
+    resume: m.resume && m.resume.id !== undefined && m.resume.id !== null ? { id: String(m.resume.id) } : null,
   };
   const prev = haveState ? booth : null;
   booth = next;
   haveState = true;
+  if (awaitingBack) {
+    // The first state after a lost connection: back on air, or not (then
+    // announceChanges says who is).
+    awaitingBack = false;
+    const back = onAirOf(next) === 'on';
+    record({ kind: 'back', onAir: back });
+    if (back) say(t('booth.announce.back_on_air'));
+  }
   announceChanges(prev, next);
   record({
     kind: 'booth',
@@ -104,6 +132,9 @@ function announceChanges(prev, s) {
     if (air === 'on') say(t('booth.announce.on_air'));
     else if (air === 'partner') say(t('booth.announce.partner_on_air', { name: nameOf(s, s.on_air) }));
     else if (prev) say(t('booth.announce.off_air'));
+  }
+  if (s.resume && !isMe(s.resume.id) && !(prev && prev.resume && prev.resume.id === s.resume.id)) {
+    say(t('booth.announce.partner_lost', { name: nameOf(s, s.resume.id) }));
   }
   if (prev && myMic(prev) !== myMic(s)) say(t(myMic(s) ? 'booth.announce.mic_open' : 'booth.announce.mic_closed'));
   const hr = handoverRole(s);

@@ -77,6 +77,11 @@ function paintCard(c, l, s, now) {
   const warning = booth && booth.warning === 'two_mics_open';
   const onAir = typeof l.on_air === 'string' && l.on_air ? l.on_air : null;
   const name = nameOf(c.tag);
+  // The interpreter lost while on air (a dropped connection or a restart
+  // of the server), awaited back on air.
+  const awaitedID = booth && booth.resume && booth.resume.id !== undefined ? String(booth.resume.id) : null;
+  const awaitedIt = awaitedID && Array.isArray(l.interpreters) ? l.interpreters.find((x) => x && String(x.id) === awaitedID) : null;
+  const awaited = awaitedID && !onAir ? String((awaitedIt && awaitedIt.name) || t('console.interp.unnamed')) : null;
 
   // Who is heard.
   if (c.floor) {
@@ -89,8 +94,9 @@ function paintCard(c, l, s, now) {
     setText(c.onair, t('console.card.rebroadcast'));
     if (c.mute) c.mute.hidden = true;
   } else {
-    setData(c.onair, 'state', muted ? 'muted' : onAir ? 'air' : 'floor');
-    setText(c.onair, muted ? t('console.card.muted') : onAir ? t('console.card.on_air', { name: iso(onAir) }) : t('console.card.floor_only'));
+    setData(c.onair, 'state', muted ? 'muted' : onAir ? 'air' : awaited ? 'awaiting' : 'floor');
+    setText(c.onair, muted ? t('console.card.muted') : onAir ? t('console.card.on_air', { name: iso(onAir) })
+      : awaited ? t('console.card.awaiting', { name: iso(awaited) }) : t('console.card.floor_only'));
     setHidden(c.warning, !warning);
     if (c.mute) {
       setText(c.mute, t(muted ? 'console.card.release' : 'console.card.mute'));
@@ -120,7 +126,7 @@ function paintCard(c, l, s, now) {
     setData(c.bedVal, 'ducking', String(ducked));
   }
 
-  if (c.interps) paintInterpreters(c, Array.isArray(l.interpreters) ? l.interpreters : []);
+  if (c.interps) paintInterpreters(c, Array.isArray(l.interpreters) ? l.interpreters : [], awaitedID);
   if (c.quality) paintQuality(c, s.floor);
 
   const lis = l.listeners || {};
@@ -151,7 +157,7 @@ function paintCard(c, l, s, now) {
   c.prev = { onAir, muted, warning };
 }
 
-function paintInterpreters(c, list) {
+function paintInterpreters(c, list, awaitedID) {
   setHidden(c.nobody, list.length > 0);
   const rows = list.map((it) => {
     const q = linkQuality(it);
@@ -162,7 +168,8 @@ function paintInterpreters(c, list) {
       if (finite(it.floor_to_ear_ms)) nums.push(t('console.interp.ear', { v: ms(it.floor_to_ear_ms) }));
     }
     if (typeof it.input === 'string' && it.input.startsWith('relay:')) nums.push(inputText(it.input));
-    return { id: String(it.id), name: String(it.name || t('console.interp.unnamed')), connected: !!it.connected, air: !!it.on_air, mic, q, nums: nums.join(' · ') };
+    return { id: String(it.id), name: String(it.name || t('console.interp.unnamed')), connected: !!it.connected, air: !!it.on_air, mic, q, nums: nums.join(' · '),
+      awaited: !it.connected && String(it.id) === awaitedID };
   });
   const key = JSON.stringify(rows);
   if (key === c.interpKey) return;
@@ -188,7 +195,8 @@ function paintInterpreters(c, list) {
       line.append(' ', s);
     };
     // On air says the microphone is open; otherwise the microphone's state.
-    if (!r.connected) chip('chip-away', t('console.interp.away'));
+    if (r.awaited) chip('chip-away', t('console.interp.reconnecting'), { awaited: 'true' });
+    else if (!r.connected) chip('chip-away', t('console.interp.away'));
     else if (r.air) chip('chip-air', t('console.interp.on_air'));
     else chip('chip-mic', t(micKeys[r.mic]), { mic: r.mic });
     li.append(line);
