@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"tolk/captions"
+	"tolk/captions/glossary"
 	"tolk/internal/audio"
 	"tolk/internal/resample"
 )
@@ -26,6 +27,9 @@ type Stats struct {
 	DroppedInterims uint64
 	// DroppedFinals is final results left unread when the stream closed.
 	DroppedFinals uint64
+	// Adaptations is how many glossary changes the decoder applied during
+	// the stream, AdaptErrors how many of them failed to load.
+	Adaptations, AdaptErrors uint64
 }
 
 // chunk is one frame waiting for the decoder.
@@ -58,6 +62,9 @@ type Stream struct {
 	err       error // set by the goroutine before done closes
 
 	droppedFrames, droppedInterims, droppedFinals atomic.Uint64
+	// adaptations counts glossary changes applied, adaptErrors those the
+	// decoder could not load.
+	adaptations, adaptErrors atomic.Uint64
 	// progress is the program time just after the last audio the decoder
 	// consumed, -1 before any.
 	progress atomic.Int64
@@ -75,23 +82,47 @@ type Stream struct {
 	inUtt     bool
 	lastHyp   string
 	sentInter bool
+	// glossary is the live vocabulary (nil: none) and applied the version
+	// the decoder is adapted to.
+	glossary *glossary.Live
+	applied  uint64
+	// quiet counts the decoder frames (10 ms) in a row whose peak was below
+	// quietPeak: a glossary change is applied outside an utterance only after
+	// quietFrames of them, so no speech onset the voice detector has not yet
+	// confirmed is lost when the decoder's utterance is restarted.
+	quiet int
 }
+
+// quietPeak and quietFrames define the silence in which a glossary change
+// may restart the decoder's utterance (-50 dBFS peak for 300 ms: longer than
+// the detector's 100 ms onset confirmation and 200 ms pre-speech buffer).
+// In a room too noisy for that, the change waits for the end of the next
+// utterance.
+const (
+	quietPeak   = 100 // of 32767
+	quietFrames = 30
+)
 
 var _ captions.Stream = (*Stream)(nil)
 
-func newStream(parent context.Context, dec *decoder, cfg Config) *Stream {
+func newStream(parent context.Context, dec *decoder, cfg Config, live *glossary.Live, applied uint64) *Stream {
 	ctx, cancel := context.WithCancel(parent)
 	down, _ := resample.NewDecimator(decimation)
 	s := &Stream{
-		results: make(chan captions.Result, cfg.ResultBuffer),
-		queue:   make(chan chunk, cfg.Queue),
-		ctx:     ctx,
-		cancel:  cancel,
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		dec:     dec,
-		down:    down,
-		nextPTS: -1,
+		results:  make(chan captions.Result, cfg.ResultBuffer),
+		queue:    make(chan chunk, cfg.Queue),
+		ctx:      ctx,
+		cancel:   cancel,
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		dec:      dec,
+		down:     down,
+		nextPTS:  -1,
+		glossary: live,
+		applied:  applied,
+	}
+	if dec.adaptErr != nil {
+		s.adaptErrors.Add(1)
 	}
 	s.pool.New = func() any { b := make([]float32, 0, audio.FrameSamples); return &b }
 	s.progress.Store(-1)
@@ -164,6 +195,8 @@ func (s *Stream) Stats() Stats {
 		DroppedFrames:   s.droppedFrames.Load(),
 		DroppedInterims: s.droppedInterims.Load(),
 		DroppedFinals:   s.droppedFinals.Load(),
+		Adaptations:     s.adaptations.Load(),
+		AdaptErrors:     s.adaptErrors.Load(),
 	}
 }
 
@@ -247,7 +280,17 @@ func (s *Stream) decode(c chunk) error {
 		return err
 	}
 	s.progress.Store(s.nextPTS)
+	s.countQuiet()
 	speech := s.dec.inSpeech()
+	if !speech && !s.inUtt && s.quiet >= quietFrames && s.glossary.Version() != s.applied {
+		// Between utterances, in silence: restart the decoder's utterance
+		// with the new vocabulary. Its hypothesis holds no speech.
+		if err := s.dec.endUtt(); err != nil {
+			return err
+		}
+		s.adapt()
+		return s.dec.startUtt()
+	}
 	switch {
 	case speech && !s.inUtt:
 		s.inUtt = true
@@ -315,6 +358,9 @@ func (s *Stream) final(closing bool) error {
 		return nil
 	}
 	s.prune()
+	if s.glossary.Version() != s.applied {
+		s.adapt()
+	}
 	return s.dec.startUtt()
 }
 
@@ -372,4 +418,32 @@ func (s *Stream) prune() {
 		i++
 	}
 	s.anchors = s.anchors[i:]
+}
+
+// countQuiet updates the run of quiet decoder frames with the audio just
+// decoded (s.pcm).
+func (s *Stream) countQuiet() {
+	for i := 0; i+frameSamples16 <= len(s.pcm); i += frameSamples16 {
+		var peak int16
+		for _, v := range s.pcm[i : i+frameSamples16] {
+			peak = max(peak, v, -max(v, -32767))
+		}
+		if peak < quietPeak {
+			s.quiet++
+		} else {
+			s.quiet = 0
+		}
+	}
+}
+
+// adapt applies the current glossary between two utterances. The audio that
+// arrives meanwhile waits in the queue. A glossary the decoder cannot load
+// leaves the generic model on and is not tried again until it changes.
+func (s *Stream) adapt() {
+	g, v := s.glossary.Get()
+	s.applied = v
+	if err := s.dec.adapt(g); err != nil {
+		s.adaptErrors.Add(1)
+	}
+	s.adaptations.Add(1)
 }
