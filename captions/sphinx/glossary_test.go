@@ -172,7 +172,7 @@ func TestGlossaryNamesAndLiveChange(t *testing.T) {
 	t.Logf("first sentence: generic %q, live stream %q (final at %.2f s)", genBefore, adBefore, float64(first.End-pts0)/audio.SampleRate)
 	t.Logf("generic:  WER %.1f %%, names %d/%d: %q", 100*genWER, genNames, len(later), genAfter)
 	t.Logf("glossary: WER %.1f %%, names %d/%d: %q", 100*adWER, adNames, len(later), adAfter)
-	t.Logf("live stream: %+v", st)
+	t.Logf("live stream: %+v; the change took %v of decoder time (audio queued meanwhile)", st, ad.adaptTime)
 
 	if adBefore != genBefore {
 		t.Errorf("before the change the streams differ: %q vs %q", adBefore, genBefore)
@@ -268,3 +268,40 @@ var sphinxPhone = func() map[string]bool {
 	}
 	return m
 }()
+
+// TestGlossaryWeights measures the WER of other interpolation weights on the
+// event's sentences and on the floor clip (whose words the glossary does not
+// have: the cost of the event model on ordinary speech). It takes a minute,
+// so it runs only with TOLK_GLOSSARY_WEIGHTS=1; docs/benchmarks.md has the
+// numbers.
+func TestGlossaryWeights(t *testing.T) {
+	if os.Getenv("TOLK_GLOSSARY_WEIGHTS") == "" {
+		t.Skip("set TOLK_GLOSSARY_WEIGHTS=1 to measure")
+	}
+	ev, _ := speech(t, eventSpeech)
+	floor := readWAV48(t, "../../testdata/floor.wav")
+	floorRef, err := os.ReadFile("../../testdata/floor.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := eventWeight
+	defer func() { eventWeight, genericWeight = saved, 1-saved }()
+	for _, w := range []float64{0, 0.1, 0.3, 0.5} {
+		g := eventGlossary
+		if w == 0 {
+			g = glossary.Glossary{}
+		}
+		eventWeight, genericWeight = w, 1-w
+		r, err := New(Config{Queue: 1 << 14, ResultBuffer: 1 << 12, Glossary: glossary.NewLive(g)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, _ := recognize(t, r, ev, 0)
+		evHyp := finalText(res)
+		res, _ = recognize(t, r, floor, 0)
+		flHyp := finalText(res)
+		t.Logf("event weight %.1f: event sentences WER %.1f %% (names %d/%d), floor clip WER %.1f %%", w,
+			100*captionstest.WER(strings.Join(eventSpeech, " "), evHyp), namesRight(evHyp, eventNames), len(eventNames),
+			100*captionstest.WER(string(floorRef), flHyp))
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"tolk/captions"
 	"tolk/captions/glossary"
@@ -86,6 +87,9 @@ type Stream struct {
 	// the decoder is adapted to.
 	glossary *glossary.Live
 	applied  uint64
+	// adaptTime is how long the last change took (the decoder's pause, for
+	// the benchmarks; read after the stream ended).
+	adaptTime time.Duration
 	// quiet counts the decoder frames (10 ms) in a row whose peak was below
 	// quietPeak: a glossary change is applied outside an utterance only after
 	// quietFrames of them, so no speech onset the voice detector has not yet
@@ -442,8 +446,10 @@ func (s *Stream) countQuiet() {
 func (s *Stream) adapt() {
 	g, v := s.glossary.Get()
 	s.applied = v
+	start := time.Now()
 	if err := s.dec.adapt(g); err != nil {
 		s.adaptErrors.Add(1)
 	}
+	s.adaptTime = time.Since(start)
 	s.adaptations.Add(1)
 }
