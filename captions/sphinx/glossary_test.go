@@ -304,4 +304,14 @@ func TestGlossaryWeights(t *testing.T) {
 			100*captionstest.WER(strings.Join(eventSpeech, " "), evHyp), namesRight(evHyp, eventNames), len(eventNames),
 			100*captionstest.WER(string(floorRef), flHyp))
 	}
+	// A glossary about the floor clip: its first sentence as the text.
+	eventWeight, genericWeight = saved, 1-saved
+	first, _, _ := strings.Cut(string(floorRef), "\n")
+	r, err := New(Config{Queue: 1 << 14, ResultBuffer: 1 << 12, Glossary: glossary.NewLive(glossary.Glossary{Text: first})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := recognize(t, r, floor, 0)
+	t.Logf("event weight %.1f, the floor's first sentence as text: floor clip WER %.1f %%", saved,
+		100*captionstest.WER(string(floorRef), finalText(res)))
 }
