@@ -266,6 +266,12 @@ var (
 	eventWeight   = 0.3
 )
 
+// maxNewWords bounds the words one glossary adds to the dictionary: their
+// letter-to-sound and the search's rebuild happen between two utterances
+// while audio waits in the stream's 5 s queue, and 2000 unknown words take
+// about 1 s of that (docs/benchmarks.md, "Glossary").
+const maxNewWords = 2000
+
 // adapt makes the decoder recognize g: words missing from the dictionary are
 // added with their pronunciations (CMUdict's, found case-folded, else
 // letter-to-sound), and the search becomes the generic model interpolated
@@ -278,8 +284,22 @@ func (d *decoder) adapt(g glossary.Glossary) error {
 		}
 		return d.useGeneric()
 	}
+	// The terms' and names' words first: when a text brings more unknown
+	// words than maxNewWords, those of the text are the ones left out.
+	var ordered []string
+	for _, list := range [][]string{g.Terms, g.Speakers} {
+		for _, e := range list {
+			ordered = append(ordered, glossary.Words(e)...)
+		}
+	}
+	ordered = append(ordered, g.Vocabulary()...)
 	var missing []string
-	for _, w := range g.Vocabulary() {
+	seen := map[string]bool{}
+	for _, w := range ordered {
+		if seen[w] || len(missing) >= maxNewWords {
+			continue
+		}
+		seen[w] = true
 		if _, ok := d.lookup(w); !ok {
 			missing = append(missing, w)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -314,4 +315,43 @@ func TestGlossaryWeights(t *testing.T) {
 	res, _ := recognize(t, r, floor, 0)
 	t.Logf("event weight %.1f, the floor's first sentence as text: floor clip WER %.1f %%", saved,
 		100*captionstest.WER(string(floorRef), finalText(res)))
+}
+
+// TestGlossaryAdaptTime measures the decoder's pause for a glossary change
+// of made-up words (none in CMUdict), up to the bound of new words; with
+// TOLK_GLOSSARY_WEIGHTS=1 only (docs/benchmarks.md).
+func TestGlossaryAdaptTime(t *testing.T) {
+	if os.Getenv("TOLK_GLOSSARY_WEIGHTS") == "" {
+		t.Skip("set TOLK_GLOSSARY_WEIGHTS=1 to measure")
+	}
+	rng := rand.New(rand.NewSource(1))
+	word := func() string {
+		b := make([]byte, 4+rng.Intn(7))
+		for i := range b {
+			b[i] = byte('a' + rng.Intn(26))
+		}
+		return string(b)
+	}
+	d, err := newDecoder(DebianEnUS, 50, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.free()
+	if err := d.endUtt(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{10, 300, 1000, 5000} {
+		var g glossary.Glossary
+		for range n {
+			g.Terms = append(g.Terms, word())
+		}
+		if n > glossary.MaxEntries {
+			g.Terms, g.Text = nil, strings.Join(g.Terms, " ")
+		}
+		start := time.Now()
+		if err := d.adapt(g); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d unknown words (%d added at most): decoder pause %v", n, maxNewWords, time.Since(start).Round(time.Millisecond))
+	}
 }
