@@ -355,3 +355,43 @@ func TestGlossaryAdaptTime(t *testing.T) {
 		t.Logf("%d unknown words (%d added at most): decoder pause %v", n, maxNewWords, time.Since(start).Round(time.Millisecond))
 	}
 }
+
+// A glossary change may restart the decoder's utterance only in a quiet run:
+// silence, or a noisy room's floor, but not speech.
+func TestQuietRun(t *testing.T) {
+	s := &Stream{}
+	frame := func(peak int16, n int) {
+		s.pcm = s.pcm[:0]
+		for i := range n * frameSamples16 {
+			v := peak
+			if i%2 == 1 {
+				v = -peak / 2
+			}
+			s.pcm = append(s.pcm, v)
+		}
+		s.countQuiet()
+	}
+	frame(0, 40) // digital silence
+	if s.quiet != 40 {
+		t.Fatalf("silence: quiet run %d", s.quiet)
+	}
+	frame(6000, 1) // speech
+	if s.quiet != 0 {
+		t.Fatalf("speech: quiet run %d", s.quiet)
+	}
+	// A room at -40 dBFS (peak 250..410), above the absolute threshold: its
+	// own floor is quiet. (After digital silence the floor rises to it at
+	// 8.6 dB/s, in about 5 s.)
+	s = &Stream{}
+	rng := rand.New(rand.NewSource(2))
+	for range 50 {
+		frame(int16(250+rng.Intn(160)), 1)
+	}
+	if s.quiet < quietFrames {
+		t.Fatalf("room noise: quiet run %d, want at least %d", s.quiet, quietFrames)
+	}
+	frame(4000, 1) // speech over the room, 20 dB above it
+	if s.quiet != 0 {
+		t.Fatalf("speech in the room: quiet run %d", s.quiet)
+	}
+}

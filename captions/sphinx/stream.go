@@ -90,21 +90,25 @@ type Stream struct {
 	// adaptTime is how long the last change took (the decoder's pause, for
 	// the benchmarks; read after the stream ended).
 	adaptTime time.Duration
-	// quiet counts the decoder frames (10 ms) in a row whose peak was below
-	// quietPeak: a glossary change is applied outside an utterance only after
-	// quietFrames of them, so no speech onset the voice detector has not yet
-	// confirmed is lost when the decoder's utterance is restarted.
+	// quiet counts the decoder frames (10 ms) in a row that were quiet:
+	// a glossary change is applied outside an utterance only after
+	// quietFrames of them, so that no speech onset the voice detector has
+	// not yet confirmed is lost when the decoder's utterance is restarted.
 	quiet int
+	// noise is the room's floor, a frame peak: the lowest peak seen, rising
+	// by 1 % a frame (8.6 dB a second) so that it follows a louder room.
+	noise float64
 }
 
-// quietPeak and quietFrames define the silence in which a glossary change
-// may restart the decoder's utterance (-50 dBFS peak for 300 ms: longer than
-// the detector's 100 ms onset confirmation and 200 ms pre-speech buffer).
-// In a room too noisy for that, the change waits for the end of the next
-// utterance.
+// A frame is quiet when its peak is below quietPeak or within quietAboveNoise
+// (9.5 dB) of the room's floor; quietFrames of them in a row (300 ms, longer
+// than the detector's 100 ms onset confirmation and 200 ms pre-speech
+// buffer) let a glossary change restart the decoder's utterance. Otherwise
+// the change waits for the end of the next utterance.
 const (
-	quietPeak   = 100 // of 32767
-	quietFrames = 30
+	quietPeak       = 100 // of 32767: -50 dBFS
+	quietAboveNoise = 3
+	quietFrames     = 30
 )
 
 var _ captions.Stream = (*Stream)(nil)
@@ -432,7 +436,13 @@ func (s *Stream) countQuiet() {
 		for _, v := range s.pcm[i : i+frameSamples16] {
 			peak = max(peak, v, -max(v, -32767))
 		}
-		if peak < quietPeak {
+		p := float64(peak)
+		if s.noise == 0 || p < s.noise {
+			s.noise = max(p, 1)
+		} else {
+			s.noise *= 1.01
+		}
+		if p < quietPeak || p < quietAboveNoise*s.noise {
 			s.quiet++
 		} else {
 			s.quiet = 0
