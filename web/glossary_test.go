@@ -90,3 +90,20 @@ func TestGlossaryAPI(t *testing.T) {
 		t.Errorf("GET after PUT: %d %s", code, body)
 	}
 }
+
+// The glossary of the configuration is the event's from the start.
+func TestGlossaryFromConfig(t *testing.T) {
+	leakCheck(t)
+	cfg := eventConfig(t, `
+id: test
+title: Test
+floor: {language: en, source: whip, stream_key: %s}
+languages: [{tag: fr}]
+captions: {backend: none, glossary: {terms: [Zyphrex], speakers: [Ada Oyelaran], text: "Keynote."}}
+`, streamKey)
+	h := serve(t, cfg, event.Options{}, web.Options{})
+	g, v := h.ev.Glossary().Get()
+	if v != 0 || len(g.Terms) != 1 || g.Terms[0] != "Zyphrex" || g.Speakers[0] != "Ada Oyelaran" || g.Text != "Keynote." {
+		t.Fatalf("glossary %+v v%d", g, v)
+	}
+}
