@@ -271,6 +271,18 @@ func (s *Stream) decode(c chunk) error {
 			return err
 		}
 	}
+	if !s.inUtt && s.quiet >= quietFrames && s.glossary.Version() != s.applied {
+		// Between utterances, after quiet audio and before this frame:
+		// restart the decoder's utterance with the new vocabulary. Its
+		// hypothesis holds no speech.
+		if err := s.dec.endUtt(); err != nil {
+			return err
+		}
+		s.adapt()
+		if err := s.dec.startUtt(); err != nil {
+			return err
+		}
+	}
 	samples := *c.samples
 	if c.pts != s.nextPTS {
 		s.anchors = append(s.anchors, anchor{pos: s.fed, pts: c.pts})
@@ -290,15 +302,6 @@ func (s *Stream) decode(c chunk) error {
 	s.progress.Store(s.nextPTS)
 	s.countQuiet()
 	speech := s.dec.inSpeech()
-	if !speech && !s.inUtt && s.quiet >= quietFrames && s.glossary.Version() != s.applied {
-		// Between utterances, in silence: restart the decoder's utterance
-		// with the new vocabulary. Its hypothesis holds no speech.
-		if err := s.dec.endUtt(); err != nil {
-			return err
-		}
-		s.adapt()
-		return s.dec.startUtt()
-	}
 	switch {
 	case speech && !s.inUtt:
 		s.inUtt = true
