@@ -78,6 +78,36 @@ func (g Glossary) Validate() error {
 // Words splits s into lower-case words: runs of letters and digits, with
 // apostrophes and hyphens kept inside a word ("o'brien", "e-mail").
 func Words(s string) []string {
+	out := Spelled(s)
+	for i, w := range out {
+		out[i] = strings.ToLower(w)
+	}
+	return out
+}
+
+// Spellings maps the lower-case form of the speakers' words, and of those
+// term words that want, to the way the glossary writes them ("oyelaran" →
+// "Oyelaran"), where that has a capital: captions then write names as the
+// producer does. The first spelling of a word wins.
+func (g Glossary) Spellings(term func(lower string) bool) map[string]string {
+	m := map[string]string{}
+	add := func(list []string, keep func(string) bool) {
+		for _, e := range list {
+			for _, w := range Spelled(e) {
+				lw := strings.ToLower(w)
+				if _, ok := m[lw]; !ok && w != lw && keep(lw) {
+					m[lw] = w
+				}
+			}
+		}
+	}
+	add(g.Speakers, func(string) bool { return true })
+	add(g.Terms, term)
+	return m
+}
+
+// Spelled splits s into words as Words does, keeping their case.
+func Spelled(s string) []string {
 	var out []string
 	var b strings.Builder
 	flush := func() {
@@ -90,7 +120,7 @@ func Words(s string) []string {
 	for _, r := range s {
 		switch {
 		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r):
-			b.WriteRune(unicode.ToLower(r))
+			b.WriteRune(r)
 		case (r == '\'' || r == '’' || r == '-') && b.Len() > 0:
 			if r == '’' {
 				r = '\''

@@ -18,6 +18,15 @@ func TestWords(t *testing.T) {
 	}
 }
 
+func TestSpellings(t *testing.T) {
+	g := Glossary{Terms: []string{"Zyphrex", "Clean Energy", "iPhone"}, Speakers: []string{"Ada Oyelaran", "ADA Lovelace", "kenji"}}
+	got := g.Spellings(func(w string) bool { return w == "zyphrex" || w == "iphone" })
+	want := map[string]string{"ada": "Ada", "oyelaran": "Oyelaran", "lovelace": "Lovelace", "zyphrex": "Zyphrex", "iphone": "iPhone"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Spellings = %v, want %v", got, want)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	ok := Glossary{Terms: []string{"Zyphrex", "clean energy"}, Speakers: []string{"Ada Oyelaran"}, Text: "Agenda."}
 	if err := ok.Validate(); err != nil {

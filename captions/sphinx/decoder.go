@@ -126,6 +126,9 @@ type decoder struct {
 	generic *C.ngram_model_t
 	// adapted is set while a search other than the generic one is on.
 	adapted bool
+	// display maps a recognized word to the glossary's spelling of it
+	// (names with their capitals); nil with the generic model.
+	display map[string]string
 	// adaptErr is why the glossary given at creation did not load: the
 	// decoder runs with the generic model then.
 	adaptErr error
@@ -305,6 +308,13 @@ func (d *decoder) adapt(g glossary.Glossary) error {
 		}
 	}
 	prons := letterToSound(missing)
+	isNew := make(map[string]bool, len(missing))
+	for _, w := range missing {
+		isNew[w] = true
+	}
+	// Names as the producer writes them; a term's word only when it is new
+	// to the dictionary ("Zyphrex", not the "Clean" of "Clean Energy").
+	d.display = g.Spellings(func(w string) bool { return isNew[w] })
 	C.tolk_ps_unset_lms(d.ps)
 	d.adapted = true
 	for _, w := range missing {
@@ -346,6 +356,7 @@ func (d *decoder) useGeneric() error {
 		return errors.New("sphinx: cannot go back to the generic language model")
 	}
 	d.adapted = false
+	d.display = nil
 	return nil
 }
 

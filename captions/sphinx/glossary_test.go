@@ -184,6 +184,12 @@ func TestGlossaryNamesAndLiveChange(t *testing.T) {
 	if adNames < len(later)-1 {
 		t.Errorf("after the change %d of %d names right", adNames, len(later))
 	}
+	// Names are written as the glossary writes them.
+	for _, name := range []string{"Kenji Brennholt", "Quorvex", "Adeyemi Okonkwo", "Lumenta"} {
+		if !strings.Contains(adAfter, name) {
+			t.Errorf("%q not written as in the glossary in %q", name, adAfter)
+		}
+	}
 	if adWER >= genWER {
 		t.Errorf("WER with the glossary %.1f %% not below the generic %.1f %%", 100*adWER, 100*genWER)
 	}

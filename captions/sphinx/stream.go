@@ -384,6 +384,9 @@ func (s *Stream) result(segs []segment, final bool) captions.Result {
 		if w == "" {
 			continue
 		}
+		if d := s.dec.display[w]; d != "" {
+			w = d
+		}
 		word := captions.Word{
 			Text:  w,
 			Start: s.programTime(int64(g.start) * frameSamples16 * decimation),
