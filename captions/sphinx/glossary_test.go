@@ -19,19 +19,22 @@ import (
 	"tolk/internal/audio"
 )
 
-// The event of the glossary tests: six names the CMU dictionary lacks.
+// The event of the glossary tests: names and product names, all but
+// "nakamura" missing from the CMU dictionary (whose pronunciation is taken
+// from there; the others' come from letter-to-sound).
 var (
 	eventGlossary = glossary.Glossary{
 		Terms:    []string{"Zyphrex", "Quorvex", "Lumenta"},
-		Speakers: []string{"Ada Oyelaran", "Kenji Brennholt", "Adeyemi Okonkwo"},
+		Speakers: []string{"Ada Oyelaran", "Kenji Brennholt", "Adeyemi Okonkwo", "Yuki Nakamura"},
 		Text: "Keynote: Ada Oyelaran, Zyphrex.\nPlatform talk by Kenji Brennholt on Quorvex.\n" +
-			"Demo of Lumenta with Adeyemi Okonkwo. Coffee break in the main hall.",
+			"Demo of Lumenta with Adeyemi Okonkwo. Coffee break in the main hall. Closing: Yuki Nakamura.",
 	}
-	eventNames  = []string{"oyelaran", "zyphrex", "brennholt", "quorvex", "okonkwo", "lumenta"}
+	eventNames  = []string{"oyelaran", "zyphrex", "brennholt", "quorvex", "okonkwo", "lumenta", "yuki", "nakamura"}
 	eventSpeech = []string{
 		"Our first speaker is Ada Oyelaran from Zyphrex.",
 		"Next, Kenji Brennholt will present the Quorvex platform.",
 		"Thank you, Adeyemi Okonkwo, for the Lumenta demo.",
+		"Closing words by Yuki Nakamura.",
 	}
 )
 
@@ -98,8 +101,8 @@ func finals(s *Stream) (<-chan captions.Result, <-chan []captions.Result) {
 }
 
 // One generic stream and one whose glossary is given by the producer after
-// the first utterance, on the same three sentences: the first utterance is
-// recognized alike, the next two get the names right only with the glossary,
+// the first utterance, on the same four sentences: the first utterance is
+// recognized alike, the next three get the names right only with the glossary,
 // and no audio is lost across the change.
 func TestGlossaryNamesAndLiveChange(t *testing.T) {
 	samples, starts := speech(t, eventSpeech)
@@ -168,7 +171,7 @@ func TestGlossaryNamesAndLiveChange(t *testing.T) {
 	adBefore, adAfter := split(adRes)
 	ref := strings.Join(eventSpeech[1:], " ")
 	genWER, adWER := captionstest.WER(ref, genAfter), captionstest.WER(ref, adAfter)
-	later := eventNames[2:] // the names of sentences 2 and 3
+	later := eventNames[2:] // the names of sentences 2 to 4
 	genNames, adNames := namesRight(genAfter, later), namesRight(adAfter, later)
 	t.Logf("first sentence: generic %q, live stream %q (final at %.2f s)", genBefore, adBefore, float64(first.End-pts0)/audio.SampleRate)
 	t.Logf("generic:  WER %.1f %%, names %d/%d: %q", 100*genWER, genNames, len(later), genAfter)
@@ -185,7 +188,7 @@ func TestGlossaryNamesAndLiveChange(t *testing.T) {
 		t.Errorf("after the change %d of %d names right", adNames, len(later))
 	}
 	// Names are written as the glossary writes them.
-	for _, name := range []string{"Kenji Brennholt", "Quorvex", "Adeyemi Okonkwo", "Lumenta"} {
+	for _, name := range []string{"Kenji Brennholt", "Quorvex", "Adeyemi Okonkwo", "Lumenta", "Yuki Nakamura"} {
 		if !strings.Contains(adAfter, name) {
 			t.Errorf("%q not written as in the glossary in %q", name, adAfter)
 		}
