@@ -377,6 +377,16 @@ func TestBrowserConsole(t *testing.T) {
 	if !strings.Contains(rep.Duck.Error, "duck_db") {
 		t.Errorf("a refused duck depth shows %q, want the server's error", rep.Duck.Error)
 	}
+	// The glossary, edited from the console by keyboard, is the event's.
+	g, v := b.ev.Glossary().Get()
+	t.Logf("glossary: %q, then %q", rep.Glossary.Saved, rep.Glossary.Refused)
+	if v != 1 || !slices.Equal(g.Terms, []string{"Zyphrex", "clean energy"}) || !slices.Equal(g.Speakers, []string{"Ada Oyelaran", "Kenji Brennholt"}) ||
+		g.Text != "Keynote: Ada Oyelaran." {
+		t.Errorf("the event's glossary after the console saved it: %+v (version %d)", g, v)
+	}
+	if !strings.Contains(rep.Glossary.Saved, "1") || !strings.Contains(rep.Glossary.Refused, "at most 100") || rep.Glossary.FocusBack != "glossary-open" {
+		t.Errorf("glossary dialog: %+v", rep.Glossary)
+	}
 	if !rep.TokenCreated.LinkOK {
 		t.Error("no booth link after creating a token")
 	}
@@ -477,7 +487,12 @@ type consoleReport struct {
 		Dismissed bool
 	}
 	NoticeAll struct{ Text string } `json:"notice_all"`
-	Mute      struct {
+	Glossary  struct {
+		Saved     string `json:"saved"`
+		Refused   string `json:"refused"`
+		FocusBack string `json:"focus_back"`
+	} `json:"glossary"`
+	Mute struct {
 		MutedMS    int `json:"muted_ms"`
 		ReleasedMS int `json:"released_ms"`
 		Pill       string

@@ -52,8 +52,9 @@ func FuzzProducerRequests(f *testing.F) {
 		`{"id": "abcdefgh12", "lang": "fr", "protocol": "hls", "state": "playing", "latency_ms": 800}`,
 		`{"id": "abcdefgh12", "state": "stopped"}`, `{"input": "main"}`, `{"lang": "fr", "text": "hello"}`,
 		`{"duck_db": -20}`, `{"muted": true}`, `{"role": "editor", "name": "Ed"}`, `{`, `null`, `[]`,
+		`{"terms": ["Zyphrex"], "speakers": ["Ada Oyelaran"], "text": "Keynote."}`,
 	} {
-		for k := range 6 {
+		for k := range 7 {
 			f.Add(s, uint8(k))
 		}
 	}
@@ -71,6 +72,7 @@ func FuzzProducerRequests(f *testing.F) {
 	routes := []struct{ method, path string }{
 		{"POST", "/api/events/test/viewers"}, {"POST", "/api/events/test/floor"}, {"POST", "/api/events/test/notices"},
 		{"PATCH", "/api/events/test/languages/fr"}, {"POST", "/api/events/test/booths/fr"}, {"POST", "/api/events/test/tokens"},
+		{"PUT", "/api/events/test/glossary"},
 	}
 	f.Fuzz(func(t *testing.T, body string, route uint8) {
 		r := routes[int(route)%len(routes)]

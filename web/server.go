@@ -265,6 +265,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/events/{event}/recordings", s.handleRecordings)
 	m.HandleFunc("GET /api/events/{event}/recordings/{run}/levels/{lang}", s.handleLevels)
 	m.HandleFunc("PATCH /api/events/{event}/languages/{lang}", s.handleLanguagePatch)
+	m.HandleFunc("GET /api/events/{event}/glossary", s.handleGlossaryGet)
+	m.HandleFunc("PUT /api/events/{event}/glossary", s.handleGlossaryPut)
 	m.HandleFunc("GET /api/events/{event}/signals", s.handleSignals)
 	m.HandleFunc("POST /api/events/{event}/viewers", s.handleViewerReport)
 	m.HandleFunc("GET /api/events/{event}/tokens", s.handleTokens)

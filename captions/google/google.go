@@ -14,6 +14,7 @@ import (
 	"google.golang.org/api/option"
 
 	"tolk/captions"
+	"tolk/captions/glossary"
 	"tolk/internal/audio"
 )
 
@@ -29,6 +30,14 @@ type Config struct {
 	Model string
 	// Punctuation asks for automatic punctuation.
 	Punctuation bool
+	// Glossary, when set, gives its terms and speaker names to the service
+	// as phrase hints (a SpeechContext). A change is sent at the next
+	// utterance boundary: the stream is restarted there, the way it is
+	// before the duration cap, so no audio is lost.
+	Glossary *glossary.Live
+	// Boost is the phrase hints' boost (0..20, default 10): higher makes the
+	// service prefer them more, and mistake other words for them more often.
+	Boost float32
 
 	// Clock paces restarts, backoff and draining (audio.SystemClock).
 	Clock audio.Clock
@@ -84,6 +93,10 @@ func (c *Config) defaults() {
 	if c.Queue <= 0 {
 		c.Queue = 250
 	}
+	if c.Boost <= 0 {
+		c.Boost = 10
+	}
+	c.Boost = min(c.Boost, 20)
 }
 
 // Recognizer opens Google Cloud Speech streams. It implements captions.Recognizer.

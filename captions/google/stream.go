@@ -39,6 +39,9 @@ type Stream struct {
 	cfg    Config
 	client *speech.Client
 	lang   string
+	// glossaryVersion is the version of the glossary the current service
+	// stream was configured with (set by the sender, read by the session).
+	glossaryVersion atomic.Uint64
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -516,7 +519,9 @@ func (s *Stream) session() (res sessionResult) {
 				return end(err)
 			}
 			res.responded = true
-			if s.handle(r.resp) && wantRestart {
+			// A glossary change restarts the stream at the end of an
+			// utterance, like a planned restart.
+			if s.handle(r.resp) && (wantRestart || s.cfg.Glossary.Version() != s.glossaryVersion.Load()) {
 				halfClose()
 			}
 		case <-soft.C():
@@ -600,6 +605,12 @@ func receive(ctx context.Context, rs speechpb.Speech_StreamingRecognizeClient, r
 }
 
 func (s *Stream) configRequest() *speechpb.StreamingRecognizeRequest {
+	g, v := s.cfg.Glossary.Get()
+	s.glossaryVersion.Store(v)
+	var contexts []*speechpb.SpeechContext
+	if p := g.Phrases(); len(p) > 0 {
+		contexts = []*speechpb.SpeechContext{{Phrases: p, Boost: s.cfg.Boost}}
+	}
 	return &speechpb.StreamingRecognizeRequest{StreamingRequest: &speechpb.StreamingRecognizeRequest_StreamingConfig{
 		StreamingConfig: &speechpb.StreamingRecognitionConfig{
 			Config: &speechpb.RecognitionConfig{
@@ -610,6 +621,7 @@ func (s *Stream) configRequest() *speechpb.StreamingRecognizeRequest {
 				EnableWordTimeOffsets:      true,
 				EnableAutomaticPunctuation: s.cfg.Punctuation,
 				Model:                      s.cfg.Model,
+				SpeechContexts:             contexts,
 			},
 			InterimResults: true,
 		},

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/language"
 
 	"tolk/captions"
+	"tolk/captions/glossary"
 )
 
 // ModelDir names the files of one language's model.
@@ -47,6 +48,10 @@ type Config struct {
 	// EndSilence is the pause that ends an utterance and makes its result
 	// final (default 500 ms).
 	EndSilence time.Duration
+	// Glossary, when set, is the event's vocabulary that English streams
+	// adapt to: at the start and, when it changes, between two utterances.
+	// Other languages ignore it (the letter-to-sound rules are English).
+	Glossary *glossary.Live
 }
 
 // Recognizer opens PocketSphinx streams. It is safe for concurrent use.
@@ -136,7 +141,12 @@ func (r *Recognizer) NewStream(ctx context.Context, lang language.Tag) (captions
 		return nil, fmt.Errorf("sphinx: %s: %w", lang, captions.ErrUnsupported)
 	}
 	post := int(r.cfg.EndSilence / (10 * time.Millisecond))
-	dec, err := newDecoder(m, post)
+	var live *glossary.Live
+	if base, _ := lang.Base(); base.String() == "en" {
+		live = r.cfg.Glossary
+	}
+	g, version := live.Get()
+	dec, err := newDecoder(m, post, &g)
 	if err != nil {
 		return nil, err
 	}
@@ -144,5 +154,6 @@ func (r *Recognizer) NewStream(ctx context.Context, lang language.Tag) (captions
 		dec.free()
 		return nil, err
 	}
-	return newStream(ctx, dec, r.cfg), nil
+	s := newStream(ctx, dec, r.cfg, live, version)
+	return s, nil
 }

@@ -6,8 +6,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"tolk/captions"
+	"tolk/captions/glossary"
 	"tolk/internal/audio"
 	"tolk/internal/resample"
 )
@@ -26,6 +28,9 @@ type Stats struct {
 	DroppedInterims uint64
 	// DroppedFinals is final results left unread when the stream closed.
 	DroppedFinals uint64
+	// Adaptations is how many glossary changes the decoder applied during
+	// the stream, AdaptErrors how many of them failed to load.
+	Adaptations, AdaptErrors uint64
 }
 
 // chunk is one frame waiting for the decoder.
@@ -58,6 +63,9 @@ type Stream struct {
 	err       error // set by the goroutine before done closes
 
 	droppedFrames, droppedInterims, droppedFinals atomic.Uint64
+	// adaptations counts glossary changes applied, adaptErrors those the
+	// decoder could not load.
+	adaptations, adaptErrors atomic.Uint64
 	// progress is the program time just after the last audio the decoder
 	// consumed, -1 before any.
 	progress atomic.Int64
@@ -75,23 +83,54 @@ type Stream struct {
 	inUtt     bool
 	lastHyp   string
 	sentInter bool
+	// glossary is the live vocabulary (nil: none) and applied the version
+	// the decoder is adapted to.
+	glossary *glossary.Live
+	applied  uint64
+	// adaptTime is how long the last change took (the decoder's pause, for
+	// the benchmarks; read after the stream ended).
+	adaptTime time.Duration
+	// quiet counts the decoder frames (10 ms) in a row that were quiet:
+	// a glossary change is applied outside an utterance only after
+	// quietFrames of them, so that no speech onset the voice detector has
+	// not yet confirmed is lost when the decoder's utterance is restarted.
+	quiet int
+	// noise is the room's floor, a frame peak: the lowest peak seen, rising
+	// by 1 % a frame (8.6 dB a second) so that it follows a louder room.
+	noise float64
 }
+
+// A frame is quiet when its peak is below quietPeak or within quietAboveNoise
+// (9.5 dB) of the room's floor; quietFrames of them in a row (300 ms, longer
+// than the detector's 100 ms onset confirmation and 200 ms pre-speech
+// buffer) let a glossary change restart the decoder's utterance. Otherwise
+// the change waits for the end of the next utterance.
+const (
+	quietPeak       = 100 // of 32767: -50 dBFS
+	quietAboveNoise = 3
+	quietFrames     = 30
+)
 
 var _ captions.Stream = (*Stream)(nil)
 
-func newStream(parent context.Context, dec *decoder, cfg Config) *Stream {
+func newStream(parent context.Context, dec *decoder, cfg Config, live *glossary.Live, applied uint64) *Stream {
 	ctx, cancel := context.WithCancel(parent)
 	down, _ := resample.NewDecimator(decimation)
 	s := &Stream{
-		results: make(chan captions.Result, cfg.ResultBuffer),
-		queue:   make(chan chunk, cfg.Queue),
-		ctx:     ctx,
-		cancel:  cancel,
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		dec:     dec,
-		down:    down,
-		nextPTS: -1,
+		results:  make(chan captions.Result, cfg.ResultBuffer),
+		queue:    make(chan chunk, cfg.Queue),
+		ctx:      ctx,
+		cancel:   cancel,
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		dec:      dec,
+		down:     down,
+		nextPTS:  -1,
+		glossary: live,
+		applied:  applied,
+	}
+	if dec.adaptErr != nil {
+		s.adaptErrors.Add(1)
 	}
 	s.pool.New = func() any { b := make([]float32, 0, audio.FrameSamples); return &b }
 	s.progress.Store(-1)
@@ -164,6 +203,8 @@ func (s *Stream) Stats() Stats {
 		DroppedFrames:   s.droppedFrames.Load(),
 		DroppedInterims: s.droppedInterims.Load(),
 		DroppedFinals:   s.droppedFinals.Load(),
+		Adaptations:     s.adaptations.Load(),
+		AdaptErrors:     s.adaptErrors.Load(),
 	}
 }
 
@@ -230,6 +271,18 @@ func (s *Stream) decode(c chunk) error {
 			return err
 		}
 	}
+	if !s.inUtt && s.quiet >= quietFrames && s.glossary.Version() != s.applied {
+		// Between utterances, after quiet audio and before this frame:
+		// restart the decoder's utterance with the new vocabulary. Its
+		// hypothesis holds no speech.
+		if err := s.dec.endUtt(); err != nil {
+			return err
+		}
+		s.adapt()
+		if err := s.dec.startUtt(); err != nil {
+			return err
+		}
+	}
 	samples := *c.samples
 	if c.pts != s.nextPTS {
 		s.anchors = append(s.anchors, anchor{pos: s.fed, pts: c.pts})
@@ -247,6 +300,7 @@ func (s *Stream) decode(c chunk) error {
 		return err
 	}
 	s.progress.Store(s.nextPTS)
+	s.countQuiet()
 	speech := s.dec.inSpeech()
 	switch {
 	case speech && !s.inUtt:
@@ -315,6 +369,9 @@ func (s *Stream) final(closing bool) error {
 		return nil
 	}
 	s.prune()
+	if s.glossary.Version() != s.applied {
+		s.adapt()
+	}
 	return s.dec.startUtt()
 }
 
@@ -326,6 +383,9 @@ func (s *Stream) result(segs []segment, final bool) captions.Result {
 		w := cleanWord(g.word)
 		if w == "" {
 			continue
+		}
+		if d := s.dec.display[w]; d != "" {
+			w = d
 		}
 		word := captions.Word{
 			Text:  w,
@@ -372,4 +432,40 @@ func (s *Stream) prune() {
 		i++
 	}
 	s.anchors = s.anchors[i:]
+}
+
+// countQuiet updates the run of quiet decoder frames with the audio just
+// decoded (s.pcm).
+func (s *Stream) countQuiet() {
+	for i := 0; i+frameSamples16 <= len(s.pcm); i += frameSamples16 {
+		var peak int16
+		for _, v := range s.pcm[i : i+frameSamples16] {
+			peak = max(peak, v, -max(v, -32767))
+		}
+		p := float64(peak)
+		if s.noise == 0 || p < s.noise {
+			s.noise = max(p, 1)
+		} else {
+			s.noise *= 1.01
+		}
+		if p < quietPeak || p < quietAboveNoise*s.noise {
+			s.quiet++
+		} else {
+			s.quiet = 0
+		}
+	}
+}
+
+// adapt applies the current glossary between two utterances. The audio that
+// arrives meanwhile waits in the queue. A glossary the decoder cannot load
+// leaves the generic model on and is not tried again until it changes.
+func (s *Stream) adapt() {
+	g, v := s.glossary.Get()
+	s.applied = v
+	start := time.Now()
+	if err := s.dec.adapt(g); err != nil {
+		s.adaptErrors.Add(1)
+	}
+	s.adaptTime = time.Since(start)
+	s.adaptations.Add(1)
 }

@@ -22,6 +22,8 @@ func TestCheck(t *testing.T) {
 	os.WriteFile(bad, []byte("id: Bad Id\nfloor: {language: en, source: ftp://x}\nlanguages: [{tag: fr}, {tag: fr}]\ncolour: red\n"), 0o600)
 	bad2 := filepath.Join(dir, "bad2.yaml")
 	os.WriteFile(bad2, []byte("id: Bad Id\nfloor: {language: en, source: ftp://x}\nlanguages: [{tag: fr}, {tag: fr}]\n"), 0o600)
+	badGlossary := filepath.Join(dir, "glossary.yaml")
+	os.WriteFile(badGlossary, []byte("id: g\nfloor: {language: en, source: whip}\ncaptions: {glossary: {terms: [\"--\"], text_file: /nonexistent}}\n"), 0o600)
 	cases := []struct {
 		args []string
 		code int
@@ -30,6 +32,7 @@ func TestCheck(t *testing.T) {
 		{[]string{"check", "../../testdata/event.yaml"}, 0, []string{"ok", "partner-2026"}},
 		{[]string{"check", bad}, 2, []string{"colour"}},
 		{[]string{"check", bad2}, 2, []string{"id:", "floor.source", "languages[1].tag"}},
+		{[]string{"check", badGlossary}, 2, []string{"captions.glossary: terms[0]", "captions.glossary: text_file"}},
 		{[]string{"check", filepath.Join(dir, "missing.yaml")}, 2, []string{"no such file"}},
 		{[]string{"check"}, 2, []string{"accepts 1 arg"}},
 		{[]string{"frobnicate"}, 2, []string{"unknown command"}},

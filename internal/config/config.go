@@ -111,6 +111,8 @@ type Captions struct {
 	// Google configures the cloud backend; credentials are Application
 	// Default Credentials (GOOGLE_APPLICATION_CREDENTIALS).
 	Google GoogleSpeech `yaml:"google"`
+	// Glossary is the event's vocabulary (glossary.go).
+	Glossary Glossary `yaml:"glossary"`
 }
 
 // SphinxModel is a PocketSphinx model: acoustic model directory, dictionary
@@ -516,6 +518,7 @@ func (ev *Event) Validate() Problems {
 			add("access.passcode: starts or ends with a space")
 		}
 	}
+	ev.checkGlossary(add)
 	for k, m := range ev.Captions.Models {
 		if _, err := parseTag(k); err != nil {
 			add("captions.models.%s: %v", k, err)

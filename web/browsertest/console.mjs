@@ -241,6 +241,25 @@ await harness('console', {
   await page.keyboard.press('Escape');
   await waitFn(page, () => !document.getElementById('detail').open, null, 3000, 'drawer closed');
 
+  out.step = 'glossary';
+  // By keyboard: open the dialog, fill it, save; then a refused entry.
+  await page.focus('#glossary-open');
+  await page.keyboard.press('Enter');
+  await waitFn(page, () => document.getElementById('glossary').open && document.activeElement.id === 'glossary-terms', null, 3000, 'glossary dialog with the focus on the terms');
+  await page.keyboard.type('Zyphrex\nclean energy');
+  await page.fill('#glossary-speakers', 'Ada Oyelaran\nKenji Brennholt');
+  await page.fill('#glossary-text', 'Keynote: Ada Oyelaran.');
+  await page.focus('#glossary-save');
+  await page.keyboard.press('Enter');
+  const saved = await waitFn(page, () => document.getElementById('glossary-status').textContent || false, null, 5000, 'glossary saved');
+  await page.fill('#glossary-terms', 'x'.repeat(101));
+  await page.focus('#glossary-save');
+  await page.keyboard.press('Enter');
+  const refused = await waitFn(page, () => document.getElementById('glossary-status').dataset.error === 'true' && document.getElementById('glossary-status').textContent, null, 5000, 'glossary refused');
+  await page.keyboard.press('Escape');
+  await waitFn(page, () => !document.getElementById('glossary').open, null, 3000, 'glossary dialog closed');
+  out.glossary = { saved, refused, focus_back: await page.evaluate(() => document.activeElement.id) };
+
   out.step = 'tokens';
   await page.click('#tokens-open');
   await waitFn(page, () => document.getElementById('tokens').open && document.querySelectorAll('#token-rows tr').length > 0, null, 5000, 'token list');

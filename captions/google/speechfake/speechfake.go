@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -123,6 +124,42 @@ type Server struct {
 	// stallAfter, when positive, stops the next stream that hears that much
 	// audio from reading (once).
 	stallAfter time.Duration
+	// configs is every stream's recognition config, in order.
+	configs []*speechpb.RecognitionConfig
+}
+
+// Configs returns the recognition config of every stream so far, in the
+// order they opened (copies).
+func (s *Server) Configs() []*speechpb.RecognitionConfig {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*speechpb.RecognitionConfig, len(s.configs))
+	for i, c := range s.configs {
+		out[i] = proto.Clone(c).(*speechpb.RecognitionConfig)
+	}
+	return out
+}
+
+// checkContexts applies the service's limits on phrase hints: at most 5000
+// phrases of at most 100 characters, 100 000 characters in all, boost 0..20.
+func checkContexts(rc *speechpb.RecognitionConfig) error {
+	n, chars := 0, 0
+	for _, c := range rc.GetSpeechContexts() {
+		if b := c.GetBoost(); b < 0 || b > 20 {
+			return fmt.Errorf("boost %v is outside 0..20", b)
+		}
+		for _, p := range c.GetPhrases() {
+			n++
+			chars += len([]rune(p))
+			if len([]rune(p)) > 100 {
+				return fmt.Errorf("phrase %q is longer than 100 characters", p)
+			}
+		}
+	}
+	if n > 5000 || chars > 100000 {
+		return fmt.Errorf("%d phrases of %d characters: at most 5000 and 100000", n, chars)
+	}
+	return nil
 }
 
 // Start listens on 127.0.0.1:0 and serves until Close.
@@ -258,7 +295,11 @@ func (s *Server) StreamingRecognize(st speechpb.Speech_StreamingRecognizeServer)
 	if rc.GetLanguageCode() == "" {
 		return status.Error(codes.InvalidArgument, "language_code is required")
 	}
+	if err := checkContexts(rc); err != nil {
+		return status.Error(codes.InvalidArgument, err.Error())
+	}
 	s.mu.Lock()
+	s.configs = append(s.configs, proto.Clone(rc).(*speechpb.RecognitionConfig))
 	breakCh := s.breakCh
 	var inject codes.Code
 	if len(s.failures) > 0 {

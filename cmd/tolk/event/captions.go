@@ -11,6 +11,7 @@ import (
 	"golang.org/x/text/language"
 
 	"tolk/captions"
+	"tolk/captions/glossary"
 	"tolk/captions/google"
 	"tolk/captions/sphinx"
 	"tolk/internal/audio"
@@ -29,7 +30,7 @@ type captionLang struct {
 }
 
 // recognizers builds the backends the configuration asks for.
-func recognizers(cfg *config.Event, tags []string) (map[string]captions.Recognizer, error) {
+func recognizers(cfg *config.Event, tags []string, live *glossary.Live) (map[string]captions.Recognizer, error) {
 	recs := map[string]captions.Recognizer{}
 	need := map[string]bool{}
 	for _, t := range tags {
@@ -40,14 +41,14 @@ func recognizers(cfg *config.Event, tags []string) (map[string]captions.Recogniz
 		for k, m := range cfg.Captions.Models {
 			models[config.Tag(k)] = sphinx.ModelDir{Acoustic: m.Acoustic, Dict: m.Dict, LM: m.LM}
 		}
-		r, err := sphinx.New(sphinx.Config{Models: models})
+		r, err := sphinx.New(sphinx.Config{Models: models, Glossary: live})
 		if err != nil {
 			return nil, fmt.Errorf("captions: sphinx: %w", err)
 		}
 		recs["sphinx"] = r
 	}
 	if need["google"] {
-		r, err := newGoogle(cfg.Captions.Google)
+		r, err := newGoogle(cfg.Captions.Google, live)
 		if err != nil {
 			return nil, fmt.Errorf("captions: google: %w", err)
 		}
@@ -151,8 +152,8 @@ func (e *Event) closeCaptions() {
 }
 
 // newGoogle opens Cloud Speech-to-Text with Application Default Credentials.
-func newGoogle(g config.GoogleSpeech) (captions.Recognizer, error) {
-	return google.New(context.Background(), google.Config{Endpoint: g.Endpoint, Model: g.Model, Punctuation: true})
+func newGoogle(g config.GoogleSpeech, live *glossary.Live) (captions.Recognizer, error) {
+	return google.New(context.Background(), google.Config{Endpoint: g.Endpoint, Model: g.Model, Punctuation: true, Glossary: live})
 }
 
 // recordingClock is a cue sink that also knows when an event's recording
@@ -222,3 +223,7 @@ func (s *recordingSink) offsetOf(ctx context.Context, event string) (int64, erro
 type noSink struct{}
 
 func (noSink) SaveCue(context.Context, string, captions.Cue) error { return nil }
+
+// Glossary is the event's live vocabulary, which the producer console
+// edits; nil in a rebroadcast, which recognizes nothing.
+func (e *Event) Glossary() *glossary.Live { return e.glossary }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"tolk/captions"
+	"tolk/captions/glossary"
 	"tolk/internal/audio"
 	"tolk/internal/config"
 	"tolk/internal/media"
@@ -93,6 +94,7 @@ type Event struct {
 	captions   map[string]*captionLang
 	subDelay   time.Duration
 	recs       map[string]captions.Recognizer
+	glossary   *glossary.Live
 	booths     map[string]*interpreter.Booth
 	voices     map[string]*interpreter.Voice
 
@@ -180,10 +182,16 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 	for _, r := range e.renditions {
 		tags = append(tags, r.Tag)
 	}
+	g, err := cfg.Captions.Glossary.Load()
+	if err != nil {
+		e.Close()
+		return nil, fmt.Errorf("captions.glossary: %w", err)
+	}
+	e.glossary = glossary.NewLive(g)
 	recs := map[string]captions.Recognizer{"sphinx": opts.Recognizer, "google": opts.Recognizer}
 	if opts.Recognizer == nil {
 		var err error
-		if recs, err = recognizers(cfg, tags); err != nil {
+		if recs, err = recognizers(cfg, tags, e.glossary); err != nil {
 			e.Close()
 			return nil, err
 		}

@@ -17,6 +17,7 @@
 //   alerts    booth traffic, replies, notices (api, audio, page)
 //   detail    one language's controls and facts (alerts, api, cards, kv, monitor, page, state)
 //   tokens    the tokens dialog (api, page, state)
+//   glossary  the event's vocabulary for the recognizers (api, page)
 //   pushes    the pushes to platforms, started and stopped (api, kv, page)
 //   controls  card and top-bar buttons (audio, detail, monitor, page)
 //   protocol  messages from the server (alerts, cards, conn, detail, monitor, page, pushes, state, topbar)
@@ -28,6 +29,7 @@ import { unlock } from './console/audio.js';
 import { close, connect, onlineAgain, wireConn } from './console/conn.js';
 import { bindControls } from './console/controls.js';
 import { bindDetail } from './console/detail.js';
+import { bindGlossary } from './console/glossary.js';
 import { expose } from './console/hook.js';
 import { closePeer } from './console/monitor.js';
 import { checkStale, onMessage } from './console/protocol.js';
@@ -46,6 +48,7 @@ bindControls();
 bindDetail();
 bindNotice();
 bindTokens();
+bindGlossary();
 
 // Browsers start sound only after a gesture: any press on the page will do.
 document.addEventListener('pointerdown', unlock, true);

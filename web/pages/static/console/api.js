@@ -44,3 +44,5 @@ export const switchFloor = (input) => call('POST', '/floor', { input });
 export const listTokens = () => call('GET', '/tokens');
 export const createToken = (body) => call('POST', '/tokens', body);
 export const revokeToken = (id) => call('DELETE', '/tokens/' + encodeURIComponent(id));
+export const getGlossary = () => call('GET', '/glossary');
+export const putGlossary = (body) => call('PUT', '/glossary', body);
