@@ -29,7 +29,7 @@ func (p *Push) dial(ctx context.Context, pic *picture) (conn, error) {
 }
 
 // aacConfig is what tolk's AAC encoder makes: AAC-LC, 48 kHz, mono.
-var aacConfig = mpeg4audio.AudioSpecificConfig{Type: mpeg4audio.ObjectTypeAACLC, SampleRate: audio.SampleRate, ChannelCount: 1}
+var aacConfig = mpeg4audio.AudioSpecificConfig{Type: mpeg4audio.ObjectTypeAACLC, SampleRate: audio.SampleRate, ChannelConfig: 1}
 
 // rtmpConn is a connection to an RTMP or RTMPS server.
 type rtmpConn struct {
