@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"tolk/cmd/tolk/event"
 	"tolk/internal/config"
 )
 
@@ -90,7 +91,7 @@ func newCheck() *cobra.Command {
 		Short: "Validate an event configuration file",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			ev, err := config.Load(args[0], os.Environ())
+			ev, err := config.Load(args[0], os.Environ(), event.CheckGlossary)
 			if err != nil {
 				return usageError{err}
 			}

@@ -226,7 +226,7 @@ func loadServeConfig(f serveFlags) (*config.Event, error) {
 		}
 	case f.config != "":
 		var err error
-		if cfg, err = config.Load(f.config, os.Environ()); err != nil {
+		if cfg, err = config.Load(f.config, os.Environ(), event.CheckGlossary); err != nil {
 			return nil, usageError{err}
 		}
 	case f.rebroadcast != "":

@@ -277,8 +277,14 @@ func (p Problems) Error() string {
 	return "invalid configuration:\n  " + strings.Join(p, "\n  ")
 }
 
-// Load reads, overrides from the environment, fills defaults and validates.
-func Load(path string, env []string) (*Event, error) {
+// Check is a validation that belongs to a package the configuration does
+// not know (the glossary's rules are the captions'): the command that loads
+// the file passes it, and its problems are listed with the others.
+type Check func(*Event) []string
+
+// Load reads, overrides from the environment, fills defaults and validates,
+// with the extra checks.
+func Load(path string, env []string, checks ...Check) (*Event, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open config: %w", err)
@@ -291,12 +297,12 @@ func Load(path string, env []string) (*Event, error) {
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("config %s is larger than %d bytes", path, MaxFileSize)
 	}
-	return Parse(data, env)
+	return Parse(data, env, checks...)
 }
 
 // Parse decodes YAML strictly (unknown keys are errors), applies TOLK_*
-// overrides from env, fills defaults and validates.
-func Parse(data []byte, env []string) (*Event, error) {
+// overrides from env, fills defaults and validates, with the extra checks.
+func Parse(data []byte, env []string, checks ...Check) (*Event, error) {
 	var ev Event
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -311,7 +317,11 @@ func Parse(data []byte, env []string) (*Event, error) {
 		return nil, err
 	}
 	ev.Defaults()
-	if p := ev.Validate(); len(p) > 0 {
+	p := ev.Validate()
+	for _, c := range checks {
+		p = append(p, c(&ev)...)
+	}
+	if len(p) > 0 {
 		return nil, p
 	}
 	return &ev, nil

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-
-	"tolk/captions/glossary"
 )
 
 // Glossary is the event's vocabulary under captions.glossary: the
-// recognizers adapt to it (see captions/glossary and docs/captions.md).
+// recognizers adapt to it (see captions/glossary and docs/captions.md). The
+// configuration reads it; its words are checked by the glossary's own rules
+// (a Check the command passes to Load).
 type Glossary struct {
 	// Terms are words and phrases: product names, jargon, places.
 	Terms []string `yaml:"terms"`
@@ -22,55 +22,37 @@ type Glossary struct {
 	TextFile string `yaml:"text_file"`
 }
 
-// Load returns the glossary with its text read from TextFile if one is
-// given, and every problem it has.
-func (g Glossary) Load() (glossary.Glossary, error) {
-	out := glossary.Glossary{Terms: g.Terms, Speakers: g.Speakers, Text: g.Text}
-	var fileErr error
-	if g.TextFile != "" {
-		if g.Text != "" {
-			fileErr = errors.New("text and text_file are both given: choose one")
-		} else {
-			out.Text, fileErr = readText(g.TextFile)
-		}
-	}
-	return out, errors.Join(fileErr, out.Validate())
-}
+// maxGlossaryFile bounds what is read of a glossary's text file; the
+// glossary's own, smaller limit is checked on what was read.
+const maxGlossaryFile = 1 << 20
 
-// readText reads a glossary's text file, bounded.
-func readText(path string) (string, error) {
-	f, err := os.Open(path)
+// ReadText returns the glossary's background text: Text, or TextFile's
+// content.
+func (g Glossary) ReadText() (string, error) {
+	if g.TextFile == "" {
+		return g.Text, nil
+	}
+	if g.Text != "" {
+		return "", errors.New("text and text_file are both given: choose one")
+	}
+	f, err := os.Open(g.TextFile)
 	if err != nil {
 		return "", fmt.Errorf("text_file: %w", err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, glossary.MaxTextBytes+1))
+	b, err := io.ReadAll(io.LimitReader(f, maxGlossaryFile+1))
 	if err != nil {
 		return "", fmt.Errorf("text_file: %w", err)
 	}
-	if len(b) > glossary.MaxTextBytes {
-		return "", fmt.Errorf("text_file: %s is larger than %d bytes", path, glossary.MaxTextBytes)
+	if len(b) > maxGlossaryFile {
+		return "", fmt.Errorf("text_file: %s is larger than %d bytes", g.TextFile, maxGlossaryFile)
 	}
 	return string(b), nil
 }
 
-// checkGlossary adds the glossary's problems, one line each.
+// checkGlossary adds the problems of reading the glossary's text.
 func (ev *Event) checkGlossary(add func(string, ...any)) {
-	if _, err := ev.Captions.Glossary.Load(); err != nil {
-		for _, line := range splitJoined(err) {
-			add("captions.glossary: %s", line)
-		}
+	if _, err := ev.Captions.Glossary.ReadText(); err != nil {
+		add("captions.glossary: %s", err)
 	}
-}
-
-// splitJoined lists the errors of an errors.Join.
-func splitJoined(err error) []string {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []string
-		for _, e := range j.Unwrap() {
-			out = append(out, splitJoined(e)...)
-		}
-		return out
-	}
-	return []string{err.Error()}
 }

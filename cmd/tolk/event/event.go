@@ -182,7 +182,7 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 	for _, r := range e.renditions {
 		tags = append(tags, r.Tag)
 	}
-	g, err := cfg.Captions.Glossary.Load()
+	g, err := LoadGlossary(cfg.Captions.Glossary)
 	if err != nil {
 		e.Close()
 		return nil, fmt.Errorf("captions.glossary: %w", err)

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"tolk/captions/captionstest"
+	"tolk/captions/glossary"
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/config"
@@ -257,5 +258,32 @@ languages: [{tag: fr}, {tag: de}]
 	_, err = New(cfg, Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Recognizer: rec})
 	if err == nil || !strings.Contains(err.Error(), "hls") {
 		t.Fatalf("New with a bad part duration: %v, want an hls error", err)
+	}
+}
+
+// TestGlossaryCheck: the glossary's words are checked by its own rules, each
+// problem named under captions.glossary beside the configuration's.
+func TestGlossaryCheck(t *testing.T) {
+	many := make([]string, glossary.MaxEntries+1)
+	for i := range many {
+		many[i] = "w"
+	}
+	for name, c := range map[string]struct{ yaml, want string }{
+		"no word":  {`terms: ["--"]`, "captions.glossary: terms[0]"},
+		"too many": {"terms: [" + strings.Join(many, ", ") + "]", "at most 1000"},
+		"big text": {"text: " + strings.Repeat("word ", glossary.MaxTextBytes/5+1), "captions.glossary: "},
+	} {
+		_, err := config.Parse([]byte("id: g\nfloor: {language: en, source: \"file:floor.wav\"}\ncaptions: {glossary: {"+c.yaml+"}}\n"), nil, CheckGlossary)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", name, err, c.want)
+		}
+	}
+	ev, err := config.Parse([]byte("id: g\nfloor: {language: en, source: \"file:floor.wav\"}\ncaptions: {glossary: {terms: [Zyphrex], speakers: [Ada Oyelaran]}}\n"), nil, CheckGlossary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := LoadGlossary(ev.Captions.Glossary)
+	if err != nil || len(g.Terms) != 1 || g.Speakers[0] != "Ada Oyelaran" {
+		t.Errorf("glossary %+v, %v", g, err)
 	}
 }
