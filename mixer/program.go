@@ -67,7 +67,8 @@ type InputConfig struct {
 // event's floor inputs (studios, links, files). The input on the program
 // drives the clock, one tick per frame, so nothing drifts from its clock;
 // while it has sent nothing for FloorGrace the clock ticks on the wall clock
-// with silence, so outputs never stall. The other inputs are drained every
+// with silence, so outputs never stall, and the backlog an input with a
+// source clock then sends is skipped, so stalls do not add up to latency. The other inputs are drained every
 // tick and metered, ready to be switched to with a cross-fade. Inputs'
 // writes are safe from any goroutine; Run is the clock's goroutine.
 type Program struct {
@@ -279,7 +280,20 @@ func (p *Program) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case f := <-q:
-			p.inputs[p.active.Load()].taken.Store(p.clock.Now().UnixNano())
+			in := p.inputs[p.active.Load()]
+			in.taken.Store(p.clock.Now().UnixNano())
+			if fd == nil && in.behind(pts, f) {
+				// The clock filled a stall with silence and the source's
+				// backlog has come: skip it, so that the program stays as
+				// late behind the source as before the stall (latency does
+				// not grow with every stall, and pictures placed before it
+				// stay in sync with their sound).
+				p.pool.Put(f)
+				in.dropped.Add(1)
+				due = p.clock.Now().Add(FloorGrace)
+				timer.Reset(FloorGrace)
+				continue
+			}
 			program(f)
 			p.pool.Put(f)
 			due = p.clock.Now().Add(FloorGrace)
@@ -321,8 +335,8 @@ func (f *fade) apply(a, b []float32) []float32 {
 // InputStats counts one floor input's frames.
 type InputStats struct {
 	// Frames were queued; Dropped were refused (a full queue: the clock is
-	// behind, or a malformed frame) or trimmed while the input waited off
-	// the program.
+	// behind, or a malformed frame), trimmed while the input waited off
+	// the program, or skipped after a stall the clock filled with silence.
 	Frames, Dropped uint64
 	// Last is when its latest frame arrived (zero before the first).
 	Last time.Time
@@ -349,9 +363,14 @@ type Input struct {
 	// vq holds the input's pictures for the clock (video.go); vhead is one
 	// it took but cannot place yet, smap where the input's source clock
 	// stands on the program. vhead and smap are the clock's.
-	vq                chan videoFrame
-	vhead             *videoFrame
-	smap              sourceMap
+	vq    chan videoFrame
+	vhead *videoFrame
+	smap  sourceMap
+	// lead is the smallest lag of the program behind the input's source
+	// clock (program time minus source time) seen on that clock: after a
+	// stall the lag is larger, and the backlog is skipped (behind). The
+	// clock's.
+	lead              sourceMap
 	vframes, vdropped atomic.Uint64
 
 	// preview is the input alone, encoded while previewOn says someone
@@ -432,6 +451,22 @@ func (in *Input) standby() *floorFrame {
 	default:
 		return nil
 	}
+}
+
+// behind tells whether frame f, due at program time pts, is late on its
+// source clock by at least a frame more than the input has been, with more
+// frames queued behind it: a backlog after a stall, which the clock skips.
+// Frames without a source clock are never skipped.
+func (in *Input) behind(pts int64, f *floorFrame) bool {
+	if f.clk == 0 {
+		return false
+	}
+	lag := pts - f.src
+	if f.clk != in.lead.clk || lag < in.lead.off {
+		in.lead = sourceMap{clk: f.clk, off: lag}
+		return false
+	}
+	return lag-in.lead.off >= audio.FrameSamples && len(in.q) > 0
 }
 
 // Live tells whether the input sent a frame within the last half second.

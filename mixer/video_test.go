@@ -136,3 +136,50 @@ func TestProgramVideoSwitchCapsTheLead(t *testing.T) {
 		t.Fatalf("written %v, on %d: want a's 0 and 1000, then b's key frame at 4000", dts, p.vsw.on)
 	}
 }
+
+// After a stall the clock filled with silence, the backlog of an input with
+// a source clock is skipped down to the lag it had before; frames without
+// a source clock, a new clock, and a frame with nothing queued behind it
+// are played.
+func TestProgramSkipsTheBacklogAfterAStall(t *testing.T) {
+	p, err := NewProgram(audiotest.NewClock(), media.NewTimeline(), nil, []InputConfig{{ID: "a"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := p.inputs[0]
+	const frame = audio.FrameSamples
+	queue := func(n int) {
+		for range n {
+			in.q <- &floorFrame{}
+		}
+	}
+	if in.behind(10*frame, &floorFrame{clk: 3, src: 0}) { // the first frame sets the lag: 10 frames
+		t.Fatal("the first frame is behind")
+	}
+	if in.behind(11*frame, &floorFrame{clk: 3, src: frame}) {
+		t.Fatal("a frame on time is behind")
+	}
+	// Three ticks of silence, then the backlog: skipped while frames wait.
+	queue(3)
+	if !in.behind(15*frame, &floorFrame{clk: 3, src: 2 * frame}) {
+		t.Fatal("a frame three frames late with a backlog is played")
+	}
+	for len(in.q) > 0 {
+		<-in.q
+	}
+	if in.behind(15*frame, &floorFrame{clk: 3, src: 3 * frame}) {
+		t.Error("a late frame with nothing behind it is skipped")
+	}
+	// A source that jumped ahead (a gap in its time) lowers the lag; a new
+	// clock starts its own.
+	if in.behind(16*frame, &floorFrame{clk: 3, src: 100 * frame}) || in.lead.off != -84*frame {
+		t.Errorf("lag %d after the source jumped, want %d", in.lead.off, -84*frame)
+	}
+	queue(2)
+	if in.behind(40*frame, &floorFrame{clk: 4, src: 0}) || in.lead.clk != 4 || in.lead.off != 40*frame {
+		t.Errorf("a new clock: lead %+v", in.lead)
+	}
+	if in.behind(41*frame, &floorFrame{src: 0}) {
+		t.Error("a frame without a source clock is skipped")
+	}
+}
