@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -12,9 +13,10 @@ import (
 )
 
 const (
-	// burstFrames is how far ahead of real time a live input may run, as jitter
-	// allowance; frames beyond it are dropped so a backlog released at once
-	// (after a network stall) cannot flood the non-blocking Writer.
+	// burstFrames is how far ahead of its schedule a live input may run
+	// beyond the playout delay, as jitter allowance; frames beyond it are
+	// dropped so a backlog released at once (after a network stall) cannot
+	// add up to latency.
 	burstFrames = 10
 	// stallTimeout ends a run whose publisher stays connected but sends
 	// nothing, so the supervisor can listen for a new one.
@@ -109,29 +111,34 @@ func (l *Listener) Run(ctx context.Context, w Writer) error {
 		<-watchDone
 	}()
 
-	bucket := tokenBucket{clock: l.clock, burst: burstFrames}
 	run := ffmpegRun{args: args, secrets: l.ep.secrets(), refuse: l.ep.refuse}
 	if vr != nil {
 		run.video = vr.run
 	}
-	var src int64
-	err := run.run(runCtx, func(samples []float32) error {
-		if frames.Add(1) == 1 {
-			l.log.Info("floor publisher connected", "source", l.String())
-		}
-		at := src
-		src += audio.FrameSamples
-		if !bucket.take() {
-			l.dropped.Add(1)
-			return nil
-		}
+	// The frames go out of a jitter buffer on a steady schedule: senders
+	// hand audio over in bursts (see playoutDelay).
+	play := newPlayout(l.clock, func(at int64, samples []float32) {
 		if video {
 			vw.WriteFloorAt(clk, at, samples)
 		} else {
 			w.WriteFloor(samples)
 		}
+	}, func() { l.dropped.Add(1) })
+	playCtx, stopPlay := context.WithCancel(runCtx)
+	var playing sync.WaitGroup
+	playing.Add(1)
+	go func() { defer playing.Done(); play.run(playCtx) }()
+	var src int64
+	err := run.run(runCtx, func(samples []float32) error {
+		if frames.Add(1) == 1 {
+			l.log.Info("floor publisher connected", "source", l.String())
+		}
+		play.push(src, samples)
+		src += audio.FrameSamples
 		return nil
 	})
+	stopPlay()
+	playing.Wait()
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -170,28 +177,4 @@ func (l *Listener) watch(ctx context.Context, cancel context.CancelCauseFunc, fr
 		last = n
 		t.Reset(stallTimeout)
 	}
-}
-
-// tokenBucket admits frames at the real-time rate with a burst allowance.
-type tokenBucket struct {
-	clock  audio.Clock
-	burst  float64
-	tokens float64
-	last   time.Time
-}
-
-func (b *tokenBucket) take() bool {
-	now := b.clock.Now()
-	if b.last.IsZero() {
-		b.tokens = b.burst
-	} else {
-		b.tokens += float64(now.Sub(b.last)) / float64(audio.FrameDuration)
-		b.tokens = min(b.tokens, b.burst)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }

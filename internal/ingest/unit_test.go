@@ -244,34 +244,6 @@ func FuzzTail(f *testing.F) {
 	})
 }
 
-func TestTokenBucket(t *testing.T) {
-	clock := audiotest.NewClock()
-	b := tokenBucket{clock: clock, burst: burstFrames}
-	admitted := 0
-	for range 3 * burstFrames {
-		if b.take() {
-			admitted++
-		}
-	}
-	if admitted != burstFrames {
-		t.Fatalf("a burst of %d frames admitted %d, want %d", 3*burstFrames, admitted, burstFrames)
-	}
-	// Real-time frames after the burst all pass.
-	for i := range 500 {
-		clock.Advance(audio.FrameDuration)
-		if !b.take() {
-			t.Fatalf("real-time frame %d dropped", i)
-		}
-	}
-	// Jitter within the allowance passes: 200 ms of silence, then 10 at once.
-	clock.Advance(10 * audio.FrameDuration)
-	for i := range 10 {
-		if !b.take() {
-			t.Fatalf("late frame %d dropped", i)
-		}
-	}
-}
-
 // A publisher that stops sending is cut off after stallTimeout; one that has
 // not started yet is waited for indefinitely.
 func TestStallWatch(t *testing.T) {
