@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"tolk/internal/audio"
@@ -40,6 +41,8 @@ type playout struct {
 	free    []*playoutFrame
 	arrived chan struct{} // signalled (without blocking) on every push
 	dropped func()        // counts a frame dropped because the buffer was full
+	// underruns counts the times a frame was due and none was there.
+	underruns atomic.Uint64
 }
 
 func newPlayout(clock audio.Clock, write func(int64, []float32), dropped func()) *playout {
@@ -82,6 +85,12 @@ func (p *playout) pop() *playoutFrame {
 	return f
 }
 
+func (p *playout) empty() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.q) == 0
+}
+
 func (p *playout) recycle(f *playoutFrame) {
 	p.mu.Lock()
 	p.free = append(p.free, f)
@@ -97,10 +106,14 @@ func (p *playout) run(ctx context.Context) {
 	var next time.Time // zero: waiting for a frame to start from
 	for {
 		if next.IsZero() {
-			select {
-			case <-ctx.Done():
-				return
-			case <-p.arrived:
+			// A signal may be left from frames already played: wait for
+			// one that is there.
+			for p.empty() {
+				select {
+				case <-ctx.Done():
+					return
+				case <-p.arrived:
+				}
 			}
 			next = p.clock.Now().Add(playoutDelay)
 		}
@@ -114,6 +127,7 @@ func (p *playout) run(ctx context.Context) {
 		}
 		f := p.pop()
 		if f == nil {
+			p.underruns.Add(1)
 			next = time.Time{}
 			continue
 		}

@@ -75,6 +75,45 @@ func TestPlayoutSmoothsBursts(t *testing.T) {
 	if dropped != 0 {
 		t.Fatalf("%d frames dropped from steady bursts", dropped)
 	}
+	// The sender stops: the buffer runs dry, the player waits for a frame,
+	// and the next one plays playoutDelay after it came (the cushion is
+	// built again).
+	for !p.empty() {
+		clock.Advance(audio.FrameDuration)
+		time.Sleep(time.Millisecond)
+		deadline := time.Now().Add(10 * time.Second)
+		for clock.Pending() != 1 && !p.empty() {
+			if time.Now().After(deadline) {
+				t.Fatal("the player never drained its buffer")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	u := p.underruns.Load()
+	clock.Advance(time.Second)
+	for deadline := time.Now().Add(10 * time.Second); p.underruns.Load() == u; {
+		if time.Now().After(deadline) {
+			t.Fatal("no underrun when the sender stopped")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	came := clock.Now()
+	burst(1)
+	settle(-1)
+	clock.Advance(playoutDelay)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		last, n := when[len(when)-1], len(when)
+		mu.Unlock()
+		if last.Equal(came.Add(playoutDelay)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the underrun the frame played at %v, %d frames in all; want %v after it came", last.Sub(came), n, playoutDelay)
+		}
+		time.Sleep(time.Millisecond)
+	}
 	// A stalled network releases 2 s at once: what the buffer cannot hold is
 	// dropped.
 	burst(100)
