@@ -519,8 +519,8 @@ func TestPipelineHangNeedsAudioAndClock(t *testing.T) {
 		})
 	}
 	var pts int64
-	for k := range 150 { // 3 s, the decoder catching up every 0.8 s
-		if k%40 == 39 {
+	for k := range 150 { // 3 s, the decoder catching up every 0.6 s
+		if k%30 == 29 {
 			rec.progress.Store(pts)
 		}
 		give(pts, true)
@@ -549,7 +549,7 @@ func TestPipelineHangNeedsAudioAndClock(t *testing.T) {
 	}
 	s := p.Stats()
 	t.Logf("restarted after %d ms of audio and clock without progress; %+v", frames*20, s)
-	if s.Hangs != 1 || !strings.Contains(s.LastError, "no progress") || frames > 51 {
+	if s.Hangs != 1 || !strings.Contains(s.LastError, "no progress") || frames > int(captions.HangAudio/audio.FrameDuration)+1 {
 		t.Fatalf("after %d frames: %+v", frames, s)
 	}
 	waitFor(t, "the next stream", clk, 0, func() bool { return rec.opens.Load() == 2 })
