@@ -92,13 +92,13 @@ const (
 	// audio has queued behind it, means a hung stream. Both must hold: a
 	// machine that stalled as a whole (the audio stopped coming too) is slow,
 	// not hung.
-	writeHang = 750 * time.Millisecond
+	writeHang = 850 * time.Millisecond
 	// hangAudio of audio given to a stream that reports its progress
 	// (progressReporter) without the progress moving means a hung
 	// recognizer: it took the audio but stopped working on it. Silence is
 	// audio it works on too, so pauses never count, and a slow recognizer
 	// still moves, however far behind it is.
-	hangAudio = 750 * time.Millisecond
+	hangAudio = 850 * time.Millisecond
 	// A stream that took workedAudio of audio worked, even if it said
 	// nothing: its end does not back off the next one.
 	workedAudio = 10 * time.Second

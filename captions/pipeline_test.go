@@ -519,8 +519,8 @@ func TestPipelineHangNeedsAudioAndClock(t *testing.T) {
 		})
 	}
 	var pts int64
-	for k := range 150 { // 3 s, the decoder catching up every 0.6 s
-		if k%30 == 29 {
+	for k := range 150 { // 3 s, the decoder catching up every 0.7 s
+		if k%35 == 34 {
 			rec.progress.Store(pts)
 		}
 		give(pts, true)
