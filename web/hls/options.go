@@ -54,10 +54,12 @@ type Options struct {
 	// run goes on in the same discontinuity sequence: its decode times are
 	// its media sequence number times the segment duration, as the earlier
 	// run's were, so a player sees the restart as segments missing from
-	// one timeline. hls.js (1.7) needs that: at a discontinuity it waits
-	// for the new timestamps of the variant's own playlist, which it never
-	// loads while it plays an alternate audio rendition of an audio-only
-	// variant (every interpreted language), and so stalls.
+	// one timeline. hls.js (1.7) needs that: at a new discontinuity its
+	// audio controller waits for the timestamp offset (initPTS) of that
+	// discontinuity, which only a fragment of the main variant gives, and
+	// once an alternate audio rendition of an audio-only variant plays
+	// (every interpreted language) it fetches no more main fragments (it
+	// still reloads the main playlist), so it stalls.
 	RestartDiscontinuity bool
 	// StateFile, when set, is where the Muxer keeps what the event's next
 	// run needs to continue its playlists (State): written in New and
