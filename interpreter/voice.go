@@ -47,13 +47,9 @@ const cutAfterSamples = int(CutAfter * audio.SampleRate / time.Second)
 // received: the link may be cut) from one concealing loss (see rtc.Mic).
 type starver interface{ Starved() bool }
 
-// cutReleaser is a Releaser that can bring the floor back faster than
-// ReleaseNow does (see mixer.Mix.ReleaseWithin).
-type cutReleaser interface{ ReleaseWithin(d time.Duration) }
-
-// CutRelease is how fast the floor comes back after a cut when the mix can be
-// told (it matches mixer.CutRelease, which this package does not import).
-const CutRelease = 80 * time.Millisecond
+// cutReleaser is a Releaser that can bring the floor back faster after a
+// cut than ReleaseNow does (see mixer.Mix.ReleaseCut, which owns how fast).
+type cutReleaser interface{ ReleaseCut() }
 
 // Mic is a member's microphone as the voice reads it, once per tick (the
 // transport's jitter buffer): it never blocks.
@@ -230,7 +226,7 @@ func (v *Voice) watchCut(heard, live bool) bool {
 			v.cuts.Add(1)
 			if ref := v.rel.Load(); ref != nil {
 				if cr, ok := ref.r.(cutReleaser); ok {
-					cr.ReleaseWithin(CutRelease)
+					cr.ReleaseCut()
 				} else {
 					ref.r.ReleaseNow()
 				}

@@ -240,6 +240,10 @@ func (m *Mix) ReleaseNow() { m.ReleaseWithin(FastRelease) }
 // mic that was closed on purpose.
 const CutRelease = 80 * time.Millisecond
 
+// ReleaseCut is ReleaseNow after a cut link: the floor returns within
+// CutRelease.
+func (m *Mix) ReleaseCut() { m.ReleaseWithin(CutRelease) }
+
 // ReleaseWithin is ReleaseNow with the time the floor takes to return to
 // full level (at least one sample).
 func (m *Mix) ReleaseWithin(d time.Duration) {
