@@ -11,27 +11,25 @@ package restream
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"tolk/internal/audio"
 	"tolk/internal/config"
 	"tolk/internal/media"
+	"tolk/internal/supervise"
 )
 
-// States of a push.
+// States of a push (internal/supervise's).
 const (
-	StateStopped    = "stopped"    // not pushing: configured off, or stopped by the producer
-	StateConnecting = "connecting" // waiting for a key frame, dialling, or handshaking
-	StateConnected  = "connected"  // sending
-	StateFailed     = "failed"     // the last attempt failed; waiting to try again
+	StateStopped    = supervise.StateStopped
+	StateConnecting = supervise.StateConnecting
+	StateConnected  = supervise.StateConnected
+	StateFailed     = supervise.StateFailed
 )
 
 const (
@@ -54,11 +52,6 @@ const (
 	dialTimeout = 10 * time.Second
 	// writeTimeout bounds one write to the platform.
 	writeTimeout = 10 * time.Second
-	// Backoff between attempts: from minBackoff doubling to maxBackoff,
-	// ±20 % jitter; a connection that stayed up stableAfter starts over.
-	minBackoff  = time.Second
-	maxBackoff  = 30 * time.Second
-	stableAfter = 30 * time.Second
 )
 
 // Options configure a Push.
@@ -120,26 +113,13 @@ type Push struct {
 	opts     Options
 	redacted string
 	protocol string
+	loop     *supervise.Loop
 
-	mu      sync.Mutex
-	cancel  context.CancelFunc // of the running goroutine, nil while stopped
-	done    chan struct{}      // closed when it returns
-	closed  bool
-	state   string
-	since   time.Time
-	video   bool
-	lastErr string
-	errAt   time.Time
-	rate    float64
-	rateAt  time.Time
-	rateB   uint64
-
-	bytes      atomic.Uint64 // of the connections that have ended
-	live       atomic.Pointer[conn]
-	reconnects atomic.Uint64
-	dropped    atomic.Uint64
-	sentPTS    atomic.Int64 // media time sent on this connection, 48 kHz samples
-	attempts   uint64       // connections made, only the goroutine touches it
+	video   atomic.Bool   // the connection carries the picture
+	bytes   atomic.Uint64 // of the connections that have ended
+	live    atomic.Pointer[conn]
+	dropped atomic.Uint64
+	sentPTS atomic.Int64 // media time sent on this connection, 48 kHz samples
 }
 
 // conn is one connection to the platform.
@@ -171,62 +151,33 @@ func New(opts Options) (*Push, error) {
 	if opts.FFmpeg == "" {
 		opts.FFmpeg = "ffmpeg"
 	}
-	if opts.Jitter == nil {
-		opts.Jitter = rand.Float64
-	}
 	u, _ := url.Parse(opts.URL)
-	p := &Push{opts: opts, redacted: config.Redact(opts.URL), protocol: u.Scheme, state: StateStopped,
-		since: opts.Clock.Now()}
+	p := &Push{opts: opts, redacted: config.Redact(opts.URL), protocol: u.Scheme}
 	p.opts.Log = opts.Log.With("push", opts.ID, "lang", opts.Lang, "url", p.redacted)
+	p.loop = supervise.New(supervise.Options{Clock: opts.Clock, Log: p.opts.Log, Jitter: opts.Jitter,
+		Redact: func(s string) string { return redactErr(s, opts.URL, p.redacted) }})
 	return p, nil
 }
 
 // Start starts pushing; it does nothing if the push runs or is closed.
 func (p *Push) Start() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cancel != nil || p.closed {
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel, p.done = cancel, make(chan struct{})
-	a := p.opts.Audio.Read("push "+p.opts.ID, audioQueue)
-	var v *media.Reader[media.Unit]
-	if p.opts.Video != nil {
-		v = p.opts.Video.Read("push "+p.opts.ID, videoQueue)
-	}
-	var c *media.Reader[media.Cue]
-	if p.opts.Captions != nil {
-		c = p.opts.Captions.Read("push "+p.opts.ID, cueQueue)
-	}
-	p.setStateLocked(StateConnecting)
-	go p.run(ctx, readers{a: a, v: v, c: c}, p.done)
+	p.loop.Start(func() supervise.Work {
+		rd := readers{a: p.opts.Audio.Read("push "+p.opts.ID, audioQueue)}
+		if p.opts.Video != nil {
+			rd.v = p.opts.Video.Read("push "+p.opts.ID, videoQueue)
+		}
+		if p.opts.Captions != nil {
+			rd.c = p.opts.Captions.Read("push "+p.opts.ID, cueQueue)
+		}
+		return &work{p: p, rd: rd}
+	})
 }
 
 // Stop stops pushing and waits until the connection is closed.
-func (p *Push) Stop() {
-	p.mu.Lock()
-	cancel, done := p.cancel, p.done
-	p.cancel = nil
-	p.mu.Unlock()
-	if cancel == nil {
-		return
-	}
-	cancel()
-	<-done
-	p.mu.Lock()
-	p.setStateLocked(StateStopped)
-	p.video = false
-	p.mu.Unlock()
-}
+func (p *Push) Stop() { p.loop.Stop() }
 
 // Close stops the push for good.
-func (p *Push) Close() {
-	p.mu.Lock()
-	p.closed = true
-	p.mu.Unlock()
-	p.Stop()
-}
+func (p *Push) Close() { p.loop.Close() }
 
 // ID names the push.
 func (p *Push) ID() string { return p.opts.ID }
@@ -234,27 +185,13 @@ func (p *Push) ID() string { return p.opts.ID }
 // Status reads the push's state and counters.
 func (p *Push) Status() Status {
 	bytes := p.sentBytes()
-	now := p.opts.Clock.Now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	// The bitrate is measured between status reads at least a second
-	// apart, so it follows what the producer watches.
-	if d := now.Sub(p.rateAt); d >= time.Second || p.rateAt.IsZero() {
-		if !p.rateAt.IsZero() && bytes >= p.rateB {
-			p.rate = float64(bytes-p.rateB) * 8 / d.Seconds()
-		}
-		p.rateAt, p.rateB = now, bytes
-	}
+	r := p.loop.Report(bytes)
 	s := Status{ID: p.opts.ID, Lang: p.opts.Lang, Name: p.opts.Name, URL: p.redacted, Protocol: p.protocol,
-		State: p.state, Since: p.since.UTC(), Video: p.video, Bytes: bytes, Reconnects: p.reconnects.Load(),
-		Dropped: p.dropped.Load(), LastError: p.lastErr}
-	if p.state == StateConnected {
-		s.BitrateBPS = p.rate
+		State: r.State, Since: r.Since, Bytes: bytes, Reconnects: r.Reconnects, Dropped: p.dropped.Load(),
+		BitrateBPS: r.BitrateBPS, LastError: r.LastError, LastErrorAt: r.LastErrorAt}
+	if r.State == StateConnected {
+		s.Video = p.video.Load()
 		s.SentSeconds = float64(p.sentPTS.Load()) / audio.SampleRate
-	}
-	if !p.errAt.IsZero() {
-		at := p.errAt.UTC()
-		s.LastErrorAt = &at
 	}
 	return s
 }
@@ -267,31 +204,9 @@ func (p *Push) sentBytes() uint64 {
 	return n
 }
 
-func (p *Push) setStateLocked(s string) {
-	if p.state != s {
-		p.state, p.since = s, p.opts.Clock.Now()
-	}
-}
-
-func (p *Push) setState(s string, video bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.setStateLocked(s)
-	p.video = video
-}
-
-func (p *Push) fail(err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.setStateLocked(StateFailed)
-	p.video = false
-	p.lastErr = redactErr(err.Error(), p.opts.URL, p.redacted)
-	p.errAt = p.opts.Clock.Now()
-}
-
 // errRestart asks for a new connection at once: the picture appeared on an
 // audio-only connection, or its parameter sets changed.
-var errRestart = errors.New("the picture changed")
+var errRestart = fmt.Errorf("the picture changed: %w", supervise.ErrAgain)
 
 // readers are a push's queues: the language's AAC, the program's
 // pictures and the language's cues (v and c may be nil).
@@ -308,69 +223,39 @@ func (r readers) cueC() chan media.Cue {
 	return r.c.C
 }
 
-// run is the push's goroutine: connect, send, and after a failure wait
-// out the backoff, until ctx ends. It detaches its readers on return.
-func (p *Push) run(ctx context.Context, rd readers, done chan struct{}) {
-	defer close(done)
-	a, v := rd.a, rd.v
-	defer func() {
-		p.dropped.Add(a.Dropped())
-		a.Close()
-		if v != nil {
-			p.dropped.Add(v.Dropped())
-			v.Close()
-		}
-		if rd.c != nil {
-			rd.c.Close()
-		}
-	}()
-	backoff := minBackoff
-	for ctx.Err() == nil {
-		began := p.opts.Clock.Now()
-		err := p.session(ctx, rd)
-		if ctx.Err() != nil {
-			return
-		}
-		if errors.Is(err, errRestart) {
-			p.opts.Log.Info("push reconnects for the new picture")
-			continue
-		}
-		if p.opts.Clock.Now().Sub(began) >= stableAfter {
-			backoff = minBackoff
-		}
-		p.fail(err)
-		wait := jittered(backoff, p.opts.Jitter())
-		p.opts.Log.Warn("push failed; trying again", "err", p.lastError(), "in", wait)
-		if !p.pause(ctx, wait, rd) {
-			return
-		}
-		backoff = min(2*backoff, maxBackoff)
+// work is a running push: its readers, read by the loop's goroutine.
+type work struct {
+	p  *Push
+	rd readers
+}
+
+func (w *work) Session(ctx context.Context) error {
+	defer w.p.video.Store(false)
+	return w.p.session(ctx, w.rd)
+}
+
+// Close detaches the readers, counting what they dropped.
+func (w *work) Close() {
+	w.p.dropped.Add(w.rd.a.Dropped())
+	w.rd.a.Close()
+	if w.rd.v != nil {
+		w.p.dropped.Add(w.rd.v.Dropped())
+		w.rd.v.Close()
+	}
+	if w.rd.c != nil {
+		w.rd.c.Close()
 	}
 }
 
-func (p *Push) lastError() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.lastErr
-}
-
-// jittered spreads d by ±20 % so that pushes dropped together do not come
-// back together.
-func jittered(d time.Duration, r float64) time.Duration {
-	return time.Duration(float64(d) * (0.8 + 0.4*r))
-}
-
-// pause waits d on the clock while throwing away what the readers bring:
-// a push that comes back starts from the live edge.
-func (p *Push) pause(ctx context.Context, d time.Duration, rd readers) bool {
-	t := p.opts.Clock.NewTimer(d)
-	defer t.Stop()
-	a, vc, cc := rd.a, videoC(rd.v), rd.cueC()
+// Idle throws away what the readers bring: a push that comes back starts
+// from the live edge.
+func (w *work) Idle(ctx context.Context, wake <-chan time.Time) bool {
+	a, vc, cc := w.rd.a, videoC(w.rd.v), w.rd.cueC()
 	for {
 		select {
 		case <-ctx.Done():
 			return false
-		case <-t.C():
+		case <-wake:
 			return true
 		case _, ok := <-a.C:
 			if !ok {

@@ -282,9 +282,6 @@ func TestBackoff(t *testing.T) {
 		clock.Advance(time.Millisecond)
 		waitFor(t, "the next attempt", 20*time.Second, func() bool { return p.Status().State != StateFailed })
 	}
-	if got := jittered(maxBackoff, 0.999); got > 36*time.Second || jittered(minBackoff, 0) != 800*time.Millisecond {
-		t.Fatalf("jitter bounds: %v", got)
-	}
 }
 
 // TestPushSRT: a push to srt:// reaches a real SRT receiver (FFmpeg with

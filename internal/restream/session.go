@@ -23,7 +23,7 @@ type picture struct {
 // session makes one connection and sends until it fails or ctx ends.
 func (p *Push) session(ctx context.Context, rd readers) error {
 	a, v := rd.a, rd.v
-	p.setState(StateConnecting, false)
+	p.loop.Connecting()
 	first, pic, held, err := p.startPoint(ctx, rd)
 	if err != nil {
 		return err
@@ -34,17 +34,14 @@ func (p *Push) session(ctx context.Context, rd readers) error {
 	if err != nil {
 		return err
 	}
-	p.attempts++
-	if p.attempts > 1 {
-		p.reconnects.Add(1)
-	}
 	p.live.Store(&c)
 	defer func() {
 		p.live.Store(nil)
 		p.bytes.Add(c.sent())
 		c.close()
 	}()
-	p.setState(StateConnected, pic != nil)
+	p.video.Store(pic != nil)
+	p.loop.Connected()
 	p.opts.Log.Info("push connected", "video", pic != nil)
 	p.sentPTS.Store(0)
 	s := &sender{c: c, base: first, pic: pic, lastDTS: -1 << 62, lastAudio: -1 << 62, sent: &p.sentPTS}

@@ -5,8 +5,8 @@
 // publishing (RFC 9725) to any WHIP server. Each output sends a language's
 // Opus packets as the mix made them (20 ms, RTP timestamps in program time,
 // numbered by internal/rtc) from one goroutine that reads a bounded,
-// dropping reader, and reconnects with a bounded, jittered exponential
-// backoff. Outputs report as restream.Status, so the producer's status,
+// dropping reader, supervised by internal/supervise (reconnection with a
+// bounded, jittered exponential backoff). Outputs report as restream.Status, so the producer's status,
 // console and /metrics show them beside the pushes to platforms.
 package sfu
 
@@ -15,7 +15,6 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"tolk/internal/media"
 	"tolk/internal/restream"
 	"tolk/internal/rtc"
+	"tolk/internal/supervise"
 )
 
 const (
@@ -33,11 +33,6 @@ const (
 	// dialTimeout bounds setting up one link (API calls, WHIP exchange,
 	// ICE and DTLS).
 	dialTimeout = 15 * time.Second
-	// Backoff between attempts: from minBackoff doubling to maxBackoff,
-	// ±20 % jitter; a link that stayed up stableAfter starts over.
-	minBackoff  = time.Second
-	maxBackoff  = 30 * time.Second
-	stableAfter = 30 * time.Second
 )
 
 // link is one connection of an output to the SFU.
@@ -76,9 +71,6 @@ func (c *Common) defaults() {
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
-	if c.Jitter == nil {
-		c.Jitter = rand.Float64
-	}
 }
 
 // Output is one language sent to an SFU. Its methods are safe for
@@ -87,32 +79,21 @@ type Output struct {
 	opts     Common
 	protocol string
 	dial     func(ctx context.Context) (link, error)
+	loop     *supervise.Loop
 
-	mu       sync.Mutex
-	cancel   context.CancelFunc // of the running goroutine, nil while stopped
-	done     chan struct{}
-	closed   bool
-	state    string
-	since    time.Time
-	target   string
-	lastErr  string
-	errAt    time.Time
-	rate     float64
-	rateAt   time.Time
-	rateB    uint64
-	attempts uint64 // links made; only the goroutine writes it
-
-	packets, bytes, errs, reconnects, dropped atomic.Uint64
-	sentPTS                                   atomic.Int64 // media time sent on this link
-	seq                                       uint16       // the stream's sequence number, kept across links
-	ssrc                                      uint32       // the stream's, random (a WHIP peer sets its own)
+	target                        atomic.Pointer[string]
+	packets, bytes, errs, dropped atomic.Uint64
+	sentPTS                       atomic.Int64 // media time sent on this link
+	seq                           uint16       // the stream's sequence number, kept across links
+	ssrc                          uint32       // the stream's, random (a WHIP peer sets its own)
 }
 
 func newOutput(opts Common, protocol, target string, dial func(context.Context) (link, error)) *Output {
 	opts.defaults()
-	o := &Output{opts: opts, protocol: protocol, dial: dial, state: restream.StateStopped, since: opts.Clock.Now(),
-		target: target, ssrc: rand.Uint32() | 1}
+	o := &Output{opts: opts, protocol: protocol, dial: dial, ssrc: rand.Uint32() | 1}
+	o.target.Store(&target)
 	o.opts.Log = opts.Log.With("sfu", opts.ID, "lang", opts.Lang)
+	o.loop = supervise.New(supervise.Options{Clock: opts.Clock, Log: o.opts.Log, Jitter: opts.Jitter})
 	return o
 }
 
@@ -121,122 +102,47 @@ func (o *Output) ID() string { return o.opts.ID }
 
 // Start starts sending; it does nothing if the output runs or is closed.
 func (o *Output) Start() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.cancel != nil || o.closed {
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	o.cancel, o.done = cancel, make(chan struct{})
-	r := o.opts.Packets.Read("sfu "+o.opts.ID, queue)
-	o.setStateLocked(restream.StateConnecting)
-	go o.run(ctx, r, o.done)
+	o.loop.Start(func() supervise.Work {
+		return &work{o: o, r: o.opts.Packets.Read("sfu "+o.opts.ID, queue)}
+	})
 }
 
 // Stop stops sending and waits until the link is closed.
-func (o *Output) Stop() {
-	o.mu.Lock()
-	cancel, done := o.cancel, o.done
-	o.cancel = nil
-	o.mu.Unlock()
-	if cancel == nil {
-		return
-	}
-	cancel()
-	<-done
-	o.mu.Lock()
-	o.setStateLocked(restream.StateStopped)
-	o.mu.Unlock()
-}
+func (o *Output) Stop() { o.loop.Stop() }
 
 // Close stops the output for good.
-func (o *Output) Close() {
-	o.mu.Lock()
-	o.closed = true
-	o.mu.Unlock()
-	o.Stop()
-}
+func (o *Output) Close() { o.loop.Close() }
 
 // Status reads the output's state and counters.
 func (o *Output) Status() restream.Status {
 	bytes := o.bytes.Load()
-	now := o.opts.Clock.Now()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if d := now.Sub(o.rateAt); d >= time.Second || o.rateAt.IsZero() {
-		if !o.rateAt.IsZero() && bytes >= o.rateB {
-			o.rate = float64(bytes-o.rateB) * 8 / d.Seconds()
-		}
-		o.rateAt, o.rateB = now, bytes
-	}
-	s := restream.Status{ID: o.opts.ID, Lang: o.opts.Lang, Name: o.opts.Name, URL: o.target, Protocol: o.protocol,
-		State: o.state, Since: o.since.UTC(), Bytes: bytes, Reconnects: o.reconnects.Load(),
-		Dropped: o.dropped.Load(), Packets: o.packets.Load(), Errors: o.errs.Load(), LastError: o.lastErr}
-	if o.state == restream.StateConnected {
-		s.BitrateBPS = o.rate
+	r := o.loop.Report(bytes)
+	s := restream.Status{ID: o.opts.ID, Lang: o.opts.Lang, Name: o.opts.Name, URL: *o.target.Load(),
+		Protocol: o.protocol, State: r.State, Since: r.Since, Bytes: bytes, Reconnects: r.Reconnects,
+		Dropped: o.dropped.Load(), Packets: o.packets.Load(), Errors: o.errs.Load(), BitrateBPS: r.BitrateBPS,
+		LastError: r.LastError, LastErrorAt: r.LastErrorAt}
+	if r.State == restream.StateConnected {
 		s.SentSeconds = float64(o.sentPTS.Load()) / audio.SampleRate
-	}
-	if !o.errAt.IsZero() {
-		at := o.errAt.UTC()
-		s.LastErrorAt = &at
 	}
 	return s
 }
 
-func (o *Output) setStateLocked(s string) {
-	if o.state != s {
-		o.state, o.since = s, o.opts.Clock.Now()
-	}
+// work is a running output: its reader, read by the loop's goroutine.
+type work struct {
+	o *Output
+	r *media.Reader[media.Unit]
 }
 
-func (o *Output) setState(s, target string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.setStateLocked(s)
-	if target != "" {
-		o.target = target
-	}
+// Close detaches the reader, counting what it dropped.
+func (w *work) Close() {
+	w.o.dropped.Add(w.r.Dropped())
+	w.r.Close()
 }
 
-func (o *Output) fail(err error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.setStateLocked(restream.StateFailed)
-	o.lastErr = err.Error()
-	o.errAt = o.opts.Clock.Now()
-}
-
-// run is the output's goroutine: link, send, and after a failure wait out
-// the backoff, until ctx ends. It detaches its reader on return.
-func (o *Output) run(ctx context.Context, r *media.Reader[media.Unit], done chan struct{}) {
-	defer close(done)
-	defer func() {
-		o.dropped.Add(r.Dropped())
-		r.Close()
-	}()
-	backoff := minBackoff
-	for ctx.Err() == nil {
-		began := o.opts.Clock.Now()
-		err := o.session(ctx, r)
-		if ctx.Err() != nil {
-			return
-		}
-		if o.opts.Clock.Now().Sub(began) >= stableAfter {
-			backoff = minBackoff
-		}
-		o.fail(err)
-		wait := time.Duration(float64(backoff) * (0.8 + 0.4*o.opts.Jitter()))
-		o.opts.Log.Warn("sfu output failed; trying again", "err", err, "in", wait)
-		if !o.pause(ctx, wait, r) {
-			return
-		}
-		backoff = min(2*backoff, maxBackoff)
-	}
-}
-
-// session makes one link and sends until it fails or ctx ends.
-func (o *Output) session(ctx context.Context, r *media.Reader[media.Unit]) error {
-	o.setState(restream.StateConnecting, "")
+// Session makes one link and sends until it fails or ctx ends.
+func (w *work) Session(ctx context.Context) error {
+	o, r := w.o, w.r
+	o.loop.Connecting()
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	l, err := o.dial(dctx)
 	cancel()
@@ -244,12 +150,10 @@ func (o *Output) session(ctx context.Context, r *media.Reader[media.Unit]) error
 		return err
 	}
 	defer l.close()
-	o.attempts++
-	if o.attempts > 1 {
-		o.reconnects.Add(1)
-	}
-	o.setState(restream.StateConnected, l.target())
-	o.opts.Log.Info("sfu output connected", "to", l.target())
+	t := l.target()
+	o.target.Store(&t)
+	o.loop.Connected()
+	o.opts.Log.Info("sfu output connected", "to", t)
 	o.sentPTS.Store(0)
 	pkt := rtc.OpusPacket()
 	pkt.SSRC = o.ssrc
@@ -279,18 +183,16 @@ func (o *Output) session(ctx context.Context, r *media.Reader[media.Unit]) error
 	}
 }
 
-// pause waits d on the clock while throwing away what the reader brings: an
-// output that comes back starts from the live edge.
-func (o *Output) pause(ctx context.Context, d time.Duration, r *media.Reader[media.Unit]) bool {
-	t := o.opts.Clock.NewTimer(d)
-	defer t.Stop()
+// Idle throws away what the reader brings: an output that comes back
+// starts from the live edge.
+func (w *work) Idle(ctx context.Context, wake <-chan time.Time) bool {
 	for {
 		select {
 		case <-ctx.Done():
 			return false
-		case <-t.C():
+		case <-wake:
 			return true
-		case _, ok := <-r.C:
+		case _, ok := <-w.r.C:
 			if !ok {
 				return false
 			}
