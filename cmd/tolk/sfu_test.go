@@ -15,13 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hraban/opus"
-	"github.com/pion/rtp"
 	"go.uber.org/goleak"
 
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
-	"tolk/internal/media"
 	"tolk/internal/restream"
 	"tolk/internal/rtc"
 	"tolk/internal/sfu/janustest"
@@ -105,40 +102,6 @@ func (r *serveRun) output(ctx context.Context, t *testing.T, event, token, id, s
 	}
 }
 
-// rtpTap decodes Opus RTP packets onto the timeline of their timestamps
-// (counted from the first packet's), so what is measured is a stretch of
-// the stream's own time, however late it arrives.
-func rtpTap(t *testing.T, pkts <-chan *rtp.Packet, stop <-chan struct{}) *audiotest.Tap {
-	t.Helper()
-	dec, err := opus.NewDecoder(audio.SampleRate, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	units := make(chan media.Unit, 64)
-	go func() {
-		defer close(units)
-		first, have := uint32(0), false
-		pcm := make([]float32, 5760)
-		for {
-			var p *rtp.Packet
-			select {
-			case <-stop:
-				return
-			case p = <-pkts:
-			}
-			if !have {
-				first, have = p.Timestamp, true
-			}
-			n, err := dec.DecodeFloat32(p.Payload, pcm)
-			if err != nil {
-				continue
-			}
-			units <- media.Unit{PTS: int64(p.Timestamp - first), PCM: append([]float32(nil), pcm[:n]...)}
-		}
-	}()
-	return audiotest.NewTap(units)
-}
-
 // dominant measures 2 s of a tap from 1 s into it.
 func dominant(ctx context.Context, t *testing.T, tap *audiotest.Tap) (hz, amp float64) {
 	t.Helper()
@@ -180,7 +143,7 @@ func TestServeJanus(t *testing.T) {
 	}{{501, 880}, {500, 440}} {
 		pkts, stopWatch := janustest.Watch(ctx, t, j.API, c.id, 500)
 		stop := make(chan struct{})
-		tap := rtpTap(t, pkts, stop)
+		tap := janustest.Tap(t, pkts, stop)
 		hz, amp := dominant(ctx, t, tap)
 		close(stop)
 		<-tap.Done()
@@ -285,7 +248,7 @@ record: false
 			t.Fatal(err)
 		}
 		stop := make(chan struct{})
-		tap := rtpTap(t, l.Packets(), stop)
+		tap := janustest.Tap(t, l.Packets(), stop)
 		hz, amp := dominant(ctx, t, tap)
 		close(stop)
 		<-tap.Done()

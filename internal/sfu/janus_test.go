@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hraban/opus"
-	"github.com/pion/rtp"
 
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
@@ -48,40 +47,6 @@ func toneTrack(ctx context.Context, t *testing.T, freq float64, pts0 int64) (tr 
 	return tr, func() { <-done }
 }
 
-// tapRTP decodes received Opus packets onto the timeline of their RTP
-// timestamps (counted from the first packet's): a Tap measures what the
-// stream carries for a stretch of its own time, however late it arrives.
-func tapRTP(t *testing.T, pkts <-chan *rtp.Packet, stop <-chan struct{}) *audiotest.Tap {
-	t.Helper()
-	dec, err := opus.NewDecoder(audio.SampleRate, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	units := make(chan media.Unit, 64)
-	go func() {
-		defer close(units)
-		first, have := uint32(0), false
-		pcm := make([]float32, 5760)
-		for {
-			var p *rtp.Packet
-			select {
-			case <-stop:
-				return
-			case p = <-pkts:
-			}
-			if !have {
-				first, have = p.Timestamp, true
-			}
-			n, err := dec.DecodeFloat32(p.Payload, pcm)
-			if err != nil {
-				continue
-			}
-			units <- media.Unit{PTS: int64(p.Timestamp - first), PCM: append([]float32(nil), pcm[:n]...)}
-		}
-	}()
-	return audiotest.NewTap(units)
-}
-
 // TestJanusForward: a 660 Hz program forwarded to a Janus started for the
 // test, through a mountpoint tolk creates over the Janus API (Janus picks
 // its port); a pion peer watches the mountpoint through the API and decodes
@@ -113,7 +78,7 @@ func TestJanusForward(t *testing.T) {
 	}
 	pkts, stopWatch := janustest.Watch(ctx, t, j.API, 7001, 500)
 	stopTap := make(chan struct{})
-	tap := tapRTP(t, pkts, stopTap)
+	tap := janustest.Tap(t, pkts, stopTap)
 	span, err := tap.Span(ctx, audio.SampleRate/2, audio.SampleRate/2+2*audio.SampleRate)
 	close(stopTap)
 	<-tap.Done()
@@ -189,7 +154,7 @@ func TestJanusPreconfigured(t *testing.T) {
 	defer o.Close()
 	pkts, stopWatch := janustest.Watch(ctx, t, j.API, 300, 500)
 	stopTap := make(chan struct{})
-	tap := tapRTP(t, pkts, stopTap)
+	tap := janustest.Tap(t, pkts, stopTap)
 	span, err := tap.Span(ctx, audio.SampleRate/2, audio.SampleRate/2+2*audio.SampleRate)
 	close(stopTap)
 	<-tap.Done()

@@ -16,9 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hraban/opus"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"tolk/internal/audio"
+	"tolk/internal/audio/audiotest"
+	"tolk/internal/media"
 	"tolk/internal/rtc"
 	"tolk/internal/sfu"
 )
@@ -299,4 +303,38 @@ func Watch(ctx context.Context, t testing.TB, api string, id, queue int) (packet
 		default:
 		}
 	}
+}
+
+// Tap decodes received Opus packets onto the timeline of their RTP
+// timestamps (counted from the first packet's): a Tap measures what the
+// stream carries for a stretch of its own time, however late it arrives.
+func Tap(t *testing.T, pkts <-chan *rtp.Packet, stop <-chan struct{}) *audiotest.Tap {
+	t.Helper()
+	dec, err := opus.NewDecoder(audio.SampleRate, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	units := make(chan media.Unit, 64)
+	go func() {
+		defer close(units)
+		first, have := uint32(0), false
+		pcm := make([]float32, 5760)
+		for {
+			var p *rtp.Packet
+			select {
+			case <-stop:
+				return
+			case p = <-pkts:
+			}
+			if !have {
+				first, have = p.Timestamp, true
+			}
+			n, err := dec.DecodeFloat32(p.Payload, pcm)
+			if err != nil {
+				continue
+			}
+			units <- media.Unit{PTS: int64(p.Timestamp - first), PCM: append([]float32(nil), pcm[:n]...)}
+		}
+	}()
+	return audiotest.NewTap(units)
 }
