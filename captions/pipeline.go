@@ -30,8 +30,8 @@ type Health struct {
 	// Restarts counts the service sessions it replaced, planned or not.
 	Restarts uint64
 	// Errors counts sessions that failed; Stalls those of them that stopped
-	// taking audio.
-	Errors, Stalls uint64
+	// taking audio, Hangs those that took it but stopped answering.
+	Errors, Stalls, Hangs uint64
 	// LastError is the latest failure, nil before any.
 	LastError error
 }
@@ -65,8 +65,9 @@ type PipelineStats struct {
 	// Stalls counts service sessions that stopped taking audio.
 	Stalls uint64
 	// Hangs counts streams restarted because they stopped working: a Write
-	// that did not return, or a recognizer whose progress stopped while
-	// it was given audio (also counted as errors and restarts).
+	// that did not return, a recognizer whose progress stopped while it was
+	// given audio, or a service session that answered none of the sound it
+	// was sent (also counted as errors and restarts).
 	Hangs     uint64
 	LastError string
 	// Cues counts final cues published.
@@ -240,6 +241,7 @@ func (p *Pipeline) foldHealth(st Stream) {
 	p.dropped.Add(h.Dropped - min(prev.Dropped, h.Dropped))
 	p.restarts.Add(h.Restarts - min(prev.Restarts, h.Restarts))
 	p.stalls.Add(h.Stalls - min(prev.Stalls, h.Stalls))
+	p.hangs.Add(h.Hangs - min(prev.Hangs, h.Hangs))
 	if n := h.Errors - min(prev.Errors, h.Errors); n > 0 {
 		p.errs.Add(n)
 		p.log.Warn("captions: recognizer service failed; the stream reopens it", "err", h.LastError, "failures", h.Errors)

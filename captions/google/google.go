@@ -57,6 +57,16 @@ type Config struct {
 	// 2.5 s of audio) out before a send blocks; while StallTimeout plus that
 	// plus the unsettled audio stays under MaxReplay, a stall loses no word.
 	StallTimeout time.Duration
+	// AnswerTimeout is how much sound (frames above about -50 dBFS) a
+	// stream may be sent, with as much time passing, without any answer from
+	// the service before it counts as hung and is replaced, its unsettled
+	// audio sent again (850 ms). The service answers speech with interim
+	// results within a few hundred milliseconds; it says nothing to
+	// silence, which does not count, or to sound that is not speech (music,
+	// applause): after each replacement that the new stream does not answer
+	// either, the bound doubles, up to 60 s, so such a stretch costs a few
+	// streams rather than one a second. An answer resets it.
+	AnswerTimeout time.Duration
 	// MaxReplay bounds the audio kept since the last final result (8 s).
 	MaxReplay time.Duration
 	// Queue is how many frames Write can queue ahead of the sender (250, 5 s).
@@ -86,6 +96,7 @@ func (c *Config) defaults() {
 	def(&c.RestartGrace, 10*time.Second)
 	def(&c.Drain, 5*time.Second)
 	def(&c.StallTimeout, 5*time.Second)
+	def(&c.AnswerTimeout, 850*time.Millisecond)
 	def(&c.MaxReplay, 8*time.Second)
 	def(&c.Chunk, 100*time.Millisecond)
 	def(&c.BackoffMin, 500*time.Millisecond)

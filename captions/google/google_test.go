@@ -373,7 +373,7 @@ func TestStallMidUtteranceRestartsLosingNoWord(t *testing.T) {
 	// The watchdog, the backoff and the restart timers run on a manual
 	// clock; the audio, gRPC and the fake run in real time.
 	clk := audiotest.NewClock()
-	srv, s, stop := start(t, setup{cfg: Config{Clock: clk, StallTimeout: time.Second}})
+	srv, s, stop := start(t, setup{cfg: Config{Clock: clk, StallTimeout: time.Second, AnswerTimeout: time.Minute}})
 	defer stop()
 	// The first stream stops reading in the middle of the second utterance
 	// (1.9..3.1 s); the client's sends go on until flow control holds them.
@@ -578,5 +578,47 @@ func TestBreakAfterWorkingReopensAtOnce(t *testing.T) {
 	}
 	if h := s.Health(); h.Restarts != 1 || h.Errors != 1 {
 		t.Errorf("Health() = %+v", h)
+	}
+}
+
+// TestUnansweredServiceReplacedWithinASecond: a service that goes on
+// reading but stops answering in the middle of the second utterance is
+// given up once it has answered none of AnswerTimeout (850 ms) of sound; the
+// next stream hears the unsettled audio again, so no word is lost.
+func TestUnansweredServiceReplacedWithinASecond(t *testing.T) {
+	t.Parallel()
+	script := layout(ms(500), 4, 4, 4)
+	clip := render(t, script, 5000)
+	srv, s, stop := start(t, setup{})
+	defer stop()
+	srv.MuteAfter(2500 * time.Millisecond)
+	measured := make(chan time.Duration, 1)
+	go func() {
+		defer close(measured)
+		for deadline := time.Now().Add(20 * time.Second); srv.Stats().Muted == 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		at := time.Now()
+		for deadline := time.Now().Add(20 * time.Second); s.Stats().Sessions < 2 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		measured <- time.Since(at)
+	}()
+	r := feed(t, s, clip, nil)
+	d := <-measured
+	checkLimits(t, srv, s)
+	sameWords(t, wordsOf(r.finals), want(script))
+	st := s.Stats()
+	// From the mute (2.5 s) the stream hears 480 ms of words, a 500 ms
+	// pause that does not count, then 850 ms of sound in all by ≈ 4 s.
+	t.Logf("service went mute: next session open %v later (audio paced in real time, 500 ms of it a pause); stats %+v", d.Round(time.Millisecond), st)
+	if st.Unanswered != 1 || st.Errors != 1 || st.Sessions != 2 || st.Replayed == 0 {
+		t.Errorf("stats %+v: want the silence counted as the one error, one new session, audio replayed", st)
+	}
+	if !errors.Is(s.Err(), ErrUnanswered) || !strings.Contains(s.Err().Error(), "answered none of 850ms of sound") {
+		t.Errorf("Err() = %v, want the unanswered service", s.Err())
+	}
+	if h := s.Health(); h.Hangs != 1 || h.Errors != 1 || h.Restarts != 1 {
+		t.Errorf("Health() = %+v, want the one hung session replaced", h)
 	}
 }

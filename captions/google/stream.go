@@ -26,6 +26,7 @@ type Stats struct {
 	Restarts        int64 // planned restarts and streams ended by the duration cap
 	Errors          int64 // streams that failed (auth, quota, unavailable, stalled, ...)
 	Stalls          int64 // streams given up because their opening or a send took over StallTimeout (also in Errors)
+	Unanswered      int64 // streams given up because the service answered none of AnswerTimeout of sound (also in Errors)
 	Replayed        int64 // samples sent at the start of a new stream: the audio no final had settled
 	DroppedFrames   int64 // frames Write could not queue
 	DroppedAudio    int64 // samples forgotten unrecognized because the replay bound was reached
@@ -54,7 +55,7 @@ type Stream struct {
 	closeOnce sync.Once
 	closed    atomic.Bool
 
-	sessions, restarts, failures, stalls, replayed, droppedFrames, droppedAudio, droppedResults, requests, maxRequest atomic.Int64
+	sessions, restarts, failures, stalls, unanswered, replayed, droppedFrames, droppedAudio, droppedResults, requests, maxRequest atomic.Int64
 
 	mu      sync.Mutex
 	err     error
@@ -66,7 +67,18 @@ type Stream struct {
 	tl      timeline
 	settled int64 // program time up to which final results settled the audio
 	started bool
+	// quiet counts the streams in a row replaced for answering nothing
+	// (AnswerTimeout doubles with each); an answer resets it.
+	quiet int
 }
+
+// maxAnswerTimeout caps AnswerTimeout's doubling: past it the caption
+// pipeline's own watch (a minute of sound without a result) takes over.
+const maxAnswerTimeout = 60 * time.Second
+
+// voicedRMS is the frame level (about -50 dBFS) above which audio counts
+// towards AnswerTimeout.
+const voicedRMS = 0.003
 
 var _ captions.Stream = (*Stream)(nil)
 
@@ -151,14 +163,14 @@ func (s *Stream) Err() error {
 // failures among them, for the caption pipeline's counters.
 func (s *Stream) Health() captions.Health {
 	return captions.Health{Dropped: uint64(s.droppedFrames.Load()), Restarts: uint64(s.restarts.Load() + s.failures.Load()), Errors: uint64(s.failures.Load()),
-		Stalls: uint64(s.stalls.Load()), LastError: s.Err()}
+		Stalls: uint64(s.stalls.Load()), Hangs: uint64(s.unanswered.Load()), LastError: s.Err()}
 }
 
 // Stats returns the counts so far.
 func (s *Stream) Stats() Stats {
 	return Stats{
 		Sessions: s.sessions.Load(), Restarts: s.restarts.Load(), Errors: s.failures.Load(),
-		Stalls: s.stalls.Load(), Replayed: s.replayed.Load(),
+		Stalls: s.stalls.Load(), Unanswered: s.unanswered.Load(), Replayed: s.replayed.Load(),
 		DroppedFrames: s.droppedFrames.Load(), DroppedAudio: s.droppedAudio.Load(), DroppedResults: s.droppedResults.Load(),
 		Requests: s.requests.Load(), MaxRequestBytes: s.maxRequest.Load(),
 	}
@@ -312,6 +324,9 @@ func (s *Stream) fail(err error) {
 	if errors.Is(err, ErrStalled) {
 		s.stalls.Add(1)
 	}
+	if errors.Is(err, ErrUnanswered) {
+		s.unanswered.Add(1)
+	}
 	s.setErr(err)
 }
 
@@ -351,6 +366,10 @@ type received struct {
 // ErrStalled marks a service stream given up because its opening or a send
 // did not return within Config.StallTimeout: the service stopped reading.
 var ErrStalled = errors.New("google: stalled")
+
+// ErrUnanswered marks a service stream given up because the service
+// answered none of Config.AnswerTimeout of sound: it hung while reading.
+var ErrUnanswered = errors.New("google: unanswered")
 
 var (
 	errServerEnded = errors.New("google: the service ended the stream")
@@ -416,6 +435,11 @@ func (s *Stream) session() (res sessionResult) {
 		}
 	}()
 
+	// A service that reads but answers nothing to limit of sound (and as
+	// much time) is hung: the next stream hears the unsettled audio again.
+	limit := min(s.cfg.AnswerTimeout<<min(s.quiet, 16), maxAnswerTimeout)
+	voiced, answeredAt := int64(0), clock.Now() // sound taken since the last answer
+
 	busy, opening := true, true
 	flush := true // send the whole replay buffer, not only whole chunks
 	sending := 0  // bytes of the audio request out
@@ -476,6 +500,15 @@ func (s *Stream) session() (res sessionResult) {
 			halfClose()
 		case p := <-s.in:
 			s.take(p)
+			if loud(p.pcm) {
+				voiced += int64(len(p.pcm))
+				if !halfClosing && voiced >= audio.Samples(limit) && clock.Now().Sub(answeredAt) >= limit {
+					err := fmt.Errorf("%w: the service answered none of %v of sound", ErrUnanswered, limit)
+					s.quiet++
+					cancel(err)
+					return end(err)
+				}
+			}
 			next()
 		case err := <-acks:
 			busy = false
@@ -519,6 +552,7 @@ func (s *Stream) session() (res sessionResult) {
 				return end(err)
 			}
 			res.responded = true
+			voiced, answeredAt, s.quiet = 0, clock.Now(), 0
 			// A glossary change restarts the stream at the end of an
 			// utterance, like a planned restart.
 			if s.handle(r.resp) && (wantRestart || s.cfg.Glossary.Version() != s.glossaryVersion.Load()) {
@@ -533,6 +567,21 @@ func (s *Stream) session() (res sessionResult) {
 			return end(fmt.Errorf("google: the service did not end the stream within %v of the half-close", s.cfg.Drain))
 		}
 	}
+}
+
+// loud reports whether a frame is sound rather than silence (RMS above
+// voicedRMS).
+func loud(pcm []int16) bool {
+	if len(pcm) == 0 {
+		return false
+	}
+	var sum float64
+	for _, v := range pcm {
+		f := float64(v)
+		sum += f * f
+	}
+	const limit = voicedRMS * 32767
+	return sum > limit*limit*float64(len(pcm))
 }
 
 // stopTimer stops t and empties its channel, so that a Reset does not find

@@ -97,6 +97,7 @@ type Stats struct {
 	CapHits         int // streams ended by the duration cap
 	Injected        int // streams failed by FailNext or Break
 	Stalled         int // streams that stopped reading for StallAfter
+	Muted           int // streams that stopped answering for MuteAfter
 	HalfClosed      int // streams the client half-closed
 	Finals          int // final results sent
 	Interims        int // interim results sent
@@ -124,6 +125,9 @@ type Server struct {
 	// stallAfter, when positive, stops the next stream that hears that much
 	// audio from reading (once).
 	stallAfter time.Duration
+	// muteAfter, when positive, silences the next stream that hears that
+	// much audio (MuteAfter).
+	muteAfter time.Duration
 	// configs is every stream's recognition config, in order.
 	configs []*speechpb.RecognitionConfig
 }
@@ -239,6 +243,29 @@ func (s *Server) StallAfter(d time.Duration) {
 // that has stopped answering.
 func (s *Server) Mute(on bool) { s.mute.Store(on) }
 
+// MuteAfter makes the next stream to hear d of audio stop answering there
+// for good while it reads on, as a service that hangs after reading: the
+// client must notice the silence. Streams opened later answer. It applies
+// once.
+func (s *Server) MuteAfter(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.muteAfter = d
+}
+
+// muteHere reports whether a stream that has heard heard of audio goes mute
+// now, for MuteAfter.
+func (s *Server) muteHere(heard time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.muteAfter <= 0 || heard < s.muteAfter {
+		return false
+	}
+	s.muteAfter = 0
+	s.stats.Muted++
+	return true
+}
+
 // stallHere reports whether a stream that has heard heard of audio stops
 // reading now, for StallAfter.
 func (s *Server) stallHere(heard time.Duration) bool {
@@ -337,6 +364,7 @@ func (s *Server) StreamingRecognize(st speechpb.Speech_StreamingRecognizeServer)
 
 	var odd []byte      // a trailing byte of a request that split a sample
 	stalled := false    // stopped reading for StallAfter
+	muted := false      // stopped answering for MuteAfter
 	halfClosed := false // muted and half-closed: waits for the client to go
 	for {
 		in := reqs
@@ -397,6 +425,12 @@ func (s *Server) StreamingRecognize(st speechpb.Speech_StreamingRecognizeServer)
 			if heard > time.Since(opened)+s.cfg.MaxAhead {
 				s.count(func(c *Stats) { c.TooFast++ })
 				return status.Error(codes.OutOfRange, "Audio data is being streamed too fast. Please stream audio data approximately at real time.")
+			}
+			if !muted {
+				muted = s.muteHere(heard)
+			}
+			if muted {
+				results = nil
 			}
 			if err := s.send(st, results); err != nil {
 				return err
