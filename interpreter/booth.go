@@ -239,12 +239,35 @@ func (b *Booth) Join(id, name string, mic Mic, forward Forward, conn Conn) error
 		if old, ok := b.conns[id]; ok && old.conn != nil && old.conn != conn {
 			old.conn.Replaced()
 		}
-		b.conns[id] = &boothMember{mic: mic, forward: forward, conn: conn, input: "floor"}
 		restored := b.st.join(id, name, b.clock.Now())
+		// A member comes back to the input they had: the transport asks for
+		// it (Input) and sets it up, or sets the floor if it cannot.
+		in := b.st.members[id].Input
+		if in == "" {
+			in = "floor"
+		}
+		b.conns[id] = &boothMember{mic: mic, forward: forward, conn: conn, input: in}
 		b.changed()
 		b.log.Info("booth join", "lang", b.Lang, "member", id, "back_on_air", restored)
 		return nil
 	})
+}
+
+// Input is what the member hears as source ("floor" or "relay:TAG"): on
+// joining, the input they had before a lost connection or a restart, which
+// the transport sets up again (or replaces with the floor through Do when
+// that relay is gone).
+func (b *Booth) Input(id string) string {
+	in := "floor"
+	_ = b.exec(func() error {
+		if m, ok := b.conns[id]; ok {
+			in = m.input
+		} else if m, ok := b.st.members[id]; ok && m.Input != "" {
+			in = m.Input
+		}
+		return nil
+	})
+	return in
 }
 
 // Leave removes a member's connection, if conn is still its current one:
@@ -319,6 +342,7 @@ func (b *Booth) Do(id string, conn Conn, a Action) error {
 			err = b.st.take(id)
 		case "input":
 			m.input = a.Source
+			b.st.add(id, "").Input = a.Source
 		case "chat":
 			if err = checkText(a.Text); err == nil {
 				msg := ChatMsg{Type: "chat", From: b.person(id), Text: a.Text, At: b.clock.Now().UTC()}

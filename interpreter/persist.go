@@ -23,8 +23,8 @@ import (
 const ResumeGrace = 2 * time.Minute
 
 // Saved is what a booth keeps across a restart of the server: who was on
-// air (or awaited back on air), the members' names, and the producer's
-// settings for the booth. A pending handover, coughs and the partners'
+// air (or awaited back on air), the members' names and inputs, and the
+// producer's settings for the booth. A pending handover, coughs and the partners'
 // microphones are not kept: they belong to a moment, not to the booth.
 type Saved struct {
 	// OnAir is the member (token id) on air, "" for nobody.
@@ -38,6 +38,10 @@ type Saved struct {
 type SavedMember struct {
 	ID   string `json:"id"`
 	Name string `json:"name,omitempty"`
+	// Input is the relay the member listened to ("relay:TAG"); empty for
+	// the floor. An interpreter working from a relay does not understand
+	// the floor: after a restart they hear the relay again.
+	Input string `json:"input,omitempty"`
 }
 
 func (a Saved) equal(b Saved) bool {
@@ -45,14 +49,20 @@ func (a Saved) equal(b Saved) bool {
 }
 
 // saved is the state to keep: a member awaited back on air counts as on air,
-// so that a restart during the wait still brings them back.
+// so that a restart during the wait still brings them back; and the relay
+// each member listened to.
 func (s *state) saved() Saved {
 	sv := Saved{OnAir: s.onAir, Muted: s.muted, DirectTake: s.directTake}
 	if sv.OnAir == "" && s.resume != nil {
 		sv.OnAir = s.resume.ID
 	}
 	for _, id := range s.order {
-		sv.Members = append(sv.Members, SavedMember{ID: id, Name: s.members[id].Name})
+		m := s.members[id]
+		in := m.Input
+		if in == "floor" {
+			in = ""
+		}
+		sv.Members = append(sv.Members, SavedMember{ID: id, Name: m.Name, Input: in})
 	}
 	return sv
 }
@@ -62,7 +72,7 @@ func (s *state) saved() Saved {
 func (s *state) restore(sv Saved, until time.Time) {
 	for _, m := range sv.Members {
 		if m.ID != "" {
-			s.add(m.ID, m.Name)
+			s.add(m.ID, m.Name).Input = m.Input
 		}
 	}
 	s.muted, s.directTake = sv.Muted, sv.DirectTake

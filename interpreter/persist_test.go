@@ -73,12 +73,15 @@ func TestBoothSavesAndRestoresOnAir(t *testing.T) {
 	b.SetMuted(false)
 	b.SetDirectTake(true)
 	n := s1.count()
+	// Ben works from the German relay.
+	must(b.Do("B", c, Action{Type: "input", Source: "relay:de"}))
+	n = s1.count()
 	must(b.Do("A", a, Action{Type: "chat", Text: "hello"}))
 	must(b.Do("B", c, Action{Type: "cough", Down: true}))
 	if s1.count() != n {
 		t.Errorf("chat and cough saved the booth %d times", s1.count()-n)
 	}
-	want := Saved{OnAir: "A", Members: []SavedMember{{"A", "Anne"}, {"B", "Ben"}}, DirectTake: true}
+	want := Saved{OnAir: "A", Members: []SavedMember{{ID: "A", Name: "Anne"}, {ID: "B", Name: "Ben", Input: "relay:de"}}, DirectTake: true}
 	if got := s1.last(); !got.equal(want) {
 		t.Fatalf("saved %+v, want %+v", got, want)
 	}
@@ -106,9 +109,27 @@ func TestBoothSavesAndRestoresOnAir(t *testing.T) {
 	if heard(t, v, 0) {
 		t.Fatal("a voice is heard before the interpreter is back")
 	}
+	if in := b.Input("B"); in != "relay:de" {
+		t.Fatalf("Ben's input after the restart %q, want relay:de", in)
+	}
 	clock.Advance(59 * time.Second)
 	c = &recConn{}
 	must(b.Join("B", "Ben", &toneMic{freq: 660}, nil, c))
+	if in := b.Input("B"); in != "relay:de" {
+		t.Fatalf("Ben rejoined with input %q, want relay:de", in)
+	}
+	// His relay is gone in this run: the transport sets the floor.
+	must(b.Do("B", c, Action{Type: "input", Source: "floor"}))
+	if in := b.Input("B"); in != "floor" {
+		t.Fatalf("Ben's input %q, want floor", in)
+	}
+	must(b.Do("B", c, Action{Type: "input", Source: "relay:de"}))
+	b.Lost("B", c)
+	c = &recConn{}
+	must(b.Join("B", "Ben", &toneMic{freq: 660}, nil, c))
+	if in := b.Input("B"); in != "relay:de" {
+		t.Fatalf("Ben's input after his link dropped %q, want relay:de", in)
+	}
 	if id, r := onAirOf(t, b); id != "" || r == nil {
 		t.Fatalf("the partner's return put %q on air (awaiting %+v)", id, r)
 	}
@@ -220,8 +241,8 @@ func TestStateFile(t *testing.T) {
 	if got := f.Load("fr"); !got.equal(Saved{}) {
 		t.Fatalf("a new file holds %+v", got)
 	}
-	fr := Saved{OnAir: "tok1", Members: []SavedMember{{"tok1", "Anne"}, {"tok2", "Ben"}}, Muted: true}
-	es := Saved{Members: []SavedMember{{"tok3", "Eva"}}, DirectTake: true}
+	fr := Saved{OnAir: "tok1", Members: []SavedMember{{ID: "tok1", Name: "Anne"}, {ID: "tok2", Name: "Ben"}}, Muted: true}
+	es := Saved{Members: []SavedMember{{ID: "tok3", Name: "Eva"}}, DirectTake: true}
 	for i := range 50 { // a burst: the last state wins
 		f.Save("fr", Saved{OnAir: string(rune('a' + i%26))})
 	}
@@ -286,7 +307,7 @@ func TestStateFileAlive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fr := Saved{OnAir: "tok1", Members: []SavedMember{{"tok1", "Anne"}}, Muted: true}
+	fr := Saved{OnAir: "tok1", Members: []SavedMember{{ID: "tok1", Name: "Anne"}}, Muted: true}
 	f.Save("fr", fr)
 	f.Flush()
 	if got := alive(t, path); !got.Equal(clock.Now()) {

@@ -500,6 +500,11 @@ func TestBoothsMixHandoverCoughDropAndRelay(t *testing.T) {
 	eventually(ctx, t, "Ben's partner feed lacks Anne (1 kHz)", feed(bb, "partner", 1000, 0.1))
 	eventually(ctx, t, "the Spanish booth's relay lacks the French voice (1.5 kHz)", feed(c, "relay", 1500, 0.1))
 	eventually(ctx, t, "Anne does not hear the floor (12 kHz)", feed(a, "floor", floorHz, 0.05))
+	// Carla's link drops; her page comes back to the French relay she had.
+	c.close()
+	c = dialBooth(t, ctx, b.http.URL, "es", tokC)
+	c.waitState(ctx, "Carla back on the French relay", func(s map[string]any) bool { return s["input"] == "relay:fr" })
+	eventually(ctx, t, "Carla's relay lacks the French voice (1.5 kHz) after she reconnected", feed(c, "relay", 1500, 0.1))
 
 	// Cough: Ben's voice goes, the floor comes back to full.
 	bb.send(map[string]any{"type": "cough", "down": true})

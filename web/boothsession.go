@@ -105,6 +105,14 @@ func serveBoothSession(ws *websocket.Conn, cfg boothSessionConfig) error {
 		s.wg.Wait()
 		return err
 	}
+	// A member who listened to a relay before a lost connection or a
+	// restart hears it again; the floor if that booth is gone.
+	if in := cfg.Booth.Input(cfg.Member.ID); in != "floor" {
+		if err := s.setInput(in); err != nil {
+			s.log.Info("booth relay not restored", "input", in, "err", err)
+			_ = cfg.Booth.Do(cfg.Member.ID, s, interpreter.Action{Type: "input", Source: "floor"})
+		}
+	}
 	if err := s.sendOffer(false); err != nil {
 		s.log.Warn("booth offer", "err", err)
 	}
