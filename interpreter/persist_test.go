@@ -72,10 +72,9 @@ func TestBoothSavesAndRestoresOnAir(t *testing.T) {
 	b.SetMuted(true)
 	b.SetMuted(false)
 	b.SetDirectTake(true)
-	n := s1.count()
 	// Ben works from the German relay.
 	must(b.Do("B", c, Action{Type: "input", Source: "relay:de"}))
-	n = s1.count()
+	n := s1.count()
 	must(b.Do("A", a, Action{Type: "chat", Text: "hello"}))
 	must(b.Do("B", c, Action{Type: "cough", Down: true}))
 	if s1.count() != n {
