@@ -119,6 +119,36 @@ func TestJanusForward(t *testing.T) {
 	if err := jc.MountpointInfo(ctx, 7001, "s3cret"); err != nil {
 		t.Errorf("the mountpoint is not there again: %v", err)
 	}
+	jc.Close()
+
+	// Janus itself is killed and comes back on the same ports a second later:
+	// the forward fails while it is away, then makes its mountpoint again
+	// and a new watcher hears the program.
+	j.Restart(t)
+	for st = o.Status(); st.Reconnects != 2 || st.State != restream.StateConnected; st = o.Status() {
+		if ctx.Err() != nil {
+			t.Fatalf("the forward never came back after Janus restarted: %+v; janus: %s", st, j.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("after Janus restarted: %+v", st)
+	pkts, stopWatch = janustest.Watch(ctx, t, j.API, 7001, 500)
+	stopTap = make(chan struct{})
+	tap = janustest.Tap(t, pkts, stopTap)
+	span, err = tap.Span(ctx, audio.SampleRate/2, audio.SampleRate/2+audio.SampleRate)
+	close(stopTap)
+	<-tap.Done()
+	stopWatch()
+	if err != nil {
+		t.Fatalf("no audio from the restarted janus: %v; status %+v", err, o.Status())
+	}
+	if f, amp := audiotest.DominantFrequency(span, audio.SampleRate, 200, 2000, 10); f < 650 || f > 670 || amp < 0.1 {
+		t.Errorf("after Janus restarted: heard %.0f Hz at %.3f, want 660 Hz", f, amp)
+	}
+	if jc, err = sfu.DialJanus(ctx, j.API, ""); err != nil {
+		t.Fatal(err)
+	}
+	defer jc.Close()
 
 	o.Stop()
 	var je *sfu.JanusError

@@ -37,8 +37,11 @@ type Server struct {
 	// Dir holds the configuration and the log.
 	Dir string
 	// Pid is the Janus process's.
-	Pid int
-	log *lockedBuffer
+	Pid    int
+	log    *lockedBuffer
+	bin    string
+	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
 // Log is what Janus printed so far.
@@ -185,7 +188,32 @@ cors: {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(bin, "-C", filepath.Join(dir, "janus.jcfg"), "-F", dir)
+	s.bin = bin
+	s.run(t)
+	t.Cleanup(s.kill)
+	return s
+}
+
+// Restart kills Janus (SIGKILL: it forgets every mountpoint and session)
+// and starts it again on the same ports, waiting until its API answers.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.kill()
+	s.run(t)
+}
+
+func (s *Server) kill() {
+	if s.cmd != nil {
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+		s.cmd = nil
+	}
+}
+
+// run starts Janus and waits until its API answers.
+func (s *Server) run(t testing.TB) {
+	t.Helper()
+	cmd := exec.Command(s.bin, "-C", filepath.Join(s.Dir, "janus.jcfg"), "-F", s.Dir)
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -196,10 +224,7 @@ cors: {
 		_ = cmd.Wait()
 		close(exited)
 	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
+	s.cmd, s.exited = cmd, exited
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	client := &http.Client{Timeout: time.Second}
@@ -209,7 +234,7 @@ cors: {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s
+				return
 			}
 		}
 		select {
