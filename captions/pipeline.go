@@ -100,6 +100,13 @@ const (
 	// audio it works on too, so pauses never count, and a slow recognizer
 	// still moves, however far behind it is.
 	hangAudio = 850 * time.Millisecond
+	// After a hang, the next stream's bound doubles (up to maxHangAudio)
+	// until a stream has run hangForgiven of audio without one: a machine
+	// so starved that its recognizer stalls would otherwise reload a decoder
+	// (a second of CPU, 90 MB for PocketSphinx) every second, which starves
+	// it further.
+	maxHangAudio = 30 * time.Second
+	hangForgiven = time.Minute
 	// A stream that took workedAudio of audio worked, even if it said
 	// nothing: its end does not back off the next one.
 	workedAudio = 10 * time.Second
@@ -135,6 +142,7 @@ type Pipeline struct {
 	once   sync.Once
 
 	nFrames, dropped, lost, restarts, errs, cues, stalls, hangs atomic.Uint64
+	hangRun                                                     int // hangs in a row; only run's goroutine touches it
 	// writingSince is the clock time (UnixNano) a Write began, 0 between writes.
 	writingSince atomic.Int64
 	// voiced is the audio (in samples) of sound given to the stream since
@@ -335,6 +343,7 @@ func (p *Pipeline) session(st Stream, scancel context.CancelFunc) (healthy bool)
 	go p.read(st, done, stop, &got)
 	p.running.Store(true)
 	pr, _ := st.(progressReporter)
+	hangLimit := min(hangAudio<<min(p.hangRun, 8), maxHangAudio)
 	lastProgress, progressAt := int64(-1), p.clock.Now()
 	if pr != nil {
 		lastProgress = pr.Progress()
@@ -382,10 +391,14 @@ func (p *Pipeline) session(st Stream, scancel context.CancelFunc) (healthy bool)
 				// the recognizer's fault.
 				if g := pr.Progress(); g != lastProgress {
 					lastProgress, givenAtProgress, progressAt = g, given, p.clock.Now()
-				} else if given-givenAtProgress >= audio.Samples(hangAudio) && p.clock.Now().Sub(progressAt) >= hangAudio {
+				} else if given-givenAtProgress >= audio.Samples(hangLimit) && p.clock.Now().Sub(progressAt) >= hangLimit {
 					p.hangs.Add(1)
-					p.fail(fmt.Errorf("recognizer hung: no progress over %v of audio", hangAudio))
+					p.hangRun++
+					p.fail(fmt.Errorf("recognizer hung: no progress over %v of audio", hangLimit))
 					return
+				}
+				if given >= audio.Samples(hangForgiven) {
+					p.hangRun = 0
 				}
 			}
 			if audio.RMS(f.Samples) > voicedRMS &&

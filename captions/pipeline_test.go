@@ -555,4 +555,22 @@ func TestPipelineHangNeedsAudioAndClock(t *testing.T) {
 		t.Fatalf("after %d frames: %+v", frames, s)
 	}
 	waitFor(t, "the next stream", clk, 0, func() bool { return rec.opens.Load() == 2 })
+
+	// The next stream does not move either (a machine too starved to run
+	// it): its bound is twice as long, so decoders are not reloaded every
+	// second.
+	frames = 0
+	for p.Stats().Hangs < 2 {
+		if frames > 400 {
+			t.Fatalf("no second restart after %d frames without progress: %+v", frames, p.Stats())
+		}
+		give(pts, true)
+		pts += audio.FrameSamples
+		frames++
+	}
+	s = p.Stats()
+	t.Logf("second restart after %d ms of audio and clock without progress; %+v", frames*20, s)
+	if want := int(2 * captions.HangAudio / audio.FrameDuration); frames < want || frames > want+2 || !strings.Contains(s.LastError, "over 1.7s") {
+		t.Fatalf("second hang after %d frames, want %d: %+v", frames, want, s)
+	}
 }
