@@ -121,6 +121,9 @@ func TestSoakOutputs(t *testing.T) {
 	if back, err := readSoakCSV(strings.NewReader(old)); err != nil || len(back) != 1 || back[0].RSSMB != 260 || back[0].GoSysMB != 0 {
 		t.Errorf("an older soak CSV read back %+v, %v", back, err)
 	}
+	if _, err := readSoakCSV(strings.NewReader(strings.Join(soakHeader[:10], ",") + "\n1,2,3,4,5,6,7,8,9,10\n")); err == nil {
+		t.Error("a CSV of too few columns was read")
+	}
 	var b bytes.Buffer
 	if err := soakPlot(rows, "test").WritePNG(&b); err != nil {
 		t.Fatal(err)

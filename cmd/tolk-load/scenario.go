@@ -148,7 +148,9 @@ var soakHeader = []string{"minutes", "rss_mb", "goroutines", "open_fds", "server
 	"hls_p50_ms", "hls_p99_ms", "whep_p50_ms", "whep_p99_ms", "dropped_frames", "hls_missed_parts", "whep_lost_packets", "clock_spread_ms",
 	"heap_inuse_mb", "heap_idle_mb", "heap_released_mb", "stacks_mb", "mspan_mcache_mb", "go_sys_mb", "gc_count", "caption_restarts"}
 
-// soakHeaderV1 is the header of CSVs written before the Go memory columns.
+// soakHeaderV1 is the header of CSVs written before the Go memory columns;
+// readSoakCSV takes any longer prefix of soakHeader too (the columns a run
+// of an earlier version wrote), the missing ones read as zero.
 var soakHeaderV1 = soakHeader[:14]
 
 func (r soakRow) record() []string {
@@ -328,7 +330,8 @@ func readSoakCSV(r io.Reader) ([]soakRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(recs) == 0 || (strings.Join(recs[0], ",") != strings.Join(soakHeader, ",") && strings.Join(recs[0], ",") != strings.Join(soakHeaderV1, ",")) {
+	if len(recs) == 0 || len(recs[0]) < len(soakHeaderV1) || len(recs[0]) > len(soakHeader) ||
+		strings.Join(recs[0], ",") != strings.Join(soakHeader[:len(recs[0])], ",") {
 		return nil, fmt.Errorf("not a soak CSV: the first line must be %s", strings.Join(soakHeader, ","))
 	}
 	var rows []soakRow
