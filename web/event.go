@@ -95,6 +95,20 @@ type FloorInput struct {
 	Frames   uint64             `json:"frames"`
 	Dropped  uint64             `json:"dropped"`
 	Restarts uint64             `json:"restarts"`
+	// Playout is a live (SRT or RTMP) input's jitter buffer; nil for other
+	// inputs (a file plays on the clock, WHIP has its own buffer).
+	Playout *PlayoutStats `json:"playout,omitempty"`
+}
+
+// PlayoutStats are a live floor input's jitter buffer counts since the
+// event started, every publisher together.
+type PlayoutStats struct {
+	// Dropped counts frames a full buffer threw away (a backlog released at
+	// once after a network stall); Underruns the times a frame was due and
+	// none had come (the sender stalled: the floor waits the playout delay
+	// again).
+	Dropped   uint64 `json:"dropped"`
+	Underruns uint64 `json:"underruns"`
 }
 
 // Rendition is one language a viewer can pick.

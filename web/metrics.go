@@ -57,6 +57,8 @@ var (
 	descInputSNR     = prometheus.NewDesc("tolk_floor_input_snr_db", "Speech-to-noise estimate of the floor input.", []string{"event", "input"}, nil)
 	descInputBW      = prometheus.NewDesc("tolk_floor_input_bandwidth_hz", "Audio bandwidth of the floor input.", []string{"event", "input"}, nil)
 	descInputClip    = prometheus.NewDesc("tolk_floor_input_clip_ratio", "Fraction of the floor input's samples clipped over the last 10 s.", []string{"event", "input"}, nil)
+	descPlayoutDrop  = prometheus.NewDesc("tolk_floor_playout_dropped_frames_total", "Frames a live (SRT, RTMP) floor input's jitter buffer threw away because it was full: a backlog released at once after a network stall.", []string{"event", "input"}, nil)
+	descPlayoutUnder = prometheus.NewDesc("tolk_floor_playout_underruns_total", "Times a live (SRT, RTMP) floor input's jitter buffer had no frame when one was due: the sender stalled and the floor waits the playout delay again.", []string{"event", "input"}, nil)
 
 	descRecording   = prometheus.NewDesc("tolk_recording", "1 while the run is being recorded.", []string{"event"}, nil)
 	descRecFailed   = prometheus.NewDesc("tolk_recording_failed", "1 when the run's recording stopped on an error (a full disk); the live outputs keep running.", []string{"event"}, nil)
@@ -88,6 +90,7 @@ func (collector) Describe(ch chan<- *prometheus.Desc) {
 		descCapRestarts, descCapErrors, descCapStalls, descCapCues, descCapLag, descCapRunning, descPeak, descLoudness,
 		descVoice, descVoiceCut, descCuts, descBed, descDuck, descOnAir, descMuted, descIntConnected, descIntRTT, descIntLoss, descIntJitter,
 		descIntEar, descPlayerLatency, descInputLive, descInputProgram, descInputLUFS, descInputSNR, descInputBW, descInputClip,
+		descPlayoutDrop, descPlayoutUnder,
 		descRecording, descRecFailed, descRecBytes, descRecDropped, descRecFree, descRecFullTime, descHLSRequests, descConsoleDrop,
 		descPushConnected, descPushState, descPushBitrate, descPushBytes, descPushReconnects, descPushDropped,
 		descPushPackets, descPushSendErrors,
@@ -185,14 +188,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 				}
 			}
 		}
-		for _, in := range es.Floor.Inputs {
-			gauge(descInputLive, flag(in.State == "live"), id, in.ID)
-			gauge(descInputProgram, flag(in.OnProgram), id, in.ID)
-			gauge(descInputLUFS, in.Quality.LoudnessLUFS, id, in.ID)
-			gauge(descInputSNR, in.Quality.SNRDB, id, in.ID)
-			gauge(descInputBW, in.Quality.BandwidthHz, id, in.ID)
-			gauge(descInputClip, in.Quality.ClipRatio, id, in.ID)
-		}
+		floorInputMetrics(ch, id, es.Floor.Inputs)
 		rec := es.Recording
 		if rec.State != "off" {
 			gauge(descRecording, flag(rec.State == "recording"), id)
@@ -240,6 +236,32 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			counter(descCapErrors, cs.Errors, id, r.Tag)
 			counter(descCapStalls, cs.Stalls, id, r.Tag)
 			counter(descCapCues, cs.Cues, id, r.Tag)
+		}
+	}
+}
+
+// floorInputMetrics sends each floor input's gauges, and a live input's
+// jitter buffer counters.
+func floorInputMetrics(ch chan<- prometheus.Metric, id string, inputs []FloorInput) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	flag := func(b bool) float64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	for _, in := range inputs {
+		gauge(descInputLive, flag(in.State == "live"), id, in.ID)
+		gauge(descInputProgram, flag(in.OnProgram), id, in.ID)
+		gauge(descInputLUFS, in.Quality.LoudnessLUFS, id, in.ID)
+		gauge(descInputSNR, in.Quality.SNRDB, id, in.ID)
+		gauge(descInputBW, in.Quality.BandwidthHz, id, in.ID)
+		gauge(descInputClip, in.Quality.ClipRatio, id, in.ID)
+		if p := in.Playout; p != nil {
+			ch <- prometheus.MustNewConstMetric(descPlayoutDrop, prometheus.CounterValue, float64(p.Dropped), id, in.ID)
+			ch <- prometheus.MustNewConstMetric(descPlayoutUnder, prometheus.CounterValue, float64(p.Underruns), id, in.ID)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package sphinx
 /*
 #cgo pkg-config: pocketsphinx
 #include <stdlib.h>
+#include <malloc.h>
 #include <pocketsphinx.h>
 #include <sphinxbase/err.h>
 #include <sphinxbase/ngram_model.h>
@@ -173,6 +174,9 @@ func newDecoder(m ModelDir, postSpeechFrames int, g *glossary.Glossary) (*decode
 }
 
 func (d *decoder) free() {
+	if d.ps == nil && d.generic == nil {
+		return
+	}
 	if d.ps != nil {
 		C.ps_free(d.ps)
 		d.ps = nil
@@ -181,6 +185,14 @@ func (d *decoder) free() {
 		C.ngram_model_free(d.generic)
 		d.generic = nil
 	}
+	// A decoder is some 90 MB of malloc (the en-US model), loaded on
+	// whichever thread the Go scheduler ran the call on, and so often in a
+	// glibc arena of its own. Freed, that memory stays in the arena and in
+	// the process's RSS: every restart of a caption stream (a hung decoder
+	// on a starved machine) added ~90 MB until the arenas ran out. Giving
+	// the free pages back here keeps RSS at about one decoder (see the
+	// soak in docs/benchmarks.md).
+	C.malloc_trim(0)
 }
 
 // process decodes 16 kHz samples.

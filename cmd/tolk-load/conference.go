@@ -55,6 +55,7 @@ type confOptions struct {
 	perBooth int
 	loopback bool
 	lang     string // the language the program's epoch is read from ("": the floor's)
+	pprof    bool   // start the server with its profiling listener (tolk serve --pprof)
 }
 
 // conference is a running scenario: the server (started or found), its
@@ -63,6 +64,7 @@ type conference struct {
 	o       confOptions
 	base    string
 	edgeURL string
+	pprof   string // the server's profiling listener, http://host:port ("": none)
 	dir     string
 	client  *http.Client
 	api     *webrtc.API
@@ -206,6 +208,14 @@ func (c *conference) startServer(ctx context.Context) error {
 	if c.o.loopback {
 		args = append(args, "--webrtc-loopback")
 	}
+	if c.o.pprof {
+		pp, err := freePort("tcp")
+		if err != nil {
+			return err
+		}
+		c.pprof = fmt.Sprintf("http://127.0.0.1:%d", pp)
+		args = append(args, "--pprof", strings.TrimPrefix(c.pprof, "http://"))
+	}
 	c.server = exec.Command(c.o.serve, args...)
 	c.server.Stdout, c.server.Stderr = &lockedWriter{w: &c.serverLog}, &lockedWriter{w: &c.serverLog}
 	if err := c.server.Start(); err != nil {
@@ -214,6 +224,19 @@ func (c *conference) startServer(ctx context.Context) error {
 	return poll(ctx, 30*time.Second, func() error {
 		return getJSON(ctx, c.base+"/api/events/"+c.o.event, &struct{}{})
 	})
+}
+
+// heapProfile saves the server's heap profile, taken after a collection
+// (gc=1, so that in-use figures are live memory), to path.
+func (c *conference) heapProfile(ctx context.Context, path string) error {
+	if c.pprof == "" {
+		return errors.New("the server has no profiling listener (only a server this tool starts has)")
+	}
+	b, err := fetchBody(ctx, c, c.pprof+"/debug/pprof/heap?gc=1")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 // startFloor pushes the demo speech clip, looped in real time, as AAC in

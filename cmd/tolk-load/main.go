@@ -24,6 +24,9 @@
 //
 //	tolk-load --mode soak --serve ./tolk --hls 300 --whep 100 --duration 1h --sample 1m --csv soak.csv --png soak.png
 //
+// With --heap-dir the server is started with its profiling listener and its
+// heap profile saved at each --heap-at, for go tool pprof -diff_base.
+//
 // The chart of a soak's CSV (a cut run's too) drawn again:
 //
 //	tolk-load --mode plot --csv soak.csv --png soak.png --label "1 h, 300 HLS viewers"
@@ -84,6 +87,8 @@ func main() {
 	csvPath := flag.String("csv", "soak.csv", "soak: CSV of the samples")
 	pngPath := flag.String("png", "soak.png", "soak: PNG chart of the samples (\"\" for none)")
 	label := flag.String("label", "", "soak: the chart's subtitle (default: the audience and duration)")
+	heapDir := flag.String("heap-dir", "", "soak with --serve: start the server with --pprof and save its heap profiles in this directory")
+	heapAtF := flag.String("heap-at", "3m,25m", "soak with --heap-dir: when to save a heap profile (durations after the first sample)")
 	jsonPath := flag.String("json", "", "conference: also write the report as JSON to this file")
 	flag.Parse()
 	set := map[string]bool{}
@@ -125,11 +130,28 @@ func main() {
 	if wSteps, err = parseSteps(*whepSteps, 2000); err != nil {
 		usage("--whep-steps: " + err.Error())
 	}
+	var heapAt []time.Duration
+	if *heapDir != "" {
+		if *mode != "soak" || *serveBin == "" {
+			usage("--heap-dir goes with --mode soak --serve")
+		}
+		for _, f := range strings.Split(*heapAtF, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(f))
+			if err != nil || d < 0 || (len(heapAt) > 0 && d <= heapAt[len(heapAt)-1]) {
+				usage("--heap-at: durations in increasing order, such as 3m,25m")
+			}
+			heapAt = append(heapAt, d)
+		}
+		if err := os.MkdirAll(*heapDir, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, "tolk-load:", err)
+			os.Exit(1)
+		}
+	}
 	if conf && !set["event"] && *serveBin != "" {
 		*ev = "conference"
 	}
 	o := confOptions{serve: *serveBin, base: *base, data: *data, event: *ev, srt: *srtAddr, edge: *edgeTpl,
-		edgeURL: *edgeURL, perBooth: *perBooth, loopback: *loopback, lang: *lang}
+		edgeURL: *edgeURL, perBooth: *perBooth, loopback: *loopback, lang: *lang, pprof: *heapDir != ""}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var rep any
@@ -148,7 +170,7 @@ func main() {
 		if l == "" {
 			l = fmt.Sprintf("%d HLS viewers, %d WHEP listeners, %v, a sample every %v", *hls, *whep, *dur, *every)
 		}
-		_, err = runSoak(ctx, o, *hls, *whep, *dur, *every, *csvPath, *pngPath, l, os.Stderr)
+		_, err = runSoak(ctx, o, *hls, *whep, *dur, *every, *csvPath, *pngPath, l, *heapDir, heapAt, os.Stderr)
 	default:
 		rep, err = run(*base, *ev, *lang, *n, *dur, *loopback)
 	}

@@ -116,6 +116,14 @@ func TestSoakOutputs(t *testing.T) {
 	if _, err := readSoakCSV(strings.NewReader("a,b\n1,2\n")); err == nil {
 		t.Error("a CSV of other columns was read")
 	}
+	// A CSV written before the Go memory columns is still read.
+	old := strings.Join(soakHeaderV1, ",") + "\n1,260,2331,207,0.5,1.1,430,680,5,30,0,0,0,3\n"
+	if back, err := readSoakCSV(strings.NewReader(old)); err != nil || len(back) != 1 || back[0].RSSMB != 260 || back[0].GoSysMB != 0 {
+		t.Errorf("an older soak CSV read back %+v, %v", back, err)
+	}
+	if _, err := readSoakCSV(strings.NewReader(strings.Join(soakHeader[:10], ",") + "\n1,2,3,4,5,6,7,8,9,10\n")); err == nil {
+		t.Error("a CSV of too few columns was read")
+	}
 	var b bytes.Buffer
 	if err := soakPlot(rows, "test").WritePNG(&b); err != nil {
 		t.Fatal(err)

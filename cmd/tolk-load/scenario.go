@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -133,22 +134,53 @@ type soakRow struct {
 	Missed     int64   // HLS parts viewers skipped, since the soak began
 	Lost       int64   // WHEP packets lost, since the soak began
 	Spread     float64 // the program clock's spread over the sample, ms
+	// The Go runtime's memory (client_golang's go_memstats_*), MB: the
+	// heap's spans in use, idle, and given back to the OS; goroutine
+	// stacks; the allocator's own span and cache structures; all the
+	// runtime holds from the OS (Sys); and the collections so far.
+	HeapInuseMB, HeapIdleMB, HeapReleasedMB, StacksMB, MSpanMCacheMB, GoSysMB, GCs float64
+	// CaptionRestarts counts the recognizer streams restarted since the
+	// server started (each loads a new decoder: see docs/benchmarks.md).
+	CaptionRestarts float64
 }
 
 var soakHeader = []string{"minutes", "rss_mb", "goroutines", "open_fds", "server_cpu_cores", "tool_cpu_cores",
-	"hls_p50_ms", "hls_p99_ms", "whep_p50_ms", "whep_p99_ms", "dropped_frames", "hls_missed_parts", "whep_lost_packets", "clock_spread_ms"}
+	"hls_p50_ms", "hls_p99_ms", "whep_p50_ms", "whep_p99_ms", "dropped_frames", "hls_missed_parts", "whep_lost_packets", "clock_spread_ms",
+	"heap_inuse_mb", "heap_idle_mb", "heap_released_mb", "stacks_mb", "mspan_mcache_mb", "go_sys_mb", "gc_count", "caption_restarts"}
+
+// soakHeaderV1 is the header of CSVs written before the Go memory columns;
+// readSoakCSV takes any longer prefix of soakHeader too (the columns a run
+// of an earlier version wrote), the missing ones read as zero.
+var soakHeaderV1 = soakHeader[:14]
 
 func (r soakRow) record() []string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 	return []string{f(r.Minutes), f(r.RSSMB), f(r.Goroutines), f(r.OpenFDs), f(r.ServerCPU), f(r.ToolCPU),
 		f(r.HLSP50MS), f(r.HLSP99MS), f(r.WHEPP50MS), f(r.WHEPP99MS), f(r.Dropped),
-		strconv.FormatInt(r.Missed, 10), strconv.FormatInt(r.Lost, 10), f(r.Spread)}
+		strconv.FormatInt(r.Missed, 10), strconv.FormatInt(r.Lost, 10), f(r.Spread),
+		f(r.HeapInuseMB), f(r.HeapIdleMB), f(r.HeapReleasedMB), f(r.StacksMB), f(r.MSpanMCacheMB), f(r.GoSysMB), f(r.GCs), f(r.CaptionRestarts)}
+}
+
+// goMemory fills the row's Go runtime columns from a scrape.
+func (r *soakRow) goMemory(m loadgen.Metrics) {
+	mb := func(name string) float64 { return m.Sum(name) / (1 << 20) }
+	r.HeapInuseMB, r.HeapIdleMB, r.HeapReleasedMB = mb("go_memstats_heap_inuse_bytes"), mb("go_memstats_heap_idle_bytes"), mb("go_memstats_heap_released_bytes")
+	r.StacksMB = mb("go_memstats_stack_inuse_bytes")
+	r.MSpanMCacheMB = mb("go_memstats_mspan_inuse_bytes") + mb("go_memstats_mcache_inuse_bytes")
+	r.GoSysMB = mb("go_memstats_sys_bytes")
+	r.GCs = m.Sum("go_gc_duration_seconds_count")
+	r.CaptionRestarts = m.Sum("tolk_caption_restarts_total")
 }
 
 // runSoak runs the conference with a fixed audience for dur, sampling the
 // server every `every` into csvPath (written as it goes, so a cut run keeps
 // its samples) and drawing pngPath at the end.
-func runSoak(ctx context.Context, o confOptions, hls, whep int, dur, every time.Duration, csvPath, pngPath, label string, progress io.Writer) ([]soakRow, error) {
+//
+// With heapDir (and a server this tool started, whose --pprof it opened) it
+// saves a heap profile of the server, after a collection, at each of heapAt
+// (the first sample at or after it): heapDir/heap-{minutes}m.pb.gz.
+func runSoak(ctx context.Context, o confOptions, hls, whep int, dur, every time.Duration, csvPath, pngPath, label string,
+	heapDir string, heapAt []time.Duration, progress io.Writer) ([]soakRow, error) {
 	c, err := startConference(ctx, o)
 	if err != nil {
 		return nil, err
@@ -206,14 +238,24 @@ func runSoak(ctx context.Context, o confOptions, hls, whep int, dur, every time.
 			Goroutines: s.m.Sum("go_goroutines"), OpenFDs: s.m.Sum("process_open_fds"), ServerCPU: row.ServerCPU,
 			ToolCPU: row.ToolCPU, HLSP50MS: row.HLSP50MS, HLSP99MS: row.HLSP99MS, WHEPP50MS: row.WHEPP50MS,
 			WHEPP99MS: row.WHEPP99MS, Dropped: total.Dropped, Missed: missed, Lost: lost, Spread: ms(spread)}
+		r.goMemory(s.m)
 		rows = append(rows, r)
 		if err := w.Write(r.record()); err != nil {
 			return rows, err
 		}
 		w.Flush()
-		fmt.Fprintf(progress, "%.1f min: rss %.1f MB, %v goroutines, %v fds, server %.2f cores, hls p50/p99 %.0f/%.0f ms, whep %.0f/%.0f ms\n",
-			r.Minutes, r.RSSMB, r.Goroutines, r.OpenFDs, r.ServerCPU, r.HLSP50MS, r.HLSP99MS, r.WHEPP50MS, r.WHEPP99MS)
+		fmt.Fprintf(progress, "%.1f min: rss %.1f MB (go heap in use %.1f, idle %.1f, released %.1f, sys %.1f; %.0f caption restarts), %v goroutines, %v fds, server %.2f cores, hls p50/p99 %.0f/%.0f ms, whep %.0f/%.0f ms\n",
+			r.Minutes, r.RSSMB, r.HeapInuseMB, r.HeapIdleMB, r.HeapReleasedMB, r.GoSysMB, r.CaptionRestarts, r.Goroutines, r.OpenFDs, r.ServerCPU, r.HLSP50MS, r.HLSP99MS, r.WHEPP50MS, r.WHEPP99MS)
 		prev = s
+		for heapDir != "" && len(heapAt) > 0 && s.at.Sub(first.at) >= heapAt[0] {
+			path := filepath.Join(heapDir, fmt.Sprintf("heap-%.0fm.pb.gz", s.at.Sub(first.at).Minutes()))
+			if err := c.heapProfile(ctx, path); err != nil {
+				fmt.Fprintln(progress, "heap profile:", err)
+			} else {
+				fmt.Fprintln(progress, "heap profile:", path)
+			}
+			heapAt = heapAt[1:]
+		}
 	}
 	if err := w.Error(); err != nil {
 		return rows, err
@@ -242,12 +284,18 @@ func soakPlot(rows []soakRow, label string) loadgen.Plot {
 		return out
 	}
 	x := col(func(r soakRow) float64 { return r.Minutes })
+	memory := []loadgen.Series{{Name: "rss", Y: col(func(r soakRow) float64 { return r.RSSMB })}}
+	if len(rows) > 0 && rows[len(rows)-1].GoSysMB > 0 { // CSVs before the Go columns have none
+		memory = append(memory,
+			loadgen.Series{Name: "go sys-released", Y: col(func(r soakRow) float64 { return r.GoSysMB - r.HeapReleasedMB })},
+			loadgen.Series{Name: "go heap in use", Y: col(func(r soakRow) float64 { return r.HeapInuseMB })})
+	}
 	return loadgen.Plot{
 		Title:  "tolk soak: " + label,
 		XLabel: "minutes",
 		X:      x,
 		Panels: []loadgen.Panel{
-			{Title: "server memory", YLabel: "RSS MB", Series: []loadgen.Series{{Name: "rss", Y: col(func(r soakRow) float64 { return r.RSSMB })}}},
+			{Title: "server memory", YLabel: "MB", Series: memory},
 			{Title: "goroutines and open files", Series: []loadgen.Series{
 				{Name: "goroutines", Y: col(func(r soakRow) float64 { return r.Goroutines })},
 				{Name: "open fds", Y: col(func(r soakRow) float64 { return r.OpenFDs })}}},
@@ -282,12 +330,13 @@ func readSoakCSV(r io.Reader) ([]soakRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(recs) == 0 || strings.Join(recs[0], ",") != strings.Join(soakHeader, ",") {
+	if len(recs) == 0 || len(recs[0]) < len(soakHeaderV1) || len(recs[0]) > len(soakHeader) ||
+		strings.Join(recs[0], ",") != strings.Join(soakHeader[:len(recs[0])], ",") {
 		return nil, fmt.Errorf("not a soak CSV: the first line must be %s", strings.Join(soakHeader, ","))
 	}
 	var rows []soakRow
 	for i, rec := range recs[1:] {
-		v := make([]float64, len(rec))
+		v := make([]float64, len(soakHeader))
 		for k, f := range rec {
 			if v[k], err = strconv.ParseFloat(f, 64); err != nil {
 				return nil, fmt.Errorf("line %d, %s: %w", i+2, soakHeader[k], err)
@@ -295,7 +344,8 @@ func readSoakCSV(r io.Reader) ([]soakRow, error) {
 		}
 		rows = append(rows, soakRow{Minutes: v[0], RSSMB: v[1], Goroutines: v[2], OpenFDs: v[3], ServerCPU: v[4],
 			ToolCPU: v[5], HLSP50MS: v[6], HLSP99MS: v[7], WHEPP50MS: v[8], WHEPP99MS: v[9], Dropped: v[10],
-			Missed: int64(v[11]), Lost: int64(v[12]), Spread: v[13]})
+			Missed: int64(v[11]), Lost: int64(v[12]), Spread: v[13], HeapInuseMB: v[14], HeapIdleMB: v[15],
+			HeapReleasedMB: v[16], StacksMB: v[17], MSpanMCacheMB: v[18], GoSysMB: v[19], GCs: v[20], CaptionRestarts: v[21]})
 	}
 	return rows, nil
 }

@@ -36,6 +36,8 @@ type serveFlags struct {
 	rebroadcast string
 	at          string
 	loop        bool
+	// pprof is a loopback address for Go's runtime profiles ("": none).
+	pprof string
 }
 
 func newServe() *cobra.Command {
@@ -58,6 +60,7 @@ func newServe() *cobra.Command {
 	fl.StringVar(&f.rebroadcast, "rebroadcast", "", "play a recorded run out again as a live event: EVENT/RUN (RUN alone: a run of the --config event)")
 	fl.StringVar(&f.at, "at", "", "with --rebroadcast: when it begins, RFC 3339 (default: now)")
 	fl.BoolVar(&f.loop, "loop", false, "with --rebroadcast: play the run again from its beginning when it ends")
+	fl.StringVar(&f.pprof, "pprof", "", "serve Go's runtime profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default: none)")
 	return c
 }
 
@@ -68,6 +71,11 @@ func serve(c *cobra.Command, f serveFlags) error {
 	}
 	log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 
+	if f.pprof != "" {
+		if err := checkPprofAddr(f.pprof); err != nil {
+			return usageError{err}
+		}
+	}
 	cfg, err := loadServeConfig(f)
 	if err != nil {
 		return err
@@ -144,6 +152,19 @@ func serve(c *cobra.Command, f serveFlags) error {
 	hs := newHTTPServer(srv, defaultHTTPLimits)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	if f.pprof != "" {
+		pl, err := net.Listen("tcp", f.pprof)
+		if err != nil {
+			hs.Close()
+			ev.Close()
+			srv.Close()
+			return usagef("--pprof: listen on %s: %v", f.pprof, err)
+		}
+		ps := newPprofServer()
+		go func() { _ = ps.Serve(pl) }()
+		defer ps.Close()
+		log.Info("runtime profiles", "url", "http://"+pl.Addr().String()+"/debug/pprof/")
+	}
 
 	base := "http://" + ln.Addr().String()
 	out := c.OutOrStdout()

@@ -43,7 +43,7 @@ type Listener struct {
 	log       *slog.Logger
 	clock     audio.Clock
 	fastStart bool
-	dropped   atomic.Uint64
+	playout   playoutCounts
 }
 
 // NewListener parses rawURL and returns a Source listening on it:
@@ -68,7 +68,11 @@ func NewListener(rawURL string, log *slog.Logger) (Source, error) {
 func (l *Listener) String() string { return l.ep.scheme + " listener " + l.ep.String() }
 
 // Dropped counts frames discarded because the input ran ahead of real time.
-func (l *Listener) Dropped() uint64 { return l.dropped.Load() }
+func (l *Listener) Dropped() uint64 { return l.playout.dropped.Load() }
+
+// Playout returns the jitter buffer's drops and underruns over every
+// publisher so far.
+func (l *Listener) Playout() PlayoutStats { return l.playout.stats() }
 
 // Run listens for one publisher and forwards its audio as it arrives.
 func (l *Listener) Run(ctx context.Context, w Writer) error {
@@ -123,7 +127,7 @@ func (l *Listener) Run(ctx context.Context, w Writer) error {
 		} else {
 			w.WriteFloor(samples)
 		}
-	}, func() { l.dropped.Add(1) })
+	}, &l.playout)
 	playCtx, stopPlay := context.WithCancel(runCtx)
 	var playing sync.WaitGroup
 	playing.Add(1)

@@ -29,24 +29,42 @@ type playoutFrame struct {
 	samples [audio.FrameSamples]float32
 }
 
+// PlayoutStats are a live input's jitter buffer counts since it was made,
+// every publisher together.
+type PlayoutStats struct {
+	// Dropped counts frames a full buffer threw away: a backlog released at
+	// once (after a network stall) beyond the delay and the burst allowance.
+	Dropped uint64 `json:"dropped"`
+	// Underruns counts the times a frame was due and none was there: the
+	// sender stalled, and the next frame waits the playout delay again.
+	Underruns uint64 `json:"underruns"`
+}
+
+// playoutCounts are the counters a listener keeps over its runs' buffers.
+type playoutCounts struct {
+	dropped, underruns atomic.Uint64
+}
+
+func (c *playoutCounts) stats() PlayoutStats {
+	return PlayoutStats{Dropped: c.dropped.Load(), Underruns: c.underruns.Load()}
+}
+
 // playout is a live input's jitter buffer: push takes the frames as ffmpeg
 // hands them over (never blocking), run hands them to write on a steady
 // 20 ms schedule that starts playoutDelay after the first.
 type playout struct {
 	clock audio.Clock
 	write func(at int64, samples []float32)
+	count *playoutCounts // drops and underruns, kept beyond this run
 
 	mu      sync.Mutex
 	q       []*playoutFrame // oldest first, at most playoutFrames
 	free    []*playoutFrame
 	arrived chan struct{} // signalled (without blocking) on every push
-	dropped func()        // counts a frame dropped because the buffer was full
-	// underruns counts the times a frame was due and none was there.
-	underruns atomic.Uint64
 }
 
-func newPlayout(clock audio.Clock, write func(int64, []float32), dropped func()) *playout {
-	return &playout{clock: clock, write: write, dropped: dropped, arrived: make(chan struct{}, 1)}
+func newPlayout(clock audio.Clock, write func(int64, []float32), count *playoutCounts) *playout {
+	return &playout{clock: clock, write: write, count: count, arrived: make(chan struct{}, 1)}
 }
 
 // push queues one frame; a full buffer drops it.
@@ -54,7 +72,7 @@ func (p *playout) push(at int64, samples []float32) {
 	p.mu.Lock()
 	if len(p.q) >= playoutFrames {
 		p.mu.Unlock()
-		p.dropped()
+		p.count.dropped.Add(1)
 		return
 	}
 	var f *playoutFrame
@@ -127,7 +145,7 @@ func (p *playout) run(ctx context.Context) {
 		}
 		f := p.pop()
 		if f == nil {
-			p.underruns.Add(1)
+			p.count.underruns.Add(1)
 			next = time.Time{}
 			continue
 		}

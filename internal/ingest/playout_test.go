@@ -19,13 +19,13 @@ func TestPlayoutSmoothsBursts(t *testing.T) {
 	var mu sync.Mutex
 	var at []int64
 	var when []time.Time
-	dropped := 0
+	var count playoutCounts
 	p := newPlayout(clock, func(src int64, samples []float32) {
 		mu.Lock()
 		at = append(at, src)
 		when = append(when, clock.Now())
 		mu.Unlock()
-	}, func() { dropped++ })
+	}, &count)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	var src int64
@@ -72,8 +72,8 @@ func TestPlayoutSmoothsBursts(t *testing.T) {
 			t.Fatalf("frame %d played at %v, want %v", i, when[i].Sub(start), want.Sub(start))
 		}
 	}
-	if dropped != 0 {
-		t.Fatalf("%d frames dropped from steady bursts", dropped)
+	if d := count.dropped.Load(); d != 0 {
+		t.Fatalf("%d frames dropped from steady bursts", d)
 	}
 	// The sender stops: the buffer runs dry, the player waits for a frame,
 	// and the next one plays playoutDelay after it came (the cushion is
@@ -89,9 +89,9 @@ func TestPlayoutSmoothsBursts(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	u := p.underruns.Load()
+	u := count.underruns.Load()
 	clock.Advance(time.Second)
-	for deadline := time.Now().Add(10 * time.Second); p.underruns.Load() == u; {
+	for deadline := time.Now().Add(10 * time.Second); count.underruns.Load() == u; {
 		if time.Now().After(deadline) {
 			t.Fatal("no underrun when the sender stopped")
 		}
@@ -117,9 +117,44 @@ func TestPlayoutSmoothsBursts(t *testing.T) {
 	// A stalled network releases 2 s at once: what the buffer cannot hold is
 	// dropped.
 	burst(100)
-	if dropped == 0 || len(p.q) != playoutFrames {
-		t.Errorf("after a 2 s backlog: %d dropped, %d waiting (at most %d)", dropped, len(p.q), playoutFrames)
+	if d := count.dropped.Load(); d == 0 || len(p.q) != playoutFrames {
+		t.Errorf("after a 2 s backlog: %d dropped, %d waiting (at most %d)", d, len(p.q), playoutFrames)
 	}
 	cancel()
 	<-done
+}
+
+// A listener's Playout (what /metrics and the console status show) counts
+// the drops and underruns of its jitter buffer, on an injected clock.
+func TestListenerPlayoutCounts(t *testing.T) {
+	clock := audiotest.NewClock()
+	l := &Listener{clock: clock}
+	played := make(chan struct{}, playoutFrames)
+	p := newPlayout(l.clock, func(int64, []float32) { played <- struct{}{} }, &l.playout)
+	// A backlog of 5 frames more than the buffer holds: 5 dropped.
+	for range playoutFrames + 5 {
+		p.push(0, make([]float32, audio.FrameSamples))
+	}
+	if got := l.Playout(); got.Dropped != 5 || got.Underruns != 0 {
+		t.Fatalf("after the backlog: %+v, want 5 dropped and no underrun", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.run(ctx) }()
+	defer func() { cancel(); <-done }()
+	// Play the buffer out, then one frame is due with none there. However
+	// the steps fall against the player's timer, the counts are the same:
+	// nothing more is pushed, so it waits for a frame after its underrun.
+	for deadline := time.Now().Add(10 * time.Second); l.Playout().Underruns == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no underrun after the buffer played out: %+v, %d played", l.Playout(), len(played))
+		}
+		clock.Advance(audio.FrameDuration)
+		time.Sleep(time.Millisecond)
+	}
+	clock.Advance(time.Second) // nothing more to play: no second underrun
+	time.Sleep(10 * time.Millisecond)
+	if got := l.Playout(); got.Dropped != 5 || got.Underruns != 1 || len(played) != playoutFrames {
+		t.Errorf("after playing out: %+v, %d frames played; want 5 dropped, 1 underrun, %d played", got, len(played), playoutFrames)
+	}
 }

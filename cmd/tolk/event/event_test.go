@@ -17,6 +17,7 @@ import (
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/config"
 	"tolk/mixer"
+	"tolk/web"
 )
 
 func newTestEvent(t *testing.T, clock audio.Clock) *Event {
@@ -285,5 +286,31 @@ func TestGlossaryCheck(t *testing.T) {
 	g, err := LoadGlossary(ev.Captions.Glossary)
 	if err != nil || len(g.Terms) != 1 || g.Speakers[0] != "Ada Oyelaran" {
 		t.Errorf("glossary %+v, %v", g, err)
+	}
+}
+
+// An SRT floor input reports its jitter buffer (the console status and
+// /metrics read it from FloorInputs); a WHIP input, which has none, does not.
+func TestFloorInputsReportPlayout(t *testing.T) {
+	whip := newTestEvent(t, audiotest.NewClock())
+	defer whip.Close()
+	if in := whip.FloorInputs(); len(in) != 1 || in[0].Playout != nil {
+		t.Errorf("WHIP floor inputs %+v: want one, without playout counts", in)
+	}
+	cfg, err := config.Parse([]byte(`
+id: s
+floor: {language: en, source: "srt://127.0.0.1:9"}
+languages: [{tag: fr}]
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := New(cfg, Options{Clock: audiotest.NewClock(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	if in := ev.FloorInputs(); len(in) != 1 || in[0].Playout == nil || *in[0].Playout != (web.PlayoutStats{}) {
+		t.Errorf("SRT floor inputs %+v: want one, with zero playout counts", in)
 	}
 }

@@ -112,6 +112,11 @@ func (e *Event) FloorState() string {
 	return "missing"
 }
 
+// playoutReporter is a live source with a jitter buffer (*ingest.Listener).
+type playoutReporter interface {
+	Playout() ingest.PlayoutStats
+}
+
 // FloorInputs describes every floor input, the one on the program marked.
 func (e *Event) FloorInputs() []web.FloorInput {
 	if e.player != nil {
@@ -121,9 +126,14 @@ func (e *Event) FloorInputs() []web.FloorInput {
 	var out []web.FloorInput
 	for _, fi := range e.floor {
 		st := fi.in.Stats()
-		out = append(out, web.FloorInput{ID: fi.cfg.ID, Name: fi.cfg.Name, Source: fi.cfg.Source, State: fi.state(),
+		in := web.FloorInput{ID: fi.cfg.ID, Name: fi.cfg.Name, Source: fi.cfg.Source, State: fi.state(),
 			OnProgram: fi.in == active, Quality: fi.in.Quality(), Frames: st.Frames, Dropped: st.Dropped,
-			Restarts: fi.restarts.Load()})
+			Restarts: fi.restarts.Load()}
+		if pr, ok := fi.src.(playoutReporter); ok {
+			ps := pr.Playout()
+			in.Playout = &web.PlayoutStats{Dropped: ps.Dropped, Underruns: ps.Underruns}
+		}
+		out = append(out, in)
 	}
 	return out
 }
