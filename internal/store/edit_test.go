@@ -648,7 +648,11 @@ func fill(b *testing.B, ctx context.Context, s *Store, n int) {
 	t.op, _ = res.LastInsertId()
 	for i := 0; i < n; i++ {
 		src := int64(i) * 2 * sec
-		if _, err := t.create(cueState{start: src, end: src + sec*3/2, text: "Good morning,\neveryone and welcome."}, &src); err != nil {
+		id, err := t.create(cueState{start: src, end: src + sec*3/2, text: "Good morning,\neveryone and welcome."}, &src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := t.setConfidence(id, &media.Confidence{Mean: 0.82, Min: 0.41, Words: []float32{0.93, 0.9, 0.41, 0.95, 0.91}}); err != nil {
 			b.Fatal(err)
 		}
 	}
