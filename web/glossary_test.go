@@ -95,7 +95,8 @@ func TestGlossaryAPI(t *testing.T) {
 
 // The glossary of the configuration is the event's from the start, until
 // the producer sets one: that one is saved, and the next run of the event
-// starts from it, until DELETE goes back to the configured one.
+// starts from it, until DELETE goes back to the configured one. A saved
+// glossary that is not valid is passed over.
 func TestGlossaryFromConfig(t *testing.T) {
 	leakCheck(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -156,5 +157,12 @@ captions: {backend: none, glossary: {terms: [Zyphrex], speakers: [Ada Oyelaran],
 	}
 	if g := restarted(); len(g.Terms) != 1 || g.Terms[0] != "Zyphrex" || g.Text != "Keynote." {
 		t.Fatalf("after a reset and a restart, the glossary is %+v, not the configured one", g)
+	}
+	// A saved glossary the rules no longer accept is passed over.
+	if err := st.SetEventSetting(ctx, "test", "glossary", []byte(`{"speakers": ["--"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if g := restarted(); len(g.Terms) != 1 || g.Terms[0] != "Zyphrex" || len(g.Speakers) != 1 {
+		t.Fatalf("with an invalid saved glossary, the glossary is %+v, not the configured one", g)
 	}
 }

@@ -40,7 +40,7 @@ func (e *Event) savedGlossary(configured glossary.Glossary) glossary.Glossary {
 		return configured
 	}
 	var g glossary.Glossary
-	if err := json.Unmarshal(b, &g); err != nil {
+	if err = json.Unmarshal(b, &g); err != nil {
 		err = fmt.Errorf("decode: %w", err)
 	} else {
 		err = g.Validate()
