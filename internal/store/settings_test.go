@@ -43,7 +43,9 @@ func TestEventSettings(t *testing.T) {
 	for _, bad := range []func() error{
 		func() error { return s.SetEventSetting(ctx, "Bad Event", "glossary", nil) },
 		func() error { return s.SetEventSetting(ctx, "demo", "", nil) },
-		func() error { return s.SetEventSetting(ctx, "demo", "glossary", []byte(strings.Repeat("x", maxSetting+1))) },
+		func() error {
+			return s.SetEventSetting(ctx, "demo", "glossary", []byte(strings.Repeat("x", maxSetting+1)))
+		},
 		func() error { _, _, err := s.EventSetting(ctx, "demo", strings.Repeat("n", 65)); return err },
 	} {
 		if err := bad(); !errors.Is(err, ErrInvalid) {
