@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"tolk/internal/audio"
+	"tolk/internal/media"
 )
 
 // Reading limits for cues, from common subtitling practice.
@@ -64,7 +65,8 @@ func (b *Builder) Add(r Result) (partial *Cue, finals []Cue) {
 		end := max(natEnd, min(start+readTime(c.chars), limit))
 		end = max(end, start+MinCueDuration)
 		end = min(end, start+MaxCueDuration)
-		finals = append(finals, Cue{Lang: b.lang, Start: start, End: end, Text: strings.Join(c.lines, "\n"), Final: true})
+		finals = append(finals, Cue{Lang: b.lang, Start: start, End: end, Text: strings.Join(c.lines, "\n"), Final: true,
+			Confidence: confidence(toks[c.from:c.to])})
 		b.lastEnd = end
 	}
 	return nil, finals
@@ -101,6 +103,34 @@ type token struct {
 	text       string
 	chars      int
 	start, end int64
+	conf       float32 // the recognizer's word confidence, 0 when none
+}
+
+// confidence is a final cue's confidence from its words': the mean, which
+// says how well the cue as a whole was heard, and the lowest word, since one
+// misheard word makes the cue wrong however sure the rest are (a long cue's
+// mean hides it). Editors are steered by the lowest. A cue whose words all
+// have confidence 0 has none: that is what a backend that gives no
+// confidence (or a result without word times) reports.
+func confidence(toks []token) *media.Confidence {
+	c := &media.Confidence{Min: 1, Words: make([]float32, len(toks))}
+	var sum float32
+	known := false
+	for i, t := range toks {
+		v := min(t.conf, 1)
+		if !(v > 0) { // negative or NaN
+			v = 0
+		}
+		known = known || v > 0
+		c.Words[i] = v
+		sum += v
+		c.Min = min(c.Min, v)
+	}
+	if !known {
+		return nil
+	}
+	c.Mean = sum / float32(len(toks))
+	return c
 }
 
 func clampTime(t int64) int64 { return min(max(t, 0), maxTime) }
@@ -111,7 +141,7 @@ func clampTime(t int64) int64 { return min(max(t, 0), maxTime) }
 func tokens(r Result) []token {
 	var out []token
 	var prev int64
-	add := func(text string, start, end int64) {
+	add := func(text string, start, end int64, conf float32) {
 		fields := strings.Fields(text)
 		if len(fields) == 0 {
 			return
@@ -128,13 +158,13 @@ func tokens(r Result) []token {
 			s := start + (end-start)*int64(at)/int64(total)
 			e := start + (end-start)*int64(at+n)/int64(total)
 			at += n + 1
-			out = append(out, token{text: f, chars: n, start: s, end: max(e, s)})
+			out = append(out, token{text: f, chars: n, start: s, end: max(e, s), conf: conf})
 		}
 		prev = start
 	}
 	if len(r.Words) > 0 {
 		for _, w := range r.Words {
-			add(w.Text, w.Start, w.End)
+			add(w.Text, w.Start, w.End, w.Confidence)
 		}
 		return out
 	}
@@ -142,7 +172,7 @@ func tokens(r Result) []token {
 	if end <= start {
 		end = min(start+max(MinCueDuration, readTime(utf8.RuneCountInString(r.Text))), maxTime)
 	}
-	add(r.Text, start, end)
+	add(r.Text, start, end, 0)
 	return out
 }
 

@@ -1,6 +1,7 @@
 package captions
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -274,5 +275,38 @@ func BenchmarkBuilderFinal(b *testing.B) {
 	bl := NewBuilder("en")
 	for b.Loop() {
 		bl.Add(r)
+	}
+}
+
+// TestBuilderConfidence gives each final cue its own words' confidences,
+// one per word of its text, their mean and the lowest; a result without
+// confidences gives cues without one.
+func TestBuilderConfidence(t *testing.T) {
+	r := spoken("Good morning, and welcome to the annual meeting of the city network. Today we will talk about public transport.", 1000, 250, 50)
+	for i := range r.Words {
+		r.Words[i].Confidence = 0.9
+	}
+	r.Words[len(r.Words)-2].Confidence = 0.2 // "public"
+	r.Words[0].Confidence = float32(math.NaN())
+	_, cues := NewBuilder("en").Add(r)
+	if len(cues) != 2 {
+		t.Fatalf("%d cues", len(cues))
+	}
+	for i, c := range cues {
+		conf := c.Confidence
+		if conf == nil || len(conf.Words) != len(strings.Fields(c.Text)) {
+			t.Fatalf("cue %d %q: confidence %+v", i, c.Text, conf)
+		}
+	}
+	first, second := cues[0].Confidence, cues[1].Confidence
+	if first.Words[0] != 0 || first.Min != 0 || first.Mean <= 0.8 || first.Mean >= 0.9 {
+		t.Errorf("a NaN word counts as 0: %+v", first)
+	}
+	if second.Min != 0.2 || second.Words[len(second.Words)-2] != 0.2 || second.Mean >= 0.9 || second.Mean <= 0.7 {
+		t.Errorf("second cue %+v", second)
+	}
+	_, cues = NewBuilder("en").Add(spoken("no confidence given", 0, 250, 50))
+	if len(cues) != 1 || cues[0].Confidence != nil {
+		t.Fatalf("%+v", cues)
 	}
 }

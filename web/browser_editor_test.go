@@ -21,7 +21,9 @@ import (
 // 409; a change the second editor makes while the page's editor types
 // shows on the page beside the typed text, the page's save is refused with
 // 409 and shows the newer text, and the typed text is then saved over it;
-// Alt+M merges, Alt+S splits at the playhead, Alt+H opens the help.
+// Alt+M merges, Alt+S splits at the playhead, Alt+H opens the help. Each
+// cue shows and says how sure the recognizer was, Alt+Q goes to the
+// doubtful one, and an edited cue is shown as a person's.
 func TestBrowserEditor(t *testing.T) {
 	leakCheck(t)
 	e := serveReplay(t, "")
@@ -41,8 +43,20 @@ func TestBrowserEditor(t *testing.T) {
 			Text       string
 			Version    int
 		}
-		Player struct{ State, Audio string }
-		Play   struct {
+		Player     struct{ State, Audio string }
+		Confidence struct {
+			Rows []struct {
+				State, Shown string
+				Marked       []string
+			}
+			Names []string
+			Next  struct {
+				Selected, Focus, Again int64
+				Count                  string
+			}
+			Edited struct{ State, Shown string }
+		}
+		Play struct {
 			ID       int64
 			Position float64
 			Playing  bool
@@ -96,6 +110,26 @@ func TestBrowserEditor(t *testing.T) {
 
 	if len(rep.Cues) != 2 || rep.Cues[0].Text != "Welcome to the replay" || rep.Cues[0].Start != 1000 || rep.Cues[1].End != 14000 {
 		t.Fatalf("cues listed %+v", rep.Cues)
+	}
+	// How sure each cue is: shown in words (not by colour alone), said in
+	// the row's accessible name, the doubtful cue's least sure word
+	// marked; Alt+Q and the button go to the doubtful cue; an edited cue
+	// is a person's.
+	cf := rep.Confidence
+	if len(cf.Rows) != 2 || cf.Rows[0].State != "sure" || cf.Rows[0].Shown != "Heard: 95%" || len(cf.Rows[0].Marked) != 0 ||
+		cf.Rows[1].State != "doubtful" || cf.Rows[1].Shown != "Doubtful: 30%" || strings.Join(cf.Rows[1].Marked, ",") != "through" {
+		t.Errorf("confidence rows %+v", cf.Rows)
+	}
+	if len(cf.Names) != 2 || !strings.Contains(cf.Names[1], "Doubtful: the recognizer was 60% sure of this cue, 30% of its least sure word.") ||
+		!strings.Contains(cf.Names[0], "The recognizer was 95% sure") {
+		t.Errorf("the rows' accessible names %q", cf.Names)
+	}
+	if cf.Next.Selected != rep.Cues[1].ID || cf.Next.Focus != rep.Cues[1].ID || cf.Next.Again != rep.Cues[1].ID ||
+		!strings.Contains(cf.Next.Count, "doubtful: 1") {
+		t.Errorf("Alt+Q and the button: %+v", cf.Next)
+	}
+	if cf.Edited.State != "edited" || cf.Edited.Shown != "Edited" {
+		t.Errorf("the first cue after the edit: %+v", cf.Edited)
 	}
 	if rep.Player.State != "ready" || rep.Player.Audio != "en" {
 		t.Errorf("player %+v", rep.Player)

@@ -188,6 +188,57 @@ type CueJSON struct {
 	EditedAt   string       `json:"edited_at"`
 	Seq        int64        `json:"seq"`
 	Checks     CheckJSON    `json:"checks"`
+	// Confidence is how sure the text is; nil for a cue of the recognizer
+	// that gave no confidence.
+	Confidence *ConfidenceJSON `json:"confidence,omitempty"`
+}
+
+// ConfidenceJSON is how sure a cue's text is, each figure 0..1. A cue a
+// person has edited, reviewed or made is theirs: By "editor", Mean and Min
+// 1, never doubtful. Otherwise By is "recognizer" with its confidence: the
+// mean of the words' and the lowest word's, and each word's (one per
+// whitespace-separated word of the text) while the text is the
+// recognizer's.
+type ConfidenceJSON struct {
+	By    string    `json:"by"`
+	Mean  float64   `json:"mean"`
+	Min   float64   `json:"min"`
+	Words []float64 `json:"words,omitempty"`
+	// LowWords are the indexes in Words of the words likelier wrong than
+	// right, which the page marks.
+	LowWords []int `json:"low_words,omitempty"`
+	Doubtful bool  `json:"doubtful"`
+}
+
+// A recognizer's cue is doubtful when a word is likelier wrong than right
+// (one misheard word makes the cue wrong), or when its words are middling
+// on the whole. Editors go to these first.
+const (
+	doubtfulWord = 0.5
+	doubtfulMean = 0.7
+)
+
+func confidenceJSON(c store.EditedCue) *ConfidenceJSON {
+	if c.Edited {
+		return &ConfidenceJSON{By: "editor", Mean: 1, Min: 1}
+	}
+	rc := c.Confidence
+	if rc == nil {
+		return nil
+	}
+	round := func(v float32) float64 { return math.Round(float64(v)*100) / 100 }
+	j := &ConfidenceJSON{By: "recognizer", Mean: round(rc.Mean), Min: round(rc.Min),
+		Doubtful: rc.Min < doubtfulWord || rc.Mean < doubtfulMean}
+	if len(rc.Words) == len(strings.Fields(c.Text)) {
+		j.Words = make([]float64, len(rc.Words))
+		for i, w := range rc.Words {
+			j.Words[i] = round(w)
+			if w < doubtfulWord {
+				j.LowWords = append(j.LowWords, i)
+			}
+		}
+	}
+	return j
 }
 
 // CueTextJSON is the recognizer's original of a cue.
@@ -220,6 +271,7 @@ func (e *editCtx) cueJSON(c store.EditedCue) CueJSON {
 	if o := c.Original; o != nil && (o.Text != c.Text || o.Start != c.Start || o.End != c.End) {
 		j.Original = &CueTextJSON{StartMS: ms(o.Start), EndMS: ms(o.End), Text: o.Text}
 	}
+	j.Confidence = confidenceJSON(c)
 	rd := captions.CheckReading(c.Text, audio.Duration(c.End-c.Start), e.limits)
 	j.Checks = CheckJSON{CPS: rd.CPS, Chars: rd.Chars, Lines: rd.Lines, MaxLine: rd.MaxLine, Warnings: rd.Warnings}
 	return j

@@ -18,6 +18,7 @@ import (
 
 	"tolk/captions"
 	"tolk/cmd/tolk/event"
+	"tolk/internal/media"
 	"tolk/internal/store"
 	"tolk/web"
 )
@@ -93,15 +94,19 @@ type stale struct {
 }
 
 // editorFixture serves the export test event with four French cues from the
-// recognizer (1–3 s, 4–6 s, 7–9 s, 10–12 s) and an editor and a producer
-// token.
+// recognizer (1–3 s, 4–6 s, 7–9 s, 10–12 s; the second with a doubtful last
+// word, the others without confidence) and an editor and a producer token.
 func editorFixture(t *testing.T) (h *exportHarness, base, editor, producer string) {
 	t.Helper()
 	h = startExport(t)
 	ctx := context.Background()
 	for i, text := range []string{"Bonjour à tous.", "Bienvenue à la conférence de tolk.", "Commençons.", "Merci."} {
 		start := int64(3*i+1) * 48000
-		if err := h.store.SaveCue(ctx, "test", captions.Cue{Lang: "fr", Start: start, End: start + 2*48000, Text: text, Final: true}); err != nil {
+		c := captions.Cue{Lang: "fr", Start: start, End: start + 2*48000, Text: text, Final: true}
+		if i == 1 {
+			c.Confidence = &media.Confidence{Mean: 0.8, Min: 0.3, Words: []float32{0.9, 0.9, 0.9, 0.9, 0.9, 0.3}}
+		}
+		if err := h.store.SaveCue(ctx, "test", c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -194,6 +199,14 @@ func TestEditorAPI(t *testing.T) {
 		c.EditedRole != "recognizer" || c.EditedAt == "" || c.Seq == 0 {
 		t.Errorf("listed cue = %+v", c)
 	}
+	// The recognizer's doubt: its least sure word under 0.5.
+	if k := c.Confidence; k == nil || k.By != "recognizer" || k.Mean != 0.8 || k.Min != 0.3 || len(k.Words) != 6 ||
+		fmt.Sprint(k.LowWords) != "[5]" || !k.Doubtful {
+		t.Errorf("confidence = %+v", k)
+	}
+	if cs[0].Confidence != nil {
+		t.Errorf("a cue without confidence has %+v", cs[0].Confidence)
+	}
 	// 34 characters in 2 s: 17 cps, at the limit; 9 more per second with
 	// ?max_cps=10 is a warning.
 	if c.Checks.Chars != 34 || c.Checks.CPS != 17 || len(c.Checks.Warnings) != 0 {
@@ -227,6 +240,10 @@ func TestEditorAPI(t *testing.T) {
 	if e.Version != 2 || e.Text != "Bienvenue à la conférence\nde Tolk." || e.EditedBy != "Eddie" || e.EditedRole != "editor" ||
 		e.Original == nil || e.Original.Text != "Bienvenue à la conférence de tolk." || e.Checks.Lines != 2 {
 		t.Errorf("patched = %+v", e)
+	}
+	// Its text is a person's now: no longer doubtful.
+	if k := e.Confidence; k == nil || k.By != "editor" || k.Mean != 1 || k.Min != 1 || k.Words != nil || k.Doubtful {
+		t.Errorf("confidence after the edit = %+v", k)
 	}
 
 	// The producer, still on version 1, is refused with the newer text.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,9 +15,14 @@ import (
 const maxGlossaryBody = 512 << 10
 
 // glossaryEvent is an event whose recognizers take a live glossary
-// (*event.Event; nil in a rebroadcast).
+// (*event.Event; nil in a rebroadcast), which it keeps across restarts.
 type glossaryEvent interface {
 	Glossary() *glossary.Live
+	// SetGlossary saves a valid glossary and makes it current.
+	SetGlossary(ctx context.Context, g glossary.Glossary) error
+	// ResetGlossary forgets the saved glossary and makes the configured
+	// one current.
+	ResetGlossary(ctx context.Context) error
 }
 
 // GlossaryInfo is the body of GET and PUT /api/events/{event}/glossary.
@@ -27,17 +33,15 @@ type GlossaryInfo struct {
 	Version uint64 `json:"version"`
 }
 
-// eventGlossary is the event's live glossary, or a 404 for an event without
-// recognizers.
-func (s *Server) eventGlossary(w http.ResponseWriter, r *http.Request) (*glossary.Live, bool) {
+// eventGlossary is the event with a live glossary, or a 404 for an event
+// without recognizers.
+func (s *Server) eventGlossary(w http.ResponseWriter, r *http.Request) (glossaryEvent, bool) {
 	st, ok := s.producerAccess(w, r)
 	if !ok {
 		return nil, false
 	}
-	if ge, ok := st.ev.(glossaryEvent); ok {
-		if l := ge.Glossary(); l != nil {
-			return l, true
-		}
+	if ge, ok := st.ev.(glossaryEvent); ok && ge.Glossary() != nil {
+		return ge, true
 	}
 	writeError(w, http.StatusNotFound, "this event has no live captions to adapt")
 	return nil, false
@@ -55,17 +59,34 @@ func glossaryInfo(l *glossary.Live) GlossaryInfo {
 }
 
 func (s *Server) handleGlossaryGet(w http.ResponseWriter, r *http.Request) {
-	l, ok := s.eventGlossary(w, r)
+	ge, ok := s.eventGlossary(w, r)
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, glossaryInfo(l))
+	writeJSON(w, http.StatusOK, glossaryInfo(ge.Glossary()))
 }
 
-// handleGlossaryPut replaces the glossary; the recognizers take it at their
-// next utterance.
+// handleGlossaryDelete goes back to the configured glossary, which a restart
+// starts from again.
+func (s *Server) handleGlossaryDelete(w http.ResponseWriter, r *http.Request) {
+	ge, ok := s.eventGlossary(w, r)
+	if !ok {
+		return
+	}
+	if err := ge.ResetGlossary(r.Context()); err != nil {
+		s.log.Error("glossary reset", "event", r.PathValue("event"), "err", err)
+		writeError(w, http.StatusInternalServerError, "the glossary could not be reset")
+		return
+	}
+	info := glossaryInfo(ge.Glossary())
+	s.log.Info("glossary reset to the configured one", "event", r.PathValue("event"), "version", info.Version)
+	writeJSON(w, http.StatusOK, info)
+}
+
+// handleGlossaryPut replaces the glossary, and saves it for the next run;
+// the recognizers take it at their next utterance.
 func (s *Server) handleGlossaryPut(w http.ResponseWriter, r *http.Request) {
-	l, ok := s.eventGlossary(w, r)
+	ge, ok := s.eventGlossary(w, r)
 	if !ok {
 		return
 	}
@@ -85,11 +106,16 @@ func (s *Server) handleGlossaryPut(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "body must be one JSON object")
 		return
 	}
-	if err := l.Set(g); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	if err := g.Validate(); err != nil {
+		writeError(w, http.StatusBadRequest, "glossary: "+err.Error())
 		return
 	}
-	info := glossaryInfo(l)
+	if err := ge.SetGlossary(r.Context(), g); err != nil {
+		s.log.Error("glossary not saved", "event", r.PathValue("event"), "err", err)
+		writeError(w, http.StatusInternalServerError, "the glossary could not be saved")
+		return
+	}
+	info := glossaryInfo(ge.Glossary())
 	s.log.Info("glossary changed", "event", r.PathValue("event"), "version", info.Version,
 		"terms", len(g.Terms), "speakers", len(g.Speakers), "text_bytes", len(g.Text))
 	writeJSON(w, http.StatusOK, info)

@@ -156,8 +156,10 @@ func serveReplay(t testing.TB, access string) *replayEvent {
 	lib := recording.NewLibrary(filepath.Join(dir, recording.Dir))
 	sec := int64(audio.SampleRate)
 	run := recordRun(t, lib, st, "test", time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC), 20*time.Second, []media.Cue{
-		{Lang: "en", Start: sec, End: 3 * sec, Text: "Welcome to the replay", Final: true},
-		{Lang: "en", Start: 11 * sec, End: 14 * sec, Text: "Halfway through", Final: true},
+		{Lang: "en", Start: sec, End: 3 * sec, Text: "Welcome to the replay", Final: true,
+			Confidence: &media.Confidence{Mean: 0.95, Min: 0.9, Words: []float32{1, 0.9, 1, 0.9}}},
+		{Lang: "en", Start: 11 * sec, End: 14 * sec, Text: "Halfway through", Final: true,
+			Confidence: &media.Confidence{Mean: 0.6, Min: 0.3, Words: []float32{0.9, 0.3}}},
 	})
 	cfg := eventConfig(t, `
 id: test

@@ -156,6 +156,7 @@ var matrix = map[string]route{
 	"PATCH /api/events/{event}/languages/{lang}":                  {path: "/api/events/test/languages/fr", who: producers},
 	"GET /api/events/{event}/glossary":                            {path: "/api/events/test/glossary", who: producers},
 	"PUT /api/events/{event}/glossary":                            {path: "/api/events/test/glossary", body: "{}", ctype: "application/json", who: producers},
+	"DELETE /api/events/{event}/glossary":                         {path: "/api/events/test/glossary", who: producers},
 	"GET /api/events/{event}/signals":                             {path: "/api/events/test/signals", who: producers},
 	"POST /api/events/{event}/viewers":                            {path: "/api/events/test/viewers", who: viewers},
 	"GET /api/events/{event}/tokens":                              {path: "/api/events/test/tokens", who: producers},

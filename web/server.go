@@ -267,6 +267,7 @@ func (s *Server) routes() {
 	m.HandleFunc("PATCH /api/events/{event}/languages/{lang}", s.handleLanguagePatch)
 	m.HandleFunc("GET /api/events/{event}/glossary", s.handleGlossaryGet)
 	m.HandleFunc("PUT /api/events/{event}/glossary", s.handleGlossaryPut)
+	m.HandleFunc("DELETE /api/events/{event}/glossary", s.handleGlossaryDelete)
 	m.HandleFunc("GET /api/events/{event}/signals", s.handleSignals)
 	m.HandleFunc("POST /api/events/{event}/viewers", s.handleViewerReport)
 	m.HandleFunc("GET /api/events/{event}/tokens", s.handleTokens)

@@ -1,8 +1,13 @@
 package google
 
 import (
+	"fmt"
 	"slices"
 	"testing"
+	"time"
+
+	"cloud.google.com/go/speech/apiv1/speechpb"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"tolk/captions/glossary"
 	"tolk/internal/audio"
@@ -58,6 +63,43 @@ func TestNoGlossaryNoHints(t *testing.T) {
 	for _, c := range srv.Configs() {
 		if len(c.GetSpeechContexts()) != 0 {
 			t.Errorf("speech contexts %v without a glossary", c.GetSpeechContexts())
+		}
+		if !c.GetEnableWordConfidence() {
+			t.Error("the stream did not ask for word confidences")
+		}
+	}
+}
+
+// TestWordConfidence: the streams ask for word confidences; a model that
+// gives none leaves its alternative's confidence to stand for each word.
+func TestWordConfidence(t *testing.T) {
+	t.Parallel()
+	s := &Stream{}
+	s.tl.record(0, 10*audio.SampleRate)
+	words := func(conf ...float32) []*speechpb.WordInfo {
+		var ws []*speechpb.WordInfo
+		for i, c := range conf {
+			ws = append(ws, &speechpb.WordInfo{Word: fmt.Sprint("w", i), StartTime: durationpb.New(time.Duration(i) * time.Second),
+				EndTime: durationpb.New(time.Duration(i)*time.Second + 500*time.Millisecond), Confidence: c})
+		}
+		return ws
+	}
+	for _, c := range []struct {
+		alt  float32
+		word []float32
+		want string
+	}{
+		{0.8, []float32{0.9, 0.4}, "[0.9 0.4]"},
+		{0.8, []float32{0, 0}, "[0.8 0.8]"},
+		{0, []float32{0, 0}, "[0 0]"},
+	} {
+		r, ok := s.finalResult(&speechpb.SpeechRecognitionAlternative{Transcript: "w0 w1", Confidence: c.alt, Words: words(c.word...)}, 2*audio.SampleRate)
+		var got []float32
+		for _, w := range r.Words {
+			got = append(got, w.Confidence)
+		}
+		if !ok || fmt.Sprint(got) != c.want {
+			t.Errorf("alternative %v, words %v: %v, want %s", c.alt, c.word, got, c.want)
 		}
 	}
 }

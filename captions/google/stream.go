@@ -663,11 +663,13 @@ func (s *Stream) configRequest() *speechpb.StreamingRecognizeRequest {
 	return &speechpb.StreamingRecognizeRequest{StreamingRequest: &speechpb.StreamingRecognizeRequest_StreamingConfig{
 		StreamingConfig: &speechpb.StreamingRecognitionConfig{
 			Config: &speechpb.RecognitionConfig{
-				Encoding:                   speechpb.RecognitionConfig_LINEAR16,
-				SampleRateHertz:            audio.SampleRate,
-				AudioChannelCount:          1,
-				LanguageCode:               s.lang,
-				EnableWordTimeOffsets:      true,
+				Encoding:              speechpb.RecognitionConfig_LINEAR16,
+				SampleRateHertz:       audio.SampleRate,
+				AudioChannelCount:     1,
+				LanguageCode:          s.lang,
+				EnableWordTimeOffsets: true,
+				// Word confidences let editors find the doubtful cues.
+				EnableWordConfidence:       true,
 				EnableAutomaticPunctuation: s.cfg.Punctuation,
 				Model:                      s.cfg.Model,
 				SpeechContexts:             contexts,
@@ -737,12 +739,23 @@ func (s *Stream) finalResult(alt *speechpb.SpeechRecognitionAlternative, end int
 		return captions.Result{}, false
 	}
 	r := captions.Result{Final: true, Text: text, Start: s.settled, End: max(end, s.settled)}
+	// A model without word confidences leaves them 0: the alternative's
+	// own confidence, the service's estimate for the whole transcript,
+	// then stands for each word.
+	byWord := false
 	for _, w := range alt.GetWords() {
+		byWord = byWord || w.GetConfidence() > 0
+	}
+	for _, w := range alt.GetWords() {
+		conf := w.GetConfidence()
+		if !byWord {
+			conf = alt.GetConfidence()
+		}
 		r.Words = append(r.Words, captions.Word{
 			Text:       w.GetWord(),
 			Start:      s.tl.start(offset(w.GetStartTime())),
 			End:        s.tl.end(offset(w.GetEndTime())),
-			Confidence: w.GetConfidence(),
+			Confidence: conf,
 		})
 	}
 	if n := len(r.Words); n > 0 {

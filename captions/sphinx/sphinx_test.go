@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -202,6 +203,32 @@ func TestFloorWERAndWordTimes(t *testing.T) {
 		t.Errorf("mean word confidence %.2f over %d words", confSum/float64(max(confN, 1)), confN)
 	}
 	t.Logf("%d finals, %d interims, mean word confidence %.2f", finals, interims, confSum/float64(max(confN, 1)))
+	// The cues the editor would list, and which of them it calls doubtful
+	// (a word under 0.5 or a mean under 0.7, as the editor API does).
+	b := captions.NewBuilder("en")
+	var cues, doubtful int
+	for _, res := range results {
+		if !res.Final {
+			continue
+		}
+		_, cs := b.Add(res)
+		for _, c := range cs {
+			cues++
+			if k := c.Confidence; k == nil {
+				t.Errorf("cue %q has no confidence", c.Text)
+			} else if k.Min < 0.5 || k.Mean < 0.7 {
+				doubtful++
+				var low []string
+				for i, w := range strings.Fields(c.Text) {
+					if i < len(k.Words) && k.Words[i] < 0.5 {
+						low = append(low, fmt.Sprintf("%s %.2f", w, k.Words[i]))
+					}
+				}
+				t.Logf("doubtful cue (mean %.2f, words under 0.5: %s): %q", k.Mean, strings.Join(low, ", "), c.Text)
+			}
+		}
+	}
+	t.Logf("%d cues, %d doubtful", cues, doubtful)
 	if interims < finals {
 		t.Errorf("%d interims for %d finals", interims, finals)
 	}

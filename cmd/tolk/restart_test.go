@@ -22,6 +22,7 @@ import (
 
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
+	"tolk/internal/store"
 )
 
 // liveCue is a settled cue as the live captions WebSocket sends it.
@@ -134,6 +135,20 @@ func (r *serveRun) epoch(ctx context.Context, t *testing.T, event string, window
 	return time.Time{}
 }
 
+// glossary calls /api/events/EVENT/glossary with a producer token.
+func (r *serveRun) glossary(ctx context.Context, t *testing.T, event, token, method, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, method, r.base+"/api/events/"+event+"/glossary", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 // liveCues reads the live English captions until at least n settled cues
 // with text have come.
 func (r *serveRun) liveCues(ctx context.Context, t *testing.T, event string, n int) []liveCue {
@@ -167,7 +182,8 @@ func words(s string) string { return strings.Join(strings.Fields(s), " ") }
 // PocketSphinx: each run's program time starts at zero, yet `tolk export`
 // afterwards holds every cue seen live in both runs, with its text, the
 // first run's at their live times and the second's later by the time
-// between the runs' program time zeros.
+// between the runs' program time zeros. The glossary the producer set in
+// the first run is the second run's.
 func TestServeRestartKeepsCues(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { // after the runs' own cleanups
@@ -205,12 +221,31 @@ captions: {languages: {fr: none}}
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "data")
+	st, err := store.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	producer, _, err := st.CreateToken(ctx, event, store.RoleProducer, "", "Pat")
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const glossary = `{"terms":["questions"],"speakers":["Ada Oyelaran"],"text":"Questions at the end."}`
 
 	var live [2][]liveCue
 	var epochs, stopped [2]time.Time
 	for i := range 2 {
 		r := startServe(ctx, t, bin, "--config", cfg, "--data", data)
 		epochs[i] = r.epoch(ctx, t, event, 6)
+		// The glossary set in the first run is the second's from its start.
+		if i == 0 {
+			if code, body := r.glossary(ctx, t, event, producer, http.MethodPut, glossary); code != 200 {
+				t.Fatalf("PUT glossary: %d %s", code, body)
+			}
+		} else if code, body := r.glossary(ctx, t, event, producer, http.MethodGet, ""); code != 200 ||
+			!strings.Contains(body, `"terms":["questions"],"speakers":["Ada Oyelaran"],"text":"Questions at the end."`) {
+			t.Errorf("the glossary after a restart: %d %s", code, body)
+		}
 		live[i] = r.liveCues(ctx, t, event, 1)
 		r.stop(t)
 		stopped[i] = time.Now()

@@ -123,7 +123,7 @@ func serve(c *cobra.Command, f serveFlags) error {
 	}
 	defer booths.Close() // after the event's booths have stopped saving
 	ev, err := event.New(cfg, event.Options{Log: log, Cues: st, Recordings: recordings, WebRTC: rtc.Options{Loopback: f.loopback},
-		HLSState: filepath.Join(cfg.Server.Data, "hls", cfg.ID+".json"), BoothState: booths})
+		HLSState: filepath.Join(cfg.Server.Data, "hls", cfg.ID+".json"), BoothState: booths, Settings: st})
 	if err != nil {
 		ln.Close()
 		if errors.Is(err, event.ErrRebroadcast) {

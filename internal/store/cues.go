@@ -15,7 +15,8 @@ import (
 // with the same language and start updates it (a new version by the
 // recognizer), so a retried write never duplicates a cue, unless an editor
 // has changed or deleted the cue since; then the editor's work stands and the
-// recognizer's cue is ignored. Partial cues are the live line only and are not
+// recognizer's cue is ignored. The cue's confidence (nil: none) is kept with
+// the recognizer's text. Partial cues are the live line only and are not
 // kept: SaveCue ignores them. The language is canonicalised (EN-gb is kept as
 // en-GB).
 func (s *Store) SaveCue(ctx context.Context, event string, c media.Cue) error {
@@ -41,8 +42,11 @@ func (s *Store) SaveCue(ctx context.Context, event string, c media.Cue) error {
 		switch {
 		case err == errNoSource:
 			src := c.Start
-			_, err := t.create(st, &src)
-			return err
+			id, err := t.create(st, &src)
+			if err != nil {
+				return err
+			}
+			return t.setConfidence(id, c.Confidence)
 		case err != nil:
 			return err
 		case cur.Edited || cur.Deleted:
@@ -50,7 +54,10 @@ func (s *Store) SaveCue(ctx context.Context, event string, c media.Cue) error {
 		case cur.state() == st:
 			return nil
 		}
-		return t.put(cur, st)
+		if err := t.put(cur, st); err != nil {
+			return err
+		}
+		return t.setConfidence(cur.ID, c.Confidence)
 	})
 	if err != nil {
 		return fmt.Errorf("save cue: %w", err)

@@ -148,3 +148,44 @@ func BenchmarkSaveCue(b *testing.B) {
 		}
 	}
 }
+
+// TestCueConfidence keeps the recognizer's confidence with its cue, updates
+// it with a re-sent cue and keeps it, as how the recognizer heard it, once an
+// editor changed the cue.
+func TestCueConfidence(t *testing.T) {
+	ctx := ctxT(t)
+	s := openT(t, t.TempDir())
+	c := cue("en", 1, 3, "Good morning,\neveryone.")
+	c.Confidence = &media.Confidence{Mean: 0.6, Min: 0.3, Words: []float32{0.9, 0.6, 0.3}}
+	if err := s.SaveCue(ctx, "demo", c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveCue(ctx, "demo", cue("en", 4, 5, "No confidence.")); err != nil {
+		t.Fatal(err)
+	}
+	cs, _, err := s.EditorCues(ctx, "demo", "en", CueQuery{})
+	if err != nil || len(cs) != 2 {
+		t.Fatalf("%+v %v", cs, err)
+	}
+	if got := cs[0].Confidence; got == nil || got.Mean != 0.6 || got.Min != 0.3 || fmt.Sprint(got.Words) != "[0.9 0.6 0.3]" {
+		t.Fatalf("confidence %+v", got)
+	}
+	if cs[1].Confidence != nil {
+		t.Fatalf("a cue without confidence has %+v", cs[1].Confidence)
+	}
+	// The recognizer settles the cue again, surer.
+	c.Text = "Good morning,\neveryone!"
+	c.Confidence = &media.Confidence{Mean: 0.9, Min: 0.8, Words: []float32{0.9, 1, 0.8}}
+	if err := s.SaveCue(ctx, "demo", c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Cue(ctx, "demo", "en", cs[0].ID)
+	if err != nil || got.Confidence == nil || got.Confidence.Min != 0.8 || got.Edited {
+		t.Fatalf("after a re-sent cue: %+v %v", got, err)
+	}
+	text := "Good morning, everyone."
+	ed, err := s.EditCue(ctx, "demo", "en", got.ID, got.Version, CuePatch{Text: &text}, Author{Token: "t1", Name: "Eve", Role: RoleEditor})
+	if err != nil || !ed.Edited || ed.Confidence == nil || ed.Confidence.Min != 0.8 {
+		t.Fatalf("after an edit: %+v %v", ed, err)
+	}
+}

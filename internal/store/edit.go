@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"tolk/internal/media"
 )
 
 // Editing cues. Every change of a cue is a new version of it, made by an
@@ -131,9 +134,13 @@ type EditedCue struct {
 	// Original is what the recognizer wrote last; nil for cues an editor
 	// made (split, add).
 	Original *CueText
-	Op       int64     // the operation of the latest version
-	By       Author    // who made the latest version
-	At       time.Time // when
+	// Confidence is the recognizer's in the words of Original; nil when it
+	// gave none or an editor made the cue. Once Edited, the text is a
+	// person's and Confidence says only how the recognizer heard it.
+	Confidence *media.Confidence
+	Op         int64     // the operation of the latest version
+	By         Author    // who made the latest version
+	At         time.Time // when
 }
 
 // CueText is a cue's times and text.
@@ -197,7 +204,7 @@ func (c EditedCue) state() cueState {
 }
 
 const cueColumns = `c.id, c.lang, c.start, c.end, c.text, c.version, c.reviewed, c.deleted, c.seq, c.edited,
-	c.orig_start, c.orig_end, c.orig_text, c.op, o.token, o.name, o.role, o.at`
+	c.orig_start, c.orig_end, c.orig_text, c.op, o.token, o.name, o.role, o.at, c.conf, c.conf_min, c.conf_words`
 
 const cueFrom = ` FROM cues c JOIN cue_ops o ON o.id = c.op`
 
@@ -208,11 +215,16 @@ func scanCue(r scanner) (EditedCue, error) {
 		ot     sql.NullString
 		role   string
 		at     int64
+		cm, cl sql.NullFloat64
+		cw     sql.NullString
 	)
 	err := r.Scan(&c.ID, &c.Lang, &c.Start, &c.End, &c.Text, &c.Version, &c.Reviewed, &c.Deleted, &c.Seq, &c.Edited,
-		&os, &oe, &ot, &c.Op, &c.By.Token, &c.By.Name, &role, &at)
+		&os, &oe, &ot, &c.Op, &c.By.Token, &c.By.Name, &role, &at, &cm, &cl, &cw)
 	if err != nil {
 		return EditedCue{}, err
+	}
+	if cm.Valid && cl.Valid {
+		c.Confidence = &media.Confidence{Mean: float32(cm.Float64), Min: float32(cl.Float64), Words: parseWordConf(cw.String)}
 	}
 	c.By = author(c.By.Token, c.By.Name, role)
 	c.At = time.UnixMilli(at)
@@ -612,6 +624,50 @@ func (t *editTx) write(id int64, version int, st cueState) error {
 	t.seen[id] = true
 	t.changed = append(t.changed, id)
 	return nil
+}
+
+// setConfidence keeps the recognizer's confidence in cue id (nil: none).
+func (t *editTx) setConfidence(id int64, c *media.Confidence) error {
+	var mean, low, words any
+	if c != nil {
+		mean, low, words = float64(c.Mean), float64(c.Min), formatWordConf(c.Words)
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `UPDATE cues SET conf = ?, conf_min = ?, conf_words = ? WHERE id = ?`,
+		mean, low, words, id); err != nil {
+		return fmt.Errorf("cue confidence: %w", err)
+	}
+	return nil
+}
+
+// formatWordConf writes word confidences space-separated with two decimals,
+// plenty for steering an editor and a few bytes a word.
+func formatWordConf(ws []float32) string {
+	b := make([]byte, 0, 5*len(ws))
+	for i, w := range ws {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = strconv.AppendFloat(b, float64(w), 'f', 2, 32)
+	}
+	return string(b)
+}
+
+// parseWordConf reads formatWordConf's text; nil when any word is not a
+// confidence, since a list that does not match the words is no use.
+func parseWordConf(s string) []float32 {
+	fs := strings.Fields(s)
+	if len(fs) == 0 {
+		return nil
+	}
+	out := make([]float32, len(fs))
+	for i, f := range fs {
+		v, err := strconv.ParseFloat(f, 32)
+		if err != nil || !(v >= 0 && v <= 1) {
+			return nil
+		}
+		out[i] = float32(v)
+	}
+	return out
 }
 
 // checkTimes refuses times that are negative, empty or backwards, or that

@@ -542,7 +542,8 @@ func TestCleanCueText(t *testing.T) {
 }
 
 // TestMigrateCues opens a database of schema 4 with cues: they become
-// version 1 of recognizer cues, and the recognizer can update them.
+// version 1 of recognizer cues without a confidence, and the recognizer can
+// update them, with one.
 func TestMigrateCues(t *testing.T) {
 	ctx := ctxT(t)
 	dir := t.TempDir()
@@ -569,18 +570,23 @@ func TestMigrateCues(t *testing.T) {
 	s := openT(t, dir)
 	en, seq, err := s.EditorCues(ctx, "demo", "en", CueQuery{})
 	if err != nil || len(en) != 2 || en[0].Text != "one" || en[1].Start != 144000 || en[0].Version != 1 ||
-		en[0].By != Recognizer || en[0].Original == nil || seq == 0 {
+		en[0].By != Recognizer || en[0].Original == nil || en[0].Confidence != nil || seq == 0 {
 		t.Fatalf("migrated en = %+v (seq %d), %v", en, seq, err)
 	}
 	if fr, _ := s.Cues(ctx, "demo", "fr", 0, All); len(fr) != 1 || fr[0].Text != "un" {
 		t.Fatalf("migrated fr = %+v", fr)
 	}
 	// The recognizer's key survived: a re-sent cue updates, not duplicates.
-	if err := s.SaveCue(ctx, "demo", media.Cue{Lang: "en", Start: 48000, End: 100000, Text: "one!", Final: true}); err != nil {
+	// It brings a confidence, which the migrated table keeps.
+	if err := s.SaveCue(ctx, "demo", media.Cue{Lang: "en", Start: 48000, End: 100000, Text: "one!", Final: true,
+		Confidence: &media.Confidence{Mean: 0.4, Min: 0.4, Words: []float32{0.4}}}); err != nil {
 		t.Fatal(err)
 	}
 	if en, _ := s.Cues(ctx, "demo", "en", 0, All); len(en) != 2 || en[0].Text != "one!" {
 		t.Fatalf("after a re-sent cue: %+v", en)
+	}
+	if c, err := s.Cue(ctx, "demo", "en", en[0].ID); err != nil || c.Confidence == nil || c.Confidence.Mean != 0.4 {
+		t.Fatalf("confidence after migrating: %+v %v", c, err)
 	}
 }
 
@@ -642,7 +648,11 @@ func fill(b *testing.B, ctx context.Context, s *Store, n int) {
 	t.op, _ = res.LastInsertId()
 	for i := 0; i < n; i++ {
 		src := int64(i) * 2 * sec
-		if _, err := t.create(cueState{start: src, end: src + sec*3/2, text: "Good morning,\neveryone and welcome."}, &src); err != nil {
+		id, err := t.create(cueState{start: src, end: src + sec*3/2, text: "Good morning,\neveryone and welcome."}, &src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := t.setConfidence(id, &media.Confidence{Mean: 0.82, Min: 0.41, Words: []float32{0.93, 0.9, 0.41, 0.95, 0.91}}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -114,6 +114,23 @@ var migrations = []string{
 		SELECT id, 1, start, end, text, 0, 0, op FROM cues ORDER BY id;
 	UPDATE cues SET seq = (SELECT v.seq FROM cue_versions v WHERE v.cue = cues.id);
 	DROP TABLE cues_v2;`,
+	// 6: the recognizer's confidence in each cue's words (0..1): the mean,
+	// the lowest word and every word's, space-separated, for the text the
+	// recognizer last wrote. NULL when it gave none, as for every cue kept
+	// before this step and every cue an editor made.
+	`ALTER TABLE cues ADD COLUMN conf REAL;
+	ALTER TABLE cues ADD COLUMN conf_min REAL;
+	ALTER TABLE cues ADD COLUMN conf_words TEXT;`,
+	// 7: an event's settings changed while it runs (e.g. the glossary), by
+	// name, so that a restart starts from them rather than from the
+	// configuration. value is the setting's JSON; at is Unix milliseconds.
+	`CREATE TABLE event_settings (
+		event TEXT NOT NULL,
+		name  TEXT NOT NULL,
+		value BLOB NOT NULL,
+		at    INTEGER NOT NULL,
+		PRIMARY KEY (event, name)
+	) WITHOUT ROWID;`,
 }
 
 // migrate runs the missing steps in one immediate transaction, so two

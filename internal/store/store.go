@@ -1,6 +1,7 @@
 // Package store keeps tolk's durable state in one SQLite file, tolk.db,
-// under the data directory: access tokens, caption cues and when each
-// event's recording began.
+// under the data directory: access tokens, caption cues (with the
+// recognizer's confidence), when each event's recording began, and the
+// settings a producer changed on a running event (its glossary).
 //
 // The file is opened in WAL mode with a busy timeout, so several processes
 // can use it at once: `tolk token` adds or revokes tokens while `tolk serve`

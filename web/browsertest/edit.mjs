@@ -3,7 +3,9 @@
 //
 // Opens the caption editor /edit/{event}?token= in Chromium and works as an
 // editor would, by keyboard where one can: waits for the list of cues and
-// the player, clicks the first cue (it plays, the level strip has levels),
+// the player, reads each cue's confidence (shown, said, its least sure
+// words marked), presses Alt+Q on the first cue (the doubtful second is
+// selected) and the "Next doubtful cue" button, clicks the first cue (it plays, the level strip has levels),
 // tabs into its text, types --new and saves with Ctrl+Enter (which moves on
 // to the next cue). A second editor, through the API with --token2, then
 // saves over the first cue against the version the page started from: 409.
@@ -20,6 +22,8 @@
 //   first_list_ms         from navigation to the first list of cues on the page
 //   cues                  [{id, start, end, text, version}] as first listed
 //   player                {state, audio} once the player is ready
+//   confidence            {rows: [{state, shown, marked}], names: [the rows' aria snapshots],
+//                          next: {selected, focus, count, again} after Alt+Q and the button, edited: the first row after the edit}
 //   play                  {id, position, playing} after clicking the first cue
 //   level                 dBFS the strip has at 1.5 s
 //   typed                 {focus: [ids Tab went through], saved, version, save_ms, selected_after}
@@ -64,6 +68,25 @@ await run('edit', { event: 'test', lang: 'en', token: '', token2: '', new: 'Welc
   out.player = { state: await ed(page, () => window.tolkEdit.playerState()), audio: await ed(page, () => window.tolkEdit.audio()) };
   const [first, second] = out.cues;
 
+  out.step = 'the cues\' confidence, and Alt+Q to the doubtful one';
+  const confidence = () => page.$$eval('#cues .cue', (lis) => lis.map((li) => ({
+    state: li.dataset.conf,
+    shown: li.querySelector('.cue-conf-text').textContent,
+    marked: [...li.querySelectorAll('.cue-text mark')].map((m) => m.textContent),
+  })));
+  out.confidence = { rows: await confidence(), names: [] };
+  for (const c of [first, second]) out.confidence.names.push(await page.locator(`#cues li[data-id="${c.id}"] .cue-row`).ariaSnapshot());
+  await page.focus(`#cues li[data-id="${first.id}"] .cue-row`);
+  await page.keyboard.press('Alt+KeyQ');
+  await waitPage(page, 'the doubtful cue selected', (id) => window.tolkEdit.selected() === id, second.id);
+  out.confidence.next = {
+    selected: await ed(page, () => window.tolkEdit.selected()),
+    focus: await ed(page, () => { const li = document.activeElement.closest('li'); return li ? Number(li.dataset.id) : null; }),
+    count: await page.$eval('#cues-count', (e) => e.textContent),
+  };
+  await page.click('#next-doubtful'); // the only doubtful cue: round to it again
+  out.confidence.next.again = await ed(page, () => window.tolkEdit.selected());
+
   out.step = 'click the first cue';
   await page.click(`#cues li[data-id="${first.id}"] .cue-row`);
   await waitPage(page, 'the cue to play', (s) => window.tolkEdit.playing() && window.tolkEdit.position() >= s / 1000, first.start);
@@ -85,6 +108,7 @@ await run('edit', { event: 'test', lang: 'en', token: '', token2: '', new: 'Welc
   await waitPage(page, 'the save', (a) => window.tolkEdit.cues().some((c) => c.id === a.id && c.text === a.text), { id: first.id, text: opts.new });
   const saved = (await ed(page, () => window.tolkEdit.cues())).find((c) => c.id === first.id);
   out.typed = { focus, saved: saved.text, version: saved.version, save_ms: (await ed(page, () => window.tolkEdit.saves())).slice(-1)[0], selected_after: await ed(page, () => window.tolkEdit.selected()), focus_after: await ed(page, () => document.activeElement.id) };
+  out.confidence.edited = (await confidence())[0];
 
   out.step = 'the exports after the edit';
   const runID = await ed(page, () => window.tolkEdit.run());

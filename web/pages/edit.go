@@ -102,6 +102,9 @@ var Shortcuts = []Shortcut{
 	{Action: "play_cue", Code: "KeyP", Alt: true, Label: "Alt+P", Aria: "Alt+P"},
 	{Action: "prev", Code: "ArrowUp", Alt: true, Label: "Alt+↑", Aria: "Alt+ArrowUp"},
 	{Action: "next", Code: "ArrowDown", Alt: true, Label: "Alt+↓", Aria: "Alt+ArrowDown"},
+	// Alt+D would be the browsers' address bar; Q for "questionable".
+	{Action: "next_doubtful", Code: "KeyQ", Alt: true, Label: "Alt+Q", Aria: "Alt+Q"},
+	{Action: "prev_doubtful", Code: "KeyQ", Alt: true, Shift: true, Label: "Alt+Shift+Q", Aria: "Alt+Shift+Q"},
 	{Action: "save_next", Code: "Enter", Ctrl: true, Label: "Ctrl+Enter", Aria: "Control+Enter", Field: true},
 	{Action: "revert", Code: "Escape", Label: "Esc", Aria: "Escape", Field: true},
 	{Action: "nudge", Code: "ArrowUp", Label: "↑ ↓", Aria: "ArrowUp ArrowDown", Field: true},

@@ -340,7 +340,8 @@ func (s *Server) StreamingRecognize(st speechpb.Speech_StreamingRecognizeServer)
 	}
 
 	rate := int64(rc.GetSampleRateHertz())
-	dec := &decoder{lexicon: s.cfg.Lexicon, rate: rate, pause: int64(s.cfg.Pause) * rate / int64(time.Second), interim: sc.GetInterimResults()}
+	dec := &decoder{lexicon: s.cfg.Lexicon, rate: rate, pause: int64(s.cfg.Pause) * rate / int64(time.Second), interim: sc.GetInterimResults(),
+		wordConfidence: rc.GetEnableWordConfidence()}
 	opened := time.Now()
 	capTimer := time.NewTimer(s.cfg.Cap)
 	defer capTimer.Stop()
@@ -470,6 +471,9 @@ type decoder struct {
 	rate    int64
 	pause   int64
 	interim bool
+	// wordConfidence gives each word of a final result a confidence, as
+	// the service does only when asked; the alternative has one always.
+	wordConfidence bool
 
 	n        int64 // samples read
 	code     int   // level of the current run, 0 for silence
@@ -542,7 +546,11 @@ func (d *decoder) result(final bool, end int64) *speechpb.StreamingRecognitionRe
 		alt.Confidence = 0.9
 		r.Stability = 0
 		for _, w := range d.words {
-			alt.Words = append(alt.Words, &speechpb.WordInfo{Word: w.text, StartTime: d.dur(w.start), EndTime: d.dur(w.end), Confidence: 0.9})
+			wi := &speechpb.WordInfo{Word: w.text, StartTime: d.dur(w.start), EndTime: d.dur(w.end)}
+			if d.wordConfidence {
+				wi.Confidence = 0.9
+			}
+			alt.Words = append(alt.Words, wi)
 		}
 	}
 	r.Alternatives = []*speechpb.SpeechRecognitionAlternative{alt}

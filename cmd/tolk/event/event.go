@@ -56,6 +56,10 @@ type Options struct {
 	// WebRTC selects the network of the event's own peers: its WHIP
 	// publications to SFUs (config sfu.whip).
 	WebRTC rtc.Options
+	// Settings keeps what the producer changes on the running event (the
+	// glossary) across restarts (*store.Store is one; nil: nothing is
+	// kept). What it holds wins over the configuration.
+	Settings SettingStore
 	// HLSState is the file where the event keeps its LL-HLS numbering
 	// between runs (hls.State; serve puts it at DATA/hls/{event}.json):
 	// a run started after a crash continues the playlists of the run
@@ -95,6 +99,9 @@ type Event struct {
 	subDelay   time.Duration
 	recs       map[string]captions.Recognizer
 	glossary   *glossary.Live
+	glossaryMu sync.Mutex        // orders saving and setting the glossary
+	configured glossary.Glossary // the configuration's glossary
+	settings   SettingStore
 	booths     map[string]*interpreter.Booth
 	voices     map[string]*interpreter.Voice
 
@@ -187,7 +194,8 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		e.Close()
 		return nil, fmt.Errorf("captions.glossary: %w", err)
 	}
-	e.glossary = glossary.NewLive(g)
+	e.configured, e.settings = g, opts.Settings
+	e.glossary = glossary.NewLive(e.savedGlossary(g))
 	recs := map[string]captions.Recognizer{"sphinx": opts.Recognizer, "google": opts.Recognizer}
 	if opts.Recognizer == nil {
 		var err error

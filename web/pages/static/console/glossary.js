@@ -1,6 +1,7 @@
 // The glossary dialog: the event's terms, speaker names and background text,
 // which the recognizers adapt to from their next utterance (docs/http.md,
-// PUT /api/events/{event}/glossary). One entry a line.
+// PUT /api/events/{event}/glossary), kept across restarts of the server.
+// One entry a line.
 
 import { getGlossary, putGlossary } from './api.js';
 import { $, record, say, showStatus, t } from './page.js';
@@ -52,12 +53,15 @@ async function save(ev) {
   say(msg);
 }
 
-export function openGlossary() {
+// openGlossary shows the dialog and moves the focus into the terms only once
+// the saved glossary has filled the fields: typing started earlier would be
+// overwritten by the answer.
+export async function openGlossary() {
   if (!el.dialog.open) el.dialog.showModal();
   el.status.dataset.error = 'false';
   showStatus(el.status, '');
-  load();
-  el.terms.focus();
+  await load();
+  if (el.dialog.open) el.terms.focus();
 }
 
 export function bindGlossary() {

@@ -18,7 +18,7 @@ export function expose() {
     lang: () => model.lang,
     run: () => (model.run ? model.run.id : null),
     runs: () => runs.list.map((r) => ({ id: r.id, duration: r.duration, live: r.live })),
-    cues: () => model.cues.map((c) => ({ id: c.id, start: runStart(c), end: runEnd(c), text: c.text, version: c.version, reviewed: c.reviewed, warnings: (c.checks && c.checks.warnings) || [] })),
+    cues: () => model.cues.map((c) => ({ id: c.id, start: runStart(c), end: runEnd(c), text: c.text, version: c.version, reviewed: c.reviewed, warnings: (c.checks && c.checks.warnings) || [], confidence: c.confidence || null })),
     seq: () => model.seq,
     feedAnswers: () => model.feedAnswers,
     selected: () => list.selected,

@@ -5,7 +5,7 @@
 
 import { nudge } from './editor.js';
 import { openHistory } from './history.js';
-import { move, playCue, selectedCue } from './list.js';
+import { move, nextDoubtful, playCue, selectedCue } from './list.js';
 import { add, atPlayhead, merge, split, toggleReviewed, undoLast } from './ops.js';
 import { player, position, seek, toggle } from './player.js';
 import { record, shortcuts, ui } from './page.js';
@@ -19,6 +19,8 @@ const actions = {
   play_cue: () => playCue(selectedCue()),
   prev: () => move(-1, { focus: !ui.editor.contains(document.activeElement) }),
   next: () => move(1, { focus: !ui.editor.contains(document.activeElement) }),
+  next_doubtful: () => nextDoubtful(1),
+  prev_doubtful: () => nextDoubtful(-1),
   start_here: () => atPlayhead('start'),
   end_here: () => atPlayhead('end'),
   start_earlier: () => nudge('start', -100),

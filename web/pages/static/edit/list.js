@@ -5,11 +5,22 @@
 // it, Tab goes on into its editor. Rows are kept by cue id and only moved,
 // added or removed as the cues change, so a change from elsewhere never
 // takes the focus from the field being typed in.
+//
+// Each row says how sure its text is (confidence in the API): the
+// recognizer's words, its doubtful cues marked in words and, for the
+// screen reader, in a sentence, its least sure words marked in the text;
+// "Edited" once a person has changed or reviewed it. Alt+Q and Alt+Shift+Q
+// (or the "Next doubtful cue" button) go to the next or previous doubtful
+// cue in time order, wrapping, so an editor goes through those first.
 
 import { warningTexts } from './checks.js';
 import { cueAt, indexOf, model, runEnd, runStart } from './model.js';
 import { playing, playRange } from './player.js';
 import { emit, num, on, record, say, setText, t, timecode, ui } from './page.js';
+
+const percent = new Intl.NumberFormat(document.documentElement.lang || undefined, { style: 'percent', maximumFractionDigits: 0 });
+const pct = (x) => percent.format(x);
+const doubtful = (c) => !!(c.confidence && c.confidence.doubtful);
 
 export const list = { selected: null, playingId: null };
 
@@ -36,25 +47,76 @@ function makeRow(id) {
   const text = el('span', 'cue-text');
   text.dir = 'auto'; // the cue's language, not the page's
   text.lang = model.lang;
-  b.append(n, times, text, el('span', 'cue-flags'));
+  const conf = el('span', 'cue-conf');
+  conf.append(el('span', 'sr-only'), el('span', 'cue-conf-text'));
+  conf.lastChild.setAttribute('aria-hidden', 'true');
+  b.append(n, times, text, conf, el('span', 'cue-flags'));
   li.append(b);
   return li;
 }
 
 function fillRow(li, c, i) {
   const b = li.firstChild;
-  const [n, times, text, flags] = b.children;
+  const [n, times, text, conf, flags] = b.children;
   setText(n.firstChild, t('edit.cues.number', { n: num(i + 1, 0) }));
   setText(n.lastChild, num(i + 1, 0));
   setText(times, t('edit.cues.times', { start: timecode(runStart(c)), end: timecode(runEnd(c)) }));
-  setText(text, c.text || t('edit.cues.no_text'));
+  fillText(text, c);
   text.classList.toggle('empty', !c.text);
+  li.dataset.conf = fillConf(conf, c.confidence);
   const marks = [];
   if (c.reviewed) marks.push(t('edit.cues.reviewed'));
   marks.push(...warningTexts(c.checks, c.end_ms - c.start_ms, model.limits));
   setText(flags, marks.join(' · '));
   li.dataset.warn = c.checks && c.checks.warnings && c.checks.warnings.length ? 'true' : 'false';
   li.dataset.reviewed = c.reviewed ? 'true' : 'false';
+}
+
+// fillText writes the cue's text, its least sure words in <mark> while the
+// text is the recognizer's.
+function fillText(span, c) {
+  const low = c.text && c.confidence && c.confidence.low_words;
+  if (!low || !low.length) {
+    if (span.firstElementChild) span.textContent = '';
+    setText(span, c.text || t('edit.cues.no_text'));
+    return;
+  }
+  const marked = new Set(low);
+  const nodes = [];
+  let i = 0;
+  for (const part of c.text.split(/(\s+)/)) {
+    if (!part) continue;
+    if (/^\s+$/.test(part)) {
+      nodes.push(part);
+      continue;
+    }
+    if (marked.has(i++)) nodes.push(el('mark', 'low-word', part));
+    else nodes.push(part);
+  }
+  span.replaceChildren(...nodes);
+}
+
+// fillConf writes how sure the cue is, short on screen and as a sentence
+// for the screen reader; it returns the row's state: doubtful, sure,
+// edited or none (no confidence known).
+function fillConf(span, k) {
+  const [sr, shown] = span.children;
+  let state = 'none';
+  let short = '';
+  let long = '';
+  if (k && k.by === 'editor') {
+    state = 'edited';
+    short = t('edit.conf.edited');
+    long = t('edit.conf.label_edited');
+  } else if (k) {
+    state = k.doubtful ? 'doubtful' : 'sure';
+    const a = { mean: pct(k.mean), min: pct(k.min) };
+    short = t(k.doubtful ? 'edit.conf.doubtful' : 'edit.conf.sure', a);
+    long = t(k.doubtful ? 'edit.conf.label_doubtful' : 'edit.conf.label_sure', a);
+  }
+  setText(sr, long);
+  setText(shown, short);
+  return state;
 }
 
 // render brings the rows in line with the model. When only some cues
@@ -109,7 +171,9 @@ function count() {
   }
   const warn = model.cues.filter((c) => c.checks && c.checks.warnings && c.checks.warnings.length).length;
   const rev = model.cues.filter((c) => c.reviewed).length;
-  setText(ui.cuesCount, t('edit.cues.count', { n: num(model.cues.length, 0), warnings: num(warn, 0), reviewed: num(rev, 0) }));
+  const doubt = model.cues.filter(doubtful).length;
+  setText(ui.cuesCount, t('edit.cues.count', { n: num(model.cues.length, 0), warnings: num(warn, 0), reviewed: num(rev, 0) }) +
+    ' · ' + t('edit.cues.doubtful_count', { n: num(doubt, 0) }));
 }
 
 export const selectedCue = () => (list.selected === null ? null : model.byId.get(list.selected) || null);
@@ -159,6 +223,24 @@ export function move(delta, opts) {
   select(model.cues[i].id, opts);
 }
 
+// nextDoubtful selects the next doubtful cue after the selected one (dir
+// -1: before it), in time order and wrapping, and says which it is.
+export function nextDoubtful(dir) {
+  const n = model.cues.length;
+  let i = list.selected === null ? -1 : indexOf(list.selected);
+  if (i < 0) i = dir > 0 ? -1 : n;
+  for (let k = 1; k <= n; k++) {
+    const j = (((i + dir * k) % n) + n) % n;
+    const c = model.cues[j];
+    if (!doubtful(c)) continue;
+    select(c.id, { focus: !ui.editor.contains(document.activeElement) });
+    record({ kind: 'doubtful', id: c.id });
+    say(t('edit.say.doubtful', { n: num(j + 1, 0), min: pct(c.confidence.min) }));
+    return;
+  }
+  say(t('edit.say.no_doubtful'));
+}
+
 function onKey(e) {
   const b = e.target.closest('.cue-row');
   if (!b || e.altKey || e.ctrlKey || e.metaKey) return;
@@ -198,6 +280,7 @@ export function startList() {
   });
   on('time', follow);
   ui.list.addEventListener('keydown', onKey);
+  ui.nextDoubtful.addEventListener('click', () => nextDoubtful(1));
   ui.list.addEventListener('click', (e) => {
     const b = e.target.closest('.cue-row');
     if (!b) return;

@@ -41,6 +41,7 @@ export const ui = {
   exports: $('exports'),
   cuesCount: $('cues-count'),
   addCue: $('add-cue'),
+  nextDoubtful: $('next-doubtful'),
   follow: $('follow'),
   list: $('cues'),
   empty: $('cues-empty'),
