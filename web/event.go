@@ -117,6 +117,9 @@ type Rendition struct {
 	Name string
 	// Floor is the original language: the floor itself, never ducked.
 	Floor bool
+	// MachineTranslated says the language's captions are the floor's,
+	// machine-translated (no interpreter's speech recognized).
+	MachineTranslated bool
 }
 
 // EventStats is a snapshot of an event's counters.

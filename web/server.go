@@ -392,6 +392,9 @@ type CaptionInfo struct {
 	Tag  string `json:"tag"`
 	Name string `json:"name"`
 	Live string `json:"live"` // WebSocket path of the live cues
+	// MachineTranslation marks captions that are the floor's,
+	// machine-translated (captions.languages.X: translate).
+	MachineTranslation bool `json:"machine_translation,omitempty"`
 }
 
 func (s *Server) info(st *eventState) EventInfo {
@@ -405,7 +408,7 @@ func (s *Server) info(st *eventState) EventInfo {
 	info.Captions = []CaptionInfo{}
 	for _, r := range ev.CaptionRenditions() {
 		info.Captions = append(info.Captions, CaptionInfo{Tag: r.Tag, Name: r.Name,
-			Live: "/api/events/" + ev.ID() + "/captions/live/" + r.Tag})
+			Live: "/api/events/" + ev.ID() + "/captions/live/" + r.Tag, MachineTranslation: r.MachineTranslated})
 	}
 	return info
 }
@@ -444,7 +447,8 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Captions = []pages.Rendition{}
 	for _, rd := range ev.CaptionRenditions() {
-		d.Captions = append(d.Captions, pages.Rendition{Tag: rd.Tag, Name: rd.Name, Floor: rd.Floor})
+		d.Captions = append(d.Captions, pages.Rendition{Tag: rd.Tag, Name: rd.Name, Floor: rd.Floor,
+			MachineTranslated: rd.MachineTranslated})
 	}
 	// A rebroadcast scheduled for later: the page says when it starts.
 	if at, ok := ev.Config().Floor.StartTime(); ok && time.Now().Before(at) {

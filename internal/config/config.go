@@ -104,13 +104,19 @@ type Captions struct {
 	// Backend is the default for every language: sphinx (embedded, the
 	// default), google (Cloud Speech-to-Text) or none.
 	Backend string `yaml:"backend"`
-	// Languages overrides the backend per language tag (the floor's included).
+	// Languages overrides the backend per language tag (the floor's
+	// included). An interpreted language can also take translate: the
+	// floor's captions machine-translated (Translate), for a language
+	// without an interpreter or whose interpreter's captions are not wanted.
 	Languages map[string]string `yaml:"languages"`
 	// Models gives PocketSphinx models for languages other than en-US.
 	Models map[string]SphinxModel `yaml:"models"`
 	// Google configures the cloud backend; credentials are Application
 	// Default Credentials (GOOGLE_APPLICATION_CREDENTIALS).
 	Google GoogleSpeech `yaml:"google"`
+	// Translate configures Cloud Translation for the languages whose
+	// backend is translate; credentials as for Google.
+	Translate CloudTranslate `yaml:"translate"`
 	// Glossary is the event's vocabulary (glossary.go).
 	Glossary Glossary `yaml:"glossary"`
 }
@@ -130,6 +136,23 @@ type GoogleSpeech struct {
 	// Model is the recognition model, e.g. "latest_long".
 	Model string `yaml:"model"`
 }
+
+// CloudTranslate configures Google Cloud Translation (v3).
+type CloudTranslate struct {
+	// Project is the Google Cloud project (id or number) the requests go
+	// to; needed when a language's backend is translate.
+	Project string `yaml:"project"`
+	// Location is the service's region (default global).
+	Location string `yaml:"location"`
+	// Model is a model resource name; empty is the service's default (NMT).
+	Model string `yaml:"model"`
+	// Endpoint overrides the service address (host:port).
+	Endpoint string `yaml:"endpoint"`
+}
+
+// Translated reports whether a language's captions are the floor's,
+// machine-translated.
+func (c Captions) Translated(tag string) bool { return c.BackendFor(tag) == "translate" }
 
 // BackendFor returns the recognizer backend of a language tag.
 func (c Captions) BackendFor(tag string) string {
@@ -506,13 +529,28 @@ func (ev *Event) Validate() Problems {
 	if !backends[ev.Captions.Backend] {
 		add("captions.backend: %q is not sphinx, google or none", ev.Captions.Backend)
 	}
+	translated := false
 	for k, v := range ev.Captions.Languages {
 		tag, err := parseTag(k)
-		if _, ok := seen[tag]; err != nil || !ok {
+		i, ok := seen[tag]
+		if err != nil || !ok {
 			add("captions.languages.%s: not a language of this event", k)
 		}
-		if !backends[v] {
-			add("captions.languages.%s: %q is not sphinx, google or none", k, v)
+		switch {
+		case v == "translate" && ok && i < 0:
+			add("captions.languages.%s: the floor's captions cannot be translated from themselves", k)
+		case v == "translate":
+			translated = true
+		case !backends[v]:
+			add("captions.languages.%s: %q is not sphinx, google, translate or none", k, v)
+		}
+	}
+	if translated && !replay {
+		if ev.Captions.Translate.Project == "" {
+			add("captions.translate.project: needed for the languages whose backend is translate")
+		}
+		if b := ev.Captions.BackendFor(floorTag); b == "none" {
+			add("captions: translated captions need the floor's captions, whose backend is none")
 		}
 	}
 	ev.checkOutputs(add, seen, replay)

@@ -37,6 +37,20 @@ func TestParseGood(t *testing.T) {
 	}
 }
 
+func TestCaptionsTranslated(t *testing.T) {
+	ev, err := Parse([]byte(good+"captions: {backend: google, languages: {FR: translate}, translate: {project: tolk-demo}}\n"),
+		[]string{"TOLK_CAPTIONS_TRANSLATE_ENDPOINT=127.0.0.1:9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ev.Captions.Translated("fr") || ev.Captions.Translated("es") || ev.Captions.Translated("en") {
+		t.Errorf("translated: fr %v es %v en %v", ev.Captions.Translated("fr"), ev.Captions.Translated("es"), ev.Captions.Translated("en"))
+	}
+	if tr := ev.Captions.Translate; tr.Project != "tolk-demo" || tr.Endpoint != "127.0.0.1:9" {
+		t.Errorf("translate %+v", tr)
+	}
+}
+
 const studios = `
 id: summit
 floor:
@@ -124,6 +138,10 @@ func TestParseBad(t *testing.T) {
 		{"captions backend", good + "captions: {backend: whisper}\n", []string{"captions.backend"}},
 		{"captions language not in event", good + "captions: {languages: {de: google}}\n", []string{"captions.languages.de"}},
 		{"captions language backend", good + "captions: {languages: {fr: magic}}\n", []string{"captions.languages.fr"}},
+		{"translate without project", good + "captions: {languages: {fr: translate}}\n", []string{"captions.translate.project"}},
+		{"translate the floor", good + "captions: {languages: {en: translate}, translate: {project: p}}\n", []string{"captions.languages.en"}},
+		{"translate without floor captions", good + "captions: {languages: {en: none, fr: translate}, translate: {project: p}}\n",
+			[]string{"captions: translated"}},
 		{"captions model incomplete", good + "captions: {models: {fr: {acoustic: /m}}}\n", []string{"captions.models.fr"}},
 		{"wrong type", strings.Replace(good, "loop: true", "loop: maybe", 1), []string{"line 7", "maybe"}},
 		{"short passcode", good + "access: {passcode: abc}\n", []string{"access.passcode", "3 characters"}},

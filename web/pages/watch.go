@@ -11,6 +11,8 @@ type Rendition struct {
 	Tag   string // BCP 47 tag, as in the HLS LANGUAGE attribute and the WHEP URL
 	Name  string // shown in the picker, e.g. "Français"
 	Floor bool   // the original language of the room
+	// MachineTranslated marks captions that are the floor's, machine-translated.
+	MachineTranslated bool
 }
 
 // WatchData is what the watch page needs to know about an event.
@@ -86,6 +88,9 @@ type captionJSON struct {
 	Tag  string `json:"tag"`
 	Name string `json:"name"`
 	Live string `json:"live"` // WebSocket path of the live feed
+	// MT marks machine-translated captions (the picker and the caption
+	// area say so).
+	MT bool `json:"machine_translation,omitempty"`
 }
 
 type renditionJSON struct {
@@ -147,7 +152,8 @@ func Watch(w http.ResponseWriter, r *http.Request, d WatchData) {
 	if d.Captions != nil {
 		caps := []captionJSON{}
 		for _, c := range d.Captions {
-			caps = append(caps, captionJSON{Tag: c.Tag, Name: nameOr(c.Name, c.Tag), Live: captionsLive(d.EventID, c.Tag)})
+			caps = append(caps, captionJSON{Tag: c.Tag, Name: nameOr(c.Name, c.Tag), Live: captionsLive(d.EventID, c.Tag),
+				MT: c.MachineTranslated})
 		}
 		cfg.Captions = &caps
 	}

@@ -219,17 +219,23 @@ func BenchmarkWatch(b *testing.B) {
 // the page asks the event API.
 func TestWatchCaptions(t *testing.T) {
 	d := demo
-	d.Captions = []Rendition{{Tag: "en", Name: "English"}, {Tag: "fr"}}
+	d.Captions = []Rendition{{Tag: "en", Name: "English"}, {Tag: "fr", MachineTranslated: true}}
 	r := renderWatch(t, d, "/watch/demo")
 	var cfg struct {
-		Captions *[]struct{ Tag, Name, Live string } `json:"captions"`
+		Captions *[]struct {
+			Tag, Name, Live string
+			MT              bool `json:"machine_translation"`
+		} `json:"captions"`
 	}
 	r.jsonScript(t, "tolk-config", &cfg)
 	if cfg.Captions == nil || len(*cfg.Captions) != 2 {
 		t.Fatalf("config captions = %+v", cfg.Captions)
 	}
-	if c := (*cfg.Captions)[1]; c.Live != "/api/events/demo/captions/live/fr" || c.Name != "fr" {
+	if c := (*cfg.Captions)[1]; c.Live != "/api/events/demo/captions/live/fr" || c.Name != "fr" || !c.MT {
 		t.Errorf("second caption = %+v", c)
+	}
+	if c := (*cfg.Captions)[0]; c.MT {
+		t.Errorf("first caption = %+v, marked machine translation", c)
 	}
 	sel := r.byID("captions")
 	if sel == nil {
@@ -237,6 +243,8 @@ func TestWatchCaptions(t *testing.T) {
 	}
 	if got := options(sel); len(got) != 4 || got[0][0] != "" || got[1][0] != "en" || got[2][0] != "fr" || got[3][0] != "es" {
 		t.Errorf("caption options = %q", got)
+	} else if got[2][1] != "fr (machine translation)" || got[1][1] != "English" {
+		t.Errorf("caption option labels = %q", got)
 	}
 	if !labelled(r.all("label"))["captions"] {
 		t.Error("caption picker has no label")

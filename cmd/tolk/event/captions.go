@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,18 +15,22 @@ import (
 	"tolk/captions/glossary"
 	"tolk/captions/google"
 	"tolk/captions/sphinx"
+	"tolk/captions/translate"
 	"tolk/internal/audio"
 	"tolk/internal/config"
+	"tolk/locales"
 	"tolk/web"
 	"tolk/web/hls"
 )
 
 // captionLang is one language's captions: its live feed, its WebVTT
 // rendition and, in a live event, the recognizer's pipeline that is the
-// feed (nil in a rebroadcast, whose feed plays recorded cues).
+// feed (nil in a rebroadcast, whose feed plays recorded cues, and in a
+// translated language, whose feed is mt).
 type captionLang struct {
 	feed     web.CaptionFeed
 	pipeline *captions.Pipeline
+	mt       *translate.Feed
 	subs     *hls.Subtitles
 }
 
@@ -34,7 +39,9 @@ func recognizers(cfg *config.Event, tags []string, live *glossary.Live) (map[str
 	recs := map[string]captions.Recognizer{}
 	need := map[string]bool{}
 	for _, t := range tags {
-		need[cfg.Captions.BackendFor(t)] = true
+		if !cfg.Captions.Translated(t) { // translated from the floor's captions
+			need[cfg.Captions.BackendFor(t)] = true
+		}
 	}
 	if need["sphinx"] {
 		models := map[string]sphinx.ModelDir{}
@@ -74,26 +81,68 @@ func supports(rec captions.Recognizer, tag language.Tag) bool {
 }
 
 // newCaptions sets up a pipeline for every language whose backend can
-// recognize it, and the WebVTT renditions listed in the master playlist.
-func (e *Event) newCaptions(recs map[string]captions.Recognizer, sink captions.CueSink, hopts hls.Options) []hls.SubtitleRendition {
+// recognize it, a translation of the floor's captions for every language
+// whose backend is translate, and the WebVTT renditions listed in the master
+// playlist.
+func (e *Event) newCaptions(recs map[string]captions.Recognizer, tr translate.Translator, sink captions.CueSink, hopts hls.Options) []hls.SubtitleRendition {
 	var subs []hls.SubtitleRendition
 	e.captions = map[string]*captionLang{}
-	for _, r := range e.renditions {
-		rec := recs[e.cfg.Captions.BackendFor(r.Tag)]
-		tag := language.Make(r.Tag)
-		if rec != nil && !supports(rec, tag) {
-			e.log.Info("no captions: the backend has no model for this language", "lang", r.Tag)
-			rec = nil
+	floor := e.renditions[0]
+	for i, r := range e.renditions {
+		c := &captionLang{subs: hls.NewSubtitles(hopts, e.timeline.Epoch)}
+		if e.cfg.Captions.Translated(r.Tag) {
+			fp := e.captions[floor.Tag]
+			if fp == nil || fp.pipeline == nil || tr == nil {
+				e.log.Info("no captions: translated captions need the floor's", "lang", r.Tag)
+				continue
+			}
+			mt, err := translate.New(translate.Config{Event: e.cfg.ID, From: floor.Tag, Target: r.Tag,
+				Source: fp.pipeline, Translator: tr, Sink: sink, Glossary: e.glossary, Clock: e.clock, Log: e.log})
+			if err != nil {
+				e.log.Warn("no captions: translation", "lang", r.Tag, "err", err)
+				continue
+			}
+			c.feed, c.mt = mt, mt
+			e.renditions[i].MachineTranslated = true
+			r = e.renditions[i]
+		} else {
+			rec := recs[e.cfg.Captions.BackendFor(r.Tag)]
+			tag := language.Make(r.Tag)
+			if rec != nil && !supports(rec, tag) {
+				e.log.Info("no captions: the backend has no model for this language", "lang", r.Tag)
+				rec = nil
+			}
+			if rec == nil {
+				continue
+			}
+			p := captions.NewPipeline(e.cfg.ID, r.Tag, rec, tag, sink, e.log, e.clock)
+			c.feed, c.pipeline = p, p
 		}
-		if rec == nil {
-			continue
-		}
-		p := captions.NewPipeline(e.cfg.ID, r.Tag, rec, tag, sink, e.log, e.clock)
-		e.captions[r.Tag] = &captionLang{feed: p, pipeline: p, subs: hls.NewSubtitles(hopts, e.timeline.Epoch)}
-		subs = append(subs, hls.SubtitleRendition{ID: "cc-" + r.Tag, Name: r.Name, Language: r.Tag,
+		e.captions[r.Tag] = c
+		subs = append(subs, hls.SubtitleRendition{ID: "cc-" + r.Tag, Name: captionName(r), Language: r.Tag,
 			Default: r.Floor, URI: "subs/" + r.Tag + "/index.m3u8"})
 	}
 	return subs
+}
+
+// captionName is what players show for a language's captions: its name,
+// and for machine translation a note in that language (a viewer who picks
+// French captions reads French).
+func captionName(r Rendition) string {
+	if !r.MachineTranslated {
+		return r.Name
+	}
+	return strings.ReplaceAll(locales.Catalog(r.Tag)["captions.machine_translation"], "{name}", r.Name)
+}
+
+// translated reports whether a language of the event has translated captions.
+func (e *Event) translated() bool {
+	for _, r := range e.renditions {
+		if e.cfg.Captions.Translated(r.Tag) {
+			return true
+		}
+	}
+	return false
 }
 
 // CaptionFeed returns a language's live cues (partial and final), if it has captions.
@@ -140,6 +189,17 @@ func (e *Event) closeCaptions() {
 		if c.pipeline != nil {
 			c.pipeline.Close()
 		}
+	}
+	// After the floor's pipeline, whose last cues they still translate.
+	for _, c := range e.captions {
+		if c.mt != nil {
+			c.mt.Close()
+		}
+	}
+	if e.translator != nil {
+		_ = e.translator.Close()
+	}
+	for _, c := range e.captions {
 		// Publish what is left, then end the playlist.
 		c.subs.Advance(max(e.timeline.Now(), 0) + audio.Samples(time.Duration(e.cfg.HLS.SegmentMS)*time.Millisecond))
 		c.subs.Close()
@@ -149,6 +209,17 @@ func (e *Event) closeCaptions() {
 			_ = c.Close()
 		}
 	}
+}
+
+// newCloudTranslate opens Cloud Translation with Application Default
+// Credentials.
+func newCloudTranslate(t config.CloudTranslate) (*translate.Cloud, error) {
+	cl, err := translate.NewCloud(context.Background(), translate.CloudConfig{Project: t.Project, Location: t.Location,
+		Model: t.Model, Endpoint: t.Endpoint})
+	if err != nil {
+		return nil, fmt.Errorf("captions: translate: %w", err)
+	}
+	return cl, nil
 }
 
 // newGoogle opens Cloud Speech-to-Text with Application Default Credentials.

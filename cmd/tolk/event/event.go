@@ -16,6 +16,7 @@ import (
 
 	"tolk/captions"
 	"tolk/captions/glossary"
+	"tolk/captions/translate"
 	"tolk/internal/audio"
 	"tolk/internal/config"
 	"tolk/internal/media"
@@ -43,6 +44,9 @@ type Options struct {
 	// Recognizer, when set, recognizes every language instead of the
 	// configured backends (tests use captionstest.Scripted).
 	Recognizer captions.Recognizer
+	// Translator, when set, translates the captions of the languages whose
+	// backend is translate instead of Cloud Translation (tests).
+	Translator translate.Translator
 	// SubtitleDelay holds the WebVTT renditions back from the audio's live
 	// edge. Zero, the default, publishes them in step with the audio; cues
 	// settled later go into the next segment with their own times.
@@ -102,6 +106,9 @@ type Event struct {
 	glossaryMu sync.Mutex        // orders saving and setting the glossary
 	configured glossary.Glossary // the configuration's glossary
 	settings   SettingStore
+	// translator is the Cloud Translation client the event opened, closed
+	// with it (nil when no language is translated or a test gave one).
+	translator *translate.Cloud
 	booths     map[string]*interpreter.Booth
 	voices     map[string]*interpreter.Voice
 
@@ -214,7 +221,16 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		e.recClock = rc
 	}
 	e.recordings = opts.Recordings
-	hopts.Subtitles = e.newCaptions(recs, sink, hopts)
+	tr := opts.Translator
+	if tr == nil && e.translated() {
+		cl, err := newCloudTranslate(cfg.Captions.Translate)
+		if err != nil {
+			e.Close()
+			return nil, err
+		}
+		e.translator, tr = cl, cl
+	}
+	hopts.Subtitles = e.newCaptions(recs, tr, sink, hopts)
 	h, err := hls.New(hopts, hr)
 	if err != nil {
 		e.Close()

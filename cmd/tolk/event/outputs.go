@@ -125,7 +125,7 @@ func (e *Event) attachOutputs() error {
 			continue
 		}
 		switch v, voiced := e.voices[r.Tag]; {
-		case c.pipeline == nil: // a rebroadcast: the cues are recorded
+		case c.pipeline == nil: // a rebroadcast (the cues are recorded) or a translation
 		case voiced:
 			o.recognize[r.Tag] = v.PCM().Read("captions", captionQueue)
 		default:
@@ -344,7 +344,7 @@ func (e *Event) attachRecorder() error {
 	for _, r := range e.renditions {
 		o.recAudio[r.Tag] = e.mixes[r.Tag].Packets().Read("recording", outputQueue)
 		if c, ok := e.captions[r.Tag]; ok {
-			o.recCues[r.Tag] = c.pipeline.Cues().Read("recording", cueQueue)
+			o.recCues[r.Tag] = c.feed.Cues().Read("recording", cueQueue)
 		}
 	}
 	if opts.Video {

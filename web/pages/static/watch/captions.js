@@ -17,6 +17,7 @@ let capFeed = null;
 let capToken = null; // the running feed's identity; a closed one's callbacks do nothing
 export let capView = null;
 export const capHistory = [];
+let capBadge = null; // says the captions shown are machine translation
 
 function mediaTime() {
   const el = current && current.el;
@@ -31,6 +32,7 @@ function setCaptions(tag) {
   if (capView) capView.clear();
   capLang = c ? c.tag : '';
   if (ui.captionArea) ui.captionArea.hidden = !c;
+  if (capBadge) capBadge.hidden = !(c && c.machine_translation);
   if (!c) {
     capState = 'off';
     return;
@@ -77,7 +79,12 @@ function fillCaptions(list) {
   const tags = captionList.map((c) => c.tag);
   const off = Array.from(ui.captions.options).find((o) => o.value === '');
   const opts = [off || captionOption('', t('watch.captions.off'), false)];
-  for (const c of captionList) opts.push(captionOption(c.tag, c.name || c.tag, false));
+  for (const c of captionList) {
+    const name = c.name || c.tag;
+    const o = captionOption(c.tag, c.machine_translation ? t('watch.captions.mt_option', { name }) : name, false);
+    if (c.machine_translation) o.dataset.mt = 'true';
+    opts.push(o);
+  }
   for (const r of renditions) {
     if (!tags.includes(r.tag)) opts.push(captionOption(r.tag, t('watch.captions.unavailable', { name: r.name || r.tag }), true));
   }
@@ -104,6 +111,19 @@ function fillCaptions(list) {
 // configuration or else from the event API.
 export function startCaptions() {
   capView = ui.captionArea ? captionView(ui.captionArea) : null;
+  if (ui.captionArea) {
+    // Machine-translated captions carry a visible mark, and its words for
+    // screen readers, whenever they are shown.
+    capBadge = document.createElement('span');
+    capBadge.className = 'cap-mt';
+    capBadge.id = 'caption-mt';
+    capBadge.setAttribute('role', 'note');
+    capBadge.setAttribute('aria-label', t('watch.captions.mt_long'));
+    capBadge.title = t('watch.captions.mt_long');
+    capBadge.textContent = t('watch.captions.mt');
+    capBadge.hidden = true;
+    ui.captionArea.prepend(capBadge);
+  }
   if (ui.captions) {
     ui.captions.addEventListener('change', () => {
       store.set('captions', ui.captions.value || 'off');
