@@ -43,14 +43,15 @@ func NewBuilder(lang string) *Builder { return &Builder{lang: lang} }
 // Add takes one result. An interim result gives the partial line (the latest
 // two lines' worth of text, Final false; empty text clears the line). A final
 // result gives its final cues in time order and a nil partial: the settled
-// cues replace the live line.
+// cues replace the live line. A final result without words (its interims
+// were noise) gives no cue and an empty partial, which clears the line.
 func (b *Builder) Add(r Result) (partial *Cue, finals []Cue) {
 	toks := tokens(r)
 	if !r.Final {
 		return b.partial(r, toks), nil
 	}
 	if len(toks) == 0 {
-		return nil, nil
+		return b.partial(r, nil), nil
 	}
 	chunks := chunk(toks)
 	for k, c := range chunks {
