@@ -111,9 +111,9 @@ import (
 // -fwdflat no: the second, flat-lexicon pass runs over the whole utterance
 // when it ends, in one go. On this model it changed no word of the fixtures'
 // finals (docs/benchmarks.md, "Partial line on screen") but cost 30 % of the
-// decoding CPU, and its burst at each utterance end (0.1 s idle, up to 0.9 s
-// on a loaded machine) held up the audio behind it: the partial lines of the
-// next utterance's first words came that much later.
+// decoding CPU, and its burst at each utterance end (up to 0.9 s on a loaded
+// machine) held up the audio behind it: the partial lines of the next
+// utterance's first words came that much later.
 var searchArgs = []string{"-fwdflat", "no"}
 
 // frameSamples16 is one decoder frame (10 ms) at 16 kHz.
