@@ -28,6 +28,8 @@
 //                        task, what the next frame paints) while a partial line was showing
 //                        and no cue had faded: a settled cue must replace the line it settles
 //                        without a blank frame between them; [{text}] the line that went blank
+//                        (a line that turns out to be noise is cleared on purpose: scripted
+//                        recognizers say none)
 //   first_cue_ms         live → the wait for the cues ends
 //   page_errors?, console_errors?  uncaught page exceptions and console errors
 
