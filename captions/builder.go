@@ -19,7 +19,7 @@ const (
 	MinCueDuration = 1 * audio.SampleRate
 	MaxCueDuration = 7 * audio.SampleRate
 	// TargetCPS is the reading speed a cue's display time aims not to exceed.
-	TargetCPS = 20
+	TargetCPS = 17
 )
 
 // finalTail is how far the last cue of a final result may be extended for
@@ -44,14 +44,15 @@ func NewBuilder(lang string) *Builder { return &Builder{lang: lang} }
 // Add takes one result. An interim result gives the partial line (the latest
 // two lines' worth of text, Final false; empty text clears the line). A final
 // result gives its final cues in time order and a nil partial: the settled
-// cues replace the live line.
+// cues replace the live line. A final result without words (its interims
+// were noise) gives no cue and an empty partial, which clears the line.
 func (b *Builder) Add(r Result) (partial *Cue, finals []Cue) {
 	toks := tokens(r)
 	if !r.Final {
 		return b.partial(r, toks), nil
 	}
 	if len(toks) == 0 {
-		return nil, nil
+		return b.partial(r, nil), nil
 	}
 	chunks := chunk(toks)
 	for k, c := range chunks {
@@ -75,11 +76,23 @@ func (b *Builder) Add(r Result) (partial *Cue, finals []Cue) {
 func (b *Builder) partial(r Result, toks []token) *Cue {
 	c := &Cue{Lang: b.lang, Start: clampTime(r.Start), End: clampTime(r.End)}
 	if len(toks) > 0 {
-		// The longest tail that still fits two lines.
-		from := len(toks) - 1
+		// The longest tail that still fits two lines, or one up to
+		// partialDrop words shorter that keeps an article with its noun.
+		from, longest := len(toks)-1, -1
 		for i := max(0, len(toks)-MaxLines*MaxLineChars/2-1); i < len(toks)-1; i++ {
-			if _, _, ok := breakLines(toks[i:]); ok {
+			_, cost, ok := breakLines(toks[i:])
+			if !ok {
+				continue
+			}
+			if longest < 0 {
+				longest, from = i, i
+			}
+			if cost < costLineArticle {
 				from = i
+				break
+			}
+			if i-longest >= partialDrop {
+				from = longest
 				break
 			}
 		}
@@ -95,8 +108,13 @@ func (b *Builder) partial(r Result, toks []token) *Cue {
 	return c
 }
 
-// readTime is the display time for n characters at TargetCPS.
-func readTime(n int) int64 { return int64(n) * audio.SampleRate / TargetCPS }
+// partialDrop is how many words of the partial line's head may give way so
+// that no line of it ends on an article.
+const partialDrop = 3
+
+// readTime is the display time for n characters at TargetCPS, rounded up so
+// that the cue reads at TargetCPS or slower.
+func readTime(n int) int64 { return (int64(n)*audio.SampleRate + TargetCPS - 1) / TargetCPS }
 
 // token is one word with sane program times.
 type token struct {
@@ -207,6 +225,15 @@ const (
 	costBreakBefore = 250 // before a conjunction or preposition
 	costBreakDangle = 300 // after an article, conjunction or preposition
 	costTwoLines    = 40
+	// costLineArticle is an article left at a line's end: subtitling
+	// guides never part an article from its noun, so a cue split elsewhere
+	// is always preferred to it, and it happens only when nothing else fits.
+	costLineArticle = 2 * costCue
+	// costShortPerChar is the cost per character a cue is shorter than
+	// shortCue: a cue of a few words flashes by, so between two otherwise
+	// equal splits the one with balanced cues wins.
+	costShortPerChar = 5
+	shortCue         = 20
 	// costPausePerMS is the cost per millisecond of a pause longer than
 	// pauseFree kept inside one cue: a long pause is where a cue should end.
 	costPausePerMS   = 3
@@ -247,6 +274,7 @@ func chunk(toks []token) []span {
 				lines, lc = []string{toks[i].text}, 0 // a word longer than a line
 			}
 			c := best[j] + costCue + lc + pause[j-1] - pause[i]
+			c += costShortPerChar * max(0, shortCue-textLen(toks[i:j]))
 			if j < n {
 				c += breakCost(toks[j-1].text, toks[j].text)
 			}
@@ -302,6 +330,8 @@ func breakLines(toks []token) (lines []string, cost int, ok bool) {
 			c -= bonusLineSentece
 		case endsClause(a):
 			c -= bonusLineClause
+		case isArticle(a):
+			c += costLineArticle
 		case isFunctionWord(a):
 			c += costBreakDangle / 5
 		case breaksBefore(b):
@@ -381,6 +411,8 @@ func set(words string) map[string]bool {
 }
 
 func breaksBefore(w string) bool { return conjPrep[bare(w)] }
+
+func isArticle(w string) bool { return articles[bare(w)] }
 
 func isFunctionWord(w string) bool {
 	b := bare(w)

@@ -40,6 +40,12 @@ func TestBuilderLineBreaks(t *testing.T) {
 		{"two cues at the sentence end",
 			"Good morning, and welcome to the annual meeting of the city network. Today we will talk about public transport.",
 			[]string{"Good morning, and welcome|to the annual meeting of the city network.", "Today we will talk about public transport."}},
+		// The only two-line layouts of this sentence end a line on "the":
+		// a cue split keeps the article with its noun.
+		{"no article at a line end", "I would like to thank all of the volunteers who made this event possible.",
+			[]string{"I would like to thank all|of the volunteers", "who made this event possible."}},
+		{"no preposition at a line end", "She has worked on live captions for a very long time in Geneva.",
+			[]string{"She has worked on live captions|for a very long time in Geneva."}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, cues := NewBuilder("en").Add(spoken(tc.text, 1000, 250, 50))
@@ -88,6 +94,10 @@ func TestBuilderTiming(t *testing.T) {
 		if d, want := cues[0].End-cues[0].Start, readTime(utf8.RuneCountInString(cues[0].Text)); d < want {
 			t.Fatalf("first cue shows %v, reading needs %v", audio.Duration(d), audio.Duration(want))
 		}
+		// The editor's reading check (17 characters a second) agrees.
+		if r := CheckReading(cues[0].Text, audio.Duration(cues[0].End-cues[0].Start), DefaultReadingLimits()); len(r.Warnings) > 0 {
+			t.Fatalf("first cue reads at %.1f cps: %v", r.CPS, r.Warnings)
+		}
 		checkCues(t, cues)
 	})
 	t.Run("reading speed stops at the next speech", func(t *testing.T) {
@@ -123,6 +133,31 @@ func TestBuilderTiming(t *testing.T) {
 	})
 }
 
+// The partial line breaks as final cues do; a few words of its head give
+// way rather than leave an article at a line end.
+func TestBuilderPartialLineBreaks(t *testing.T) {
+	for _, tc := range []struct {
+		name, text, want string // lines joined by "|"
+	}{
+		{"one line", "Thank you very much for the invitation.", "Thank you very much for the invitation."},
+		{"break before the preposition", "She has worked on live captions for a very long time in Geneva.",
+			"She has worked on live captions|for a very long time in Geneva."},
+		{"head gives way to the article", "I would like to thank all of the volunteers who made this event possible.",
+			"would like to thank all of the volunteers|who made this event possible."},
+		{"longest tail that fits", "Good morning, and welcome to the annual meeting of the city network. Today we will talk",
+			"morning, and welcome to the annual meeting|of the city network. Today we will talk"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := spoken(tc.text, 1000, 250, 50)
+			r.Final = false
+			p, _ := NewBuilder("en").Add(r)
+			if got := strings.ReplaceAll(p.Text, "\n", "|"); got != tc.want {
+				t.Fatalf("got  %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestBuilderPartial(t *testing.T) {
 	b := NewBuilder("fr")
 	long := strings.Repeat("nous avons maintenant plus de bus ", 6)
@@ -148,6 +183,12 @@ func TestBuilderPartial(t *testing.T) {
 	p, _ = b.Add(Result{})
 	if p == nil || p.Text != "" {
 		t.Fatalf("empty interim should clear the line: %+v", p)
+	}
+	// A final without words (the interims were noise) clears the line.
+	b.Add(Result{Text: "euh", Start: ms(9000), End: ms(9300)})
+	p, f = b.Add(Result{Final: true, Start: ms(9000), End: ms(9500)})
+	if p == nil || p.Text != "" || p.Final || len(f) != 0 {
+		t.Fatalf("empty final: partial %+v finals %+v", p, f)
 	}
 	p, f = b.Add(spoken("merci", 10000, 300, 0))
 	if p != nil || len(f) != 1 || !f[0].Final {
@@ -247,7 +288,7 @@ func FuzzBuilder(f *testing.F) {
 			p, finals := b.Add(r)
 			if r.Final {
 				said = append(said, strings.Fields(r.Text)...)
-				if p != nil {
+				if p != nil && (p.Text != "" || len(strings.Fields(r.Text)) > 0) {
 					t.Fatalf("final result gave a partial %+v", p)
 				}
 			} else {

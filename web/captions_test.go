@@ -171,6 +171,7 @@ hls: {part_ms: 200, segment_ms: 1000}
 			ShownAtMediaTime *float64 `json:"shown_at_media_time"`
 		}
 		PartialsSeen int `json:"partials_seen"`
+		Blanks       []struct{ Text string }
 	}
 	runBrowser(t, "watch_captions.mjs", &rep, h.http.URL, "--event", "test", "--lang", "en")
 	if len(rep.SubtitleTracks) != 2 || rep.SubtitleTracks[0].Lang != "en" {
@@ -178,6 +179,10 @@ hls: {part_ms: 200, segment_ms: 1000}
 	}
 	if len(rep.Cues) == 0 || rep.PartialsSeen == 0 {
 		t.Fatalf("no live caption shown: %+v", rep)
+	}
+	// The settled cue replaces the partial line with no empty frame between.
+	if len(rep.Blanks) > 0 {
+		t.Errorf("the caption area went blank %d times while a partial line showed: %+v", len(rep.Blanks), rep.Blanks)
 	}
 	c := rep.Cues[0]
 	if !strings.HasPrefix(strings.ReplaceAll(c.Text, "\n", " "), "good morning") {

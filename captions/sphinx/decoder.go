@@ -14,13 +14,10 @@ static void tolk_ps_discard(void *user, err_lvl_t lvl, const char *fmt, ...) {}
 
 static void tolk_ps_quiet(void) { err_set_callback(tolk_ps_discard, NULL); }
 
-// cmd_ln_init is variadic, which cgo cannot call.
-static ps_decoder_t *tolk_ps_new(const char *hmm, const char *lm, const char *dict,
-                                 const char *postspeech) {
-	cmd_ln_t *cfg = cmd_ln_init(NULL, ps_args(), TRUE,
-		"-hmm", hmm, "-lm", lm, "-dict", dict,
-		"-vad_postspeech", postspeech,
-		"-logfn", "/dev/null", NULL);
+// tolk_ps_new makes a decoder of command-line style arguments (cmd_ln_init,
+// the variadic form, is out of cgo's reach).
+static ps_decoder_t *tolk_ps_new(int argc, char **argv) {
+	cmd_ln_t *cfg = cmd_ln_parse_r(NULL, ps_args(), argc, argv, TRUE);
 	if (cfg == NULL) return NULL;
 	ps_decoder_t *ps = ps_init(cfg);
 	cmd_ln_free_r(cfg);
@@ -110,6 +107,16 @@ import (
 	"tolk/captions/glossary"
 )
 
+// searchArgs tune the decoder's search (PocketSphinx's flags).
+//
+// -fwdflat no: the second, flat-lexicon pass runs over the whole utterance
+// when it ends, in one go. On this model it changed no word of the fixtures'
+// finals (docs/benchmarks.md, "Partial line on screen") but cost 30 % of the
+// decoding CPU, and its burst at each utterance end (up to 0.9 s on a loaded
+// machine) held up the audio behind it: the partial lines of the next
+// utterance's first words came that much later.
+var searchArgs = []string{"-fwdflat", "no"}
+
 // frameSamples16 is one decoder frame (10 ms) at 16 kHz.
 const frameSamples16 = 160
 
@@ -144,16 +151,19 @@ type segment struct {
 
 func newDecoder(m ModelDir, postSpeechFrames int, g *glossary.Glossary) (*decoder, error) {
 	quietOnce.Do(func() { C.tolk_ps_quiet() })
-	hmm, lm, dict := C.CString(m.Acoustic), C.CString(m.LM), C.CString(m.Dict)
-	post := C.CString(strconv.Itoa(postSpeechFrames))
+	args := append([]string{"-hmm", m.Acoustic, "-lm", m.LM, "-dict", m.Dict,
+		"-vad_postspeech", strconv.Itoa(postSpeechFrames), "-logfn", "/dev/null"}, searchArgs...)
+	argv := make([]*C.char, len(args))
+	for i, a := range args {
+		argv[i] = C.CString(a)
+	}
 	defer func() {
-		C.free(unsafe.Pointer(hmm))
-		C.free(unsafe.Pointer(lm))
-		C.free(unsafe.Pointer(dict))
-		C.free(unsafe.Pointer(post))
+		for _, a := range argv {
+			C.free(unsafe.Pointer(a))
+		}
 	}()
 	initMu.Lock()
-	ps := C.tolk_ps_new(hmm, lm, dict, post)
+	ps := C.tolk_ps_new(C.int(len(argv)), &argv[0])
 	initMu.Unlock()
 	if ps == nil {
 		return nil, fmt.Errorf("sphinx: cannot load model (acoustic %q, lm %q, dict %q)", m.Acoustic, m.LM, m.Dict)

@@ -58,6 +58,16 @@ func speech(t testing.TB, sentences []string) ([]float32, []int) {
 
 // namesRight counts the names of want found, in order of appearance, among
 // the hypothesis' words.
+// inDict reports whether the Debian en-US dictionary has word.
+func inDict(t testing.TB, word string) bool {
+	t.Helper()
+	b, err := os.ReadFile(DebianEnUS.Dict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.HasPrefix(b, []byte(word+" ")) || bytes.Contains(b, []byte("\n"+word+" "))
+}
+
 func namesRight(hyp string, want []string) int {
 	words := map[string]bool{}
 	for _, w := range strings.Fields(captionstest.Normalize(hyp)) {
@@ -181,8 +191,16 @@ func TestGlossaryNamesAndLiveChange(t *testing.T) {
 	if adBefore != genBefore {
 		t.Errorf("before the change the streams differ: %q vs %q", adBefore, genBefore)
 	}
-	if genNames != 0 {
-		t.Errorf("the generic model got %d names it has no pronunciation for", genNames)
+	// Only the names CMUdict lacks are out of the generic model's reach
+	// ("nakamura" is in it).
+	var unknown []string
+	for _, n := range later {
+		if !inDict(t, n) {
+			unknown = append(unknown, n)
+		}
+	}
+	if n := namesRight(genAfter, unknown); n != 0 {
+		t.Errorf("the generic model got %d names it has no pronunciation for", n)
 	}
 	if adNames < len(later)-1 {
 		t.Errorf("after the change %d of %d names right", adNames, len(later))

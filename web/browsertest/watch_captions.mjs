@@ -24,6 +24,12 @@
 //   partials             [{text, shown}] partial lines with the wall-clock ms of the
 //                        frame that painted each (--partials; the last 400)
 //   lines                caption lines on screen at the end
+//   blanks               times the caption area was left empty (after the DOM changes of one
+//                        task, what the next frame paints) while a partial line was showing
+//                        and no cue had faded: a settled cue must replace the line it settles
+//                        without a blank frame between them; [{text}] the line that went blank
+//                        (a line that turns out to be noise is cleared on purpose: scripted
+//                        recognizers say none)
 //   first_cue_ms         live → the wait for the cues ends
 //   page_errors?, console_errors?  uncaught page exceptions and console errors
 
@@ -77,6 +83,19 @@ await run('watch_captions', { event: 'demo', lang: 'en', cues: 1, partials: fals
   out.caption_options = await page.$$eval('#captions option', (os) => os.map((o) => o.value));
   if (!out.caption_options.includes(opts.lang)) throw new Error(`captions ${opts.lang} are not in the picker (${out.caption_options.join(', ')})`);
   await page.selectOption('#captions', opts.lang);
+  // A MutationObserver's callback runs once the task that changed the DOM is
+  // done, before the page paints: the state it sees is the frame shown.
+  await page.evaluate(() => {
+    const area = document.getElementById('caption-area');
+    const text = (sel) => Array.from(area.querySelectorAll(sel + ' .cap-line')).map((d) => d.textContent).join('\n');
+    window.tolkBlanks = [];
+    let partial = '';
+    new MutationObserver(() => {
+      const now = { partial: text('.cap-partial'), cue: text('.cap-cue') };
+      if (partial && !now.partial && !now.cue) window.tolkBlanks.push({ text: partial });
+      partial = now.partial;
+    }).observe(area, { childList: true, subtree: true, characterData: true });
+  });
 
   await pressPlay(page, out);
   const t0 = Date.now();
@@ -108,5 +127,6 @@ await run('watch_captions', { event: 'demo', lang: 'en', cues: 1, partials: fals
   out.history_span_ms = lastCueAt - startAt;
   await sleep(200);
   out.lines = await page.evaluate(() => window.tolkWatch.captions().lines);
+  out.blanks = await page.evaluate(() => window.tolkBlanks);
   out.step = 'finish';
 });
