@@ -7,7 +7,7 @@
 // Naming, relative to the event's HLS root ({dir} is the rendition's id for
 // Opus, the id and ".aac" for AAC):
 //
-//	master.m3u8                    multivariant playlist
+//	master.m3u8                    multivariant playlist (?audio={id}: rendition id as the main audio)
 //	{dir}/index.m3u8               media playlist of the rendition
 //	{dir}/{run}/init.mp4           initialization section
 //	{dir}/{run}/seg{msn}.m4s       media segment msn
