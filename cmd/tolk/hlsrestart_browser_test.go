@@ -87,6 +87,16 @@ const noteDetails = (kind, details) => {
   lastFirst = key;
 };
 hls.on(Hls.Events.LEVEL_UPDATED, (e, d) => noteDetails('level', d.details));
+// As the watch page does (hlsplayer.js): a playhead before the playlist's
+// first segment, after the gap, goes to the live edge.
+hls.on(Hls.Events.LEVEL_UPDATED, (e, d) => {
+  const edge = hls.liveSyncPosition;
+  if (d.details.live && edge !== null && media.readyState > 0 && media.currentTime < d.details.fragmentStart - 0.5) {
+    result.log.push('to the live edge ' + edge.toFixed(2) + ' from ' + media.currentTime.toFixed(2));
+    result.jumps = (result.jumps || 0) + 1;
+    media.currentTime = Math.max(d.details.fragmentStart, edge);
+  }
+});
 hls.on(Hls.Events.AUDIO_TRACK_LOADED, (e, d) => noteDetails('audio', d.details));
 const ranges = () => { const r = []; for (let i = 0; i < media.buffered.length; i++) r.push(media.buffered.start(i).toFixed(2) + '-' + media.buffered.end(i).toFixed(2)); return r.join(','); };
 const media = document.getElementById('a');
@@ -278,6 +288,7 @@ captions: {languages: {en: none, fr: none}}
 				Lang           string
 			}
 			SwitchesBefore int      `json:"switchesBefore"`
+			Jumps          int      `json:"jumps"`
 			OldCC          int      `json:"oldCC"`
 			NewCC          int      `json:"newCC"`
 			Tagged         bool     `json:"tagged"`
@@ -291,8 +302,8 @@ captions: {languages: {en: none, fr: none}}
 		t.Fatalf("node output: %v\n%s", err, res.out)
 	}
 	r := got.Result
-	t.Logf("killed, serving again %.1f s later from msn %d; before %+v, at the restart %+v, the new run's media from %.2f s (cc %d after %d), played on from %.2f s to %+v; master loaded %d times; track switches %v; errors %+v",
-		servingAt.Sub(killedAt).Seconds(), firstNew, r.Before, r.Restarted, r.NewStart, r.NewCC, r.OldCC, r.From, r.After, r.Masters, r.Switched, r.Errors)
+	t.Logf("killed, serving again %.1f s later from msn %d; before %+v, at the restart %+v, the new run's media from %.2f s (cc %d after %d), played on from %.2f s to %+v; master loaded %d times; track switches %v; moved to the live edge %d times; errors %+v",
+		servingAt.Sub(killedAt).Seconds(), firstNew, r.Before, r.Restarted, r.NewStart, r.NewCC, r.OldCC, r.From, r.After, r.Masters, r.Switched, r.Jumps, r.Errors)
 	// The gap is a discontinuity, in the playlist and for hls.js.
 	if !strings.Contains(newPlaylist, "\n#EXT-X-DISCONTINUITY\n") || tagValue(newPlaylist, "#EXT-X-DISCONTINUITY-SEQUENCE") != "0" {
 		t.Errorf("the new run's first playlist does not mark the restart:\n%s", newPlaylist)

@@ -110,6 +110,18 @@ export function startHLS(s) {
     if (data && data.details && data.details.endList) s.endList = true;
   };
   hls.on(Hls.Events.LEVEL_LOADED, noteEnd);
+  // After a server restart the playlist may start past everything
+  // buffered (the segments of the gap were never written): hls.js 1.7
+  // looks for the fragment after its last one in the old discontinuity,
+  // finds none, and at times never moves the playhead on. Nothing can play
+  // before the playlist's first segment, so go to the live edge.
+  hls.on(Hls.Events.LEVEL_UPDATED, (_, data) => {
+    const d = data && data.details;
+    const edge = hls.liveSyncPosition;
+    if (s.alive && d && d.live && edge !== null && el.readyState > 0 && el.currentTime < d.fragmentStart - 0.5) {
+      el.currentTime = Math.max(d.fragmentStart, edge);
+    }
+  });
   hls.on(Hls.Events.AUDIO_TRACK_LOADED, noteEnd);
   hls.on(Hls.Events.ERROR, (_, data) => {
     if (!s.alive || !data.fatal) return;
