@@ -87,11 +87,13 @@ const noteDetails = (kind, details) => {
   lastFirst = key;
 };
 hls.on(Hls.Events.LEVEL_UPDATED, (e, d) => noteDetails('level', d.details));
-// As the watch page does (hlsplayer.js): a playhead before the playlist's
-// first segment, after the gap, goes to the live edge.
+// As the watch page does (hlsplayer.js): when everything buffered ends
+// before the playlist's first segment (the gap), go to the live edge.
 hls.on(Hls.Events.LEVEL_UPDATED, (e, d) => {
   const edge = hls.liveSyncPosition;
-  if (d.details.live && edge !== null && media.readyState > 0 && media.currentTime < d.details.fragmentStart - 0.5) {
+  const b = media.buffered;
+  if (d.details.live && edge !== null && b.length && b.end(b.length - 1) < d.details.fragmentStart &&
+    media.currentTime < d.details.fragmentStart - 0.5) {
     result.log.push('to the live edge ' + edge.toFixed(2) + ' from ' + media.currentTime.toFixed(2));
     result.jumps = (result.jumps || 0) + 1;
     media.currentTime = Math.max(d.details.fragmentStart, edge);

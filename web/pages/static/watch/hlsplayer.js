@@ -113,12 +113,16 @@ export function startHLS(s) {
   // After a server restart the playlist may start past everything
   // buffered (the segments of the gap were never written): hls.js 1.7
   // looks for the fragment after its last one in the old discontinuity,
-  // finds none, and at times never moves the playhead on. Nothing can play
-  // before the playlist's first segment, so go to the live edge.
+  // finds none, and at times never moves the playhead on. When all that
+  // is buffered ends before the playlist's first segment, nothing more can
+  // be played there: go to the live edge. (After loading a master the
+  // buffer is empty: hls.js picks the start itself.)
   hls.on(Hls.Events.LEVEL_UPDATED, (_, data) => {
     const d = data && data.details;
     const edge = hls.liveSyncPosition;
-    if (s.alive && d && d.live && edge !== null && el.readyState > 0 && el.currentTime < d.fragmentStart - 0.5) {
+    const b = el.buffered;
+    if (s.alive && d && d.live && edge !== null && b.length && b.end(b.length - 1) < d.fragmentStart &&
+      el.currentTime < d.fragmentStart - 0.5) {
       el.currentTime = Math.max(d.fragmentStart, edge);
     }
   });
