@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,12 +28,14 @@ import (
 // (npm ci in web/); run it with go test -tags browser.
 
 // restartPage plays one language (?lang=) of the event's master playlist
-// (on another origin, given as ?src=) with hls.js in low-latency mode, asks
+// (on another origin, given as ?src=: the master the watch page loads for
+// that language, master.m3u8?audio={lang}) with hls.js in low-latency mode, asks
 // the test server to kill and restart tolk (GET /restart answers, with the
 // new run's first media sequence number, once the new process serves), and
 // checks that the same hls.js instance plays on: it counts every request
 // for the master playlist and every audio track switch, and notes where the
-// new run's media was buffered. Its retry policies let hls.js wait out a
+// new run's media was buffered and in which discontinuity (cc) hls.js put
+// it, against the killed run's. Its retry policies let hls.js wait out a
 // restart of a few seconds, as a player meant to ride out server restarts
 // is configured: with hls.js's defaults (two retries of a playlist, one and
 // two seconds apart) an outage of 2.7 s ended in a fatal levelLoadError.
@@ -40,7 +43,7 @@ const restartPage = `<!doctype html><meta charset="utf-8"><title>hls.js across a
 <audio id="a"></audio>
 <script src="/hls.js"></script>
 <script>
-const result = window.result = {errors: [], masters: 0, switched: [], before: {}, after: {}};
+const result = window.result = {errors: [], masters: 0, switched: [], before: {}, after: {}, oldCC: -1, newCC: -1, tagged: false};
 const src = new URLSearchParams(location.search).get('src');
 const lang = new URLSearchParams(location.search).get('lang') || 'fr';
 const retry = {maxNumRetry: 30, retryDelayMs: 500, maxRetryDelayMs: 1000};
@@ -58,8 +61,21 @@ hls.on(Hls.Events.AUDIO_TRACK_SWITCHED, (e, d) => result.switched.push(hls.audio
 result.log = [];
 // The new run's first media sequence number, once the test server says it.
 let firstNew = Infinity;
+// The language is the master's main audio: its fragments are main ones.
 hls.on(Hls.Events.FRAG_BUFFERED, (e, d) => {
-  if (d.frag.type === (lang === 'en' ? 'main' : 'audio') && d.frag.sn >= firstNew && result.newStart === undefined) result.newStart = d.frag.start;
+  if (d.frag.type !== 'main') return;
+  if (d.frag.sn < firstNew) result.oldCC = Math.max(result.oldCC, d.frag.cc);
+  else if (result.newStart === undefined) {
+    result.newStart = d.frag.start;
+    result.newCC = d.frag.cc;
+  }
+});
+// Whether a playlist hls.js loaded marked a segment as a discontinuity.
+// hls.js files the tag, which stands before the new run's EXT-X-MAP, with
+// the initialization section.
+const dis = (f) => !!f && f.tagList.some((t) => t[0] === 'DIS');
+hls.on(Hls.Events.LEVEL_LOADED, (e, d) => {
+  if (d.details.fragments.some((f) => dis(f) || dis(f.initSegment))) result.tagged = true;
 });
 hls.on(Hls.Events.FRAG_BUFFERED, (e, d) => result.log.push(['buffered', d.frag.type, d.frag.sn, d.frag.cc, +d.frag.start.toFixed(3), d.part ? d.part.index : -1, +media.currentTime.toFixed(3), ranges()].join(' ')));
 hls.on(Hls.Events.ERROR, (e, d) => result.log.push(['error', d.details, d.fatal, d.frag ? d.frag.sn : '', d.reason || '', +media.currentTime.toFixed(3)].join(' ')));
@@ -71,6 +87,18 @@ const noteDetails = (kind, details) => {
   lastFirst = key;
 };
 hls.on(Hls.Events.LEVEL_UPDATED, (e, d) => noteDetails('level', d.details));
+// As the watch page does (hlsplayer.js): when everything buffered ends
+// before the playlist's first segment (the gap), go to the live edge.
+hls.on(Hls.Events.LEVEL_UPDATED, (e, d) => {
+  const edge = hls.liveSyncPosition;
+  const b = media.buffered;
+  if (d.details.live && edge !== null && b.length && b.end(b.length - 1) < d.details.fragmentStart &&
+    media.currentTime < d.details.fragmentStart - 0.5) {
+    result.log.push('to the live edge ' + edge.toFixed(2) + ' from ' + media.currentTime.toFixed(2));
+    result.jumps = (result.jumps || 0) + 1;
+    media.currentTime = Math.max(d.details.fragmentStart, edge);
+  }
+});
 hls.on(Hls.Events.AUDIO_TRACK_LOADED, (e, d) => noteDetails('audio', d.details));
 const ranges = () => { const r = []; for (let i = 0; i < media.buffered.length; i++) r.push(media.buffered.start(i).toFixed(2) + '-' + media.buffered.end(i).toFixed(2)); return r.join(','); };
 const media = document.getElementById('a');
@@ -116,11 +144,14 @@ const state = () => ({time: media.currentTime, buffered: bufferedEnd(), track: h
 })();
 </script>`
 
-// TestHLSJSPlaysOnAcrossKill: hls.js in Chromium plays a language live;
-// tolk is killed with SIGKILL and started again on the same data directory
-// and address; the same hls.js instance goes on playing the same audio
-// track past what it had buffered, without loading the master playlist
-// again.
+// TestHLSJSPlaysOnAcrossKill: hls.js in Chromium plays an interpreted
+// language live from the master the watch page loads for it
+// (master.m3u8?audio=fr); tolk is killed with SIGKILL and started again on
+// the same data directory and address; the new run's playlist marks the
+// gap with EXT-X-DISCONTINUITY, and the same hls.js instance, having read
+// that tag, buffers the new run's media in the next discontinuity and goes
+// on playing the same audio track past what it had buffered, without a
+// fatal error and without loading the master playlist again.
 func TestHLSJSPlaysOnAcrossKill(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() {
@@ -143,9 +174,9 @@ func TestHLSJSPlaysOnAcrossKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	const event = "crash"
-	// An interpreted language: an alternate audio rendition of the
-	// audio-only variant, the case where hls.js depends most on how the
-	// restart is numbered.
+	// An interpreted language: in the plain master an alternate audio
+	// rendition of the audio-only variant, with which hls.js stalls at a
+	// discontinuity; in its own master the variant's main audio.
 	const lang = "fr"
 	cfg := filepath.Join(dir, "event.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
@@ -204,7 +235,7 @@ captions: {languages: {en: none, fr: none}}
 	defer page.Close()
 
 	cmd := exec.CommandContext(ctx, "node", filepath.Join("..", "..", "web", "hls", "testdata", "hlsjs.mjs"),
-		page.URL+"/?lang="+lang+"&src="+r1.base+"/hls/"+event+"/master.m3u8", "60000")
+		page.URL+"/?lang="+lang+"&src="+url.QueryEscape(r1.base+"/hls/"+event+"/master.m3u8?audio="+lang), "60000")
 	cmd.Env = append(os.Environ(), "CHROMIUM=/usr/bin/chromium")
 	cmd.Stderr = os.Stderr
 	type nodeOut struct {
@@ -219,6 +250,7 @@ captions: {languages: {en: none, fr: none}}
 
 	var killedAt, servingAt time.Time
 	var firstNew int64
+	var newPlaylist string
 	var res nodeOut
 	select {
 	case done := <-restart:
@@ -235,7 +267,7 @@ captions: {languages: {en: none, fr: none}}
 		if err != nil {
 			err = fmt.Errorf("the new run's playlist: %w\n%s", err, pl)
 		}
-		firstNew = msn
+		firstNew, newPlaylist = msn, pl
 		done <- restarted{msn, err}
 		res = <-nodeDone
 	case res = <-nodeDone:
@@ -258,6 +290,10 @@ captions: {languages: {en: none, fr: none}}
 				Lang           string
 			}
 			SwitchesBefore int      `json:"switchesBefore"`
+			Jumps          int      `json:"jumps"`
+			OldCC          int      `json:"oldCC"`
+			NewCC          int      `json:"newCC"`
+			Tagged         bool     `json:"tagged"`
 			NewStart       float64  `json:"newStart"`
 			From           float64  `json:"from"`
 			Log            []string `json:"log"`
@@ -268,8 +304,15 @@ captions: {languages: {en: none, fr: none}}
 		t.Fatalf("node output: %v\n%s", err, res.out)
 	}
 	r := got.Result
-	t.Logf("killed, serving again %.1f s later from msn %d; before %+v, at the restart %+v, the new run's media from %.2f s, played on from %.2f s to %+v; master loaded %d times; track switches %v; errors %+v",
-		servingAt.Sub(killedAt).Seconds(), firstNew, r.Before, r.Restarted, r.NewStart, r.From, r.After, r.Masters, r.Switched, r.Errors)
+	t.Logf("killed, serving again %.1f s later from msn %d; before %+v, at the restart %+v, the new run's media from %.2f s (cc %d after %d), played on from %.2f s to %+v; master loaded %d times; track switches %v; moved to the live edge %d times; errors %+v",
+		servingAt.Sub(killedAt).Seconds(), firstNew, r.Before, r.Restarted, r.NewStart, r.NewCC, r.OldCC, r.From, r.After, r.Masters, r.Switched, r.Jumps, r.Errors)
+	// The gap is a discontinuity, in the playlist and for hls.js.
+	if !strings.Contains(newPlaylist, "\n#EXT-X-DISCONTINUITY\n") || tagValue(newPlaylist, "#EXT-X-DISCONTINUITY-SEQUENCE") != "0" {
+		t.Errorf("the new run's first playlist does not mark the restart:\n%s", newPlaylist)
+	}
+	if !r.Tagged || r.OldCC < 0 || r.NewCC != r.OldCC+1 {
+		t.Errorf("hls.js read a discontinuity: %v; the killed run's media in cc %d, the new run's in %d, want the next", r.Tagged, r.OldCC, r.NewCC)
+	}
 	for _, e := range r.Errors {
 		if e.Fatal {
 			t.Errorf("hls.js fatal error %q\nlogs: %s", e.Details, strings.Join(got.Logs, "\n"))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -76,7 +77,9 @@ func tagValue(pl, tag string) string {
 // TestServeKilledPlaylistsContinue runs the real binary on one data
 // directory, kills it with SIGKILL while it serves, and starts it again:
 // the English media playlist goes on at the same URI with media sequence
-// numbers above every one the killed run showed; the master playlist lists the same URIs; a token
+// numbers above every one the killed run showed, the gap marked with
+// EXT-X-DISCONTINUITY in every playlist and counted in the discontinuity
+// sequence; the master playlist lists the same URIs; a token
 // made before the kill still opens the API; the killed run's recording
 // holds every second up to the last one before the kill; and the cue the
 // killed run published is in the export afterwards.
@@ -172,16 +175,22 @@ captions: {languages: {fr: none}}
 	if msn1 := lastSegmentMSN(t, pl1); time.Duration(seq-msn1)*time.Second < first2.Sub(last1)-time.Second {
 		t.Errorf("numbers moved %d segments from %d, the clock %v", seq-msn1, msn1, first2.Sub(last1))
 	}
-	// The restart is segments missing from one timeline, not a
-	// discontinuity (hls.Options.RestartDiscontinuity).
-	if strings.Contains(pl2, "DISCONTINUITY") {
-		t.Errorf("a discontinuity at the gap:\n%s", pl2)
-	}
+	// The restart is a discontinuity, marked before the new run's first
+	// segment, in the discontinuity sequence the killed run's segments had.
+	assertRestartMarked(t, "en/index.m3u8", pl2)
 	if !strings.Contains(pl2, `#EXT-X-MAP:URI="`) || strings.Contains(pl2, tagValue(pl1, "#EXT-X-MAP")) {
 		t.Errorf("run 2 lists the killed run's initialization section:\n%s", pl2)
 	}
-	if master2 := getText(ctx, t, r2.base+hlsRoot+"master.m3u8"); !sameURIs(master1, master2) {
+	master2 := getText(ctx, t, r2.base+hlsRoot+"master.m3u8")
+	if !sameURIs(master1, master2) {
 		t.Errorf("the master playlist's URIs changed:\n%s\nthen\n%s", master1, master2)
+	}
+	// Every playlist the master names marks the restart: each language's
+	// Opus and AAC, the captions.
+	for _, uri := range mediaPlaylists(master2) {
+		if uri != "en/index.m3u8" {
+			assertRestartMarked(t, uri, getText(ctx, t, r2.base+hlsRoot+uri))
+		}
 	}
 	// The token made before the kill opens the API, whose recordings list
 	// the killed run, recovered, up to its last second.
@@ -206,6 +215,14 @@ captions: {languages: {fr: none}}
 	}
 	stopped = true
 	r2.stop(t)
+	// The next run counts one discontinuity more: the state file says
+	// the second run's segments were in discontinuity sequence 1.
+	var state struct{ Discontinuity int64 }
+	if b, err := os.ReadFile(filepath.Join(data, "hls", event+".json")); err != nil {
+		t.Error(err)
+	} else if err := json.Unmarshal(b, &state); err != nil || state.Discontinuity != 1 {
+		t.Errorf("state after the second run: %s (%v), want discontinuity 1", b, err)
+	}
 
 	// The cue the killed run published is kept.
 	var out, stderr bytes.Buffer
@@ -216,6 +233,44 @@ captions: {languages: {fr: none}}
 	}
 	if !strings.Contains(words(out.String()), words(cues[0].Text)) {
 		t.Errorf("the killed run's cue %q is not in the export:\n%s", cues[0].Text, out.String())
+	}
+}
+
+// mediaPlaylists returns the URIs of the media playlists a master names.
+func mediaPlaylists(master string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range strings.Split(master, "\n") {
+		uri := l
+		if i := strings.Index(l, `URI="`); i >= 0 {
+			uri, _, _ = strings.Cut(l[i+len(`URI="`):], `"`)
+		} else if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if strings.HasSuffix(uri, "/index.m3u8") && !seen[uri] {
+			seen[uri] = true
+			out = append(out, uri)
+		}
+	}
+	return out
+}
+
+// assertRestartMarked checks the first playlist of a run that continues a
+// killed one: EXT-X-DISCONTINUITY-SEQUENCE 0, the killed run's, and, when
+// it lists segments, an EXT-X-DISCONTINUITY before the first of them (and
+// before the new run's EXT-X-MAP, when there is one).
+func assertRestartMarked(t *testing.T, uri, pl string) {
+	t.Helper()
+	if v := tagValue(pl, "#EXT-X-DISCONTINUITY-SEQUENCE"); v != "0" {
+		t.Errorf("%s: discontinuity sequence %q, want 0 while the restart is listed:\n%s", uri, v, pl)
+	}
+	first := strings.Index(pl, "#EXTINF:")
+	if first < 0 {
+		return
+	}
+	disc, mp := strings.Index(pl, "#EXT-X-DISCONTINUITY\n"), strings.Index(pl, "#EXT-X-MAP:")
+	if disc < 0 || disc > first || (mp >= 0 && disc > mp) {
+		t.Errorf("%s: no EXT-X-DISCONTINUITY before the new run's first segment:\n%s", uri, pl)
 	}
 }
 

@@ -2,8 +2,8 @@
 //
 // Opens /watch/{event} in Chromium, chooses Standard (HLS), presses Play and
 // reports what hls.js lists as audio tracks, whether playback advances, and for
-// each language (switched through the page's picker, without reloading the
-// player) the dominant frequency of what plays, from the page's Web Audio
+// each language (switched through the page's picker: the same player loads
+// that language's master, master.m3u8?audio={lang}) the dominant frequency of what plays, from the page's Web Audio
 // analyser on the media element.
 //
 // Prints one JSON object:
@@ -17,7 +17,7 @@
 //   switches             per --langs entry: {lang, track: {name, lang}, peak_hz, peak_db,
 //                        stable, switch_ms (picker → hls.js AUDIO_TRACK_SWITCHED),
 //                        measured_ms (picker → measurement), state}
-//   manifest_loads       master playlist requests (1: switching did not reload the player)
+//   manifest_loads       master playlist requests (one at the start, one per switch)
 //   page_errors?, console_errors?  uncaught page exceptions and console errors
 
 import { run, openWatch, chooseMode, chooseLang, pressPlay, stablePeak, sleep, round1 } from './lib.mjs';
@@ -26,7 +26,7 @@ await run('watch_hls', { event: 'demo', langs: [], settle: 1, timeout: 120 }, as
   out.event = opts.event;
   const manifests = [];
   page.on('request', (r) => {
-    if (r.url().endsWith('/master.m3u8')) manifests.push(r.url());
+    if (new URL(r.url()).pathname.endsWith('/master.m3u8')) manifests.push(r.url());
   });
   await openWatch(page, opts, out);
   await chooseMode(page, 'hls', out);
@@ -95,6 +95,6 @@ await run('watch_hls', { event: 'demo', langs: [], settle: 1, timeout: 120 }, as
     });
   }
   out.step = 'finish';
-  out.manifest_loads = manifests.length; // switching must not reload the player
+  out.manifest_loads = manifests.length;
   out.final_state = await page.evaluate(() => window.tolkWatch.state);
 });

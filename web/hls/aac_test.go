@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -193,53 +194,102 @@ func TestAACGapIsFilled(t *testing.T) {
 // (CODECS="opus", AUDIO="audio"), each naming the subtitles and no closed
 // captions; both groups list every language with the same NAME and
 // LANGUAGE, the floor the DEFAULT without URI (the variant's URI is its
-// playlist), the others with their own.
+// playlist), the others with their own. Asked with ?audio=fr, French takes
+// the floor's place: the DEFAULT without URI, the variants' URIs its
+// playlists, the floor with a URI; the subtitles stay as they are.
 func TestMasterPlaylistOffersAACAndOpus(t *testing.T) {
 	subs := []SubtitleRendition{{ID: "en", Name: "English", Language: "en", Default: true, URI: "captions/en/index.m3u8"}}
 	m := newAACMuxer(t, Options{Subtitles: subs})
 	defer m.Close()
-	b := get(m, "GET", "/master.m3u8").Body.Bytes()
-	t.Logf("master:\n%s", b)
-	p := decodeMaster(t, b)
-	if len(p.Variants) != 2 {
-		t.Fatalf("%d variants", len(p.Variants))
-	}
-	want := []struct{ codecs, group, uri, dir string }{
-		{"mp4a.40.2", aacGroup, "en.aac/index.m3u8", "fr.aac"},
-		{"opus", audioGroup, "en/index.m3u8", "fr"},
-	}
-	for i, v := range p.Variants {
-		w := want[i]
-		if v.Codecs != w.codecs || v.Audio != w.group || v.URI != w.uri || v.Subtitles != subtitleGroup ||
-			v.Captions != "NONE" || v.Bandwidth < 32000 || v.AverageBandwidth == 0 || v.AverageBandwidth > v.Bandwidth {
-			t.Errorf("variant %d: %+v", i, v.VariantParams)
+	for _, main := range []string{"en", "fr"} {
+		path := "/master.m3u8"
+		if main != "en" {
+			path += "?audio=" + main
 		}
-		langs := map[string]bool{}
-		for _, a := range v.Alternatives {
-			if a.Type != "AUDIO" || a.GroupId != w.group {
-				continue
+		b := get(m, "GET", path).Body.Bytes()
+		t.Logf("%s:\n%s", path, b)
+		p := decodeMaster(t, b)
+		if len(p.Variants) != 2 {
+			t.Fatalf("%d variants", len(p.Variants))
+		}
+		want := []struct{ codecs, group, suffix string }{
+			{"mp4a.40.2", aacGroup, ".aac"},
+			{"opus", audioGroup, ""},
+		}
+		for i, v := range p.Variants {
+			w := want[i]
+			if v.Codecs != w.codecs || v.Audio != w.group || v.URI != main+w.suffix+"/index.m3u8" || v.Subtitles != subtitleGroup ||
+				v.Captions != "NONE" || v.Bandwidth < 32000 || v.AverageBandwidth == 0 || v.AverageBandwidth > v.Bandwidth {
+				t.Errorf("%s: variant %d: %+v %s", path, i, v.VariantParams, v.URI)
 			}
-			langs[a.Language] = true
-			r := testRenditions[0]
-			if a.Language != r.Language {
-				r = testRenditions[1]
+			langs := map[string]bool{}
+			for _, a := range v.Alternatives {
+				if a.Type == "SUBTITLES" && (a.URI != subs[0].URI || !a.Default) {
+					t.Errorf("%s: subtitles %+v", path, a)
+				}
+				if a.Type != "AUDIO" || a.GroupId != w.group {
+					continue
+				}
+				langs[a.Language] = true
+				r := testRenditions[0]
+				if a.Language != r.Language {
+					r = testRenditions[1]
+				}
+				isMain := r.ID == main
+				if a.Name != r.Name || a.Default != isMain || !a.Autoselect || a.Channels == nil || a.Channels.Amount != 1 {
+					t.Errorf("%s: %s rendition %+v", path, w.group, a)
+				}
+				switch {
+				case isMain && a.URI != "":
+					t.Errorf("%s: the default %s rendition has a URI %q", path, w.group, a.URI)
+				case !isMain && a.URI != r.ID+w.suffix+"/index.m3u8":
+					t.Errorf("%s: %s rendition of %s at %q", path, w.group, a.Language, a.URI)
+				}
 			}
-			if a.Name != r.Name || a.Default != r.Default || !a.Autoselect || a.Channels == nil || a.Channels.Amount != 1 {
-				t.Errorf("%s rendition %+v", w.group, a)
-			}
-			switch {
-			case r.Default && a.URI != "":
-				t.Errorf("the default %s rendition has a URI %q", w.group, a.URI)
-			case !r.Default && a.URI != w.dir+"/index.m3u8":
-				t.Errorf("%s rendition of %s at %q", w.group, a.Language, a.URI)
+			if len(langs) != len(testRenditions) {
+				t.Errorf("%s: group %s has languages %v", path, w.group, langs)
 			}
 		}
-		if len(langs) != len(testRenditions) {
-			t.Errorf("group %s has languages %v", w.group, langs)
+		if n := strings.Count(string(b), "#EXT-X-INDEPENDENT-SEGMENTS\n"); n != 1 {
+			t.Errorf("EXT-X-INDEPENDENT-SEGMENTS %d times", n)
 		}
 	}
-	if n := strings.Count(string(b), "#EXT-X-INDEPENDENT-SEGMENTS\n"); n != 1 {
-		t.Errorf("EXT-X-INDEPENDENT-SEGMENTS %d times", n)
+	// The floor asked by name is the plain master.
+	if a, b := get(m, "GET", "master.m3u8?audio=en").Body.String(), get(m, "GET", "master.m3u8").Body.String(); a != b {
+		t.Errorf("?audio=en:\n%s\nplain:\n%s", a, b)
+	}
+}
+
+// TestMasterAudioParameter: the master's audio parameter names a rendition
+// by ID; cache busters beside it are ignored, and what a cache keyed on
+// nginx's $arg_audio could read otherwise is a 400, an unknown rendition a
+// 404, both JSON errors that are never cached.
+func TestMasterAudioParameter(t *testing.T) {
+	m, _ := newTestMuxer(t, Options{})
+	defer m.Close()
+	plain, french := m.masterPlaylist(-1), m.masterPlaylist(1)
+	for q, want := range map[string][]byte{
+		"": plain, "audio=": plain, "audio": plain, "x=1": plain, "audio=en": plain,
+		"audio=fr": french, "x=1&audio=fr&_=2": french, "audiox=de&audio=fr": french,
+	} {
+		if w := get(m, "GET", "master.m3u8?"+q); w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), want) {
+			t.Errorf("?%s: %d\n%s", q, w.Code, w.Body)
+		}
+	}
+	for q, code := range map[string]int{
+		"audio=de":          http.StatusNotFound,
+		"audio=FR":          http.StatusNotFound,
+		"Audio=fr":          http.StatusBadRequest,
+		"%61udio=fr":        http.StatusBadRequest,
+		"audio=fr&audio=en": http.StatusBadRequest,
+		"audio=fr&audio=fr": http.StatusBadRequest,
+		"audio=f%72":        http.StatusBadRequest,
+		"audio=f+r":         http.StatusBadRequest,
+		"audio=..%2Fen":     http.StatusBadRequest,
+		"audio=%zz":         http.StatusBadRequest,
+		"%zz=1&audio=fr":    http.StatusBadRequest,
+	} {
+		assertJSONError(t, get(m, "GET", "master.m3u8?"+q), code)
 	}
 }
 

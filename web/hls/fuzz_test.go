@@ -84,6 +84,29 @@ func FuzzParseReload(f *testing.F) {
 	})
 }
 
+// FuzzParseMasterQuery: an accepted master query names a valid rendition
+// ID or none, and a cache keyed on nginx's $arg_audio reads the same.
+func FuzzParseMasterQuery(f *testing.F) {
+	for _, s := range []string{
+		"", "audio=fr", "audio=", "audio", "Audio=fr", "%61udio=fr", "audio=fr&audio=en", "audio=f%72", "x=1&audio=fr-CA",
+		"audio=a.b", "audio=%zz", "%zz=1", "audio=fr;x=1", "audiox=de&audio=fr", "token=abc&audio=en",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		id, err := parseMasterQuery(q)
+		if err != nil {
+			return
+		}
+		if id != "" && !validID(id) {
+			t.Fatalf("%q: id %q accepted", q, id)
+		}
+		if got := nginxArg(q, masterParam); got != id {
+			t.Fatalf("%q: nginx reads audio=%q, the server %q", q, got, id)
+		}
+	})
+}
+
 // nginxArg is nginx's $arg_name: the raw value of the first parameter whose
 // name matches case-insensitively, "" when there is none.
 func nginxArg(rawQuery, name string) string {

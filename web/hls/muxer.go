@@ -7,7 +7,7 @@
 // Naming, relative to the event's HLS root ({dir} is the rendition's id for
 // Opus, the id and ".aac" for AAC):
 //
-//	master.m3u8                    multivariant playlist
+//	master.m3u8                    multivariant playlist (?audio={id}: rendition id as the main audio)
 //	{dir}/index.m3u8               media playlist of the rendition
 //	{dir}/{run}/init.mp4           initialization section
 //	{dir}/{run}/seg{msn}.m4s       media segment msn
@@ -175,23 +175,42 @@ func (m *Muxer) EnableAAC(bitrate int) error {
 	return nil
 }
 
-// renderedMaster is the master playlist as rendered when measured was at.
+// renderedMaster is the master playlist as rendered when measured was at:
+// the variants, and each master rendered from them (masterPlaylist's main,
+// plus one), rendered when first asked.
 type renderedMaster struct {
 	measured int64
-	b        []byte
+	vs       []variant
+	iframes  []iframeVariant
+	out      []atomic.Pointer[[]byte]
 }
 
-// masterPlaylist returns the master playlist, rendered again once more
-// segments have been measured: BANDWIDTH is the highest segment bit rate any
-// rendition of the variant's group has had, AVERAGE-BANDWIDTH the highest
-// rendition's average over its segments (Apple's authoring rules), and
-// before the first segment the encoder's bitrate plus the fragments'
-// overhead stands for both.
-func (m *Muxer) masterPlaylist() []byte {
+// masterPlaylist returns the master playlist whose main audio is rendition
+// main (an index of m.renditions; -1: the floor, the plain master),
+// rendered again once more segments have been measured: BANDWIDTH is the
+// highest segment bit rate any rendition of the variant's group has had,
+// AVERAGE-BANDWIDTH the highest rendition's average over its segments
+// (Apple's authoring rules), and before the first segment the encoder's
+// bitrate plus the fragments' overhead stands for both.
+func (m *Muxer) masterPlaylist(main int) []byte {
 	n := m.measured.Load()
-	if c := m.master.Load(); c != nil && c.measured == n {
-		return c.b
+	c := m.master.Load()
+	if c == nil || c.measured != n {
+		c = m.measureMaster(n)
+		m.master.Store(c)
 	}
+	slot := &c.out[main+1]
+	if b := slot.Load(); b != nil {
+		return *b
+	}
+	b := renderMaster(m.renditions, main, m.opts.Subtitles, c.vs, c.iframes...)
+	slot.Store(&b)
+	return b
+}
+
+// measureMaster works out the master's variants at measured count n.
+func (m *Muxer) measureMaster(n int64) *renderedMaster {
+	c := &renderedMaster{measured: n, out: make([]atomic.Pointer[[]byte], len(m.renditions)+1)}
 	var vs []variant
 	if m.aac != nil {
 		vs = append(vs, m.variant(aacGroup, aacCodec, m.aac, m.aacBitrate))
@@ -217,14 +236,21 @@ func (m *Muxer) masterPlaylist() []byte {
 		}
 		vs = append(av, vs...)
 		ipeak, iavg := m.video.iframeRates()
-		return m.storeMaster(n, renderMaster(m.renditions, m.opts.Subtitles, vs, iframeVariant{info: info, peak: ipeak, avg: iavg}))
+		c.iframes = []iframeVariant{{info: info, peak: ipeak, avg: iavg}}
 	}
-	return m.storeMaster(n, renderMaster(m.renditions, m.opts.Subtitles, vs))
+	c.vs = vs
+	return c
 }
 
-func (m *Muxer) storeMaster(n int64, b []byte) []byte {
-	m.master.Store(&renderedMaster{measured: n, b: b})
-	return b
+// rendition returns the index of the rendition with the given ID in
+// m.renditions, -1 if there is none.
+func (m *Muxer) rendition(id string) int {
+	for i, r := range m.renditions {
+		if r.ID == id {
+			return i
+		}
+	}
+	return -1
 }
 
 func (m *Muxer) variant(group string, c *codec, tracks map[string]*track, bitrate int) variant {

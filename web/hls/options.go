@@ -50,16 +50,19 @@ type Options struct {
 	// fresh event. Give the Muxer and the Subtitles of an event the same.
 	Continue Continuation
 	// RestartDiscontinuity marks the first segment of a continuing run
-	// (Continue.Resumed) with EXT-X-DISCONTINUITY. Off, the default, the
-	// run goes on in the same discontinuity sequence: its decode times are
-	// its media sequence number times the segment duration, as the earlier
-	// run's were, so a player sees the restart as segments missing from
-	// one timeline. hls.js (1.7) needs that: at a new discontinuity its
-	// audio controller waits for the timestamp offset (initPTS) of that
-	// discontinuity, which only a fragment of the main variant gives, and
-	// once an alternate audio rendition of an audio-only variant plays
-	// (every interpreted language) it fetches no more main fragments (it
-	// still reloads the main playlist), so it stalls.
+	// (Continue.Resumed) with EXT-X-DISCONTINUITY, as RFC 8216 asks of a
+	// gap in the media (tolk serve sets it). Off, the run goes on in the
+	// same discontinuity sequence: its decode times are its media sequence
+	// number times the segment duration, as the earlier run's were, so a
+	// player sees the restart as segments missing from one timeline.
+	// hls.js (1.7) plays across the tag only when the language is the
+	// variant's main audio: at a new discontinuity its audio controller
+	// waits for the timestamp offset (initPTS) of that discontinuity, which
+	// only a fragment of the main variant gives, and once an alternate
+	// audio rendition of an audio-only variant plays it fetches no more
+	// main fragments, so it stalls. The web player therefore loads
+	// master.m3u8?audio={id}, in which that language is the main audio
+	// (renderMaster).
 	RestartDiscontinuity bool
 	// StateFile, when set, is where the Muxer keeps what the event's next
 	// run needs to continue its playlists (State): written in New and

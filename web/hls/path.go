@@ -182,3 +182,44 @@ func queryNumber(vals url.Values, key string) (int64, bool, error) {
 	}
 	return n, true, nil
 }
+
+// masterParam is the master playlist's query parameter that names the
+// rendition to make the main audio (Muxer.ServeHTTP).
+const masterParam = "audio"
+
+// parseMasterQuery reads the audio parameter of a master playlist request:
+// the ID of the rendition to make the main audio, "" for the plain master
+// (no parameter, or an empty one). Other parameters are ignored, as for
+// playlists. A cache in front keys masters on audio alone (nginx's
+// $arg_audio: the first occurrence, undecoded, its name matched in any
+// case), so what it could read otherwise is refused: the name in another
+// case or percent-encoded, the parameter twice, a value that is not a
+// plain rendition ID.
+func parseMasterQuery(rawQuery string) (string, error) {
+	if rawQuery == "" {
+		return "", nil
+	}
+	id, seen := "", false
+	for pair := range strings.SplitSeq(rawQuery, "&") {
+		raw, val, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(raw)
+		if err != nil {
+			return "", fmt.Errorf("bad query parameter %q", raw)
+		}
+		if raw != masterParam {
+			if strings.EqualFold(raw, masterParam) || strings.EqualFold(name, masterParam) {
+				return "", fmt.Errorf("query parameter %q must be spelled %s", raw, masterParam)
+			}
+			continue
+		}
+		if seen {
+			return "", fmt.Errorf("%s given twice", masterParam)
+		}
+		seen = true
+		if val != "" && !validID(val) {
+			return "", fmt.Errorf("%s=%q is not a rendition id", masterParam, val)
+		}
+		id = val
+	}
+	return id, nil
+}

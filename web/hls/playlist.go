@@ -278,7 +278,7 @@ func MasterPlaylist(renditions []AudioRendition, subtitles []SubtitleRendition, 
 		peak = max(peak, r.Bitrate)
 	}
 	v := variant{group: audioGroup, c: opusCodec, peak: int64(peak) + overheadBits(partDuration)}
-	return renderMaster(renditions, subtitles, []variant{v}), nil
+	return renderMaster(renditions, -1, subtitles, []variant{v}), nil
 }
 
 // overheadBits is the bit rate of the fragments' headers, one per part.
@@ -307,25 +307,34 @@ type variant struct {
 // variant's URI is its playlist, the layout that both hls.js and ffmpeg
 // switch cleanly. No variant carries CEA-608/708 captions, so each says
 // CLOSED-CAPTIONS=NONE and players look for captions in SUBTITLES only.
-func renderMaster(renditions []AudioRendition, subtitles []SubtitleRendition, variants []variant, iframes ...iframeVariant) []byte {
+//
+// main, when it indexes renditions, makes that language the DEFAULT in
+// place of the floor, so that an audio-only variant's URI is its playlist:
+// hls.js then plays it as the main variant, whose fragments give it the
+// timestamp offset of each discontinuity, where as an alternate rendition
+// it would stall at a restart's EXT-X-DISCONTINUITY (Options.Continue).
+func renderMaster(renditions []AudioRendition, main int, subtitles []SubtitleRendition, variants []variant, iframes ...iframeVariant) []byte {
 	var b []byte
 	b = append(b, "#EXTM3U\n#EXT-X-VERSION:"...)
 	b = strconv.AppendInt(b, playlistVersion, 10)
 	b = append(b, "\n#EXT-X-INDEPENDENT-SEGMENTS\n"...)
-	def := renditions[0]
-	for _, r := range renditions {
-		if r.Default {
-			def = r
+	if main < 0 || main >= len(renditions) {
+		main = 0
+		for i, r := range renditions {
+			if r.Default {
+				main = i
+			}
 		}
 	}
+	def := renditions[main]
 	for _, v := range variants {
-		for _, r := range renditions {
-			b = appendMedia(b, "AUDIO", v.group, r.Name, r.Language, r.Default)
+		for i, r := range renditions {
+			b = appendMedia(b, "AUDIO", v.group, r.Name, r.Language, i == main)
 			if r.Translation {
 				b = append(b, ",CHARACTERISTICS=\"public.translation\""...)
 			}
 			b = append(b, ",CHANNELS=\"1\""...)
-			if !r.Default || v.video != nil {
+			if i != main || v.video != nil {
 				b = append(b, ",URI=\""...)
 				b = appendRenditionDir(b, r.ID, v.c)
 				b = append(b, "/index.m3u8\""...)

@@ -64,7 +64,7 @@ func (m *Muxer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res.kind == kindMaster {
-		m.write(w, r, hdrPlaylist, hdrMaster, m.masterPlaylist())
+		m.serveMaster(w, r)
 		return
 	}
 	t := m.tracks[res.id]
@@ -91,6 +91,25 @@ func (m *Muxer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case kindPart:
 		m.servePart(w, r, t, res.msn, res.index)
 	}
+}
+
+// serveMaster answers master.m3u8: the plain master, or with ?audio={id}
+// the one whose main audio is that rendition (renderMaster), which the
+// web player loads.
+func (m *Muxer) serveMaster(w http.ResponseWriter, r *http.Request) {
+	id, err := parseMasterQuery(r.URL.RawQuery)
+	if err != nil {
+		m.fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	main := -1
+	if id != "" {
+		if main = m.rendition(id); main < 0 {
+			m.fail(w, http.StatusNotFound, "unknown rendition "+id)
+			return
+		}
+	}
+	m.write(w, r, hdrPlaylist, hdrMaster, m.masterPlaylist(main))
 }
 
 type waitResult int

@@ -89,8 +89,8 @@ func TestServeResources(t *testing.T) {
 		ctype, cache string
 		body         []byte
 	}{
-		{"GET", "master.m3u8", 200, playlist, "public, max-age=2", m.masterPlaylist()},
-		{"GET", "/master.m3u8", 200, playlist, "public, max-age=2", m.masterPlaylist()},
+		{"GET", "master.m3u8", 200, playlist, "public, max-age=2", m.masterPlaylist(-1)},
+		{"GET", "/master.m3u8", 200, playlist, "public, max-age=2", m.masterPlaylist(-1)},
 		{"GET", "en/index.m3u8", 200, playlist, "public, max-age=1", s.playlist},
 		{"GET", "en/k3x9ab/init.mp4", 200, mp4, immutable, m.tracks["en"].init},
 		{"GET", "en/k3x9ab/seg1.m4s", 200, mp4, immutable, s.segs[1].data},

@@ -138,6 +138,24 @@ func TestVideoRendition(t *testing.T) {
 	if i, j := bytes.Index(master, []byte("video/index.m3u8")), bytes.Index(master, []byte("\nen/index.m3u8")); i < 0 || j < i {
 		t.Error("the video variant is not listed before the audio-only one")
 	}
+	// French as the main audio (the web player's master): the video
+	// variant is unchanged but for the DEFAULT, every language keeping its
+	// URI; the audio-only variant plays French.
+	_, fr := body(m, "/master.m3u8?audio=fr")
+	for _, want := range []string{
+		`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio-v",NAME="English",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,CHANNELS="1",URI="en/index.m3u8"`,
+		`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio-v",NAME="Français",LANGUAGE="fr",DEFAULT=YES,AUTOSELECT=YES,CHARACTERISTICS="public.translation",CHANNELS="1",URI="fr/index.m3u8"`,
+		`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="English",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,CHANNELS="1",URI="en/index.m3u8"`,
+		`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Français",LANGUAGE="fr",DEFAULT=YES,AUTOSELECT=YES,CHARACTERISTICS="public.translation",CHANNELS="1"` + "\n",
+		"CODECS=\"opus\",AUDIO=\"audio\",CLOSED-CAPTIONS=NONE\nfr/index.m3u8\n",
+	} {
+		if !bytes.Contains(fr, []byte(want)) {
+			t.Errorf("?audio=fr master lacks %q:\n%s", want, fr)
+		}
+	}
+	if !variant.Match(fr) {
+		t.Errorf("no video variant in\n%s", fr)
+	}
 
 	_, pl := body(m, "/video/index.m3u8")
 	t.Logf("video playlist:\n%s", pl)

@@ -262,6 +262,11 @@ func (e *Event) hlsOptions() hls.Options {
 		Window:          e.cfg.HLS.Window,
 		Run:             hls.NewRun(), // one token for this run's audio and captions
 		StateFile:       e.hlsState,
+		// A restart is marked in every playlist (Opus, AAC, video,
+		// captions), as RFC 8216 asks of a gap in the media; the web
+		// player loads a master whose main audio is its language
+		// (master.m3u8?audio=), with which hls.js plays across it.
+		RestartDiscontinuity: true,
 	}
 	if e.hlsState == "" {
 		return o

@@ -1,7 +1,7 @@
 // The watch page's controls: Play, the language picker, the mode and the
 // volume.
 
-import { selectHLSTrack, selectNativeTrack } from './hlsplayer.js';
+import { selectNativeTrack, switchHLSLanguage } from './hlsplayer.js';
 import { renditions, store, ui } from './page.js';
 import { applyVolume, current, lang, mode, restart, setLang, setMode, stop, toggle, updateButton, wantPlay } from './session.js';
 import { setState, state } from './status.js';
@@ -19,7 +19,7 @@ export function bindControls() {
       if (!wantPlay || !current || !current.alive) return;
       if (current.mode === 'hls' && current.hls) {
         current.lang = lang;
-        selectHLSTrack(current);
+        switchHLSLanguage(current);
       } else if (current.mode === 'hls' && current.el && !current.hls) {
         current.lang = lang;
         selectNativeTrack(current);

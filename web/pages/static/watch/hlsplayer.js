@@ -3,7 +3,7 @@
 
 import { accessLost } from './access.js';
 import { volume } from './audio.js';
-import { config, langName, matchTag, t } from './page.js';
+import { config, langName, matchTag, renditions, t } from './page.js';
 import { showPicture, watchForVideo } from './picture.js';
 import { attachElement, current, ended, fail, play, restart, retry, wentLive } from './session.js';
 import { setState, state } from './status.js';
@@ -14,6 +14,18 @@ function hlsTrackIndex(tracks, tag) {
   if (m) return tags.indexOf(m);
   const name = langName(tag);
   return tracks.findIndex((x) => x.name === name);
+}
+
+// hlsMaster is the master playlist hls.js loads for a language: the one
+// whose main audio is that language (?audio=), so that hls.js plays it as
+// the variant's own audio. As an alternate rendition hls.js stalls at a
+// discontinuity (a server restart), waiting for a timestamp offset that
+// only main fragments give; as main audio it plays on.
+export function hlsMaster(lang) {
+  const tag = matchTag(lang, renditions.map((r) => r.tag));
+  const u = new URL(config.hls, window.location.href);
+  if (tag) u.searchParams.set('audio', tag);
+  return u.pathname + u.search;
 }
 
 export function startHLS(s) {
@@ -98,6 +110,22 @@ export function startHLS(s) {
     if (data && data.details && data.details.endList) s.endList = true;
   };
   hls.on(Hls.Events.LEVEL_LOADED, noteEnd);
+  // After a server restart the playlist may start past everything
+  // buffered (the segments of the gap were never written): hls.js 1.7
+  // looks for the fragment after its last one in the old discontinuity,
+  // finds none, and at times never moves the playhead on. When all that
+  // is buffered ends before the playlist's first segment, nothing more can
+  // be played there: go to the live edge. (After loading a master the
+  // buffer is empty: hls.js picks the start itself.)
+  hls.on(Hls.Events.LEVEL_UPDATED, (_, data) => {
+    const d = data && data.details;
+    const edge = hls.liveSyncPosition;
+    const b = el.buffered;
+    if (s.alive && d && d.live && edge !== null && b.length && b.end(b.length - 1) < d.fragmentStart &&
+      el.currentTime < d.fragmentStart - 0.5) {
+      el.currentTime = Math.max(d.fragmentStart, edge);
+    }
+  });
   hls.on(Hls.Events.AUDIO_TRACK_LOADED, noteEnd);
   hls.on(Hls.Events.ERROR, (_, data) => {
     if (!s.alive || !data.fatal) return;
@@ -118,12 +146,28 @@ export function startHLS(s) {
     }
     retry(s, t('watch.error.media'));
   });
-  hls.loadSource(config.hls);
+  s.master = hlsMaster(s.lang);
+  hls.loadSource(s.master);
   hls.attachMedia(el);
 }
 
-// selectHLSTrack points hls.js at the session's language. Setting audioTrack
-// switches within the running player: no reload, no gap in the video clock.
+// switchHLSLanguage makes the playing hls.js instance play the session's
+// language: it loads that language's master into the same player and
+// element (the audio graph stays), which starts again at the live edge.
+// The captions are not hls.js's and go on as they are.
+export function switchHLSLanguage(s) {
+  const src = hlsMaster(s.lang);
+  if (src === s.master) {
+    selectHLSTrack(s);
+    return;
+  }
+  s.master = src;
+  s.hls.config.audioPreference = { lang: s.lang };
+  s.hls.loadSource(src);
+}
+
+// selectHLSTrack checks that hls.js plays the session's language, the
+// master's main audio, and points it there if it does not.
 export function selectHLSTrack(s) {
   const tracks = s.hls.audioTracks || [];
   if (!tracks.length) return; // not known yet: AUDIO_TRACKS_UPDATED will call again
