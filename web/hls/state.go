@@ -45,8 +45,10 @@ type State struct {
 	Version int `json:"version"`
 	// NextMSN is above every media sequence number the run may have shown.
 	NextMSN int64 `json:"next_msn"`
-	// Discontinuity is the discontinuity sequence number of the run's
-	// segments.
+	// Discontinuity is the highest discontinuity sequence number of the
+	// run's segments in any playlist: the audio's, or the video's, which
+	// counts one more at each new picture configuration. The next run
+	// starts above it, so no playlist's sequence goes down.
 	Discontinuity int64 `json:"discontinuity"`
 	// EdgeMSN is the number of the segment after the newest complete one,
 	// which began at Edge (wall clock): a run that starts later continues
@@ -205,6 +207,23 @@ func (p *persister) completed(msn int64, end time.Time) {
 	if msn+1 > p.st.EdgeMSN {
 		p.st.EdgeMSN, p.st.Edge = msn+1, end
 	}
+	p.dirty = true
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// discontinuity notes that a playlist's segments reached discontinuity
+// sequence number d.
+func (p *persister) discontinuity(d int64) {
+	p.mu.Lock()
+	if d <= p.st.Discontinuity {
+		p.mu.Unlock()
+		return
+	}
+	p.st.Discontinuity = d
 	p.dirty = true
 	p.mu.Unlock()
 	select {

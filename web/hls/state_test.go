@@ -1,6 +1,7 @@
 package hls
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"tolk/internal/audio"
+	"tolk/internal/media"
 	"tolk/internal/media/videotest"
 )
 
@@ -353,5 +355,37 @@ func TestStateWriteFails(t *testing.T) {
 	}
 	if w := get(m, http.MethodGet, "en/index.m3u8"); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "#EXTINF") {
 		t.Errorf("playlist: %d\n%s", w.Code, w.Body)
+	}
+}
+
+// TestVideoConfigurationKeptInState: a new picture configuration is one
+// more discontinuity in the video playlist; the state file keeps it, so the
+// next run's video sequence does not go down (RFC 8216 §6.2.2) and every
+// playlist of that run starts above it.
+func TestVideoConfigurationKeptInState(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "hls.json")
+	small := clip(t, videotest.Options{Seconds: 2, Width: 640, Height: 360, FPS: 25, GOP: 25})
+	large := shift(clip(t, videotest.Options{Seconds: 2, FPS: 25, GOP: 25}), sec(2))
+	m, _ := newTestMuxer(t, Options{StateFile: state, SegmentDuration: time.Second, RestartDiscontinuity: true})
+	for _, u := range append(append([]media.Unit(nil), small...), large...) {
+		if err := m.WriteVideo(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.Close()
+	c, err := LoadContinuation(state, time.Second, time.Now())
+	if err != nil || c.Discontinuity != 1 || !c.Resumed {
+		t.Fatalf("continuation %+v, %v: want discontinuity 1 (one new configuration)", c, err)
+	}
+	m2, _ := newTestMuxer(t, Options{Continue: c, RestartDiscontinuity: true})
+	defer m2.Close()
+	for _, u := range shift(clip(t, videotest.Options{Seconds: 2, FPS: 25, GOP: 25}), sec(10)) {
+		if err := m2.WriteVideo(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, pl := body(m2, "video/index.m3u8")
+	if d := playlistNumber(t, pl, "#EXT-X-DISCONTINUITY-SEQUENCE"); d != 1 || !bytes.Contains(pl, []byte("#EXT-X-DISCONTINUITY\n")) {
+		t.Errorf("next run's video: discontinuity sequence %d (the first run reached 1), want 1 then the restart's tag:\n%s", d, pl)
 	}
 }

@@ -152,6 +152,9 @@ func (t *videoTrack) write(u media.Unit) error {
 			// A new configuration: what was written ends here.
 			t.breakStream(u.DTS)
 			t.gen++
+			if t.m.persist != nil {
+				t.m.persist.discontinuity(t.m.discontinuity() + int64(t.gen))
+			}
 		}
 		t.params = p
 		t.inits[t.gen] = p.init
