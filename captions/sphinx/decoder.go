@@ -13,13 +13,10 @@ static void tolk_ps_discard(void *user, err_lvl_t lvl, const char *fmt, ...) {}
 
 static void tolk_ps_quiet(void) { err_set_callback(tolk_ps_discard, NULL); }
 
-// cmd_ln_init is variadic, which cgo cannot call.
-static ps_decoder_t *tolk_ps_new(const char *hmm, const char *lm, const char *dict,
-                                 const char *postspeech) {
-	cmd_ln_t *cfg = cmd_ln_init(NULL, ps_args(), TRUE,
-		"-hmm", hmm, "-lm", lm, "-dict", dict,
-		"-vad_postspeech", postspeech,
-		"-logfn", "/dev/null", NULL);
+// tolk_ps_new makes a decoder from command-line style arguments (cmd_ln_init
+// is variadic, which cgo cannot call).
+static ps_decoder_t *tolk_ps_new(int argc, char **argv) {
+	cmd_ln_t *cfg = cmd_ln_parse_r(NULL, ps_args(), argc, argv, TRUE);
 	if (cfg == NULL) return NULL;
 	ps_decoder_t *ps = ps_init(cfg);
 	cmd_ln_free_r(cfg);
@@ -141,21 +138,26 @@ type segment struct {
 	posterior  float64
 }
 
-func newDecoder(m ModelDir, postSpeechFrames int, g *glossary.Glossary) (*decoder, error) {
+func newDecoder(m ModelDir, postSpeechFrames int, extra []string, g *glossary.Glossary) (*decoder, error) {
 	quietOnce.Do(func() { C.tolk_ps_quiet() })
-	hmm, lm, dict := C.CString(m.Acoustic), C.CString(m.LM), C.CString(m.Dict)
-	post := C.CString(strconv.Itoa(postSpeechFrames))
+	args := append([]string{"-hmm", m.Acoustic, "-lm", m.LM, "-dict", m.Dict,
+		"-vad_postspeech", strconv.Itoa(postSpeechFrames), "-logfn", "/dev/null"}, extra...)
+	argv := (**C.char)(C.malloc(C.size_t(len(args)) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))
+	cargs := unsafe.Slice(argv, len(args))
+	for i, a := range args {
+		cargs[i] = C.CString(a)
+	}
 	defer func() {
-		C.free(unsafe.Pointer(hmm))
-		C.free(unsafe.Pointer(lm))
-		C.free(unsafe.Pointer(dict))
-		C.free(unsafe.Pointer(post))
+		for _, a := range cargs {
+			C.free(unsafe.Pointer(a))
+		}
+		C.free(unsafe.Pointer(argv))
 	}()
 	initMu.Lock()
-	ps := C.tolk_ps_new(hmm, lm, dict, post)
+	ps := C.tolk_ps_new(C.int(len(args)), argv)
 	initMu.Unlock()
 	if ps == nil {
-		return nil, fmt.Errorf("sphinx: cannot load model (acoustic %q, lm %q, dict %q)", m.Acoustic, m.LM, m.Dict)
+		return nil, fmt.Errorf("sphinx: cannot load model (acoustic %q, lm %q, dict %q, options %q)", m.Acoustic, m.LM, m.Dict, extra)
 	}
 	d := &decoder{ps: ps, generic: C.tolk_ps_generic(ps)}
 	if d.generic == nil {
