@@ -56,8 +56,8 @@ func (s roomScore) wer() float64 {
 // set (scripts/make-rooms.sh): voices, a reverberant room, noise at 20 and
 // 10 dB SNR and a telephone line. It is a benchmark, not a CI test: set
 // TOLK_ROOMS=1 (or to the set's directory), TOLK_ROOMS_SPLIT=tune|report
-// (default report) and TOLK_ROOMS_FRONTEND=baseline|default (default: the
-// recognizer's defaults); TOLK_ROOMS_CONDITIONS (comma-separated) and
+// (default report) and TOLK_ROOMS_FRONTEND=baseline|frontend (default: the
+// recognizer's defaults, which are the baseline); TOLK_ROOMS_CONDITIONS (comma-separated) and
 // TOLK_ROOMS_VOICES (a prefix: flite, espeak, human) take a part of the set.
 // Decoding is one stream at a time.
 func TestRoomsWER(t *testing.T) {
@@ -156,14 +156,15 @@ func TestRoomsWER(t *testing.T) {
 }
 
 // roomsConfig is the recognizer configuration named by TOLK_ROOMS_FRONTEND:
-// baseline (PlainFrontEnd), default, or a tuning: a comma-separated list of
+// baseline or default (the recognizer's default, no front end), frontend
+// (Config.FrontEnd), or a tuning: a comma-separated list of
 // stages (hp, gain) with PocketSphinx options in TOLK_ROOMS_ARGS.
 func roomsConfig(t *testing.T, name string) Config {
 	cfg := Config{Queue: 1 << 16, ResultBuffer: 1 << 12}
 	switch name {
-	case "", "default":
-	case "baseline":
-		cfg.PlainFrontEnd = true
+	case "", "default", "baseline":
+	case "frontend":
+		cfg.FrontEnd = true
 	default:
 		tn := &frontEndTuning{decoderArgs: strings.Fields(os.Getenv("TOLK_ROOMS_ARGS"))}
 		for _, st := range strings.Split(name, ",") {

@@ -52,10 +52,10 @@ type Config struct {
 	// adapt to: at the start and, when it changes, between two utterances.
 	// Other languages ignore it (the letter-to-sound rules are English).
 	Glossary *glossary.Live
-	// PlainFrontEnd feeds the decoder the resampled audio as it is, with
-	// PocketSphinx's own voice detector settings: the recognizer as it was
-	// before the front end (frontend.go) was tuned, for comparisons.
-	PlainFrontEnd bool
+	// FrontEnd puts the high-pass and the speech-level gain of frontend.go
+	// before the decoder. Off by default: it helped the rooms set's tuning
+	// half but not its held-out half (docs/benchmarks.md, "Rooms").
+	FrontEnd bool
 
 	// tuning, when set (by the rooms benchmark only), replaces the front
 	// end's stages and decoder options with its own.
