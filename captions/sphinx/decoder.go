@@ -14,8 +14,8 @@ static void tolk_ps_discard(void *user, err_lvl_t lvl, const char *fmt, ...) {}
 
 static void tolk_ps_quiet(void) { err_set_callback(tolk_ps_discard, NULL); }
 
-// tolk_ps_new makes a decoder of command-line style arguments (cmd_ln_init,
-// the variadic form, is out of cgo's reach).
+// tolk_ps_new makes a decoder from command-line style arguments (cmd_ln_init
+// is variadic, which cgo cannot call).
 static ps_decoder_t *tolk_ps_new(int argc, char **argv) {
 	cmd_ln_t *cfg = cmd_ln_parse_r(NULL, ps_args(), argc, argv, TRUE);
 	if (cfg == NULL) return NULL;
@@ -149,24 +149,27 @@ type segment struct {
 	posterior  float64
 }
 
-func newDecoder(m ModelDir, postSpeechFrames int, g *glossary.Glossary) (*decoder, error) {
+func newDecoder(m ModelDir, postSpeechFrames int, extra []string, g *glossary.Glossary) (*decoder, error) {
 	quietOnce.Do(func() { C.tolk_ps_quiet() })
 	args := append([]string{"-hmm", m.Acoustic, "-lm", m.LM, "-dict", m.Dict,
 		"-vad_postspeech", strconv.Itoa(postSpeechFrames), "-logfn", "/dev/null"}, searchArgs...)
-	argv := make([]*C.char, len(args))
+	args = append(args, extra...)
+	argv := (**C.char)(C.malloc(C.size_t(len(args)) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))
+	cargs := unsafe.Slice(argv, len(args))
 	for i, a := range args {
-		argv[i] = C.CString(a)
+		cargs[i] = C.CString(a)
 	}
 	defer func() {
-		for _, a := range argv {
+		for _, a := range cargs {
 			C.free(unsafe.Pointer(a))
 		}
+		C.free(unsafe.Pointer(argv))
 	}()
 	initMu.Lock()
-	ps := C.tolk_ps_new(C.int(len(argv)), &argv[0])
+	ps := C.tolk_ps_new(C.int(len(args)), argv)
 	initMu.Unlock()
 	if ps == nil {
-		return nil, fmt.Errorf("sphinx: cannot load model (acoustic %q, lm %q, dict %q)", m.Acoustic, m.LM, m.Dict)
+		return nil, fmt.Errorf("sphinx: cannot load model (acoustic %q, lm %q, dict %q, options %q)", m.Acoustic, m.LM, m.Dict, extra)
 	}
 	d := &decoder{ps: ps, generic: C.tolk_ps_generic(ps)}
 	if d.generic == nil {

@@ -359,7 +359,7 @@ func TestGlossaryAdaptTime(t *testing.T) {
 		}
 		return string(b)
 	}
-	d, err := newDecoder(DebianEnUS, 50, nil)
+	d, err := newDecoder(DebianEnUS, 50, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

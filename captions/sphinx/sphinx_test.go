@@ -77,12 +77,15 @@ func recognize(t testing.TB, r *Recognizer, samples []float32, pts0 int64) ([]ca
 	return res, st
 }
 
+// recognizeTimeout bounds one recognizeTimed.
+var recognizeTimeout = 2 * time.Minute
+
 // recognizeTimed is recognize that also says how long loading the decoder
 // and decoding took, and the process CPU time spent while decoding.
 func recognizeTimed(t testing.TB, r *Recognizer, samples []float32, pts0 int64) (res []captions.Result, stats Stats, load, decode, decodeCPU time.Duration) {
 	t.Helper()
 	loadStart := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), recognizeTimeout)
 	defer cancel()
 	st, err := r.NewStream(ctx, language.AmericanEnglish)
 	if err != nil {

@@ -74,6 +74,7 @@ type Stream struct {
 
 	// Owned by the goroutine.
 	dec       *decoder
+	front     *frontEnd // nil: the audio goes to the decoder as it is
 	down      *resample.Decimator
 	buf16     []float32
 	pcm       []int16
@@ -113,7 +114,7 @@ const (
 
 var _ captions.Stream = (*Stream)(nil)
 
-func newStream(parent context.Context, dec *decoder, cfg Config, live *glossary.Live, applied uint64) *Stream {
+func newStream(parent context.Context, dec *decoder, cfg Config, fe frontEndTuning, live *glossary.Live, applied uint64) *Stream {
 	ctx, cancel := context.WithCancel(parent)
 	down, _ := resample.NewDecimator(decimation)
 	s := &Stream{
@@ -128,6 +129,9 @@ func newStream(parent context.Context, dec *decoder, cfg Config, live *glossary.
 		nextPTS:  -1,
 		glossary: live,
 		applied:  applied,
+	}
+	if fe.highPass || fe.gain {
+		s.front = newFrontEnd(fe.highPass, fe.gain)
 	}
 	if dec.adaptErr != nil {
 		s.adaptErrors.Add(1)
@@ -292,6 +296,9 @@ func (s *Stream) decode(c chunk) error {
 	s.fed += int64(len(samples))
 	s.pool.Put(c.samples)
 
+	if s.front != nil {
+		s.front.process(s.buf16)
+	}
 	s.pcm = s.pcm[:0]
 	for _, v := range s.buf16 {
 		s.pcm = append(s.pcm, audio.Int16(v))
