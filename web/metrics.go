@@ -126,15 +126,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		counter(descConsoleDrop, st.consoleDropped.Load(), id)
 		es := c.s.eventStatus(st)
-		gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-		}
-		flag := func(b bool) float64 {
-			if b {
-				return 1
-			}
-			return 0
-		}
+		gauge := gauges(ch)
 		for _, ls := range es.Languages {
 			lang := ls.Tag
 			// Every reader of the mix's tracks is an output: HLS, WebRTC,
@@ -240,18 +232,25 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// gauges returns a function that sends one gauge to ch.
+func gauges(ch chan<- prometheus.Metric) func(d *prometheus.Desc, v float64, labels ...string) {
+	return func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+}
+
+// flag is a boolean as a gauge's value.
+func flag(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // floorInputMetrics sends each floor input's gauges, and a live input's
 // jitter buffer counters.
 func floorInputMetrics(ch chan<- prometheus.Metric, id string, inputs []FloorInput) {
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
-	flag := func(b bool) float64 {
-		if b {
-			return 1
-		}
-		return 0
-	}
+	gauge := gauges(ch)
 	for _, in := range inputs {
 		gauge(descInputLive, flag(in.State == "live"), id, in.ID)
 		gauge(descInputProgram, flag(in.OnProgram), id, in.ID)

@@ -15,20 +15,19 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"cloud.google.com/go/speech/apiv1/speechpb"
-	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"tolk/internal/grpcfake"
 )
 
 // Step is the int16 distance between the levels of two lexicon words.
@@ -110,10 +109,8 @@ type Stats struct {
 // Server is a running fake. Close stops it.
 type Server struct {
 	speechpb.UnimplementedSpeechServer
-	cfg  Config
-	lis  net.Listener
-	grpc *grpc.Server
-	done chan struct{}
+	*grpcfake.Server // Addr, ClientOptions
+	cfg              Config
 
 	mu       sync.Mutex
 	stats    Stats
@@ -180,29 +177,13 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.MaxRequestBytes <= 0 {
 		cfg.MaxRequestBytes = 25000
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	s := &Server{cfg: cfg, breakCh: make(chan struct{})}
+	g, err := grpcfake.Start(func(g *grpc.Server) { speechpb.RegisterSpeechServer(g, s) })
 	if err != nil {
 		return nil, fmt.Errorf("speechfake: %w", err)
 	}
-	s := &Server{cfg: cfg, lis: lis, grpc: grpc.NewServer(), done: make(chan struct{}), breakCh: make(chan struct{})}
-	speechpb.RegisterSpeechServer(s.grpc, s)
-	go func() {
-		defer close(s.done)
-		_ = s.grpc.Serve(lis)
-	}()
+	s.Server = g
 	return s, nil
-}
-
-// Addr is the host:port the server listens on.
-func (s *Server) Addr() string { return s.lis.Addr().String() }
-
-// ClientOptions point the real Speech client at this server.
-func (s *Server) ClientOptions() []option.ClientOption {
-	return []option.ClientOption{
-		option.WithEndpoint(s.Addr()),
-		option.WithoutAuthentication(),
-		option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())),
-	}
 }
 
 // FailNext makes the next n streams fail with code as soon as they send
@@ -287,10 +268,7 @@ func (s *Server) Stats() Stats {
 }
 
 // Close stops the server and ends every stream.
-func (s *Server) Close() {
-	s.grpc.Stop()
-	<-s.done
-}
+func (s *Server) Close() { s.Stop() }
 
 func (s *Server) count(f func(*Stats)) {
 	s.mu.Lock()

@@ -12,7 +12,6 @@ package translatefake
 import (
 	"context"
 	"fmt"
-	"net"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,12 +19,12 @@ import (
 	"unicode/utf8"
 
 	"cloud.google.com/go/translate/apiv3/translatepb"
-	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"tolk/internal/grpcfake"
 )
 
 // Words is the fake's dictionary: English word to its French and German.
@@ -49,9 +48,7 @@ var Words = map[string][2]string{
 // Server is a running fake; Close stops it.
 type Server struct {
 	translatepb.UnimplementedTranslationServiceServer
-	lis  net.Listener
-	grpc *grpc.Server
-	done chan struct{}
+	*grpcfake.Server // Addr, ClientOptions
 
 	mu       sync.Mutex
 	requests []*translatepb.TranslateTextRequest
@@ -61,36 +58,19 @@ type Server struct {
 
 // New starts a server on a loopback port.
 func New() (*Server, error) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	s := &Server{}
+	g, err := grpcfake.Start(func(g *grpc.Server) { translatepb.RegisterTranslationServiceServer(g, s) })
 	if err != nil {
 		return nil, fmt.Errorf("translatefake: %w", err)
 	}
-	s := &Server{lis: lis, grpc: grpc.NewServer(), done: make(chan struct{})}
-	translatepb.RegisterTranslationServiceServer(s.grpc, s)
-	go func() {
-		defer close(s.done)
-		_ = s.grpc.Serve(lis)
-	}()
+	s.Server = g
 	return s, nil
-}
-
-// Addr is the host:port the server listens on.
-func (s *Server) Addr() string { return s.lis.Addr().String() }
-
-// ClientOptions point the real Translation client at this server.
-func (s *Server) ClientOptions() []option.ClientOption {
-	return []option.ClientOption{
-		option.WithEndpoint(s.Addr()),
-		option.WithoutAuthentication(),
-		option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())),
-	}
 }
 
 // Close stops the server, ending requests that hang.
 func (s *Server) Close() {
 	s.Hang(false)
-	s.grpc.Stop()
-	<-s.done
+	s.Stop()
 }
 
 // FailNext makes the next n requests fail with code.
