@@ -154,10 +154,15 @@ export function startHLS(s) {
 // switchHLSLanguage makes the playing hls.js instance play the session's
 // language: it loads that language's master into the same player and
 // element (the audio graph stays), which starts again at the live edge.
-// The captions are not hls.js's and go on as they are.
+// With a picture, the video fragments give hls.js the timing it needs at a
+// discontinuity, so the audio rendition is switched in place instead: no
+// reload of the picture. The captions are not hls.js's and go on as they
+// are.
 export function switchHLSLanguage(s) {
   const src = hlsMaster(s.lang);
-  if (src === s.master) {
+  const video = (s.hls.levels || []).some((l) => l.videoCodec);
+  if (src === s.master || video) {
+    s.hls.config.audioPreference = { lang: s.lang };
     selectHLSTrack(s);
     return;
   }
