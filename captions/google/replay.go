@@ -9,6 +9,9 @@ import (
 type piece struct {
 	pts int64
 	pcm []int16
+	// loud says the frame is sound rather than silence (AnswerTimeout
+	// counts only sound).
+	loud bool
 }
 
 // replay holds the audio since the last final result: what a new stream must

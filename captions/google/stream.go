@@ -119,7 +119,7 @@ func (s *Stream) Write(f audio.Frame) error {
 		pcm[i] = audio.Int16(v)
 	}
 	select {
-	case s.in <- piece{pts: f.PTS, pcm: pcm}:
+	case s.in <- piece{pts: f.PTS, pcm: pcm, loud: audio.RMS(f.Samples) > voicedRMS}:
 	default:
 		s.droppedFrames.Add(1)
 	}
@@ -500,7 +500,7 @@ func (s *Stream) session() (res sessionResult) {
 			halfClose()
 		case p := <-s.in:
 			s.take(p)
-			if loud(p.pcm) {
+			if p.loud {
 				voiced += int64(len(p.pcm))
 				if !halfClosing && voiced >= audio.Samples(limit) && clock.Now().Sub(answeredAt) >= limit {
 					err := fmt.Errorf("%w: the service answered none of %v of sound", ErrUnanswered, limit)
@@ -567,21 +567,6 @@ func (s *Stream) session() (res sessionResult) {
 			return end(fmt.Errorf("google: the service did not end the stream within %v of the half-close", s.cfg.Drain))
 		}
 	}
-}
-
-// loud reports whether a frame is sound rather than silence (RMS above
-// voicedRMS).
-func loud(pcm []int16) bool {
-	if len(pcm) == 0 {
-		return false
-	}
-	var sum float64
-	for _, v := range pcm {
-		f := float64(v)
-		sum += f * f
-	}
-	const limit = voicedRMS * 32767
-	return sum > limit*limit*float64(len(pcm))
 }
 
 // stopTimer stops t and empties its channel, so that a Reset does not find

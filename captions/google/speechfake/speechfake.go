@@ -234,29 +234,26 @@ func (s *Server) MuteAfter(d time.Duration) {
 	s.muteAfter = d
 }
 
-// muteHere reports whether a stream that has heard heard of audio goes mute
-// now, for MuteAfter.
+// muteHere and stallHere report whether a stream that has heard heard of
+// audio goes mute (MuteAfter) or stops reading (StallAfter) now.
 func (s *Server) muteHere(heard time.Duration) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.muteAfter <= 0 || heard < s.muteAfter {
-		return false
-	}
-	s.muteAfter = 0
-	s.stats.Muted++
-	return true
+	return s.onceAt(&s.muteAfter, &s.stats.Muted, heard)
 }
 
-// stallHere reports whether a stream that has heard heard of audio stops
-// reading now, for StallAfter.
 func (s *Server) stallHere(heard time.Duration) bool {
+	return s.onceAt(&s.stallAfter, &s.stats.Stalled, heard)
+}
+
+// onceAt is a one-time fault: true, counted in n and forgotten, the first
+// time heard reaches *at.
+func (s *Server) onceAt(at *time.Duration, n *int, heard time.Duration) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stallAfter <= 0 || heard < s.stallAfter {
+	if *at <= 0 || heard < *at {
 		return false
 	}
-	s.stallAfter = 0
-	s.stats.Stalled++
+	*at = 0
+	*n++
 	return true
 }
 
