@@ -6,10 +6,10 @@
 // poll the status until the page is counted with a latency (HLS: the
 // language's listeners.hls and latency.hls.players; WebRTC:
 // latency.webrtc.players); press Stop and time how long until it is no longer
-// counted. Then, over HLS, play again and close the page while playing: its
-// last report (a beacon on pagehide) must take it off the count too. Last, a
-// page whose reports are refused with 429 (the script answers them) must
-// stop reporting and keep playing.
+// counted. Once no mode left counts HLS players, a second page plays HLS and
+// is closed while playing: its last report (a beacon on pagehide) must take it
+// off the count too. Beside all this, a page whose reports are refused with 429
+// (the script answers them) must stop reporting and keep playing.
 //
 // Prints one JSON object:
 //   ok, error?       finished / why not (exit 1 on error, 2 on timeout, 3 on bad arguments)
@@ -80,6 +80,66 @@ await harness('watch_report', { event: 'test', lang: 'fr', producer: '', modes: 
     const counted = (mode) => (c) => c.latency.players >= 1 && (mode === 'webrtc' || c.listeners.hls >= 1);
     const gone = (mode) => (c) => c.latency.players === 0 && (mode === 'webrtc' ? c.listeners.webrtc === 0 : c.listeners.hls === 0);
 
+    // A server that refuses reports (429: too many players report) is not
+    // asked again, and the page plays on. Its reports never reach the
+    // server, so it plays beside the others without changing their counts.
+    const refusedPage = async () => {
+      const page3 = await launch('refused');
+      let refused = 0;
+      await page3.route('**/viewers', (route) => {
+        refused++;
+        route.fulfill({ status: 429, contentType: 'application/json', body: '{"error": "too many players report already; keep playing"}' });
+      });
+      const o = {};
+      await openWatch(page3, opts, o);
+      await chooseMode(page3, 'hls', o);
+      await chooseLang(page3, opts.lang, o);
+      await pressPlay(page3, o);
+      await sleep(7000);
+      out.refused = {
+        requests: refused,
+        state: await page3.evaluate(() => window.tolkWatch.state),
+        page: await page3.evaluate(() => window.tolkWatch.report()),
+        delay_visible: await page3.isVisible('#delay'),
+      };
+      await page3.click('#play');
+      await waitState(page3, 'idle', 5000);
+      await sleep(300);
+      out.refused.requests_after_stop = refused;
+    };
+    // A page closed while it plays HLS: its "stopped" beacon on pagehide
+    // takes it off the count.
+    const closeWhilePlaying = async () => {
+      const page2 = await launch('closing');
+      watchReports(page2);
+      const o = {};
+      await openWatch(page2, opts, o);
+      await chooseMode(page2, 'hls', o);
+      await chooseLang(page2, opts.lang, o);
+      await pressPlay(page2, o);
+      const seen = await until('hls', 'the second page', counted('hls'), opts.wait * 1000);
+      const t0 = Date.now();
+      await page2.close({ runBeforeUnload: true });
+      const off = await until('hls', 'the closed page gone', gone('hls'), 20000);
+      out.close = { counted_ms: seen.ms, close_ms: Date.now() - t0, status_ms: off.ms };
+    };
+    // The refused page from the start, the closing one as soon as no mode
+    // left counts HLS players.
+    // (A failure there is reported when they are awaited at the end, not as
+    // an unhandled rejection before.)
+    const beside = [];
+    const alongside = (p) => {
+      p.catch(() => {});
+      beside.push(p);
+    };
+    alongside(refusedPage());
+    let closing = false;
+    const startClosing = () => {
+      if (opts.modes.includes('hls') && !closing) {
+        closing = true;
+        alongside(closeWhilePlaying());
+      }
+    };
     out.step = 'launch';
     const page = await launch(null);
     watchReports(page);
@@ -95,11 +155,11 @@ await harness('watch_report', { event: 'test', lang: 'fr', producer: '', modes: 
       const seen = await until(mode, `a ${mode} player with a latency`, counted(mode), opts.wait * 1000);
       r.counted_ms = seen.ms;
       Object.assign(r, seen.c);
-      // A few more periods: the page keeps reporting, the latency stays put.
+      // Another period: the page keeps reporting, the latency stays put.
       out.step = `${mode}: reporting`;
       r.samples = [];
       const t0 = Date.now();
-      while (Date.now() - t0 < 11000) {
+      while (Date.now() - t0 < 6000) {
         const p = await page.evaluate(() => window.tolkWatch.report());
         if (p.latencyMs !== null && r.samples[r.samples.length - 1] !== p.latencyMs) r.samples.push(p.latencyMs);
         await sleep(1000);
@@ -130,47 +190,10 @@ await harness('watch_report', { event: 'test', lang: 'fr', producer: '', modes: 
       r.stop_ms = off.ms;
       r.after_stop = off.c;
       r.delay_hidden_after_stop = !(await page.isVisible('#delay'));
+      if (!opts.modes.slice(opts.modes.indexOf(mode) + 1).includes('hls')) startClosing();
     }
 
-    if (opts.modes.includes('hls')) {
-      out.step = 'close while playing';
-      const page2 = await launch('closing');
-      watchReports(page2);
-      await openWatch(page2, opts, out);
-      await chooseMode(page2, 'hls', out);
-      await chooseLang(page2, opts.lang, out);
-      await pressPlay(page2, out);
-      const seen = await until('hls', 'the second page', counted('hls'), opts.wait * 1000);
-      const t0 = Date.now();
-      await page2.close({ runBeforeUnload: true });
-      const off = await until('hls', 'the closed page gone', gone('hls'), 20000);
-      out.close = { counted_ms: seen.ms, close_ms: Date.now() - t0, status_ms: off.ms };
-    }
-    // A server that refuses reports (429: too many players report) is not
-    // asked again, and the page plays on.
-    out.step = 'refused reports';
-    const page3 = await launch('refused');
-    let refused = 0;
-    await page3.route('**/viewers', (route) => {
-      refused++;
-      route.fulfill({ status: 429, contentType: 'application/json', body: '{"error": "too many players report already; keep playing"}' });
-    });
-    await openWatch(page3, opts, out);
-    await chooseMode(page3, 'hls', out);
-    await chooseLang(page3, opts.lang, out);
-    await pressPlay(page3, out);
-    await sleep(7000);
-    out.refused = {
-      requests: refused,
-      state: await page3.evaluate(() => window.tolkWatch.state),
-      page: await page3.evaluate(() => window.tolkWatch.report()),
-      delay_visible: await page3.isVisible('#delay'),
-    };
-    await page3.click('#play');
-    await waitState(page3, 'idle', 5000);
-    await sleep(300);
-    out.refused.requests_after_stop = refused;
-
+    await Promise.all(beside);
     out.step = 'report';
     out.reports = reports;
   });
