@@ -51,7 +51,7 @@ captions: {backend: none}
 func runBrowser(t testing.TB, script string, out any, args ...string) {
 	t.Helper()
 	audiotest.NeedTool(t, "node")
-	audiotest.NeedTool(t, "chromium")
+	audiotest.NeedTool(t, "chromium-headless-shell")
 	needPath(t, "node_modules/playwright-core", "web/node_modules")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -30,7 +30,7 @@ import (
 func TestBrowserBoothBackOnAirAfterKill(t *testing.T) {
 	audiotest.NeedTool(t, "ffmpeg")
 	audiotest.NeedTool(t, "node")
-	audiotest.NeedTool(t, "chromium")
+	audiotest.NeedTool(t, "chromium-headless-shell")
 	if _, err := os.Stat("../../web/node_modules/playwright-core"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("playwright-core is missing in CI (%v): run .ci/setup", err)

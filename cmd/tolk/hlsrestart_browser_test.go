@@ -159,7 +159,7 @@ func TestHLSJSPlaysOnAcrossKill(t *testing.T) {
 		goleak.VerifyNone(t, ignore)
 	})
 	audiotest.NeedTool(t, "node")
-	audiotest.NeedTool(t, "chromium")
+	audiotest.NeedTool(t, "chromium-headless-shell")
 	for _, dir := range []string{"../../web/node_modules/hls.js", "../../web/node_modules/playwright-core"} {
 		if _, err := os.Stat(dir); err != nil {
 			t.Fatalf("%s missing (npm ci in web/): %v", dir, err)
@@ -236,7 +236,6 @@ captions: {languages: {en: none, fr: none}}
 
 	cmd := exec.CommandContext(ctx, "node", filepath.Join("..", "..", "web", "hls", "testdata", "hlsjs.mjs"),
 		page.URL+"/?lang="+lang+"&src="+url.QueryEscape(r1.base+"/hls/"+event+"/master.m3u8?audio="+lang), "60000")
-	cmd.Env = append(os.Environ(), "CHROMIUM=/usr/bin/chromium")
 	cmd.Stderr = os.Stderr
 	type nodeOut struct {
 		out []byte

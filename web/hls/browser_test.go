@@ -154,7 +154,7 @@ func TestHLSJSWithBothGroups(t *testing.T) {
 // It returns the audio codec of the variant played.
 func playHLSJS(t *testing.T, withAAC bool, force string) string {
 	node := requireTool(t, "node")
-	chromium := requireTool(t, "chromium")
+	chromium := requireTool(t, "chromium-headless-shell")
 	for _, dir := range []string{"../node_modules/hls.js", "../node_modules/playwright-core"} {
 		if _, err := os.Stat(dir); err != nil {
 			t.Fatalf("%s missing (npm ci in web/): %v", dir, err)

@@ -115,7 +115,7 @@ func streamVideo(ctx context.Context, m *Muxer, units []media.Unit, length int64
 // picture goes on.
 func TestHLSJSPlaysVideoAndSwitchesLanguage(t *testing.T) {
 	node := requireTool(t, "node")
-	chromium := requireTool(t, "chromium")
+	chromium := requireTool(t, "chromium-headless-shell")
 	for _, dir := range []string{"../node_modules/hls.js", "../node_modules/playwright-core"} {
 		if _, err := os.Stat(dir); err != nil {
 			t.Fatalf("%s missing (npm ci in web/): %v", dir, err)

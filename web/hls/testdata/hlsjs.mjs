@@ -5,7 +5,7 @@ import { chromium } from 'playwright-core';
 
 const [url, timeout] = [process.argv[2], Number(process.argv[3] || 60000)];
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium-headless-shell',
   args: [
     '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
