@@ -39,7 +39,8 @@ func startBooths(t *testing.T, langs string) *boothHarness { return startBoothsT
 func startBoothsTB(t testing.TB, langs, floorKind string) *boothHarness {
 	t.Helper()
 	// The floor is a steady 12 kHz tone at −17 dBFS, so its level under the
-	// voice can be measured exactly.
+	// voice can be measured exactly. The booths' tests play Opus: no AAC
+	// encoder runs beside them (the HLS tests cover it).
 	floor := toneFile(t, 12000, 1.13, 60)
 	floorCfg := fmt.Sprintf(`{language: en, source: "file:%s", loop: true}`, floor)
 	if floorKind == "whip" {
@@ -50,7 +51,7 @@ id: test
 title: Booth test
 floor: %s
 languages: [%s]
-hls: {part_ms: 200, segment_ms: 1000}
+hls: {part_ms: 200, segment_ms: 1000, aac: false}
 captions: {backend: none}
 `, floorCfg, langs)
 	dir := t.TempDir()

@@ -64,22 +64,32 @@ func joinConsoleBooth(t *testing.T, ctx context.Context, b *boothHarness, lang, 
 	return c
 }
 
-// speakLoop sends pcm, looped, as 20 ms Opus packets in real time until ctx
-// is done; a closed connection only makes the packets go nowhere.
-func (c *consoleBooth) speakLoop(ctx context.Context, pcm []float32) {
+// opusLoop is pcm as 20 ms Opus packets, encoded once so that many
+// speakers can loop them without an encoder each.
+func opusLoop(t testing.TB, pcm []float32) [][]byte {
+	t.Helper()
 	enc, err := opus.NewEncoder(audio.SampleRate, 1, opus.AppVoIP)
 	if err != nil {
-		return
+		t.Fatal(err)
 	}
 	enc.SetBitrate(32000)
 	buf := make([]byte, 1500)
-	frames := len(pcm) / audio.FrameSamples
-	audiotest.Paced(ctx, -1, func(i int) bool {
-		f := i % frames
+	var pkts [][]byte
+	for f := 0; (f+1)*audio.FrameSamples <= len(pcm); f++ {
 		n, err := enc.EncodeFloat32(pcm[f*audio.FrameSamples:(f+1)*audio.FrameSamples], buf)
-		if err == nil {
-			_ = c.Speak(append([]byte(nil), buf[:n]...), audio.FrameDuration)
+		if err != nil {
+			t.Fatal(err)
 		}
+		pkts = append(pkts, append([]byte(nil), buf[:n]...))
+	}
+	return pkts
+}
+
+// speakLoop sends pkts, looped, in real time until ctx is done; a closed
+// connection only makes the packets go nowhere.
+func (c *consoleBooth) speakLoop(ctx context.Context, pkts [][]byte) {
+	audiotest.Paced(ctx, -1, func(i int) bool {
+		_ = c.Speak(pkts[i%len(pkts)], audio.FrameDuration)
 		return true
 	})
 }
@@ -270,8 +280,8 @@ func TestBrowserConsole(t *testing.T) {
 	audiotest.NeedTool(t, "ffmpeg")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	voiceA := loadVoice(t, "../testdata/voice-a.wav")
-	voiceB := loadVoice(t, "../testdata/voice-b.wav")
+	voiceA := opusLoop(t, loadVoice(t, "../testdata/voice-a.wav"))
+	voiceB := opusLoop(t, loadVoice(t, "../testdata/voice-b.wav"))
 	b := startBooths(t, "{tag: fr}, {tag: de}")
 	prod, _, err := b.store.CreateToken(ctx, "test", store.RoleProducer, "", "Pat")
 	if err != nil {
@@ -551,7 +561,7 @@ func TestBrowserConsoleLayout(t *testing.T) {
 	audiotest.NeedTool(t, "ffmpeg")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	voices := [][]float32{loadVoice(t, "../testdata/voice-a.wav"), loadVoice(t, "../testdata/voice-b.wav")}
+	voices := [][][]byte{opusLoop(t, loadVoice(t, "../testdata/voice-a.wav")), opusLoop(t, loadVoice(t, "../testdata/voice-b.wav"))}
 	langs := []string{"fr", "de", "es", "it", "pt", "ru", "ar", "zh", "ja", "ko", "tr", "nl"}
 	var cfg []string
 	for _, l := range langs {
