@@ -15,7 +15,7 @@ import (
 // decodes its own and 660 Hz is heard.
 func TestBrowserWHEPVideo(t *testing.T) {
 	leakCheck(t)
-	floor := tsFloor(t, 60, 30)
+	floor := tsFloor(t, 30, 30)
 	cfg := eventConfig(t, `
 id: test
 title: Browser test

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -104,17 +103,20 @@ func eventConfig(t testing.TB, format string, args ...any) *config.Event {
 }
 
 // toneFile writes seconds of a sine at freq Hz (lavfi's level of 1/8 scaled
-// by volume) as a 48 kHz mono WAV for a file floor.
+// by volume) as a 48 kHz mono WAV for a file floor, once per run for each set
+// of arguments.
 func toneFile(t testing.TB, freq int, volume float64, seconds int) string {
 	t.Helper()
 	audiotest.NeedTool(t, "ffmpeg")
-	path := filepath.Join(t.TempDir(), "floor.wav")
-	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
-		fmt.Sprintf("sine=frequency=%d:sample_rate=48000:duration=%d", freq, seconds),
-		"-af", fmt.Sprintf("volume=%g", volume), "-ac", "1", path).CombinedOutput(); err != nil {
-		t.Fatalf("make floor: %v %s", err, out)
-	}
-	return path
+	return sharedFixture(t, fmt.Sprintf("tone-%dhz-%g-%ds.wav", freq, volume, seconds), func(path string) error {
+		out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+			fmt.Sprintf("sine=frequency=%d:sample_rate=48000:duration=%d", freq, seconds),
+			"-af", fmt.Sprintf("volume=%g", volume), "-ac", "1", path).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, out)
+		}
+		return nil
+	})
 }
 
 func (h *harness) close() {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,18 +17,21 @@ import (
 // a key frame every 2 s (libx264), and a sine of freq Hz (AAC).
 // The picture starts after delay seconds of sound (MPEG-TS keeps the
 // streams' own timestamps: -copyts and setpts put the first picture there).
+// It is made once per run for each set of arguments.
 func videoFile(t testing.TB, freq, seconds, delay int) string {
 	t.Helper()
 	audiotest.NeedTool(t, "ffmpeg")
-	path := filepath.Join(t.TempDir(), "floor.ts")
-	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-copyts",
-		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=1280x720:rate=30:duration=%d,setpts=PTS+%d/TB", seconds-delay, delay),
-		"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d:sample_rate=48000:duration=%d", freq, seconds),
-		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
-		"-fps_mode", "passthrough", "-c:a", "aac", "-ac", "1", "-af", "volume=0.5", path).CombinedOutput(); err != nil {
-		t.Fatalf("make floor: %v %s", err, out)
-	}
-	return path
+	return sharedFixture(t, fmt.Sprintf("video-%dhz-%ds-after%ds.ts", freq, seconds, delay), func(path string) error {
+		out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-copyts",
+			"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=1280x720:rate=30:duration=%d,setpts=PTS+%d/TB", seconds-delay, delay),
+			"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d:sample_rate=48000:duration=%d", freq, seconds),
+			"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
+			"-fps_mode", "passthrough", "-c:a", "aac", "-ac", "1", "-af", "volume=0.5", path).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, out)
+		}
+		return nil
+	})
 }
 
 // TestBrowserWatchShowsFloorVideo: a file floor with H.264 video, end to

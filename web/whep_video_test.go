@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,19 +21,22 @@ import (
 // profile as OBS sends it (browsers decode it under the constrained
 // baseline the SDP names), a key frame every gop frames, no B-frames, as
 // WebRTC wants; and a sine (AAC).
+// It is made once per run for each length and key frame interval.
 func tsFloor(t testing.TB, seconds, gop int) string {
 	t.Helper()
 	audiotest.NeedTool(t, "ffmpeg")
-	path := filepath.Join(t.TempDir(), "floor.ts")
-	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error",
-		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=1280x720:rate=30:duration=%d", seconds),
-		"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=440:sample_rate=48000:duration=%d", seconds),
-		"-c:v", "libx264", "-preset", "superfast", "-profile:v", "high", "-pix_fmt", "yuv420p", "-bf", "0",
-		"-g", fmt.Sprint(gop), "-keyint_min", fmt.Sprint(gop), "-sc_threshold", "0",
-		"-c:a", "aac", "-ac", "1", path).CombinedOutput(); err != nil {
-		t.Fatalf("make floor: %v %s", err, out)
-	}
-	return path
+	return sharedFixture(t, fmt.Sprintf("floor-%ds-gop%d.ts", seconds, gop), func(path string) error {
+		out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error",
+			"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=1280x720:rate=30:duration=%d", seconds),
+			"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=440:sample_rate=48000:duration=%d", seconds),
+			"-c:v", "libx264", "-preset", "superfast", "-profile:v", "high", "-pix_fmt", "yuv420p", "-bf", "0",
+			"-g", fmt.Sprint(gop), "-keyint_min", fmt.Sprint(gop), "-sc_threshold", "0",
+			"-c:a", "aac", "-ac", "1", path).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, out)
+		}
+		return nil
+	})
 }
 
 // h264Key says whether an RTP payload starts a key frame: the parameter
