@@ -117,6 +117,7 @@ id: %s
 title: Booths after a restart
 floor: {language: en, name: English, source: "file:%s", loop: true}
 languages: [{tag: fr, name: Français}]
+hls: {aac: false}
 captions: {backend: none}
 record: false
 `, e.id, e.floorPath)), 0o600); err != nil {

@@ -233,6 +233,7 @@ id: %s
 title: Recorded
 floor: {language: en, name: English, source: "file:%s", loop: true}
 languages: [{tag: fr, name: Français}]
+hls: {aac: false}
 captions: {languages: {fr: none}}
 end: %s
 `, event, floor, time.Now().Add(time.Hour).UTC().Format(time.RFC3339))), 0o600); err != nil {
@@ -257,14 +258,14 @@ end: %s
 	// Run 1: stopped with SIGTERM.
 	r1 := startServe(ctx, t, bin, args...)
 	stop := interpreter(ctx, t, r1.base, event, anne)
-	ran1 := r1.recordUntil(ctx, t, event, producer, 8*time.Second)
+	ran1 := r1.recordUntil(ctx, t, event, producer, 5*time.Second)
 	r1.stop(t)
 	stop()
 
 	// Run 2: killed.
 	r2 := startServe(ctx, t, bin, args...)
 	stop = interpreter(ctx, t, r2.base, event, anne)
-	ran2 := r2.recordUntil(ctx, t, event, producer, 6*time.Second)
+	ran2 := r2.recordUntil(ctx, t, event, producer, 5*time.Second)
 	if err := r2.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -215,7 +215,7 @@ func TestServeRestartKeepsCues(t *testing.T) {
 id: %s
 floor: {language: en, source: "file:%s", loop: true}
 languages: [{tag: fr}]
-hls: {part_ms: 200, segment_ms: %d, window: 6}
+hls: {part_ms: 200, segment_ms: %d, window: 6, aac: false}
 captions: {languages: {fr: none}}
 `, event, speech, seg.Milliseconds())), 0o600); err != nil {
 		t.Fatal(err)
