@@ -198,10 +198,11 @@ func TestServeRestartKeepsCues(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	// Speech with silence around it: the recognizer settles a cue on a
-	// pause, and the looped file would otherwise run on without one.
+	// pause, and the looped file would otherwise run on without one. One
+	// short sentence: each run waits for its first cue.
 	said := filepath.Join(dir, "said.wav")
 	if out, err := exec.CommandContext(ctx, "flite", "-voice", "rms", "-t",
-		"Please keep your questions until the end. Thank you all for coming today.", "-o", said).CombinedOutput(); err != nil {
+		"Please keep your questions until the end.", "-o", said).CombinedOutput(); err != nil {
 		t.Fatalf("flite: %v: %s", err, out)
 	}
 	speech := filepath.Join(dir, "floor.wav")
