@@ -105,30 +105,20 @@ func interpreter(ctx context.Context, t *testing.T, base, event, token string) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
+	// A fixed real-time schedule: a ticker that drops ticks on a loaded
+	// machine would leave gaps, and jumps in the tone's phase.
+	pctx, done := context.WithCancel(context.Background())
 	ended := make(chan struct{})
 	go func() {
 		defer close(ended)
-		tick := time.NewTicker(audio.FrameDuration)
-		defer tick.Stop()
 		buf := make([]byte, 1500)
-		for k := 0; ; k++ {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
+		audiotest.Paced(pctx, -1, func(k int) bool {
 			n, err := enc.EncodeFloat32(audiotest.Tone(880, 0.4, k*audio.FrameSamples, audio.FrameSamples), buf)
-			if err != nil {
-				return
-			}
-			if c.Speak(buf[:n], audio.FrameDuration) != nil {
-				return
-			}
-		}
+			return err == nil && c.Speak(buf[:n], audio.FrameDuration) == nil
+		})
 	}()
 	return func() {
-		close(done)
+		done()
 		<-ended
 		c.Close()
 	}
