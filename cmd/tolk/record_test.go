@@ -264,7 +264,7 @@ end: %s
 
 	// Run 3 recovers run 2 as it starts.
 	r3 := startServe(ctx, t, bin, args...)
-	r3.recordUntil(ctx, t, event, producer, 2*time.Second)
+	r3.recordUntil(ctx, t, event, producer, time.Second)
 	runs := r3.recordings(ctx, t, event, producer)
 	r3.stop(t)
 	if len(runs) != 3 || runs[0].Live || runs[1].Live || !runs[2].Live {
