@@ -198,10 +198,11 @@ func TestServeRestartKeepsCues(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	// Speech with silence around it: the recognizer settles a cue on a
-	// pause, and the looped file would otherwise run on without one.
+	// pause, and the looped file would otherwise run on without one. One
+	// short sentence: each run waits for its first cue.
 	said := filepath.Join(dir, "said.wav")
 	if out, err := exec.CommandContext(ctx, "flite", "-voice", "rms", "-t",
-		"Please keep your questions until the end. Thank you all for coming today.", "-o", said).CombinedOutput(); err != nil {
+		"Please keep your questions until the end.", "-o", said).CombinedOutput(); err != nil {
 		t.Fatalf("flite: %v: %s", err, out)
 	}
 	speech := filepath.Join(dir, "floor.wav")
@@ -215,7 +216,7 @@ func TestServeRestartKeepsCues(t *testing.T) {
 id: %s
 floor: {language: en, source: "file:%s", loop: true}
 languages: [{tag: fr}]
-hls: {part_ms: 200, segment_ms: %d, window: 6}
+hls: {part_ms: 200, segment_ms: %d, window: 6, aac: false}
 captions: {languages: {fr: none}}
 `, event, speech, seg.Milliseconds())), 0o600); err != nil {
 		t.Fatal(err)
