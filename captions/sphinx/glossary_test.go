@@ -133,14 +133,12 @@ func TestGlossaryNamesAndLiveChange(t *testing.T) {
 		return st.(*Stream)
 	}
 
-	// The generic model: the whole clip.
+	// The generic model: the whole clip, decoded beside the live stream.
 	gen := open(nil)
 	_, genAll := finals(gen)
 	feed(t, gen, samples, 0, len(samples), pts0)
-	if err := gen.Close(); err != nil {
-		t.Fatal(err)
-	}
-	genRes := <-genAll
+	genClosed := make(chan error, 1)
+	go func() { genClosed <- gen.Close() }() // Close waits for the decode
 
 	// The live glossary: empty for the first sentence.
 	live := glossary.NewLive(glossary.Glossary{})
@@ -164,6 +162,10 @@ func TestGlossaryNamesAndLiveChange(t *testing.T) {
 	}
 	adRes := <-adAll
 	st := ad.Stats()
+	if err := <-genClosed; err != nil {
+		t.Fatal(err)
+	}
+	genRes := <-genAll
 
 	// Split both transcripts at the second sentence's start.
 	split := func(rs []captions.Result) (before, after string) {

@@ -43,6 +43,7 @@ type Listener struct {
 	log       *slog.Logger
 	clock     audio.Clock
 	fastStart bool
+	stall     time.Duration // stallTimeout; tests shorten it
 	playout   playoutCounts
 }
 
@@ -61,7 +62,7 @@ func NewListener(rawURL string, log *slog.Logger) (Source, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Listener{ep: ep, log: log, clock: audio.SystemClock{}, fastStart: true}, nil
+	return &Listener{ep: ep, log: log, clock: audio.SystemClock{}, fastStart: true, stall: stallTimeout}, nil
 }
 
 // String names the listener without its secrets.
@@ -164,7 +165,7 @@ func (l *Listener) Run(ctx context.Context, w Writer) error {
 // watch cancels the run with ErrStalled when frames stop coming after the
 // first one. It returns when ctx ends.
 func (l *Listener) watch(ctx context.Context, cancel context.CancelCauseFunc, frames *atomic.Int64) {
-	t := l.clock.NewTimer(stallTimeout)
+	t := l.clock.NewTimer(l.stall)
 	defer t.Stop()
 	var last int64
 	for {
@@ -179,6 +180,6 @@ func (l *Listener) watch(ctx context.Context, cancel context.CancelCauseFunc, fr
 			return
 		}
 		last = n
-		t.Reset(stallTimeout)
+		t.Reset(l.stall)
 	}
 }

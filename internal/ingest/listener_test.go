@@ -148,64 +148,75 @@ func TestListenerRestarts(t *testing.T) {
 		// SIGSTOP keeps the TCP connection open and silent.
 		{"rtmp-stall", "rtmp", "tcp", func(p *publisher) { p.cmd.Process.Signal(syscall.SIGSTOP) }, ErrStalled},
 	}
+	// A cleanup of the parent, so it runs after the cases and their
+	// publishers' cleanups.
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	needFFmpeg(t)
+	// The cases run at once, each on its own port: they wait on real time
+	// (tones, stall timeouts), not on CPU. Not t.Parallel, which -parallel
+	// would hold to two at a time on two cores.
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			// A cleanup, so it runs after the publishers' cleanups.
-			t.Cleanup(func() { goleak.VerifyNone(t) })
-			needFFmpeg(t)
-			port := freePort(t, tc.network)
-			url := fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", port, testKey)
-			if tc.scheme == "srt" {
-				url = fmt.Sprintf("srt://127.0.0.1:%d?latency=60", port)
-			}
-			src, err := NewListener(url, slog.New(slog.NewTextHandler(&logWriter{t: t}, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			restarts := make(chan error, 16)
-			rec := &recorder{ch: make(chan []float32, 512)}
-			supDone := make(chan struct{})
-			go func() {
-				defer close(supDone)
-				Supervise(ctx, src, rec, audio.SystemClock{}, func(err error) {
-					select {
-					case restarts <- err:
-					default:
+		wg.Go(func() {
+			t.Run(tc.name, func(t *testing.T) {
+				port := freePort(t, tc.network)
+				url := fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", port, testKey)
+				if tc.scheme == "srt" {
+					url = fmt.Sprintf("srt://127.0.0.1:%d?latency=60", port)
+				}
+				src, err := NewListener(url, slog.New(slog.NewTextHandler(&logWriter{t: t}, nil)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Half the production timeout: a stall is still seconds of
+				// nothing from a connected publisher.
+				src.(*Listener).stall = 1500 * time.Millisecond
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				defer cancel()
+				restarts := make(chan error, 16)
+				rec := &recorder{ch: make(chan []float32, 512)}
+				supDone := make(chan struct{})
+				go func() {
+					defer close(supDone)
+					Supervise(ctx, src, rec, audio.SystemClock{}, func(err error) {
+						select {
+						case restarts <- err:
+						default:
+						}
+					})
+				}()
+				defer func() { cancel(); <-supDone }()
+
+				bound := func() bool { return portBound(t, tc.network, port) }
+				eventually(t, 10*time.Second, "listener to bind", bound)
+				pub1 := startPublisher(t, tc.scheme, port, testKey, 1000)
+				lvl := awaitTone(t, ctx, rec.ch, 1000)
+				t.Logf("first publisher: 1 kHz at %+.2f dB", lvl)
+
+				stopped := time.Now()
+				tc.stop(pub1)
+				select {
+				case err := <-restarts:
+					t.Logf("restart %v after the publisher stopped: %v", time.Since(stopped).Round(time.Millisecond), err)
+					if tc.want != nil && !errors.Is(err, tc.want) {
+						t.Errorf("run ended with %v, want %v", err, tc.want)
 					}
-				})
-			}()
-			defer func() { cancel(); <-supDone }()
-
-			bound := func() bool { return portBound(t, tc.network, port) }
-			eventually(t, 10*time.Second, "listener to bind", bound)
-			pub1 := startPublisher(t, tc.scheme, port, testKey, 1000)
-			lvl := awaitTone(t, ctx, rec.ch, 1000)
-			t.Logf("first publisher: 1 kHz at %+.2f dB", lvl)
-
-			stopped := time.Now()
-			tc.stop(pub1)
-			select {
-			case err := <-restarts:
-				t.Logf("restart %v after the publisher stopped: %v", time.Since(stopped).Round(time.Millisecond), err)
-				if tc.want != nil && !errors.Is(err, tc.want) {
-					t.Errorf("run ended with %v, want %v", err, tc.want)
+					if err == nil || strings.Contains(err.Error(), testKey) {
+						t.Errorf("run error %v: want an error without the stream key", err)
+					}
+				case <-ctx.Done():
+					t.Fatal("no restart after the publisher stopped")
 				}
-				if err == nil || strings.Contains(err.Error(), testKey) {
-					t.Errorf("run error %v: want an error without the stream key", err)
+				pub1.kill()
+				eventually(t, 10*time.Second, "listener to bind again", bound)
+				startPublisher(t, tc.scheme, port, testKey, 1500)
+				lvl = awaitTone(t, ctx, rec.ch, 1500)
+				t.Logf("second publisher: 1.5 kHz at %+.2f dB; %d frames dropped as bursts", lvl, src.(*Listener).Dropped())
+				if rec.bad != 0 {
+					t.Errorf("%d frames of the wrong size", rec.bad)
 				}
-			case <-ctx.Done():
-				t.Fatal("no restart after the publisher stopped")
-			}
-			pub1.kill()
-			eventually(t, 10*time.Second, "listener to bind again", bound)
-			startPublisher(t, tc.scheme, port, testKey, 1500)
-			lvl = awaitTone(t, ctx, rec.ch, 1500)
-			t.Logf("second publisher: 1.5 kHz at %+.2f dB; %d frames dropped as bursts", lvl, src.(*Listener).Dropped())
-			if rec.bad != 0 {
-				t.Errorf("%d frames of the wrong size", rec.bad)
-			}
+			})
 		})
 	}
 }

@@ -115,13 +115,19 @@ func TestFileVideoOnTheAudioClock(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
+	dir := t.TempDir()
+	mp4 := filepath.Join(dir, "clip.mp4") // the first case's clip
 	for _, c := range []struct {
 		name    string
 		bframes int
 	}{{"clip.mp4", 2}, {"clip.ts", 0}, {"clip.flv", 2}} {
 		t.Run(c.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), c.name)
-			if err := videotest.FlashBeep(ctx, path, 4, 30, c.bframes); err != nil {
+			path := filepath.Join(dir, c.name)
+			if c.name == "clip.flv" {
+				// The MP4's streams, B-frames and all, copied into FLV: the
+				// container is what this case tests, not another encode.
+				runTool(t, "-loglevel", "error", "-i", mp4, "-c", "copy", path)
+			} else if err := videotest.FlashBeep(ctx, path, 4, 30, c.bframes); err != nil {
 				t.Fatal(err)
 			}
 			clock := audiotest.NewClock()
@@ -206,13 +212,18 @@ func TestFileAudioOnlyHasNoVideo(t *testing.T) {
 	}
 }
 
-// startVideoPublisherTo pushes testsrc2 and a sine in real time over RTMP
-// (as OBS would) or SRT (MPEG-TS); audioOnly leaves the picture out.
+// startVideoPublisherTo pushes 720p testsrc2 and a sine in real time over
+// RTMP (as OBS would) or SRT (MPEG-TS); audioOnly leaves the picture out.
 func startVideoPublisherTo(t testing.TB, scheme string, port int, key string, audioOnly bool) *publisher {
+	return startVideoPublisherSize(t, scheme, port, key, "1280x720", audioOnly)
+}
+
+// startVideoPublisherSize is startVideoPublisherTo with pictures of size.
+func startVideoPublisherSize(t testing.TB, scheme string, port int, key, size string, audioOnly bool) *publisher {
 	t.Helper()
 	args := []string{"-nostdin", "-hide_banner", "-loglevel", "error", "-re"}
 	if !audioOnly {
-		args = append(args, "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30")
+		args = append(args, "-f", "lavfi", "-i", "testsrc2=size="+size+":rate=30")
 	}
 	args = append(args, "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000")
 	if !audioOnly {
@@ -240,61 +251,79 @@ func startVideoPublisherTo(t testing.TB, scheme string, port int, key string, au
 func TestListenerVideo(t *testing.T) {
 	needFFmpeg(t)
 	defer goleak.VerifyNone(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	// The cases run at once, each on its own port: they wait for seconds of
+	// live input, not for CPU. Not t.Parallel, which -parallel would hold to
+	// two at a time on two cores.
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, c := range []struct {
 		scheme    string
 		audioOnly bool
 	}{{"rtmp", false}, {"rtmp", true}, {"srt", false}} {
-		audioOnly := c.audioOnly
-		network, url := "tcp", "rtmp://127.0.0.1:%d/live/"+testKey
-		if c.scheme == "srt" {
-			network, url = "udp", "srt://127.0.0.1:%d"
+		name := c.scheme
+		if c.audioOnly {
+			name += "-audio-only"
 		}
-		port := freePort(t, network)
-		src, err := NewListener(fmt.Sprintf(url, port), slog.New(slog.NewTextHandler(&logWriter{t: t}, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec := newVRecorder()
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- src.Run(runCtx, rec) }()
-		eventually(t, 10*time.Second, "the listener", func() bool { return portBound(t, network, port) })
-		pub := startVideoPublisherTo(t, c.scheme, port, testKey, audioOnly)
-		eventually(t, 30*time.Second, "3 s of audio", func() bool { n, _ := rec.snapshot(); return n >= 150 })
-		if !audioOnly {
-			eventually(t, 30*time.Second, "90 pictures", func() bool { _, v := rec.snapshot(); return len(v) >= 90 })
-		}
-		stop()
-		<-done
-		pub.kill()
-		frames, video := rec.snapshot()
-		if audioOnly {
-			if len(video) != 0 {
-				t.Fatalf("audio-only publisher: %d pictures", len(video))
-			}
-			t.Logf("audio only: %d audio frames, no picture", frames)
-			continue
-		}
-		keys := checkKeyFrames(t, video)
-		t.Logf("first picture at %.3f s", float64(video[0].PTS)/48000)
-		if len(video) < 90 || keys < 2 {
-			t.Fatalf("%d pictures, %d key frames after %d audio frames", len(video), keys, frames)
-		}
-		for c := range rec.vclks {
-			if !rec.clks[c] {
-				t.Fatalf("video on clock %d, audio on %v", c, rec.clks)
-			}
-		}
-		// Both on one clock: the latest picture is near the latest audio.
-		last := video[len(video)-1].PTS
-		end := int64(frames * audio.FrameSamples)
-		t.Logf("%s: %d pictures (%d key) and %d audio frames; last picture at %.3f s, audio up to %.3f s",
-			c.scheme, len(video), keys, frames, float64(last)/48000, float64(end)/48000)
-		if d := math.Abs(float64(last - end)); d > 2*audio.SampleRate {
-			t.Fatalf("last picture at %d, audio at %d: not one clock", last, end)
-		}
+		wg.Go(func() {
+			t.Run(name, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				defer cancel()
+				audioOnly := c.audioOnly
+				network, url := "tcp", "rtmp://127.0.0.1:%d/live/"+testKey
+				if c.scheme == "srt" {
+					network, url = "udp", "srt://127.0.0.1:%d"
+				}
+				port := freePort(t, network)
+				src, err := NewListener(fmt.Sprintf(url, port), slog.New(slog.NewTextHandler(&logWriter{t: t}, nil)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				rec := newVRecorder()
+				runCtx, stop := context.WithCancel(ctx)
+				done := make(chan error, 1)
+				go func() { done <- src.Run(runCtx, rec) }()
+				eventually(t, 10*time.Second, "the listener", func() bool { return portBound(t, network, port) })
+				// 640x360: the listener passes pictures through whatever their
+				// size, and a quarter of 720p's pixels costs the publisher a
+				// quarter of the CPU.
+				pub := startVideoPublisherSize(t, c.scheme, port, testKey, "640x360", audioOnly)
+				eventually(t, 30*time.Second, "3 s of audio", func() bool { n, _ := rec.snapshot(); return n >= 150 })
+				if !audioOnly {
+					eventually(t, 30*time.Second, "90 pictures", func() bool { _, v := rec.snapshot(); return len(v) >= 90 })
+				}
+				stop()
+				<-done
+				pub.kill()
+				frames, video := rec.snapshot()
+				if audioOnly {
+					if len(video) != 0 {
+						t.Fatalf("audio-only publisher: %d pictures", len(video))
+					}
+					t.Logf("audio only: %d audio frames, no picture", frames)
+					return
+				}
+				keys := checkKeyFrames(t, video)
+				t.Logf("first picture at %.3f s", float64(video[0].PTS)/48000)
+				if len(video) < 90 || keys < 2 {
+					t.Fatalf("%d pictures, %d key frames after %d audio frames", len(video), keys, frames)
+				}
+				rec.mu.Lock()
+				defer rec.mu.Unlock()
+				for c := range rec.vclks {
+					if !rec.clks[c] {
+						t.Fatalf("video on clock %d, audio on %v", c, rec.clks)
+					}
+				}
+				// Both on one clock: the latest picture is near the latest audio.
+				last := video[len(video)-1].PTS
+				end := int64(frames * audio.FrameSamples)
+				t.Logf("%s: %d pictures (%d key) and %d audio frames; last picture at %.3f s, audio up to %.3f s",
+					c.scheme, len(video), keys, frames, float64(last)/48000, float64(end)/48000)
+				if d := math.Abs(float64(last - end)); d > 2*audio.SampleRate {
+					t.Fatalf("last picture at %d, audio at %d: not one clock", last, end)
+				}
+			})
+		})
 	}
 }
 

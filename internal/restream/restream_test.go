@@ -163,7 +163,9 @@ func TestPushRTMPReconnects(t *testing.T) {
 	if !st.Video || st.URL != fmt.Sprintf("rtmp://127.0.0.1:%d/live/****", port) || st.Protocol != "rtmp" {
 		t.Fatalf("status %+v", st)
 	}
-	waitFor(t, "4 s of stream", 30*time.Second, func() bool { return p.Status().SentSeconds >= 4 })
+	// 2 s per connection: checkTone's middle half second is well clear of
+	// each recording's start and end.
+	waitFor(t, "2 s of stream", 30*time.Second, func() bool { return p.Status().SentSeconds >= 2 })
 	t.Logf("connected: %+v", p.Status())
 
 	// The platform drops the stream, and comes back.
@@ -179,7 +181,7 @@ func TestPushRTMPReconnects(t *testing.T) {
 		s := p.Status()
 		return s.State == StateConnected && s.Reconnects == 1
 	})
-	waitFor(t, "4 s more", 30*time.Second, func() bool { return p.Status().SentSeconds >= 4 })
+	waitFor(t, "2 s more", 30*time.Second, func() bool { return p.Status().SentSeconds >= 2 })
 	st = p.Status()
 	t.Logf("reconnected: %+v", st)
 	if st.BitrateBPS <= 0 {

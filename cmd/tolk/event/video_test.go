@@ -34,7 +34,9 @@ type videoEvent struct {
 
 func startVideoEvent(t *testing.T, source string, logs *audiotest.LockedBuffer) *videoEvent {
 	t.Helper()
-	cfg, err := config.Parse([]byte("id: t\nfloor: {language: en, source: \""+source+"\", loop: false}\nlanguages: [{tag: fr}]\nrecord: false\nhls: {aac: false}\n"), nil)
+	// No captions: the floor is beeps and tones, and a recognizer on it
+	// would only spend CPU.
+	cfg, err := config.Parse([]byte("id: t\nfloor: {language: en, source: \""+source+"\", loop: false}\nlanguages: [{tag: fr}]\nrecord: false\nhls: {aac: false}\ncaptions: {backend: none}\n"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +157,8 @@ func TestFileFloorLipSync(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	path := filepath.Join(t.TempDir(), "flash.mp4")
-	if err := videotest.FlashBeep(ctx, path, 6, 30, 2); err != nil {
+	// 4 s: four flashes, each paired with its beep.
+	if err := videotest.FlashBeep(ctx, path, 4, 30, 2); err != nil {
 		t.Fatal(err)
 	}
 	var logs audiotest.LockedBuffer
@@ -173,7 +176,7 @@ func TestFileFloorLipSync(t *testing.T) {
 	video, pcm = ve.drain(video, pcm)
 	ve.ev.Close()
 	s := ve.ev.Stats()
-	offs := lipSync(t, video, pcm, 6, int64(s.FloorDropped)*audio.FrameSamples)
+	offs := lipSync(t, video, pcm, 4, int64(s.FloorDropped)*audio.FrameSamples)
 	t.Logf("%d pictures on the program (%d dropped), %d floor frames, %d silent ticks; offsets (samples) %v",
 		s.VideoFrames, s.VideoDropped, s.FloorFrames, s.SilentTicks, offs)
 	for i, u := range video {
@@ -269,7 +272,8 @@ func TestRTMPFloorVideo(t *testing.T) {
 	before := ve.ev.Stats().VideoFrames
 	last := video[len(video)-1].DTS
 	video, pcm = nil, nil
-	publish(t, url, "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
+	// 640x360: the listener passes pictures through whatever their size.
+	publish(t, url, "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
 		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac")
 	wait("the second publisher's pictures", func() bool { return ve.ev.Stats().VideoFrames > before+60 })
 	video, _ = ve.drain(video, pcm)
@@ -348,6 +352,7 @@ floor:
 languages: [{tag: fr}]
 record: false
 hls: {aac: false}
+captions: {backend: none} # beeps and tones: nothing to caption
 `, a, b)), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -373,7 +378,7 @@ hls: {aac: false}
 			}
 		}
 	}
-	collect(func() bool { return len(pics) >= 60 })
+	collect(func() bool { return len(pics) >= 30 }) // a second of input a
 	if err := ev.SwitchFloor("b"); err != nil {
 		t.Fatal(err)
 	}
