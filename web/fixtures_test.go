@@ -25,8 +25,10 @@ func TestMain(m *testing.M) {
 }
 
 // sharedFixture returns the path of the fixture called name, which make
-// writes to the path it is given on first use. Tests must not change it.
-func sharedFixture(t testing.TB, name string, make func(path string) error) string {
+// writes to the path it is given on first use. Tests must not change it. The
+// file is called base (what a test's floor shows as its source) in a
+// directory of its own.
+func sharedFixture(t testing.TB, name, base string, make func(path string) error) string {
 	t.Helper()
 	fixtures.mu.Lock()
 	defer fixtures.mu.Unlock()
@@ -40,9 +42,13 @@ func sharedFixture(t testing.TB, name string, make func(path string) error) stri
 		}
 		fixtures.dir, fixtures.files = d, map[string]string{}
 	}
-	p := filepath.Join(fixtures.dir, name)
+	sub := filepath.Join(fixtures.dir, name)
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(sub, base)
 	if err := make(p); err != nil {
-		os.Remove(p)
+		os.RemoveAll(sub)
 		t.Fatalf("make %s: %v", name, err)
 	}
 	fixtures.files[name] = p

@@ -108,7 +108,7 @@ func eventConfig(t testing.TB, format string, args ...any) *config.Event {
 func toneFile(t testing.TB, freq int, volume float64, seconds int) string {
 	t.Helper()
 	audiotest.NeedTool(t, "ffmpeg")
-	return sharedFixture(t, fmt.Sprintf("tone-%dhz-%g-%ds.wav", freq, volume, seconds), func(path string) error {
+	return sharedFixture(t, fmt.Sprintf("tone-%dhz-%g-%ds", freq, volume, seconds), "floor.wav", func(path string) error {
 		out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
 			fmt.Sprintf("sine=frequency=%d:sample_rate=48000:duration=%d", freq, seconds),
 			"-af", fmt.Sprintf("volume=%g", volume), "-ac", "1", path).CombinedOutput()

@@ -21,7 +21,7 @@ import (
 func videoFile(t testing.TB, freq, seconds, delay int) string {
 	t.Helper()
 	audiotest.NeedTool(t, "ffmpeg")
-	return sharedFixture(t, fmt.Sprintf("video-%dhz-%ds-after%ds.ts", freq, seconds, delay), func(path string) error {
+	return sharedFixture(t, fmt.Sprintf("video-%dhz-%ds-after%ds", freq, seconds, delay), "floor.ts", func(path string) error {
 		out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-copyts",
 			"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=1280x720:rate=30:duration=%d,setpts=PTS+%d/TB", seconds-delay, delay),
 			"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d:sample_rate=48000:duration=%d", freq, seconds),

@@ -25,7 +25,7 @@ import (
 func tsFloor(t testing.TB, seconds, gop int) string {
 	t.Helper()
 	audiotest.NeedTool(t, "ffmpeg")
-	return sharedFixture(t, fmt.Sprintf("floor-%ds-gop%d.ts", seconds, gop), func(path string) error {
+	return sharedFixture(t, fmt.Sprintf("floor-%ds-gop%d", seconds, gop), "floor.ts", func(path string) error {
 		out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error",
 			"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=1280x720:rate=30:duration=%d", seconds),
 			"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=440:sample_rate=48000:duration=%d", seconds),
