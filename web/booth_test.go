@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -239,24 +238,6 @@ func (c *boothClient) close() {
 	c.wg.Wait()
 }
 
-// levels returns the amplitude of freq in consecutive windows of win samples.
-func levels(pcm []float32, freq float64, win int) []float64 {
-	var out []float64
-	for i := 0; i+win <= len(pcm); i += win {
-		out = append(out, audiotest.Goertzel(pcm[i:i+win], freq, audio.SampleRate))
-	}
-	return out
-}
-
-func median(x []float64) float64 {
-	y := append([]float64(nil), x...)
-	sort.Float64s(y)
-	if len(y) == 0 {
-		return 0
-	}
-	return y[len(y)/2]
-}
-
 // tapMix collects a language's mix output on the program timeline.
 func tapMix(h *harness, lang string) *audiotest.Tap {
 	m, _ := h.ev.Mix(lang)
@@ -410,7 +391,7 @@ func TestBoothsMixHandoverCoughDropAndRelay(t *testing.T) {
 	p := until(ctx, t, b.harness, fr, sec/10, "the floor in the French mix", func(x []float32) bool {
 		return audiotest.Goertzel(x, floorHz, audio.SampleRate) > 0.05
 	})
-	full := median(levels(span(ctx, t, fr, p, p+sec/2), floorHz, sec/10))
+	full := audiotest.Median(audiotest.Levels(span(ctx, t, fr, p, p+sec/2), floorHz, audio.SampleRate, sec/10))
 
 	// Anne opens her mic and speaks her recorded voice.
 	a.send(map[string]any{"type": "mic", "on": true})
@@ -438,7 +419,7 @@ func TestBoothsMixHandoverCoughDropAndRelay(t *testing.T) {
 	if len(under) < 10 {
 		t.Fatalf("the voice held the ducker down for only %d windows of 100 ms", len(under))
 	}
-	depth := audio.GainToDB(median(under) / full)
+	depth := audio.GainToDB(audiotest.Median(under) / full)
 	t.Logf("floor under the voice: %.1f dB over %d windows of 100 ms", depth, len(under))
 	if depth < -14-1.5 || depth > -14+1.5 {
 		t.Errorf("floor under the voice at %.1f dB, want -14 ± 1.5 dB", depth)
@@ -514,7 +495,7 @@ func TestBoothsMixHandoverCoughDropAndRelay(t *testing.T) {
 	if v := audiotest.Goertzel(co, 1500, audio.SampleRate); v > 0.01 {
 		t.Errorf("Ben audible during cough: %.3f", v)
 	}
-	lv := levels(co, floorHz, sec/10)
+	lv := audiotest.Levels(co, floorHz, audio.SampleRate, sec/10)
 	if back := audio.GainToDB(lv[len(lv)-1] / full); back < -1 {
 		t.Errorf("floor at %.1f dB 1.4 s into the cough, want full", back)
 	}
@@ -527,7 +508,7 @@ func TestBoothsMixHandoverCoughDropAndRelay(t *testing.T) {
 	bb.close()
 	gone := statePTS(t, a.waitState(ctx, "Ben gone", func(s map[string]any) bool { return s["on_air"] == nil }))
 	post := span(ctx, t, fr, gone+audio.Samples(200*time.Millisecond), gone+sec)
-	for i, l := range levels(post, floorHz, sec/50) {
+	for i, l := range audiotest.Levels(post, floorHz, audio.SampleRate, sec/50) {
 		if db := audio.GainToDB(l / full); db < -1 {
 			t.Fatalf("floor at %.1f dB %d ms after the drop was noticed + 200 ms", db, 20*i)
 		}
@@ -549,7 +530,7 @@ func steady(freq float64) func(x []float32) bool {
 		if len(x) < audio.FrameSamples {
 			return false
 		}
-		for _, l := range levels(x, freq, audio.FrameSamples) {
+		for _, l := range audiotest.Levels(x, freq, audio.SampleRate, audio.FrameSamples) {
 			if l < 0.1 {
 				return false
 			}

@@ -48,11 +48,7 @@ func TestBrowserBoothHandover(t *testing.T) {
 			w := lp[i : i+step]
 			shares = append(shares, audiotest.Goertzel(w, benHz, audio.SampleRate)/(math.Sqrt2*audio.RMS(w)+1e-9))
 		}
-		if len(shares) == 0 {
-			return 0
-		}
-		slices.Sort(shares)
-		return shares[len(shares)/2]
+		return audiotest.Median(shares)
 	}
 	likeA0, likeA1 := envCorr(before, voiceA), envCorr(after, voiceA)
 	tone0, tone1 := tone(before), tone(after)

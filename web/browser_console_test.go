@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/hraban/opus"
 	"github.com/pion/webrtc/v4"
 
 	"tolk/internal/audio"
@@ -68,19 +67,9 @@ func joinConsoleBooth(t *testing.T, ctx context.Context, b *boothHarness, lang, 
 // speakers can loop them without an encoder each.
 func opusLoop(t testing.TB, pcm []float32) [][]byte {
 	t.Helper()
-	enc, err := opus.NewEncoder(audio.SampleRate, 1, opus.AppVoIP)
+	pkts, err := audiotest.OpusPackets(pcm, 32000)
 	if err != nil {
 		t.Fatal(err)
-	}
-	enc.SetBitrate(32000)
-	buf := make([]byte, 1500)
-	var pkts [][]byte
-	for f := 0; (f+1)*audio.FrameSamples <= len(pcm); f++ {
-		n, err := enc.EncodeFloat32(pcm[f*audio.FrameSamples:(f+1)*audio.FrameSamples], buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pkts = append(pkts, append([]byte(nil), buf[:n]...))
 	}
 	return pkts
 }

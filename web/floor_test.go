@@ -177,7 +177,7 @@ func TestDuckDepthChangeHeardOverWHEP(t *testing.T) {
 		return voice(x) && audiotest.Goertzel(x, floorHz, audio.SampleRate) > 0.003
 	})
 	floorAt := func(from int64) float64 {
-		return median(levels(span(ctx, t, heard, from, from+sec/2), floorHz, sec/10))
+		return audiotest.Median(audiotest.Levels(span(ctx, t, heard, from, from+sec/2), floorHz, audio.SampleRate, sec/10))
 	}
 	before := floorAt(p)
 	req, _ := http.NewRequestWithContext(ctx, "PATCH", b.http.URL+"/api/events/test/languages/fr", strings.NewReader(`{"duck_db": -24}`))

@@ -114,7 +114,7 @@ func TestProducerStatusControlsAndSignals(t *testing.T) {
 	p := until(ctx, t, b.harness, fr, sec/10, "the floor in the French mix", func(x []float32) bool {
 		return audiotest.Goertzel(x, floorHz, audio.SampleRate) > 0.05
 	})
-	before := median(levels(span(ctx, t, fr, p, p+sec/2), floorHz, sec/10))
+	before := audiotest.Median(audiotest.Levels(span(ctx, t, fr, p, p+sec/2), floorHz, audio.SampleRate, sec/10))
 	code, body := call("PATCH", prod, "/api/events/test/languages/fr", `{"floor_gain_db": -6, "duck_db": -20}`)
 	if code != 200 {
 		t.Fatalf("patch: %d %s", code, body)
@@ -125,7 +125,7 @@ func TestProducerStatusControlsAndSignals(t *testing.T) {
 	}
 	// From the next tick on; half a second later the ramp is long over.
 	q := b.ev.ProgramTime() + sec/2
-	after := median(levels(span(ctx, t, fr, q, q+sec/2), floorHz, sec/10))
+	after := audiotest.Median(audiotest.Levels(span(ctx, t, fr, q, q+sec/2), floorHz, audio.SampleRate, sec/10))
 	if db := audio.GainToDB(after / before); db < -6.5 || db > -5.5 {
 		t.Errorf("floor gain -6 dB changed the French floor by %.2f dB", db)
 	}

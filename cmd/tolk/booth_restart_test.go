@@ -152,25 +152,9 @@ type speaker struct {
 
 func newSpeaker(t *testing.T, speech []float32) *speaker {
 	t.Helper()
-	enc, err := opus.NewEncoder(audio.SampleRate, 1, opus.AppVoIP)
+	pkts, err := audiotest.OpusPackets(speech, 48000)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if err := enc.SetBitrate(48000); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 1500)
-	frame := make([]float32, audio.FrameSamples)
-	var pkts [][]byte
-	for k := range (len(speech) + audio.FrameSamples - 1) / audio.FrameSamples {
-		for i := range frame {
-			frame[i] = speech[(k*audio.FrameSamples+i)%len(speech)]
-		}
-		n, err := enc.EncodeFloat32(frame, buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pkts = append(pkts, append([]byte(nil), buf[:n]...))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &speaker{cancel: cancel, done: make(chan struct{})}

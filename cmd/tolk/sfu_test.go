@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,10 +116,10 @@ func dominant(ctx context.Context, t *testing.T, tap *audiotest.Tap) (hz, amp fl
 // toneAfterOnset waits, on the tap's timeline, for the first 100 ms where
 // hz is present (within 10 s of the first packet), then measures the 2 s
 // from a second after it, as dominant does from the first packet: the
-// strongest frequency there and its median level over 100 ms steps. A listener may join before the program it
-// hears carries the tone (B's floor goes live a moment after A connects; on
-// a loaded machine later still): a fixed window from the first packet could
-// fall before it.
+// strongest frequency there and its median level over 100 ms steps. A
+// listener may join before the program it hears carries the tone (B's floor
+// goes live a moment after A connects; on a loaded machine later still): a
+// fixed window from the first packet could fall before it.
 func toneAfterOnset(ctx context.Context, t *testing.T, tap *audiotest.Tap, hz float64) (onset, domHz, amp float64) {
 	t.Helper()
 	const win = audio.SampleRate / 10
@@ -137,15 +136,8 @@ func toneAfterOnset(ctx context.Context, t *testing.T, tap *audiotest.Tap, hz fl
 			t.Fatalf("no 2 s of audio after the tone came: %v", err)
 		}
 		domHz, _ = audiotest.DominantFrequency(span, audio.SampleRate, 200, 2000, 10)
-		// The level is the median of 100 ms measures: a phase jump (a
-		// packet concealed on a loaded machine) cancels part of a tone
-		// measured over 2 s at once, though it plays on at full level.
-		var lv []float64
-		for i := 0; i+win <= len(span); i += win {
-			lv = append(lv, audiotest.Goertzel(span[i:i+win], domHz, audio.SampleRate))
-		}
-		slices.Sort(lv)
-		return float64(at) / audio.SampleRate, domHz, lv[len(lv)/2]
+		// The level is the median of 100 ms measures (audiotest.Levels).
+		return float64(at) / audio.SampleRate, domHz, audiotest.Median(audiotest.Levels(span, domHz, audio.SampleRate, win))
 	}
 	t.Fatalf("no %.0f Hz in 10 s", hz)
 	return 0, 0, 0

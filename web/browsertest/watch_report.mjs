@@ -133,19 +133,13 @@ await harness('watch_report', { event: 'test', lang: 'fr', producer: '', modes: 
       beside.push(p);
     };
     alongside(refusedPage());
-    let closing = false;
-    const startClosing = () => {
-      if (opts.modes.includes('hls') && !closing) {
-        closing = true;
-        alongside(closeWhilePlaying());
-      }
-    };
+    const lastHLS = opts.modes.lastIndexOf('hls');
     out.step = 'launch';
     const page = await launch(null);
     watchReports(page);
     await openWatch(page, opts, out);
     out.modes = [];
-    for (const mode of opts.modes) {
+    for (const [i, mode] of opts.modes.entries()) {
       const r = { mode };
       out.modes.push(r);
       await chooseMode(page, mode, out);
@@ -190,7 +184,7 @@ await harness('watch_report', { event: 'test', lang: 'fr', producer: '', modes: 
       r.stop_ms = off.ms;
       r.after_stop = off.c;
       r.delay_hidden_after_stop = !(await page.isVisible('#delay'));
-      if (!opts.modes.slice(opts.modes.indexOf(mode) + 1).includes('hls')) startClosing();
+      if (i === lastHLS) alongside(closeWhilePlaying());
     }
 
     await Promise.all(beside);

@@ -2,6 +2,7 @@ package audiotest
 
 import (
 	"math"
+	"slices"
 
 	"tolk/internal/audio"
 )
@@ -30,6 +31,28 @@ func Goertzel(samples []float32, freq float64, rate int) float64 {
 	}
 	power := s1*s1 + s2*s2 - coeff*s1*s2
 	return 2 * math.Sqrt(math.Max(power, 0)) / float64(len(samples))
+}
+
+// Levels returns the amplitude of freq in consecutive windows of win samples.
+// Its median is a tone's level that a loaded machine's gaps and phase jumps
+// (a concealed packet) do not pull down, as they do one measure over seconds.
+func Levels(samples []float32, freq float64, rate, win int) []float64 {
+	var out []float64
+	for i := 0; i+win <= len(samples); i += win {
+		out = append(out, Goertzel(samples[i:i+win], freq, rate))
+	}
+	return out
+}
+
+// Median returns the middle value of x (the upper one of an even count), 0
+// for none. x is not changed.
+func Median(x []float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	y := slices.Clone(x)
+	slices.Sort(y)
+	return y[len(y)/2]
 }
 
 // DominantFrequency scans lo..hi Hz in steps and returns the strongest frequency
