@@ -372,6 +372,7 @@ type Input struct {
 	// clock's.
 	lead              sourceMap
 	vframes, vdropped atomic.Uint64
+	keyWanted         atomic.Bool // the program awaits a key frame of the input
 
 	// preview is the input alone, encoded while previewOn says someone
 	// listens (a producer choosing what to put on the program).

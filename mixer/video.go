@@ -3,6 +3,7 @@ package mixer
 import (
 	"math"
 
+	"tolk/internal/audio"
 	"tolk/internal/media"
 )
 
@@ -15,6 +16,13 @@ const (
 	// language: the limiter's lookahead. A picture is placed that much later
 	// than the floor sample it goes with, so it lines up with the mixes.
 	VideoDelay = LookaheadSamples
+	// VideoNudge is how far back (in samples, 200 ms) a picture's DTS may
+	// fall behind the last one written and still go on the program, moved to
+	// just after it. It falls back when the clock drops audio to catch up
+	// with a late source (the source clock moves back against the
+	// program's): a picture shown a little early keeps the decoder's chain,
+	// where leaving it out would freeze the picture until the next key frame.
+	VideoNudge = 200 * audio.SampleRate / 1000
 )
 
 // videoFrame is one picture of an input on its source clock.
@@ -65,6 +73,12 @@ func (in *Input) WriteVideo(clk uint64, u media.Unit) {
 		in.vdropped.Add(1)
 	}
 }
+
+// KeyFrameWanted reports whether the program has been waiting for a key
+// frame of the input since the last call (after a gap in its pictures, or
+// to switch to it), and clears it: a source that can ask its publisher for
+// one (a WebRTC PLI) polls it. Safe for concurrent use.
+func (in *Input) KeyFrameWanted() bool { return in.keyWanted.Swap(false) }
 
 // place records where the frame the clock took at pts puts the input's
 // source clock. f may be nil.
@@ -124,9 +138,12 @@ type videoSwitch struct {
 // (pictures come ahead of their sound: were they to keep their lead, the
 // new input's key frames, placed by a shorter lead, could never pass them).
 // DTS never goes back: a picture that would (its source clock moved back
-// against the program's, when the clock dropped audio of it) is dropped,
-// and so is every picture up to the next key frame, which a decoder needs
-// after a gap.
+// against the program's, when the clock dropped audio of it) by up to
+// VideoNudge is moved to just after the last one; further back, it is
+// dropped, and so is every picture up to the next key frame, which a
+// decoder needs after a gap. Whenever a key frame of an input is awaited,
+// the input is told (Input.KeyFrameWanted), so that a source that can asks
+// its publisher for one.
 func (p *Program) moveVideo(now int64) {
 	vs := &p.vsw
 	for i, in := range p.inputs {
@@ -140,6 +157,9 @@ func (p *Program) moveVideo(now int64) {
 				break
 			}
 			if i != vs.on {
+				if i == vs.want && !u.Key {
+					in.keyWanted.Store(true)
+				}
 				if i != vs.want || !u.Key {
 					continue // not on the program: drained, not counted
 				}
@@ -148,12 +168,19 @@ func (p *Program) moveVideo(now int64) {
 				}
 				vs.on, vs.want, vs.needKey = i, -1, false
 			}
+			if vs.written && u.DTS <= vs.lastDTS && vs.lastDTS-u.DTS < VideoNudge {
+				d := vs.lastDTS + 1 - u.DTS
+				u.DTS += d
+				u.PTS += d
+			}
 			switch {
 			case vs.written && u.DTS <= vs.lastDTS:
 				vs.needKey = true
+				in.keyWanted.Store(true)
 				p.videoDropped.Add(1)
 				continue
 			case vs.needKey && !u.Key:
+				in.keyWanted.Store(true)
 				p.videoDropped.Add(1)
 				continue
 			}

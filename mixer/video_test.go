@@ -48,6 +48,9 @@ func TestProgramVideoPlacing(t *testing.T) {
 	if len(u) != 1 || !u[0].Key || u[0].PTS != 10*frame+1600+VideoDelay {
 		t.Fatalf("placed %+v, want the key frame at %d", u, 10*frame+1600+VideoDelay)
 	}
+	if !a.KeyFrameWanted() || a.KeyFrameWanted() {
+		t.Fatal("a picture left out for want of a key frame did not ask for one, once")
+	}
 	if !u[0].Wall.Equal(tl.Wall(u[0].PTS)) {
 		t.Errorf("wall %v, want %v", u[0].Wall, tl.Wall(u[0].PTS))
 	}
@@ -59,18 +62,36 @@ func TestProgramVideoPlacing(t *testing.T) {
 		t.Fatalf("after silence: %+v, want PTS %d", u, 13*frame+3200+VideoDelay)
 	}
 
-	// Audio dropped: the source runs ahead, the next picture would go back
-	// in time: dropped, and so is what follows up to a key frame.
-	a.place(15*frame, &floorFrame{clk: 5, src: 10 * frame})
+	// A little audio dropped (the clock caught up with a late source): the
+	// next picture would go back 27 ms; it goes just after the last one,
+	// and the chain goes on without a key frame.
+	last := int64(13*frame + 3200 + VideoDelay)
+	a.place(15*frame, &floorFrame{clk: 5, src: 5 * frame})
+	pic(a, 5, 4800, false)
+	pic(a, 5, 8000, false)
+	u = got()
+	if len(u) != 2 || u[0].DTS != last+1 || u[0].PTS != last+1 || u[1].PTS != 10*frame+8000+VideoDelay {
+		t.Fatalf("after a small drop: %+v, want DTS %d then PTS %d", u, last+1, 10*frame+8000+VideoDelay)
+	}
+	if a.KeyFrameWanted() {
+		t.Error("a picture moved by a small drop asked for a key frame")
+	}
+
+	// Much audio dropped: the next picture would go back past VideoNudge:
+	// dropped, and so is what follows up to a key frame, which is asked for.
+	a.place(16*frame, &floorFrame{clk: 5, src: 40 * frame})
 	pic(a, 5, 4800, false)
 	pic(a, 5, 6400, false)
-	pic(a, 5, 12000, true)
+	pic(a, 5, 42000, true)
 	u = got()
-	if len(u) != 1 || !u[0].Key || u[0].PTS != 5*frame+12000+VideoDelay {
+	if len(u) != 1 || !u[0].Key || u[0].PTS != 16*frame-40*frame+42000+VideoDelay {
 		t.Fatalf("after a drop: %+v, want only the key frame", u)
 	}
-	if s := p.Stats(); s.VideoDropped != 3 || s.VideoFrames != 3 { // the first, before a key frame, too
-		t.Fatalf("stats %+v, want 3 written, 3 dropped", s)
+	if !a.KeyFrameWanted() {
+		t.Error("pictures left out after a gap did not ask for a key frame")
+	}
+	if s := p.Stats(); s.VideoDropped != 3 || s.VideoFrames != 5 { // the first, before a key frame, too
+		t.Fatalf("stats %+v, want 5 written, 3 dropped", s)
 	}
 
 	// A new source clock (a new publisher): older pictures are dropped,
@@ -96,6 +117,9 @@ func TestProgramVideoPlacing(t *testing.T) {
 	u = got()
 	if len(u) != 2 || u[0].PTS != 20*frame+1600+VideoDelay || !u[1].Key || u[1].PTS != 21*frame+3200+VideoDelay {
 		t.Fatalf("switch: %+v", u)
+	}
+	if !b.KeyFrameWanted() || a.KeyFrameWanted() {
+		t.Error("the input switched to did not ask for a key frame, or the one leaving did")
 	}
 	pic(a, 6, 3200, true)
 	if u := got(); len(u) != 0 {

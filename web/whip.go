@@ -42,6 +42,7 @@ type whipIngest struct {
 type floorVideo interface {
 	WriteFloorPacketAt(clk uint64, src int64, samples []float32, packet []byte)
 	WriteVideo(clk uint64, u media.Unit)
+	KeyFrameWanted() bool
 }
 
 // whipClocks hands out the WHIP floor's source clock ids: one per audio
@@ -178,7 +179,7 @@ func (in *whipIngest) readReports(r *webrtc.RTPReceiver, rate uint32) {
 // readWHIPVideo passes the publisher's H.264 or VP8 pictures to the floor,
 // each on the source clock of the audio (through the sender reports), and
 // asks the publisher for a key frame (PLI) when a picture is needed to
-// start or go on after a loss. Other codecs are read and dropped. It
+// start or go on after a loss, here or on the program. Other codecs are read and dropped. It
 // returns when the track ends.
 func (s *Server) readWHIPVideo(t *webrtc.TrackRemote, st *eventState, in *whipIngest, log *slog.Logger) {
 	buf := make([]byte, maxRTP)
@@ -240,7 +241,7 @@ func (s *Server) readWHIPVideo(t *webrtc.TrackRemote, st *eventState, in *whipIn
 			u.PTS, u.DTS = src, src // WebRTC does not reorder pictures
 			fv.WriteVideo(clk, u)
 		})
-		if needKey || waitKey {
+		if needKey || waitKey || fv.KeyFrameWanted() {
 			pli()
 		}
 	}

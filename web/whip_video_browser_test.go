@@ -49,8 +49,9 @@ func TestWHIPChromiumPublisherVideo(t *testing.T) {
 					t.Fatalf("picture %d: DTS %d after %d", i, u.DTS, pics[i-1].DTS)
 				}
 			}
-			t.Logf("%s: Chromium encoded %d frames (%d key, %s, %d PLIs received); %d pictures on the program (%d key); floor frames %d",
-				c.mime, rep.FramesEncoded, rep.KeyFrames, rep.Encoder, rep.PLIs, len(pics), keys, h.ev.Stats().FloorFrames)
+			t.Logf("%s: Chromium encoded %d frames (%d key, %s, %d PLIs received); %d pictures on the program (%d key); floor frames %d; program video %d written, %d dropped",
+				c.mime, rep.FramesEncoded, rep.KeyFrames, rep.Encoder, rep.PLIs, len(pics), keys, h.ev.Stats().FloorFrames,
+				h.ev.Stats().VideoFrames, h.ev.Stats().VideoDropped)
 			if len(pics) < 30 || keys < 1 || !pics[0].Key { // Chromium encodes 12-20 frames a second on a loaded machine
 				t.Fatalf("%d pictures, %d key frames, first key %v", len(pics), keys, len(pics) > 0 && pics[0].Key)
 			}
