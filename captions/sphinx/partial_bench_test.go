@@ -205,7 +205,7 @@ func BenchmarkPartialLatency(b *testing.B) {
 		time.Sleep(2 * time.Second)
 		nFrames := len(clip) / audio.FrameSamples
 		written := make([]time.Time, nFrames)
-		cpu0 := cpuTime(b)
+		cpu0 := mustCPUTime(b)
 		t0 := time.Now()
 		for i := range nFrames {
 			pts := int64(i * audio.FrameSamples)
@@ -214,7 +214,7 @@ func BenchmarkPartialLatency(b *testing.B) {
 			p.Write(audio.Frame{PTS: pts, Samples: clip[pts : pts+audio.FrameSamples]})
 		}
 		time.Sleep(time.Second)
-		cpu += cpuTime(b) - cpu0
+		cpu += mustCPUTime(b) - cpu0
 		p.Close()
 		<-got
 		tap.mu.Lock()

@@ -85,36 +85,67 @@ var recognizeTimeout = 2 * time.Minute
 // and decoding took, and the process CPU time spent while decoding.
 func recognizeTimed(t testing.TB, r *Recognizer, samples []float32, pts0 int64) (res []captions.Result, stats Stats, load, decode, decodeCPU time.Duration) {
 	t.Helper()
+	d, err := decodeClip(r, samples, pts0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.results, d.stats, d.load, d.decode, d.cpu
+}
+
+// decoded is what decodeClip heard and what it cost.
+type decoded struct {
+	results           []captions.Result
+	stats             Stats
+	load, decode, cpu time.Duration
+}
+
+// decodeClip decodes samples (then a second of silence) in a new stream of
+// r starting at program time pts0. It does not touch a testing.TB, so that
+// a goroutine of a test may call it.
+func decodeClip(r *Recognizer, samples []float32, pts0 int64) (decoded, error) {
+	var d decoded
 	loadStart := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), recognizeTimeout)
 	defer cancel()
 	st, err := r.NewStream(ctx, language.AmericanEnglish)
 	if err != nil {
-		t.Fatal(err)
+		return d, err
 	}
 	s := st.(*Stream)
-	load = time.Since(loadStart)
-	decodeStart, cpuStart := time.Now(), cpuTime(t)
-	var got []captions.Result
+	d.load = time.Since(loadStart)
+	decodeStart := time.Now()
+	cpuStart, err := cpuTime()
+	if err != nil {
+		return d, err
+	}
 	collected := make(chan struct{})
 	go func() {
 		defer close(collected)
 		for res := range s.Results() {
-			got = append(got, res)
+			d.results = append(d.results, res)
 		}
 	}()
 	padded := append(append([]float32(nil), samples...), make([]float32, audio.SampleRate)...)
 	for i := 0; i+audio.FrameSamples <= len(padded); i += audio.FrameSamples {
 		f := audio.Frame{PTS: pts0 + int64(i), Samples: padded[i : i+audio.FrameSamples]}
 		if err := s.Write(f); err != nil {
-			t.Fatal(err)
+			_ = s.Close()
+			<-collected
+			return d, err
 		}
 	}
 	if err := s.Close(); err != nil {
-		t.Fatal(err)
+		<-collected
+		return d, err
 	}
 	<-collected
-	return got, s.Stats(), load, time.Since(decodeStart), cpuTime(t) - cpuStart
+	d.stats, d.decode = s.Stats(), time.Since(decodeStart)
+	cpuEnd, err := cpuTime()
+	if err != nil {
+		return d, err
+	}
+	d.cpu = cpuEnd - cpuStart
+	return d, nil
 }
 
 func finalText(rs []captions.Result) string {
@@ -474,14 +505,18 @@ func voiceBTexts(t *testing.T) []string {
 		r := newTestRecognizer(t)
 		samples := readWAV48(t, "../../testdata/voice-b.wav")
 		texts := make([]string, 2)
+		errs := make([]error, len(texts))
 		var wg sync.WaitGroup
 		for i := range texts {
 			wg.Go(func() {
-				res, _ := recognize(t, r, samples, int64(i)*audio.SampleRate)
-				texts[i] = finalText(res)
+				d, err := decodeClip(r, samples, int64(i)*audio.SampleRate)
+				texts[i], errs[i] = finalText(d.results), err
 			})
 		}
 		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
 		voiceB.texts = texts
 	})
 	if len(voiceB.texts) == 0 {
@@ -516,16 +551,24 @@ func BenchmarkParallelStreams(b *testing.B) {
 	n := runtime.GOMAXPROCS(0)
 	var wall time.Duration
 	for b.Loop() {
-		done := make(chan time.Duration, n)
+		type run struct {
+			d   decoded
+			err error
+		}
+		done := make(chan run, n)
 		for range n {
 			go func() {
-				_, _, _, d, _ := recognizeTimed(b, r, samples, 0)
-				done <- d
+				d, err := decodeClip(r, samples, 0)
+				done <- run{d, err}
 			}()
 		}
 		var longest time.Duration
 		for range n {
-			longest = max(longest, <-done)
+			x := <-done
+			if x.err != nil {
+				b.Fatal(x.err)
+			}
+			longest = max(longest, x.d.decode)
 		}
 		wall += longest
 	}
@@ -582,11 +625,21 @@ func FuzzCleanWord(f *testing.F) {
 	})
 }
 
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime(t testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+// mustCPUTime is cpuTime for a test or benchmark.
+func mustCPUTime(t testing.TB) time.Duration {
+	t.Helper()
+	d, err := cpuTime()
+	if err != nil {
 		t.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
