@@ -302,7 +302,8 @@ const maxNewWords = 2000
 
 // adapt makes the decoder recognize g: words missing from the dictionary are
 // added with their pronunciations (CMUdict's, found case-folded, else
-// letter-to-sound), and the search becomes the generic model interpolated
+// letter-to-sound; for a name in another Latin spelling also its reading
+// by that language's rules: pronunciations), and the search becomes the generic model interpolated
 // with a bigram model of g. An empty g goes back to the generic model. It
 // must run between utterances.
 func (d *decoder) adapt(g glossary.Glossary) error {
@@ -332,7 +333,7 @@ func (d *decoder) adapt(g glossary.Glossary) error {
 			missing = append(missing, w)
 		}
 	}
-	prons := letterToSound(missing)
+	prons := pronunciations(missing, d.lookup)
 	isNew := make(map[string]bool, len(missing))
 	for _, w := range missing {
 		isNew[w] = true
@@ -343,16 +344,21 @@ func (d *decoder) adapt(g glossary.Glossary) error {
 	C.tolk_ps_unset_lms(d.ps)
 	d.adapted = true
 	for _, w := range missing {
-		p, ok := prons[w]
-		if !ok {
-			continue
+		for i, p := range prons[w] {
+			name := w
+			if i > 0 { // an alternative: the base word is in by now
+				name = fmt.Sprintf("%s(%d)", w, i+1)
+			}
+			cw, cp := C.CString(name), C.CString(p)
+			// No update: the search is made afresh below, with the whole
+			// dictionary.
+			rv := C.ps_add_word(d.ps, cw, cp, 0)
+			C.free(unsafe.Pointer(cw))
+			C.free(unsafe.Pointer(cp))
+			if rv < 0 {
+				break // an alternative without its base word would abort the library
+			}
 		}
-		cw, cp := C.CString(w), C.CString(p)
-		// No update: the search is made afresh below, with the whole
-		// dictionary.
-		C.ps_add_word(d.ps, cw, cp, 0)
-		C.free(unsafe.Pointer(cw))
-		C.free(unsafe.Pointer(cp))
 	}
 	f, err := os.CreateTemp("", "tolk-glossary-*.arpa")
 	if err == nil {
