@@ -22,6 +22,8 @@ func roomGroup(voice string) string {
 	switch {
 	case strings.HasPrefix(voice, "flite-"):
 		return "flite"
+	case strings.HasPrefix(voice, "festival-"):
+		return "festival"
 	case strings.HasPrefix(voice, "espeak-en"):
 		return "espeak-ng English"
 	case strings.HasPrefix(voice, "espeak-"):
@@ -55,10 +57,10 @@ func (s roomScore) wer() float64 {
 // TestRoomsWER measures the word error rate of the recognizer on the rooms
 // set (scripts/make-rooms.sh): voices, a reverberant room, noise at 20 and
 // 10 dB SNR and a telephone line. It is a benchmark, not a CI test: set
-// TOLK_ROOMS=1 (or to the set's directory), TOLK_ROOMS_SPLIT=tune|report
+// TOLK_ROOMS=1 (or to the set's directory), TOLK_ROOMS_SPLIT=tune|report|fresh
 // (default report) and TOLK_ROOMS_FRONTEND=baseline|frontend (default: the
 // recognizer's defaults, which are the baseline); TOLK_ROOMS_CONDITIONS (comma-separated) and
-// TOLK_ROOMS_VOICES (a prefix: flite, espeak, human) take a part of the set.
+// TOLK_ROOMS_VOICES (a prefix: flite, espeak, festival, human) take a part of the set.
 // Decoding is one stream at a time.
 func TestRoomsWER(t *testing.T) {
 	dir := os.Getenv("TOLK_ROOMS")
@@ -158,9 +160,17 @@ func TestRoomsWER(t *testing.T) {
 // roomsConfig is the recognizer configuration named by TOLK_ROOMS_FRONTEND:
 // baseline or default (the recognizer's default, no front end), frontend
 // (Config.FrontEnd), or a tuning: a comma-separated list of
-// stages (hp, gain) with PocketSphinx options in TOLK_ROOMS_ARGS.
+// stages (hp, gain) with PocketSphinx options in TOLK_ROOMS_ARGS;
+// TOLK_ROOMS_END_SILENCE sets the endpointing pause (Config.EndSilence).
 func roomsConfig(t *testing.T, name string) Config {
 	cfg := Config{Queue: 1 << 16, ResultBuffer: 1 << 12}
+	if v := os.Getenv("TOLK_ROOMS_END_SILENCE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("TOLK_ROOMS_END_SILENCE: %v", err)
+		}
+		cfg.EndSilence = d
+	}
 	switch name {
 	case "", "default", "baseline":
 	case "frontend":
@@ -193,6 +203,9 @@ func (c Config) describe() string {
 		parts = append(parts, "gain")
 	}
 	parts = append(parts, fe.decoderArgs...)
+	if c.EndSilence > 0 {
+		parts = append(parts, "end silence "+c.EndSilence.String())
+	}
 	if len(parts) == 0 {
 		return "plain"
 	}
