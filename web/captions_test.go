@@ -3,7 +3,9 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,10 +13,13 @@ import (
 	"github.com/gorilla/websocket"
 
 	"tolk/captions/captionstest"
+	"tolk/captions/translate"
+	"tolk/captions/translate/translatefake"
 	"tolk/cmd/tolk/event"
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/config"
+	"tolk/locales"
 	"tolk/web"
 )
 
@@ -191,6 +196,96 @@ hls: {part_ms: 200, segment_ms: 1000}
 	// Shown while the words are heard (or right after): not before they are
 	// spoken, and not long after the cue ends.
 	if c.ShownAtMediaTime == nil || *c.ShownAtMediaTime < c.Start-0.1 || *c.ShownAtMediaTime > c.End+2 {
+		t.Errorf("cue %.2f-%.2f s shown at media time %v", c.Start, c.End, c.ShownAtMediaTime)
+	}
+}
+
+// TestBrowserWatchCaptionOnlyLanguage: an event with French audio and
+// Japanese captions nobody interprets: in Chromium the watch page offers
+// Japanese captions (not audio) as machine translation, hls.js lists the
+// Japanese WebVTT rendition under its machine-translation NAME, and picked,
+// the floor's words come translated (by the Cloud Translation client
+// against the local fake) with the MT mark on the caption area.
+func TestBrowserWatchCaptionOnlyLanguage(t *testing.T) {
+	leakCheck(t)
+	srv, err := translatefake.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cl, err := translate.NewCloud(context.Background(), translate.CloudConfig{Project: "tolk-test", ClientOptions: srv.ClientOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cl.Close() }()
+	floor := toneFile(t, 440, 1, 30)
+	cfg := eventConfig(t, `
+id: test
+floor: {language: en, source: "file:%s", loop: true}
+languages: [{tag: fr}]
+hls: {part_ms: 200, segment_ms: 1000}
+captions: {languages: {fr: none, ja: translate}, translate: {project: tolk-test}}
+`, floor)
+	sec := int64(audio.SampleRate)
+	const said = "good morning and welcome to the partner conference"
+	var script []captionstest.ScriptedWord
+	for at := 8 * sec; at < 100*sec; at += 12 * sec {
+		for i, w := range strings.Fields(said) {
+			script = append(script, captionstest.ScriptedWord{Text: w, Start: at + int64(i)*sec/3, End: at + int64(i+1)*sec/3})
+		}
+	}
+	h := serve(t, cfg, event.Options{Recognizer: captionstest.NewScripted(script), Translator: cl}, web.Options{})
+	if err := h.ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	info := eventInfo(t, h)
+	var audioTags, capTags []string
+	for _, r := range info.Renditions {
+		audioTags = append(audioTags, r.Tag)
+	}
+	for _, c := range info.Captions {
+		capTags = append(capTags, fmt.Sprintf("%s:%v", c.Tag, c.MachineTranslation))
+	}
+	if strings.Join(audioTags, ",") != "en,fr" || strings.Join(capTags, ",") != "en:false,ja:true" {
+		t.Fatalf("audio %v, captions %v", audioTags, capTags)
+	}
+	var rep struct {
+		CaptionChoice struct {
+			Label   string
+			MTBadge *struct{ Text, Label string } `json:"mt_badge"`
+		} `json:"caption_choice"`
+		SubtitleTracks []struct{ Name, Lang string } `json:"subtitle_tracks"`
+		Cues           []struct {
+			Text             string
+			Start, End       float64
+			ShownAtMediaTime *float64 `json:"shown_at_media_time"`
+		}
+		CaptionLang string `json:"caption_lang"`
+	}
+	runBrowser(t, "watch_captions.mjs", &rep, h.http.URL, "--event", "test", "--lang", "ja")
+	en := locales.Catalog("en")
+	if want := strings.ReplaceAll(en["watch.captions.mt_option"], "{name}", "日本語"); rep.CaptionChoice.Label != want {
+		t.Errorf("picked option %q, want %q", rep.CaptionChoice.Label, want)
+	}
+	if b := rep.CaptionChoice.MTBadge; b == nil || b.Text != en["watch.captions.mt"] || b.Label != en["watch.captions.mt_long"] {
+		t.Errorf("machine-translation mark %+v", b)
+	}
+	var tracks []string
+	for _, s := range rep.SubtitleTracks {
+		tracks = append(tracks, s.Lang+"="+s.Name)
+	}
+	if !slices.Contains(tracks, "ja=日本語（機械翻訳）") || len(tracks) != 2 {
+		t.Errorf("hls.js subtitle tracks %v, want en and ja named as machine translation", tracks)
+	}
+	if len(rep.Cues) == 0 || rep.CaptionLang != "ja" {
+		t.Fatalf("no Japanese cue shown: %+v", rep)
+	}
+	c := rep.Cues[0]
+	if want := translatefake.Translate(said, "ja", false); strings.ReplaceAll(c.Text, "\n", " ") != want {
+		t.Errorf("cue %q, want %q", c.Text, want)
+	}
+	// A translation keeps the floor cue's times: shown while the words are heard or just after.
+	if c.ShownAtMediaTime == nil || *c.ShownAtMediaTime < c.Start-0.1 || *c.ShownAtMediaTime > c.End+3 {
 		t.Errorf("cue %.2f-%.2f s shown at media time %v", c.Start, c.End, c.ShownAtMediaTime)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,6 +61,31 @@ func (s *Server) handleEditPage(w http.ResponseWriter, r *http.Request) {
 	pages.Editor(w, r, d)
 }
 
+// captionLanguage finds tag (any case) among ev's languages: those with
+// audio, then those with captions only.
+func captionLanguage(ev Event, tag string) (Rendition, bool) {
+	for _, list := range [][]Rendition{ev.Renditions(), ev.CaptionRenditions()} {
+		for _, rd := range list {
+			if strings.EqualFold(rd.Tag, tag) {
+				return rd, true
+			}
+		}
+	}
+	return Rendition{}, false
+}
+
+// captionOnly lists ev's captioned languages that have no audio.
+func captionOnly(ev Event) []Rendition {
+	var out []Rendition
+	audio := ev.Renditions()
+	for _, rd := range ev.CaptionRenditions() {
+		if !slices.ContainsFunc(audio, func(a Rendition) bool { return a.Tag == rd.Tag }) {
+			out = append(out, rd)
+		}
+	}
+	return out
+}
+
 // captionLanguages are the languages an editor can open: the event's
 // captioned languages (the floor first), then any other language with
 // stored cues.
@@ -85,10 +111,8 @@ func (s *Server) captionLanguages(ctx context.Context, st *eventState) []pages.R
 		}
 		seen[strings.ToLower(tag)] = true
 		rd := pages.Rendition{Tag: tag}
-		for _, r := range st.ev.Renditions() {
-			if strings.EqualFold(r.Tag, tag) {
-				rd.Name, rd.Floor = r.Name, r.Floor
-			}
+		if r, ok := captionLanguage(st.ev, tag); ok {
+			rd.Name, rd.Floor = r.Name, r.Floor
 		}
 		if l, ok := locales.LookupLanguage(tag); ok && rd.Name == "" {
 			rd.Name = l.Native

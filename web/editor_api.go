@@ -102,10 +102,8 @@ func (s *Server) editorAccess(w http.ResponseWriter, r *http.Request) (*editCtx,
 	}
 	lang := r.PathValue("lang")
 	known := ""
-	for _, rd := range st.ev.Renditions() {
-		if strings.EqualFold(rd.Tag, lang) {
-			known = rd.Tag
-		}
+	if rd, ok := captionLanguage(st.ev, lang); ok {
+		known = rd.Tag
 	}
 	if known == "" {
 		langs, err := ed.Languages(r.Context(), ev)

@@ -83,10 +83,8 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	// A language of the event exports even before its first cue (an
 	// empty file); any other language only if the store has cues in it.
 	known := false
-	for _, rd := range st.ev.Renditions() {
-		if strings.EqualFold(rd.Tag, lang) {
-			lang, known = rd.Tag, true
-		}
+	if rd, ok := captionLanguage(st.ev, lang); ok {
+		lang, known = rd.Tag, true
 	}
 	cues, err := s.cues.Cues(r.Context(), ev, lang, 0, store.All)
 	switch {

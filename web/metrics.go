@@ -214,7 +214,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			pubs = 1
 		}
 		ch <- prometheus.MustNewConstMetric(descPublishers, prometheus.GaugeValue, pubs, id)
-		for _, r := range st.ev.Renditions() {
+		for _, r := range append(st.ev.Renditions(), captionOnly(st.ev)...) {
 			feed, ok := st.ev.CaptionFeed(r.Tag)
 			if !ok {
 				ch <- prometheus.MustNewConstMetric(descCaptioned, prometheus.GaugeValue, 0, id, r.Tag)

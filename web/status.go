@@ -205,6 +205,17 @@ type EventStatus struct {
 	// Pushes are the outputs to platforms (config outputs:), stream keys
 	// redacted.
 	Pushes []restream.Status `json:"pushes"`
+	// CaptionOnly are the languages with captions and no audio (the
+	// floor's, machine-translated), in the order of the event's captions.
+	CaptionOnly []CaptionOnlyStatus `json:"caption_only"`
+}
+
+// CaptionOnlyStatus is a language that has captions but no audio.
+type CaptionOnlyStatus struct {
+	Tag                string        `json:"tag"`
+	Name               string        `json:"name"`
+	MachineTranslation bool          `json:"machine_translation"`
+	Captions           CaptionStatus `json:"captions"`
 }
 
 // eventStatus reads every language of st.
@@ -220,6 +231,7 @@ func (s *Server) eventStatus(st *eventState) EventStatus {
 	}
 	out.Recording = ev.Recording()
 	out.Pushes = pushesOf(ev)
+	out.CaptionOnly = captionOnlyStatus(ev)
 	vs := st.viewers.summary(time.Now())
 	out.Latency.WebRTC, out.Latency.HLS = vs.latency["webrtc"][""], vs.latency["hls"][""]
 	for _, rd := range ev.Renditions() {
@@ -315,6 +327,19 @@ func replayLanguageStatus(st *eventState, rd Rendition, vs viewerSummary) (Langu
 		ls.Captions = captionStatus(feed.Stats())
 	}
 	return ls, true
+}
+
+// captionOnlyStatus reads the captions of the languages without audio.
+func captionOnlyStatus(ev Event) []CaptionOnlyStatus {
+	out := []CaptionOnlyStatus{}
+	for _, rd := range captionOnly(ev) {
+		cs := CaptionOnlyStatus{Tag: rd.Tag, Name: rd.Name, MachineTranslation: rd.MachineTranslated}
+		if feed, ok := ev.CaptionFeed(rd.Tag); ok {
+			cs.Captions = captionStatus(feed.Stats())
+		}
+		out = append(out, cs)
+	}
+	return out
 }
 
 // interpreters joins a booth's members with their links.

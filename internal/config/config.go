@@ -11,6 +11,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,6 +154,28 @@ type CloudTranslate struct {
 // Translated reports whether a language's captions are the floor's,
 // machine-translated.
 func (c Captions) Translated(tag string) bool { return c.BackendFor(tag) == "translate" }
+
+// MaxCaptionOnly bounds the languages that have captions and no audio: each
+// one is a translation request per floor cue and a WebVTT rendition.
+const MaxCaptionOnly = 64
+
+// CaptionOnly lists, sorted, the tags of the languages that have captions
+// (the floor's, machine-translated) but no audio rendition: those under
+// captions.languages that are neither the floor's nor in languages.
+func (ev *Event) CaptionOnly() []string {
+	audio := map[string]bool{Tag(ev.Floor.Language): true}
+	for _, l := range ev.Languages {
+		audio[Tag(l.Tag)] = true
+	}
+	var out []string
+	for k, v := range ev.Captions.Languages {
+		if t := Tag(k); v == "translate" && !audio[t] && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // BackendFor returns the recognizer backend of a language tag.
 func (c Captions) BackendFor(tag string) string {
@@ -529,12 +552,18 @@ func (ev *Event) Validate() Problems {
 	if !backends[ev.Captions.Backend] {
 		add("captions.backend: %q is not sphinx, google or none", ev.Captions.Backend)
 	}
-	translated := false
+	translated, captionOnly := false, 0
 	for k, v := range ev.Captions.Languages {
 		tag, err := parseTag(k)
 		i, ok := seen[tag]
-		if err != nil || !ok {
-			add("captions.languages.%s: not a language of this event", k)
+		switch {
+		case err != nil:
+			add("captions.languages.%s: %v", k, err)
+		case !ok && v != "translate":
+			// Nobody speaks it: captions can only be the floor's, translated.
+			add("captions.languages.%s: not a language of this event (a language without audio can only take translate)", k)
+		case !ok:
+			captionOnly++
 		}
 		switch {
 		case v == "translate" && ok && i < 0:
@@ -544,6 +573,9 @@ func (ev *Event) Validate() Problems {
 		case !backends[v]:
 			add("captions.languages.%s: %q is not sphinx, google, translate or none", k, v)
 		}
+	}
+	if captionOnly > MaxCaptionOnly {
+		add("captions.languages: at most %d languages without audio, got %d", MaxCaptionOnly, captionOnly)
 	}
 	if translated && !replay {
 		if ev.Captions.Translate.Project == "" {

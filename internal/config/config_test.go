@@ -51,6 +51,28 @@ func TestCaptionsTranslated(t *testing.T) {
 	}
 }
 
+// TestCaptionOnlyLanguages: a language under captions.languages that nobody
+// interprets takes translate and becomes captions without audio.
+func TestCaptionOnlyLanguages(t *testing.T) {
+	ev, err := Parse([]byte(good+"captions: {languages: {ko: translate, JA: translate, fr: translate, es: sphinx}, translate: {project: p}}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(ev.CaptionOnly(), ","); got != "ja,ko" {
+		t.Errorf("caption-only %q, want ja,ko", got)
+	}
+	if !ev.Captions.Translated("ja") || len(ev.Languages) != 2 {
+		t.Errorf("ja translated %v, languages %d", ev.Captions.Translated("ja"), len(ev.Languages))
+	}
+	plain, err := Parse([]byte(good), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plain.CaptionOnly(); len(got) != 0 {
+		t.Errorf("caption-only %q without captions.languages", got)
+	}
+}
+
 const studios = `
 id: summit
 floor:
@@ -137,6 +159,11 @@ func TestParseBad(t *testing.T) {
 		{"not yaml", "id: [", []string{"parse config"}},
 		{"captions backend", good + "captions: {backend: whisper}\n", []string{"captions.backend"}},
 		{"captions language not in event", good + "captions: {languages: {de: google}}\n", []string{"captions.languages.de"}},
+		{"caption-only language without translate", good + "captions: {languages: {ja: sphinx}}\n", []string{"captions.languages.ja", "only take translate"}},
+		{"caption-only bad tag", good + "captions: {languages: {\"x y\": translate}, translate: {project: p}}\n", []string{"captions.languages.x y"}},
+		{"too many caption-only", good + "captions: {translate: {project: p}, languages: {" + manyTranslated(65) + "}}\n", []string{"at most 64"}},
+		{"caption-only without floor captions", good + "captions: {languages: {en: none, ja: translate}, translate: {project: p}}\n",
+			[]string{"captions: translated"}},
 		{"captions language backend", good + "captions: {languages: {fr: magic}}\n", []string{"captions.languages.fr"}},
 		{"translate without project", good + "captions: {languages: {fr: translate}}\n", []string{"captions.translate.project"}},
 		{"translate the floor", good + "captions: {languages: {en: translate}, translate: {project: p}}\n", []string{"captions.languages.en"}},
@@ -338,4 +365,14 @@ func TestHLSAAC(t *testing.T) {
 	if ev.HLS.AACOn() {
 		t.Error("TOLK_HLS_AAC=false left AAC on")
 	}
+}
+
+// manyTranslated is YAML for n caption-only languages (ISO 639's local-use
+// codes qaa..qtz, n < 520).
+func manyTranslated(n int) string {
+	var keys []string
+	for i := range n {
+		keys = append(keys, string([]byte{'q', byte('a' + i/26), byte('a' + i%26)})+": translate")
+	}
+	return strings.Join(keys, ", ")
 }

@@ -76,6 +76,10 @@ type Meta struct {
 	Offset int64 `json:"offset"`
 	// FragmentSamples is the length of a whole fragment (48 kHz samples).
 	FragmentSamples int64 `json:"fragment_samples"`
+	// MachineTranslated lists the caption tracks' languages whose cues are
+	// the floor's, machine-translated: a rebroadcast marks them as a live
+	// event does.
+	MachineTranslated []string `json:"machine_translated,omitempty"`
 }
 
 const metaFormat = "tolk-recording"

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -19,6 +20,9 @@ import (
 type Lang struct {
 	Tag  string `json:"tag"`
 	Name string `json:"name"`
+	// MachineTranslated marks captions that are the floor's,
+	// machine-translated (Meta.MachineTranslated); audio never is.
+	MachineTranslated bool `json:"machine_translated,omitempty"`
 }
 
 // Run is one recorded run of an event, as listed.
@@ -190,7 +194,7 @@ func (l *Library) run(event, id, path string) (Run, error) {
 		case fmp4.Audio:
 			r.Languages = append(r.Languages, Lang{Tag: t.Lang, Name: t.Name})
 		case fmp4.Text:
-			r.Captions = append(r.Captions, Lang{Tag: t.Lang, Name: t.Name})
+			r.Captions = append(r.Captions, Lang{Tag: t.Lang, Name: t.Name, MachineTranslated: slices.Contains(m.MachineTranslated, t.Lang)})
 		case fmp4.Video:
 			r.Video = true
 		}

@@ -823,6 +823,11 @@ func (r *Recorder) create(specs []fmp4.TrackSpec) (*runFile, error) {
 	}
 	meta := Meta{Format: metaFormat, Version: 1, Event: r.opts.Event, Title: r.opts.Title, Epoch: epoch.UTC(),
 		RecordingStart: recStart.UTC(), Offset: offset, FragmentSamples: FragmentSamples}
+	for _, l := range r.opts.Captions {
+		if l.MachineTranslated {
+			meta.MachineTranslated = append(meta.MachineTranslated, l.Tag)
+		}
+	}
 	rf, err := r.opts.Library.create(r, func() (*runFile, error) { return createRun(r.opts.Create, r.dir, meta, specs) })
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,8 +63,8 @@ func fixed(t time.Time) func() (time.Time, bool) { return func() (time.Time, boo
 
 // langs of the test runs: the floor, two interpretations; captions of two.
 var (
-	testAudio    = []Lang{{"en", "English"}, {"fr", "Français"}, {"de-CH", "Deutsch (Schweiz)"}}
-	testCaptions = []Lang{{"en", "English"}, {"fr", "Français"}}
+	testAudio    = []Lang{{Tag: "en", Name: "English"}, {Tag: "fr", Name: "Français"}, {Tag: "de-CH", Name: "Deutsch (Schweiz)"}}
+	testCaptions = []Lang{{Tag: "en", Name: "English"}, {Tag: "fr", Name: "Français"}}
 	testFreqs    = []float64{440, 660, 880}
 )
 
@@ -695,7 +696,7 @@ func TestRunsOnTheRecordingTimeline(t *testing.T) {
 			r := runs[i]
 			if r.ID != w.id || r.Offset != w.offset || !r.Start.Equal(w.start) || r.Duration != w.duration ||
 				!r.End.Equal(w.start.Add(w.duration)) || r.Live || !r.Finalized || len(r.Languages) != 3 ||
-				r.Languages[1] != (Lang{"fr", "Français"}) || len(r.Captions) != 2 || r.Bytes <= 0 {
+				r.Languages[1] != (Lang{Tag: "fr", Name: "Français"}) || len(r.Captions) != 2 || r.Bytes <= 0 {
 				t.Errorf("clock %v: run %d = %+v, want %+v", withClock, i, r, w)
 			}
 		}
@@ -749,7 +750,7 @@ func TestDiskForecast(t *testing.T) {
 // it indexes lies inside the data, fragment after fragment.
 func FuzzScan(f *testing.F) {
 	lib := NewLibrary(f.TempDir())
-	r, err := New(Options{Library: lib, Event: "ev", Audio: []Lang{{"en", "English"}}, Captions: []Lang{{"en", "English"}},
+	r, err := New(Options{Library: lib, Event: "ev", Audio: []Lang{{Tag: "en", Name: "English"}}, Captions: []Lang{{Tag: "en", Name: "English"}},
 		Epoch: fixed(testEpoch), Log: quiet, Hold: time.Second})
 	if err != nil {
 		f.Fatal(err)
@@ -820,5 +821,53 @@ func TestRunLockedElsewhere(t *testing.T) {
 	f.Close() // the other server ends: its lock goes with it
 	if runs, err := lib.Recover("ev"); err != nil || len(runs) != 1 || runs[0].Live {
 		t.Errorf("after the other server ended: %+v, %v", runs, err)
+	}
+}
+
+// TestMachineTranslatedCaptionsKept: captions marked machine-translated,
+// one of them in a language without audio, keep their mark in the run's
+// meta and in the library's listing; the audio and the other captions have
+// none.
+func TestMachineTranslatedCaptionsKept(t *testing.T) {
+	lib := NewLibrary(t.TempDir())
+	r, err := New(Options{Library: lib, Event: "ev", Audio: []Lang{{Tag: "en", Name: "English"}, {Tag: "fr", Name: "Français"}},
+		Captions: []Lang{{Tag: "en", Name: "English"}, {Tag: "fr", Name: "Français", MachineTranslated: true},
+			{Tag: "ja", Name: "日本語", MachineTranslated: true}},
+		Epoch: fixed(testEpoch), Log: quiet, Hold: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.WriteCue("ja", media.Cue{Lang: "ja", Start: 0, End: sec / 2, Text: "こんにちは", Final: true})
+	for _, u := range tone(t, 440, 0, 60) {
+		r.WritePacket("en", u)
+		r.WritePacket("fr", u)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := lib.Runs("ev")
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs %+v, %v", runs, err)
+	}
+	want := []Lang{{Tag: "en", Name: "English"}, {Tag: "fr", Name: "Français", MachineTranslated: true},
+		{Tag: "ja", Name: "日本語", MachineTranslated: true}}
+	if !slices.Equal(runs[0].Captions, want) || slices.ContainsFunc(runs[0].Languages, func(l Lang) bool { return l.MachineTranslated }) {
+		t.Errorf("captions %+v, languages %+v; want captions %+v", runs[0].Captions, runs[0].Languages, want)
+	}
+	rd, err := lib.Open("ev", runs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rd.Close() }()
+	if got := rd.Meta().MachineTranslated; !slices.Equal(got, []string{"fr", "ja"}) {
+		t.Errorf("meta machine_translated %q", got)
+	}
+	tr, ok := rd.Track(fmp4.Text, "ja")
+	if !ok {
+		t.Fatal("no ja caption track")
+	}
+	cues, err := rd.Cues(tr.ID, 0, sec)
+	if err != nil || len(cues) != 1 || cues[0].Text != "こんにちは" {
+		t.Errorf("ja cues %+v, %v", cues, err)
 	}
 }

@@ -15,6 +15,8 @@
 //   keyboard             --picker-only, when the picker shows: {values, caption_lang}: the
 //                        picker's value after each of three ArrowDown presses from Off, and
 //                        the caption language the page then follows
+//   caption_choice       {label, mt_badge}: the picked option's words and, for machine
+//                        translation, the mark on the caption area ({text, label}; null if none)
 //   subtitle_tracks      [{name, lang}] WebVTT subtitle renditions hls.js lists
 //   caption_options      values of the caption picker ("" is Off)
 //   caption_state        state of the caption feed ("live")
@@ -83,6 +85,14 @@ await run('watch_captions', { event: 'demo', lang: 'en', cues: 1, partials: fals
   out.caption_options = await page.$$eval('#captions option', (os) => os.map((o) => o.value));
   if (!out.caption_options.includes(opts.lang)) throw new Error(`captions ${opts.lang} are not in the picker (${out.caption_options.join(', ')})`);
   await page.selectOption('#captions', opts.lang);
+  out.caption_choice = await page.evaluate(() => {
+    const sel = document.getElementById('captions');
+    const badge = document.getElementById('caption-mt');
+    return {
+      label: sel.selectedOptions[0] ? sel.selectedOptions[0].textContent : '',
+      mt_badge: badge && !badge.hidden ? { text: badge.textContent, label: badge.getAttribute('aria-label') } : null,
+    };
+  });
   // A MutationObserver's callback runs once the task that changed the DOM is
   // done, before the page paints: the state it sees is the frame shown.
   await page.evaluate(() => {

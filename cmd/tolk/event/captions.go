@@ -88,7 +88,7 @@ func (e *Event) newCaptions(recs map[string]captions.Recognizer, tr translate.Tr
 	var subs []hls.SubtitleRendition
 	e.captions = map[string]*captionLang{}
 	floor := e.renditions[0]
-	for i, r := range e.renditions {
+	for i, r := range e.captionRends {
 		c := &captionLang{subs: hls.NewSubtitles(hopts, e.timeline.Epoch)}
 		if e.cfg.Captions.Translated(r.Tag) {
 			fp := e.captions[floor.Tag]
@@ -103,8 +103,8 @@ func (e *Event) newCaptions(recs map[string]captions.Recognizer, tr translate.Tr
 				continue
 			}
 			c.feed, c.mt = mt, mt
-			e.renditions[i].MachineTranslated = true
-			r = e.renditions[i]
+			e.markTranslated(i)
+			r = e.captionRends[i]
 		} else {
 			rec := recs[e.cfg.Captions.BackendFor(r.Tag)]
 			tag := language.Make(r.Tag)
@@ -125,6 +125,15 @@ func (e *Event) newCaptions(recs map[string]captions.Recognizer, tr translate.Tr
 	return subs
 }
 
+// markTranslated marks captionRends[i], and the audio rendition of the same
+// language if it has one, as machine-translated.
+func (e *Event) markTranslated(i int) {
+	e.captionRends[i].MachineTranslated = true
+	if i < len(e.renditions) {
+		e.renditions[i].MachineTranslated = true
+	}
+}
+
 // captionName is what players show for a language's captions: its name,
 // and for machine translation a note in that language (a viewer who picks
 // French captions reads French).
@@ -137,7 +146,7 @@ func captionName(r Rendition) string {
 
 // translated reports whether a language of the event has translated captions.
 func (e *Event) translated() bool {
-	for _, r := range e.renditions {
+	for _, r := range e.captionRends {
 		if e.cfg.Captions.Translated(r.Tag) {
 			return true
 		}
@@ -163,10 +172,11 @@ func (e *Event) Subtitles(tag string) (*hls.Subtitles, bool) {
 	return c.subs, true
 }
 
-// CaptionRenditions lists the languages that have captions, the floor first.
+// CaptionRenditions lists the languages that have captions, the floor
+// first, those without audio last.
 func (e *Event) CaptionRenditions() []Rendition {
 	var out []Rendition
-	for _, r := range e.renditions {
+	for _, r := range e.captionRends {
 		if _, ok := e.captions[r.Tag]; ok {
 			out = append(out, r)
 		}

@@ -95,17 +95,21 @@ type Event struct {
 	timeline   *media.Timeline
 	hlsState   string // Options.HLSState
 	renditions []Rendition
-	mixes      map[string]*mixer.Mix
-	order      []*mixer.Mix
-	hls        *hls.Muxer
-	out        outputs
-	captions   map[string]*captionLang
-	subDelay   time.Duration
-	recs       map[string]captions.Recognizer
-	glossary   *glossary.Live
-	glossaryMu sync.Mutex        // orders saving and setting the glossary
-	configured glossary.Glossary // the configuration's glossary
-	settings   SettingStore
+	// captionRends are the languages that may have captions: every
+	// rendition, then those with captions and no audio (config.CaptionOnly,
+	// or a rebroadcast run's caption tracks without an audio track).
+	captionRends []Rendition
+	mixes        map[string]*mixer.Mix
+	order        []*mixer.Mix
+	hls          *hls.Muxer
+	out          outputs
+	captions     map[string]*captionLang
+	subDelay     time.Duration
+	recs         map[string]captions.Recognizer
+	glossary     *glossary.Live
+	glossaryMu   sync.Mutex        // orders saving and setting the glossary
+	configured   glossary.Glossary // the configuration's glossary
+	settings     SettingStore
 	// translator is the Cloud Translation client the event opened, closed
 	// with it (nil when no language is translated or a test gave one).
 	translator *translate.Cloud
@@ -192,8 +196,12 @@ func New(cfg *config.Event, opts Options) (*Event, error) {
 		return nil, err
 	}
 	hopts := e.hlsOptions()
+	e.captionRends = append([]Rendition(nil), e.renditions...)
+	for _, tag := range cfg.CaptionOnly() {
+		e.captionRends = append(e.captionRends, Rendition{Tag: tag, Name: displayName(tag, "")})
+	}
 	var tags []string
-	for _, r := range e.renditions {
+	for _, r := range e.captionRends {
 		tags = append(tags, r.Tag)
 	}
 	g, err := LoadGlossary(cfg.Captions.Glossary)

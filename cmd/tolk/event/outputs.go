@@ -131,7 +131,9 @@ func (e *Event) attachOutputs() error {
 		default:
 			o.recognize[r.Tag] = e.mixes[r.Tag].PCM().Read("captions", captionQueue)
 		}
-		o.webvtt[r.Tag] = c.feed.Cues().Read("webvtt", cueQueue)
+	}
+	for tag, c := range e.captions { // languages with audio and those without
+		o.webvtt[tag] = c.feed.Cues().Read("webvtt", cueQueue)
 	}
 	if e.program != nil {
 		o.video = web.NewVideoOutput(e.program.Video().Read("whep", videoQueue), e.ProgramAt, e.log)
@@ -330,9 +332,9 @@ func (e *Event) attachRecorder() error {
 	opts.Video = e.program != nil
 	for _, r := range e.renditions {
 		opts.Audio = append(opts.Audio, recording.Lang{Tag: r.Tag, Name: r.Name})
-		if _, ok := e.captions[r.Tag]; ok {
-			opts.Captions = append(opts.Captions, recording.Lang{Tag: r.Tag, Name: r.Name})
-		}
+	}
+	for _, r := range e.CaptionRenditions() {
+		opts.Captions = append(opts.Captions, recording.Lang{Tag: r.Tag, Name: r.Name, MachineTranslated: r.MachineTranslated})
 	}
 	rec, err := recording.New(opts)
 	if err != nil {
@@ -343,9 +345,9 @@ func (e *Event) attachRecorder() error {
 	o.recCues = map[string]*media.Reader[captions.Cue]{}
 	for _, r := range e.renditions {
 		o.recAudio[r.Tag] = e.mixes[r.Tag].Packets().Read("recording", outputQueue)
-		if c, ok := e.captions[r.Tag]; ok {
-			o.recCues[r.Tag] = c.feed.Cues().Read("recording", cueQueue)
-		}
+	}
+	for tag, c := range e.captions {
+		o.recCues[tag] = c.feed.Cues().Read("recording", cueQueue)
 	}
 	if opts.Video {
 		o.recVideo = e.program.Video().Read("recording", videoQueue)

@@ -169,19 +169,31 @@ func sameSet(a, b []string) bool {
 	return len(a) == len(b) && !slices.ContainsFunc(a, func(s string) bool { return !slices.Contains(b, s) })
 }
 
-// newReplayCaptions gives every captioned language of the run a feed that
-// plays its cues and a WebVTT rendition.
+// newReplayCaptions gives every captioned language of the run, those
+// without audio included, a feed that plays its cues and a WebVTT
+// rendition; captions the run marks as machine translation keep the mark.
 func (e *Event) newReplayCaptions(hopts hls.Options) []hls.SubtitleRendition {
 	var subs []hls.SubtitleRendition
 	e.captions = map[string]*captionLang{}
-	for _, r := range e.renditions {
+	e.captionRends = append([]Rendition(nil), e.renditions...)
+	for _, t := range e.player.Captions() {
+		if !slices.ContainsFunc(e.renditions, func(r Rendition) bool { return r.Tag == t.Lang }) {
+			e.captionRends = append(e.captionRends, Rendition{Tag: t.Lang, Name: displayName(t.Lang, t.Name)})
+		}
+	}
+	mt := e.replayRun.Meta().MachineTranslated
+	for i, r := range e.captionRends {
 		cues, ok := e.player.Cues(r.Tag)
 		if !ok {
 			continue
 		}
+		if slices.Contains(mt, r.Tag) {
+			e.markTranslated(i)
+			r = e.captionRends[i]
+		}
 		e.captions[r.Tag] = &captionLang{feed: &replayCaptions{p: e.player, lang: r.Tag, cues: cues},
 			subs: hls.NewSubtitles(hopts, e.timeline.Epoch)}
-		subs = append(subs, hls.SubtitleRendition{ID: "cc-" + r.Tag, Name: r.Name, Language: r.Tag,
+		subs = append(subs, hls.SubtitleRendition{ID: "cc-" + r.Tag, Name: captionName(r), Language: r.Tag,
 			Default: r.Floor, URI: "subs/" + r.Tag + "/index.m3u8"})
 	}
 	return subs

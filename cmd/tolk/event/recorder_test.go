@@ -26,6 +26,13 @@ import (
 // language's mix sent to its readers.
 func recordedEvent(t *testing.T, yaml string, lib *recording.Library, n int) (*Event, map[string][]media.Unit) {
 	t.Helper()
+	return recordedEventWith(t, yaml, Options{Recordings: lib}, n)
+}
+
+// recordedEventWith is recordedEvent with more options (a translator, a
+// cue store); the clock, the log and the recognizer are its own.
+func recordedEventWith(t *testing.T, yaml string, opts Options, n int) (*Event, map[string][]media.Unit) {
+	t.Helper()
 	cfg, err := config.Parse([]byte(yaml), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -33,8 +40,8 @@ func recordedEvent(t *testing.T, yaml string, lib *recording.Library, n int) (*E
 	clock := audiotest.NewClock()
 	script := captionstest.Script(200, 300, 100, "good", "morning", "everyone")
 	script = append(script, captionstest.Script(2000, 300, 100, "welcome", "back")...)
-	ev, err := New(cfg, Options{Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Recognizer: captionstest.NewScripted(script), Recordings: lib})
+	opts.Clock, opts.Log, opts.Recognizer = clock, slog.New(slog.NewTextHandler(io.Discard, nil)), captionstest.NewScripted(script)
+	ev, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

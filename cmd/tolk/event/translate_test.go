@@ -2,8 +2,10 @@ package event
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"tolk/captions/translate/translatefake"
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/config"
+	"tolk/internal/recording"
 )
 
 type cueLog struct {
@@ -65,7 +68,7 @@ id: t
 floor: {language: en, source: whip, stream_key: 0123456789abcdef}
 languages: [{tag: fr}, {tag: de}]
 hls: {aac: false}
-captions: {languages: {fr: translate}, translate: {project: tolk-test}}
+captions: {languages: {fr: translate, ja: translate}, translate: {project: tolk-test}}
 `), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -84,14 +87,22 @@ captions: {languages: {fr: translate}, translate: {project: tolk-test}}
 			mt = append(mt, r.Tag)
 		}
 	}
-	if len(ev.CaptionRenditions()) != 3 || strings.Join(mt, ",") != "fr" {
-		t.Fatalf("caption renditions %+v", ev.CaptionRenditions())
+	if len(ev.CaptionRenditions()) != 4 || strings.Join(mt, ",") != "fr,ja" || len(ev.Renditions()) != 3 {
+		t.Fatalf("caption renditions %+v, renditions %+v", ev.CaptionRenditions(), ev.Renditions())
+	}
+	if _, ok := ev.Mix("ja"); ok {
+		t.Error("a caption-only language has a mix")
 	}
 	feed, ok := ev.CaptionFeed("fr")
 	if !ok {
 		t.Fatal("no French caption feed")
 	}
 	fr := feed.Cues().Read("test", 8)
+	jaFeed, ok := ev.CaptionFeed("ja")
+	if !ok {
+		t.Fatal("no Japanese caption feed")
+	}
+	ja := jaFeed.Cues().Read("test", 8)
 	floor := ev.captions["en"].pipeline
 	floor.Cues().Write(captions.Cue{Lang: "en", Start: 96000, End: 192000, Text: "Hello world", Final: true})
 	select {
@@ -102,6 +113,14 @@ captions: {languages: {fr: translate}, translate: {project: tolk-test}}
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("no translated cue")
+	}
+	select {
+	case c := <-ja.C:
+		if c.Lang != "ja" || c.Text != translatefake.Translate("Hello world", "ja", false) || c.Start != 96000 {
+			t.Errorf("Japanese cue %+v", c)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no cue translated into the caption-only language")
 	}
 	if got := store.lang("fr"); len(got) != 1 || got[0].Text != "Bonjour monde" {
 		t.Errorf("stored French cues %+v", got)
@@ -114,9 +133,89 @@ captions: {languages: {fr: translate}, translate: {project: tolk-test}}
 	for _, want := range []string{
 		`TYPE=SUBTITLES,GROUP-ID="subs",NAME="Français (traduction automatique)"`,
 		`NAME="Deutsch",LANGUAGE="de"`,
+		`TYPE=SUBTITLES,GROUP-ID="subs",NAME="日本語（機械翻訳）",LANGUAGE="ja"`,
 	} {
 		if !strings.Contains(master, want) {
 			t.Errorf("master lacks %s:\n%s", want, master)
 		}
+	}
+	if strings.Contains(master, `TYPE=AUDIO,GROUP-ID="audio",NAME="日本語"`) || strings.Contains(master, `LANGUAGE="ja",AUTOSELECT=YES,URI="ja/`) {
+		t.Errorf("master has Japanese audio:\n%s", master)
+	}
+}
+
+// TestRebroadcastKeepsMachineTranslationMark: a live run with French
+// captions and Japanese captions (no Japanese audio) machine-translated
+// from the floor's records both with their mark; rebroadcast, the run's
+// master names them as machine translation, the Japanese captions have a
+// WebVTT rendition and no audio, and they play the translated cues.
+func TestRebroadcastKeepsMachineTranslationMark(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv, err := translatefake.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cl, err := translate.NewCloud(context.Background(), translate.CloudConfig{Project: "tolk-test", ClientOptions: srv.ClientOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cl.Close() }()
+	lib := recording.NewLibrary(t.TempDir())
+	live, _ := recordedEventWith(t, `
+id: rec
+floor: {language: en, name: English, source: whip, stream_key: 0123456789abcdef}
+languages: [{tag: fr, name: Français}]
+hls: {aac: false}
+captions: {languages: {fr: translate, ja: translate}, translate: {project: tolk-test}}
+`, Options{Recordings: lib, Translator: cl}, 175)
+	run := live.Recording().Run
+	runs, err := lib.Runs("rec")
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs %+v, %v", runs, err)
+	}
+	want := []recording.Lang{{Tag: "en", Name: "English"}, {Tag: "fr", Name: "Français", MachineTranslated: true},
+		{Tag: "ja", Name: "日本語", MachineTranslated: true}}
+	if !slices.Equal(runs[0].Captions, want) || len(runs[0].Languages) != 2 {
+		t.Fatalf("recorded captions %+v, languages %+v", runs[0].Captions, runs[0].Languages)
+	}
+
+	cfg, err := config.Parse([]byte("id: rec-repeat\nfloor: {source: \"replay:rec/"+run+"\"}\nhls: {aac: false}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := New(cfg, Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Recordings: lib})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	var got []string
+	for _, r := range ev.CaptionRenditions() {
+		got = append(got, fmt.Sprintf("%s:%v", r.Tag, r.MachineTranslated))
+	}
+	if strings.Join(got, " ") != "en:false fr:true ja:true" || len(ev.Renditions()) != 2 {
+		t.Errorf("caption renditions %s, renditions %+v", got, ev.Renditions())
+	}
+	_, master := hlsGet(ev, "/master.m3u8")
+	for _, w := range []string{`NAME="Français (traduction automatique)",LANGUAGE="fr"`, `NAME="日本語（機械翻訳）",LANGUAGE="ja"`} {
+		if !strings.Contains(master, w) {
+			t.Errorf("master lacks %s:\n%s", w, master)
+		}
+	}
+	feed, ok := ev.CaptionFeed("ja")
+	if !ok {
+		t.Fatal("no Japanese captions in the rebroadcast")
+	}
+	cues := feed.Cues().Read("test", 8)
+	if err := ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-cues.C:
+		if w := translatefake.Translate("good morning everyone", "ja", false); c.Text != w {
+			t.Errorf("rebroadcast Japanese cue %q, want %q", c.Text, w)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the rebroadcast played no Japanese cue")
 	}
 }

@@ -1,10 +1,10 @@
 // Small DOM helpers for the console's lists of facts.
 
-// fillKV writes pairs [[label, value, data?], …] into a <dl>, reusing its
+// fillKV writes pairs [[label, value, data?, lang?], …] into a <dl>, reusing its
 // elements so that values changing five times a second cost no layout churn.
 export function fillKV(dl, pairs) {
   while (dl.children.length > pairs.length) dl.lastElementChild.remove();
-  pairs.forEach(([k, v, state], i) => {
+  pairs.forEach(([k, v, state, lang], i) => {
     let row = dl.children[i];
     if (!row) {
       row = document.createElement('div');
@@ -16,5 +16,7 @@ export function fillKV(dl, pairs) {
     if (dd.textContent !== v) dd.textContent = v;
     if (state) dd.dataset.state = state;
     else delete dd.dataset.state;
+    if (lang) dd.lang = lang;
+    else dd.removeAttribute('lang');
   });
 }

@@ -2,6 +2,7 @@
 // part that owns it; and the staleness of what the page shows.
 
 import { onSignal } from './alerts.js';
+import { paintCaptionOnly } from './captiononly.js';
 import { paintCards } from './cards.js';
 import { onPong, state as connState, welcomed } from './conn.js';
 import { paintDetail } from './detail.js';
@@ -32,6 +33,7 @@ export function onMessage(data) {
         paintTop(m.status);
         paintCards(m.status);
         paintPushes(m.status);
+        paintCaptionOnly(m.status);
         paintDetail(false);
         checkStale();
       }
