@@ -18,8 +18,14 @@ function item(c) {
   const name = document.createElement('span');
   name.className = 'push-name';
   name.id = 'caption-only-' + n + '-name';
-  const mt = document.createElement('abbr');
+  // The mark's letters for the eye, its words for a screen reader.
+  const mt = document.createElement('span');
   mt.className = 'mt';
+  const mtShort = document.createElement('span');
+  mtShort.setAttribute('aria-hidden', 'true');
+  const mtLong = document.createElement('span');
+  mtLong.className = 'sr-only';
+  mt.append(mtShort, mtLong);
   const state = document.createElement('span');
   state.className = 'push-state';
   state.id = 'caption-only-' + n + '-state';
@@ -27,7 +33,7 @@ function item(c) {
   const kv = document.createElement('dl');
   kv.className = 'kv';
   li.append(head, kv);
-  return { li, name, mt, state, kv, last: '' };
+  return { li, name, mt, mtShort, mtLong, state, kv, last: '' };
 }
 
 function paintOne(c) {
@@ -42,7 +48,8 @@ function paintOne(c) {
   setText(it.name, label);
   it.name.lang = c.tag;
   setHidden(it.mt, !c.machine_translation);
-  setText(it.mt, t('console.caption_only.mt'));
+  setText(it.mtShort, t('console.caption_only.mt'));
+  setText(it.mtLong, t('console.caption_only.mt_full'));
   it.mt.title = t('console.caption_only.mt_full');
   const cap = c.captions && typeof c.captions === 'object' ? c.captions : {};
   let cs = 'none';
