@@ -42,6 +42,8 @@ const (
 // frontEndTuning is what a stream's front end does.
 type frontEndTuning struct {
 	highPass, gain bool
+	// denoise is the noise suppressor's floor in dB (0: off).
+	denoise float64
 	// decoderArgs are PocketSphinx options added to the decoder's.
 	decoderArgs []string
 }
@@ -103,18 +105,25 @@ type frontEnd struct {
 	blocks             int
 	primed             bool
 	highPassOn, gainOn bool
+	dn                 *denoiser // nil: off
 	// pending holds samples of a block not yet complete.
 	pending int
 	sum     float64
 }
 
-func newFrontEnd(highPassOn, gainOn bool) *frontEnd {
-	f := &frontEnd{level: agcTarget, gain: 1, highPassOn: highPassOn, gainOn: gainOn}
-	if highPassOn {
+func newFrontEnd(t frontEndTuning) *frontEnd {
+	f := &frontEnd{level: agcTarget, gain: 1, highPassOn: t.highPass, gainOn: t.gain}
+	if t.highPass {
 		f.hp = highPass(highPassHz, 16000)
+	}
+	if t.denoise > 0 {
+		f.dn = newDenoiser(t.denoise)
 	}
 	return f
 }
+
+// on says whether the tuning does anything to the audio.
+func (t frontEndTuning) on() bool { return t.highPass || t.gain || t.denoise > 0 }
 
 // process filters and scales 16 kHz samples in place. The level estimate
 // moves once a 10 ms block; the gain follows it with a 10 ms time constant,
@@ -122,6 +131,9 @@ func newFrontEnd(highPassOn, gainOn bool) *frontEnd {
 func (f *frontEnd) process(x []float32) {
 	if f.highPassOn {
 		f.hp.process(x)
+	}
+	if f.dn != nil {
+		f.dn.process(x)
 	}
 	if !f.gainOn {
 		return

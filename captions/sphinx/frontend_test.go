@@ -35,7 +35,7 @@ func TestHighPassRemovesHum(t *testing.T) {
 		{1000, -0.5, 0.5},
 		{4000, -0.5, 0.5},
 	} {
-		f := newFrontEnd(true, false)
+		f := newFrontEnd(frontEndTuning{highPass: true})
 		x := tone(c.hz, 0.5, 32000)
 		in := rms(x[16000:])
 		f.process(x)
@@ -76,7 +76,7 @@ func TestGainBringsSpeechToTarget(t *testing.T) {
 	} {
 		amp, floor := math.Pow(10, c.speechDB/20), math.Pow(10, (c.speechDB-40)/20)
 		x := speechLike(amp, floor, 6)
-		f := newFrontEnd(false, true)
+		f := newFrontEnd(frontEndTuning{gain: true})
 		// In 20 ms pieces as the stream gives them.
 		for i := 0; i < len(x); i += 320 {
 			f.process(x[i : i+320])
@@ -103,7 +103,7 @@ func TestGainPrimedByFirstSpeech(t *testing.T) {
 	}
 	word := tone(200, 0.01*math.Sqrt2, 1600) // -40 dBFS, 100 ms
 	x := append(silence, word...)
-	f := newFrontEnd(false, true)
+	f := newFrontEnd(frontEndTuning{gain: true})
 	for i := 0; i+320 <= len(x); i += 320 {
 		f.process(x[i : i+320])
 	}
@@ -115,7 +115,7 @@ func TestGainPrimedByFirstSpeech(t *testing.T) {
 
 // Silence stays silence; NaN-free output for empty and odd-sized input.
 func TestFrontEndEdges(t *testing.T) {
-	f := newFrontEnd(true, true)
+	f := newFrontEnd(frontEndTuning{highPass: true, gain: true})
 	f.process(nil)
 	x := make([]float32, 16000+7)
 	f.process(x)

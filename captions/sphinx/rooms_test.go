@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -160,7 +161,7 @@ func TestRoomsWER(t *testing.T) {
 // roomsConfig is the recognizer configuration named by TOLK_ROOMS_FRONTEND:
 // baseline or default (the recognizer's default, no front end), frontend
 // (Config.FrontEnd), or a tuning: a comma-separated list of
-// stages (hp, gain) with PocketSphinx options in TOLK_ROOMS_ARGS;
+// stages (hp, gain, dn: the denoiser, TOLK_ROOMS_DENOISE_DB its floor) with PocketSphinx options in TOLK_ROOMS_ARGS;
 // TOLK_ROOMS_END_SILENCE sets the endpointing pause (Config.EndSilence).
 func roomsConfig(t *testing.T, name string) Config {
 	cfg := Config{Queue: 1 << 16, ResultBuffer: 1 << 12}
@@ -183,6 +184,15 @@ func roomsConfig(t *testing.T, name string) Config {
 				tn.highPass = true
 			case "gain":
 				tn.gain = true
+			case "dn":
+				tn.denoise = 15
+				if v := os.Getenv("TOLK_ROOMS_DENOISE_DB"); v != "" {
+					db, err := strconv.ParseFloat(v, 64)
+					if err != nil || db <= 0 {
+						t.Fatalf("TOLK_ROOMS_DENOISE_DB: %q", v)
+					}
+					tn.denoise = db
+				}
 			case "none":
 			default:
 				t.Fatalf("TOLK_ROOMS_FRONTEND: unknown stage %q", st)
@@ -201,6 +211,9 @@ func (c Config) describe() string {
 	}
 	if fe.gain {
 		parts = append(parts, "gain")
+	}
+	if fe.denoise > 0 {
+		parts = append(parts, fmt.Sprintf("denoise %g dB", fe.denoise))
 	}
 	parts = append(parts, fe.decoderArgs...)
 	if c.EndSilence > 0 {

@@ -130,8 +130,8 @@ func newStream(parent context.Context, dec *decoder, cfg Config, fe frontEndTuni
 		glossary: live,
 		applied:  applied,
 	}
-	if fe.highPass || fe.gain {
-		s.front = newFrontEnd(fe.highPass, fe.gain)
+	if fe.on() {
+		s.front = newFrontEnd(fe)
 	}
 	if dec.adaptErr != nil {
 		s.adaptErrors.Add(1)

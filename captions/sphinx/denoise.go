@@ -1,0 +1,217 @@
+package sphinx
+
+import (
+	"math"
+	"math/cmplx"
+)
+
+// The denoiser takes steady noise (air conditioning, projector fans, a
+// room's hiss, pink noise) out of the 16 kHz audio before the decoder: a
+// short-time Wiener filter whose noise spectrum is the minimum, per
+// frequency, of the smoothed power over the last 1.5 s (noise is what is
+// always there; speech comes and goes), with the a priori SNR of the
+// decision-directed rule (smooth, so the residual noise does not warble)
+// and a gain floor, so that what is left of the noise stays steady and
+// speech is never cut to nothing. It delays the audio by one frame
+// (denoiseFrame samples, 32 ms).
+const (
+	denoiseFrame = 512 // 32 ms at 16 kHz: a few pitch periods, 31 Hz bins
+	denoiseHop   = denoiseFrame / 2
+	denoiseBins  = denoiseFrame/2 + 1
+	// denoiseSmooth smooths each bin's power across frames for the
+	// noise tracker.
+	denoiseSmooth = 0.85
+	// denoiseSub frames form one sub-window of the minimum tracker, and
+	// denoiseSubs sub-windows its memory: 8 × 12 frames of 16 ms, 1.5 s.
+	denoiseSub  = 12
+	denoiseSubs = 8
+	// denoiseBias scales the minimum up to the noise's mean power (a
+	// minimum of smoothed noise power lies below its mean).
+	denoiseBias = 1.5
+	// denoiseDD is the decision-directed weight of the last frame's
+	// clean estimate in the a priori SNR.
+	denoiseDD = 0.98
+)
+
+// denoiser is one stream's noise suppressor. Its zero value is unusable:
+// newDenoiser makes one.
+type denoiser struct {
+	floor float64 // the lowest gain (amplitude)
+	win   []float64
+	fft   *fft
+	// frame is the analysis window's samples: the last denoiseFrame
+	// inputs, the newest at its end; fill counts the new ones of this hop.
+	frame []float64
+	fill  int
+	// ola is the overlap-add of the filtered frames; ready the hop of
+	// finished output given out while the next hop comes in.
+	ola   []float64
+	ready []float32
+	spec  []complex128
+	// Per bin: the smoothed power, the minimum of this sub-window, the
+	// minima of the last sub-windows, the noise estimate, and the last
+	// frame's clean power over the noise (for the decision-directed rule).
+	power, curMin, noise, lastSNR []float64
+	mins                          [][]float64
+	frames                        int
+}
+
+// newDenoiser returns a denoiser that lowers noise by at most floorDB.
+func newDenoiser(floorDB float64) *denoiser {
+	d := &denoiser{
+		floor: math.Pow(10, -floorDB/20),
+		win:   make([]float64, denoiseFrame), fft: newFFT(denoiseFrame),
+		frame: make([]float64, denoiseFrame), ola: make([]float64, denoiseFrame),
+		ready: make([]float32, denoiseHop), spec: make([]complex128, denoiseFrame),
+		power: make([]float64, denoiseBins), curMin: make([]float64, denoiseBins),
+		noise: make([]float64, denoiseBins), lastSNR: make([]float64, denoiseBins),
+	}
+	// A periodic Hann's square root, at analysis and synthesis: their
+	// product, a Hann window, sums to one at half overlap.
+	for i := range d.win {
+		d.win[i] = math.Sqrt(0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/denoiseFrame))
+	}
+	for i := range d.curMin {
+		d.curMin[i] = math.Inf(1)
+	}
+	return d
+}
+
+// process denoises 16 kHz samples in place, denoiseFrame samples late.
+func (d *denoiser) process(x []float32) {
+	for i, v := range x {
+		d.frame[denoiseFrame-denoiseHop+d.fill] = float64(v)
+		x[i] = d.ready[d.fill]
+		d.fill++
+		if d.fill == denoiseHop {
+			d.step()
+			d.fill = 0
+		}
+	}
+}
+
+// step filters the window and moves it on by a hop.
+func (d *denoiser) step() {
+	for i, v := range d.frame {
+		d.spec[i] = complex(v*d.win[i], 0)
+	}
+	d.fft.transform(d.spec, false)
+	d.track()
+	for k := range denoiseBins {
+		p := sq(d.spec[k])
+		n := max(d.noise[k], 1e-12)
+		post := p / n
+		prior := denoiseDD*d.lastSNR[k] + (1-denoiseDD)*max(post-1, 0)
+		g := max(prior/(1+prior), d.floor)
+		d.lastSNR[k] = g * g * post
+		d.spec[k] *= complex(g, 0)
+		if k > 0 && k < denoiseFrame/2 {
+			d.spec[denoiseFrame-k] = cmplx.Conj(d.spec[k])
+		}
+	}
+	d.fft.transform(d.spec, true)
+	for i := range d.ola {
+		d.ola[i] += real(d.spec[i]) * d.win[i]
+	}
+	for i := range d.ready {
+		d.ready[i] = float32(d.ola[i])
+	}
+	copy(d.ola, d.ola[denoiseHop:])
+	clear(d.ola[denoiseFrame-denoiseHop:])
+	copy(d.frame, d.frame[denoiseHop:])
+}
+
+// track updates each bin's noise estimate from this frame's spectrum:
+// the minimum of its smoothed power over the last denoiseSubs sub-windows
+// and this one.
+func (d *denoiser) track() {
+	first := d.frames == 0
+	for k := range denoiseBins {
+		p := sq(d.spec[k])
+		if first {
+			d.power[k] = p
+		} else {
+			d.power[k] = denoiseSmooth*d.power[k] + (1-denoiseSmooth)*p
+		}
+		d.curMin[k] = min(d.curMin[k], d.power[k])
+		m := d.curMin[k]
+		for _, w := range d.mins {
+			m = min(m, w[k])
+		}
+		d.noise[k] = m * denoiseBias
+	}
+	d.frames++
+	if d.frames%denoiseSub == 0 {
+		if len(d.mins) == denoiseSubs {
+			// The oldest sub-window's slice is reused for the newest.
+			old := d.mins[0]
+			copy(d.mins, d.mins[1:])
+			d.mins[denoiseSubs-1] = old
+		} else {
+			d.mins = append(d.mins, make([]float64, denoiseBins))
+		}
+		copy(d.mins[len(d.mins)-1], d.curMin)
+		for k := range d.curMin {
+			d.curMin[k] = math.Inf(1)
+		}
+	}
+}
+
+func sq(c complex128) float64 { return real(c)*real(c) + imag(c)*imag(c) }
+
+// fft is an in-place radix-2 complex FFT of one size.
+type fft struct {
+	n       int
+	rev     []int
+	twiddle []complex128
+}
+
+func newFFT(n int) *fft {
+	f := &fft{n: n, rev: make([]int, n), twiddle: make([]complex128, n/2)}
+	bits := 0
+	for 1<<bits < n {
+		bits++
+	}
+	for i := range n {
+		r := 0
+		for b := range bits {
+			if i&(1<<b) != 0 {
+				r |= 1 << (bits - 1 - b)
+			}
+		}
+		f.rev[i] = r
+	}
+	for i := range f.twiddle {
+		f.twiddle[i] = cmplx.Exp(complex(0, -2*math.Pi*float64(i)/float64(n)))
+	}
+	return f
+}
+
+// transform replaces x by its DFT, or by its inverse DFT (scaled by 1/n).
+func (f *fft) transform(x []complex128, inverse bool) {
+	n := f.n
+	for i, r := range f.rev {
+		if i < r {
+			x[i], x[r] = x[r], x[i]
+		}
+	}
+	for size := 2; size <= n; size <<= 1 {
+		half, step := size/2, n/size
+		for start := 0; start < n; start += size {
+			for j := range half {
+				w := f.twiddle[j*step]
+				if inverse {
+					w = cmplx.Conj(w)
+				}
+				a, b := x[start+j], x[start+j+half]*w
+				x[start+j], x[start+j+half] = a+b, a-b
+			}
+		}
+	}
+	if inverse {
+		s := complex(1/float64(n), 0)
+		for i := range x {
+			x[i] *= s
+		}
+	}
+}
