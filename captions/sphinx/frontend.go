@@ -42,8 +42,11 @@ const (
 // frontEndTuning is what a stream's front end does.
 type frontEndTuning struct {
 	highPass, gain bool
-	// denoise is the noise suppressor's floor in dB (0: off).
-	denoise float64
+	// denoise is the noise suppressor's floor in dB (0: off);
+	// denoiseSub and denoiseBias tune its noise tracker (0: defaults).
+	denoise     float64
+	denoiseSub  int
+	denoiseBias float64
 	// decoderArgs are PocketSphinx options added to the decoder's.
 	decoderArgs []string
 }
@@ -53,13 +56,17 @@ var tunedFrontEnd = frontEndTuning{highPass: true, gain: true}
 
 // frontEnd is the front end the configuration asks for.
 func (c Config) frontEnd() frontEndTuning {
+	var t frontEndTuning
 	switch {
 	case c.tuning != nil:
 		return *c.tuning
 	case c.FrontEnd:
-		return tunedFrontEnd
+		t = tunedFrontEnd
 	}
-	return frontEndTuning{}
+	if !c.NoDenoise {
+		t.denoise = denoiseFloorDB
+	}
+	return t
 }
 
 // biquad is a second-order IIR section (direct form I).
@@ -118,8 +125,23 @@ func newFrontEnd(t frontEndTuning) *frontEnd {
 	}
 	if t.denoise > 0 {
 		f.dn = newDenoiser(t.denoise)
+		if t.denoiseSub > 0 {
+			f.dn.sub = t.denoiseSub
+		}
+		if t.denoiseBias > 0 {
+			f.dn.bias = t.denoiseBias
+		}
 	}
 	return f
+}
+
+// delay is how late the front end's output is, in 48 kHz samples: the
+// denoiser's frame (the filters' and the gain's delays are a sample or two).
+func (f *frontEnd) delay() int64 {
+	if f.dn == nil {
+		return 0
+	}
+	return denoiseFrame * decimation
 }
 
 // on says whether the tuning does anything to the audio.

@@ -59,8 +59,8 @@ func (s roomScore) wer() float64 {
 // set (scripts/make-rooms.sh): voices, a reverberant room, noise at 20 and
 // 10 dB SNR and a telephone line. It is a benchmark, not a CI test: set
 // TOLK_ROOMS=1 (or to the set's directory), TOLK_ROOMS_SPLIT=tune|report|fresh
-// (default report) and TOLK_ROOMS_FRONTEND=baseline|frontend (default: the
-// recognizer's defaults, which are the baseline); TOLK_ROOMS_CONDITIONS (comma-separated) and
+// (default report) and TOLK_ROOMS_FRONTEND=baseline|default|frontend|STAGES
+// (roomsConfig; default: the live configuration); TOLK_ROOMS_CONDITIONS (comma-separated) and
 // TOLK_ROOMS_VOICES (a prefix: flite, espeak, festival, human) take a part of the set.
 // Decoding is one stream at a time.
 func TestRoomsWER(t *testing.T) {
@@ -159,9 +159,10 @@ func TestRoomsWER(t *testing.T) {
 }
 
 // roomsConfig is the recognizer configuration named by TOLK_ROOMS_FRONTEND:
-// baseline or default (the recognizer's default, no front end), frontend
-// (Config.FrontEnd), or a tuning: a comma-separated list of
-// stages (hp, gain, dn: the denoiser, TOLK_ROOMS_DENOISE_DB its floor) with PocketSphinx options in TOLK_ROOMS_ARGS;
+// baseline (the generic recognizer: nothing before the decoder), default
+// (the live configuration: the denoiser), frontend (Config.FrontEnd, with
+// the denoiser), or a tuning: a comma-separated list of
+// stages (hp, gain, dn: the denoiser, TOLK_ROOMS_DENOISE=FLOOR_DB,SUB,BIAS its settings) with PocketSphinx options in TOLK_ROOMS_ARGS;
 // TOLK_ROOMS_END_SILENCE sets the endpointing pause (Config.EndSilence).
 func roomsConfig(t *testing.T, name string) Config {
 	cfg := Config{Queue: 1 << 16, ResultBuffer: 1 << 12}
@@ -173,7 +174,9 @@ func roomsConfig(t *testing.T, name string) Config {
 		cfg.EndSilence = d
 	}
 	switch name {
-	case "", "default", "baseline":
+	case "baseline":
+		cfg.NoDenoise = true
+	case "", "default":
 	case "frontend":
 		cfg.FrontEnd = true
 	default:
@@ -185,13 +188,24 @@ func roomsConfig(t *testing.T, name string) Config {
 			case "gain":
 				tn.gain = true
 			case "dn":
-				tn.denoise = 15
-				if v := os.Getenv("TOLK_ROOMS_DENOISE_DB"); v != "" {
-					db, err := strconv.ParseFloat(v, 64)
-					if err != nil || db <= 0 {
-						t.Fatalf("TOLK_ROOMS_DENOISE_DB: %q", v)
+				tn.denoise = denoiseFloorDB
+				// TOLK_ROOMS_DENOISE=FLOOR_DB[,SUB_FRAMES[,BIAS]]
+				if v := os.Getenv("TOLK_ROOMS_DENOISE"); v != "" {
+					var err error
+					f := strings.Split(v, ",")
+					if tn.denoise, err = strconv.ParseFloat(f[0], 64); err != nil || tn.denoise <= 0 {
+						t.Fatalf("TOLK_ROOMS_DENOISE: %q", v)
 					}
-					tn.denoise = db
+					if len(f) > 1 {
+						if tn.denoiseSub, err = strconv.Atoi(f[1]); err != nil {
+							t.Fatalf("TOLK_ROOMS_DENOISE: %q", v)
+						}
+					}
+					if len(f) > 2 {
+						if tn.denoiseBias, err = strconv.ParseFloat(f[2], 64); err != nil {
+							t.Fatalf("TOLK_ROOMS_DENOISE: %q", v)
+						}
+					}
 				}
 			case "none":
 			default:
@@ -213,7 +227,7 @@ func (c Config) describe() string {
 		parts = append(parts, "gain")
 	}
 	if fe.denoise > 0 {
-		parts = append(parts, fmt.Sprintf("denoise %g dB", fe.denoise))
+		parts = append(parts, fmt.Sprintf("denoise %g dB/%d/%g", fe.denoise, fe.denoiseSub, fe.denoiseBias))
 	}
 	parts = append(parts, fe.decoderArgs...)
 	if c.EndSilence > 0 {

@@ -413,9 +413,13 @@ func (s *Stream) result(segs []segment, final bool) captions.Result {
 }
 
 // programTime maps a position in the decoder's audio (48 kHz samples since
-// the stream started) to program time, undoing the resampler's delay.
+// the stream started) to program time, undoing the resampler's delay and
+// the front end's.
 func (s *Stream) programTime(pos int64) int64 {
 	pos -= int64(s.down.Delay())
+	if s.front != nil {
+		pos -= s.front.delay()
+	}
 	if len(s.anchors) == 0 {
 		return pos
 	}

@@ -120,7 +120,13 @@ type Captions struct {
 	Translate CloudTranslate `yaml:"translate"`
 	// Glossary is the event's vocabulary (glossary.go).
 	Glossary Glossary `yaml:"glossary"`
+	// Denoise puts the embedded recognizer's noise suppressor before its
+	// decoder (default on; false turns it off).
+	Denoise *bool `yaml:"denoise"`
 }
+
+// DenoiseOn reports whether the embedded recognizer suppresses steady noise.
+func (c Captions) DenoiseOn() bool { return c.Denoise == nil || *c.Denoise }
 
 // SphinxModel is a PocketSphinx model: acoustic model directory, dictionary
 // and language model.

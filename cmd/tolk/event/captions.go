@@ -48,7 +48,7 @@ func recognizers(cfg *config.Event, tags []string, live *glossary.Live) (map[str
 		for k, m := range cfg.Captions.Models {
 			models[config.Tag(k)] = sphinx.ModelDir{Acoustic: m.Acoustic, Dict: m.Dict, LM: m.LM}
 		}
-		r, err := sphinx.New(sphinx.Config{Models: models, Glossary: live})
+		r, err := sphinx.New(sphinx.Config{Models: models, Glossary: live, NoDenoise: !cfg.Captions.DenoiseOn()})
 		if err != nil {
 			return nil, fmt.Errorf("captions: sphinx: %w", err)
 		}
