@@ -100,8 +100,12 @@ func newCheck() *cobra.Command {
 					args[0], ev.ID, src, run)
 				return nil
 			}
-			fmt.Fprintf(c.OutOrStdout(), "%s: ok (event %q, floor %s, %d interpreted languages)\n",
-				args[0], ev.ID, ev.Floor.Language, len(ev.Languages))
+			only := ""
+			if co := ev.CaptionOnly(); len(co) > 0 {
+				only = ", captions only (machine-translated): " + strings.Join(co, ", ")
+			}
+			fmt.Fprintf(c.OutOrStdout(), "%s: ok (event %q, floor %s, %d interpreted languages%s)\n",
+				args[0], ev.ID, ev.Floor.Language, len(ev.Languages), only)
 			return nil
 		},
 	}

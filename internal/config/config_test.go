@@ -51,6 +51,23 @@ func TestCaptionsTranslated(t *testing.T) {
 	}
 }
 
+// TestDenoise: the recognizer's noise suppressor is on unless the
+// configuration says false.
+func TestDenoise(t *testing.T) {
+	for yaml, want := range map[string]bool{"": true, "captions: {denoise: true}\n": true, "captions: {denoise: false}\n": false} {
+		ev, err := Parse([]byte(good+yaml), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Captions.DenoiseOn() != want {
+			t.Errorf("%q: denoise %v, want %v", yaml, ev.Captions.DenoiseOn(), want)
+		}
+	}
+	if _, err := Parse([]byte(good+"captions: {denoise: maybe}\n"), nil); err == nil {
+		t.Error("denoise: maybe accepted")
+	}
+}
+
 // TestCaptionOnlyLanguages: a language under captions.languages that nobody
 // interprets takes translate and becomes captions without audio.
 func TestCaptionOnlyLanguages(t *testing.T) {
