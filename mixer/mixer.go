@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -98,6 +99,9 @@ type Stats struct {
 type Mix struct {
 	cfg Config
 	enc *opus.Encoder
+
+	// presence is when the voice was in the mix (voiceIn).
+	presence presenceLog
 
 	voice      atomic.Pointer[voiceRef]
 	releaseNow atomic.Int64  // samples: a release requested for the next tick without voice, 0 if none
@@ -204,6 +208,68 @@ func (c Config) check() error {
 		errs = append(errs, fmt.Errorf("complexity %d is outside 0..10", c.Complexity))
 	}
 	return errors.Join(errs...)
+}
+
+// VoiceIn reports whether a voice was in the mix at any tick from from up
+// to to (program time): an interpreter on air, heard or between sentences,
+// not a closed gate, a cough or a cut link. Ticks the mix has not reached
+// yet count as the latest; times older than it remembers (maxPresence
+// changes) count as voiced.
+func (m *Mix) VoiceIn(from, to int64) bool { return m.presence.during(from, to) }
+
+// maxPresence bounds the changes a mix remembers: hundreds of handovers,
+// coughs and cuts, far more than a cue looks back over.
+const maxPresence = 512
+
+// presenceLog is a mix's voice presence by program time: the ticks at
+// which it changed. tick runs on the program clock, during anywhere.
+type presenceLog struct {
+	mu      sync.Mutex
+	changes []presenceChange // oldest first
+	started bool
+	lost    bool // older changes were forgotten
+}
+
+type presenceChange struct {
+	pts int64
+	on  bool
+}
+
+func (l *presenceLog) tick(pts int64, on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.started && l.changes[len(l.changes)-1].on == on {
+		return
+	}
+	if len(l.changes) == maxPresence {
+		copy(l.changes, l.changes[1:])
+		l.changes = l.changes[:maxPresence-1]
+		l.lost = true
+	}
+	l.changes = append(l.changes, presenceChange{pts: pts, on: on})
+	l.started = true
+}
+
+func (l *presenceLog) during(from, to int64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.started {
+		return false
+	}
+	if from < l.changes[0].pts && l.lost {
+		return true
+	}
+	for i, c := range l.changes {
+		// c holds from c.pts up to the next change.
+		end := int64(math.MaxInt64)
+		if i+1 < len(l.changes) {
+			end = l.changes[i+1].pts
+		}
+		if c.on && c.pts < to && end > from {
+			return true
+		}
+	}
+	return false
 }
 
 // Lang returns the language the mix was made for.
@@ -316,6 +382,7 @@ func (m *Mix) process(pts int64, floor []float32, packet []byte) {
 			m.missing.Add(1)
 		}
 	}
+	m.presence.tick(pts, voice != nil)
 
 	if voice == nil && m.releaseNow.Load() != 0 {
 		if r := m.releaseNow.Swap(0); r != 0 {

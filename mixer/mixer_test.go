@@ -362,3 +362,47 @@ func TestSettingsReportWhatWasSet(t *testing.T) {
 		t.Fatalf("after setting -20/-3/6: %+v", s)
 	}
 }
+
+// TestVoiceIn: the mix remembers when a voice was in it: an interpreter on
+// air from 1 s to 3 s of program time (a clip), nobody before or after.
+func TestVoiceIn(t *testing.T) {
+	m, err := New(Config{Lang: "fr", Ducking: DefaultDucking()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	const sec = audio.SampleRate
+	if m.VoiceIn(0, sec) {
+		t.Error("voiced before any tick")
+	}
+	m.SetVoice(&clip{x: tone(660, 0.3, 2*sec), start: sec})
+	for pts := int64(0); pts < 5*sec; pts += audio.FrameSamples {
+		m.Process(pts, nil)
+	}
+	for _, c := range []struct {
+		from, to int64
+		want     bool
+	}{
+		{0, sec, false},
+		{0, sec + audio.FrameSamples, true},
+		{sec / 2, 2 * sec, true},
+		{2 * sec, 4 * sec, true},
+		{3 * sec, 5 * sec, false},
+		{4 * sec, 9 * sec, false}, // past the last tick: as it is now
+	} {
+		if got := m.VoiceIn(c.from, c.to); got != c.want {
+			t.Errorf("VoiceIn(%.2f s, %.2f s) = %v, want %v", float64(c.from)/sec, float64(c.to)/sec, got, c.want)
+		}
+	}
+	// A log that forgot its oldest changes says voiced for what it forgot.
+	var l presenceLog
+	for i := range maxPresence + 2 {
+		l.tick(int64(i)*audio.FrameSamples, i%2 == 0)
+	}
+	if !l.during(0, audio.FrameSamples/2) {
+		t.Error("a forgotten time counts as unvoiced")
+	}
+	if l.during(int64(maxPresence+1)*audio.FrameSamples, int64(maxPresence+2)*audio.FrameSamples) {
+		t.Error("the latest tick, unvoiced, counts as voiced")
+	}
+}

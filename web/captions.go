@@ -18,6 +18,8 @@ type liveCue struct {
 	Start float64 `json:"start"` // program time, seconds
 	End   float64 `json:"end"`
 	Text  string  `json:"text"`
+	// MT marks a cue that is the floor's, machine-translated.
+	MT bool `json:"mt,omitempty"`
 }
 
 // handleLiveCaptions streams a language's captions as they are recognized:
@@ -59,7 +61,8 @@ func (s *Server) handleLiveCaptions(w http.ResponseWriter, r *http.Request) {
 				typ = "cue"
 			}
 			_ = ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			if err := ws.WriteJSON(liveCue{Type: typ, Lang: c.Lang, Start: seconds(c.Start), End: seconds(c.End), Text: c.Text}); err != nil {
+			if err := ws.WriteJSON(liveCue{Type: typ, Lang: c.Lang, Start: seconds(c.Start), End: seconds(c.End), Text: c.Text,
+				MT: c.MachineTranslated}); err != nil {
 				ws.Close()
 				<-closed
 				return

@@ -306,7 +306,7 @@ func (f *Feed) translate(batch []job) {
 		if text == "" {
 			continue
 		}
-		c := captions.Cue{Lang: f.cfg.Target, Start: j.cue.Start, End: j.cue.End, Text: text, Final: true}
+		c := captions.Cue{Lang: f.cfg.Target, Start: j.cue.Start, End: j.cue.End, Text: text, Final: true, MachineTranslated: true}
 		if f.cfg.Sink != nil {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(f.ctx), saveTimeout)
 			err := f.cfg.Sink.SaveCue(ctx, f.cfg.Event, c)

@@ -112,9 +112,9 @@ func TestFeedTranslatesSettledCues(t *testing.T) {
 	src.track.Write(final(96000, 120000, "  ")) // nothing to say
 	src.track.Write(final(120000, 150000, "Welcome to Tolk"))
 	want := []captions.Cue{
-		{Lang: "fr", Start: 0, End: 48000, Text: "Bonjour monde", Final: true},
-		{Lang: "fr", Start: 48000, End: 96000, Text: "Bon matin, merci vous", Final: true},
-		{Lang: "fr", Start: 120000, End: 150000, Text: "Bienvenue à Tolk", Final: true},
+		{Lang: "fr", Start: 0, End: 48000, Text: "Bonjour monde", Final: true, MachineTranslated: true},
+		{Lang: "fr", Start: 48000, End: 96000, Text: "Bon matin, merci vous", Final: true, MachineTranslated: true},
+		{Lang: "fr", Start: 120000, End: 150000, Text: "Bienvenue à Tolk", Final: true, MachineTranslated: true},
 	}
 	var got []captions.Cue
 	for range want {

@@ -120,6 +120,11 @@ type Captions struct {
 	Translate CloudTranslate `yaml:"translate"`
 	// Glossary is the event's vocabulary (glossary.go).
 	Glossary Glossary `yaml:"glossary"`
+	// Fallback is what an interpreted language's captions are while no
+	// interpreter is on air: "" (none: the interpreter's voice is silent)
+	// or translate (the floor's captions, machine-translated, as for a
+	// language whose backend is translate).
+	Fallback string `yaml:"fallback"`
 	// Denoise puts the embedded recognizer's noise suppressor before its
 	// decoder (default on; false turns it off).
 	Denoise *bool `yaml:"denoise"`
@@ -579,6 +584,13 @@ func (ev *Event) Validate() Problems {
 		case !backends[v]:
 			add("captions.languages.%s: %q is not sphinx, google, translate or none", k, v)
 		}
+	}
+	switch ev.Captions.Fallback {
+	case "":
+	case "translate":
+		translated = true
+	default:
+		add("captions.fallback: %q is not translate (or empty: none)", ev.Captions.Fallback)
 	}
 	if captionOnly > MaxCaptionOnly {
 		add("captions.languages: at most %d languages without audio, got %d", MaxCaptionOnly, captionOnly)

@@ -10,6 +10,10 @@ type Cue struct {
 	End   int64  `json:"end"`
 	Text  string `json:"text"` // lines separated by "\n"
 	Final bool   `json:"final"`
+	// MachineTranslated marks a cue that is the floor's, machine-translated
+	// (a translated language's, or a fallback's while no interpreter was on
+	// air). It goes to live viewers; the store does not keep it.
+	MachineTranslated bool `json:"mt,omitempty"`
 	// Confidence is how sure the recognizer was of the cue's words; nil
 	// when it gave no confidence. It stays off the live wire: only the
 	// store and the caption editor use it.

@@ -31,6 +31,9 @@ type captionLang struct {
 	feed     web.CaptionFeed
 	pipeline *captions.Pipeline
 	mt       *translate.Feed
+	// fallback, with pipeline and mt, is an interpreted language's feed
+	// when captions.fallback is translate (fallback.go).
+	fallback *fallbackFeed
 	subs     *hls.Subtitles
 }
 
@@ -117,6 +120,18 @@ func (e *Event) newCaptions(recs map[string]captions.Recognizer, tr translate.Tr
 			}
 			p := captions.NewPipeline(e.cfg.ID, r.Tag, rec, tag, sink, e.log, e.clock)
 			c.feed, c.pipeline = p, p
+			if fp := e.captions[floor.Tag]; !r.Floor && e.cfg.Captions.Fallback == "translate" && tr != nil && fp != nil && fp.pipeline != nil {
+				allow := noVoiceFor(e.mixes[r.Tag])
+				mt, err := translate.New(translate.Config{Event: e.cfg.ID, From: floor.Tag, Target: r.Tag,
+					Source: fp.pipeline, Translator: tr, Sink: gatedSink{sink: sink, allow: allow}, Glossary: e.glossary,
+					Clock: e.clock, Log: e.log})
+				if err != nil {
+					e.log.Warn("no fallback captions: translation", "lang", r.Tag, "err", err)
+				} else {
+					c.mt, c.fallback = mt, newFallbackFeed(r.Tag, p, mt, allow)
+					c.feed = c.fallback
+				}
+			}
 		}
 		e.captions[r.Tag] = c
 		subs = append(subs, hls.SubtitleRendition{ID: "cc-" + r.Tag, Name: captionName(r), Language: r.Tag,
@@ -146,6 +161,9 @@ func captionName(r Rendition) string {
 
 // translated reports whether a language of the event has translated captions.
 func (e *Event) translated() bool {
+	if e.cfg.Captions.Fallback == "translate" && len(e.renditions) > 1 {
+		return true
+	}
 	for _, r := range e.captionRends {
 		if e.cfg.Captions.Translated(r.Tag) {
 			return true
@@ -204,6 +222,11 @@ func (e *Event) closeCaptions() {
 	for _, c := range e.captions {
 		if c.mt != nil {
 			c.mt.Close()
+		}
+	}
+	for _, c := range e.captions {
+		if c.fallback != nil {
+			c.fallback.wait()
 		}
 	}
 	if e.translator != nil {

@@ -17,8 +17,10 @@ import (
 	"tolk/captions/captionstest"
 	"tolk/captions/translate"
 	"tolk/captions/translate/translatefake"
+	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/config"
+	"tolk/internal/media"
 	"tolk/internal/recording"
 )
 
@@ -107,7 +109,7 @@ captions: {languages: {fr: translate, ja: translate}, translate: {project: tolk-
 	floor.Cues().Write(captions.Cue{Lang: "en", Start: 96000, End: 192000, Text: "Hello world", Final: true})
 	select {
 	case c := <-fr.C:
-		want := captions.Cue{Lang: "fr", Start: 96000, End: 192000, Text: "Bonjour monde", Final: true}
+		want := captions.Cue{Lang: "fr", Start: 96000, End: 192000, Text: "Bonjour monde", Final: true, MachineTranslated: true}
 		if c != want {
 			t.Errorf("French cue %+v, want %+v", c, want)
 		}
@@ -217,5 +219,112 @@ captions: {languages: {fr: translate, ja: translate}, translate: {project: tolk-
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("the rebroadcast played no Japanese cue")
+	}
+}
+
+// TestFallbackTranslatesWhileNobodyIsOnAir: with captions.fallback:
+// translate, an interpreted language shows the floor's cues translated
+// (the real client against the local fake) while nobody is on air in its
+// mix, and holds them back from viewers and the store while an interpreter
+// is: French has a voice from 2.5 s to 5.5 s of program time, German none.
+func TestFallbackTranslatesWhileNobodyIsOnAir(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv, err := translatefake.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cl, err := translate.NewCloud(context.Background(), translate.CloudConfig{Project: "tolk-test", ClientOptions: srv.ClientOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cl.Close() }()
+	cfg, err := config.Parse([]byte(`
+id: t
+floor: {language: en, source: whip, stream_key: 0123456789abcdef}
+languages: [{tag: fr}, {tag: de}]
+hls: {aac: false}
+record: false
+captions: {fallback: translate, translate: {project: tolk-test}}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	said := []string{"good morning everyone", "welcome back", "thank you all"}
+	var script []captionstest.ScriptedWord
+	for i, at := range []int64{200, 4000, 9000} {
+		script = append(script, captionstest.Script(at, 300, 100, strings.Fields(said[i])...)...)
+	}
+	clock := audiotest.NewClock()
+	store := &cueLog{}
+	ev, err := New(cfg, Options{Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Recognizer: captionstest.NewScripted(script), Translator: cl, Cues: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	feeds := map[string]*media.Reader[captions.Cue]{}
+	for _, tag := range []string{"fr", "de"} {
+		f, ok := ev.CaptionFeed(tag)
+		if !ok {
+			t.Fatalf("no %s captions", tag)
+		}
+		feeds[tag] = f.Cues().Read("test", 64)
+	}
+	if err := ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the clock to arm its timer", func() bool { return clock.Pending() > 0 })
+	const n = 525 // 10.5 s
+	for k := range n {
+		switch k * 20 {
+		case 2500:
+			if err := ev.SetVoice("fr", constVoice{}); err != nil {
+				t.Fatal(err)
+			}
+		case 5500:
+			if err := ev.SetVoice("fr", nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ev.WriteFloor(audiotest.Tone(440, 0.3, k*audio.FrameSamples, audio.FrameSamples))
+		want := uint64(k + 1)
+		waitFor(t, "a tick", func() bool { return ev.Stats().Ticks >= want })
+	}
+	shown := map[string]uint64{}
+	for _, tag := range []string{"fr", "de"} {
+		f, _ := ev.CaptionFeed(tag)
+		shown[tag], _ = f.(*fallbackFeed).Fallback()
+	}
+	frFeed, _ := ev.CaptionFeed("fr")
+	ev.Close()
+	want := map[string][]string{
+		"fr": {translatefake.Translate(said[0], "fr", false), translatefake.Translate(said[2], "fr", false)},
+		"de": {translatefake.Translate(said[0], "de", false), translatefake.Translate(said[1], "de", false), translatefake.Translate(said[2], "de", false)},
+	}
+	for tag, r := range feeds {
+		var got []string
+		for c := range r.C {
+			if !c.Final || !c.MachineTranslated {
+				t.Errorf("%s: a cue that is not a final machine translation: %+v", tag, c)
+			}
+			got = append(got, c.Text)
+		}
+		if !slices.Equal(got, want[tag]) {
+			t.Errorf("%s shown %q, want %q", tag, got, want[tag])
+		}
+		var stored []string
+		for _, c := range store.lang(tag) {
+			stored = append(stored, c.Text)
+		}
+		if !slices.Equal(stored, want[tag]) {
+			t.Errorf("%s stored %q, want %q", tag, stored, want[tag])
+		}
+	}
+	if s, held := frFeed.(*fallbackFeed).Fallback(); s != 2 || held != 1 {
+		t.Errorf("French fallback shown %d, held %d (mid-run %v)", s, held, shown)
+	}
+	if st := frFeed.Stats(); st.Cues != 2 || !st.Backend {
+		t.Errorf("French caption stats %+v", st)
 	}
 }

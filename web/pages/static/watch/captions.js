@@ -53,6 +53,12 @@ function setCaptions(tag) {
       capHistory.push(h);
       if (capHistory.length > 500) capHistory.shift();
       if (capView) capView.show(m);
+      // A language whose captions fall back to machine translation while no
+      // interpreter is on air marks the cues that are.
+      if (capBadge && !c.machine_translation) {
+        if (m.type === 'cue') capBadge.hidden = !m.mt;
+        else if (m.type === 'partial') capBadge.hidden = true;
+      }
       // The frame that paints it: wall-clock ms, to compare with the server's.
       requestAnimationFrame(() => {
         h.shown = Math.round((performance.timeOrigin + performance.now()) * 10) / 10;
