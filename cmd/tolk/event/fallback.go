@@ -6,9 +6,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"tolk/internal/audio"
 	"tolk/captions"
 	"tolk/captions/translate"
+	"tolk/internal/audio"
 	"tolk/internal/media"
 )
 
