@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
 	"tolk/internal/config"
+	"tolk/internal/store"
 	"tolk/locales"
 	"tolk/web"
 )
@@ -287,5 +289,102 @@ captions: {languages: {fr: none, ja: translate}, translate: {project: tolk-test}
 	// A translation keeps the floor cue's times: shown while the words are heard or just after.
 	if c.ShownAtMediaTime == nil || *c.ShownAtMediaTime < c.Start-0.1 || *c.ShownAtMediaTime > c.End+3 {
 		t.Errorf("cue %.2f-%.2f s shown at media time %v", c.Start, c.End, c.ShownAtMediaTime)
+	}
+}
+
+// TestBrowserWatchFallbackCaptions: with captions.fallback: translate and
+// nobody in the French booth, a viewer who picks French captions in
+// Chromium reads the floor's words translated, each cue marked as machine
+// translation, with the MT mark on the caption area; the language itself is
+// not listed as machine-translated (an interpreter's captions come when one
+// is on air).
+func TestBrowserWatchFallbackCaptions(t *testing.T) {
+	leakCheck(t)
+	srv, err := translatefake.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cl, err := translate.NewCloud(context.Background(), translate.CloudConfig{Project: "tolk-test", ClientOptions: srv.ClientOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cl.Close() }()
+	floor := toneFile(t, 440, 1, 30)
+	cfg := eventConfig(t, `
+id: test
+floor: {language: en, source: "file:%s", loop: true}
+languages: [{tag: fr}]
+hls: {part_ms: 200, segment_ms: 1000}
+captions: {fallback: translate, translate: {project: tolk-test}}
+`, floor)
+	sec := int64(audio.SampleRate)
+	const said = "good morning and welcome"
+	var script []captionstest.ScriptedWord
+	for at := 8 * sec; at < 100*sec; at += 12 * sec {
+		for i, w := range strings.Fields(said) {
+			script = append(script, captionstest.ScriptedWord{Text: w, Start: at + int64(i)*sec/3, End: at + int64(i+1)*sec/3})
+		}
+	}
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h := serve(t, cfg, event.Options{Recognizer: captionstest.NewScripted(script), Translator: cl}, web.Options{Tokens: st})
+	if err := h.ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	prod, _, err := st.CreateToken(context.Background(), "test", store.RoleProducer, "", "Pat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range eventInfo(t, h).Captions {
+		if c.MachineTranslation {
+			t.Errorf("%s listed as machine translation: a fallback language is not", c.Tag)
+		}
+	}
+	var rep struct {
+		CaptionChoice struct {
+			MTBadge *struct{ Text, Label string } `json:"mt_badge"`
+		} `json:"caption_choice"`
+		MTBadgeEnd *struct{ Text, Label string } `json:"mt_badge_end"`
+		CuesMT     []bool                         `json:"cues_mt"`
+		Cues       []struct{ Text string }
+	}
+	runBrowser(t, "watch_captions.mjs", &rep, h.http.URL, "--event", "test", "--lang", "fr")
+	en := locales.Catalog("en")
+	if rep.CaptionChoice.MTBadge != nil {
+		t.Errorf("the MT mark shows before any translated cue: %+v", rep.CaptionChoice.MTBadge)
+	}
+	if len(rep.Cues) == 0 || strings.ReplaceAll(rep.Cues[0].Text, "\n", " ") != translatefake.Translate(said, "fr", false) {
+		t.Fatalf("French cues %+v, want %q", rep.Cues, translatefake.Translate(said, "fr", false))
+	}
+	if len(rep.CuesMT) == 0 || slices.Contains(rep.CuesMT, false) {
+		t.Errorf("cues marked machine-translated: %v", rep.CuesMT)
+	}
+	if b := rep.MTBadgeEnd; b == nil || b.Text != en["watch.captions.mt"] || b.Label != en["watch.captions.mt_long"] {
+		t.Errorf("MT mark after a translated cue: %+v", b)
+	}
+	// The producer's status counts them.
+	req, _ := http.NewRequest(http.MethodGet, h.http.URL+"/api/events/test/status", nil)
+	req.Header.Set("Authorization", "Bearer "+prod)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var status web.EventStatus
+	err = json.NewDecoder(resp.Body).Decode(&status)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range status.Languages {
+		if f := l.Captions.Fallback; l.Tag == "fr" && (f == nil || f.Shown == 0 || f.Held != 0) {
+			t.Errorf("French fallback status %+v", f)
+		}
+		if l.Tag == "en" && l.Captions.Fallback != nil {
+			t.Errorf("the floor has a fallback: %+v", l.Captions.Fallback)
+		}
 	}
 }

@@ -98,6 +98,31 @@ type CaptionStatus struct {
 	Errors    uint64  `json:"errors"`
 	Dropped   uint64  `json:"dropped"`
 	LastError string  `json:"last_error,omitempty"`
+	// Fallback, for an interpreted language with captions.fallback, counts
+	// the floor's translated cues shown while nobody was on air and those
+	// held back because an interpreter was.
+	Fallback *FallbackStatus `json:"fallback,omitempty"`
+}
+
+// FallbackStatus counts a language's fallback captions.
+type FallbackStatus struct {
+	Shown uint64 `json:"shown"`
+	Held  uint64 `json:"held"`
+}
+
+// fallbackCounter is a caption feed with a machine-translation fallback.
+type fallbackCounter interface {
+	Fallback() (shown, held uint64)
+}
+
+// feedStatus is a caption feed's status.
+func feedStatus(feed CaptionFeed) CaptionStatus {
+	cs := captionStatus(feed.Stats())
+	if f, ok := feed.(fallbackCounter); ok {
+		shown, held := f.Fallback()
+		cs.Fallback = &FallbackStatus{Shown: shown, Held: held}
+	}
+	return cs
 }
 
 // LanguageStatus is one language as the producer sees it.
@@ -280,7 +305,7 @@ func languageStatus(st *eventState, rd Rendition, vs viewerSummary) (LanguageSta
 		ls.VoiceCut, ls.VoiceCuts = &cut, &cuts
 	}
 	if feed, ok := st.ev.CaptionFeed(rd.Tag); ok {
-		ls.Captions = captionStatus(feed.Stats())
+		ls.Captions = feedStatus(feed)
 	}
 	if b, ok := st.ev.Booth(rd.Tag); ok {
 		if snap, err := b.Snapshot(); err == nil {
@@ -324,7 +349,7 @@ func replayLanguageStatus(st *eventState, rd Rendition, vs viewerSummary) (Langu
 		ls.Listeners.WebRTC = l.out.Listeners()
 	}
 	if feed, ok := st.ev.CaptionFeed(rd.Tag); ok {
-		ls.Captions = captionStatus(feed.Stats())
+		ls.Captions = feedStatus(feed)
 	}
 	return ls, true
 }
@@ -335,7 +360,7 @@ func captionOnlyStatus(ev Event) []CaptionOnlyStatus {
 	for _, rd := range captionOnly(ev) {
 		cs := CaptionOnlyStatus{Tag: rd.Tag, Name: rd.Name, MachineTranslation: rd.MachineTranslated}
 		if feed, ok := ev.CaptionFeed(rd.Tag); ok {
-			cs.Captions = captionStatus(feed.Stats())
+			cs.Captions = feedStatus(feed)
 		}
 		out = append(out, cs)
 	}

@@ -17,6 +17,8 @@
 //                        the caption language the page then follows
 //   caption_choice       {label, mt_badge}: the picked option's words and, for machine
 //                        translation, the mark on the caption area ({text, label}; null if none)
+//   mt_badge_end         the machine-translation mark on the caption area at the end ({text, label}; null if none)
+//   cues_mt              for each settled cue received, whether the server marked it machine-translated
 //   subtitle_tracks      [{name, lang}] WebVTT subtitle renditions hls.js lists
 //   caption_options      values of the caption picker ("" is Off)
 //   caption_state        state of the caption feed ("live")
@@ -137,6 +139,11 @@ await run('watch_captions', { event: 'demo', lang: 'en', cues: 1, partials: fals
   out.history_span_ms = lastCueAt - startAt;
   await sleep(200);
   out.lines = await page.evaluate(() => window.tolkWatch.captions().lines);
+  out.mt_badge_end = await page.evaluate(() => {
+    const badge = document.getElementById('caption-mt');
+    return badge && !badge.hidden ? { text: badge.textContent, label: badge.getAttribute('aria-label') } : null;
+  });
+  out.cues_mt = await page.evaluate(() => window.tolkWatch.captions().history.filter((h) => h.type === 'cue').map((h) => !!h.mt));
   out.blanks = await page.evaluate(() => window.tolkBlanks);
   out.step = 'finish';
 });

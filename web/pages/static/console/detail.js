@@ -143,6 +143,9 @@ export function paintDetail(force) {
       [t('console.detail.caption_lag'), ms(cap.lag_ms)],
       [t('console.detail.cues'), t('console.detail.cue_counts', { cues: num(cap.cues), errors: num(cap.errors), dropped: num(cap.dropped) }), cap.errors > 0 ? 'warn' : ''],
     );
+    if (cap.fallback && typeof cap.fallback === 'object') {
+      capPairs.push([t('console.detail.fallback'), t('console.detail.fallback_counts', { shown: num(cap.fallback.shown), held: num(cap.fallback.held) })]);
+    }
     if (cap.last_error) capPairs.push([t('console.detail.last_error'), cap.last_error, 'warn']);
   }
   fillKV(el.captions, capPairs);

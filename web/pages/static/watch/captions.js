@@ -49,7 +49,7 @@ function setCaptions(tag) {
     },
     message: (m) => {
       if (capToken !== token) return;
-      const h = { type: m.type, text: m.text, start: m.start, end: m.end, at: Math.round(performance.now()), media: mediaTime() };
+      const h = { type: m.type, text: m.text, start: m.start, end: m.end, mt: !!m.mt, at: Math.round(performance.now()), media: mediaTime() };
       capHistory.push(h);
       if (capHistory.length > 500) capHistory.shift();
       if (capView) capView.show(m);
