@@ -29,6 +29,28 @@ var probeFreqs = []float64{250, 500, 1000, 1500, 2000, 3000}
 
 func freePort(t testing.TB, network string) int {
 	t.Helper()
+	for {
+		p := pickPort(t, network)
+		// Cases that run at once must not be handed the same port: the
+		// kernel may give a port again as soon as it is closed, and two
+		// listeners on one port with one stream key mix their publishers.
+		portsMu.Lock()
+		taken := portsGiven[p]
+		portsGiven[p] = true
+		portsMu.Unlock()
+		if !taken {
+			return p
+		}
+	}
+}
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
+
+func pickPort(t testing.TB, network string) int {
+	t.Helper()
 	if network == "udp" {
 		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
 		if err != nil {
@@ -74,7 +96,12 @@ func startPublisherApp(t testing.TB, scheme string, port int, app, key string, f
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start publisher: %v", err)
 	}
-	t.Cleanup(p.kill)
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() && p.out.Len() > 0 {
+			t.Logf("publisher (%d Hz) said: %s", freq, strings.TrimSpace(p.out.String()))
+		}
+	})
 	return p
 }
 
