@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tolk/internal/store"
+	"tolk/locales"
 )
 
 // TestBrowserEditor uses the caption editor in Chromium on a run recorded
@@ -270,5 +271,28 @@ func TestBrowserEditorTools(t *testing.T) {
 	// A pixel of the strip is 10 ms at this width.
 	if d := rep.Drag.To - rep.Drag.Want; d < -30 || d > 30 {
 		t.Errorf("drag %+v", rep.Drag)
+	}
+}
+
+// TestBrowserEditorMarksMachineTranslation: in Chromium the editor says of
+// a cue that is the floor's, machine-translated, that it is, on screen and
+// in the row's accessible name, and the doubtful cue stays doubtful.
+func TestBrowserEditorMarksMachineTranslation(t *testing.T) {
+	leakCheck(t)
+	h, _, editor, _ := editorFixture(t)
+	var rep struct {
+		Rows []struct{ State, Shown, Name string }
+	}
+	runBrowser(t, "edit_rows.mjs", &rep, h.url, "--event", "test", "--token", editor, "--lang", "fr")
+	en := locales.Catalog("en")
+	if len(rep.Rows) != 4 {
+		t.Fatalf("rows %+v", rep.Rows)
+	}
+	// The snapshot is YAML: a quote inside single quotes is doubled.
+	if r := rep.Rows[3]; r.State != "mt" || r.Shown != en["edit.conf.mt"] || !strings.Contains(strings.ReplaceAll(r.Name, "''", "'"), en["edit.conf.label_mt"]) {
+		t.Errorf("machine-translated row %+v", r)
+	}
+	if rep.Rows[1].State != "doubtful" || rep.Rows[0].State != "none" {
+		t.Errorf("other rows %+v", rep.Rows[:3])
 	}
 }

@@ -189,6 +189,9 @@ type CueJSON struct {
 	// Confidence is how sure the text is; nil for a cue of the recognizer
 	// that gave no confidence.
 	Confidence *ConfidenceJSON `json:"confidence,omitempty"`
+	// MachineTranslated says the text the recognizer side last wrote is
+	// the floor's, machine-translated (no confidence comes with it).
+	MachineTranslated bool `json:"machine_translated,omitempty"`
 }
 
 // ConfidenceJSON is how sure a cue's text is, each figure 0..1. A cue a
@@ -270,6 +273,7 @@ func (e *editCtx) cueJSON(c store.EditedCue) CueJSON {
 		j.Original = &CueTextJSON{StartMS: ms(o.Start), EndMS: ms(o.End), Text: o.Text}
 	}
 	j.Confidence = confidenceJSON(c)
+	j.MachineTranslated = c.MachineTranslated
 	rd := captions.CheckReading(c.Text, audio.Duration(c.End-c.Start), e.limits)
 	j.Checks = CheckJSON{CPS: rd.CPS, Chars: rd.Chars, Lines: rd.Lines, MaxLine: rd.MaxLine, Warnings: rd.Warnings}
 	return j

@@ -95,7 +95,8 @@ type stale struct {
 
 // editorFixture serves the export test event with four French cues from the
 // recognizer (1–3 s, 4–6 s, 7–9 s, 10–12 s; the second with a doubtful last
-// word, the others without confidence) and an editor and a producer token.
+// word, the others without confidence, the last a machine translation) and
+// an editor and a producer token.
 func editorFixture(t *testing.T) (h *exportHarness, base, editor, producer string) {
 	t.Helper()
 	h = startExport(t)
@@ -106,6 +107,7 @@ func editorFixture(t *testing.T) (h *exportHarness, base, editor, producer strin
 		if i == 1 {
 			c.Confidence = &media.Confidence{Mean: 0.8, Min: 0.3, Words: []float32{0.9, 0.9, 0.9, 0.9, 0.9, 0.3}}
 		}
+		c.MachineTranslated = i == 3 // the floor's "Thank you.", translated
 		if err := h.store.SaveCue(ctx, "test", c); err != nil {
 			t.Fatal(err)
 		}
@@ -206,6 +208,9 @@ func TestEditorAPI(t *testing.T) {
 	}
 	if cs[0].Confidence != nil {
 		t.Errorf("a cue without confidence has %+v", cs[0].Confidence)
+	}
+	if !cs[3].MachineTranslated || cs[0].MachineTranslated || cs[1].MachineTranslated {
+		t.Errorf("machine translation marks %v %v %v", cs[0].MachineTranslated, cs[1].MachineTranslated, cs[3].MachineTranslated)
 	}
 	// 34 characters in 2 s: 17 cps, at the limit; 9 more per second with
 	// ?max_cps=10 is a warning.

@@ -12,7 +12,7 @@ type Cue struct {
 	Final bool   `json:"final"`
 	// MachineTranslated marks a cue that is the floor's, machine-translated
 	// (a translated language's, or a fallback's while no interpreter was on
-	// air). It goes to live viewers; the store does not keep it.
+	// air). Live viewers see it marked, and the store keeps it for editors.
 	MachineTranslated bool `json:"mt,omitempty"`
 	// Confidence is how sure the recognizer was of the cue's words; nil
 	// when it gave no confidence. It stays off the live wire: only the

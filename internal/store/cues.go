@@ -46,7 +46,7 @@ func (s *Store) SaveCue(ctx context.Context, event string, c media.Cue) error {
 			if err != nil {
 				return err
 			}
-			return t.setConfidence(id, c.Confidence)
+			return t.setSource(id, c.Confidence, c.MachineTranslated)
 		case err != nil:
 			return err
 		case cur.Edited || cur.Deleted:
@@ -57,7 +57,7 @@ func (s *Store) SaveCue(ctx context.Context, event string, c media.Cue) error {
 		if err := t.put(cur, st); err != nil {
 			return err
 		}
-		return t.setConfidence(cur.ID, c.Confidence)
+		return t.setSource(cur.ID, c.Confidence, c.MachineTranslated)
 	})
 	if err != nil {
 		return fmt.Errorf("save cue: %w", err)

@@ -189,3 +189,31 @@ func TestCueConfidence(t *testing.T) {
 		t.Fatalf("after an edit: %+v %v", ed, err)
 	}
 }
+
+// TestCueMachineTranslated keeps whether a cue's text is a machine
+// translation of the floor's (a fallback language mixes both), through a
+// re-sent cue that is recognized speech after all.
+func TestCueMachineTranslated(t *testing.T) {
+	ctx := ctxT(t)
+	s := openT(t, t.TempDir())
+	mt := cue("fr", 1, 3, "Bonjour à tous.")
+	mt.MachineTranslated = true
+	if err := s.SaveCue(ctx, "demo", mt); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveCue(ctx, "demo", cue("fr", 4, 5, "Merci.")); err != nil {
+		t.Fatal(err)
+	}
+	cs, _, err := s.EditorCues(ctx, "demo", "fr", CueQuery{})
+	if err != nil || len(cs) != 2 || !cs[0].MachineTranslated || cs[1].MachineTranslated {
+		t.Fatalf("%+v %v", cs, err)
+	}
+	re := cue("fr", 1, 3, "Bonjour tout le monde.")
+	if err := s.SaveCue(ctx, "demo", re); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Cue(ctx, "demo", "fr", cs[0].ID)
+	if err != nil || got.MachineTranslated || got.Text != "Bonjour tout le monde." {
+		t.Fatalf("after a recognized cue in its place: %+v %v", got, err)
+	}
+}

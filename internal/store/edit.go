@@ -138,7 +138,10 @@ type EditedCue struct {
 	// gave none or an editor made the cue. Once Edited, the text is a
 	// person's and Confidence says only how the recognizer heard it.
 	Confidence *media.Confidence
-	Op         int64     // the operation of the latest version
+	// MachineTranslated says Original is the floor's words,
+	// machine-translated, not this language's speech recognized.
+	MachineTranslated bool
+	Op                int64     // the operation of the latest version
 	By         Author    // who made the latest version
 	At         time.Time // when
 }
@@ -204,7 +207,7 @@ func (c EditedCue) state() cueState {
 }
 
 const cueColumns = `c.id, c.lang, c.start, c.end, c.text, c.version, c.reviewed, c.deleted, c.seq, c.edited,
-	c.orig_start, c.orig_end, c.orig_text, c.op, o.token, o.name, o.role, o.at, c.conf, c.conf_min, c.conf_words`
+	c.orig_start, c.orig_end, c.orig_text, c.op, o.token, o.name, o.role, o.at, c.conf, c.conf_min, c.conf_words, c.mt`
 
 const cueFrom = ` FROM cues c JOIN cue_ops o ON o.id = c.op`
 
@@ -219,7 +222,7 @@ func scanCue(r scanner) (EditedCue, error) {
 		cw     sql.NullString
 	)
 	err := r.Scan(&c.ID, &c.Lang, &c.Start, &c.End, &c.Text, &c.Version, &c.Reviewed, &c.Deleted, &c.Seq, &c.Edited,
-		&os, &oe, &ot, &c.Op, &c.By.Token, &c.By.Name, &role, &at, &cm, &cl, &cw)
+		&os, &oe, &ot, &c.Op, &c.By.Token, &c.By.Name, &role, &at, &cm, &cl, &cw, &c.MachineTranslated)
 	if err != nil {
 		return EditedCue{}, err
 	}
@@ -626,14 +629,15 @@ func (t *editTx) write(id int64, version int, st cueState) error {
 	return nil
 }
 
-// setConfidence keeps the recognizer's confidence in cue id (nil: none).
-func (t *editTx) setConfidence(id int64, c *media.Confidence) error {
+// setSource keeps how the recognizer side made cue id's text: its
+// confidence (nil: none) and whether it is a machine translation.
+func (t *editTx) setSource(id int64, c *media.Confidence, mt bool) error {
 	var mean, low, words any
 	if c != nil {
 		mean, low, words = float64(c.Mean), float64(c.Min), formatWordConf(c.Words)
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `UPDATE cues SET conf = ?, conf_min = ?, conf_words = ? WHERE id = ?`,
-		mean, low, words, id); err != nil {
+	if _, err := t.tx.ExecContext(t.ctx, `UPDATE cues SET conf = ?, conf_min = ?, conf_words = ?, mt = ? WHERE id = ?`,
+		mean, low, words, mt, id); err != nil {
 		return fmt.Errorf("cue confidence: %w", err)
 	}
 	return nil

@@ -652,7 +652,7 @@ func fill(b *testing.B, ctx context.Context, s *Store, n int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := t.setConfidence(id, &media.Confidence{Mean: 0.82, Min: 0.41, Words: []float32{0.93, 0.9, 0.41, 0.95, 0.91}}); err != nil {
+		if err := t.setSource(id, &media.Confidence{Mean: 0.82, Min: 0.41, Words: []float32{0.93, 0.9, 0.41, 0.95, 0.91}}, false); err != nil {
 			b.Fatal(err)
 		}
 	}

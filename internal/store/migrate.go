@@ -131,6 +131,9 @@ var migrations = []string{
 		at    INTEGER NOT NULL,
 		PRIMARY KEY (event, name)
 	) WITHOUT ROWID;`,
+	// 8: whether the text the recognizer side last wrote is the floor's,
+	// machine-translated (1) rather than recognized speech (0).
+	`ALTER TABLE cues ADD COLUMN mt INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // migrate runs the missing steps in one immediate transaction, so two

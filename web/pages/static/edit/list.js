@@ -63,7 +63,7 @@ function fillRow(li, c, i) {
   setText(times, t('edit.cues.times', { start: timecode(runStart(c)), end: timecode(runEnd(c)) }));
   fillText(text, c);
   text.classList.toggle('empty', !c.text);
-  li.dataset.conf = fillConf(conf, c.confidence);
+  li.dataset.conf = fillConf(conf, c.confidence, c.machine_translated);
   const marks = [];
   if (c.reviewed) marks.push(t('edit.cues.reviewed'));
   marks.push(...warningTexts(c.checks, c.end_ms - c.start_ms, model.limits));
@@ -98,8 +98,9 @@ function fillText(span, c) {
 
 // fillConf writes how sure the cue is, short on screen and as a sentence
 // for the screen reader; it returns the row's state: doubtful, sure,
-// edited or none (no confidence known).
-function fillConf(span, k) {
+// edited, mt (a machine translation of the floor's words) or none (no
+// confidence known).
+function fillConf(span, k, mt) {
   const [sr, shown] = span.children;
   let state = 'none';
   let short = '';
@@ -108,6 +109,10 @@ function fillConf(span, k) {
     state = 'edited';
     short = t('edit.conf.edited');
     long = t('edit.conf.label_edited');
+  } else if (mt) {
+    state = 'mt';
+    short = t('edit.conf.mt');
+    long = t('edit.conf.label_mt');
   } else if (k) {
     state = k.doubtful ? 'doubtful' : 'sure';
     const a = { mean: pct(k.mean), min: pct(k.min) };
