@@ -349,7 +349,7 @@ captions: {fallback: translate, translate: {project: tolk-test}}
 			MTBadge *struct{ Text, Label string } `json:"mt_badge"`
 		} `json:"caption_choice"`
 		MTBadgeEnd *struct{ Text, Label string } `json:"mt_badge_end"`
-		CuesMT     []bool                         `json:"cues_mt"`
+		CuesMT     []bool                        `json:"cues_mt"`
 		Cues       []struct{ Text string }
 	}
 	runBrowser(t, "watch_captions.mjs", &rep, h.http.URL, "--event", "test", "--lang", "fr")

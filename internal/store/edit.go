@@ -142,8 +142,8 @@ type EditedCue struct {
 	// machine-translated, not this language's speech recognized.
 	MachineTranslated bool
 	Op                int64     // the operation of the latest version
-	By         Author    // who made the latest version
-	At         time.Time // when
+	By                Author    // who made the latest version
+	At                time.Time // when
 }
 
 // CueText is a cue's times and text.
