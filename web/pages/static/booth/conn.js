@@ -120,6 +120,9 @@ function probeURL() {
   return u.href;
 }
 
+// HANDSHAKE_MS bounds the WebSocket's opening handshake.
+const HANDSHAKE_MS = 10000;
+
 export function connect() {
   window.clearTimeout(wsTimer);
   retryAt = 0;
@@ -135,7 +138,14 @@ export function connect() {
   ws = sock;
   sockets++;
   let opened = false;
+  // A handshake that never ends (a half-open connection, a stalled proxy,
+  // a server still starting) would otherwise hold the page in "connecting"
+  // with no retry: give it up and reconnect as after any failure.
+  const handshake = window.setTimeout(() => {
+    if (ws === sock && !opened) dropped(sock, 1006, false);
+  }, HANDSHAKE_MS);
   sock.addEventListener('open', () => {
+    window.clearTimeout(handshake);
     if (ws !== sock) return;
     opened = true;
     wsOpen = true;
@@ -146,6 +156,7 @@ export function connect() {
     if (ws === sock) hooks.message(ev.data);
   });
   sock.addEventListener('close', (ev) => {
+    window.clearTimeout(handshake);
     if (ws === sock) dropped(sock, ev.code, opened);
   });
   refreshConn();
