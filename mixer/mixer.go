@@ -222,12 +222,15 @@ func (m *Mix) VoiceIn(from, to int64) bool { return m.presence.during(from, to) 
 const maxPresence = 512
 
 // presenceLog is a mix's voice presence by program time: the ticks at
-// which it changed. tick runs on the program clock, during anywhere.
+// which it changed. tick runs on the program clock and takes the lock only
+// when the presence changes; during runs anywhere.
 type presenceLog struct {
+	// Owned by the tick goroutine.
+	started, on bool
+
 	mu      sync.Mutex
 	changes []presenceChange // oldest first
-	started bool
-	lost    bool // older changes were forgotten
+	lost    bool             // older changes were forgotten
 }
 
 type presenceChange struct {
@@ -236,24 +239,24 @@ type presenceChange struct {
 }
 
 func (l *presenceLog) tick(pts int64, on bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.started && l.changes[len(l.changes)-1].on == on {
+	if l.started && l.on == on {
 		return
 	}
+	l.started, l.on = true, on
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if len(l.changes) == maxPresence {
 		copy(l.changes, l.changes[1:])
 		l.changes = l.changes[:maxPresence-1]
 		l.lost = true
 	}
 	l.changes = append(l.changes, presenceChange{pts: pts, on: on})
-	l.started = true
 }
 
 func (l *presenceLog) during(from, to int64) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.started {
+	if len(l.changes) == 0 {
 		return false
 	}
 	if from < l.changes[0].pts && l.lost {

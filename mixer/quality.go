@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"tolk/internal/audio"
+	"tolk/internal/audio/fft"
 )
 
 // Verdicts of an InputQuality reading.
@@ -348,11 +349,11 @@ func (q *QualityMeter) spectrum() {
 	// Even samples to the real part, odd to the imaginary, stored in
 	// bit-reversed order for the in-place transform.
 	for n := 0; n < fftM; n++ {
-		r := t.rev[n]
+		r := t.plan.Rev(n)
 		q.re[r] = q.ring[(q.pos+2*n)&(fftN-1)] * t.hann[2*n]
 		q.im[r] = q.ring[(q.pos+2*n+1)&(fftN-1)] * t.hann[2*n+1]
 	}
-	t.fft(&q.re, &q.im)
+	t.plan.Transform(q.re[:], q.im[:])
 	// Split the half-length complex transform Z into the real transform X:
 	// X[k] = (Z[k] + Z*[M-k])/2 + e^(-2πik/N) (Z[k] - Z*[M-k])/2i.
 	for k := 0; k <= fftM; k++ {
@@ -396,56 +397,23 @@ func (q *QualityMeter) spectrum() {
 	q.acc = [fftM + 1]float64{}
 }
 
-// fftTables are the constant tables of the real FFT, shared by every meter.
+// fftTables are the constant tables of the real FFT, shared by every meter:
+// the window, the complex FFT of half the length (internal/audio/fft) and
+// the split that makes the real spectrum of it.
 type fftTables struct {
 	hann               [fftN]float64
-	cos, sin           [fftM / 2]float64 // e^(-2πij/M)
+	plan               *fft.Plan         // size fftM
 	splitCos, splitSin [fftM + 1]float64 // e^(-2πik/N)
-	rev                [fftM]uint16
 }
 
 var fftTablesOnce = sync.OnceValue(func() *fftTables {
-	t := new(fftTables)
+	t := &fftTables{plan: fft.New(fftM)}
 	for n := range t.hann {
 		t.hann[n] = 0.5 - 0.5*math.Cos(2*math.Pi*float64(n)/fftN)
-	}
-	for j := range t.cos {
-		t.cos[j] = math.Cos(2 * math.Pi * float64(j) / fftM)
-		t.sin[j] = -math.Sin(2 * math.Pi * float64(j) / fftM)
 	}
 	for k := range t.splitCos {
 		t.splitCos[k] = math.Cos(2 * math.Pi * float64(k) / fftN)
 		t.splitSin[k] = -math.Sin(2 * math.Pi * float64(k) / fftN)
 	}
-	bits := 0
-	for 1<<bits < fftM {
-		bits++
-	}
-	for n := range t.rev {
-		r := 0
-		for b := 0; b < bits; b++ {
-			r |= (n >> b & 1) << (bits - 1 - b)
-		}
-		t.rev[n] = uint16(r)
-	}
 	return t
 })
-
-// fft transforms re+i·im in place (radix-2, decimation in time); the input is
-// already in bit-reversed order.
-func (t *fftTables) fft(re, im *[fftM]float64) {
-	for size := 2; size <= fftM; size <<= 1 {
-		half, step := size/2, fftM/size
-		for start := 0; start < fftM; start += size {
-			for j := 0; j < half; j++ {
-				wr, wi := t.cos[j*step], t.sin[j*step]
-				a, b := start+j, start+j+half
-				tr := wr*re[b] - wi*im[b]
-				ti := wr*im[b] + wi*re[b]
-				re[b], im[b] = re[a]-tr, im[a]-ti
-				re[a] += tr
-				im[a] += ti
-			}
-		}
-	}
-}

@@ -2,15 +2,12 @@ package web_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
 	"tolk/captions/captionstest"
-	"tolk/captions/translate"
 	"tolk/captions/translate/translatefake"
 	"tolk/cmd/tolk/event"
 	"tolk/internal/audio"
@@ -26,16 +23,8 @@ import (
 // the status API and /metrics carry the same language.
 func TestBrowserConsoleCaptionOnly(t *testing.T) {
 	leakCheck(t)
-	srv, err := translatefake.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cl, err := translate.NewCloud(context.Background(), translate.CloudConfig{Project: "tolk-test", ClientOptions: srv.ClientOptions()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cl.Close() }()
+	cl, stopTranslate := translatefake.Client(t)
+	defer stopTranslate()
 	floor := toneFile(t, 440, 1, 30)
 	cfg := eventConfig(t, `
 id: test
@@ -52,12 +41,7 @@ record: false
 	defer st.Close()
 	sec := int64(audio.SampleRate)
 	const said = "good morning and welcome"
-	var script []captionstest.ScriptedWord
-	for at := 2 * sec; at < 100*sec; at += 6 * sec {
-		for i, w := range strings.Fields(said) {
-			script = append(script, captionstest.ScriptedWord{Text: w, Start: at + int64(i)*sec/3, End: at + int64(i+1)*sec/3})
-		}
-	}
+	script := captionstest.Repeated(said, 2*sec, 6*sec, 100*sec)
 	h := serve(t, cfg, event.Options{Recognizer: captionstest.NewScripted(script), Translator: cl, Cues: st},
 		web.Options{Tokens: st, Cues: st})
 	if err := h.ev.Start(); err != nil {
@@ -111,27 +95,15 @@ record: false
 	}
 
 	// The same from the API and /metrics.
-	req, _ := http.NewRequest(http.MethodGet, h.http.URL+"/api/events/test/status", nil)
-	req.Header.Set("Authorization", "Bearer "+prod)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s web.EventStatus
-	err = json.NewDecoder(resp.Body).Decode(&s)
-	resp.Body.Close()
-	if err != nil || len(s.CaptionOnly) != 1 || s.CaptionOnly[0].Tag != "ja" || !s.CaptionOnly[0].MachineTranslation ||
+	code, b, _ := edCall(t, http.MethodGet, h.http.URL+"/api/events/test/status", prod, nil)
+	s := decode[web.EventStatus](t, b)
+	if code != http.StatusOK || len(s.CaptionOnly) != 1 || s.CaptionOnly[0].Tag != "ja" || !s.CaptionOnly[0].MachineTranslation ||
 		s.CaptionOnly[0].Captions.Cues == 0 || slices.ContainsFunc(s.Languages, func(l web.LanguageStatus) bool { return l.Tag == "ja" }) {
-		t.Errorf("status caption_only %+v, languages %d, %v", s.CaptionOnly, len(s.Languages), err)
+		t.Errorf("status %d: caption_only %+v, languages %d", code, s.CaptionOnly, len(s.Languages))
 	}
-	resp, err = http.Get(h.http.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(b), `tolk_captions_available{event="test",lang="ja"} 1`) {
-		t.Errorf("metrics lack the Japanese captions:\n%s", grepLines(string(b), "caption"))
+	metrics := get(t, h.http.URL+"/metrics")
+	if !strings.Contains(metrics, `tolk_captions_available{event="test",lang="ja"} 1`) {
+		t.Errorf("metrics lack the Japanese captions:\n%s", grepLines(metrics, "caption"))
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"tolk/captions/captionstest"
-	"tolk/captions/translate"
 	"tolk/captions/translate/translatefake"
 	"tolk/cmd/tolk/event"
 	"tolk/internal/audio"
@@ -161,14 +160,7 @@ languages: [{tag: fr}]
 hls: {part_ms: 200, segment_ms: 1000}
 `, floor)
 	sec := int64(audio.SampleRate)
-	// The sentence is said again every 12 s, so a page that goes live late
-	// on a loaded machine still sees one said while it plays.
-	var script []captionstest.ScriptedWord
-	for at := 8 * sec; at < 100*sec; at += 12 * sec {
-		for i, w := range strings.Fields("good morning and welcome to the partner conference") {
-			script = append(script, captionstest.ScriptedWord{Text: w, Start: at + int64(i)*sec/3, End: at + int64(i+1)*sec/3})
-		}
-	}
+	script := captionstest.Repeated("good morning and welcome to the partner conference", 8*sec, 12*sec, 100*sec)
 	h := startScripted(t, cfg, script)
 	var rep struct {
 		SubtitleTracks []struct{ Name, Lang string } `json:"subtitle_tracks"`
@@ -210,16 +202,8 @@ hls: {part_ms: 200, segment_ms: 1000}
 // against the local fake) with the MT mark on the caption area.
 func TestBrowserWatchCaptionOnlyLanguage(t *testing.T) {
 	leakCheck(t)
-	srv, err := translatefake.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cl, err := translate.NewCloud(context.Background(), translate.CloudConfig{Project: "tolk-test", ClientOptions: srv.ClientOptions()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cl.Close() }()
+	cl, stopTranslate := translatefake.Client(t)
+	defer stopTranslate()
 	floor := toneFile(t, 440, 1, 30)
 	cfg := eventConfig(t, `
 id: test
@@ -230,12 +214,7 @@ captions: {languages: {fr: none, ja: translate}, translate: {project: tolk-test}
 `, floor)
 	sec := int64(audio.SampleRate)
 	const said = "good morning and welcome to the partner conference"
-	var script []captionstest.ScriptedWord
-	for at := 8 * sec; at < 100*sec; at += 12 * sec {
-		for i, w := range strings.Fields(said) {
-			script = append(script, captionstest.ScriptedWord{Text: w, Start: at + int64(i)*sec/3, End: at + int64(i+1)*sec/3})
-		}
-	}
+	script := captionstest.Repeated(said, 8*sec, 12*sec, 100*sec)
 	h := serve(t, cfg, event.Options{Recognizer: captionstest.NewScripted(script), Translator: cl}, web.Options{})
 	if err := h.ev.Start(); err != nil {
 		t.Fatal(err)
@@ -300,16 +279,8 @@ captions: {languages: {fr: none, ja: translate}, translate: {project: tolk-test}
 // is on air).
 func TestBrowserWatchFallbackCaptions(t *testing.T) {
 	leakCheck(t)
-	srv, err := translatefake.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cl, err := translate.NewCloud(context.Background(), translate.CloudConfig{Project: "tolk-test", ClientOptions: srv.ClientOptions()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cl.Close() }()
+	cl, stopTranslate := translatefake.Client(t)
+	defer stopTranslate()
 	floor := toneFile(t, 440, 1, 30)
 	cfg := eventConfig(t, `
 id: test
@@ -320,12 +291,7 @@ captions: {fallback: translate, translate: {project: tolk-test}}
 `, floor)
 	sec := int64(audio.SampleRate)
 	const said = "good morning and welcome"
-	var script []captionstest.ScriptedWord
-	for at := 8 * sec; at < 100*sec; at += 12 * sec {
-		for i, w := range strings.Fields(said) {
-			script = append(script, captionstest.ScriptedWord{Text: w, Start: at + int64(i)*sec/3, End: at + int64(i+1)*sec/3})
-		}
-	}
+	script := captionstest.Repeated(said, 8*sec, 12*sec, 100*sec)
 	st, err := store.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -367,18 +333,11 @@ captions: {fallback: translate, translate: {project: tolk-test}}
 		t.Errorf("MT mark after a translated cue: %+v", b)
 	}
 	// The producer's status counts them.
-	req, _ := http.NewRequest(http.MethodGet, h.http.URL+"/api/events/test/status", nil)
-	req.Header.Set("Authorization", "Bearer "+prod)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	code, b, _ := edCall(t, http.MethodGet, h.http.URL+"/api/events/test/status", prod, nil)
+	if code != http.StatusOK {
+		t.Fatalf("status: %d %s", code, b)
 	}
-	var status web.EventStatus
-	err = json.NewDecoder(resp.Body).Decode(&status)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	status := decode[web.EventStatus](t, b)
 	for _, l := range status.Languages {
 		if f := l.Captions.Fallback; l.Tag == "fr" && (f == nil || f.Shown == 0 || f.Held != 0) {
 			t.Errorf("French fallback status %+v", f)

@@ -147,3 +147,18 @@ func Script(start int64, wordMS, gapMS int64, words ...string) []ScriptedWord {
 	}
 	return out
 }
+
+// Repeated says sentence, its words a third of a second each back to back,
+// at first and again every every samples before until: a floor that says
+// it again, so that a page that goes live late on a loaded machine still
+// sees it said while it plays. Times are program samples.
+func Repeated(sentence string, first, every, until int64) []ScriptedWord {
+	const sec = audio.SampleRate
+	var out []ScriptedWord
+	for at := first; at < until; at += every {
+		for i, w := range strings.Fields(sentence) {
+			out = append(out, ScriptedWord{Text: w, Start: at + int64(i)*sec/3, End: at + int64(i+1)*sec/3})
+		}
+	}
+	return out
+}

@@ -2,7 +2,8 @@ package sphinx
 
 import (
 	"math"
-	"math/cmplx"
+
+	"tolk/internal/audio/fft"
 )
 
 // The denoiser takes steady noise (air conditioning, projector fans, a
@@ -48,16 +49,16 @@ type denoiser struct {
 	sub  int
 	bias float64
 	win  []float64
-	fft  *fft
+	plan *fft.Plan
 	// frame is the analysis window's samples: the last denoiseFrame
 	// inputs, the newest at its end; fill counts the new ones of this hop.
 	frame []float64
 	fill  int
 	// ola is the overlap-add of the filtered frames; ready the hop of
 	// finished output given out while the next hop comes in.
-	ola   []float64
-	ready []float32
-	spec  []complex128
+	ola    []float64
+	ready  []float32
+	re, im []float64 // the frame's spectrum
 	// Per bin: the smoothed power, the minimum of this sub-window, the
 	// minima of the last sub-windows, the noise estimate, and the last
 	// frame's clean power over the noise (for the decision-directed rule).
@@ -70,9 +71,9 @@ type denoiser struct {
 func newDenoiser(floorDB float64) *denoiser {
 	d := &denoiser{
 		floor: math.Pow(10, -floorDB/20), sub: denoiseSub, bias: denoiseBias,
-		win: make([]float64, denoiseFrame), fft: newFFT(denoiseFrame),
+		win: make([]float64, denoiseFrame), plan: fft.New(denoiseFrame),
 		frame: make([]float64, denoiseFrame), ola: make([]float64, denoiseFrame),
-		ready: make([]float32, denoiseHop), spec: make([]complex128, denoiseFrame),
+		ready: make([]float32, denoiseHop), re: make([]float64, denoiseFrame), im: make([]float64, denoiseFrame),
 		power: make([]float64, denoiseBins), curMin: make([]float64, denoiseBins),
 		noise: make([]float64, denoiseBins), lastSNR: make([]float64, denoiseBins),
 	}
@@ -103,25 +104,27 @@ func (d *denoiser) process(x []float32) {
 // step filters the window and moves it on by a hop.
 func (d *denoiser) step() {
 	for i, v := range d.frame {
-		d.spec[i] = complex(v*d.win[i], 0)
+		r := d.plan.Rev(i)
+		d.re[r], d.im[r] = v*d.win[i], 0
 	}
-	d.fft.transform(d.spec, false)
+	d.plan.Transform(d.re, d.im)
 	d.track()
 	for k := range denoiseBins {
-		p := sq(d.spec[k])
-		n := max(d.noise[k], 1e-12)
-		post := p / n
+		post := power(d.re[k], d.im[k]) / max(d.noise[k], 1e-12)
 		prior := denoiseDD*d.lastSNR[k] + (1-denoiseDD)*max(post-1, 0)
 		g := max(prior/(1+prior), d.floor)
 		d.lastSNR[k] = g * g * post
-		d.spec[k] *= complex(g, 0)
-		if k > 0 && k < denoiseFrame/2 {
-			d.spec[denoiseFrame-k] = cmplx.Conj(d.spec[k])
+		d.re[k] *= g
+		d.im[k] *= g
+		if k > 0 && k < denoiseFrame/2 { // a real signal's spectrum is conjugate-symmetric
+			d.re[denoiseFrame-k], d.im[denoiseFrame-k] = d.re[k], -d.im[k]
 		}
 	}
-	d.fft.transform(d.spec, true)
+	// The inverse: the same transform with re and im swapped, scaled by 1/n.
+	d.plan.Permute(d.re, d.im)
+	d.plan.Transform(d.im, d.re)
 	for i := range d.ola {
-		d.ola[i] += real(d.spec[i]) * d.win[i]
+		d.ola[i] += d.re[i] / denoiseFrame * d.win[i]
 	}
 	for i := range d.ready {
 		d.ready[i] = float32(d.ola[i])
@@ -137,7 +140,7 @@ func (d *denoiser) step() {
 func (d *denoiser) track() {
 	first := d.frames == 0
 	for k := range denoiseBins {
-		p := sq(d.spec[k])
+		p := power(d.re[k], d.im[k])
 		if first {
 			d.power[k] = p
 		} else {
@@ -167,61 +170,5 @@ func (d *denoiser) track() {
 	}
 }
 
-func sq(c complex128) float64 { return real(c)*real(c) + imag(c)*imag(c) }
-
-// fft is an in-place radix-2 complex FFT of one size.
-type fft struct {
-	n       int
-	rev     []int
-	twiddle []complex128
-}
-
-func newFFT(n int) *fft {
-	f := &fft{n: n, rev: make([]int, n), twiddle: make([]complex128, n/2)}
-	bits := 0
-	for 1<<bits < n {
-		bits++
-	}
-	for i := range n {
-		r := 0
-		for b := range bits {
-			if i&(1<<b) != 0 {
-				r |= 1 << (bits - 1 - b)
-			}
-		}
-		f.rev[i] = r
-	}
-	for i := range f.twiddle {
-		f.twiddle[i] = cmplx.Exp(complex(0, -2*math.Pi*float64(i)/float64(n)))
-	}
-	return f
-}
-
-// transform replaces x by its DFT, or by its inverse DFT (scaled by 1/n).
-func (f *fft) transform(x []complex128, inverse bool) {
-	n := f.n
-	for i, r := range f.rev {
-		if i < r {
-			x[i], x[r] = x[r], x[i]
-		}
-	}
-	for size := 2; size <= n; size <<= 1 {
-		half, step := size/2, n/size
-		for start := 0; start < n; start += size {
-			for j := range half {
-				w := f.twiddle[j*step]
-				if inverse {
-					w = cmplx.Conj(w)
-				}
-				a, b := x[start+j], x[start+j+half]*w
-				x[start+j], x[start+j+half] = a+b, a-b
-			}
-		}
-	}
-	if inverse {
-		s := complex(1/float64(n), 0)
-		for i := range x {
-			x[i] *= s
-		}
-	}
-}
+// power is |re + i·im|².
+func power(re, im float64) float64 { return re*re + im*im }

@@ -2,39 +2,9 @@ package sphinx
 
 import (
 	"math"
-	"math/cmplx"
 	"math/rand/v2"
 	"testing"
 )
-
-// TestFFTMatchesTheDFT: the radix-2 transform is the DFT, and its inverse
-// brings the input back.
-func TestFFTMatchesTheDFT(t *testing.T) {
-	const n = 64
-	rng := rand.New(rand.NewPCG(1, 2))
-	x := make([]complex128, n)
-	for i := range x {
-		x[i] = complex(rng.Float64()-0.5, rng.Float64()-0.5)
-	}
-	got := append([]complex128(nil), x...)
-	f := newFFT(n)
-	f.transform(got, false)
-	for k := range n {
-		var want complex128
-		for i, v := range x {
-			want += v * cmplx.Exp(complex(0, -2*math.Pi*float64(i*k)/n))
-		}
-		if cmplx.Abs(got[k]-want) > 1e-9 {
-			t.Fatalf("bin %d: %v, want %v", k, got[k], want)
-		}
-	}
-	f.transform(got, true)
-	for i := range x {
-		if cmplx.Abs(got[i]-x[i]) > 1e-12 {
-			t.Fatalf("inverse: sample %d %v, want %v", i, got[i], x[i])
-		}
-	}
-}
 
 // rmsDB is the level of x in dBFS.
 func rmsDB(x []float32) float64 {

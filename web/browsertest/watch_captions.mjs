@@ -39,6 +39,15 @@
 
 import { run, openWatch, chooseMode, pressPlay, sleep } from './lib.mjs';
 
+// mtBadge is the machine-translation mark on the caption area as shown:
+// {text, label}, or null while it is hidden.
+function mtBadge(page) {
+  return page.evaluate(() => {
+    const badge = document.getElementById('caption-mt');
+    return badge && !badge.hidden ? { text: badge.textContent, label: badge.getAttribute('aria-label') } : null;
+  });
+}
+
 // reportPicker describes the caption field and drives the picker by keyboard.
 async function reportPicker(page, out) {
   out.step = 'caption field';
@@ -87,14 +96,10 @@ await run('watch_captions', { event: 'demo', lang: 'en', cues: 1, partials: fals
   out.caption_options = await page.$$eval('#captions option', (os) => os.map((o) => o.value));
   if (!out.caption_options.includes(opts.lang)) throw new Error(`captions ${opts.lang} are not in the picker (${out.caption_options.join(', ')})`);
   await page.selectOption('#captions', opts.lang);
-  out.caption_choice = await page.evaluate(() => {
-    const sel = document.getElementById('captions');
-    const badge = document.getElementById('caption-mt');
-    return {
-      label: sel.selectedOptions[0] ? sel.selectedOptions[0].textContent : '',
-      mt_badge: badge && !badge.hidden ? { text: badge.textContent, label: badge.getAttribute('aria-label') } : null,
-    };
-  });
+  out.caption_choice = {
+    label: await page.$eval('#captions', (sel) => (sel.selectedOptions[0] ? sel.selectedOptions[0].textContent : '')),
+    mt_badge: await mtBadge(page),
+  };
   // A MutationObserver's callback runs once the task that changed the DOM is
   // done, before the page paints: the state it sees is the frame shown.
   await page.evaluate(() => {
@@ -139,10 +144,7 @@ await run('watch_captions', { event: 'demo', lang: 'en', cues: 1, partials: fals
   out.history_span_ms = lastCueAt - startAt;
   await sleep(200);
   out.lines = await page.evaluate(() => window.tolkWatch.captions().lines);
-  out.mt_badge_end = await page.evaluate(() => {
-    const badge = document.getElementById('caption-mt');
-    return badge && !badge.hidden ? { text: badge.textContent, label: badge.getAttribute('aria-label') } : null;
-  });
+  out.mt_badge_end = await mtBadge(page);
   out.cues_mt = await page.evaluate(() => window.tolkWatch.captions().history.filter((h) => h.type === 'cue').map((h) => !!h.mt));
   out.blanks = await page.evaluate(() => window.tolkBlanks);
   out.step = 'finish';

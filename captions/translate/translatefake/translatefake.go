@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"testing"
 	"unicode"
 	"unicode/utf8"
 
@@ -24,6 +25,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"tolk/captions/translate"
 	"tolk/internal/grpcfake"
 )
 
@@ -186,4 +188,25 @@ func Translate(text, target string, html bool) string {
 	}
 	b.WriteString(words(text[last:]))
 	return b.String()
+}
+
+// Client starts a fake and the real Cloud Translation client (project
+// tolk-test) connected to it; stop closes both, the client first. Tests
+// that check for leaked goroutines on return defer stop before that check
+// runs.
+func Client(t testing.TB) (cl *translate.Cloud, stop func()) {
+	t.Helper()
+	srv, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err = translate.NewCloud(context.Background(), translate.CloudConfig{Project: "tolk-test", ClientOptions: srv.ClientOptions()})
+	if err != nil {
+		srv.Close()
+		t.Fatal(err)
+	}
+	return cl, func() {
+		_ = cl.Close()
+		srv.Close()
+	}
 }

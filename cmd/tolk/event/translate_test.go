@@ -15,7 +15,6 @@ import (
 
 	"tolk/captions"
 	"tolk/captions/captionstest"
-	"tolk/captions/translate"
 	"tolk/captions/translate/translatefake"
 	"tolk/internal/audio"
 	"tolk/internal/audio/audiotest"
@@ -55,16 +54,8 @@ func (l *cueLog) lang(tag string) []captions.Cue {
 // translation, in the language's own words, and the event marks it.
 func TestTranslatedCaptions(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	srv, err := translatefake.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cl, err := translate.NewCloud(context.Background(), translate.CloudConfig{Project: "tolk-test", ClientOptions: srv.ClientOptions()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cl.Close() }()
+	cl, stopTranslate := translatefake.Client(t)
+	defer stopTranslate()
 	cfg, err := config.Parse([]byte(`
 id: t
 floor: {language: en, source: whip, stream_key: 0123456789abcdef}
@@ -153,16 +144,8 @@ captions: {languages: {fr: translate, ja: translate}, translate: {project: tolk-
 // WebVTT rendition and no audio, and they play the translated cues.
 func TestRebroadcastKeepsMachineTranslationMark(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	srv, err := translatefake.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cl, err := translate.NewCloud(context.Background(), translate.CloudConfig{Project: "tolk-test", ClientOptions: srv.ClientOptions()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cl.Close() }()
+	cl, stopTranslate := translatefake.Client(t)
+	defer stopTranslate()
 	lib := recording.NewLibrary(t.TempDir())
 	live, _ := recordedEventWith(t, `
 id: rec
@@ -229,16 +212,8 @@ captions: {languages: {fr: translate, ja: translate}, translate: {project: tolk-
 // is: French has a voice from 2.5 s to 5.5 s of program time, German none.
 func TestFallbackTranslatesWhileNobodyIsOnAir(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	srv, err := translatefake.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cl, err := translate.NewCloud(context.Background(), translate.CloudConfig{Project: "tolk-test", ClientOptions: srv.ClientOptions()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cl.Close() }()
+	cl, stopTranslate := translatefake.Client(t)
+	defer stopTranslate()
 	cfg, err := config.Parse([]byte(`
 id: t
 floor: {language: en, source: whip, stream_key: 0123456789abcdef}
